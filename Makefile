@@ -1,0 +1,42 @@
+# socialhub: `make demo` and `make test` do all the set-up on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+STAMP := $(VENV)/.installed
+
+.PHONY: help install demo demo-reset test test-fast conformance bench check clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(PY):
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==0.13.9
+
+$(STAMP): $(PY) requirements.txt pyproject.toml
+	$(UV) pip install --quiet --python $(PY) -r requirements.txt
+	$(UV) pip install --quiet --python $(PY) --no-deps -e .
+	@touch $(STAMP)
+
+install: $(STAMP)  ## create .venv with the pinned requirements and the package
+
+demo: install  ## run the whole pipeline locally and print what happened
+	$(VENV)/bin/socialhub demo
+
+demo-reset:  ## forget the demo's state (.demo/)
+	rm -rf .demo
+
+test: install  ## run the whole test suite
+	$(PY) -m pytest -q
+
+conformance: install  ## replay the real recorded platform responses through the connectors
+	SOCIALHUB_CONFORMANCE_FIXTURES=$${SOCIALHUB_CONFORMANCE_FIXTURES:-../shared/fixtures} $(PY) -m pytest -q tests/conformance
+
+bench: install  ## print throughput and memory figures against a baseline
+	$(PY) bench/run.py
+
+clean:  ## remove the venv, caches and demo state
+	rm -rf $(VENV) .demo .pytest_cache

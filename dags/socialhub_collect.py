@@ -1,0 +1,72 @@
+"""Collect new public posts from every due, authorised watchlist account.
+
+plan -> collect_<platform> (mapped over a bounded number of shards, one pool per
+platform) -> finish (records the run report and emits the ``socialhub://batches`` asset,
+which schedules ``socialhub_process``).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Asset, dag, task
+
+from socialhub.models import PLATFORMS
+
+BATCHES = Asset(name="socialhub_batches", uri="socialhub://batches")
+
+default_args = {
+    "owner": "platform-team",
+    "retries": 2,
+    "retry_delay": timedelta(seconds=30),
+    "retry_exponential_backoff": True,
+}
+
+
+def _notify_platform_team(context):  # noqa: ANN001 - Airflow callback signature
+    from socialhub_airflow.notifiers import notify_platform_team
+
+    notify_platform_team(context)
+
+
+@dag(
+    dag_id="socialhub_collect",
+    schedule="*/5 * * * *",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args={**default_args, "on_failure_callback": _notify_platform_team},
+    tags=["socialhub", "collect"],
+    doc_md=__doc__,
+)
+def socialhub_collect():
+    @task(multiple_outputs=True)
+    def plan() -> dict:
+        from socialhub_airflow import runtime
+
+        return runtime.plan()
+
+    planned = plan()
+    results = []
+    for platform in PLATFORMS:
+
+        @task(task_id=f"collect_{platform}", pool=f"socialhub_{platform}",
+              map_index_template="{{ task.op_kwargs['shard']['index'] if task.op_kwargs else '' }}")
+        def collect(shard: dict) -> list:
+            from socialhub_airflow import runtime
+
+            return runtime.collect(shard)
+
+        results.append(collect.expand(shard=planned[platform]))
+
+    @task(outlets=[BATCHES], trigger_rule="all_done")
+    def finish(info: dict, *outcome_lists, run_id=None) -> dict:
+        from socialhub_airflow import runtime
+
+        return runtime.finish_collection(info, list(outcome_lists), run_id)
+
+    finish(planned["info"], *results)
+
+
+socialhub_collect()

@@ -1,0 +1,74 @@
+"""Validate, classify, store and alert every collected batch.
+
+Scheduled by the ``socialhub://batches`` asset. find_pending -> process (mapped over a
+bounded number of chunks) -> alert (one task: rate limits, digests, the ledger) -> report.
+Work comes from the durable queue in the store, so a failed run's batches are picked up
+by the next one.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Asset, dag, task
+
+BATCHES = Asset(name="socialhub_batches", uri="socialhub://batches")
+
+
+def _notify_platform_team(context):  # noqa: ANN001 - Airflow callback signature
+    from socialhub_airflow.notifiers import notify_platform_team
+
+    notify_platform_team(context)
+
+
+@dag(
+    dag_id="socialhub_process",
+    schedule=[BATCHES],
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"owner": "platform-team", "retries": 2, "retry_delay": timedelta(seconds=30),
+                  "on_failure_callback": _notify_platform_team},
+    tags=["socialhub", "process"],
+    doc_md=__doc__,
+)
+def socialhub_process():
+    @task
+    def find_pending() -> list:
+        from socialhub_airflow import runtime
+
+        return runtime.find_pending()
+
+    @task(pool="socialhub_process")
+    def process(batch_ids: list) -> list:
+        from airflow.exceptions import AirflowFailException
+
+        from socialhub.errors import QualityGateFailed
+        from socialhub_airflow import runtime
+
+        try:
+            return runtime.process(batch_ids)
+        except QualityGateFailed as exc:  # retrying cannot make a bad batch good
+            raise AirflowFailException(str(exc)) from exc
+
+    @task(trigger_rule="all_done", pool="socialhub_alerts")
+    def alert(chunks: list) -> dict:
+        from socialhub_airflow import runtime
+
+        return runtime.alert(chunks)
+
+    @task(trigger_rule="all_done")
+    def report(chunks: list, alert_summary: dict | None, run_id=None) -> dict:
+        from socialhub_airflow import runtime
+
+        return runtime.report_processing(chunks, alert_summary, run_id)
+
+    pending = find_pending()
+    processed = process.expand(batch_ids=pending)
+    alerted = alert(pending)
+    processed >> alerted
+    report(pending, alerted)
+
+
+socialhub_process()

@@ -1,0 +1,114 @@
+"""The alert stage: every flagged post of a processed batch is delivered once, then the batch is done.
+
+Bursts are folded: when one team would get more than ``digest_threshold`` alerts in one
+run, it gets a single digest message listing them instead (each item still gets its own
+ledger entry, so it is never alerted again).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from socialhub.alerts.ledger import AlertLedger
+from socialhub.alerts.model import Alert
+from socialhub.models import canonical_json, from_jsonl, utc_iso
+from socialhub.process import result_key
+from socialhub.storage import layout
+from socialhub.storage.base import ObjectStore
+
+log = logging.getLogger(__name__)
+
+
+def _flagged_alerts(store: ObjectStore, record: dict[str, Any],
+                    review_url: Callable[[str], str | None] | None) -> list[Alert]:
+    key = record.get("outputs", {}).get("flagged")
+    if not key:
+        return []
+    alerts = []
+    for row in from_jsonl(store.get(key)):
+        alert = Alert.from_post(row, row["classification"], force=row["force"], team=row["team"],
+                                authorisation_ref=row["authorisation_ref"],
+                                account_display_name=row.get("display_name", ""))
+        if review_url:
+            alert.review_url = review_url(alert.alert_id)
+        alerts.append(alert)
+    return alerts
+
+
+def alert_batches(store: ObjectStore, batch_ids: list[str], *, sink: Any, routing: Any, now: datetime,
+                  digest_threshold: int = 10, review_url: Callable[[str], str | None] | None = None
+                  ) -> dict[str, Any]:
+    """Deliver the alerts of processed batches and mark them done. Safe to run again."""
+    ledger = AlertLedger(store)
+    at = utc_iso(now)
+    summary: dict[str, Any] = {"delivered": 0, "already_alerted": 0, "digests": 0, "deliveries": [],
+                               "batches_done": 0}
+    todo: list[tuple[str, Alert]] = []
+    done_batches: list[tuple[str, dict[str, Any]]] = []
+    for batch_id in batch_ids:
+        raw = store.get_or_none(result_key(batch_id))
+        if raw is None:
+            continue  # not processed (failed task): stays pending for the next run
+        record = json.loads(raw)
+        if record["status"] != "processed":
+            continue
+        for alert in _flagged_alerts(store, record, review_url):
+            if ledger.delivered(alert.alert_id):
+                summary["already_alerted"] += 1
+                continue
+            todo.append((batch_id, alert))
+        done_batches.append((batch_id, record))
+
+    by_channel: dict[str, list[tuple[str, Alert]]] = {}
+    for batch_id, alert in todo:
+        by_channel.setdefault(routing.channel_for(alert), []).append((batch_id, alert))
+
+    for channel, items in by_channel.items():
+        pending: list[tuple[str, Alert]] = []
+        for batch_id, alert in items:
+            if ledger.intended(alert.alert_id):
+                found = getattr(sink, "find_delivery", lambda *_: None)(alert, channel)
+                if found is not None:  # delivered before a crash, just not recorded
+                    ledger.record(alert.alert_id, found, batch_id=batch_id, post_key=alert.post_key, at=at)
+                    summary["already_alerted"] += 1
+                    continue
+            pending.append((batch_id, alert))
+        if len(pending) > digest_threshold:
+            from socialhub.alerts.sinks import send_digest
+
+            for _, alert in pending:
+                ledger.mark_intent(alert.alert_id, channel, at)
+            delivery = send_digest(sink, [a for _, a in pending], channel)
+            for batch_id, alert in pending:
+                ledger.record(alert.alert_id, delivery, batch_id=batch_id, post_key=alert.post_key, at=at)
+            summary["digests"] += 1
+            summary["delivered"] += len(pending)
+            summary["deliveries"].append(_where(delivery, len(pending)))
+            continue
+        for batch_id, alert in pending:
+            ledger.mark_intent(alert.alert_id, channel, at)
+            delivery = sink.send(alert, channel)
+            ledger.record(alert.alert_id, delivery, batch_id=batch_id, post_key=alert.post_key, at=at)
+            summary["delivered"] += 1
+            summary["deliveries"].append(_where(delivery, 1))
+
+    for batch_id, record in done_batches:
+        if not store.exists(layout.queue_key("done", batch_id)):
+            manifest = json.loads(store.get(layout.queue_key("pending", batch_id)))["manifest"] \
+                if store.exists(layout.queue_key("pending", batch_id)) else ""
+            store.put(layout.queue_key("done", batch_id),
+                      canonical_json({"batch_id": batch_id, "manifest": manifest, "done_at": at}),
+                      content_type="application/json")
+        store.delete(layout.queue_key("pending", batch_id))
+        summary["batches_done"] += 1
+    return summary
+
+
+def _where(delivery: Any, count: int) -> dict[str, Any]:
+    d = delivery if isinstance(delivery, dict) else {k: getattr(delivery, k, None)
+                                                       for k in ("sink", "channel", "location", "ts")}
+    return {"sink": d.get("sink"), "channel": d.get("channel"), "location": d.get("location"), "items": count}

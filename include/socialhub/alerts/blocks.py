@@ -1,0 +1,504 @@
+"""Render alerts as Slack Block Kit messages that hostile post text cannot subvert.
+
+Threat model
+------------
+Every string that comes from a post (text, author, account, display name, the evidence spans
+the classifier quotes, even the permalink) is written by whoever we are monitoring, who may
+know or guess that their posts end up in a police Slack. Rendering must therefore guarantee:
+
+* **No pings.** ``@channel``/``@here``/``@everyone`` (and legacy ``@group``) must never notify
+  anyone, nor may ``<!channel>``, ``<!subteam^…>``, ``<@U…>`` or ``<#C…>`` control sequences. A
+  hostile post must not be able to wake up a whole channel or tag a named officer.
+* **No fake links or formatting.** ``<https://evil|Review case>`` would render as a link with
+  a trusted-looking label; ``*URGENT*``/``> quote`` could imitate our own layout.
+* **No evasion by invisible or look-alike characters.** ``@ch\u200bannel`` (zero-width space),
+  ``＠here`` (fullwidth), ``@𝐡𝐞𝐫𝐞`` (mathematical bold) and bidi overrides are treated as what they
+  normalise to (NFKC, case-folded, format characters ignored), so a filter cannot be walked
+  around that way; the invisible characters themselves are removed so that what an officer
+  sees is what the text contains.
+* **Valid payloads whatever the input.** Lone surrogates, control characters and 100k-character
+  posts must still produce a message Slack accepts, because a rejected message is a missed alert.
+
+Defence is layered: post text goes into ``plain_text`` objects (which Slack never parses for
+formatting or mentions) *and* is neutralised and entity-escaped anyway; the few ``mrkdwn`` objects
+carry ``verbatim: true`` and escaped, markdown-defused values; the sink also posts with
+``parse="none"``, ``link_names=False`` and unfurling off. Look-alike letters that are *not*
+compatibility-equivalent (Cyrillic ``һеге``) are left as they are: Slack does not treat them as
+mentions, and changing them would falsify what the post says.
+
+The message is a notification for triage, not evidence: text is truncated and lightly altered
+(see ``neutralise``). Officers open the post or the stored raw item for the record.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from typing import Any, Iterable, Mapping
+from urllib.parse import quote, urlsplit
+
+from socialhub.alerts.model import Alert, is_alert_id
+
+# Slack Block Kit limits (https://docs.slack.dev/reference/block-kit). Lengths are counted in
+# UTF-16 code units here, which is never fewer than Slack's count, so staying under them is safe.
+MAX_BLOCKS = 50
+HEADER_TEXT_MAX = 150
+SECTION_TEXT_MAX = 3000
+FIELD_TEXT_MAX = 2000
+MAX_FIELDS = 10
+CONTEXT_ELEMENTS_MAX = 10
+BUTTON_TEXT_MAX = 75
+BUTTON_URL_MAX = 3000
+#: Not a Slack limit: the notification text is kept short because it is what lock screens show.
+FALLBACK_TEXT_MAX = 600
+#: Not a Slack limit: one evidence span, so ten of them fit in one section.
+SPAN_MAX = 200
+#: Not a Slack limit: a single value in the facts grid (handles, names, references).
+VALUE_MAX = 300
+
+TRUNCATED = "…(truncated)"
+BROADCAST_KEYWORDS = ("channel", "here", "everyone", "group")
+
+# Characters that are NFKC-equivalent to "@" (checked exhaustively by the tests).
+_AT_SIGNS = frozenset("@\uff20\ufe6b")
+# Format (Cf) characters kept because removing them changes how legitimate text reads:
+# ZWNJ/ZWJ shape Persian/Indic script and join emoji; LRM/RLM/ALM place punctuation in RTL text.
+_KEPT_FORMAT = frozenset("\u200c\u200d\u200e\u200f\u061c")
+# Invisible characters outside category Cf that are used to pad or disguise text.
+_INVISIBLE = frozenset("\u034f\u115f\u1160\u3164\uffa0\u2800")
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_ENTITY_RE = re.compile(r"[&<>]")
+_MANY_BLANK_LINES = re.compile(r"\n{3,}")
+_LINE_START_QUOTE = re.compile(r"(?m)^([ \t]*)>")
+
+
+def slack_len(text: str) -> int:
+    """Length as Slack may count it (UTF-16 code units); an upper bound on the code-point count."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _fix_surrogates(text: str) -> str:
+    # Properly paired surrogates (from a UTF-16 source decoded code unit by code unit) become the
+    # character they encode; lone ones become U+FFFD, because they cannot be serialised to UTF-8.
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def _drop_char(ch: str) -> bool:
+    if ch in "\n\t":
+        return False
+    if ch in _INVISIBLE:
+        return True
+    cat = unicodedata.category(ch)
+    if cat == "Cc":                 # C0/C1 controls, DEL
+        return True
+    if cat == "Cf":                 # zero-width, bidi overrides, tag characters, soft hyphen, BOM
+        return ch not in _KEPT_FORMAT
+    if 0xE0100 <= ord(ch) <= 0xE01EF:   # variation selectors 17-256: a known steganography channel
+        return True
+    return False
+
+
+def _fold(ch: str) -> str:
+    """What a character counts as when looking for a mention: NFKC, case-folded, marks ignored."""
+    if unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+        return ""
+    return unicodedata.normalize("NFKC", ch).casefold()
+
+
+def _is_broadcast_at(text: str, i: int) -> bool:
+    """True if the at-sign at ``text[i]`` starts something that folds to a broadcast mention."""
+    folded = ""
+    longest = max(len(k) for k in BROADCAST_KEYWORDS)
+    j = i + 1
+    while j < len(text) and len(folded) < longest:
+        folded += _fold(text[j])
+        if any(folded.startswith(k) for k in BROADCAST_KEYWORDS):
+            return True
+        if not any(k.startswith(folded) for k in BROADCAST_KEYWORDS):
+            return False
+        j += 1
+    return False
+
+
+def neutralise(text: str) -> str:
+    """Make untrusted text unable to notify anyone or hide anything, without escaping it.
+
+    Steps (each visible to an officer only as a small change):
+
+    1. paired surrogates are joined, lone surrogates become U+FFFD (they are not valid Unicode
+       and would make the JSON payload unencodable);
+    2. ``\\r\\n``/``\\r``/U+2028/U+2029 become ``\\n``; more than one blank line collapses to one;
+    3. control characters (except tab and newline) and invisible characters are removed: zero-width
+       spaces, word joiner, BOM, soft hyphen, bidi embeddings/overrides/isolates, tag characters,
+       Hangul fillers, variation selectors 17-256. ZWJ/ZWNJ and LRM/RLM/ALM are kept because
+       scripts and emoji need them;
+    4. every at-sign (``@``, ``＠``, ``﹫``) that starts something folding to ``channel``, ``here``,
+       ``everyone`` or ``group`` is wrapped in parentheses: ``@here`` -> ``(@)here``,
+       ``＠ｈｅｒｅ`` -> ``(＠)ｈｅｒｅ``. The text stays readable and no longer contains a broadcast
+       mention under any normalisation. Ordinary ``@handles`` are left alone: they only become
+       Slack mentions with ``link_names``, which the sink never sets.
+
+    The result still contains ``&``, ``<`` and ``>``: use ``escape_plain``/``escape_mrkdwn``
+    before putting it in a payload.
+    """
+    text = _fix_surrogates(text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
+    text = "".join(ch for ch in text if not _drop_char(ch))
+    text = _MANY_BLANK_LINES.sub("\n\n", text)
+    if not any(ch in _AT_SIGNS for ch in text):
+        return text
+    out: list[str] = []
+    for i, ch in enumerate(text):
+        if ch in _AT_SIGNS and _is_broadcast_at(text, i):
+            out.append(f"({ch})")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _escape_entities(text: str) -> str:
+    return _ENTITY_RE.sub(lambda m: _ENTITIES[m.group(0)], text)
+
+
+def _defuse_markdown(text: str) -> str:
+    """Replace mrkdwn control characters with look-alikes that Slack does not interpret.
+
+    Slack has no backslash escape, so ``*bold*``, ``_italic_``, ``~strike~``, backtick code and
+    line-leading ``>`` quotes are defused by substitution: ``*``->``∗``, ``~``->``∼``,
+    backtick->``ˋ``, a quoting ``>`` -> ``›``, and ``_`` -> ``ˍ`` unless it sits between two
+    letters or digits (Slack does not format intra-word underscores, and handles such as
+    ``john_smith`` must stay copyable).
+    """
+    text = _LINE_START_QUOTE.sub(lambda m: m.group(1) + "\u203a", text)
+    text = text.replace("*", "\u2217").replace("~", "\u223c").replace("`", "\u02cb")
+    if "_" in text:
+        chars = list(text)
+        for i, ch in enumerate(chars):
+            if ch == "_":
+                before = chars[i - 1] if i > 0 else ""
+                after = chars[i + 1] if i + 1 < len(chars) else ""
+                if not (before.isalnum() and after.isalnum()):
+                    chars[i] = "\u02cd"
+        text = "".join(chars)
+    return text
+
+
+def escape_plain(text: str) -> str:
+    """Untrusted text for a ``plain_text`` object: ``neutralise`` + ``&``/``<``/``>`` entities.
+
+    Slack treats ``&``, ``<`` and ``>`` as control characters in every text object, so they are
+    escaped even where no formatting applies.
+    """
+    return _escape_entities(neutralise(text))
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Untrusted text for a ``mrkdwn`` object: ``neutralise``, defuse markdown, escape entities.
+
+    After this, the text can contain no ``<`` or ``>`` (so no ``<!channel>``, ``<@U…>``,
+    ``<#C…>`` or ``<url|label>`` link), no bare ``&`` (so no entity smuggled in to be decoded
+    into one), no broadcast mention and no markdown formatting. Use it with ``verbatim: true``.
+    """
+    return _escape_entities(_defuse_markdown(neutralise(text)))
+
+
+def _fit(text: str, limit: int, *, mrkdwn: bool = False, empty: str = "") -> str:
+    """Escape untrusted ``text`` and cut it to ``limit`` UTF-16 units, marking any cut.
+
+    Escaping is done per character before measuring, so a cut falls between whole escape
+    sequences (never inside ``&amp;``) and between whole code points (never inside a surrogate
+    pair). Very long input is pre-cut so rendering a 10 MB post stays cheap.
+    """
+    text = str(text)
+    precut = limit * 2 + 64
+    raw_was_cut = len(text) > precut
+    clean = neutralise(text[:precut] if raw_was_cut else text)
+    if mrkdwn:
+        clean = _defuse_markdown(clean)
+    pieces = [_ENTITIES.get(ch, ch) for ch in clean]
+    if not raw_was_cut and sum(slack_len(p) for p in pieces) <= limit:
+        return "".join(pieces) or empty
+    budget = limit - slack_len(TRUNCATED)
+    used = 0
+    out: list[str] = []
+    for piece in pieces:
+        n = slack_len(piece)
+        if used + n > budget:
+            break
+        out.append(piece)
+        used += n
+    return "".join(out).rstrip() + TRUNCATED
+
+
+def _own(text: str, limit: int) -> str:
+    """Cut already-escaped text to ``limit`` UTF-16 units, marking the cut.
+
+    The cut is made between code points and then moved back before any ``&`` whose entity
+    it would split, so the result never ends in half of ``&amp;``.
+    """
+    if slack_len(text) <= limit:
+        return text
+    out: list[str] = []
+    used = 0
+    budget = limit - slack_len(TRUNCATED)
+    for ch in text:
+        n = slack_len(ch)
+        if used + n > budget:
+            break
+        out.append(ch)
+        used += n
+    cut = "".join(out)
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut.rstrip() + TRUNCATED
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def safe_url(url: object) -> str | None:
+    """The URL if it is an absolute http(s) URL fit for a button, else ``None``.
+
+    Anything else (``javascript:``, ``file:``, relative, with credentials, overlong) is dropped
+    rather than repaired: a button is an invitation to click, so only plain web links qualify.
+    Non-ASCII characters are percent-encoded (Slack rejects raw IRIs in some clients).
+    """
+    if not isinstance(url, str):
+        return None
+    url = url.strip()
+    if not url or any(unicodedata.category(ch)[0] in "CZ" for ch in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+        return None
+    url = quote(url, safe="".join(chr(c) for c in range(0x21, 0x7F)))
+    return url if len(url) <= BUTTON_URL_MAX else None
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": False}
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
+def _button(text: str, url: str, action_id: str, value: str | None = None) -> dict[str, Any]:
+    button: dict[str, Any] = {"type": "button", "text": _plain(_own(text, BUTTON_TEXT_MAX)),
+                              "url": url, "action_id": action_id}
+    if value:
+        button["value"] = value
+    return button
+
+
+def _score(value: object) -> str:
+    return f"{value:.2f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "?"
+
+
+def _category_scores(alert: Alert) -> list[tuple[str, object]]:
+    """Labelled categories with their scores, highest first; all scores if nothing is labelled."""
+    scores = alert.classification.get("scores") or {}
+    names = alert.labels or list(scores)
+    ranked = sorted(names, key=lambda c: (-(scores.get(c) or 0.0), c))
+    return [(c, scores.get(c)) for c in ranked]
+
+
+def _severity_marker(severity: str) -> str:
+    return "\U0001f534 HIGH" if severity == "high" else "\U0001f7e1 normal"
+
+
+def _field(label: str, value: str) -> dict[str, Any]:
+    """A facts-grid entry: our label, then the untrusted value, in ``plain_text``.
+
+    ``plain_text`` rather than ``mrkdwn`` so handles such as ``_john_`` stay exactly copyable
+    and nothing in a display name can format.
+    """
+    body = _fit(_one_line(value), VALUE_MAX, empty="—")
+    return _plain(_own(f"{label}\n{body}", FIELD_TEXT_MAX))
+
+
+def _reason_line(reason: Mapping[str, Any]) -> str:
+    category = _fit(_one_line(str(reason.get("category", ""))), 80, mrkdwn=True, empty="?")
+    rule = _fit(_one_line(str(reason.get("rule", ""))), 80, mrkdwn=True)
+    span = _fit(_one_line(str(reason.get("text", ""))), SPAN_MAX, mrkdwn=True)
+    term = _fit(_one_line(str(reason.get("term", ""))), 80, mrkdwn=True)
+    details = []
+    if term:
+        details.append(f"term “{term}”")
+    start, end = reason.get("start"), reason.get("end")
+    if isinstance(start, int) and isinstance(end, int):
+        details.append(f"chars {start}–{end}")
+    if reason.get("weight") is not None:
+        details.append(f"weight {_score(reason.get('weight'))}")
+    if reason.get("effect") not in (None, ""):
+        details.append(f"effect {_fit(_one_line(str(reason.get('effect'))), 40, mrkdwn=True)}")
+    line = f"• *{category}*"
+    if rule:
+        line += f" ({rule})"
+    line += f": “{span}”" if span else ": (no span)"
+    if details:
+        line += " — " + ", ".join(details)
+    return line
+
+
+def _reasons_text(reasons: list[Mapping[str, Any]]) -> str:
+    head = "*Why flagged*"
+    if not reasons:
+        return head + "\n(no evidence spans recorded)"
+    lines = [head]
+    used = slack_len(head)
+    shown = 0
+    for reason in reasons:
+        line = _reason_line(reason)
+        remaining = len(reasons) - shown - 1
+        reserve = 40 if remaining else 0    # room for the "…and N more" line
+        if used + 1 + slack_len(line) + reserve > SECTION_TEXT_MAX:
+            break
+        lines.append(line)
+        used += 1 + slack_len(line)
+        shown += 1
+    if shown < len(reasons):
+        lines.append(f"…and {len(reasons) - shown} more")
+    return "\n".join(lines)
+
+
+def _fallback_text(alert: Alert, severity: str) -> str:
+    """The notification text: our own words plus escaped identifiers, never the post text.
+
+    It is what lock screens and notification centres show, so it says *that* something needs
+    looking at, not what a possibly distressing post says.
+    """
+    cats = ", ".join(f"{_fit(_one_line(c), 40, mrkdwn=True)} {_score(s)}" for c, s in _category_scores(alert)[:4])
+    account = _fit(_one_line(alert.post.get("account", "")), 80, mrkdwn=True)
+    platform = _fit(_one_line(alert.post.get("platform", "")), 30, mrkdwn=True)
+    where = _fit(_one_line(f"{alert.force} / {alert.team}"), 120, mrkdwn=True)
+    text = f"socialhub {severity.upper()} alert: {cats or 'flagged post'} · {platform} {account} · {where}"
+    return _own(text, FALLBACK_TEXT_MAX)
+
+
+def _cap_blocks(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if len(blocks) <= MAX_BLOCKS:
+        return blocks
+    return blocks[: MAX_BLOCKS - 1] + [{"type": "context", "elements": [_plain(TRUNCATED)]}]
+
+
+def render_alert(alert: Alert) -> dict[str, Any]:
+    """One alert as ``{"text": fallback, "blocks": [...]}``, valid for ``chat.postMessage``.
+
+    Blocks: header (severity + categories), facts grid, the post text (``plain_text``),
+    why-flagged evidence spans (``mrkdwn``, escaped), a context line (classifier version, alert
+    id, media count) and buttons to the post and the review page when those URLs are safe.
+    """
+    severity = alert.severity
+    post = alert.post
+    cats = _category_scores(alert)
+    cat_names = ", ".join(_one_line(c) for c, _ in cats) or "flagged post"
+    header = _fit(f"{_severity_marker(severity)} · {cat_names}", HEADER_TEXT_MAX)
+
+    account = _one_line(post.get("account", ""))
+    if alert.account_display_name:
+        account = f"{account} ({_one_line(alert.account_display_name)})"
+    fields = [
+        _field("Categories", " · ".join(f"{c} {_score(s)}" for c, s in cats) or "—"),
+        _field("Platform", post.get("platform", "")),
+        _field("Account", account),
+        _field("Author", post.get("author", "")),
+        _field("Force / team", f"{alert.force} / {alert.team}"),
+        _field("Authorisation", alert.authorisation_ref),
+        _field("Posted at", post.get("created_at", "")),
+        _field("Collected at", post.get("collected_at", "")),
+    ][:MAX_FIELDS]
+
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "block_id": "header", "text": _plain(header)},
+        {"type": "section", "block_id": "facts", "fields": fields},
+        {"type": "section", "block_id": "post_text",
+         "text": _plain(_fit(post.get("text", ""), SECTION_TEXT_MAX, empty="(no text)"))},
+        {"type": "section", "block_id": "reasons",
+         "text": _mrkdwn(_reasons_text(list(alert.classification.get("reasons") or [])))},
+    ]
+
+    version = _fit(_one_line(alert.classification.get("classifier_version", "")), 100, empty="unknown")
+    context = [_plain(f"Classifier {version}"), _plain(f"Alert {_fit(alert.alert_id, 64, empty='?')}")]
+    media = post.get("media") or []
+    if media:
+        context.append(_plain(f"Media: {len(media)} item(s), open the post to view"))
+    blocks.append({"type": "context", "block_id": "meta", "elements": context[:CONTEXT_ELEMENTS_MAX]})
+
+    value = alert.alert_id if is_alert_id(alert.alert_id) else None
+    buttons = []
+    post_url = safe_url(post.get("url"))
+    if post_url:
+        buttons.append(_button("Post link", post_url, "open_post", value))
+    review_url = safe_url(alert.review_url)
+    if review_url:
+        buttons.append(_button("Review", review_url, "open_review", value) | {"style": "primary"})
+    if buttons:
+        blocks.append({"type": "actions", "block_id": "actions", "elements": buttons})
+
+    return {"text": _fallback_text(alert, severity), "blocks": _cap_blocks(blocks)}
+
+
+def _digest_order(alerts: Iterable[Alert]) -> list[Alert]:
+    # High severity first, then newest post first; alert_id breaks ties so order is stable.
+    items = sorted(alerts, key=lambda a: a.alert_id)
+    items.sort(key=lambda a: str(a.post.get("created_at", "")), reverse=True)
+    items.sort(key=lambda a: a.severity != "high")
+    return items
+
+
+def render_digest(alerts: Iterable[Alert], team: str, *, max_items: int = 20) -> dict[str, Any]:
+    """Many alerts for one team as a single compact message, for bursts.
+
+    Posting fifty messages in a minute buries the urgent one and hits Slack's rate limit; a
+    digest lists up to ``max_items`` (at most 45, to stay within 50 blocks) high-severity-first,
+    each with a link button, and counts every alert per category and severity.
+    """
+    items = _digest_order(alerts)
+    max_items = max(1, min(int(max_items), MAX_BLOCKS - 5))
+    team_text = _fit(_one_line(team), 80, empty="(no team)")
+    per_category: Counter[str] = Counter()
+    per_severity: Counter[str] = Counter()
+    for a in items:
+        per_severity[a.severity] += 1
+        for label in a.labels or ["unlabelled"]:
+            per_category[_one_line(label)] += 1
+
+    header = _own(f"{len(items)} socialhub alert(s) · {team_text}", HEADER_TEXT_MAX)   # team_text is escaped
+    counts = " · ".join(f"{c}: {n}" for c, n in sorted(per_category.items(), key=lambda kv: (-kv[1], kv[0])))
+    sev = " · ".join(f"{s}: {per_severity[s]}" for s in ("high", "normal") if per_severity[s])
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "block_id": "header", "text": _plain(header)},
+        {"type": "context", "block_id": "counts", "elements": [
+            _plain(_fit(counts or "no categories", SECTION_TEXT_MAX)),
+            _plain(_fit(sev or "no alerts", 200)),
+        ]},
+        {"type": "divider"},
+    ]
+    for n, a in enumerate(items[:max_items]):
+        cats = ", ".join(f"{c} {_score(s)}" for c, s in _category_scores(a)[:3])
+        line = " · ".join([
+            _severity_marker(a.severity), cats or "flagged",
+            f"{_one_line(a.post.get('platform', ''))} {_one_line(a.post.get('account', ''))}",
+            _one_line(a.post.get("created_at", "")),
+        ])
+        snippet = _fit(_one_line(a.post.get("text", "")), 200, empty="(no text)")
+        text = f"{_fit(line, 400)}\n“{snippet}”"
+        block: dict[str, Any] = {"type": "section", "block_id": f"item_{n}", "text": _plain(text)}
+        url = safe_url(a.post.get("url"))
+        if url:
+            block["accessory"] = _button("Post link", url, f"open_post_{n}",
+                                         a.alert_id if is_alert_id(a.alert_id) else None)
+        blocks.append(block)
+    if len(items) > max_items:
+        blocks.append({"type": "context", "block_id": "more",
+                       "elements": [_plain(f"…and {len(items) - max_items} more not shown")]})
+    fallback = _own(f"{len(items)} socialhub alert(s) for {_fit(_one_line(team), 80, mrkdwn=True)}: "
+                    f"{sev or 'none'}", FALLBACK_TEXT_MAX)
+    return {"text": fallback, "blocks": _cap_blocks(blocks)}

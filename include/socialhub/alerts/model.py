@@ -1,0 +1,205 @@
+"""The Alert record: what the on-duty team is told about one flagged public post.
+
+An alert is a *notification*, not evidence. It carries a copy of the normalised post and of
+the classifier's verdict so that the message can be rendered (and re-rendered from the outbox)
+without going back to storage, but the evidence of record stays the stored raw item.
+
+The ``alert_id`` is derived from the post's identity only (``platform:post_id``), never from
+the time or the classifier output, so that re-running a task, replaying a batch or
+re-classifying with a newer model yields the same id: the delivery ledger de-duplicates on it
+and the outbox file name is it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any, Literal, Mapping
+
+from socialhub.models import Post
+
+Severity = Literal["high", "normal"]
+
+#: Labels whose mere presence makes an alert high severity, whatever the score: a threat of
+#: violence is always worth interrupting someone for.
+ALWAYS_HIGH_LABELS: frozenset[str] = frozenset({"violence_threat"})
+#: Score at or above which any *labelled* category makes an alert high severity.
+HIGH_SCORE: float = 0.8
+
+#: The Post fields an alert copies. Provenance fields (raw_sha256, reply_to, repost_of) stay in
+#: storage: the team does not need them to triage and they would only grow the message.
+POST_FIELDS: tuple[str, ...] = (
+    "platform", "account", "post_id", "url", "author", "text", "created_at", "collected_at", "media",
+)
+
+_ALERT_ID_RE = re.compile(r"[0-9a-f]{24}")
+
+
+def alert_id_for(platform: str, post_id: str) -> str:
+    """Stable id of the alert about one post: first 24 hex chars of sha256("platform:post_id").
+
+    24 hex chars (96 bits) keep collisions out of reach for any realistic volume while staying
+    short enough for file names and Slack ``block_id``s.
+    """
+    return hashlib.sha256(f"{platform}:{post_id}".encode("utf-8")).hexdigest()[:24]
+
+
+def is_alert_id(value: object) -> bool:
+    """True if ``value`` has the shape of an alert id; used before an id becomes a file name."""
+    return isinstance(value, str) and _ALERT_ID_RE.fullmatch(value) is not None
+
+
+def severity_of(classification: Mapping[str, Any]) -> Severity:
+    """``"high"`` if any *label* scores >= 0.8 or a label is ``violence_threat``, else ``"normal"``.
+
+    Only labels count: a high score for a category the classifier did not label (for example
+    one suppressed by a negation rule) must not escalate. A missing or non-numeric score is
+    treated as 0 so that a malformed classification can only under-, never over-, escalate;
+    ``violence_threat`` still escalates on its label alone.
+    """
+    labels = [str(label) for label in classification.get("labels") or []]
+    if any(label in ALWAYS_HIGH_LABELS for label in labels):
+        return "high"
+    scores = classification.get("scores") or {}
+    for label in labels:
+        score = scores.get(label, 0.0)
+        if isinstance(score, (int, float)) and not isinstance(score, bool) and score >= HIGH_SCORE:
+            return "high"
+    return "normal"
+
+
+def _post_dict(post: Post | Mapping[str, Any]) -> dict[str, Any]:
+    raw = post.to_dict() if isinstance(post, Post) else dict(post)
+    missing = [name for name in ("platform", "post_id") if not raw.get(name)]
+    if missing:
+        raise ValueError(f"post lacks {', '.join(missing)}: an alert needs the post's identity")
+    out: dict[str, Any] = {}
+    for name in POST_FIELDS:
+        if name == "media":
+            out[name] = [str(m) for m in (raw.get("media") or [])]
+        else:
+            value = raw.get(name, "")
+            out[name] = "" if value is None else str(value)
+    return out
+
+
+def _classification_dict(classification: Mapping[str, Any]) -> dict[str, Any]:
+    scores_in = classification.get("scores") or {}
+    if not isinstance(scores_in, Mapping):
+        raise ValueError("classification.scores must be a mapping of category -> float")
+    scores: dict[str, float] = {}
+    for category, score in scores_in.items():
+        try:
+            scores[str(category)] = float(score)
+        except (TypeError, ValueError):
+            raise ValueError(f"classification.scores[{category!r}] is not a number") from None
+    labels_in = classification.get("labels") or []
+    if isinstance(labels_in, (str, bytes)) or not isinstance(labels_in, (list, tuple)):
+        raise ValueError("classification.labels must be a list of categories")
+    reasons_in = classification.get("reasons") or []
+    if not isinstance(reasons_in, (list, tuple)) or not all(isinstance(r, Mapping) for r in reasons_in):
+        raise ValueError("classification.reasons must be a list of objects")
+    return {
+        "scores": scores,
+        "labels": [str(label) for label in labels_in],
+        "reasons": [dict(r) for r in reasons_in],
+        "classifier_version": str(classification.get("classifier_version") or ""),
+    }
+
+
+@dataclass(slots=True)
+class Alert:
+    """One flagged post, routed to a force and team, ready to render.
+
+    ``post`` and ``classification`` are plain dicts (not ``Post``) so an alert round-trips
+    through JSON (outbox, XCom) unchanged; ``from_post`` builds one from a ``Post``.
+    """
+
+    alert_id: str
+    post: dict[str, Any]
+    classification: dict[str, Any]
+    force: str
+    team: str
+    authorisation_ref: str
+    account_display_name: str = ""
+    review_url: str | None = None
+
+    @property
+    def severity(self) -> Severity:
+        return severity_of(self.classification)
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.classification.get("labels") or [])
+
+    @property
+    def post_key(self) -> str:
+        return f"{self.post['platform']}:{self.post['post_id']}"
+
+    @classmethod
+    def from_post(
+        cls,
+        post: Post | Mapping[str, Any],
+        classification: Mapping[str, Any],
+        *,
+        force: str,
+        team: str,
+        authorisation_ref: str,
+        account_display_name: str = "",
+        review_url: str | None = None,
+    ) -> "Alert":
+        """Build an alert, deriving its id from the post so callers cannot get it wrong."""
+        p = _post_dict(post)
+        return cls(
+            alert_id=alert_id_for(p["platform"], p["post_id"]),
+            post=p,
+            classification=_classification_dict(classification),
+            force=str(force),
+            team=str(team),
+            authorisation_ref=str(authorisation_ref),
+            account_display_name=str(account_display_name or ""),
+            review_url=review_url or None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "alert_id": self.alert_id,
+            "post": dict(self.post),
+            "classification": dict(self.classification),
+            "force": self.force,
+            "team": self.team,
+            "authorisation_ref": self.authorisation_ref,
+            "account_display_name": self.account_display_name,
+            "review_url": self.review_url,
+            "severity": self.severity,   # informative only; recomputed on load
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Alert":
+        """Inverse of ``to_dict``. Rejects an ``alert_id`` that does not match the post.
+
+        The id becomes a file name in the outbox and a de-duplication key in the ledger, so an
+        id that was edited or forged must not be accepted silently. ``severity`` is ignored
+        and recomputed, so a stored alert cannot claim a severity its classification lacks.
+        """
+        try:
+            post = _post_dict(d["post"])
+            classification = _classification_dict(d["classification"])
+            force, team, ref = d["force"], d["team"], d["authorisation_ref"]
+        except KeyError as exc:
+            raise ValueError(f"alert dict lacks {exc.args[0]!r}") from None
+        expected = alert_id_for(post["platform"], post["post_id"])
+        given = d.get("alert_id", expected)
+        if given != expected:
+            raise ValueError(f"alert_id {given!r} does not match post {post['platform']}:{post['post_id']}")
+        return cls(
+            alert_id=expected,
+            post=post,
+            classification=classification,
+            force=str(force),
+            team=str(team),
+            authorisation_ref=str(ref),
+            account_display_name=str(d.get("account_display_name") or ""),
+            review_url=d.get("review_url") or None,
+        )

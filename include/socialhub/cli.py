@@ -1,0 +1,192 @@
+"""The ``socialhub`` command.
+
+    socialhub demo                       run the whole pipeline locally and print what happened
+    socialhub watchlist validate [FILE]  check a watchlist file; non-zero exit per bad entry
+    socialhub fetch PLATFORM ACCOUNT     print an account's new posts as JSON Lines
+    socialhub classify                   classify JSON Lines posts from stdin
+    socialhub replay                     serve the local replay of the platform APIs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from socialhub import __version__
+from socialhub.errors import SocialhubError
+
+
+def _err(msg: str) -> None:
+    print(f"socialhub: error: {msg}", file=sys.stderr)
+
+
+def cmd_watchlist_validate(args: argparse.Namespace) -> int:
+    from socialhub.watchlist import DEFAULT_PATH, load_watchlist
+
+    path = Path(args.file) if args.file else DEFAULT_PATH
+    wl = load_watchlist(path)  # raises WatchlistError listing every problem
+    from datetime import date
+
+    ok, lapsed = wl.authorised(date.today())
+    print(f"{path}: {len(wl.accounts)} entr{'y' if len(wl.accounts) == 1 else 'ies'} valid "
+          f"({len(ok)} authorised, {len(lapsed)} past review-by date)")
+    for e in lapsed:
+        print(f"  lapsed: {e.key} (authorisation {e.authorisation_ref}, review by {e.review_by}, owner {e.owner})")
+    return 0
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from socialhub.models import canonical_json
+    from socialhub.sources.base import ConnectorConfig
+    from socialhub.sources.registry import get_connector
+
+    token = os.environ.get(f"SOCIALHUB_{args.platform.upper()}_TOKEN")
+    base_url = args.base_url or os.environ.get(f"SOCIALHUB_{args.platform.upper()}_BASE_URL")
+    if not base_url:
+        from socialhub.sources.registry import default_base_url
+
+        base_url = default_base_url(args.platform)
+    config = ConnectorConfig(base_url=base_url.rstrip("/"), token=token, max_pages=args.max_pages,
+                             lookback=timedelta(days=args.lookback_days))
+    connector = get_connector(args.platform, config)
+    state: dict[str, Any] = {}
+    state_path = Path(args.state) if args.state else None
+    if state_path and state_path.exists():
+        try:
+            state = json.loads(state_path.read_text(encoding="utf-8") or "{}")
+        except json.JSONDecodeError as exc:
+            _err(f"state file {state_path} is not JSON ({exc}); fix or delete it")
+            return 2
+    key = f"{args.platform}:{args.account}"
+    result = connector.fetch(args.account, state.get(key))
+    out = sys.stdout
+    for post in result.posts:
+        out.write(json.dumps(post.to_dict(), ensure_ascii=False) + "\n")
+    out.flush()
+    if state_path:
+        state[key] = result.cursor
+        tmp = state_path.with_suffix(state_path.suffix + ".tmp")
+        tmp.write_bytes(canonical_json(state))
+        os.replace(tmp, state_path)  # cursor saved only after every post was written out
+    print(f"{len(result.posts)} post(s) from {key} in {result.pages} page(s)"
+          + (f"; {'; '.join(result.notes)}" if result.notes else ""), file=sys.stderr)
+    return 0
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from socialhub.classify import load_classifier
+
+    clf = load_classifier(args.lexicon, args.thresholds)
+    bad = 0
+    batch: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        results = clf.classify_batch([str(p.get("text") or "") for p in batch])
+        for post, res in zip(batch, results):
+            d = res.to_dict()
+            post.update(scores=d["scores"], labels=d["labels"], reasons=d["reasons"],
+                        classifier_version=d["classifier_version"])
+            sys.stdout.write(json.dumps(post, ensure_ascii=False) + "\n")
+        batch.clear()
+
+    for n, line in enumerate(sys.stdin, 1):
+        if not line.strip():
+            continue
+        try:
+            post = json.loads(line)
+            if not isinstance(post, dict) or "text" not in post:
+                raise ValueError("each line must be a JSON object with a `text` field")
+        except ValueError as exc:
+            _err(f"stdin line {n}: {exc}")
+            bad += 1
+            continue
+        batch.append(post)
+        if len(batch) >= 1000:
+            flush()
+    flush()
+    return 1 if bad else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from socialhub.demo import run_demo
+
+    return run_demo(fresh=args.fresh, project_dir=Path(args.project_dir).resolve())
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from socialhub.replay.__main__ import main as replay_main
+
+    return replay_main(args.rest) or 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="socialhub", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="Run `socialhub COMMAND --help` for each command's options.")
+    p.add_argument("--version", action="version", version=f"socialhub {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    d = sub.add_parser("demo", help="run the whole pipeline locally (Airflow, replay server, outbox)",
+                       description="Run the pipeline end to end with Airflow on SQLite, a local folder store and "
+                                   "a local replay of the platform APIs; print a summary. State is kept in "
+                                   ".demo/, so a second run collects nothing new and alerts nothing twice.")
+    d.add_argument("--fresh", action="store_true", help="delete .demo/ first and start from scratch")
+    d.add_argument("--project-dir", default=".", help="the socialhub checkout (default: current directory)")
+    d.set_defaults(func=cmd_demo)
+
+    w = sub.add_parser("watchlist", help="watchlist tools")
+    wsub = w.add_subparsers(dest="wcommand", metavar="SUBCOMMAND")
+    wv = wsub.add_parser("validate", help="validate a watchlist file",
+                         description="Check a watchlist YAML file against the schema; print one line per bad "
+                                     "entry and exit 1 if any, else list lapsed authorisations and exit 0.")
+    wv.add_argument("file", nargs="?", help="watchlist file (default: include/watchlist.yaml)")
+    wv.set_defaults(func=cmd_watchlist_validate)
+    w.set_defaults(func=lambda a: (w.print_help(), 2)[1])
+
+    f = sub.add_parser("fetch", help="print an account's new public posts as JSON Lines",
+                       description="Fetch new public posts of one account since the cursor in --state and print "
+                                   "them as normalised JSON Lines. Tokens come from SOCIALHUB_<PLATFORM>_TOKEN.")
+    f.add_argument("platform", help="mastodon, bluesky, ...")
+    f.add_argument("account", help="handle or id, e.g. user@instance.social")
+    f.add_argument("--base-url", help="API base URL (default: the platform's public endpoint)")
+    f.add_argument("--state", help="JSON file holding cursors; read before and updated after the fetch")
+    f.add_argument("--max-pages", type=int, default=10, help="page limit per run (default: 10)")
+    f.add_argument("--lookback-days", type=int, default=7, help="first-run look-back in days (default: 7)")
+    f.set_defaults(func=cmd_fetch)
+
+    c = sub.add_parser("classify", help="classify JSON Lines posts from stdin",
+                       description="Read posts as JSON Lines on stdin (each with at least `text`) and write them "
+                                   "back with `scores`, `labels`, `reasons` and `classifier_version`.")
+    c.add_argument("--lexicon", help="lexicon YAML (default: the packaged one)")
+    c.add_argument("--thresholds", help="thresholds YAML (default: the packaged one)")
+    c.set_defaults(func=cmd_classify)
+
+    r = sub.add_parser("replay", help="serve the local replay of the platform APIs", add_help=False)
+    r.add_argument("rest", nargs=argparse.REMAINDER)
+    r.set_defaults(func=cmd_replay)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except SocialhubError as exc:
+        _err(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,233 @@
+"""Collection: plan which accounts are due, fetch them shard by shard, store, then move cursors.
+
+The batch manifest is the commit record. Order per account:
+
+1. raw items and normalised posts are written (write-once, idempotent on retry);
+2. the manifest is written, carrying ``cursor_after``;
+3. the batch is queued for processing;
+4. only then is the cursor state moved.
+
+A crash between 2 and 4 is repaired on the next run by *rolling forward*: a manifest newer
+than the cursor state is proof its batch is stored, so its ``cursor_after`` is adopted
+before fetching again. Nothing is lost (the cursor never moves before storage) and nothing
+is stored twice (the rerun starts from the recovered cursor).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from socialhub.errors import ConnectorError, SocialhubError
+from socialhub.models import canonical_json, sha256_hex, to_jsonl, utc_iso
+from socialhub.sources.base import Connector, FetchResult
+from socialhub.storage import layout
+from socialhub.storage.base import ObjectStore
+from socialhub.watchlist import Watchlist, WatchlistEntry, is_due
+
+log = logging.getLogger(__name__)
+
+ConnectorFactory = Callable[[str], Connector]
+
+
+@dataclass
+class Plan:
+    shards: list[dict[str, Any]]
+    lapsed: list[dict[str, str]]
+    not_due: list[str]
+    due: int
+
+    def describe(self) -> list[str]:
+        lines = [f"{self.due} account(s) due in {len(self.shards)} shard(s); {len(self.not_due)} not due yet"]
+        for lapse in self.lapsed:
+            lines.append(
+                f"NOT COLLECTED {lapse['key']}: authorisation {lapse['authorisation_ref']} lapsed on "
+                f"{lapse['review_by']} (owner {lapse['owner']} must renew it in the watchlist)")
+        return lines
+
+
+def load_cursor_state(store: ObjectStore, platform: str, account: str) -> dict[str, Any]:
+    data = store.get_or_none(layout.cursor_key(platform, account))
+    return json.loads(data) if data else {}
+
+
+def plan_collection(watchlist: Watchlist, store: ObjectStore, now: datetime, *,
+                    max_shards_per_platform: int = 4, force_all: bool = False) -> Plan:
+    """Decide which authorised accounts are due and split them into a bounded number of shards.
+
+    Shards are per platform (so each can run in its platform's pool), at most
+    ``max_shards_per_platform`` each: the number of tasks grows with shards, not accounts.
+    Higher priorities come first within a shard.
+    """
+    authorised, lapsed = watchlist.authorised(now.date())
+    by_platform: dict[str, list[WatchlistEntry]] = {}
+    not_due: list[str] = []
+    order = {"critical": 0, "high": 1, "normal": 2, "low": 3}
+    for entry in sorted(authorised, key=lambda e: (order[e.priority], e.key)):
+        state = load_cursor_state(store, entry.platform, entry.account)
+        last = state.get("last_polled")
+        last_dt = datetime.fromisoformat(last.replace("Z", "+00:00")) if last else None
+        if force_all or is_due(entry, last_dt, now):
+            by_platform.setdefault(entry.platform, []).append(entry)
+        else:
+            not_due.append(entry.key)
+    shards: list[dict[str, Any]] = []
+    for platform in sorted(by_platform):
+        entries = by_platform[platform]
+        n = max(1, min(max_shards_per_platform, len(entries)))
+        for i in range(n):
+            chunk = entries[i::n]
+            shards.append({"platform": platform, "index": i,
+                           "accounts": [e.model_dump(mode="json") for e in chunk]})
+    lapsed_info = [{"key": e.key, "authorisation_ref": e.authorisation_ref, "review_by": e.review_by.isoformat(),
+                    "owner": e.owner, "force": e.force} for e in lapsed]
+    return Plan(shards=shards, lapsed=lapsed_info, not_due=not_due,
+                due=sum(len(s["accounts"]) for s in shards))
+
+
+@dataclass
+class AccountOutcome:
+    platform: str
+    account: str
+    force: str
+    status: str                      # "ok" | "error" | "lapsed"
+    posts: int = 0
+    batch_id: str | None = None
+    error: str | None = None
+    error_type: str | None = None
+    recovered: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _batch_id(platform: str, account: str, cursor_before: Any, post_keys: Iterable[str]) -> str:
+    material = canonical_json({"p": platform, "a": account, "c": cursor_before, "k": sorted(post_keys)})
+    return sha256_hex(material)[:24]
+
+
+def _roll_forward(store: ObjectStore, entry: WatchlistEntry, state: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Adopt the cursor of any stored batch newer than the cursor state (a crash happened after storing)."""
+    keys = store.list(layout.manifest_prefix(entry.platform, entry.account))
+    last = state.get("last_manifest") or ""
+    newer = [k for k in keys if k > last]
+    if not newer:
+        return state, False
+    manifest = json.loads(store.get(newer[-1]))
+    for key in newer:
+        enqueue(store, json.loads(store.get(key))["batch_id"], key)
+    state = dict(state, cursor=manifest["cursor_after"], last_manifest=newer[-1])
+    store.put_state(layout.cursor_key(entry.platform, entry.account), canonical_json(state))
+    log.warning("rolled %s forward to stored batch %s (previous run stopped before moving the cursor)",
+                entry.key, manifest["batch_id"])
+    return state, True
+
+
+def enqueue(store: ObjectStore, batch_id: str, manifest_key: str) -> None:
+    """Queue a stored batch for processing unless it is already queued, done or held."""
+    if any(store.exists(layout.queue_key(s, batch_id)) for s in ("done", "held")):
+        return
+    store.put(layout.queue_key("pending", batch_id), canonical_json({"batch_id": batch_id, "manifest": manifest_key}),
+              content_type="application/json")
+
+
+def store_batch(store: ObjectStore, entry: WatchlistEntry, result: FetchResult, cursor_before: Any,
+                now: datetime) -> tuple[str, str]:
+    """Write raw evidence, normalised posts and the manifest; queue the batch. Returns (batch_id, manifest key)."""
+    posts = [p.to_dict() for p in result.posts]
+    batch_id = _batch_id(entry.platform, entry.account, cursor_before, (p["post_id"] for p in posts))
+    day = now.strftime("%Y-%m-%d")
+    raw_obj = store.put(layout.raw_key(entry.platform, day, entry.account, batch_id),
+                        to_jsonl([{"raw_sha256": p["raw_sha256"], "item": item}
+                                  for p, item in zip(posts, result.raw_items)]),
+                        content_type="application/x-ndjson")
+    posts_obj = store.put(layout.posts_key(entry.platform, day, entry.account, batch_id), to_jsonl(posts),
+                          content_type="application/x-ndjson")
+    manifest = {
+        "batch_id": batch_id, "platform": entry.platform, "account": entry.account,
+        "display_name": entry.display_name, "force": entry.force, "team": entry.team,
+        "authorisation_ref": entry.authorisation_ref, "purpose": entry.purpose,
+        "collected_at": utc_iso(now), "day": day, "count": len(posts),
+        "raw": {"key": raw_obj.key, "sha256": raw_obj.sha256},
+        "posts": {"key": posts_obj.key, "sha256": posts_obj.sha256},
+        "cursor_before": cursor_before, "cursor_after": result.cursor, "pages": result.pages,
+        "notes": result.notes,
+    }
+    stamp = now.strftime("%Y%m%dT%H%M%S")
+    mkey = layout.manifest_key(entry.platform, entry.account, stamp, batch_id)
+    existing = [k for k in store.list(layout.manifest_prefix(entry.platform, entry.account))
+                if k.endswith(f"-{batch_id}.json")]
+    if existing:
+        mkey = existing[0]  # a retry of the same batch: keep the first manifest
+    else:
+        store.put(mkey, canonical_json(manifest), content_type="application/json")
+    enqueue(store, batch_id, mkey)
+    return batch_id, mkey
+
+
+def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connector, now: datetime) -> AccountOutcome:
+    outcome = AccountOutcome(entry.platform, entry.account, entry.force, "ok")
+    if not entry.is_authorised(now.date()):
+        outcome.status = "lapsed"
+        outcome.error = f"authorisation {entry.authorisation_ref} lapsed on {entry.review_by}"
+        return outcome
+    state = load_cursor_state(store, entry.platform, entry.account)
+    state, outcome.recovered = _roll_forward(store, entry, state)
+    cursor_before = state.get("cursor")
+    try:
+        result = connector.fetch(entry.account, cursor_before)
+    except ConnectorError as exc:
+        outcome.status, outcome.error, outcome.error_type = "error", str(exc), type(exc).__name__
+        retry_at = getattr(exc, "retry_at", None)
+        if retry_at is not None:
+            outcome.notes.append(f"retry after {utc_iso(retry_at)}")
+        return outcome
+    outcome.notes = list(result.notes)
+    new_state = dict(state, cursor=result.cursor, last_polled=utc_iso(now))
+    if result.posts:
+        batch_id, mkey = store_batch(store, entry, result, cursor_before, now)
+        outcome.posts, outcome.batch_id = len(result.posts), batch_id
+        new_state["last_manifest"] = mkey
+    # the cursor moves only now, after the batch (if any) is durably stored
+    store.put_state(layout.cursor_key(entry.platform, entry.account), canonical_json(new_state))
+    return outcome
+
+
+def collect_shard(store: ObjectStore, shard: dict[str, Any], connector_factory: ConnectorFactory,
+                  now: datetime) -> list[dict[str, Any]]:
+    """Collect every account of one shard; one account's failure never stops the others."""
+    connector = connector_factory(shard["platform"])
+    outcomes = []
+    for raw_entry in shard["accounts"]:
+        entry = WatchlistEntry.model_validate(raw_entry)
+        try:
+            outcome = collect_account(store, entry, connector, now)
+        except SocialhubError as exc:  # storage trouble: recorded, other accounts still tried
+            outcome = AccountOutcome(entry.platform, entry.account, entry.force, "error", error=str(exc),
+                                     error_type=type(exc).__name__)
+        log.info("%s:%s -> %s (%d posts)%s", entry.platform, entry.account, outcome.status, outcome.posts,
+                 f": {outcome.error}" if outcome.error else "")
+        outcomes.append(outcome.to_dict())
+    return outcomes
+
+
+def summarise_collection(outcomes: Iterable[dict[str, Any]], plan: dict[str, Any] | None = None) -> dict[str, Any]:
+    rows = list(outcomes)
+    return {
+        "accounts_polled": sum(1 for r in rows if r["status"] in ("ok", "error")),
+        "accounts_ok": sum(1 for r in rows if r["status"] == "ok"),
+        "accounts_failed": [f"{r['platform']}:{r['account']}: {r['error']}" for r in rows if r["status"] == "error"],
+        "accounts_lapsed": (plan or {}).get("lapsed", []),
+        "posts_collected": sum(r["posts"] for r in rows),
+        "batches": [r["batch_id"] for r in rows if r.get("batch_id")],
+        "recovered": [f"{r['platform']}:{r['account']}" for r in rows if r.get("recovered")],
+    }
+
+
+__all__ = ["Plan", "AccountOutcome", "plan_collection", "collect_account", "collect_shard", "store_batch",
+           "summarise_collection", "load_cursor_state",  "enqueue"]

@@ -1,0 +1,169 @@
+"""``socialhub demo``: the whole pipeline on one laptop, run by Airflow itself.
+
+Embedded defaults: Airflow on SQLite in ``.demo/airflow``, the local-folder store in
+``.demo/data/store``, a local replay of the platforms' public APIs on 127.0.0.1, and
+alerts to ``.demo/data/outbox`` unless a Slack connection (``AIRFLOW_CONN_SOCIALHUB_SLACK``)
+is configured. State is kept between runs, so running it again collects nothing new and
+alerts nothing twice; ``--fresh`` starts over.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+PLATFORMS_SERVED = ("mastodon", "bluesky")
+
+
+def airflow_env(project: Path, home: Path, data_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment every Airflow command of the demo (and the tests) runs with."""
+    env = dict(os.environ)
+    env.update({
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(project / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(project / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN")
+        or f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": env.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO"),
+        "SOCIALHUB_DATA_DIR": str(data_dir),
+        "SOCIALHUB_WATCHLIST": env.get("SOCIALHUB_WATCHLIST") or str(project / "include" / "watchlist.yaml"),
+        "GX_ANALYTICS_ENABLED": "False",
+        "NO_PROXY": "127.0.0.1,localhost",
+        "PYTHONPATH": os.pathsep.join([str(project / "include"), str(project / "plugins"),
+                                       env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+    })
+    env.update(extra or {})
+    return env
+
+
+def _airflow_bin() -> str:
+    cand = Path(sys.executable).with_name("airflow")
+    return str(cand) if cand.exists() else "airflow"
+
+
+def run_airflow(args: list[str], env: dict[str, str], log_file: Path) -> subprocess.CompletedProcess[str]:
+    with log_file.open("a", encoding="utf-8") as log:
+        log.write(f"\n$ airflow {' '.join(args)}\n")
+        log.flush()
+        proc = subprocess.run([_airflow_bin(), *args], env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
+                              check=False)
+    return proc
+
+
+def init_airflow(home: Path, env: dict[str, str], log_file: Path) -> None:
+    """Create the metadata database and the pools (once)."""
+    home.mkdir(parents=True, exist_ok=True)
+    marker = home / ".socialhub-initialised"
+    if marker.exists():
+        return
+    if run_airflow(["db", "migrate"], env, log_file).returncode:
+        raise RuntimeError(f"`airflow db migrate` failed: see {log_file}")
+    pools = {f"socialhub_{p}": {"slots": 2, "description": f"{p} API calls (rate limits)", "include_deferred": False}
+             for p in ("mastodon", "bluesky", "youtube", "x", "reddit", "telegram", "rss")}
+    pools["socialhub_process"] = {"slots": 2, "description": "validation and classification", "include_deferred": False}
+    pools["socialhub_alerts"] = {"slots": 1, "description": "Slack delivery (one at a time)", "include_deferred": False}
+    pools_file = home / "pools.json"
+    pools_file.write_text(json.dumps(pools, indent=2))
+    if run_airflow(["pools", "import", str(pools_file)], env, log_file).returncode:
+        raise RuntimeError(f"`airflow pools import` failed: see {log_file}")
+    marker.write_text("ok\n")
+
+
+def latest_report(store: Any, kind: str, after: str) -> dict[str, Any] | None:
+    best = None
+    for key in store.list(f"reports/{kind}/"):
+        rep = json.loads(store.get(key))
+        if rep.get("finished_at", "") >= after and (best is None or rep["finished_at"] > best["finished_at"]):
+            best = rep
+    return best
+
+
+def format_summary(collect: dict[str, Any] | None, process: dict[str, Any] | None, store_root: Path,
+                   outbox: Path, slack: bool) -> str:
+    lines = ["", "socialhub demo: what happened", "=" * 30]
+    if collect:
+        lines.append(f"accounts polled:        {collect['accounts_polled']} "
+                     f"({collect['accounts_ok']} ok, {len(collect['accounts_failed'])} failed)")
+        for f in collect["accounts_failed"]:
+            lines.append(f"  failed: {f}")
+        for lapse in collect["accounts_lapsed"]:
+            lines.append(f"  not collected (authorisation {lapse['authorisation_ref']} lapsed "
+                         f"{lapse['review_by']}): {lapse['key']}")
+        lines.append(f"posts collected:        {collect['posts_collected']} in {len(collect['batches'])} batch(es)")
+    else:
+        lines.append("collection: no report found (see the log)")
+    if process:
+        lines.append(f"posts checked:          {process['posts']} ({process['valid']} valid)")
+        lines.append(f"rejected by quality:    {process['quarantined']} (quarantined with reasons)")
+        cats = ", ".join(f"{c} {n}" for c, n in process["flagged_by_category"].items()) or "none"
+        lines.append(f"posts flagged:          {process['flagged']} ({cats})")
+        al = process.get("alerts") or {}
+        lines.append(f"alerts delivered:       {al.get('delivered', 0)} new, "
+                     f"{al.get('already_alerted', 0)} already alerted before (not sent again)")
+        where = sorted({f"{d['sink']}:{d['channel']}" for d in al.get("deliveries", [])})
+        if where:
+            lines.append(f"  delivered to:         {', '.join(where)}")
+        lines.append(f"  alert destination:    {'Slack (connection socialhub_slack)' if slack else outbox}")
+    else:
+        lines.append("processing: no report found (see the log)")
+    lines.append(f"stored outputs:         {store_root}")
+    for sub in ("raw", "posts", "curated", "quarantine", "flagged"):
+        lines.append(f"  {sub + '/':<12}          {store_root / sub}")
+    return "\n".join(lines)
+
+
+def run_demo(*, fresh: bool = False, project_dir: Path | None = None) -> int:
+    from socialhub.models import utc_iso
+    from socialhub.replay.server import ReplayServer
+    from socialhub.storage import LocalStore
+
+    project = (project_dir or Path.cwd()).resolve()
+    if not (project / "dags").is_dir():
+        print(f"socialhub demo: {project} is not a socialhub checkout (no dags/); use --project-dir", file=sys.stderr)
+        return 2
+    base = project / ".demo"
+    if fresh and base.exists():
+        shutil.rmtree(base)
+    home, data_dir = base / "airflow", base / "data"
+    logs = base / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log_file = logs / "demo.log"
+    t0 = time.monotonic()
+    started = utc_iso(__import__("datetime").datetime.now(__import__("datetime").timezone.utc))
+
+    def step(msg: str) -> None:
+        print(f"[{time.monotonic() - t0:5.1f}s] {msg}", flush=True)
+
+    step(f"Airflow home {home} (SQLite); log: {log_file}")
+    with ReplayServer().start() as replay:
+        conns = {f"AIRFLOW_CONN_SOCIALHUB_{p.upper()}": json.dumps({"conn_type": "http",
+                                                                    "extra": {"base_url": replay.base_url(p)}})
+                 for p in PLATFORMS_SERVED}
+        env = airflow_env(project, home, data_dir, conns)
+        slack = bool(env.get("AIRFLOW_CONN_SOCIALHUB_SLACK"))
+        step("initialising Airflow metadata and pools" if not (home / ".socialhub-initialised").exists()
+             else "Airflow already initialised")
+        init_airflow(home, env, log_file)
+        step(f"replay server for {', '.join(PLATFORMS_SERVED)} at {replay.base_url('mastodon').rsplit('/', 1)[0]}")
+        for dag_id in ("socialhub_collect", "socialhub_process"):
+            step(f"running DAG {dag_id} (airflow dags test)")
+            proc = run_airflow(["dags", "test", dag_id], env, log_file)
+            if proc.returncode:
+                step(f"DAG {dag_id} FAILED (exit {proc.returncode}); see {log_file}")
+                return 1
+    step("replay server stopped")
+    store = LocalStore(data_dir / "store")
+    collect = latest_report(store, "collect", started)
+    process = latest_report(store, "process", started)
+    print(format_summary(collect, process, store.root, data_dir / "outbox", slack))
+    print(f"\nDone in {time.monotonic() - t0:.0f}s. Run `make demo` again: nothing new is collected and no alert "
+          f"is sent twice. `make demo-reset` starts over.")
+    return 0

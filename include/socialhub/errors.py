@@ -1,0 +1,102 @@
+"""Every error socialhub raises on purpose.
+
+    SocialhubError                 base: carries a message and a ``hint`` (what to do)
+    ├── ConfigError                a configuration file or connection is wrong
+    │   └── WatchlistError         the watchlist does not validate (one line per bad entry)
+    ├── ConnectorError             one account could not be collected (per account, never fatal to a run)
+    │   ├── AccountUnavailable     deleted, suspended, private or renamed (404/410)
+    │   ├── AuthError              401/403: the connection's credentials are wrong or lack access
+    │   ├── MalformedResponse      the platform answered something we cannot parse
+    │   └── RateLimited            429 or quota exhausted; ``retry_at`` says when to come back
+    ├── StorageError               object storage failed
+    │   ├── UnsafeKeyError         a key would escape its prefix (``../``, absolute, encoded)
+    │   └── ImmutableObjectError   an evidence object exists with different content
+    ├── QualityGateFailed          a batch is mostly bad; quarantined rows are kept
+    └── AlertDeliveryError         an alert could not be delivered
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class SocialhubError(Exception):
+    """Base class. ``hint`` tells the user what to do about it."""
+
+    hint: str = ""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if hint is not None:
+            self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class ConfigError(SocialhubError):
+    hint = "check the configuration file or Airflow Connection named in the message"
+
+
+class WatchlistError(ConfigError):
+    """Raised with every problem found, so one run of ``watchlist validate`` shows them all."""
+
+    def __init__(self, path: str, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__(
+            f"{path}: {len(problems)} problem(s):\n" + "\n".join(f"  - {p}" for p in problems),
+            hint="fix each entry listed, then run `socialhub watchlist validate` again",
+        )
+
+
+class ConnectorError(SocialhubError):
+    def __init__(
+        self, platform: str, account: str, message: str, *, hint: str | None = None, status: int | None = None
+    ) -> None:
+        self.platform = platform
+        self.account = account
+        self.status = status
+        super().__init__(f"{platform}:{account}: {message}", hint=hint)
+
+
+class AccountUnavailable(ConnectorError):
+    hint = "the account may be deleted, suspended, private or renamed: review the watchlist entry"
+
+
+class AuthError(ConnectorError):
+    hint = "check the platform's Airflow Connection (token or key) and its access level"
+
+
+class MalformedResponse(ConnectorError):
+    hint = "the platform changed its format or the response was truncated; the cursor was not moved"
+
+
+class RateLimited(ConnectorError):
+    hint = "the account will be collected after the reset; the cursor was not moved"
+
+    def __init__(self, platform: str, account: str, message: str, *, retry_at: datetime | None = None,
+                 status: int | None = 429) -> None:
+        self.retry_at = retry_at
+        super().__init__(platform, account, message, status=status)
+
+
+class StorageError(SocialhubError):
+    hint = "check the storage connection (bucket, endpoint, credentials) or the local folder's permissions"
+
+
+class UnsafeKeyError(StorageError):
+    hint = "object keys are built from validated segments; an account name must not look like a path"
+
+
+class ImmutableObjectError(StorageError):
+    hint = "evidence is write-once: a different object already exists under this key"
+
+
+class QualityGateFailed(SocialhubError):
+    hint = "most of the batch failed the data-quality suite: look at the quarantine objects for the reasons"
+
+
+class AlertDeliveryError(SocialhubError):
+    hint = "check the Slack connection (token, channel) or the outbox folder"

@@ -1,0 +1,438 @@
+"""The one HTTP client every connector uses.
+
+Why one client: the rules that keep a collector polite and safe must not be re-implemented
+per platform. It
+
+* turns HTTP outcomes into the ``socialhub.errors`` tree (401/403 -> ``AuthError``,
+  404/410 -> ``AccountUnavailable``, unparseable bodies -> ``MalformedResponse``, ...), so the
+  collection stage can decide per account what to do;
+* retries what is transient (5xx, timeouts, connection errors) a few times with a short
+  exponential backoff, and nothing else;
+* reads every platform's rate-limit headers and slows down *before* the limit is hit; when the
+  wait would be longer than ``ConnectorConfig.max_wait`` it raises ``RateLimited(retry_at=...)``
+  instead, so a worker slot is never parked for minutes;
+* keeps the token out of messages, logs and reprs, and only ever sends it to the configured
+  origin (a pagination link pointing elsewhere is refused, not followed).
+
+Time is injectable (``now``, ``sleep``) so tests never really wait.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Mapping
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from socialhub.errors import AccountUnavailable, AuthError, ConnectorError, MalformedResponse, RateLimited
+from socialhub.models import parse_iso, utc_iso
+from socialhub.sources.base import ConnectorConfig, utcnow
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "socialhub/0.1"
+EXCERPT_CHARS = 200
+_EPOCH_THRESHOLD = 1_000_000_000  # a "reset" number above this is a Unix time, below it a delay in seconds
+
+ErrorHook = Callable[[int, Any], "type[ConnectorError] | None"]
+
+
+# --------------------------------------------------------------------------------------------
+# Rate-limit headers
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """What the last response said about the caller's request budget.
+
+    ``scheme`` names the header family it was read from: ``mastodon`` (X-RateLimit-*, ISO reset),
+    ``reddit`` (X-Ratelimit-Used/Remaining/Reset, reset in seconds), ``x`` (x-rate-limit-*, epoch),
+    ``ietf`` (RateLimit-* as sent by Bluesky, epoch reset; or the combined ``RateLimit`` header).
+    """
+
+    scheme: str
+    limit: float | None
+    remaining: float | None
+    reset_at: datetime | None
+    window: float | None = None   # seconds, from RateLimit-Policy ``w=`` when present
+
+
+def _num(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value.strip().split(",")[0])
+    except ValueError:
+        return None
+
+
+def _reset_from_number(value: float, now: datetime) -> datetime:
+    """Numbers above ~2001-09-09 are epoch seconds, smaller ones a delay from ``now``."""
+    if value >= _EPOCH_THRESHOLD:
+        return datetime.fromtimestamp(value, tz=timezone.utc)
+    return now + timedelta(seconds=value)
+
+
+def _reset_any(value: str | None, now: datetime) -> datetime | None:
+    if value is None or not value.strip():
+        return None
+    number = _num(value)
+    if number is not None:
+        return _reset_from_number(number, now)
+    try:
+        return parse_iso(value)
+    except ValueError:
+        return None
+
+
+def _policy(value: str | None) -> tuple[float | None, float | None]:
+    """``RateLimit-Policy: 3000;w=300`` (first policy if several) -> (3000, 300)."""
+    if not value:
+        return None, None
+    first = value.split(",")[0]
+    parts = [p.strip() for p in first.split(";")]
+    limit = _num(parts[0]) if parts and "=" not in parts[0] else None
+    window = None
+    for p in parts[1:]:
+        key, _, val = p.partition("=")
+        if key.strip() in ("w", "window"):
+            window = _num(val)
+        elif key.strip() == "q" and limit is None:   # draft-08+: "default";q=100;w=60
+            limit = _num(val)
+    return limit, window
+
+
+def _combined(value: str, now: datetime) -> RateLimit | None:
+    """The combined IETF header: ``limit=100, remaining=50, reset=30`` or ``"default";r=50;t=30``."""
+    fields: dict[str, str] = {}
+    for part in re.split(r"[;,]", value):
+        key, sep, val = part.strip().partition("=")
+        if sep:
+            fields[key.strip().lower()] = val.strip()
+    remaining = _num(fields.get("remaining", fields.get("r")))
+    reset = _num(fields.get("reset", fields.get("t")))
+    if remaining is None and reset is None:
+        return None
+    return RateLimit("ietf", _num(fields.get("limit")), remaining,
+                     _reset_from_number(reset, now) if reset is not None else None)
+
+
+def parse_rate_limit(headers: Mapping[str, str], now: datetime) -> RateLimit | None:
+    """Read whichever rate-limit header family is present (names are case-insensitive)."""
+    h = {k.lower(): v for k, v in headers.items()}
+    if "x-rate-limit-remaining" in h or "x-rate-limit-reset" in h:                       # X / Twitter
+        reset = _num(h.get("x-rate-limit-reset"))
+        return RateLimit("x", _num(h.get("x-rate-limit-limit")), _num(h.get("x-rate-limit-remaining")),
+                         _reset_from_number(reset, now) if reset is not None else None)
+    if "x-ratelimit-remaining" in h or "x-ratelimit-reset" in h or "x-ratelimit-used" in h:
+        raw_reset = h.get("x-ratelimit-reset")
+        reset = _reset_any(raw_reset, now)
+        remaining = _num(h.get("x-ratelimit-remaining"))
+        used = _num(h.get("x-ratelimit-used"))
+        if "x-ratelimit-used" in h or (raw_reset is not None and _num(raw_reset) is not None):   # Reddit
+            limit = (remaining + used) if remaining is not None and used is not None else None
+            return RateLimit("reddit", limit, remaining, reset)
+        return RateLimit("mastodon", _num(h.get("x-ratelimit-limit")), remaining, reset)   # ISO reset
+    if any(k in h for k in ("ratelimit-remaining", "ratelimit-reset", "ratelimit-limit", "ratelimit-policy")):
+        policy_limit, window = _policy(h.get("ratelimit-policy"))
+        limit = _num(h.get("ratelimit-limit"))
+        return RateLimit("ietf", limit if limit is not None else policy_limit, _num(h.get("ratelimit-remaining")),
+                         _reset_any(h.get("ratelimit-reset"), now), window)
+    if "ratelimit" in h:
+        return _combined(h["ratelimit"], now)
+    return None
+
+
+def parse_retry_after(value: str | None, now: datetime) -> datetime | None:
+    """``Retry-After`` is either delay-seconds or an HTTP date."""
+    if value is None or not value.strip():
+        return None
+    number = _num(value)
+    if number is not None:
+        return now + timedelta(seconds=max(number, 0.0))
+    try:
+        dt = email.utils.parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError):
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc)
+
+
+_LINK_RE = re.compile(r'<([^>]*)>\s*((?:;\s*[^;,]+)*)')
+
+
+def parse_link_header(value: str | None) -> dict[str, str]:
+    """RFC 8288 ``Link`` header -> {rel: url}; the first link wins for a repeated rel."""
+    links: dict[str, str] = {}
+    if not value:
+        return links
+    for match in _LINK_RE.finditer(value):
+        url, params = match.group(1).strip(), match.group(2)
+        for param in params.split(";"):
+            key, _, val = param.strip().partition("=")
+            if key.strip().lower() == "rel":
+                for rel in val.strip().strip('"').split():
+                    links.setdefault(rel.lower(), url)
+    return links
+
+
+# --------------------------------------------------------------------------------------------
+# The client
+# --------------------------------------------------------------------------------------------
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    return scheme, (parts.hostname or "").lower(), port
+
+
+class HttpClient:
+    """GET JSON or text from one platform on behalf of one watched account.
+
+    Create one per ``Connector.fetch`` call (it is cheap) and close it, or use it as a context
+    manager. ``last_headers`` and ``last_rate_limit`` describe the most recent response.
+
+    ``error_hook(status, parsed_body)`` lets a connector refine 4xx mapping (e.g. Bluesky
+    answers 400 ``{"error": "InvalidRequest", "message": "Profile not found"}`` for a missing
+    account); it returns an exception class or ``None`` for the default mapping.
+    """
+
+    def __init__(
+        self,
+        config: ConnectorConfig,
+        *,
+        platform: str,
+        account: str = "",
+        now: Callable[[], datetime] = utcnow,
+        sleep: Callable[[float], None] | None = None,
+        transport: httpx.BaseTransport | None = None,
+        error_hook: ErrorHook | None = None,
+        max_tries: int = 3,
+        backoff: float = 0.5,
+        max_429_retries: int = 2,
+        default_429_wait: float = 60.0,
+        reset_margin: float = 1.0,
+        reserve: int | None = None,
+    ) -> None:
+        if not config.base_url:
+            raise ConnectorError(platform, account, "no base_url configured",
+                                 hint=f"set base_url in the Airflow Connection socialhub_{platform}")
+        self.config = config
+        self.platform = platform
+        self.account = account
+        self.now = now
+        self.sleep: Callable[[float], None] = sleep or time.sleep
+        self.error_hook = error_hook
+        self.max_tries = max(1, max_tries)
+        self.backoff = backoff
+        self.max_429_retries = max_429_retries
+        self.default_429_wait = default_429_wait
+        self.reset_margin = reset_margin
+        # the number of requests kept in hand: at or below it we wait for the reset
+        self.reserve = int(reserve if reserve is not None else config.extra.get("rate_limit_reserve", 1))
+        self.base_url = config.base_url.rstrip("/") + "/"
+        self._origin = _origin(self.base_url)
+        self._token = config.token or None
+        self._auth = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(config.timeout),
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            transport=transport,
+            follow_redirects=False,
+        )
+        self.last_headers: httpx.Headers = httpx.Headers()
+        self.last_status: int | None = None
+        self.last_rate_limit: RateLimit | None = None
+        self.requests_made = 0
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def get_json(self, path_or_url: str, params: Mapping[str, Any] | None = None) -> Any:
+        """GET and parse JSON. Non-JSON or invalid JSON raises ``MalformedResponse``."""
+        response, path = self._get(path_or_url, params)
+        ctype = response.headers.get("content-type", "").lower()
+        if ctype and "json" not in ctype and any(t in ctype for t in ("html", "xml")):
+            raise MalformedResponse(self.platform, self.account,
+                                    f"GET {path}: expected JSON but got {ctype.split(';')[0]}: "
+                                    f"{self._excerpt(response.text)!r}")
+        try:
+            return json.loads(response.content)
+        except json.JSONDecodeError as exc:
+            raise MalformedResponse(self.platform, self.account,
+                                    f"GET {path}: invalid JSON ({exc.msg} at char {exc.pos} of "
+                                    f"{len(response.content)}): {self._excerpt(response.text)!r}") from None
+        except UnicodeDecodeError as exc:
+            raise MalformedResponse(self.platform, self.account,
+                                    f"GET {path}: body is not valid text ({exc.reason})") from None
+
+    def get_text(self, path_or_url: str, params: Mapping[str, Any] | None = None) -> str:
+        """GET a text body (HTML, RSS, ...) with the same error, retry and rate-limit handling."""
+        response, _ = self._get(path_or_url, params)
+        return response.text
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> "HttpClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (f"HttpClient(platform={self.platform!r}, account={self.account!r}, base_url={self.base_url!r}, "
+                f"token={'<set>' if self._token else None})")
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _redact(self, text: str) -> str:
+        if self._token:
+            text = text.replace(self._token, "<redacted>")
+        return re.sub(r"(?i)(bearer\s+)\S+", r"\1<redacted>", text)
+
+    def _excerpt(self, text: str) -> str:
+        flat = " ".join(self._redact(text).split())
+        return flat if len(flat) <= EXCERPT_CHARS else flat[: EXCERPT_CHARS - 1] + "…"
+
+    def _resolve(self, path_or_url: str) -> str:
+        if re.match(r"(?i)^[a-z][a-z0-9+.-]*://", path_or_url):
+            if _origin(path_or_url) != self._origin:
+                raise ConnectorError(
+                    self.platform, self.account,
+                    f"refusing to follow a link to another origin ({urlsplit(path_or_url).netloc})",
+                    hint="the platform's pagination link left the configured base_url; check base_url "
+                         "(the token is only ever sent to that origin)")
+            return path_or_url
+        return urljoin(self.base_url, path_or_url.lstrip("/"))
+
+    def _seconds_until(self, when: datetime) -> float:
+        return (when - self.now()).total_seconds()
+
+    def _respect_budget(self, path: str) -> None:
+        """Before a request: if the last response left ``reserve`` or fewer, wait for the reset."""
+        rl = self.last_rate_limit
+        if rl is None or rl.remaining is None or rl.remaining > self.reserve or rl.reset_at is None:
+            return
+        wait = self._seconds_until(rl.reset_at)
+        if wait > self.config.max_wait:
+            raise RateLimited(
+                self.platform, self.account,
+                f"only {rl.remaining:g} request(s) left before {utc_iso(rl.reset_at)} "
+                f"({wait:.0f}s away, longer than max_wait={self.config.max_wait:g}s); stopped before GET {path}",
+                retry_at=rl.reset_at, status=None)
+        if wait > 0:
+            pause = wait + self.reset_margin
+            log.info("%s:%s: %g request(s) left, sleeping %.1fs until the rate-limit reset",
+                     self.platform, self.account, rl.remaining, pause)
+            self.sleep(pause)
+        self.last_rate_limit = None   # a fresh window: the next response tells us the new budget
+
+    def _get(self, path_or_url: str, params: Mapping[str, Any] | None) -> tuple[httpx.Response, str]:
+        url = self._resolve(path_or_url)
+        path = urlsplit(url).path or "/"
+        self._respect_budget(path)
+        failures = 0
+        waits_429 = 0
+        while True:
+            try:
+                self.requests_made += 1
+                response = self._http.get(url, params=params, headers=self._auth)
+            except httpx.TransportError as exc:   # timeouts, refused connections, broken streams
+                failures += 1
+                problem = f"{type(exc).__name__}: {self._excerpt(str(exc)) or 'no detail'}"
+                if failures < self.max_tries:
+                    self._pause_before_retry(failures, path, problem)
+                    continue
+                raise ConnectorError(self.platform, self.account,
+                                     f"GET {path} failed {failures} times ({problem})",
+                                     hint="network problem or the platform is down; the account will be "
+                                          "collected on a later run") from None
+            self.last_status = response.status_code
+            self.last_headers = response.headers
+            now = self.now()
+            self.last_rate_limit = parse_rate_limit(response.headers, now)
+            status = response.status_code
+
+            if status == 429:
+                retry_at = parse_retry_after(response.headers.get("retry-after"), now)
+                if retry_at is None and self.last_rate_limit is not None:
+                    retry_at = self.last_rate_limit.reset_at
+                if retry_at is None:
+                    retry_at = now + timedelta(seconds=self.default_429_wait)
+                wait = max((retry_at - now).total_seconds(), 0.0)
+                if waits_429 < self.max_429_retries and wait <= self.config.max_wait:
+                    waits_429 += 1
+                    log.info("%s:%s: 429 on GET %s, waiting %.1fs (retry %d/%d)", self.platform, self.account,
+                             path, wait + self.reset_margin, waits_429, self.max_429_retries)
+                    self.sleep(wait + self.reset_margin)
+                    self.last_rate_limit = None
+                    continue
+                why = ("still rate limited after retrying" if waits_429 else
+                       f"reset is {wait:.0f}s away, longer than max_wait={self.config.max_wait:g}s")
+                raise RateLimited(self.platform, self.account,
+                                  f"HTTP 429 on GET {path} ({why}); retry at {utc_iso(retry_at)}: "
+                                  f"{self._detail(response)}", retry_at=retry_at)
+            if status >= 500:
+                failures += 1
+                problem = f"HTTP {status}"
+                if failures < self.max_tries:
+                    self._pause_before_retry(failures, path, problem)
+                    continue
+                raise ConnectorError(self.platform, self.account,
+                                     f"GET {path}: HTTP {status} {failures} times: {self._detail(response)}",
+                                     hint="the platform is failing; the account will be collected on a later run",
+                                     status=status)
+            if status >= 400:
+                raise self._client_error(response, path)
+            if status >= 300:
+                where = urlsplit(response.headers.get("location", "")).netloc or "?"
+                raise ConnectorError(self.platform, self.account,
+                                     f"GET {path}: unexpected redirect (HTTP {status}) to {where}",
+                                     hint="check base_url (scheme and host) in the platform's Connection",
+                                     status=status)
+            return response, path
+
+    def _pause_before_retry(self, failures: int, path: str, problem: str) -> None:
+        delay = self.backoff * (2 ** (failures - 1))
+        log.warning("%s:%s: GET %s failed (%s); retry %d/%d in %.1fs", self.platform, self.account, path,
+                    problem, failures, self.max_tries - 1, delay)
+        self.sleep(delay)
+
+    def _detail(self, response: httpx.Response) -> str:
+        """The platform's own error text when it sent one, else a body excerpt."""
+        try:
+            body = response.json()
+        except (ValueError, UnicodeDecodeError):
+            body = None
+        if isinstance(body, dict):
+            parts = [str(body[k]) for k in ("error", "message", "detail", "title", "error_description")
+                     if isinstance(body.get(k), (str, int)) and str(body[k])]
+            if parts:
+                return self._excerpt(": ".join(dict.fromkeys(parts)))
+        return repr(self._excerpt(response.text)) if response.text else "(empty body)"
+
+    def _client_error(self, response: httpx.Response, path: str) -> ConnectorError:
+        status = response.status_code
+        try:
+            body: Any = response.json()
+        except (ValueError, UnicodeDecodeError):
+            body = None
+        cls: type[ConnectorError] | None = self.error_hook(status, body) if self.error_hook else None
+        if cls is None:
+            cls = (AuthError if status in (401, 403) else
+                   AccountUnavailable if status in (404, 410) else ConnectorError)
+        message = f"GET {path}: HTTP {status}: {self._detail(response)}"
+        if cls is RateLimited:
+            return RateLimited(self.platform, self.account, message, retry_at=None, status=status)
+        hint = ("the platform rejected the request; check the account handle and the connector version"
+                if cls is ConnectorError else None)
+        return cls(self.platform, self.account, message, status=status, hint=hint)

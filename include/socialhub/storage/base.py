@@ -1,0 +1,114 @@
+"""The storage interface and the key rules every backend shares.
+
+Evidence is write-once: ``put`` of an existing key succeeds only if the content is
+identical (so retries are idempotent) and raises ``ImmutableObjectError`` otherwise.
+Mutable state (cursors, markers) goes through ``put_state``.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from socialhub.errors import UnsafeKeyError
+from socialhub.models import sha256_hex
+
+def key_segment(value: str) -> str:
+    """Turn any string (an account handle, a post id) into ONE safe key segment.
+
+    Everything but letters, digits and ``._-~@=+`` is percent-encoded, including ``/``, ``\\``,
+    ``%`` and ``:``, and leading dots are encoded too. So ``../etc`` becomes ``%2E.%2Fetc``:
+    it can never climb out of its prefix, and distinct inputs stay distinct.
+    """
+    if not value:
+        raise UnsafeKeyError("empty key segment (an account name or id is missing)")
+    seg = urllib.parse.quote(value, safe="@=+")
+    stripped = seg.lstrip(".")
+    return "%2E" * (len(seg) - len(stripped)) + stripped
+
+
+def safe_key(key: str) -> str:
+    """Validate a full object key: relative, ``/``-separated, no empty, ``.`` or ``..`` segments
+    (also not once percent-decoded), no backslashes or control characters.
+    Raises ``UnsafeKeyError`` otherwise."""
+    if not key or key.startswith("/") or "\\" in key or any(ord(c) < 32 or ord(c) == 127 for c in key):
+        raise UnsafeKeyError(f"unsafe object key {key!r}")
+    for seg in key.split("/"):
+        decoded = urllib.parse.unquote(seg)
+        if seg in ("", ".", "..") or decoded in (".", ".."):
+            raise UnsafeKeyError(f"unsafe object key {key!r} (segment {seg!r})")
+    return key
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    key: str
+    sha256: str
+    size: int
+    uri: str
+    created: bool  # False when an identical object was already there (idempotent retry)
+
+
+class ObjectStore(ABC):
+    """Backends implement the small primitives; the write-once rule lives here."""
+
+    @abstractmethod
+    def uri(self, key: str) -> str: ...
+
+    @abstractmethod
+    def _read(self, key: str) -> bytes | None: ...
+
+    @abstractmethod
+    def _write(self, key: str, data: bytes, *, immutable: bool, content_type: str) -> None: ...
+
+    @abstractmethod
+    def _delete(self, key: str) -> None: ...
+
+    @abstractmethod
+    def _list(self, prefix: str) -> Iterator[str]: ...
+
+    def put(self, key: str, data: bytes, *, content_type: str = "application/octet-stream") -> StoredObject:
+        """Write-once put: identical content is a no-op, different content is refused."""
+        safe_key(key)
+        digest = sha256_hex(data)
+        existing = self._read(key)
+        if existing is not None:
+            if sha256_hex(existing) == digest:
+                return StoredObject(key, digest, len(data), self.uri(key), created=False)
+            from socialhub.errors import ImmutableObjectError
+
+            raise ImmutableObjectError(f"refusing to overwrite evidence object {self.uri(key)}")
+        self._write(key, data, immutable=True, content_type=content_type)
+        return StoredObject(key, digest, len(data), self.uri(key), created=True)
+
+    def put_state(self, key: str, data: bytes) -> StoredObject:
+        """Overwrite a mutable state object (cursors, markers); the write is atomic."""
+        safe_key(key)
+        self._write(key, data, immutable=False, content_type="application/json")
+        return StoredObject(key, sha256_hex(data), len(data), self.uri(key), created=True)
+
+    def get(self, key: str) -> bytes:
+        safe_key(key)
+        data = self._read(key)
+        if data is None:
+            raise KeyError(key)
+        return data
+
+    def get_or_none(self, key: str) -> bytes | None:
+        safe_key(key)
+        return self._read(key)
+
+    def exists(self, key: str) -> bool:
+        return self.get_or_none(key) is not None
+
+    def delete(self, key: str) -> None:
+        safe_key(key)
+        self._delete(key)
+
+    def list(self, prefix: str = "") -> list[str]:
+        """Keys under ``prefix``, sorted."""
+        if prefix:
+            safe_key(prefix.rstrip("/"))
+        return sorted(self._list(prefix))

@@ -1,0 +1,59 @@
+"""Where everything lives in the store. One module, so the layout is written down once.
+
+    raw/platform=P/date=D/account=A/<batch>.jsonl        raw API items (evidence, write-once)
+    posts/platform=P/date=D/account=A/<batch>.jsonl      normalised posts (write-once)
+    batches/platform=P/account=A/<stamp>-<batch>.json    batch manifest: the commit record of a collection
+    curated/platform=P/date=D/<batch>.jsonl              valid posts with their classification
+    quarantine/platform=P/date=D/<batch>.jsonl           rows that failed the quality suite, with reasons
+    flagged/platform=P/date=D/<batch>.jsonl              posts over a category threshold
+    queue/pending/<batch>.json, queue/done/<batch>.json, queue/held/<batch>.json
+    state/cursors/P/A.json                               mutable cursor per account
+    alerts/ledger/<alert_id>.json                        one per alert delivered (never twice)
+    reports/collect/<run>.json, reports/process/<run>.json   per-run summaries
+"""
+
+from __future__ import annotations
+
+from socialhub.storage.base import key_segment
+
+
+def _p(platform: str) -> str:
+    return f"platform={key_segment(platform)}"
+
+
+def raw_key(platform: str, day: str, account: str, batch_id: str) -> str:
+    return f"raw/{_p(platform)}/date={day}/account={key_segment(account)}/{batch_id}.jsonl"
+
+
+def posts_key(platform: str, day: str, account: str, batch_id: str) -> str:
+    return f"posts/{_p(platform)}/date={day}/account={key_segment(account)}/{batch_id}.jsonl"
+
+
+def manifest_prefix(platform: str, account: str) -> str:
+    return f"batches/{_p(platform)}/account={key_segment(account)}/"
+
+
+def manifest_key(platform: str, account: str, stamp: str, batch_id: str) -> str:
+    return f"{manifest_prefix(platform, account)}{stamp}-{batch_id}.json"
+
+
+def stage_key(stage: str, platform: str, day: str, batch_id: str) -> str:
+    assert stage in ("curated", "quarantine", "flagged")
+    return f"{stage}/{_p(platform)}/date={day}/{batch_id}.jsonl"
+
+
+def queue_key(state: str, batch_id: str) -> str:
+    assert state in ("pending", "done", "held")
+    return f"queue/{state}/{key_segment(batch_id)}.json"
+
+
+def cursor_key(platform: str, account: str) -> str:
+    return f"state/cursors/{key_segment(platform)}/{key_segment(account)}.json"
+
+
+def ledger_key(alert_id: str) -> str:
+    return f"alerts/ledger/{key_segment(alert_id)}.json"
+
+
+def report_key(kind: str, run_id: str) -> str:
+    return f"reports/{key_segment(kind)}/{key_segment(run_id)}.json"

@@ -1,0 +1,91 @@
+"""The embedded default backend: a local folder.
+
+Evidence files are written atomically (temp file + rename) and then made read-only,
+the local stand-in for S3 Object Lock.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from socialhub.errors import StorageError
+from socialhub.storage.base import ObjectStore
+
+
+class LocalStore(ObjectStore):
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root).expanduser().resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def __repr__(self) -> str:
+        return f"LocalStore({str(self.root)!r})"
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if self.root not in path.parents:
+            from socialhub.errors import UnsafeKeyError
+
+            raise UnsafeKeyError(f"key {key!r} resolves outside {self.root}")
+        return path
+
+    def uri(self, key: str) -> str:
+        return self._path(key).as_uri()
+
+    def _read(self, key: str) -> bytes | None:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StorageError(f"cannot read {key}: {exc}") from exc
+
+    def _write(self, key: str, data: bytes, *, immutable: bool, content_type: str) -> None:
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                if immutable:
+                    os.chmod(tmp, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+                    # link() fails if the key appeared meanwhile: write-once even under races
+                    os.link(tmp, path)
+                else:
+                    os.replace(tmp, path)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+        except FileExistsError:
+            from socialhub.errors import ImmutableObjectError
+
+            raise ImmutableObjectError(f"evidence object {key} was written concurrently") from None
+        except OSError as exc:
+            raise StorageError(f"cannot write {key}: {exc}") from exc
+
+    def _delete(self, key: str) -> None:
+        path = self._path(key)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+
+    def _list(self, prefix: str) -> Iterator[str]:
+        base = self.root
+        start = (base / prefix) if prefix else base
+        scan = start if start.is_dir() else start.parent
+        if not scan.exists():
+            return
+        for dirpath, _dirs, files in os.walk(scan):
+            for name in files:
+                if name.startswith(".tmp-"):
+                    continue
+                rel = os.path.relpath(os.path.join(dirpath, name), base).replace(os.sep, "/")
+                if rel.startswith(prefix):
+                    yield rel

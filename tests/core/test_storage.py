@@ -1,0 +1,87 @@
+"""Both storage backends obey the same rules: write-once evidence, safe keys, listing."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from socialhub.errors import ImmutableObjectError, UnsafeKeyError
+from socialhub.storage import LocalStore, key_segment, layout, safe_key
+from socialhub.storage.s3 import S3Store
+
+
+@pytest.fixture(params=["local", "s3"])
+def store(request, tmp_path):
+    if request.param == "local":
+        return LocalStore(tmp_path / "store")
+    client = request.getfixturevalue("s3_client")
+    bucket = request.getfixturevalue("bucket")
+    return S3Store(bucket, "evidence", client=client)
+
+
+def test_put_is_write_once_and_idempotent(store):
+    first = store.put("raw/a/b.jsonl", b"hello\n")
+    assert first.created and first.size == 6
+    again = store.put("raw/a/b.jsonl", b"hello\n")
+    assert not again.created and again.sha256 == first.sha256
+    with pytest.raises(ImmutableObjectError):
+        store.put("raw/a/b.jsonl", b"tampered\n")
+    assert store.get("raw/a/b.jsonl") == b"hello\n"
+
+
+def test_state_is_mutable(store):
+    store.put_state("state/cursors/x.json", b"1")
+    store.put_state("state/cursors/x.json", b"2")
+    assert store.get("state/cursors/x.json") == b"2"
+
+
+def test_list_get_delete(store):
+    for k in ("queue/pending/b.json", "queue/pending/a.json", "queue/done/c.json"):
+        store.put(k, b"{}")
+    assert store.list("queue/pending/") == ["queue/pending/a.json", "queue/pending/b.json"]
+    store.delete("queue/pending/a.json")
+    assert store.list("queue/pending/") == ["queue/pending/b.json"]
+    assert store.get_or_none("queue/pending/a.json") is None
+    with pytest.raises(KeyError):
+        store.get("nope/x")
+
+
+@pytest.mark.parametrize("bad", ["/etc/passwd", "../x", "a/../../x", "a//b", "a/%2e%2e/b", "a\\b",
+                                 "a/\x00", "", "./a"])
+def test_unsafe_keys_are_refused(store, bad):
+    with pytest.raises(UnsafeKeyError):
+        store.put(bad, b"x")
+
+
+@pytest.mark.parametrize("account", ["../../etc", "/abs/path", "%2e%2e%2f", "..", ".", "a/b", "c:\\win", "x y"])
+def test_account_names_never_escape_their_prefix(tmp_path, account):
+    store = LocalStore(tmp_path / "store")
+    key = layout.raw_key("mastodon", "2026-11-25", account, "batch1")
+    store.put(key, b"x")
+    written = [p for p in (tmp_path / "store").rglob("*") if p.is_file()]
+    assert len(written) == 1
+    assert (tmp_path / "store" / "raw" / "platform=mastodon" / "date=2026-11-25") in written[0].parents
+    assert safe_key(key) == key
+
+
+def test_key_segment_is_injective_on_tricky_inputs():
+    inputs = ["a/b", "a%2Fb", "a_b", "..", "%2E%2E", ".a", "a.", "A"]
+    assert len({key_segment(i) for i in inputs}) == len(inputs)
+
+
+def test_local_evidence_is_read_only(tmp_path):
+    store = LocalStore(tmp_path)
+    store.put("raw/x.jsonl", b"x")
+    mode = os.stat(tmp_path / "raw" / "x.jsonl").st_mode
+    assert not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+
+
+def test_s3_uri_and_prefix(s3_client, bucket):
+    store = S3Store(bucket, "pfx/", client=s3_client)
+    obj = store.put("raw/x.jsonl", b"x")
+    assert obj.uri == f"s3://{bucket}/pfx/raw/x.jsonl"
+    keys = [o["Key"] for o in s3_client.list_objects_v2(Bucket=bucket)["Contents"]]
+    assert keys == ["pfx/raw/x.jsonl"]
+    assert store.list("raw/") == ["raw/x.jsonl"]
