@@ -155,6 +155,7 @@ def store_batch(store: ObjectStore, entry: WatchlistEntry, result: FetchResult, 
         "collected_at": utc_iso(now), "day": day, "count": len(posts),
         "raw": {"key": raw_obj.key, "sha256": raw_obj.sha256},
         "posts": {"key": posts_obj.key, "sha256": posts_obj.sha256},
+        "post_ids": [p["post_id"] for p in posts],
         "cursor_before": cursor_before, "cursor_after": result.cursor, "pages": result.pages,
         "notes": result.notes,
     }
@@ -170,6 +171,51 @@ def store_batch(store: ObjectStore, entry: WatchlistEntry, result: FetchResult, 
     return batch_id, mkey
 
 
+def _recent_manifests(store: ObjectStore, entry: WatchlistEntry, n: int = 3) -> list[dict[str, Any]]:
+    keys = store.list(layout.manifest_prefix(entry.platform, entry.account))[-n:]
+    return [json.loads(store.get(k)) for k in keys]
+
+
+def _drop_already_stored(result: FetchResult, recent: list[dict[str, Any]]) -> FetchResult:
+    """Never store a post twice: after a crash (or a platform repeating items) the fetch can
+    return posts that a recent committed batch already holds."""
+    known = {pid for m in recent for pid in m.get("post_ids", [])}
+    if not known:
+        return result
+    keep = [i for i, p in enumerate(result.posts) if p.post_id not in known]
+    if len(keep) == len(result.posts):
+        return result
+    dropped = len(result.posts) - len(keep)
+    return FetchResult([result.posts[i] for i in keep], [result.raw_items[i] for i in keep], result.cursor,
+                       result.pages, [*result.notes, f"{dropped} post(s) already stored, not stored again"])
+
+
+def _remove_uncommitted(store: ObjectStore, entry: WatchlistEntry, now: datetime,
+                        recent: list[dict[str, Any]]) -> None:
+    """Delete data objects a crashed run wrote but never committed with a manifest.
+
+    They are referenced by nothing, so removing them keeps "stored exactly once" true for
+    what the pipeline and auditors see. (Under S3 Object Lock they cannot be deleted; they
+    are then left for retention, still unreferenced.)
+    """
+    referenced = {m[k]["key"] for m in recent for k in ("raw", "posts")}
+    committed = {k.rsplit("-", 1)[-1].removesuffix(".json")
+                 for k in store.list(layout.manifest_prefix(entry.platform, entry.account))}
+    from datetime import timedelta
+
+    for day in {now.strftime("%Y-%m-%d"), (now - timedelta(days=1)).strftime("%Y-%m-%d")}:
+        for kind in (layout.raw_key, layout.posts_key):
+            prefix = kind(entry.platform, day, entry.account, "x").rsplit("/", 1)[0] + "/"
+            for key in store.list(prefix):
+                if key in referenced or key.rsplit("/", 1)[-1].split(".")[0] in committed:
+                    continue
+                try:
+                    store.delete(key)
+                    log.warning("removed uncommitted object %s left by an interrupted run", key)
+                except SocialhubError as exc:
+                    log.warning("cannot remove uncommitted object %s (%s); retention will", key, exc)
+
+
 def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connector, now: datetime) -> AccountOutcome:
     outcome = AccountOutcome(entry.platform, entry.account, entry.force, "ok")
     if not entry.is_authorised(now.date()):
@@ -179,6 +225,7 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
     state = load_cursor_state(store, entry.platform, entry.account)
     state, outcome.recovered = _roll_forward(store, entry, state)
     cursor_before = state.get("cursor")
+    recent = _recent_manifests(store, entry)
     try:
         result = connector.fetch(entry.account, cursor_before)
     except ConnectorError as exc:
@@ -188,6 +235,8 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
             outcome.notes.append(f"retry after {utc_iso(retry_at)}")
         return outcome
     outcome.notes = list(result.notes)
+    result = _drop_already_stored(result, recent)
+    _remove_uncommitted(store, entry, now, recent)
     new_state = dict(state, cursor=result.cursor, last_polled=utc_iso(now))
     if result.posts:
         batch_id, mkey = store_batch(store, entry, result, cursor_before, now)

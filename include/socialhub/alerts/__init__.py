@@ -1,0 +1,29 @@
+"""Alerting: turn a flagged post into a Slack message for the on-duty team, safely.
+
+Nothing here decides anything about a person: an alert tells officers that a public post
+matched the classifier and why; the officers decide. Importable without Airflow.
+
+    model.py    Alert record, stable alert_id, severity
+    blocks.py   Block Kit rendering that hostile post text cannot subvert
+    sinks.py    SlackSink (chat.postMessage with retries) and OutboxSink (local files)
+    routing.py  force/team -> channel, from routing.yaml
+    ledger.py   (lead) what was delivered, to avoid re-sending
+"""
+
+from socialhub.alerts.blocks import escape_mrkdwn, escape_plain, neutralise, render_alert, render_digest
+from socialhub.alerts.model import Alert, alert_id_for, severity_of
+from socialhub.alerts.routing import RouteDecision, Routing
+from socialhub.alerts.sinks import (
+    AlertSink,
+    Delivery,
+    OutboxSink,
+    SlackDeliveryError,
+    SlackSink,
+    send_digest,
+)
+
+__all__ = [
+    "Alert", "AlertSink", "Delivery", "OutboxSink", "RouteDecision", "Routing", "SlackDeliveryError",
+    "SlackSink", "alert_id_for", "escape_mrkdwn", "escape_plain", "neutralise", "render_alert",
+    "render_digest", "send_digest", "severity_of",
+]

@@ -1,0 +1,372 @@
+"""Where rendered alerts go: Slack, or a local outbox folder when Slack is not configured.
+
+Both sinks implement ``AlertSink.send(alert, channel) -> Delivery`` so the pipeline does not
+care which it has; the ``Delivery`` is what the lead's ledger records to avoid re-sending.
+
+Delivery semantics are *at least once*: a request that reached Slack but whose response was
+lost (timeout, 5xx after the write) is retried and may show twice. For a monitoring hub a
+duplicate is a nuisance and a lost alert is a failure, so duplicates are the side we err on;
+the ledger keyed on ``alert_id`` prevents re-sends across task runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Literal, Mapping, Protocol, Sequence, runtime_checkable
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from socialhub.alerts.blocks import render_alert, render_digest
+from socialhub.alerts.model import Alert
+from socialhub.errors import AlertDeliveryError
+from socialhub.models import utc_iso
+
+log = logging.getLogger(__name__)
+
+#: Slack errors that mean "try again later" even with HTTP 200 (documented as transient).
+TRANSIENT_SLACK_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable",
+                                    "request_timeout"})
+#: Errors a retry cannot fix because the Slack connection itself is wrong.
+AUTH_SLACK_ERRORS = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked",
+                               "token_expired", "no_permission", "missing_scope", "not_allowed_token_type"})
+#: Errors a retry cannot fix because the channel in routing.yaml is wrong or unusable.
+CHANNEL_SLACK_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived",
+                                  "restricted_action", "cannot_reply_to_message"})
+
+_KEY_RE = re.compile(r"(digest-)?[0-9a-f]{24}")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(slots=True, frozen=True)
+class Delivery:
+    """Proof that one message left: where, when, and the id to find it again.
+
+    ``message_id`` is Slack's ``ts`` (with ``location`` = ``slack:<channel id>/<ts>``) or, for
+    the outbox, the file's key (with ``location`` = the file path).
+    """
+
+    sink: Literal["slack", "outbox"]
+    channel: str
+    message_id: str
+    location: str
+    sent_at: str
+    key: str
+    attempts: int = 1
+
+    @property
+    def ts(self) -> str:
+        """Slack's name for the message id."""
+        return self.message_id
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@runtime_checkable
+class AlertSink(Protocol):
+    """Anything that can deliver one alert to a channel."""
+
+    def send(self, alert: Alert, channel: str) -> Delivery: ...
+
+
+@runtime_checkable
+class PayloadSink(Protocol):
+    """A sink that can also deliver an already-rendered payload (used for digests)."""
+
+    def send_payload(self, payload: Mapping[str, Any], channel: str, *, key: str,
+                     record: Mapping[str, Any] | None = None) -> Delivery: ...
+
+
+class SlackDeliveryError(AlertDeliveryError):
+    """Slack refused or kept failing. ``retryable`` says whether a later attempt may succeed.
+
+    The message names the API error code, HTTP status and channel, never the token, and the
+    slack_sdk exception is not chained (its request arguments include the Authorization header).
+    """
+
+    def __init__(self, message: str, *, error: str | None, status: int | None, retryable: bool,
+                 attempts: int, channel: str, hint: str | None = None) -> None:
+        self.error = error
+        self.status = status
+        self.retryable = retryable
+        self.attempts = attempts
+        self.channel = channel
+        super().__init__(message, hint=hint)
+
+
+def _retry_after(headers: Mapping[str, Any] | None, default: float = 1.0) -> float:
+    for name, value in (headers or {}).items():
+        if str(name).lower() == "retry-after":
+            if isinstance(value, (list, tuple)):
+                value = value[0] if value else None
+            try:
+                return max(0.0, float(value))
+            except (TypeError, ValueError):
+                return default
+    return default
+
+
+class SlackSink:
+    """Posts alerts with ``chat.postMessage`` and owns the retry policy.
+
+    Retries are done here rather than with slack_sdk's ``RateLimitErrorRetryHandler`` because
+    that handler sleeps with ``time.sleep`` for as long as Slack says, with no cap and no way
+    to test it; give this sink a ``WebClient`` with the default retry handlers (connection
+    errors only). Policy:
+
+    * HTTP 429 / ``ratelimited``: sleep ``Retry-After`` seconds, unless that exceeds
+      ``max_wait``, in which case fail at once with a retryable error (the task retries later
+      instead of holding a worker slot);
+    * HTTP 5xx, transient Slack errors and network errors: exponential backoff
+      (``backoff * 2**n`` capped at ``max_backoff``);
+    * anything else (``invalid_auth``, ``channel_not_found``, ``invalid_blocks``…): fail at once,
+      because repeating a request Slack has judged wrong only burns the rate limit;
+    * at most ``max_attempts`` requests in all.
+    """
+
+    name = "slack"
+
+    def __init__(self, client: WebClient, *, max_attempts: int = 5, max_wait: float = 60.0,
+                 backoff: float = 1.0, max_backoff: float = 30.0,
+                 sleep: Callable[[float], None] = time.sleep,
+                 now: Callable[[], datetime] = _utcnow) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self.client = client
+        self.max_attempts = max_attempts
+        self.max_wait = max_wait
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.sleep = sleep
+        self.now = now
+
+    def check(self) -> dict[str, Any]:
+        """``auth.test``: which workspace and bot the token belongs to (for a health check)."""
+        try:
+            response = self.client.auth_test()
+        except SlackApiError as exc:
+            error = _error_code(exc)
+            raise SlackDeliveryError(f"Slack auth.test failed: {error or 'HTTP ' + str(exc.response.status_code)}",
+                                     error=error, status=exc.response.status_code, retryable=False,
+                                     attempts=1, channel="") from None
+        data = response.data if isinstance(response.data, dict) else {}
+        return {k: data.get(k) for k in ("url", "team", "team_id", "user", "user_id", "bot_id")}
+
+    def send(self, alert: Alert, channel: str) -> Delivery:
+        return self.send_payload(render_alert(alert), channel, key=alert.alert_id)
+
+    def send_payload(self, payload: Mapping[str, Any], channel: str, *, key: str,
+                     record: Mapping[str, Any] | None = None) -> Delivery:
+        """Post a rendered payload; ``key`` is only used in messages and the ``Delivery``."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self.client.chat_postMessage(
+                    channel=channel,
+                    text=payload["text"],
+                    blocks=list(payload["blocks"]),
+                    # An unfurl would make Slack fetch the post (and its media) and show a preview:
+                    # it tells the platform someone looked, and can put graphic images in the channel.
+                    unfurl_links=False,
+                    unfurl_media=False,
+                    # Never turn "@name" or "#name" in the fallback text into mentions.
+                    link_names=False,
+                    parse="none",
+                )
+            except SlackApiError as exc:
+                status = exc.response.status_code
+                error = _error_code(exc)
+                wait = self._wait_for(status, error, exc.response.headers, attempt, channel, key)
+            except SlackClientError as exc:
+                # SlackRequestError etc.: the client is misconfigured (bad base_url, proxy).
+                raise SlackDeliveryError(f"Slack client error posting alert {key} to {channel!r}: "
+                                         f"{type(exc).__name__}", error=None, status=None, retryable=False,
+                                         attempts=attempt, channel=channel) from None
+            except OSError as exc:          # URLError, timeouts, connection resets
+                status, error = None, None
+                wait = self._backoff(attempt)
+                log.warning("Slack unreachable posting alert %s to %s (%s); retry in %.1fs",
+                            key, channel, type(exc).__name__, wait)
+            else:
+                data = response.data if isinstance(response.data, dict) else {}
+                ts = str(data.get("ts", ""))
+                slack_channel = str(data.get("channel", channel))
+                return Delivery(sink="slack", channel=channel, message_id=ts,
+                                location=f"slack:{slack_channel}/{ts}", sent_at=utc_iso(self.now()),
+                                key=key, attempts=attempt)
+            if attempt >= self.max_attempts:
+                what = error or (f"HTTP {status}" if status else "connection failed")
+                raise SlackDeliveryError(
+                    f"Slack kept failing posting alert {key} to {channel!r}: {what} after {attempt} attempt(s)",
+                    error=error, status=status, retryable=True, attempts=attempt, channel=channel,
+                    hint="Slack is degraded or rate-limiting: the alert was not sent; retry the task later")
+            self.sleep(wait)
+
+    def _wait_for(self, status: int, error: str | None, headers: Mapping[str, Any] | None,
+                  attempt: int, channel: str, key: str) -> float:
+        """Seconds to wait before retrying, or raise if this failure must not be retried."""
+        if status == 429 or error == "ratelimited":
+            wait = _retry_after(headers)
+            if wait > self.max_wait:
+                raise SlackDeliveryError(
+                    f"Slack rate-limited alert {key} to {channel!r} for {wait:.0f}s (> max_wait {self.max_wait:.0f}s)",
+                    error=error or "ratelimited", status=status, retryable=True, attempts=attempt,
+                    channel=channel, hint="retry the task after the rate-limit window")
+            log.warning("Slack rate-limited alert %s to %s; waiting %.1fs as Retry-After says", key, channel, wait)
+            return wait
+        if status >= 500 or error in TRANSIENT_SLACK_ERRORS:
+            wait = self._backoff(attempt)
+            log.warning("Slack answered %s for alert %s to %s; retry in %.1fs", error or status, key, channel, wait)
+            return wait
+        hint = None
+        if error in AUTH_SLACK_ERRORS:
+            hint = "the Slack connection's token is wrong, revoked or lacks chat:write: fix the Airflow Connection"
+        elif error in CHANNEL_SLACK_ERRORS:
+            hint = "the channel does not exist or the app is not in it: fix routing.yaml or invite the app"
+        elif error in ("invalid_blocks", "msg_too_long", "invalid_arguments", "no_text"):
+            hint = "Slack rejected the message format: this is a renderer bug, the alert is kept for the outbox"
+        raise SlackDeliveryError(
+            f"Slack refused alert {key} for {channel!r}: {error or 'HTTP ' + str(status)}",
+            error=error, status=status, retryable=False, attempts=attempt, channel=channel, hint=hint)
+
+    def _backoff(self, attempt: int) -> float:
+        return min(self.max_backoff, self.backoff * (2 ** (attempt - 1)))
+
+
+def _error_code(exc: SlackApiError) -> str | None:
+    data = getattr(exc.response, "data", None)
+    if isinstance(data, dict) and isinstance(data.get("error"), str):
+        return data["error"]
+    return None
+
+
+class OutboxSink:
+    """Writes each alert to ``<directory>/<alert_id>.json`` and indexes it in ``outbox.jsonl``.
+
+    Used where Slack is not configured (local runs, demos, a Slack outage fallback): the files
+    hold exactly what would have been posted, so they can be replayed to Slack later. Each file
+    is written to a temporary name in the same folder, fsynced and ``os.replace``d, so a reader
+    (or a crash) never sees half a file; re-sending the same alert replaces its file. The index
+    gets one line per write under an exclusive lock, so concurrent tasks do not interleave lines.
+    """
+
+    name = "outbox"
+    INDEX = "outbox.jsonl"
+
+    def __init__(self, directory: Path | str, *, now: Callable[[], datetime] = _utcnow) -> None:
+        self.directory = Path(directory)
+        self.now = now
+
+    def send(self, alert: Alert, channel: str) -> Delivery:
+        return self.send_payload(render_alert(alert), channel, key=alert.alert_id,
+                                 record={"alert": alert.to_dict(), "severity": alert.severity})
+
+    def send_payload(self, payload: Mapping[str, Any], channel: str, *, key: str,
+                     record: Mapping[str, Any] | None = None) -> Delivery:
+        # The key becomes a file name: only our own id shapes are accepted, so an id read back
+        # from a tampered file cannot write outside the outbox.
+        if not _KEY_RE.fullmatch(key or ""):
+            raise AlertDeliveryError(f"refusing outbox key {key!r}: not an alert or digest id")
+        sent_at = utc_iso(self.now())
+        document = {**dict(record or {}), "key": key, "channel": channel, "written_at": sent_at,
+                    "payload": dict(payload)}
+        path = self.directory / f"{key}.json"
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            _atomic_write(path, json.dumps(document, ensure_ascii=False, sort_keys=True, indent=2).encode("utf-8"))
+            line = {"key": key, "channel": channel, "written_at": sent_at, "file": path.name}
+            if "severity" in document:
+                line["severity"] = document["severity"]
+            _append_line(self.directory / self.INDEX, json.dumps(line, ensure_ascii=False, sort_keys=True))
+        except OSError as exc:
+            raise AlertDeliveryError(f"cannot write alert {key} to outbox {self.directory}: "
+                                     f"{exc.strerror or type(exc).__name__}") from exc
+        return Delivery(sink="outbox", channel=channel, message_id=key, location=str(path),
+                        sent_at=sent_at, key=key)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    # Makes the rename itself durable; not possible on every platform, hence best effort.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _append_line(path: Path, line: str) -> None:
+    data = (line.replace("\n", " ") + "\n").encode("utf-8")
+    with open(path, "ab") as fh:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            fcntl = None  # type: ignore[assignment]
+        if fcntl is not None:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        finally:
+            if fcntl is not None:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def digest_key(alerts: Sequence[Alert]) -> str:
+    """Stable key of a digest: the same set of alerts always gives the same key."""
+    ids = ",".join(sorted(a.alert_id for a in alerts))
+    return "digest-" + hashlib.sha256(ids.encode("utf-8")).hexdigest()[:24]
+
+
+def send_digest(sink: PayloadSink, alerts: Sequence[Alert], channel: str, *, team: str | None = None,
+                max_items: int = 20) -> Delivery:
+    """Deliver many alerts as one digest message through ``sink`` (Slack or outbox).
+
+    ``team`` defaults to the alerts' team when they share one. The Delivery's ``key`` is
+    ``digest_key(alerts)``; the ledger should record it against every alert it covers.
+    """
+    alerts = list(alerts)
+    if not alerts:
+        raise ValueError("send_digest needs at least one alert")
+    if team is None:
+        teams = {a.team for a in alerts}
+        team = teams.pop() if len(teams) == 1 else "several teams"
+    payload = render_digest(alerts, team, max_items=max_items)
+    return sink.send_payload(payload, channel, key=digest_key(alerts),
+                             record={"alert_ids": sorted(a.alert_id for a in alerts)})

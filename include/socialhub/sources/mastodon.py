@@ -1,0 +1,259 @@
+"""Mastodon: public statuses of one account, newest first, via the REST API.
+
+Flow: ``GET /api/v1/accounts/lookup?acct=`` once (the id is cached in the cursor), then
+``GET /api/v1/accounts/{id}/statuses?limit=N[&since_id=]`` and the ``Link: rel="next"`` pages
+(documented: follow the header rather than computing ids). Paging stops at the first status at
+or below the cursor's ``since_id``, at the look-back horizon on a first run, at the end of the
+timeline, or at ``max_pages``; each reason is recorded in ``FetchResult.notes``.
+
+Most instances serve public statuses without a token; a token (Bearer) is sent when configured,
+for instances in limited-federation or authorized-fetch mode.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html.parser import HTMLParser
+import re
+from typing import Any, Callable
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from socialhub.errors import ConnectorError, MalformedResponse
+from socialhub.models import Post, parse_iso, raw_sha256, utc_iso
+from socialhub.sources.base import Connector, ConnectorConfig, FetchResult, utcnow
+from socialhub.sources.http import HttpClient, parse_link_header
+
+MAX_LIMIT = 40   # /api/v1/accounts/:id/statuses caps ``limit`` at 40
+
+
+# --------------------------------------------------------------------------------------------
+# Normalisation (pure functions: unit-testable without a server)
+# --------------------------------------------------------------------------------------------
+
+class _TextExtractor(HTMLParser):
+    _PARA = "\x00"   # paragraph boundary marker, turned into a blank line at the end
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)   # unescapes &amp; &#39; ... in text
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "br":
+            self.parts.append("\n")
+        elif tag in ("p", "blockquote", "li", "pre"):
+            self.parts.append(self._PARA)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("p", "blockquote", "li", "pre"):
+            self.parts.append(self._PARA)
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+    def text(self) -> str:
+        raw = "".join(self.parts)
+        raw = re.sub(r"[ \t]*\x00[\x00\s]*", "\n\n", raw)   # any run of boundaries = one blank line
+        return raw.strip()
+
+
+def html_to_text(content: str | None) -> str:
+    """Mastodon's status HTML -> plain text: ``<br>`` = newline, paragraphs = blank line,
+    other tags stripped (a link keeps its full text, including the "invisible" spans), entities
+    unescaped."""
+    if not content:
+        return ""
+    parser = _TextExtractor()
+    parser.feed(content)
+    parser.close()
+    return parser.text()
+
+
+def _str(value: Any) -> str:
+    return "" if value is None else value if isinstance(value, str) else str(value)
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value in (None, "") else _str(value)
+
+
+def _iso_or_raw(value: Any) -> str:
+    """Normalised UTC time; an unparseable value is kept verbatim for the quality stage to judge."""
+    if not isinstance(value, str) or not value.strip():
+        return ""
+    try:
+        return utc_iso(parse_iso(value))
+    except ValueError:
+        return value
+
+
+def _media_urls(status: dict[str, Any]) -> list[str]:
+    urls: list[str] = []
+    for att in status.get("media_attachments") or []:
+        if isinstance(att, dict):
+            url = att.get("url") or att.get("remote_url") or att.get("preview_url")
+            if isinstance(url, str) and url:
+                urls.append(url)
+    return urls
+
+
+def normalise_status(status: Any, account: str, collected_at: str) -> Post:
+    """One Mastodon Status -> Post.
+
+    For a boost (``reblog`` set) the post is the boost itself (``post_id`` = the boost's id,
+    ``created_at`` = when it was boosted, ``repost_of`` = the original's id) while text, media,
+    url, author and reply_to come from the boosted status, because that is the content shown.
+    A content warning (``spoiler_text``) is kept as the first paragraph of ``text``.
+    Missing fields become empty strings; nothing is dropped here.
+    """
+    item: dict[str, Any] = status if isinstance(status, dict) else {}
+    reblog = item.get("reblog") if isinstance(item.get("reblog"), dict) else None
+    content: dict[str, Any] = reblog or item
+    author = content.get("account") if isinstance(content.get("account"), dict) else {}
+    body = html_to_text(_str(content.get("content")))
+    spoiler = _str(content.get("spoiler_text")).strip()
+    text = f"{spoiler}\n\n{body}" if spoiler and body else spoiler or body
+    return Post(
+        platform="mastodon",
+        account=account,
+        post_id=_str(item.get("id")),
+        url=_str(content.get("url") or content.get("uri") or item.get("url") or item.get("uri")),
+        author=_str(author.get("acct")),
+        text=text,
+        created_at=_iso_or_raw(item.get("created_at")),
+        collected_at=collected_at,
+        media=_media_urls(content),
+        raw_sha256=raw_sha256(status),
+        reply_to=_opt_str(content.get("in_reply_to_id")),
+        repost_of=_opt_str(reblog.get("id")) if reblog else None,
+    )
+
+
+def id_key(value: str) -> tuple[int, int | str]:
+    """Sort key for status ids: numeric ids compare as integers (Mastodon snowflakes), other
+    ids (e.g. Pleroma's fixed-width flake ids) as strings."""
+    return (0, int(value)) if value.isdigit() else (1, value)
+
+
+def id_newer(a: str, b: str) -> bool:
+    """True when id ``a`` is newer than id ``b``."""
+    ka, kb = id_key(a), id_key(b)
+    if ka[0] != kb[0]:   # mixed kinds cannot be ordered meaningfully; compare as text
+        return (len(a), a) > (len(b), b)
+    return ka > kb
+
+
+# --------------------------------------------------------------------------------------------
+# Connector
+# --------------------------------------------------------------------------------------------
+
+class MastodonConnector(Connector):
+    """Collect one Mastodon account's public statuses newer than the cursor.
+
+    Cursor: ``{"account_id": "<id>", "since_id": "<newest status id collected>"}``.
+    """
+
+    platform = "mastodon"
+
+    def __init__(self, config: ConnectorConfig, *, now: Callable[[], datetime] = utcnow,
+                 sleep: Callable[[float], None] | None = None,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        super().__init__(config, now=now, sleep=sleep)
+        self.transport = transport
+
+    def client(self, account: str) -> HttpClient:
+        return HttpClient(self.config, platform=self.platform, account=account, now=self.now,
+                          sleep=self.sleep, transport=self.transport)
+
+    @staticmethod
+    def acct(account: str) -> str:
+        """``@user@instance`` / ``user@instance`` / ``user`` -> the ``acct`` the lookup expects."""
+        return account.strip().lstrip("@")
+
+    def lookup(self, http: HttpClient, account: str) -> str:
+        data = http.get_json("/api/v1/accounts/lookup", {"acct": self.acct(account)})
+        if not isinstance(data, dict) or not _str(data.get("id")):
+            raise MalformedResponse(self.platform, account,
+                                    f"GET /api/v1/accounts/lookup: expected an Account object with an id, "
+                                    f"got {type(data).__name__}")
+        return _str(data["id"])
+
+    def fetch(self, account: str, cursor: dict[str, Any] | None) -> FetchResult:
+        if not self.acct(account):
+            raise ConnectorError(self.platform, account, "empty account handle",
+                                 hint="fix the watchlist entry: use user@instance")
+        cursor = cursor or {}
+        since_id = _opt_str(cursor.get("since_id"))
+        horizon = None if since_id else self.now() - self.config.lookback
+        notes: list[str] = []
+        items: list[Any] = []
+        seen: set[str] = set()
+        pages = 0
+        with self.client(account) as http:
+            account_id = _opt_str(cursor.get("account_id")) or self.lookup(http, account)
+            url: str | None = f"/api/v1/accounts/{quote(account_id, safe='')}/statuses"
+            params: dict[str, Any] | None = {"limit": max(1, min(self.config.page_size, MAX_LIMIT))}
+            if since_id:
+                params["since_id"] = since_id
+            stop: str | None = None
+            while url is not None:
+                if pages >= self.config.max_pages:
+                    stop = (f"stopped at max_pages={self.config.max_pages}; older statuses "
+                            + ("down to since_id " + since_id + " were NOT collected" if since_id
+                               else "within the look-back were not collected"))
+                    break
+                page = http.get_json(url, params)
+                pages += 1
+                if not isinstance(page, list):
+                    raise MalformedResponse(self.platform, account,
+                                            f"GET {urlsplit(url).path}: expected a JSON list of statuses, "
+                                            f"got {type(page).__name__}")
+                for item in page:
+                    sid = _str(item.get("id")) if isinstance(item, dict) else ""
+                    if sid and since_id and not id_newer(sid, since_id):
+                        stop = f"reached since_id {since_id}"
+                        break
+                    if horizon is not None and isinstance(item, dict) and _before(item.get("created_at"), horizon):
+                        stop = f"reached look-back horizon {utc_iso(horizon)}"
+                        break
+                    if sid:
+                        if sid in seen:   # never emit the same status twice in one run
+                            continue
+                        seen.add(sid)
+                    items.append(item)
+                if stop:
+                    break
+                next_url = parse_link_header(http.last_headers.get("link")).get("next")
+                if not page or not next_url:
+                    stop = "end of timeline"
+                    break
+                if next_url == url:
+                    stop = "pagination link did not advance; stopped"
+                    break
+                url, params = next_url, None
+        notes.append(stop or "end of timeline")
+        collected_at = utc_iso(self.now())
+        posts = [normalise_status(item, account, collected_at) for item in items]
+        newest = since_id
+        for post in posts:
+            if post.post_id and (newest is None or id_newer(post.post_id, newest)):
+                newest = post.post_id
+        new_cursor: dict[str, Any] = {"account_id": account_id, "since_id": newest}
+        return FetchResult(posts=posts, raw_items=items, cursor=new_cursor, pages=pages, notes=notes)
+
+
+def _before(value: Any, horizon: datetime) -> bool:
+    """True when ``value`` is a parseable time older than ``horizon`` (unparseable: not before)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        return parse_iso(value) < horizon
+    except ValueError:
+        return False
+
+
+__all__ = ["MAX_LIMIT", "MastodonConnector", "html_to_text", "id_key", "id_newer", "normalise_status"]
