@@ -1,7 +1,7 @@
 """Collect new public posts from every due, authorised watchlist account.
 
-plan -> collect_<platform> (mapped over a bounded number of shards, one pool per
-platform) -> finish (records the run report and emits the ``socialhub://batches`` asset,
+plan_<platform> -> collect_<platform> (mapped over a bounded number of shards, one pool
+per platform) -> finish (records the run report and emits the ``socialhub://batches`` asset,
 which schedules ``socialhub_process``).
 """
 
@@ -41,32 +41,31 @@ def _notify_platform_team(context):  # noqa: ANN001 - Airflow callback signature
     doc_md=__doc__,
 )
 def socialhub_collect():
-    @task(multiple_outputs=True)
-    def plan() -> dict:
-        from socialhub_airflow import runtime
-
-        return runtime.plan()
-
-    planned = plan()
     results = []
     for platform in PLATFORMS:
 
+        @task(task_id=f"plan_{platform}")
+        def plan(platform: str) -> list:
+            from socialhub_airflow import runtime
+
+            return runtime.plan(platform)
+
         @task(task_id=f"collect_{platform}", pool=f"socialhub_{platform}",
-              map_index_template="{{ task.op_kwargs['shard']['index'] if task.op_kwargs else '' }}")
+              map_index_template="shard {{ task.op_kwargs['shard']['index'] }}")
         def collect(shard: dict) -> list:
             from socialhub_airflow import runtime
 
             return runtime.collect(shard)
 
-        results.append(collect.expand(shard=planned[platform]))
+        results.append(collect.expand(shard=plan(platform)))
 
     @task(outlets=[BATCHES], trigger_rule="all_done")
-    def finish(info: dict, *outcome_lists, run_id=None) -> dict:
+    def finish(*outcome_lists, run_id=None) -> dict:
         from socialhub_airflow import runtime
 
-        return runtime.finish_collection(info, list(outcome_lists), run_id)
+        return runtime.finish_collection(list(outcome_lists), run_id)
 
-    finish(planned["info"], *results)
+    finish(*results)
 
 
 socialhub_collect()

@@ -43,19 +43,23 @@ def connector_factory(cfg: Settings) -> Any:
     return make
 
 
-def plan() -> dict[str, Any]:
+def _plan(platform: str | None = None) -> Any:
     from socialhub.collect import plan_collection
-    from socialhub.models import PLATFORMS
-    from socialhub.watchlist import load_watchlist
+    from socialhub.watchlist import Watchlist, load_watchlist
 
     cfg = settings()
-    plan = plan_collection(load_watchlist(cfg.watchlist), store(), now(),
-                           max_shards_per_platform=cfg.max_shards_per_platform)
+    wl = load_watchlist(cfg.watchlist)
+    if platform:
+        wl = Watchlist(version=wl.version, accounts=[e for e in wl.accounts if e.platform == platform])
+    return plan_collection(wl, store(), now(), max_shards_per_platform=cfg.max_shards_per_platform)
+
+
+def plan(platform: str) -> list[dict[str, Any]]:
+    """The shards of one platform's due, authorised accounts (lapsed ones are logged, not collected)."""
+    plan = _plan(platform)
     for line in plan.describe():
-        log.info(line) if not line.startswith("NOT COLLECTED") else log.warning(line)
-    out: dict[str, Any] = {p: [s for s in plan.shards if s["platform"] == p] for p in PLATFORMS}
-    out["info"] = {"lapsed": plan.lapsed, "not_due": plan.not_due, "due": plan.due}
-    return out
+        (log.warning if line.startswith("NOT COLLECTED") else log.info)(line)
+    return plan.shards
 
 
 def collect(shard: dict[str, Any]) -> list[dict[str, Any]]:
@@ -65,12 +69,16 @@ def collect(shard: dict[str, Any]) -> list[dict[str, Any]]:
     return collect_shard(store(), shard, connector_factory(cfg), now())
 
 
-def finish_collection(info: dict[str, Any], outcome_lists: list[list[dict[str, Any]]], run_id: str
-                      ) -> dict[str, Any]:
+def finish_collection(outcome_lists: list[Any], run_id: str) -> dict[str, Any]:
     from socialhub.collect import summarise_collection
 
     outcomes = [o for lst in outcome_lists for group in (lst or []) for o in (group or [])]
-    summary = summarise_collection(outcomes, info)
+    from socialhub.watchlist import load_watchlist
+
+    lapsed = load_watchlist(settings().watchlist).authorised(now().date())[1]
+    summary = summarise_collection(outcomes, {"lapsed": [
+        {"key": e.key, "authorisation_ref": e.authorisation_ref, "review_by": e.review_by.isoformat(),
+         "owner": e.owner, "force": e.force} for e in lapsed]})
     summary.update(run_id=run_id, finished_at=utc_iso(now()), outcomes=outcomes)
     store().put_state(layout.report_key("collect", run_id), canonical_json(summary))
     log.info("collected %d post(s) from %d account(s); %d failed; %d lapsed", summary["posts_collected"],

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -112,9 +113,9 @@ def run(frame: Frame, df: pd.DataFrame, parameters: dict[str, Any]) -> list[Rule
         rule = by_label.get(label) if label else None
         if rule is None:
             raise SuiteExecutionError(f"GX returned a result for an unknown expectation: {r.expectation_config}")
-        info = r.exception_info or {}
-        if info.get("raised_exception"):
-            raise SuiteExecutionError(f"{label} raised in GX: {info.get('exception_message')}")
+        error = _exception_message(r.exception_info)
+        if error is not None:
+            raise SuiteExecutionError(f"{label} raised in GX: {error}")
         indexes = r.result.get("unexpected_index_list") or []
         if not r.success and not indexes:
             raise SuiteExecutionError(f"{label} failed without naming rows: {dict(r.result)}")
@@ -123,3 +124,16 @@ def run(frame: Frame, df: pd.DataFrame, parameters: dict[str, Any]) -> list[Rule
     if missing:
         raise SuiteExecutionError(f"GX did not evaluate: {sorted(missing)}")
     return [outcomes[label] for label in by_label]
+
+
+def _exception_message(info: Any) -> str | None:
+    """GX 1.x reports exceptions either flat (``{"raised_exception": True, ...}``) or, when a metric
+    failed, as one such dict per metric id; return the first message, or None if nothing raised."""
+    if not isinstance(info, Mapping):
+        return None
+    candidates = [info, *(v for v in info.values() if isinstance(v, Mapping))]
+    for candidate in candidates:
+        if candidate.get("raised_exception"):
+            return str(candidate.get("exception_message") or "unknown error")
+    return None
+

@@ -63,14 +63,15 @@ MEDIA_ITEM_COLUMN = "media_item"
 
 #: ``\A``/``\Z`` rather than ``^``/``$``: GX's pandas regex uses ``str.contains`` (search), and
 #: ``$`` would also accept a trailing newline. ``[0-9]`` because ``\d`` matches any Unicode digit.
+#: Non-capturing groups only: pandas warns (once per validation) about capture groups in contains().
 ISO_UTC_REGEX = (
-    r"\A[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
-    r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z\Z"
+    r"\A[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z\Z"
 )
 ISO_UTC_STRFTIME = "%Y-%m-%dT%H:%M:%SZ"
 #: http(s) only, a dotted host, optional port, no userinfo (``http://good@evil``), no whitespace
 #: or control characters anywhere.
-HTTP_URL_REGEX = r"\Ahttps?://([\w-]+\.)+[\w-]+(:[0-9]{1,5})?([/?#][^\s\x00-\x1f\x7f]*)?\Z"
+HTTP_URL_REGEX = r"\Ahttps?://(?:[\w-]+\.)+[\w-]+(?::[0-9]{1,5})?(?:[/?#][^\s\x00-\x1f\x7f]*)?\Z"
 #: Lower-case as produced by ``models.raw_sha256``: one canonical spelling keeps hash lookups exact.
 SHA256_REGEX = r"\A[0-9a-f]{64}\Z"
 NON_BLANK_REGEX = r"\S"
@@ -159,6 +160,8 @@ def _rules() -> tuple[Rule, ...]:
                           f"{col} is a string in the Post schema (e.g. Telegram ids arrive as ints)"))
     rules.append(Rule("types", "expect_column_values_to_be_of_type", {"column": "media", "type_": "list"},
                       "media is a list of URLs; a bare string would be iterated character by character"))
+    rules.append(Rule("media", "expect_column_values_to_not_be_null", {"column": MEDIA_ITEM_COLUMN},
+                      "a null inside the media list is a connector bug (map rules skip nulls)"))
     rules.append(Rule("media", "expect_column_values_to_be_of_type",
                       {"column": MEDIA_ITEM_COLUMN, "type_": "str"}, "each media entry is a URL string"))
     rules.append(Rule("media", "expect_column_values_to_match_regex",

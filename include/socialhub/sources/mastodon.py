@@ -228,6 +228,9 @@ class MastodonConnector(Connector):
                 if stop:
                     break
                 next_url = parse_link_header(http.last_headers.get("link")).get("next")
+                if not page and since_id and pages == 1:
+                    stop = f"no statuses newer than since_id {since_id}"
+                    break
                 if not page or not next_url:
                     stop = "end of timeline"
                     break

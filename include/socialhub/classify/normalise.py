@@ -1,0 +1,358 @@
+"""Text normalisation against keyword evasion, with an offset map back to the original text.
+
+Why this exists: authors who want to slip past keyword filters write ``sh\u200bank`` (a
+zero-width space inside the word), ``ѕhаnk`` (Cyrillic letters that look Latin), ``5h4nk``,
+``k n i f e``, ``shaaaank`` or simply ``🔪``. Matching runs on a normalised form so that one
+lexicon entry catches all of them. But the evidence an officer reviews must quote what the
+author actually wrote, so every character of the normalised text remembers the ``[start, end)``
+of the original characters it came from (``NormalisedText.to_original``).
+
+The steps, in order (each one keeps the offset map):
+
+1. per character: NFKC + casefold, combining marks stripped (``shànk`` -> ``shank``),
+   invisible characters removed, common homoglyphs folded to Latin, curly quotes to ``'``,
+   odd whitespace/control characters to a space, and meaningful emoji replaced by a token
+   such as ``emoji_knife`` (surrounded by spaces so it is always a word of its own);
+2. leetspeak (``0 1 3 4 5 7 @ $`` -> ``o i e a s t a s``) inside words only, so that ``4-0``,
+   ``ak47``, ``mp5`` and ``@handles`` survive;
+3. letter-spacing (``k n i f e``, ``k.n.i.f.e``) joined into one word;
+4. elongation: a letter repeated 3+ times is collapsed to two in ``text`` and to one in the
+   ``squeezed`` variant (``shaaaank`` -> ``shaank`` / ``shank``, ``opppps`` -> ``opps`` / ``ops``),
+   so matching both views is tolerant either way. ``squeezed`` is only built when needed.
+
+Speed: pure-ASCII posts (the bulk) take a ``str.translate`` fast path with an identity offset
+map (``range`` objects, nothing allocated per character); every later step is a precompiled
+regex that is skipped when a cheap pre-check finds nothing to do. Per-character work in
+Python happens only for posts with characters whose mapping changes the length (emoji,
+zero-width characters, ligatures).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "CONFUSABLES",
+    "EMOJI_TOKENS",
+    "INVISIBLE_CHARS",
+    "LEET",
+    "NormalisedText",
+    "normalise",
+]
+
+# --------------------------------------------------------------------------- data tables
+
+#: Emoji whose meaning matters to the hub, mapped to a token the lexicon can match. The
+#: tokens are deliberately not English words (``emoji_leaf``, not ``weed``): 🌿 is mostly
+#: gardening and ❄️ mostly weather, so how much each one counts is the lexicon's decision,
+#: not the normaliser's. Lexicon patterns may use the emoji itself; it is normalised the same way.
+EMOJI_TOKENS: dict[str, str] = {
+    "\U0001F52A": "emoji_knife",      # 🔪 hocho
+    "\U0001F5E1": "emoji_dagger",     # 🗡 dagger
+    "\u2694": "emoji_swords",         # ⚔ crossed swords
+    "\U0001F52B": "emoji_gun",        # 🔫 pistol (a water pistol on some platforms)
+    "\U0001F4A3": "emoji_bomb",       # 💣
+    "\U0001F4A5": "emoji_explosion",  # 💥
+    "\U0001F9E8": "emoji_explosion",  # 🧨 firecracker
+    "\U0001F33F": "emoji_leaf",       # 🌿 herb
+    "\U0001F343": "emoji_leaf",       # 🍃 leaf fluttering in wind
+    "\U0001F341": "emoji_leaf",       # 🍁 maple leaf
+    "\U0001F966": "emoji_leaf",       # 🥦 broccoli
+    "\U0001F48A": "emoji_pill",       # 💊
+    "\u2744": "emoji_snow",           # ❄ snowflake (the U+FE0F selector is dropped as invisible)
+    "\u2603": "emoji_snow",           # ☃ snowman
+    "\u26C4": "emoji_snow",           # ⛄ snowman without snow
+    "\U0001F3B1": "emoji_snow",       # 🎱 8-ball (an eighth of cocaine)
+    "\U0001F36B": "emoji_chocolate",  # 🍫 (hash in some areas; the lexicon gives it no weight yet)
+    "\U0001F50C": "emoji_plug",       # 🔌 "the plug" = supplier
+    "\U0001F4B0": "emoji_money",      # 💰
+    "\U0001F4B5": "emoji_money",      # 💵
+    "\U0001F4B7": "emoji_money",      # 💷
+    "\U0001F4B8": "emoji_money",      # 💸
+    "\U0001FA78": "emoji_blood",      # 🩸
+    "\u26B0": "emoji_coffin",         # ⚰
+    "\U0001F691": "emoji_ambulance",  # 🚑
+    "\U0001F977": "emoji_ninja",      # 🥷 (balaclava imagery in drill)
+    "\U0001F480": "emoji_skull",      # 💀 (mostly "I'm dead" laughter)
+    "\u26BD": "emoji_football",       # ⚽ (a sport context cue)
+    "\U0001F3AE": "emoji_videogame",  # 🎮 (a gaming context cue)
+}
+
+#: Removed outright. Besides these, every character of Unicode category Cf (format) is removed.
+INVISIBLE_CHARS: frozenset[str] = frozenset(
+    "\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B\u180C\u180D\u180E\u180F"
+    "\u200B\u200C\u200D\u200E\u200F\u202A\u202B\u202C\u202D\u202E"
+    "\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\u206A\u206B\u206C\u206D\u206E\u206F"
+    "\u3164\uFEFF\uFFA0"
+    + "".join(chr(c) for c in range(0xFE00, 0xFE10))        # variation selectors
+    + "".join(chr(c) for c in range(0x1F3FB, 0x1F400))     # emoji skin-tone modifiers
+    + "".join(chr(c) for c in range(0xE0000, 0xE0080))     # tag characters
+    + "".join(chr(c) for c in range(0xE0100, 0xE01F0))     # variation selectors supplement
+)
+
+#: Lower-case lookalikes (after NFKC + casefold) folded to the Latin letter they imitate.
+#: Cyrillic, Greek, Armenian and "small capitals" are what homoglyph generators use.
+#: Consequence: genuine Russian or Greek text is mangled for matching purposes; the lexicon is
+#: English/UK slang, so that only costs the odd spurious match, never a miss.
+CONFUSABLES: dict[str, str] = {
+    # Cyrillic
+    "а": "a", "в": "b", "с": "c", "ԁ": "d", "е": "e", "ё": "e", "һ": "h", "н": "h", "і": "i",
+    "ї": "i", "ј": "j", "к": "k", "ӏ": "l", "м": "m", "п": "n", "о": "o", "р": "p", "ԛ": "q",
+    "г": "r", "ѕ": "s", "т": "t", "у": "y", "ԝ": "w", "х": "x", "ь": "b", "ѵ": "v", "ү": "y",
+    # Greek
+    "α": "a", "β": "b", "γ": "y", "δ": "d", "ε": "e", "η": "n", "ι": "i", "κ": "k", "μ": "u",
+    "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w", "ϲ": "c", "ϳ": "j",
+    # Armenian
+    "օ": "o", "ս": "u", "հ": "h", "ո": "n", "ց": "g", "զ": "q",
+    # Latin extensions and small capitals
+    "ı": "i", "ȷ": "j", "ɑ": "a", "ɡ": "g", "ɩ": "i", "ɪ": "i", "ʟ": "l", "ᴀ": "a", "ʙ": "b",
+    "ᴄ": "c", "ᴅ": "d", "ᴇ": "e", "ɢ": "g", "ʜ": "h", "ᴊ": "j", "ᴋ": "k", "ᴍ": "m", "ɴ": "n",
+    "ᴏ": "o", "ᴘ": "p", "ʀ": "r", "ꜱ": "s", "ᴛ": "t", "ᴜ": "u", "ᴠ": "v", "ᴡ": "w", "ʏ": "y",
+    "ᴢ": "z", "ø": "o", "ł": "l", "đ": "d", "ħ": "h", "ŧ": "t",
+}
+
+#: Leetspeak substitutions, applied only inside words (see ``_leet_pass``).
+LEET: dict[str, str] = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
+
+# Apostrophe lookalikes; NFKC leaves most of them alone and ``´`` would even become a space.
+_QUOTES = {"\u2018": "'", "\u2019": "'", "\u201B": "'", "\u02BC": "'", "\u02B9": "'", "`": "'",
+           "\u00B4": "'", "\u2032": "'", "\uFF07": "'"}
+
+# --------------------------------------------------------------------------- character pass
+
+# ASCII table for str.translate: upper -> lower, control characters (bar tab/newline/CR) -> space.
+_ASCII_TABLE: dict[int, str] = {c: chr(c + 32) for c in range(ord("A"), ord("Z") + 1)}
+_ASCII_TABLE.update({c: " " for c in range(32) if chr(c) not in "\t\n\r"})
+_ASCII_TABLE[0x7F] = " "
+_ASCII_TABLE[ord("`")] = "'"
+
+# Lazily filled with every non-ASCII character seen: ord -> replacement (possibly "" or several
+# characters). Shared by all calls; it can only grow to the size of Unicode, and entries are pure
+# functions of the character, so concurrent filling from threads is harmless.
+_CHAR_TABLE: dict[int, str] = dict(_ASCII_TABLE)
+_KNOWN: set[int] = set(range(128))
+
+
+def _map_char(c: str) -> str:
+    """Normalised replacement for one non-ASCII character (see module docstring, step 1)."""
+    token = EMOJI_TOKENS.get(c)
+    if token is not None:
+        return f" {token} "
+    if c in INVISIBLE_CHARS:
+        return ""
+    if c in _QUOTES:
+        return _QUOTES[c]
+    cat = unicodedata.category(c)
+    if cat == "Cf":
+        return ""
+    if cat in ("Zs", "Zl", "Zp", "Cc") or c == "\u2800":   # odd spaces; braille blank is a filler
+        return " " if c not in "\n\t\r\x85\u2028\u2029" else "\n"
+    decomposed = unicodedata.normalize("NFKD", c)
+    stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) not in ("Mn", "Me"))
+    folded = unicodedata.normalize("NFKC", stripped).casefold()
+    return "".join(CONFUSABLES.get(ch, _QUOTES.get(ch, ch)) for ch in folded)
+
+
+def _char_pass(text: str) -> tuple[str, Sequence[int], Sequence[int]]:
+    n = len(text)
+    if text.isascii():
+        return text.translate(_ASCII_TABLE), range(n), range(1, n + 1)
+    table = _CHAR_TABLE
+    one_to_one = True
+    for c in set(text):
+        o = ord(c)
+        if o not in _KNOWN:
+            table[o] = _map_char(c)
+            _KNOWN.add(o)
+        m = table.get(o)
+        if m is not None and len(m) != 1:
+            one_to_one = False
+    if one_to_one:
+        return text.translate(table), range(n), range(1, n + 1)
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    get = table.get
+    for i, c in enumerate(text):
+        m = get(ord(c), c)
+        k = len(m)
+        if k == 1:
+            out.append(m)
+            starts.append(i)
+            ends.append(i + 1)
+        elif k:
+            out.append(m)
+            starts.extend([i] * k)
+            ends.extend([i + 1] * k)
+    return "".join(out), starts, ends
+
+
+# --------------------------------------------------------------------------- regex passes
+
+_LEET_PRESENT = re.compile(r"[013457@$]")
+# A word-ish run: letters, digits, and the two leet symbols (underscore separates words).
+_LEET_RUN = re.compile(r"(?:[^\W_]|[@$])+")
+_LEET_TABLE = str.maketrans(LEET)
+_DIGITS = "0123456789"
+_NON_LEET_DIGITS = frozenset("2689")
+# A number with a unit or ordinal ("10g", "5pm", "1st", "4k") is not leetspeak.
+_NUMBER_WITH_UNIT = re.compile(
+    r"\d+(?:g|kg|mg|ml|l|k|m|mm|cm|km|pm|am|st|nd|rd|th|p|x|s|oz|lb|lbs|yo|yrs|hr|hrs|min|mins|mph|gb|mb|v)"
+)
+
+# Single letters separated by one repeated separator: "k n i f e", "k.n.i.f.e", "k - n - i".
+_SPACED = re.compile(
+    r"(?<![^\W_])[^\W\d_](?P<sep>[ \t]+|[ \t]*[.\-_*\u00B7\u2022|/+~,:][ \t]*)[^\W\d_]"
+    r"(?:(?P=sep)[^\W\d_])+(?![^\W_])"
+)
+# Standalone English words of one letter; a space-separated run starting with one is read as
+# "a k n i f e" = "a knife", not "aknife".
+_ONE_LETTER_WORDS = frozenset("aiu")
+# With plain spaces, three letters are too often real words ("u r a"), so ask for four.
+_MIN_SPACED_LETTERS_WS = 4
+
+_ELONGATED = re.compile(r"([^\W\d_])\1{2,}")
+
+
+def _splice(text: str, starts: Sequence[int], ends: Sequence[int],
+            edits: Iterable[tuple[int, int, str, list[int], list[int]]]
+            ) -> tuple[str, list[int], list[int]]:
+    """Apply non-overlapping, ordered edits ``(a, b, replacement, new_starts, new_ends)``."""
+    out: list[str] = []
+    new_s: list[int] = []
+    new_e: list[int] = []
+    pos = 0
+    for a, b, rep, rs, re_ in edits:
+        out.append(text[pos:a])
+        new_s.extend(starts[pos:a])
+        new_e.extend(ends[pos:a])
+        out.append(rep)
+        new_s.extend(rs)
+        new_e.extend(re_)
+        pos = b
+    out.append(text[pos:])
+    new_s.extend(starts[pos:])
+    new_e.extend(ends[pos:])
+    return "".join(out), new_s, new_e
+
+
+def _leet_pass(text: str) -> str:
+    """Decode leetspeak inside words. One character for one, so the offset map is unchanged.
+
+    A run qualifies when it has a letter, and, after dropping a leading ``@`` (a mention) and
+    trailing digits (``ak47``, ``mp5``, ``covid19``), holds no digit that isn't leet
+    (``g2g`` stays). A run with no letter at all (``4-0``, ``$100``) and a number with a unit
+    (``10g``, ``5pm``, ``1st``) are left alone.
+    """
+    if not _LEET_PRESENT.search(text):
+        return text
+    pieces: list[str] = []
+    pos = 0
+    for m in _LEET_RUN.finditer(text):
+        run = m.group()
+        if _NUMBER_WITH_UNIT.fullmatch(run):
+            continue
+        lead = len(run) - len(run.lstrip("@"))
+        core = run[lead:].rstrip(_DIGITS)
+        if not core or not any(ch.isalpha() for ch in core):
+            continue
+        if not any(ch in LEET for ch in core) or any(ch in _NON_LEET_DIGITS for ch in core):
+            continue
+        a = m.start() + lead
+        pieces.append(text[pos:a])
+        pieces.append(core.translate(_LEET_TABLE))
+        pos = a + len(core)
+    if not pieces:
+        return text
+    pieces.append(text[pos:])
+    return "".join(pieces)
+
+
+def _spacing_pass(text: str, starts: Sequence[int], ends: Sequence[int]
+                  ) -> tuple[str, Sequence[int], Sequence[int]]:
+    """Join single letters spaced out with one repeated separator, keeping each letter's offsets."""
+    edits = []
+    for m in _SPACED.finditer(text):
+        sep = m.group("sep")
+        a, b = m.start(), m.end()
+        letters = list(range(a, b, len(sep) + 1))
+        if not sep.strip():
+            if text[a] in _ONE_LETTER_WORDS and len(letters) - 1 >= _MIN_SPACED_LETTERS_WS:
+                letters = letters[1:]
+                a = letters[0]
+            if len(letters) < _MIN_SPACED_LETTERS_WS:
+                continue
+        rep = "".join(text[i] for i in letters)
+        edits.append((a, b, rep, [starts[i] for i in letters], [ends[i] for i in letters]))
+    if not edits:
+        return text, starts, ends
+    return _splice(text, starts, ends, edits)
+
+
+def _elongation_pass(text: str, starts: Sequence[int], ends: Sequence[int], keep: int
+                     ) -> tuple[str, Sequence[int], Sequence[int]]:
+    """Collapse runs of 3+ identical letters to ``keep`` (1 or 2) letters.
+
+    The last kept letter's span covers the rest of the run, so evidence quotes the whole
+    elongated word.
+    """
+    edits = []
+    for m in _ELONGATED.finditer(text):
+        a, b = m.start(), m.end()
+        rs = [starts[a + j] for j in range(keep)]
+        re_ = [ends[a + j] for j in range(keep - 1)] + [ends[b - 1]]
+        edits.append((a, b, m.group(1) * keep, rs, re_))
+    if not edits:
+        return text, starts, ends
+    return _splice(text, starts, ends, edits)
+
+
+# --------------------------------------------------------------------------- public API
+
+@dataclass(frozen=True, slots=True)
+class NormalisedText:
+    """A normalised view of ``original`` with a per-character map back into it.
+
+    ``starts[i]``/``ends[i]`` are the original ``[start, end)`` that normalised character
+    ``i`` came from; an emoji token's characters all point at the emoji. ``squeezed`` is the
+    same text with elongations collapsed to one letter instead of two, present only when the
+    text had an elongation (match both views; ``views()`` gives whichever exist).
+    """
+
+    original: str
+    text: str
+    starts: Sequence[int]
+    ends: Sequence[int]
+    squeezed: NormalisedText | None = None
+
+    def to_original(self, start: int, end: int) -> tuple[int, int]:
+        """Map a normalised ``[start, end)`` to the original text's ``[start, end)``.
+
+        Removed characters (zero-width, separators) between the two ends are included, which
+        is what an officer needs to see: ``sh\\u200bank`` is quoted whole.
+        """
+        n = len(self.text)
+        start = max(0, min(start, n))
+        end = max(start, min(end, n))
+        if start == end:
+            pos = self.starts[start] if start < n else len(self.original)
+            return pos, pos
+        return self.starts[start], self.ends[end - 1]
+
+    def views(self) -> tuple[NormalisedText, ...]:
+        return (self,) if self.squeezed is None else (self, self.squeezed)
+
+
+def normalise(text: str) -> NormalisedText:
+    """Normalise ``text`` for matching (see the module docstring for the steps and why)."""
+    t, starts, ends = _char_pass(text)
+    t = _leet_pass(t)
+    t, starts, ends = _spacing_pass(t, starts, ends)
+    if not _ELONGATED.search(t):
+        return NormalisedText(text, t, starts, ends)
+    t1, s1, e1 = _elongation_pass(t, starts, ends, keep=1)
+    t2, s2, e2 = _elongation_pass(t, starts, ends, keep=2)
+    return NormalisedText(text, t2, s2, e2, squeezed=NormalisedText(text, t1, s1, e1))

@@ -1,0 +1,253 @@
+"""An explainable rule-based classifier: lexicon hits on normalised text, scored per category.
+
+Why rules first: officers must be able to see *why* a post is in their queue, and analysts must
+be able to fix a false positive by editing data, not code. Every score is traceable to lexicon
+entries (and context cues) with offsets into the original post.
+
+How it works:
+
+* the lexicon (``lexicon.yaml``) is validated once and compiled into ONE alternation regex per
+  category, plus one for all context cues, applied to the normalised text
+  (``normalise.normalise``); each alternative is a named group so a hit names its entry;
+* matching is word-boundary aware: a pattern never starts or ends inside a word, nor starts
+  after an apostrophe inside a word (``we're up`` is not ``re up``);
+* within one category, hits don't overlap and, at one position, longer patterns are tried
+  first: a phrase and the words inside it are one piece of evidence, not two;
+* score(category) = (1 - prod(1 - weight) over DISTINCT matched entries) * prod(multiplier of
+  every matched context rule that applies to the category). Repeating a word doesn't raise a
+  score; independent pieces of evidence do;
+* a category is a label when its (rounded) score is at least its threshold.
+
+Term patterns are normalised like posts (so a term may be written ``🔪`` or with capitals),
+then: whitespace, ``-``, ``_`` and ``.`` between words match any run of non-word characters or
+nothing (``county lines`` matches ``county-lines`` and ``#countylines``), an apostrophe is
+optional (``you're`` matches ``youre``), and other punctuation (``b&w``) may have spaces around
+it. Regex patterns (``regex: true``) are used as written against the normalised text; the
+matcher adds the word boundaries around them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from socialhub.classify.base import Classification, Reason
+from socialhub.classify.lexicon import Lexicon, Thresholds, load_lexicon, load_thresholds
+from socialhub.classify.normalise import NormalisedText, normalise
+from socialhub.errors import ConfigError
+from socialhub.models import CATEGORIES
+
+__all__ = ["Hit", "RuleClassifier", "term_regex"]
+
+# Not preceded by a letter/digit, nor by "<letter/digit>'" (the inside of a contraction).
+_LEFT = r"(?<![^\W_])(?<![^\W_]')"
+# Not followed by a letter/digit.
+_RIGHT = r"(?![^\W_])"
+
+#: Evidence spans kept per rule per post: enough to show a pattern repeats, without letting a
+#: spam post of 500 knife emoji produce 500 reasons. Scores are unaffected.
+MAX_EVIDENCE_PER_RULE = 10
+
+
+def term_regex(term: str) -> str:
+    """The regex source (without boundaries) for a plain lexicon term; see the module docstring."""
+    norm = normalise(term).text.strip()
+    chunks = [c for c in re.split(r"[\s\-_.]+", norm) if c]
+    if not chunks:
+        raise ValueError("term is empty after normalisation")
+
+    def chunk_re(chunk: str) -> str:
+        out = []
+        for ch in chunk:
+            if ch == "'":
+                out.append("'?")
+            elif ch.isalnum():
+                out.append(re.escape(ch))
+            else:
+                out.append(r"\s*" + re.escape(ch) + r"\s*")
+        return "".join(out)
+
+    return r"[\W_]*".join(chunk_re(c) for c in chunks)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One raw match, before scoring. ``start``/``end`` index the ORIGINAL text.
+
+    ``kind`` is ``"match"`` for a lexicon entry (``category`` set) or ``"context"`` for a context
+    rule (``category`` is None; the rule's own ``categories`` say what it lowers). Public so a
+    learned model can use the same hits as features.
+    """
+
+    kind: str
+    rule: str
+    category: str | None
+    term: str
+    start: int
+    end: int
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Alt:
+    rule: str
+    category: str | None
+    term: str
+    weight: float
+
+
+class RuleClassifier:
+    """Classifies post text with a lexicon; build it once and reuse it (compiling costs ~ms)."""
+
+    def __init__(self, lexicon: Lexicon, thresholds: Thresholds | Mapping[str, float],
+                 *, overrides: Mapping[str, float] | None = None) -> None:
+        self.lexicon = lexicon
+        base = dict(thresholds.thresholds) if isinstance(thresholds, Thresholds) else dict(thresholds)
+        base.update(overrides or {})
+        problems = [f"unknown category {c!r}" for c in base if c not in CATEGORIES]
+        problems += [f"missing threshold for {c}" for c in CATEGORIES if c not in base]
+        problems += [f"{c}: threshold must be > 0 and <= 1, got {t!r}" for c, t in base.items()
+                     if c in CATEGORIES and not (isinstance(t, (int, float)) and 0.0 < t <= 1.0)]
+        if problems:
+            raise ConfigError("thresholds: " + "; ".join(problems))
+        self.thresholds: dict[str, float] = {c: float(base[c]) for c in CATEGORIES}
+        self._alts: dict[str, _Alt] = {}
+        self._category_rx: list[tuple[str, re.Pattern[str]]] = self._compile_entries()
+        self._context_rx: re.Pattern[str] | None = self._compile_context()
+        self._context_categories = {r.id: r for r in lexicon.context_rules}
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def from_files(cls, lexicon_path: str | Path | None = None, thresholds_path: str | Path | None = None,
+                   *, thresholds: Mapping[str, float] | None = None) -> RuleClassifier:
+        """Load the lexicon and thresholds files (defaults: the ones beside this module)."""
+        return cls(load_lexicon(lexicon_path), load_thresholds(thresholds_path), overrides=thresholds)
+
+    @property
+    def version(self) -> str:
+        """``rules-<lexicon version>``: stored with every classification for reproducibility."""
+        return f"rules-{self.lexicon.version}"
+
+    def _source(self, rule_id: str, pattern: str, is_regex: bool) -> str:
+        if is_regex:
+            return pattern
+        try:
+            return term_regex(pattern)
+        except ValueError as exc:
+            raise ConfigError(f"lexicon {rule_id!r}: pattern {pattern!r}: {exc}") from None
+
+    def _compile_entries(self) -> list[tuple[str, re.Pattern[str]]]:
+        compiled = []
+        for category in CATEGORIES:
+            alts = []
+            for entry in self.lexicon.entries:
+                if entry.category != category:
+                    continue
+                src = self._source(entry.id, entry.pattern, entry.regex)
+                alts.append((len(src), entry, src))
+            if not alts:
+                continue
+            # Longest first: at one position, a phrase wins over a word it contains.
+            alts.sort(key=lambda a: -a[0])
+            branches = []
+            for _, entry, src in alts:
+                name = f"e{len(self._alts)}"
+                self._alts[name] = _Alt(entry.id, category, entry.pattern, entry.weight)
+                branches.append(f"(?P<{name}>{src})")
+            compiled.append((category, re.compile(f"{_LEFT}(?:{'|'.join(branches)}){_RIGHT}")))
+        return compiled
+
+    def _compile_context(self) -> re.Pattern[str] | None:
+        branches = []
+        for rule in self.lexicon.context_rules:
+            for pattern in rule.patterns:
+                name = f"c{len(self._alts)}"
+                self._alts[name] = _Alt(rule.id, None, pattern, rule.multiplier)
+                branches.append((len(pattern), f"(?P<{name}>{self._source(rule.id, pattern, rule.regex)})"))
+        if not branches:
+            return None
+        branches.sort(key=lambda b: -b[0])
+        return re.compile(f"{_LEFT}(?:{'|'.join(b for _, b in branches)}){_RIGHT}")
+
+    # ------------------------------------------------------------------ matching
+
+    def hits(self, text: str, *, context: bool = True) -> list[Hit]:
+        """Every lexicon (and, if ``context``, context) hit in ``text``, deduplicated, in text order."""
+        norm = normalise(text)
+        found = self._scan(norm, self._category_rx)
+        if context and self._context_rx is not None:
+            found.update(self._scan(norm, [("", self._context_rx)]))
+        return sorted(found.values(), key=lambda h: (h.start, h.end, h.kind, h.rule))
+
+    def _scan(self, norm: NormalisedText, rxs: Sequence[tuple[str, re.Pattern[str]]]
+              ) -> dict[tuple[str, int, int], Hit]:
+        """Hits of ``rxs`` in every view of ``norm``, keyed by (rule, original span) to dedupe views."""
+        found: dict[tuple[str, int, int], Hit] = {}
+        for view in norm.views():
+            vt = view.text
+            for _, rx in rxs:
+                for m in rx.finditer(vt):
+                    alt = self._alts[m.lastgroup or ""]
+                    start, end = view.to_original(m.start(), m.end())
+                    key = (alt.rule, start, end)
+                    if key not in found:
+                        kind = "context" if alt.category is None else "match"
+                        found[key] = Hit(kind, alt.rule, alt.category, alt.term, start, end, alt.weight)
+        return found
+
+    # ------------------------------------------------------------------ scoring
+
+    def classify(self, text: str) -> Classification:
+        """Score ``text`` in every category and explain each score with original-text evidence."""
+        norm = normalise(text)
+        matched: dict[str, dict[str, list[Hit]]] = {c: {} for c in CATEGORIES}
+        for h in sorted(self._scan(norm, self._category_rx).values(), key=lambda h: (h.start, h.end)):
+            matched[h.category or ""].setdefault(h.rule, []).append(h)
+        raw = {c: 1.0 - _prod(hs[0].weight for hs in matched[c].values()) if matched[c] else 0.0
+               for c in CATEGORIES}
+
+        # Context only matters when something matched; most posts stop here.
+        context_hits: dict[str, Hit] = {}
+        if self._context_rx is not None and any(raw.values()):
+            found = self._scan(norm, [("", self._context_rx)])
+            for h in sorted(found.values(), key=lambda h: (h.start, h.end)):
+                context_hits.setdefault(h.rule, h)       # first occurrence per rule is the evidence
+
+        reasons: list[Reason] = []
+        scores: dict[str, float] = {}
+        for c in CATEGORIES:
+            score = raw[c]
+            for rule_hits in matched[c].values():
+                for h in rule_hits[:MAX_EVIDENCE_PER_RULE]:
+                    reasons.append(_reason(text, c, h, "match"))
+            if score > 0.0:
+                for rule_id, h in context_hits.items():
+                    if self._context_categories[rule_id].applies_to(c):
+                        score *= h.weight
+                        reasons.append(_reason(text, c, h, "context"))
+            scores[c] = round(score, 4)
+        reasons.sort(key=lambda r: (r["start"], r["end"], r["effect"] != "match", r["category"], r["rule"]))
+        labels = [c for c in CATEGORIES if scores[c] > 0.0 and scores[c] >= self.thresholds[c]]
+        return Classification(scores=scores, labels=labels, reasons=reasons,
+                              classifier_version=self.version, thresholds=dict(self.thresholds))
+
+    def classify_batch(self, texts: Sequence[str]) -> list[Classification]:
+        """``classify`` each text; one list in, one list out, same order."""
+        return [self.classify(t) for t in texts]
+
+
+def _prod(weights: Iterable[float]) -> float:
+    """prod(1 - w): the chance that none of the independent pieces of evidence is right."""
+    result = 1.0
+    for w in weights:
+        result *= 1.0 - w
+    return result
+
+
+def _reason(text: str, category: str, h: Hit, effect: str) -> Reason:
+    return Reason(category=category, rule=h.rule, term=h.term, start=h.start, end=h.end,
+                  text=text[h.start:h.end], weight=h.weight,
+                  effect="match" if effect == "match" else "context")

@@ -1,0 +1,153 @@
+"""What every emulated platform API in the replay server shares.
+
+A platform is one ``PlatformAPI`` subclass (see ``mastodon.py``, ``bluesky.py``) registered in
+``server.PLATFORM_APIS``; the server gives it its own path prefix (``/<platform>``), its own
+rate-limit window and its own fault queue. Adding YouTube, X, ... later means one new module.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, ClassVar, Mapping
+
+Clock = Callable[[], datetime]
+
+# Keys a post entry (demo YAML or ``add_post``) may carry. Unknown keys are an error, so a typo
+# in the demo data fails loudly instead of silently producing a different post.
+POST_KEYS = frozenset({
+    "text", "age", "media", "link", "label", "reply_to", "repost", "cw",
+    "drop", "override",          # deliberately malformed items for the data-quality stage
+    "expect", "note",            # documentation only: expected classifier categories / why the post exists
+})
+
+
+@dataclass(slots=True)
+class Request:
+    method: str
+    path: str                       # inside the platform prefix, e.g. ``/api/v1/accounts/lookup``
+    query: dict[str, str]           # last value wins
+    headers: Mapping[str, str]
+    base_url: str                   # ``http://host:port/<platform>`` as the client addressed it
+
+
+@dataclass(slots=True)
+class Response:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def json_response(status: int, obj: Any, headers: Mapping[str, str] | None = None) -> Response:
+    body = json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    return Response(status, body, {"Content-Type": "application/json; charset=utf-8", **(headers or {})})
+
+
+class RateWindow:
+    """A fixed window of ``limit`` requests that refills ``window`` seconds after it started."""
+
+    def __init__(self, limit: int, window: float, now: datetime) -> None:
+        self.limit = limit
+        self.window = window
+        self.remaining = limit
+        self.reset_at = now + timedelta(seconds=window)
+
+    def refresh(self, now: datetime) -> None:
+        if now >= self.reset_at:
+            self.remaining = self.limit
+            self.reset_at = now + timedelta(seconds=self.window)
+
+    def take(self, now: datetime) -> bool:
+        """Consume one request; False when the window is exhausted (the caller answers 429)."""
+        self.refresh(now)
+        if self.remaining <= 0:
+            return False
+        self.remaining -= 1
+        return True
+
+
+class PlatformAPI:
+    """Base class of an emulated platform. Subclasses implement the public read API."""
+
+    platform: ClassVar[str] = ""
+    default_limit: ClassVar[int] = 300
+    default_window: ClassVar[float] = 300.0
+
+    def __init__(self, spec: Mapping[str, Any], *, now: Clock) -> None:
+        self.now = now
+
+    def handle(self, req: Request) -> Response:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def add_post(self, account: str, post: Mapping[str, Any]) -> dict[str, Any]:  # pragma: no cover
+        """Add a post (same keys as the demo YAML) and return the API item as served."""
+        raise NotImplementedError
+
+    def accounts(self) -> list[str]:  # pragma: no cover - interface
+        """The handles a connector would be configured with."""
+        raise NotImplementedError
+
+    def rate_headers(self, window: RateWindow, *, remaining: int | None = None,
+                     reset_at: datetime | None = None) -> dict[str, str]:  # pragma: no cover
+        raise NotImplementedError
+
+    def error(self, status: int, message: str) -> Response:
+        return json_response(status, {"error": message})
+
+    def too_many_requests(self) -> Response:
+        return self.error(429, "Too many requests")
+
+    def unauthorized(self) -> Response:
+        return self.error(401, "The access token is invalid")
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers for building realistic data
+# --------------------------------------------------------------------------------------------
+
+_AGE_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(w|d|h|m|s)", re.I)
+_UNIT = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def parse_age(value: Any) -> timedelta:
+    """``"2h"``, ``"1d12h"``, ``"90s"``, ``"now"`` or a number of seconds -> timedelta."""
+    if value is None or value == "now":
+        return timedelta(0)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return timedelta(seconds=float(value))
+    text = str(value).strip().replace(" ", "")
+    if text in ("", "0"):
+        return timedelta(0)
+    if not re.fullmatch(r"(?:\d+(?:\.\d+)?[wdhms])+", text, re.I):
+        raise ValueError(f"bad age {value!r}: use e.g. 30m, 2h, 1d12h, 90s or now")
+    return timedelta(seconds=sum(float(n) * _UNIT[u.lower()] for n, u in _AGE_RE.findall(text)))
+
+
+def check_post_keys(post: Mapping[str, Any], where: str) -> None:
+    unknown = set(post) - POST_KEYS
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(POST_KEYS)}")
+
+
+def apply_malformations(obj: dict[str, Any], post: Mapping[str, Any]) -> None:
+    """``drop: [field, ...]`` removes top-level fields, ``override: {field: value}`` replaces them."""
+    for key in post.get("drop") or []:
+        obj.pop(key, None)
+    obj.update(dict(post.get("override") or {}))
+
+
+def iso_ms(dt: datetime) -> str:
+    """``2026-08-01T13:52:34.108Z``, the way both platforms print times."""
+    return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def b32(data: bytes) -> str:
+    return base64.b32encode(data).decode("ascii").lower().rstrip("=")
+
+
+def digest(*parts: str) -> bytes:
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).digest()

@@ -1,0 +1,320 @@
+"""A local replay server for platform APIs: demos and tests without touching the internet.
+
+Why: connectors must be exercised end to end (HTTP, pagination, rate limits, faults) in CI and
+in the demo, but real platforms are off limits there. The server binds to 127.0.0.1 only, on an
+ephemeral port by default, and serves each platform under its own prefix::
+
+    http://127.0.0.1:PORT/mastodon/api/v1/accounts/lookup?acct=...
+    http://127.0.0.1:PORT/bluesky/xrpc/app.bsky.feed.getAuthorFeed?actor=...
+
+so a connector's ``base_url`` is simply ``server.base_url("mastodon")``.
+
+Each platform has a rate-limit window (headers on every response, 429 when exhausted), an
+optional required token, and a fault queue: ``inject_fault`` makes the next N matching requests
+fail (429 with Retry-After or reset headers, 5xx, a malformed or truncated body). Data comes
+from ``demo_data.yaml`` (fictional accounts; post ages relative to server start) or a dict,
+and ``add_post`` adds posts while running, to show incremental collection.
+
+    with ReplayServer() as server:
+        config = ConnectorConfig(base_url=server.base_url("mastodon"))
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import parse_qsl, urlsplit
+
+import yaml
+
+from socialhub.replay.api import Clock, PlatformAPI, RateWindow, Request, Response, json_response
+from socialhub.replay.bluesky import BlueskyAPI
+from socialhub.replay.mastodon import MastodonAPI
+from socialhub.sources.base import utcnow
+
+log = logging.getLogger(__name__)
+
+#: platform name (= URL prefix) -> emulation. Add a platform by adding a PlatformAPI subclass here.
+PLATFORM_APIS: dict[str, type[PlatformAPI]] = {
+    MastodonAPI.platform: MastodonAPI,
+    BlueskyAPI.platform: BlueskyAPI,
+}
+
+DEMO_DATA = Path(__file__).with_name("demo_data.yaml")
+HOST = "127.0.0.1"
+
+
+def load_data(data: Mapping[str, Any] | str | Path | None = None) -> dict[str, Any]:
+    """The demo data (default), a YAML/JSON file, or a dict. Keys starting with ``_`` are comments."""
+    if data is None:
+        data = DEMO_DATA
+    if isinstance(data, (str, Path)):
+        path = Path(data)
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ValueError(f"cannot read replay data {path}: {exc.strerror}") from None
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{path}: expected a mapping of platform -> data at the top level")
+        data = loaded
+    spec = {k: v for k, v in dict(data).items() if not str(k).startswith("_")}
+    unknown = sorted(set(spec) - set(PLATFORM_APIS))
+    if unknown:
+        raise ValueError(f"replay data has unknown platform(s) {unknown}; known: {sorted(PLATFORM_APIS)}")
+    return spec
+
+
+@dataclass(slots=True)
+class Fault:
+    status: int
+    headers: dict[str, str]
+    body: bytes | None
+    count: int
+    truncate: bool = False
+    match: str | None = None            # only requests whose path contains this
+    reset_in: float | None = None       # 429: the platform's reset header, this many seconds ahead
+
+
+@dataclass(slots=True)
+class _Platform:
+    api: PlatformAPI
+    window: RateWindow
+    token: str | None = None
+    faults: list[Fault] = field(default_factory=list)
+
+
+class ReplayServer:
+    """Serve emulated platform APIs on 127.0.0.1. See the module docstring."""
+
+    def __init__(self, data: Mapping[str, Any] | str | Path | None = None, *, port: int = 0,
+                 now: Clock | None = None) -> None:
+        self.now: Clock = now or utcnow
+        self.started_at = self.now()
+        self._lock = threading.RLock()
+        self._platforms: dict[str, _Platform] = {}
+        for name, section in load_data(data).items():
+            api = PLATFORM_APIS[name](section or {}, now=self.now)
+            self._platforms[name] = _Platform(api, RateWindow(api.default_limit, api.default_window, self.now()))
+        self.request_log: list[tuple[str, str]] = []
+        self._requested_port = port
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> "ReplayServer":
+        if self._httpd is not None:
+            return self
+        httpd = ThreadingHTTPServer((HOST, self._requested_port), _Handler)
+        httpd.daemon_threads = True
+        httpd.replay = self  # type: ignore[attr-defined]
+        self._httpd = httpd
+        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"replay-server-{self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is None:
+            return
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._httpd = None
+        self._thread = None
+
+    def __enter__(self) -> "ReplayServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._httpd is None:
+            raise RuntimeError("the replay server is not started: call start() first")
+        return int(self._httpd.server_address[1])
+
+    def base_url(self, platform: str) -> str:
+        """The ``ConnectorConfig.base_url`` for ``platform`` on this server."""
+        self._platform(platform)
+        return f"http://{HOST}:{self.port}/{platform}"
+
+    # -- test and demo controls ---------------------------------------------------------------
+
+    @property
+    def platforms(self) -> list[str]:
+        return list(self._platforms)
+
+    def accounts(self, platform: str) -> list[str]:
+        """Handles to put in a watchlist / pass to ``Connector.fetch``."""
+        return self._platform(platform).api.accounts()
+
+    def add_post(self, platform: str, account: str, post: Mapping[str, Any]) -> dict[str, Any]:
+        """Add a post now (``age`` defaults to 0); returns the API item as the platform will serve it."""
+        with self._lock:
+            return self._platform(platform).api.add_post(account, post)
+
+    def inject_fault(self, platform: str, status: int = 429, *, headers: Mapping[str, str] | None = None,
+                     body: bytes | str | dict[str, Any] | list[Any] | None = None, count: int = 1,
+                     retry_after: float | None = None, reset_in: float | None = None,
+                     truncate: bool = False, match: str | None = None) -> None:
+        """Make the next ``count`` requests to ``platform`` (whose path contains ``match``) fail.
+
+        * ``status``: 429, 500, 503, 401, 404, ... or 200 together with a bad ``body``
+        * ``retry_after``: adds ``Retry-After: <seconds>``
+        * ``reset_in``: a 429 carries the platform's own reset header this many seconds ahead
+          (Mastodon: ISO ``X-RateLimit-Reset``, Bluesky: epoch ``RateLimit-Reset``), remaining 0
+        * ``body``: bytes/str verbatim (e.g. ``'[{"id": "1", "con'``), dict/list as JSON;
+          default is the platform's own error body
+        * ``truncate``: serve the real response but cut its body in half (valid HTTP, broken JSON)
+        """
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode("utf-8")
+        elif isinstance(body, str):
+            body = body.encode("utf-8")
+        extra = dict(headers or {})
+        if retry_after is not None:
+            extra["Retry-After"] = f"{retry_after:g}"
+        with self._lock:
+            self._platform(platform).faults.append(
+                Fault(status, extra, body, max(1, count), truncate, match, reset_in))
+
+    def set_rate_limit(self, platform: str, *, limit: int | None = None, remaining: int | None = None,
+                       reset_in: float | None = None, window: float | None = None) -> None:
+        """Shape the platform's rate-limit window, e.g. ``remaining=2, reset_in=10``."""
+        with self._lock:
+            rw = self._platform(platform).window
+            if limit is not None:
+                rw.limit = limit
+                rw.remaining = min(rw.remaining, limit)
+            if window is not None:
+                rw.window = window
+            if remaining is not None:
+                rw.remaining = remaining
+            if reset_in is not None:
+                rw.reset_at = self.now() + timedelta(seconds=reset_in)
+
+    def require_token(self, platform: str, token: str | None) -> None:
+        """Answer 401 (in the platform's shape) unless ``Authorization: Bearer <token>`` is sent."""
+        with self._lock:
+            self._platform(platform).token = token
+
+    def clear_log(self) -> None:
+        with self._lock:
+            self.request_log.clear()
+
+    def paths(self, platform: str | None = None) -> list[str]:
+        """Logged request paths (with query), optionally only one platform's."""
+        prefix = f"/{platform}/" if platform else "/"
+        with self._lock:
+            return [p for _, p in self.request_log if p.startswith(prefix)]
+
+    # -- request handling (also callable without sockets) ----------------------------------------
+
+    def _platform(self, platform: str) -> _Platform:
+        try:
+            return self._platforms[platform]
+        except KeyError:
+            raise KeyError(f"platform {platform!r} is not served; served: {', '.join(self._platforms)}") from None
+
+    def handle(self, method: str, raw_path: str, headers: Mapping[str, str]) -> Response:
+        with self._lock:
+            self.request_log.append((method, raw_path))
+            parts = urlsplit(raw_path)
+            prefix, _, rest = parts.path.lstrip("/").partition("/")
+            platform = self._platforms.get(prefix)
+            if platform is None:
+                return json_response(404, {"error": f"no platform under /{prefix}",
+                                           "served": [f"/{p}" for p in self._platforms]})
+            host = headers.get("Host") or f"{HOST}:{self.port}"
+            req = Request(method, "/" + rest, dict(parse_qsl(parts.query, keep_blank_values=True)), headers,
+                          f"http://{host}/{prefix}")
+            api, window, now = platform.api, platform.window, self.now()
+            fault = self._take_fault(platform, req.path)
+            if fault is not None and not fault.truncate:
+                return self._fault_response(api, window, fault, now)
+            if platform.token is not None and headers.get("Authorization") != f"Bearer {platform.token}":
+                response = api.unauthorized()
+            elif not window.take(now):
+                response = api.too_many_requests()
+            else:
+                try:
+                    response = api.handle(req)
+                except Exception:   # a bug in an emulation must show up as a 500, not a hang
+                    log.exception("replay: %s %s failed", method, raw_path)
+                    response = api.error(500, "Internal Server Error")
+            response.headers = {**api.rate_headers(window), **response.headers}
+            if fault is not None:   # truncate
+                response.body = response.body[: len(response.body) // 2]
+            return response
+
+    @staticmethod
+    def _take_fault(platform: _Platform, path: str) -> Fault | None:
+        for fault in platform.faults:
+            if fault.match is None or fault.match in path:
+                fault.count -= 1
+                if fault.count <= 0:
+                    platform.faults.remove(fault)
+                return fault
+        return None
+
+    @staticmethod
+    def _fault_response(api: PlatformAPI, window: RateWindow, fault: Fault, now: datetime) -> Response:
+        if fault.status == 429:
+            reset_at = now + timedelta(seconds=fault.reset_in) if fault.reset_in is not None else None
+            default = api.too_many_requests()
+            headers = api.rate_headers(window, remaining=0, reset_at=reset_at)
+        else:
+            try:
+                phrase = HTTPStatus(fault.status).phrase
+            except ValueError:
+                phrase = "Error"
+            default = api.error(fault.status, phrase)
+            headers = api.rate_headers(window)
+        if fault.body is None:
+            return Response(fault.status, default.body, {**headers, **default.headers, **fault.headers})
+        return Response(fault.status, fault.body,
+                        {**headers, "Content-Type": "application/json; charset=utf-8", **fault.headers})
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "socialhub-replay/0.1"
+    sys_version = ""
+    timeout = 10   # a stuck keep-alive connection must not pin a thread forever
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+        replay: ReplayServer = self.server.replay  # type: ignore[attr-defined]
+        response = replay.handle("GET", self.path, {k: v for k, v in self.headers.items()})
+        self.send_response(response.status)
+        for key, value in response.headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        self.wfile.write(response.body)
+
+    def _not_allowed(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        body = b'{"error":"the replay server is read-only: GET only"}'
+        self.send_response(405)
+        self.send_header("Allow", "GET")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = _not_allowed  # noqa: N815
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base class signature
+        log.debug("replay %s - " + format, self.address_string(), *args)

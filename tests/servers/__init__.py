@@ -1,0 +1,1 @@
+"""Local, network-free stand-ins for the external services socialhub talks to."""
