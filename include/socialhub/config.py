@@ -47,6 +47,7 @@ class Settings:
     max_bad_fraction: float
     lookback_days: int
     max_pages: int
+    poll_all: bool
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -60,4 +61,5 @@ class Settings:
             max_bad_fraction=_float("SOCIALHUB_MAX_BAD_FRACTION", 0.5),
             lookback_days=_int("SOCIALHUB_LOOKBACK_DAYS", 7),
             max_pages=_int("SOCIALHUB_MAX_PAGES", 10),
+            poll_all=os.environ.get("SOCIALHUB_POLL_ALL", "").lower() in ("1", "true", "yes"),
         )

@@ -120,6 +120,25 @@ def format_summary(collect: dict[str, Any] | None, process: dict[str, Any] | Non
     return "\n".join(lines)
 
 
+def _replay_clock(base: Path) -> Any:
+    """A clock for the replay server that starts where the first demo run started.
+
+    The replay derives post ids and times from its start time; pinning that to the first
+    run keeps every demo post's id stable, so later runs see the same posts (and nothing new).
+    """
+    from datetime import datetime, timezone
+
+    epoch_file = base / "replay-epoch"
+    if epoch_file.exists():
+        epoch = datetime.fromisoformat(epoch_file.read_text().strip())
+    else:
+        epoch = datetime.now(timezone.utc).replace(microsecond=0)
+        epoch_file.write_text(epoch.isoformat())
+    started = time.monotonic()
+    # whole seconds: the first calls (which fix every demo post's id) return exactly the epoch
+    return lambda: epoch + __import__("datetime").timedelta(seconds=int(time.monotonic() - started))
+
+
 def run_demo(*, fresh: bool = False, project_dir: Path | None = None) -> int:
     from socialhub.models import utc_iso
     from socialhub.replay.server import ReplayServer
@@ -143,8 +162,9 @@ def run_demo(*, fresh: bool = False, project_dir: Path | None = None) -> int:
         print(f"[{time.monotonic() - t0:5.1f}s] {msg}", flush=True)
 
     step(f"Airflow home {home} (SQLite); log: {log_file}")
-    with ReplayServer().start() as replay:
-        conns = {f"AIRFLOW_CONN_SOCIALHUB_{p.upper()}": json.dumps({"conn_type": "http",
+    with ReplayServer(now=_replay_clock(base)).start() as replay:
+        conns: dict[str, str] = {"SOCIALHUB_POLL_ALL": "true"}  # poll every account each demo run
+        conns |= {f"AIRFLOW_CONN_SOCIALHUB_{p.upper()}": json.dumps({"conn_type": "http",
                                                                     "extra": {"base_url": replay.base_url(p)}})
                  for p in PLATFORMS_SERVED}
         env = airflow_env(project, home, data_dir, conns)

@@ -51,7 +51,8 @@ def _plan(platform: str | None = None) -> Any:
     wl = load_watchlist(cfg.watchlist)
     if platform:
         wl = Watchlist(version=wl.version, accounts=[e for e in wl.accounts if e.platform == platform])
-    return plan_collection(wl, store(), now(), max_shards_per_platform=cfg.max_shards_per_platform)
+    return plan_collection(wl, store(), now(), max_shards_per_platform=cfg.max_shards_per_platform,
+                           force_all=cfg.poll_all)
 
 
 def plan(platform: str) -> list[dict[str, Any]]:

@@ -50,7 +50,7 @@ def problems_in(text: str) -> list[str]:
         if cat == "Cs":
             found.append("lone surrogate")
             break
-        if cat == "Cc" and ch != "\n":
+        if cat == "Cc" and ch not in "\n\t":
             found.append(f"control character U+{ord(ch):04X}")
             break
         if cat == "Cf" and ch not in _KEPT_FORMAT:

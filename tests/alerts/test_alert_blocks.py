@@ -77,8 +77,12 @@ def test_no_review_button_without_review_url_and_no_actions_without_any_url() ->
     ("url", "expected"),
     [
         ("https://x.com/a/status/1", "https://x.com/a/status/1"),
-        ("http://example.org/p?q=1&r=<2>", "http://example.org/p?q=1&r=<2>"),
+        ("http://example.org/p?q=1&r=<2>|x", "http://example.org/p?q=1&r=%3C2%3E%7Cx"),
         ("https://t.me/канал/5", "https://t.me/%D0%BA%D0%B0%D0%BD%D0%B0%D0%BB/5"),
+        ("https://пример.рф:8443/a b", None),
+        ("https://пример.рф:8443/путь", "https://xn--e1afmkfd.xn--p1ai:8443/%D0%BF%D1%83%D1%82%D1%8C"),
+        ("HTTPS://Example.ORG/Path", "https://Example.ORG/Path"),
+        ("https://example.org:99999/", None),
         ("javascript:alert(1)", None),
         ("file:///etc/passwd", None),
         ("/relative/path", None),

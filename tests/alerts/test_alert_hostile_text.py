@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import unicodedata
 
@@ -28,6 +29,9 @@ FRAGMENTS = [
     "\r\n", "\u2028", "\u0085", ":rotating_light:", "https://t.co/x", "\u3164", "@", "here", "\n\n\n\n",
 ]
 
+#: Raise for a deeper search, e.g. SOCIALHUB_HYPOTHESIS_EXAMPLES=5000 before a release.
+EXAMPLES = int(os.environ.get("SOCIALHUB_HYPOTHESIS_EXAMPLES", "150"))
+
 hostile = st.lists(
     st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=12),
               st.characters(codec=None, categories=["Cs", "Cf", "Cc", "Mn", "Zs", "Sm", "Lo"])),
@@ -35,7 +39,7 @@ hostile = st.lists(
 ).map("".join)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=hostile, author=hostile, account=hostile, display=hostile, span=hostile, label=hostile,
        extra=hostile)
 def test_any_text_renders_safe_and_accepted(text: str, author: str, account: str, display: str, span: str,
@@ -60,7 +64,7 @@ def test_any_text_renders_safe_and_accepted(text: str, author: str, account: str
 
 
 @given(text=hostile)
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=EXAMPLES * 3, deadline=None)
 def test_escape_helpers_leave_nothing_parseable(text: str) -> None:
     assert problems_in(escape_plain(text)) == []
     mrkdwn = escape_mrkdwn(text)
@@ -68,7 +72,7 @@ def test_escape_helpers_leave_nothing_parseable(text: str) -> None:
 
 
 @given(text=st.text())
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=EXAMPLES * 2, deadline=None)
 def test_ordinary_text_survives_neutralise(text: str) -> None:
     # Text without at-signs, controls or invisible characters is not changed at all.
     text = "".join(ch for ch in text if ch not in "@＠﹫\r\n\u2028\u2029\u3164\u115f\u1160\uffa0\u2800\u034f"

@@ -93,3 +93,18 @@ def test_bad_scores_are_refused_when_building_an_alert() -> None:
     with pytest.raises(ValueError, match="labels"):
         Alert.from_post({"platform": "x", "post_id": "1"}, {"labels": "weapon"},
                         force="f", team="t", authorisation_ref="r")
+
+
+def test_alerts_package_imports_without_airflow() -> None:
+    # DAGs import socialhub, never the reverse: the domain package must work where Airflow is absent.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys; import socialhub.alerts, socialhub.alerts.routing, socialhub.alerts.sinks; "
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] == 'airflow'); print(bad); "
+            "sys.exit(1 if bad else 0)")
+    include = Path(__file__).resolve().parents[2] / "include"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                            env={"PYTHONPATH": str(include), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stdout + result.stderr

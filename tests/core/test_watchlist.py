@@ -29,7 +29,7 @@ def test_default_watchlist_is_valid():
     wl = load_watchlist(DEFAULT_PATH)
     assert len(wl.accounts) >= 5
     ok, lapsed = wl.authorised(date(2026, 11, 25))
-    assert [e.account for e in lapsed] == ["oldcase@demo.social"]
+    assert [e.account for e in lapsed] == ["oldcase@social.hubdemo.example"]
 
 
 def test_every_problem_is_reported_at_once():

@@ -105,3 +105,13 @@ def test_sha256_regex_wants_64_lowercase_hex() -> None:
     assert not re.search(SHA256_REGEX, "A" * 64)
     assert not re.search(SHA256_REGEX, "a" * 63)
     assert not re.search(SHA256_REGEX, "a" * 65)
+
+
+def test_the_network_guard_is_active_in_these_tests() -> None:
+    """Otherwise "no test reached the internet" would prove nothing."""
+    import socket
+
+    with pytest.raises(AssertionError, match="network access attempted"):
+        socket.create_connection(("pypi.org", 443), timeout=1)
+    with pytest.raises(AssertionError, match="network access attempted"):
+        socket.socket().connect(("127.0.0.1", 9))

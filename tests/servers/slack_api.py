@@ -365,6 +365,9 @@ class SlackAPIServer:
         return f"http://127.0.0.1:{self.port}/api/"
 
     def start(self) -> "SlackAPIServer":
+        """Start serving (idempotent, so ``with SlackAPIServer().start() as s`` starts one server)."""
+        if self._httpd is not None:
+            return self
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.api = self
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="fake-slack-api", daemon=True)

@@ -2,38 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
 
+from sources_support import FakeClock
 from socialhub.replay import ReplayServer
 from socialhub.sources.base import Connector, ConnectorConfig
 from socialhub.sources.registry import get_connector
-
-FIXTURES = Path(__file__).with_name("fixtures")
-TOKEN = "tok-3f9a-SECRET-do-not-leak"
-
-
-class FakeClock:
-    """``now`` and ``sleep`` for both the connector and the replay server: sleeping advances time."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self.t = start or datetime.now(timezone.utc)
-        self.sleeps: list[float] = []
-
-    def now(self) -> datetime:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += timedelta(seconds=seconds)
-
-
-def load_fixture(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
 @pytest.fixture

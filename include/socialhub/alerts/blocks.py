@@ -206,29 +206,27 @@ def escape_mrkdwn(text: str) -> str:
 def _fit(text: str, limit: int, *, mrkdwn: bool = False, empty: str = "") -> str:
     """Escape untrusted ``text`` and cut it to ``limit`` UTF-16 units, marking any cut.
 
-    Escaping is done per character before measuring, so a cut falls between whole escape
-    sequences (never inside ``&amp;``) and between whole code points (never inside a surrogate
-    pair). Very long input is pre-cut so rendering a 10 MB post stays cheap.
+    The cut is chosen on the neutralised text by the *escaped* size of each character, so it
+    falls between whole escape sequences (never inside ``&amp;``) and whole code points (never
+    inside a surrogate pair). Markdown is defused after the cut, because a cut can turn an
+    intra-word ``_`` into a word-final one. Very long input is pre-cut so rendering a 10 MB post
+    stays cheap.
     """
     text = str(text)
     precut = limit * 2 + 64
-    raw_was_cut = len(text) > precut
-    clean = neutralise(text[:precut] if raw_was_cut else text)
+    was_cut = len(text) > precut
+    clean = neutralise(text[:precut] if was_cut else text)
+    sizes = [slack_len(_ENTITIES.get(ch, ch)) for ch in clean]
+    if was_cut or sum(sizes) > limit:
+        budget = limit - slack_len(TRUNCATED)
+        used = n = 0
+        while n < len(clean) and used + sizes[n] <= budget:
+            used += sizes[n]
+            n += 1
+        clean = clean[:n].rstrip() + TRUNCATED
     if mrkdwn:
-        clean = _defuse_markdown(clean)
-    pieces = [_ENTITIES.get(ch, ch) for ch in clean]
-    if not raw_was_cut and sum(slack_len(p) for p in pieces) <= limit:
-        return "".join(pieces) or empty
-    budget = limit - slack_len(TRUNCATED)
-    used = 0
-    out: list[str] = []
-    for piece in pieces:
-        n = slack_len(piece)
-        if used + n > budget:
-            break
-        out.append(piece)
-        used += n
-    return "".join(out).rstrip() + TRUNCATED
+        clean = _defuse_markdown(clean)     # one-for-one substitutions: the size can only shrink
+    return _escape_entities(clean) or empty
 
 
 def _own(text: str, limit: int) -> str:
@@ -259,12 +257,16 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+_URL_SAFE = "!#$%&'()*+,-./:;=?@[]~_"   # RFC 3986 reserved + unreserved punctuation, and "%"
+
+
 def safe_url(url: object) -> str | None:
     """The URL if it is an absolute http(s) URL fit for a button, else ``None``.
 
-    Anything else (``javascript:``, ``file:``, relative, with credentials, overlong) is dropped
+    Anything else (``javascript:``, ``file:``, relative, with user info, overlong) is dropped
     rather than repaired: a button is an invitation to click, so only plain web links qualify.
-    Non-ASCII characters are percent-encoded (Slack rejects raw IRIs in some clients).
+    The result is plain ASCII: an internationalised host is IDNA-encoded, and characters that
+    are not allowed in a URI (non-ASCII, ``<``, ``>``, ``|``, quotes…) are percent-encoded.
     """
     if not isinstance(url, str):
         return None
@@ -273,11 +275,21 @@ def safe_url(url: object) -> str | None:
         return None
     try:
         parts = urlsplit(url)
+        host = parts.hostname
+        port = parts.port
     except ValueError:
         return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+    if parts.scheme.lower() not in ("http", "https") or not host or "@" in parts.netloc:
         return None
-    url = quote(url, safe="".join(chr(c) for c in range(0x21, 0x7F)))
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
+    netloc = host if port is None else f"{host}:{port}"
+    if netloc != parts.netloc.lower():
+        parts = parts._replace(netloc=netloc)
+    url = quote(parts.geturl(), safe=_URL_SAFE)
     return url if len(url) <= BUTTON_URL_MAX else None
 
 

@@ -65,6 +65,7 @@ class RoutingConfig(BaseModel):
     version: Literal[1] = 1
     high_to_escalation: bool = False
     default: Route
+    platform_team: Channel | None = None     # pipeline failures (not alerts); see Routing.platform_channel
     forces: dict[str, ForceRoutes] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -148,6 +149,15 @@ class Routing:
                               hint="channels are Slack ids (C0123ABCD) or #lowercase-names; "
                                    "see include/socialhub/alerts/routing.yaml") from None
         return cls(config, source=source)
+
+    @property
+    def platform_channel(self) -> str:
+        """Where pipeline failures are reported: ``platform_team``, else the default on-duty channel.
+
+        The fallback is deliberate: if collection or alerting breaks, the officers relying on
+        alerts must learn that alerts have stopped, rather than assume a quiet shift.
+        """
+        return self.config.platform_team or self.config.default.on_duty
 
     def route_for(self, force: str, team: str) -> tuple[Route, Literal["team", "force", "default"], bool]:
         """The route for a force/team, how it matched, and the effective ``high_to_escalation``."""

@@ -26,7 +26,7 @@ from typing import Any, Callable, Literal, Mapping, Protocol, Sequence, runtime_
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from socialhub.alerts.blocks import render_alert, render_digest
+from socialhub.alerts.blocks import _fit, render_alert, render_digest
 from socialhub.alerts.model import Alert
 from socialhub.errors import AlertDeliveryError
 from socialhub.models import utc_iso
@@ -43,7 +43,37 @@ AUTH_SLACK_ERRORS = frozenset({"invalid_auth", "not_authed", "account_inactive",
 CHANNEL_SLACK_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived",
                                   "restricted_action", "cannot_reply_to_message"})
 
-_KEY_RE = re.compile(r"(digest-)?[0-9a-f]{24}")
+_KEY_RE = re.compile(r"(digest-|notice-)?[0-9a-f]{24}")
+#: Credentials that could appear in an exception message sent with ``send_text``.
+_SECRETS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"xox[a-z]-[A-Za-z0-9-]+"), "[redacted]"),                                # Slack tokens
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 [redacted]"),      # auth headers
+    (re.compile(r"(?i)\b(access_token|token|api_key|apikey|key|secret|password|passwd|signature|sig)"
+                r"=[^&\s\"']+"), r"\1=[redacted]"),                                      # query strings
+    (re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)"), "[redacted]"),                      # user:pass@host
+)
+#: Longest operational notice (Slack allows 40k; a failure notice needs far less).
+TEXT_MAX = 3000
+
+
+def redact(text: str) -> str:
+    """Mask credentials in free text (exception messages) before it leaves the process.
+
+    Airflow masks its connections' secrets in task logs, but a Slack message is not a log:
+    an exception that quotes a request URL or header must not post a token to a channel.
+    """
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def notice_payload(text: str) -> dict[str, Any]:
+    """A plain operational message (no blocks): redacted, neutralised, escaped, cut to ``TEXT_MAX``."""
+    return {"text": _fit(redact(str(text)), TEXT_MAX, mrkdwn=True, empty="(empty notice)"), "blocks": []}
+
+
+def notice_key(channel: str, text: str, sent_at: str) -> str:
+    return "notice-" + hashlib.sha256(f"{sent_at}\n{channel}\n{text}".encode("utf-8")).hexdigest()[:24]
 
 
 def _utcnow() -> datetime:
@@ -155,18 +185,25 @@ class SlackSink:
 
     def check(self) -> dict[str, Any]:
         """``auth.test``: which workspace and bot the token belongs to (for a health check)."""
+        failure: tuple[int, str | None] | None = None
         try:
             response = self.client.auth_test()
         except SlackApiError as exc:
-            error = _error_code(exc)
-            raise SlackDeliveryError(f"Slack auth.test failed: {error or 'HTTP ' + str(exc.response.status_code)}",
-                                     error=error, status=exc.response.status_code, retryable=False,
-                                     attempts=1, channel="") from None
+            failure = (exc.response.status_code, _error_code(exc))
+        if failure is not None:
+            status, error = failure
+            raise SlackDeliveryError(f"Slack auth.test failed: {error or f'HTTP {status}'}", error=error,
+                                     status=status, retryable=False, attempts=1, channel="")
         data = response.data if isinstance(response.data, dict) else {}
         return {k: data.get(k) for k in ("url", "team", "team_id", "user", "user_id", "bot_id")}
 
     def send(self, alert: Alert, channel: str) -> Delivery:
         return self.send_payload(render_alert(alert), channel, key=alert.alert_id)
+
+    def send_text(self, channel: str, text: str) -> Delivery:
+        """Post an operational notice (e.g. a task failure), redacted and escaped, no blocks."""
+        payload = notice_payload(text)
+        return self.send_payload(payload, channel, key=notice_key(channel, payload["text"], utc_iso(self.now())))
 
     def send_payload(self, payload: Mapping[str, Any], channel: str, *, key: str,
                      record: Mapping[str, Any] | None = None) -> Delivery:
@@ -174,11 +211,18 @@ class SlackSink:
         attempt = 0
         while True:
             attempt += 1
+            # Failures are classified *after* the except blocks so that a SlackDeliveryError is
+            # never raised while a slack_sdk exception is being handled: that exception would
+            # become its __context__, and its request carries the Authorization header.
+            status: int | None = None
+            error: str | None = None
+            headers: Mapping[str, Any] = {}
+            failure: str | None = None
             try:
                 response = self.client.chat_postMessage(
                     channel=channel,
                     text=payload["text"],
-                    blocks=list(payload["blocks"]),
+                    blocks=list(payload["blocks"]) or None,
                     # An unfurl would make Slack fetch the post (and its media) and show a preview:
                     # it tells the platform someone looked, and can put graphic images in the channel.
                     unfurl_links=False,
@@ -188,19 +232,14 @@ class SlackSink:
                     parse="none",
                 )
             except SlackApiError as exc:
-                status = exc.response.status_code
-                error = _error_code(exc)
-                wait = self._wait_for(status, error, exc.response.headers, attempt, channel, key)
+                failure = "api"
+                status, error = exc.response.status_code, _error_code(exc)
+                headers = dict(exc.response.headers or {})
             except SlackClientError as exc:
                 # SlackRequestError etc.: the client is misconfigured (bad base_url, proxy).
-                raise SlackDeliveryError(f"Slack client error posting alert {key} to {channel!r}: "
-                                         f"{type(exc).__name__}", error=None, status=None, retryable=False,
-                                         attempts=attempt, channel=channel) from None
+                failure = f"client:{type(exc).__name__}"
             except OSError as exc:          # URLError, timeouts, connection resets
-                status, error = None, None
-                wait = self._backoff(attempt)
-                log.warning("Slack unreachable posting alert %s to %s (%s); retry in %.1fs",
-                            key, channel, type(exc).__name__, wait)
+                failure = f"network:{type(exc).__name__}"
             else:
                 data = response.data if isinstance(response.data, dict) else {}
                 ts = str(data.get("ts", ""))
@@ -208,6 +247,18 @@ class SlackSink:
                 return Delivery(sink="slack", channel=channel, message_id=ts,
                                 location=f"slack:{slack_channel}/{ts}", sent_at=utc_iso(self.now()),
                                 key=key, attempts=attempt)
+
+            if failure.startswith("client:"):
+                raise SlackDeliveryError(f"Slack client error posting alert {key} to {channel!r}: "
+                                         f"{failure[len('client:'):]}", error=None, status=None, retryable=False,
+                                         attempts=attempt, channel=channel,
+                                         hint="check the Slack connection's base_url and proxy")
+            if failure == "api":
+                wait = self._wait_for(status or 0, error, headers, attempt, channel, key)
+            else:
+                wait = self._backoff(attempt)
+                log.warning("Slack unreachable posting alert %s to %s (%s); retry in %.1fs",
+                            key, channel, failure, wait)
             if attempt >= self.max_attempts:
                 what = error or (f"HTTP {status}" if status else "connection failed")
                 raise SlackDeliveryError(
@@ -275,6 +326,42 @@ class OutboxSink:
         return self.send_payload(render_alert(alert), channel, key=alert.alert_id,
                                  record={"alert": alert.to_dict(), "severity": alert.severity})
 
+    def send_text(self, channel: str, text: str) -> Delivery:
+        """Write an operational notice (e.g. a task failure) as ``notice-<hash>.json``."""
+        payload = notice_payload(text)
+        return self.send_payload(payload, channel, key=notice_key(channel, payload["text"], utc_iso(self.now())),
+                                 record={"kind": "notice"})
+
+    def find_delivery(self, alert: Alert, channel: str) -> Delivery | None:
+        """The earlier delivery of ``alert`` to ``channel``, alone or in a digest, if the outbox has it.
+
+        Used by the ledger after a crash between sending and recording: the outbox can answer
+        for certain, so the alert is neither sent twice nor skipped.
+        """
+        own = self.directory / f"{alert.alert_id}.json"
+        try:
+            document = json.loads(own.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            document = None
+        if isinstance(document, dict) and document.get("channel") == channel:
+            return Delivery(sink="outbox", channel=channel, message_id=alert.alert_id, location=str(own),
+                            sent_at=str(document.get("written_at", "")), key=alert.alert_id)
+        try:
+            lines = (self.directory / self.INDEX).read_text(encoding="utf-8").splitlines()
+        except OSError:
+            return None
+        for raw in reversed(lines):
+            try:
+                line = json.loads(raw)
+            except ValueError:
+                continue
+            if line.get("channel") == channel and alert.alert_id in (line.get("alert_ids") or []):
+                path = self.directory / str(line.get("file", ""))
+                if _KEY_RE.fullmatch(str(line.get("key", ""))) and path.exists():
+                    return Delivery(sink="outbox", channel=channel, message_id=line["key"], location=str(path),
+                                    sent_at=str(line.get("written_at", "")), key=line["key"])
+        return None
+
     def send_payload(self, payload: Mapping[str, Any], channel: str, *, key: str,
                      record: Mapping[str, Any] | None = None) -> Delivery:
         # The key becomes a file name: only our own id shapes are accepted, so an id read back
@@ -289,8 +376,9 @@ class OutboxSink:
             self.directory.mkdir(parents=True, exist_ok=True)
             _atomic_write(path, json.dumps(document, ensure_ascii=False, sort_keys=True, indent=2).encode("utf-8"))
             line = {"key": key, "channel": channel, "written_at": sent_at, "file": path.name}
-            if "severity" in document:
-                line["severity"] = document["severity"]
+            for name in ("severity", "alert_ids"):
+                if name in document:
+                    line[name] = document[name]
             _append_line(self.directory / self.INDEX, json.dumps(line, ensure_ascii=False, sort_keys=True))
         except OSError as exc:
             raise AlertDeliveryError(f"cannot write alert {key} to outbox {self.directory}: "

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
+from typing import Any, Literal, Protocol, TypedDict, cast, runtime_checkable
 
 from socialhub.models import CATEGORIES
 
@@ -63,7 +63,7 @@ class Classification:
         return cls(
             scores=dict(d["scores"]),
             labels=list(d["labels"]),
-            reasons=[Reason(**r) for r in d.get("reasons", [])],
+            reasons=[cast(Reason, dict(r)) for r in d.get("reasons", [])],
             classifier_version=d["classifier_version"],
             thresholds=dict(d.get("thresholds", {})),
         )

@@ -27,6 +27,9 @@ Python happens only for posts with characters whose mapping changes the length (
 zero-width characters, ligatures).
 """
 
+# The lookalike letters below are the point of this module, not typos.
+# ruff: noqa: RUF001, RUF002, RUF003
+
 from __future__ import annotations
 
 import re
@@ -133,7 +136,6 @@ _ASCII_TABLE[ord("`")] = "'"
 # characters). Shared by all calls; it can only grow to the size of Unicode, and entries are pure
 # functions of the character, so concurrent filling from threads is harmless.
 _CHAR_TABLE: dict[int, str] = dict(_ASCII_TABLE)
-_KNOWN: set[int] = set(range(128))
 
 
 def _map_char(c: str) -> str:
@@ -156,45 +158,46 @@ def _map_char(c: str) -> str:
     return "".join(CONFUSABLES.get(ch, _QUOTES.get(ch, ch)) for ch in folded)
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
 def _char_pass(text: str) -> tuple[str, Sequence[int], Sequence[int]]:
+    """Step 1 for every character, via ``str.translate``; offsets are computed only if they shift."""
     n = len(text)
     if text.isascii():
         return text.translate(_ASCII_TABLE), range(n), range(1, n + 1)
     table = _CHAR_TABLE
-    one_to_one = True
     for c in set(text):
         o = ord(c)
-        if o not in _KNOWN:
+        if o > 0x7F and o not in table:
             table[o] = _map_char(c)
-            _KNOWN.add(o)
-        m = table.get(o)
-        if m is not None and len(m) != 1:
-            one_to_one = False
-    if one_to_one:
-        return text.translate(table), range(n), range(1, n + 1)
-    out: list[str] = []
+    out = text.translate(table)
+    if len(out) == n and all(len(table[ord(c)]) == 1 for c in _NON_ASCII.findall(text)):
+        return out, range(n), range(1, n + 1)
+    # Only characters whose replacement is not exactly one character shift the offsets; copy
+    # the runs between them as ranges.
     starts: list[int] = []
     ends: list[int] = []
-    get = table.get
-    for i, c in enumerate(text):
-        m = get(ord(c), c)
-        k = len(m)
+    pos = 0
+    for m in _NON_ASCII.finditer(text):
+        i = m.start()
+        k = len(table[ord(text[i])])
         if k == 1:
-            out.append(m)
-            starts.append(i)
-            ends.append(i + 1)
-        elif k:
-            out.append(m)
+            continue
+        starts.extend(range(pos, i))
+        ends.extend(range(pos + 1, i + 1))
+        if k:
             starts.extend([i] * k)
             ends.extend([i + 1] * k)
-    return "".join(out), starts, ends
+        pos = i + 1
+    starts.extend(range(pos, n))
+    ends.extend(range(pos + 1, n + 1))
+    return out, starts, ends
 
 
 # --------------------------------------------------------------------------- regex passes
 
 _LEET_PRESENT = re.compile(r"[013457@$]")
-# A word-ish run: letters, digits, and the two leet symbols (underscore separates words).
-_LEET_RUN = re.compile(r"(?:[^\W_]|[@$])+")
 _LEET_TABLE = str.maketrans(LEET)
 _DIGITS = "0123456789"
 _NON_LEET_DIGITS = frozenset("2689")
@@ -239,32 +242,45 @@ def _splice(text: str, starts: Sequence[int], ends: Sequence[int],
     return "".join(out), new_s, new_e
 
 
+def _is_run_char(ch: str) -> bool:
+    return (ch.isalnum() and ch != "_") or ch in "@$"
+
+
 def _leet_pass(text: str) -> str:
     """Decode leetspeak inside words. One character for one, so the offset map is unchanged.
 
-    A run qualifies when it has a letter, and, after dropping a leading ``@`` (a mention) and
-    trailing digits (``ak47``, ``mp5``, ``covid19``), holds no digit that isn't leet
-    (``g2g`` stays). A run with no letter at all (``4-0``, ``$100``) and a number with a unit
-    (``10g``, ``5pm``, ``1st``) are left alone.
+    A run (letters, digits, ``@``, ``$``) qualifies when it has a letter, and, after dropping
+    a leading ``@`` (a mention) and trailing digits (``ak47``, ``mp5``, ``covid19``), holds no
+    digit that isn't leet (``g2g`` stays). A run with no letter at all (``4-0``, ``$100``) and
+    a number with a unit (``10g``, ``5pm``, ``1st``) are left alone. Only runs around a leet
+    character are looked at, so text without one costs a single regex search.
     """
-    if not _LEET_PRESENT.search(text):
-        return text
     pieces: list[str] = []
     pos = 0
-    for m in _LEET_RUN.finditer(text):
-        run = m.group()
+    n = len(text)
+    for m in _LEET_PRESENT.finditer(text):
+        i = m.start()
+        if i < pos:
+            continue                      # inside a run already handled
+        a = i
+        while a > 0 and _is_run_char(text[a - 1]):
+            a -= 1
+        b = i + 1
+        while b < n and _is_run_char(text[b]):
+            b += 1
+        run = text[a:b]
+        pieces.append(text[pos:a])
+        pos = b
         if _NUMBER_WITH_UNIT.fullmatch(run):
+            pieces.append(run)
             continue
         lead = len(run) - len(run.lstrip("@"))
         core = run[lead:].rstrip(_DIGITS)
-        if not core or not any(ch.isalpha() for ch in core):
+        if (not core or not any(ch.isalpha() for ch in core) or not any(ch in LEET for ch in core)
+                or any(ch in _NON_LEET_DIGITS for ch in core)):
+            pieces.append(run)
             continue
-        if not any(ch in LEET for ch in core) or any(ch in _NON_LEET_DIGITS for ch in core):
-            continue
-        a = m.start() + lead
-        pieces.append(text[pos:a])
-        pieces.append(core.translate(_LEET_TABLE))
-        pos = a + len(core)
+        pieces.append(run[:lead] + core.translate(_LEET_TABLE) + run[lead + len(core):])
     if not pieces:
         return text
     pieces.append(text[pos:])

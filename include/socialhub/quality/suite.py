@@ -13,7 +13,6 @@ this module turns them into per-row reasons. Nothing here imports GX or pandas a
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta

@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         parser.error(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}")
     print(f"socialhub replay server on http://127.0.0.1:{server.port} (FICTIONAL data; Ctrl-C to stop)")
-    for platform in server.platforms:
+    for platform in server.platforms():
         print(f"  {platform:<9} base_url={server.base_url(platform)}")
         print(f"  {'':<9} accounts: {', '.join(server.accounts(platform))}")
     sys.stdout.flush()

@@ -21,8 +21,11 @@ and ``add_post`` adds posts while running, to show incremental collection.
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import logging
+import socket
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -51,6 +54,13 @@ DEMO_DATA = Path(__file__).with_name("demo_data.yaml")
 HOST = "127.0.0.1"
 
 
+@functools.lru_cache(maxsize=8)
+def _parse_yaml(path: str, mtime_ns: int) -> Any:
+    """Parsed once per file version: tests start many servers on the same demo file."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - a safe loader
+
+
 def load_data(data: Mapping[str, Any] | str | Path | None = None) -> dict[str, Any]:
     """The demo data (default), a YAML/JSON file, or a dict. Keys starting with ``_`` are comments."""
     if data is None:
@@ -58,9 +68,11 @@ def load_data(data: Mapping[str, Any] | str | Path | None = None) -> dict[str, A
     if isinstance(data, (str, Path)):
         path = Path(data)
         try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+            loaded = copy.deepcopy(_parse_yaml(str(path.resolve()), path.stat().st_mtime_ns))
         except OSError as exc:
             raise ValueError(f"cannot read replay data {path}: {exc.strerror}") from None
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{path}: not valid YAML: {exc}") from None
         if not isinstance(loaded, dict):
             raise ValueError(f"{path}: expected a mapping of platform -> data at the top level")
         data = loaded
@@ -78,7 +90,7 @@ class Fault:
     body: bytes | None
     count: int
     truncate: bool = False
-    match: str | None = None            # only requests whose path contains this
+    match: str | None = None            # only requests whose path (with query) contains this
     reset_in: float | None = None       # 429: the platform's reset header, this many seconds ahead
 
 
@@ -150,8 +162,8 @@ class ReplayServer:
 
     # -- test and demo controls ---------------------------------------------------------------
 
-    @property
     def platforms(self) -> list[str]:
+        """The platforms this server serves (each under ``/<platform>``)."""
         return list(self._platforms)
 
     def accounts(self, platform: str) -> list[str]:
@@ -167,7 +179,8 @@ class ReplayServer:
                      body: bytes | str | dict[str, Any] | list[Any] | None = None, count: int = 1,
                      retry_after: float | None = None, reset_in: float | None = None,
                      truncate: bool = False, match: str | None = None) -> None:
-        """Make the next ``count`` requests to ``platform`` (whose path contains ``match``) fail.
+        """Make the next ``count`` requests to ``platform`` fail (only those whose path and query
+        contain ``match``, e.g. ``"/statuses"`` or ``"max_id="``, when given).
 
         * ``status``: 429, 500, 503, 401, 404, ... or 200 together with a bad ``body``
         * ``retry_after``: adds ``Retry-After: <seconds>``
@@ -239,7 +252,7 @@ class ReplayServer:
             req = Request(method, "/" + rest, dict(parse_qsl(parts.query, keep_blank_values=True)), headers,
                           f"http://{host}/{prefix}")
             api, window, now = platform.api, platform.window, self.now()
-            fault = self._take_fault(platform, req.path)
+            fault = self._take_fault(platform, raw_path)
             if fault is not None and not fault.truncate:
                 return self._fault_response(api, window, fault, now)
             if platform.token is not None and headers.get("Authorization") != f"Bearer {platform.token}":
@@ -291,6 +304,11 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "socialhub-replay/0.1"
     sys_version = ""
     timeout = 10   # a stuck keep-alive connection must not pin a thread forever
+
+    def setup(self) -> None:
+        super().setup()
+        # headers and body are separate writes: without this, Nagle + delayed ACK add ~40 ms a request
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_GET(self) -> None:  # noqa: N802 - http.server naming
         replay: ReplayServer = self.server.replay  # type: ignore[attr-defined]

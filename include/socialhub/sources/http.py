@@ -20,9 +20,11 @@ Time is injectable (``now``, ``sleep``) so tests never really wait.
 from __future__ import annotations
 
 import email.utils
+import functools
 import json
 import logging
 import re
+import ssl
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -188,6 +190,12 @@ def parse_link_header(value: str | None) -> dict[str, str]:
 # The client
 # --------------------------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=1)
+def _tls_context() -> ssl.SSLContext:
+    """Loading the CA bundle costs ~40 ms; one verifying context is shared by all clients."""
+    return httpx.create_ssl_context()
+
+
 def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
@@ -245,7 +253,8 @@ class HttpClient:
         self._auth = {"Authorization": f"Bearer {self._token}"} if self._token else {}
         self._http = httpx.Client(
             timeout=httpx.Timeout(config.timeout),
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            verify=_tls_context(),
+            headers={"User-Agent": USER_AGENT},
             transport=transport,
             follow_redirects=False,
         )
@@ -258,7 +267,7 @@ class HttpClient:
 
     def get_json(self, path_or_url: str, params: Mapping[str, Any] | None = None) -> Any:
         """GET and parse JSON. Non-JSON or invalid JSON raises ``MalformedResponse``."""
-        response, path = self._get(path_or_url, params)
+        response, path = self._get(path_or_url, params, accept="application/json")
         ctype = response.headers.get("content-type", "").lower()
         if ctype and "json" not in ctype and any(t in ctype for t in ("html", "xml")):
             raise MalformedResponse(self.platform, self.account,
@@ -276,7 +285,7 @@ class HttpClient:
 
     def get_text(self, path_or_url: str, params: Mapping[str, Any] | None = None) -> str:
         """GET a text body (HTML, RSS, ...) with the same error, retry and rate-limit handling."""
-        response, _ = self._get(path_or_url, params)
+        response, _ = self._get(path_or_url, params, accept="*/*")
         return response.text
 
     def close(self) -> None:
@@ -336,7 +345,8 @@ class HttpClient:
             self.sleep(pause)
         self.last_rate_limit = None   # a fresh window: the next response tells us the new budget
 
-    def _get(self, path_or_url: str, params: Mapping[str, Any] | None) -> tuple[httpx.Response, str]:
+    def _get(self, path_or_url: str, params: Mapping[str, Any] | None,
+             accept: str) -> tuple[httpx.Response, str]:
         url = self._resolve(path_or_url)
         path = urlsplit(url).path or "/"
         self._respect_budget(path)
@@ -345,7 +355,7 @@ class HttpClient:
         while True:
             try:
                 self.requests_made += 1
-                response = self._http.get(url, params=params, headers=self._auth)
+                response = self._http.get(url, params=params, headers={"Accept": accept, **self._auth})
             except httpx.TransportError as exc:   # timeouts, refused connections, broken streams
                 failures += 1
                 problem = f"{type(exc).__name__}: {self._excerpt(str(exc)) or 'no detail'}"
