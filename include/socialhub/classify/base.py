@@ -19,9 +19,11 @@ __all__ = ["Classification", "Classifier", "Reason"]
 class Reason(TypedDict):
     """One piece of evidence behind a score, quoting the ORIGINAL post text.
 
-    ``effect`` is ``"match"`` for a lexicon hit (``weight`` is the entry's weight) or
-    ``"context"`` for a context cue that lowered this category (``weight`` is its multiplier).
-    ``text == post_text[start:end]`` always holds.
+    ``effect`` is ``"match"`` for a lexicon hit (``weight`` is the entry's weight),
+    ``"context"`` for a context cue that lowered this category (``weight`` is its multiplier), or
+    ``"model"`` for words the statistical model weighed (``rule`` is ``model.ngrams``, ``term``
+    the normalised words, ``weight`` their contribution to the category's log-odds: positive
+    raised the score, negative lowered it). ``text == post_text[start:end]`` always holds.
     """
 
     category: str
@@ -31,7 +33,7 @@ class Reason(TypedDict):
     end: int
     text: str
     weight: float
-    effect: Literal["match", "context"]
+    effect: Literal["match", "context", "model"]
 
 
 @dataclass(slots=True)
@@ -39,6 +41,10 @@ class Classification:
     """Scores for every category, the labels at or above threshold, and the evidence.
 
     Scores are advisory: they order the officers' review queue, they decide nothing.
+
+    ``lexicon_version`` and ``model_version`` (None for the rules alone) say exactly which data
+    produced the result; ``components`` holds the per-part scores behind ``scores`` (``rules``
+    and, with the model, ``model``), so a reviewer can see which part raised a post.
     """
 
     scores: dict[str, float]
@@ -46,14 +52,20 @@ class Classification:
     reasons: list[Reason]
     classifier_version: str
     thresholds: dict[str, float] = field(default_factory=dict)
+    lexicon_version: str | None = None
+    model_version: str | None = None
+    components: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (copies, so the caller may mutate it freely)."""
         return {
             "classifier_version": self.classifier_version,
+            "lexicon_version": self.lexicon_version,
+            "model_version": self.model_version,
             "scores": {c: self.scores[c] for c in CATEGORIES if c in self.scores},
             "labels": list(self.labels),
             "thresholds": dict(self.thresholds),
+            "components": {k: dict(v) for k, v in self.components.items()},
             "reasons": [dict(r) for r in self.reasons],
         }
 
@@ -66,6 +78,9 @@ class Classification:
             reasons=[cast(Reason, dict(r)) for r in d.get("reasons", [])],
             classifier_version=d["classifier_version"],
             thresholds=dict(d.get("thresholds", {})),
+            lexicon_version=d.get("lexicon_version"),
+            model_version=d.get("model_version"),
+            components={k: dict(v) for k, v in (d.get("components") or {}).items()},
         )
 
 

@@ -147,13 +147,32 @@ class Lexicon(BaseModel):
         return self
 
 
+def _check_thresholds(value: dict[str, float]) -> dict[str, float]:
+    missing = [c for c in CATEGORIES if c not in value]
+    if missing:
+        raise ValueError(f"missing categories: {', '.join(missing)}")
+    for c, t in value.items():
+        if not 0.0 < t <= 1.0:
+            raise ValueError(f"{c}: threshold must be > 0 and <= 1, got {t}")
+    return value
+
+
 class Thresholds(BaseModel):
-    """Per-category score at or above which a category becomes a label."""
+    """Per-category score at or above which a category becomes a label.
+
+    ``thresholds`` apply to the default detection layer (rules + model, ``combined.py``);
+    ``rules_only`` to the rule classifier alone (used when the model artifact is missing, or
+    when a ``RuleClassifier`` is built directly), because the two produce scores on different
+    scales. ``model_version`` records which model the thresholds were chosen for: loading a
+    different model logs a warning, since its scores need their own thresholds.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: str = Field(min_length=1)
     thresholds: dict[Category, float]
+    rules_only: dict[Category, float] | None = None
+    model_version: str | None = None
 
     @field_validator("version", mode="before")
     @classmethod
@@ -163,13 +182,16 @@ class Thresholds(BaseModel):
     @field_validator("thresholds")
     @classmethod
     def _all_categories(cls, value: dict[str, float]) -> dict[str, float]:
-        missing = [c for c in CATEGORIES if c not in value]
-        if missing:
-            raise ValueError(f"missing categories: {', '.join(missing)}")
-        for c, t in value.items():
-            if not 0.0 < t <= 1.0:
-                raise ValueError(f"{c}: threshold must be > 0 and <= 1, got {t}")
-        return value
+        return _check_thresholds(value)
+
+    @field_validator("rules_only")
+    @classmethod
+    def _all_rule_categories(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        return None if value is None else _check_thresholds(value)
+
+    def for_rules(self) -> dict[str, float]:
+        """Thresholds for the rule classifier alone (``rules_only``, else ``thresholds``)."""
+        return dict(self.rules_only if self.rules_only is not None else self.thresholds)
 
 
 # --------------------------------------------------------------------------- loading

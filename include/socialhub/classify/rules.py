@@ -139,7 +139,7 @@ class RuleClassifier:
     def __init__(self, lexicon: Lexicon, thresholds: Thresholds | Mapping[str, float],
                  *, overrides: Mapping[str, float] | None = None) -> None:
         self.lexicon = lexicon
-        given = thresholds.thresholds if isinstance(thresholds, Thresholds) else thresholds
+        given = thresholds.for_rules() if isinstance(thresholds, Thresholds) else thresholds
         base: dict[str, float] = {str(k): v for k, v in given.items()}
         base.update(overrides or {})
         problems = [f"unknown category {c!r}" for c in base if c not in CATEGORIES]
@@ -232,16 +232,28 @@ class RuleClassifier:
         """Score ``text`` in every category and explain each score with original-text evidence."""
         if not isinstance(text, str):
             raise TypeError(f"classify() needs str, got {type(text).__name__}")
-        norm = normalise(text)
+        return self.score_normalised(text, normalise(text))[0]
+
+    def score_normalised(self, text: str, norm: NormalisedText) -> tuple[Classification, dict[str, float]]:
+        """``classify`` for an already normalised text, plus the scores BEFORE context rules.
+
+        Public so the combined layer (``combined.py``) normalises each post once and can give
+        the model both the raw and the context-lowered rule scores as features.
+        """
         matched: dict[str, dict[str, list[Hit]]] = {c: {} for c in CATEGORIES}
         for h in sorted(self._scan(norm, self._category_rx).values(), key=lambda h: (h.start, h.end)):
             matched[h.category or ""].setdefault(h.rule, []).append(h)
         raw = {c: 1.0 - _prod(hs[0].weight for hs in matched[c].values()) if matched[c] else 0.0
                for c in CATEGORIES}
+        if not any(raw.values()):
+            # Most posts stop here: nothing matched, so no context scan and no evidence.
+            zero = dict.fromkeys(CATEGORIES, 0.0)
+            return (Classification(scores=zero, labels=[], reasons=[], classifier_version=self.version,
+                                   thresholds=dict(self.thresholds), lexicon_version=self.lexicon.version),
+                    dict(zero))
 
-        # Context only matters when something matched; most posts stop here.
         context_hits: dict[str, Hit] = {}
-        if self._context_rx is not None and any(raw.values()):
+        if self._context_rx is not None:
             found = self._scan(norm, [self._context_rx])
             for h in sorted(found.values(), key=lambda h: (h.start, h.end)):
                 context_hits.setdefault(h.rule, h)       # first occurrence per rule is the evidence
@@ -261,8 +273,9 @@ class RuleClassifier:
             scores[c] = round(score, 4)
         reasons.sort(key=lambda r: (r["start"], r["end"], r["effect"] != "match", r["category"], r["rule"]))
         labels = [c for c in CATEGORIES if scores[c] > 0.0 and scores[c] >= self.thresholds[c]]
-        return Classification(scores=scores, labels=labels, reasons=reasons,
-                              classifier_version=self.version, thresholds=dict(self.thresholds))
+        return (Classification(scores=scores, labels=labels, reasons=reasons, classifier_version=self.version,
+                               thresholds=dict(self.thresholds), lexicon_version=self.lexicon.version),
+                {c: round(v, 4) for c, v in raw.items()})
 
     def classify_batch(self, texts: Sequence[str]) -> list[Classification]:
         """``classify`` each text; one list in, one list out, same order."""

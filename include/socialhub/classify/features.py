@@ -1,0 +1,143 @@
+"""Character n-gram features for the statistical model, computed for a whole batch at once in numpy.
+
+Why this design: the model must add little to the rule classifier's cost per post (the whole
+layer's target is 5,000 short posts/s per core) and the same code must produce the features at
+training and at inference time, or the model silently scores something other than what it
+learned. So there is exactly one featuriser, this one, used by ``train.py`` and ``model.py``.
+
+How: every post's normalised text (``normalise.normalise``, so evasions such as ``5h4nk`` or
+``sh\\u200bank`` already read ``shank``) is padded with a space at each end, whitespace is
+made a plain space (one character for one, so positions still map back), and the batch is
+joined with NUL separators into ONE array of code points. The polynomial hash of every
+character n-gram (``n_min..n_max``) is then computed for all positions with a few whole-array
+operations, n-grams that straddle two posts are dropped, and each hash is looked up in the
+model's sorted vocabulary of hashes with ``np.searchsorted``. No Python loop runs per n-gram.
+
+The hash is a 64-bit polynomial hash of the code points (wrapping arithmetic, identical in
+numpy and in ``ngram_hash`` below). Two different n-grams of at most ~8 characters sharing a
+hash is astronomically unlikely, and the vocabulary stores each n-gram's text next to its hash,
+so training checks there is no collision among the features it keeps.
+
+Feature values are binary (is the n-gram present), weighted by the n-gram's IDF and
+L2-normalised per post, as in a standard TF-IDF vectoriser with ``binary=True``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["HASH_MULT", "NgramBatch", "feature_text", "ngram_hash", "ngram_hashes", "present_features"]
+
+#: Multiplier of the polynomial hash (odd, so multiplication is a bijection mod 2**64).
+HASH_MULT = 0x9E3779B97F4A7C15
+_MASK = (1 << 64) - 1
+_U_MULT = np.uint64(HASH_MULT)
+
+# Every whitespace character -> one space (1:1, so offsets are unchanged); NUL is reserved as the
+# post separator and becomes a space too.
+_WS = {ord(c): " " for c in "\t\n\r\x0b\x0c\x00\x85\u2028\u2029"}
+
+
+def feature_text(normalised: str) -> str:
+    """The string n-grams are taken from: `` <normalised text, whitespace as spaces> ``.
+
+    Character ``i`` of the normalised text is character ``i + 1`` here.
+    """
+    return " " + normalised.translate(_WS) + " "
+
+
+def ngram_hash(ngram: str) -> int:
+    """The hash of one n-gram, exactly as ``ngram_hashes`` computes it (for vocabularies, tests)."""
+    h = 0
+    for ch in ngram:
+        h = (h * HASH_MULT + ord(ch)) & _MASK
+    # Mix in the length so "ab" and a longer n-gram hashing alike by accident stay apart.
+    return (h * HASH_MULT + len(ngram)) & _MASK
+
+
+def ngram_hashes(texts: Sequence[str], n_min: int, n_max: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Hashes of every character n-gram of every text, vectorised over the whole batch.
+
+    ``texts`` are feature texts (``feature_text``). Returns ``(post, start, length, hash)``:
+    for each n-gram occurrence the index of its post, its start inside that post's feature text,
+    its length and its hash (``uint64``). Occurrences are not deduplicated.
+    """
+    if not 1 <= n_min <= n_max:
+        raise ValueError(f"bad n-gram range {n_min}..{n_max}")
+    empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.uint64))
+    if not texts:
+        return empty
+    joined = "\x00".join(texts)
+    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    size = codes.size
+    sep = codes == 0
+    # seps_before[k] = separators in codes[:k]; the post of position i is seps_before[i].
+    seps_before = np.zeros(size + 1, np.int64)
+    np.cumsum(sep, out=seps_before[1:])
+    # Start offset of each post in the joined string, to turn positions into in-post offsets.
+    post_starts = np.concatenate(([0], np.flatnonzero(sep) + 1))
+
+    posts, starts, lengths, hashes = [], [], [], []
+    h = np.zeros(size, np.uint64)
+    with np.errstate(over="ignore"):
+        for n in range(1, n_max + 1):
+            m = size - n + 1
+            if m <= 0:
+                break
+            h = h[:m] * _U_MULT + codes[n - 1:n - 1 + m]
+            if n < n_min:
+                continue
+            ok = seps_before[n:n + m] == seps_before[:m]
+            idx = np.flatnonzero(ok)
+            post = seps_before[idx]
+            posts.append(post)
+            starts.append(idx - post_starts[post])
+            lengths.append(np.full(idx.size, n, np.int64))
+            hashes.append(h[idx] * _U_MULT + np.uint64(n))
+    if not hashes:
+        return empty
+    return np.concatenate(posts), np.concatenate(starts), np.concatenate(lengths), np.concatenate(hashes)
+
+
+@dataclass(frozen=True, slots=True)
+class NgramBatch:
+    """The distinct vocabulary features present in each post of a batch (sorted by post, feature).
+
+    ``post[k]`` has feature ``feature[k]`` (an index into the vocabulary); ``first[k]`` is the
+    start of its first occurrence in that post's feature text and ``length[k]`` its length.
+    ``bounds[p]:bounds[p + 1]`` is post ``p``'s slice.
+    """
+
+    n_posts: int
+    post: np.ndarray
+    feature: np.ndarray
+    first: np.ndarray
+    length: np.ndarray
+    bounds: np.ndarray
+
+
+def present_features(texts: Sequence[str], vocab_hashes: np.ndarray, n_min: int, n_max: int) -> NgramBatch:
+    """Look every n-gram of ``texts`` (feature texts) up in ``vocab_hashes`` (sorted ``uint64``)."""
+    post, start, length, hashes = ngram_hashes(texts, n_min, n_max)
+    v = vocab_hashes.size
+    if v and hashes.size:
+        pos = np.searchsorted(vocab_hashes, hashes)
+        pos[pos == v] = 0
+        hit = vocab_hashes[pos] == hashes
+    else:
+        pos = np.zeros(hashes.size, np.int64)
+        hit = np.zeros(hashes.size, bool)
+    post, start, length, feat = post[hit], start[hit], length[hit], pos[hit].astype(np.int64)
+    # One entry per (post, feature): the first occurrence (lowest start) wins.
+    key = post * max(v, 1) + feat
+    order = np.lexsort((start, key))
+    key = key[order]
+    keep = np.ones(key.size, bool)
+    keep[1:] = key[1:] != key[:-1]
+    sel = order[keep]
+    post, feat, start, length = post[sel], feat[sel], start[sel], length[sel]
+    bounds = np.searchsorted(post, np.arange(len(texts) + 1))
+    return NgramBatch(len(texts), post, feat, start, length, bounds)
