@@ -1,7 +1,7 @@
 """Collect new public posts from every due, authorised watchlist account.
 
-plan_<platform> -> collect_<platform> (mapped over a bounded number of shards, one pool
-per platform) -> finish (records the run report and emits the ``socialhub://batches`` asset,
+check_watchlist (validates it, audits changes) -> plan_<platform> -> collect_<platform>
+(mapped over a bounded number of shards, one pool per platform) -> finish (records the run report and emits the ``socialhub://batches`` asset,
 which schedules ``socialhub_process``).
 """
 
@@ -41,6 +41,13 @@ def _notify_platform_team(context):  # noqa: ANN001 - Airflow callback signature
     doc_md=__doc__,
 )
 def socialhub_collect():
+    @task
+    def check_watchlist() -> dict:
+        from socialhub_airflow import runtime
+
+        return runtime.check_watchlist()
+
+    checked = check_watchlist()
     results = []
     for platform in PLATFORMS:
 
@@ -57,7 +64,9 @@ def socialhub_collect():
 
             return runtime.collect(shard)
 
-        results.append(collect.expand(shard=plan(platform)))
+        planned = plan(platform)
+        checked >> planned
+        results.append(collect.expand(shard=planned))
 
     @task(outlets=[BATCHES], trigger_rule="all_done")
     def finish(*outcome_lists, run_id=None) -> dict:

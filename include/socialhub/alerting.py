@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from socialhub.alerts.ledger import AlertLedger
+from socialhub.audit.chain import record
 from socialhub.alerts.model import Alert
 from socialhub.models import canonical_json, from_jsonl, utc_iso
 from socialhub.process import result_key
@@ -21,6 +22,9 @@ from socialhub.storage import layout
 from socialhub.storage.base import ObjectStore
 
 log = logging.getLogger(__name__)
+
+
+_RAW_HASH: dict[str, str] = {}  # alert id -> the raw item's hash, for the audit event
 
 
 def _flagged_alerts(store: ObjectStore, record: dict[str, Any],
@@ -35,13 +39,14 @@ def _flagged_alerts(store: ObjectStore, record: dict[str, Any],
                                 account_display_name=row.get("display_name", ""))
         if review_url:
             alert.review_url = review_url(alert.alert_id)
+        _RAW_HASH[alert.alert_id] = row.get("raw_sha256", "")
         alerts.append(alert)
     return alerts
 
 
 def alert_batches(store: ObjectStore, batch_ids: list[str], *, sink: Any, routing: Any, now: datetime,
-                  digest_threshold: int = 10, review_url: Callable[[str], str | None] | None = None
-                  ) -> dict[str, Any]:
+                  digest_threshold: int = 10, review_url: Callable[[str], str | None] | None = None,
+                  auditor: Any = None) -> dict[str, Any]:
     """Deliver the alerts of processed batches and mark them done. Safe to run again."""
     ledger = AlertLedger(store)
     at = utc_iso(now)
@@ -85,6 +90,7 @@ def alert_batches(store: ObjectStore, batch_ids: list[str], *, sink: Any, routin
             delivery = send_digest(sink, [a for _, a in pending], channel)
             for batch_id, alert in pending:
                 ledger.record(alert.alert_id, delivery, batch_id=batch_id, post_key=alert.post_key, at=at)
+                _audit_alert(auditor, alert, delivery, batch_id, digest=True)
             summary["digests"] += 1
             summary["delivered"] += len(pending)
             summary["deliveries"].append(_where(delivery, len(pending)))
@@ -93,6 +99,7 @@ def alert_batches(store: ObjectStore, batch_ids: list[str], *, sink: Any, routin
             ledger.mark_intent(alert.alert_id, channel, at)
             delivery = sink.send(alert, channel)
             ledger.record(alert.alert_id, delivery, batch_id=batch_id, post_key=alert.post_key, at=at)
+            _audit_alert(auditor, alert, delivery, batch_id, digest=False)
             summary["delivered"] += 1
             summary["deliveries"].append(_where(delivery, 1))
 
@@ -106,6 +113,16 @@ def alert_batches(store: ObjectStore, batch_ids: list[str], *, sink: Any, routin
         store.delete(layout.queue_key("pending", batch_id))
         summary["batches_done"] += 1
     return summary
+
+
+def _audit_alert(auditor: Any, alert: Alert, delivery: Any, batch_id: str, *, digest: bool) -> None:
+    where = _where(delivery, 1)
+    record(auditor, "alert", f"alert:{alert.alert_id}", force=alert.force,
+           hashes={"post_raw": _RAW_HASH[alert.alert_id]} if _RAW_HASH.get(alert.alert_id) else {},
+           details={"post": alert.post_key, "batch_id": batch_id, "team": alert.team, "labels": alert.labels,
+                    "severity": alert.severity, "sink": where["sink"], "channel": where["channel"],
+                    "location": where["location"], "digest": digest,
+                    "authorisation_ref": alert.authorisation_ref})
 
 
 def _where(delivery: Any, count: int) -> dict[str, Any]:

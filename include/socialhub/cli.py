@@ -5,6 +5,9 @@
     socialhub fetch PLATFORM ACCOUNT     print an account's new posts as JSON Lines
     socialhub classify                   classify JSON Lines posts from stdin
     socialhub replay                     serve the local replay of the platform APIs
+    socialhub audit verify               prove the audit log was not altered
+    socialhub retention apply            erase what the retention policy says must go
+    socialhub hold add|remove            legal holds on a batch or an account
 """
 
 from __future__ import annotations
@@ -113,6 +116,67 @@ def cmd_classify(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def _open_store(url: str | None) -> Any:
+    from socialhub.config import Settings
+    from socialhub.storage import open_store
+
+    return open_store(url or os.environ.get("SOCIALHUB_STORE") or str(Settings.from_env().data_dir / "store"))
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from socialhub.audit.chain import verify_chain
+
+    result = verify_chain(_open_store(args.store))
+    print(result.describe())
+    return 0 if result.ok else 1
+
+
+def _cli_auditor(store: Any, who: str | None) -> Any:
+    import getpass
+
+    from socialhub.audit.chain import AuditLog, Auditor
+
+    return Auditor(AuditLog(store), {"kind": "person", "name": who or getpass.getuser(), "via": "socialhub cli"})
+
+
+def cmd_retention_apply(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from socialhub.retention import apply_retention, load_policy
+
+    store = _open_store(args.store)
+    summary = apply_retention(store, load_policy(args.policy), datetime.now(timezone.utc),
+                              auditor=_cli_auditor(store, args.by), dry_run=args.dry_run)
+    for e in summary["erased"]:
+        print(f"{'would erase' if args.dry_run else 'erased'} batch {e['batch_id']}: {e['why']}")
+    print(f"{summary['batches_seen']} batch(es) seen; {len(summary['erased'])} "
+          f"{'to erase' if args.dry_run else 'erased'} ({summary['erased_objects']} object(s)); "
+          f"{summary['held']} under legal hold; {len(summary['failed'])} failed")
+    for f in summary["failed"]:
+        print(f"  failed: {f}", file=sys.stderr)
+    return 1 if summary["failed"] else 0
+
+
+def cmd_hold(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from socialhub.retention import add_hold, remove_hold
+
+    store = _open_store(args.store)
+    scope, value = ("batch", args.batch) if args.batch else ("account", args.account)
+    if not value:
+        _err("give --batch BATCH_ID or --account PLATFORM:ACCOUNT")
+        return 2
+    auditor = _cli_auditor(store, args.by)
+    if args.hcommand == "add":
+        add_hold(store, scope, value, reason=args.reason, by=auditor.actor["name"], now=datetime.now(timezone.utc),
+                 auditor=auditor)
+    else:
+        remove_hold(store, scope, value, reason=args.reason, by=auditor.actor["name"], auditor=auditor)
+    print(f"legal hold {'placed on' if args.hcommand == 'add' else 'lifted from'} {scope} {value}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from socialhub.demo import run_demo
 
@@ -166,6 +230,43 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--lexicon", help="lexicon YAML (default: the packaged one)")
     c.add_argument("--thresholds", help="thresholds YAML (default: the packaged one)")
     c.set_defaults(func=cmd_classify)
+
+    a = sub.add_parser("audit", help="audit trail tools")
+    asub = a.add_subparsers(dest="acommand", metavar="SUBCOMMAND")
+    av = asub.add_parser("verify", help="re-walk the hash chain of the audit log",
+                         description="Re-walk the audit log's hash chain and exit 1 naming the first altered, "
+                                     "missing or out-of-order event; exit 0 if the chain is intact.")
+    av.add_argument("--store", help="store URL or folder: s3://BUCKET/PREFIX (boto3 credentials and "
+                                    "AWS_ENDPOINT_URL from the environment) or a path (default: "
+                                    "$SOCIALHUB_STORE, else $SOCIALHUB_DATA_DIR/store)")
+    av.set_defaults(func=cmd_audit_verify)
+    a.set_defaults(func=lambda a_: (a.print_help(), 2)[1])
+
+    store_help = "store URL or folder (default: $SOCIALHUB_STORE, else $SOCIALHUB_DATA_DIR/store)"
+    rt = sub.add_parser("retention", help="apply the retention policy")
+    rtsub = rt.add_subparsers(dest="rcommand", metavar="SUBCOMMAND")
+    ra = rtsub.add_parser("apply", help="erase batch content past its retention period (never under legal hold)",
+                          description="Apply the retention policy (include/socialhub/retention.yaml by default): "
+                                      "erase expired batch content, record one audit event per erased object.")
+    ra.add_argument("--policy", help="retention policy YAML")
+    ra.add_argument("--store", help=store_help)
+    ra.add_argument("--dry-run", action="store_true", help="list what would be erased, erase nothing")
+    ra.add_argument("--by", help="your name for the audit log (default: the login name)")
+    ra.set_defaults(func=cmd_retention_apply)
+    rt.set_defaults(func=lambda a_: (rt.print_help(), 2)[1])
+
+    h = sub.add_parser("hold", help="place or lift a legal hold on a batch or an account")
+    hsub = h.add_subparsers(dest="hcommand", metavar="SUBCOMMAND")
+    for name, what in (("add", "place a legal hold: retention never erases it"), ("remove", "lift a legal hold")):
+        hp = hsub.add_parser(name, help=what, description=what)
+        grp = hp.add_mutually_exclusive_group(required=True)
+        grp.add_argument("--batch", help="batch id")
+        grp.add_argument("--account", help="PLATFORM:ACCOUNT")
+        hp.add_argument("--reason", required=True, help="why (recorded in the audit log)")
+        hp.add_argument("--by", help="your name (default: the login name)")
+        hp.add_argument("--store", help=store_help)
+        hp.set_defaults(func=cmd_hold)
+    h.set_defaults(func=lambda a_: (h.print_help(), 2)[1])
 
     r = sub.add_parser("replay", help="serve the local replay of the platform APIs", add_help=False)
     r.add_argument("rest", nargs=argparse.REMAINDER)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from socialhub.audit.chain import Auditor, record
 from socialhub.errors import ConnectorError, SocialhubError
 from socialhub.models import canonical_json, sha256_hex, to_jsonl, utc_iso
 from socialhub.sources.base import Connector, FetchResult
@@ -216,11 +217,14 @@ def _remove_uncommitted(store: ObjectStore, entry: WatchlistEntry, now: datetime
                     log.warning("cannot remove uncommitted object %s (%s); retention will", key, exc)
 
 
-def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connector, now: datetime) -> AccountOutcome:
+def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connector, now: datetime,
+                    auditor: Auditor | None = None) -> AccountOutcome:
     outcome = AccountOutcome(entry.platform, entry.account, entry.force, "ok")
     if not entry.is_authorised(now.date()):
         outcome.status = "lapsed"
         outcome.error = f"authorisation {entry.authorisation_ref} lapsed on {entry.review_by}"
+        record(auditor, "authorisation_lapsed", entry.key, force=entry.force, justification=outcome.error,
+               details={"authorisation_ref": entry.authorisation_ref, "review_by": entry.review_by.isoformat()})
         return outcome
     state = load_cursor_state(store, entry.platform, entry.account)
     state, outcome.recovered = _roll_forward(store, entry, state)
@@ -233,6 +237,9 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
         retry_at = getattr(exc, "retry_at", None)
         if retry_at is not None:
             outcome.notes.append(f"retry after {utc_iso(retry_at)}")
+        record(auditor, "collect_failed", entry.key, force=entry.force, justification=entry.purpose,
+               details={"error": outcome.error, "error_type": outcome.error_type,
+                        "authorisation_ref": entry.authorisation_ref})
         return outcome
     outcome.notes = list(result.notes)
     result = _drop_already_stored(result, recent)
@@ -244,18 +251,26 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
         new_state["last_manifest"] = mkey
     # the cursor moves only now, after the batch (if any) is durably stored
     store.put_state(layout.cursor_key(entry.platform, entry.account), canonical_json(new_state))
+    hashes = {}
+    if outcome.batch_id:
+        manifest = json.loads(store.get(new_state["last_manifest"]))
+        hashes = {"raw": manifest["raw"]["sha256"], "posts": manifest["posts"]["sha256"],
+                  "manifest": sha256_hex(store.get(new_state["last_manifest"]))}
+    record(auditor, "collect", entry.key, force=entry.force, justification=entry.purpose, hashes=hashes,
+           details={"posts": outcome.posts, "batch_id": outcome.batch_id, "authorisation_ref": entry.authorisation_ref,
+                    "recovered": outcome.recovered})
     return outcome
 
 
 def collect_shard(store: ObjectStore, shard: dict[str, Any], connector_factory: ConnectorFactory,
-                  now: datetime) -> list[dict[str, Any]]:
+                  now: datetime, auditor: Auditor | None = None) -> list[dict[str, Any]]:
     """Collect every account of one shard; one account's failure never stops the others."""
     connector = connector_factory(shard["platform"])
     outcomes = []
     for raw_entry in shard["accounts"]:
         entry = WatchlistEntry.model_validate(raw_entry)
         try:
-            outcome = collect_account(store, entry, connector, now)
+            outcome = collect_account(store, entry, connector, now, auditor)
         except SocialhubError as exc:  # storage trouble: recorded, other accounts still tried
             outcome = AccountOutcome(entry.platform, entry.account, entry.force, "error", error=str(exc),
                                      error_type=type(exc).__name__)

@@ -12,7 +12,8 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from socialhub.models import canonical_json, from_jsonl, parse_iso, to_jsonl, utc_iso
+from socialhub.audit.chain import record as audit
+from socialhub.models import canonical_json, from_jsonl, parse_iso, sha256_hex, to_jsonl, utc_iso
 from socialhub.storage import layout
 from socialhub.storage.base import ObjectStore
 
@@ -53,7 +54,7 @@ def load_manifest(store: ObjectStore, batch_id: str) -> dict[str, Any]:
 
 
 def process_batch(store: ObjectStore, batch_id: str, *, classifier: Any, max_bad_fraction: float = 0.5,
-                  now: datetime | None = None) -> dict[str, Any]:
+                  now: datetime | None = None, auditor: Any = None) -> dict[str, Any]:
     """Validate, classify and store one batch. Returns its result record (also stored)."""
     existing = store.get_or_none(result_key(batch_id))
     if existing:
@@ -72,10 +73,19 @@ def process_batch(store: ObjectStore, batch_id: str, *, classifier: Any, max_bad
         "quality": {"suite": qr.suite_name, "version": qr.suite_version, "stats": qr.stats},
         "flagged": 0, "flagged_by_category": {}, "outputs": {}, "status": "processed",
     }
+    obj_name = f"batch:{batch_id}"
+    record["quality"]["fingerprint"] = getattr(qr, "suite_fingerprint", None)
     if qr.quarantined:
         obj = store.put(layout.stage_key("quarantine", platform, day, batch_id), to_jsonl(qr.quarantined),
                         content_type="application/x-ndjson")
         record["outputs"]["quarantine"] = obj.key
+        reasons: dict[str, int] = {}
+        for row in qr.quarantined:
+            for reason in row.get("quarantine_reasons", []):
+                reasons[reason] = reasons.get(reason, 0) + 1
+        audit(auditor, "quality_reject", obj_name, force=manifest["force"], hashes={"quarantine": obj.sha256},
+              details={"rows": len(qr.quarantined), "reasons": reasons, "suite": qr.suite_name,
+                       "suite_version": qr.suite_version, "key": obj.key})
     if not qr.gate_passed:
         record["status"] = "held"
         record["error"] = (f"quality gate failed: {len(qr.quarantined)}/{len(posts)} rows quarantined "
@@ -85,6 +95,7 @@ def process_batch(store: ObjectStore, batch_id: str, *, classifier: Any, max_bad
             {"batch_id": batch_id, "manifest": _manifest_key(store, batch_id), "reason": record["error"]}),
             content_type="application/json")
         store.delete(layout.queue_key("pending", batch_id))
+        audit(auditor, "quality_hold", obj_name, force=manifest["force"], justification=record["error"])
         return record
     results = classifier.classify_batch([p.get("text") or "" for p in qr.valid])
     curated, flagged = [], []
@@ -107,6 +118,10 @@ def process_batch(store: ObjectStore, batch_id: str, *, classifier: Any, max_bad
     record["classifier_version"] = results[0].classifier_version if results else None
     record["processed_at"] = utc_iso(checked_at)
     store.put(result_key(batch_id), canonical_json(record), content_type="application/json")
+    audit(auditor, "classify", obj_name, force=manifest["force"],
+          hashes={k: sha256_hex(store.get(v)) for k, v in record["outputs"].items() if k != "quarantine"},
+          details={"valid": len(qr.valid), "flagged": len(flagged), "flagged_by_category": by_cat,
+                   "classifier_version": record["classifier_version"]})
     return record
 
 

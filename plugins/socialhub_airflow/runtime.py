@@ -27,6 +27,23 @@ def store() -> Any:
     return SocialhubStorageHook().get_store(settings().data_dir / "store")
 
 
+def auditor(st: Any = None) -> Any:
+    """An audit logger whose actor is the running task (dag, task, run, map index)."""
+    from socialhub.audit.chain import AuditLog, Auditor
+
+    actor: dict[str, Any] = {"kind": "task"}
+    try:
+        from airflow.sdk import get_current_context
+
+        ctx = get_current_context()
+        ti = ctx["ti"]
+        actor.update(dag_id=ti.dag_id, task_id=ti.task_id, run_id=ctx["run_id"], map_index=ti.map_index,
+                     try_number=getattr(ti, "try_number", None))
+    except Exception:  # noqa: BLE001 - outside a task (CLI, tests): still audited, as "cli"
+        actor = {"kind": "process", "name": "socialhub"}
+    return Auditor(AuditLog(st if st is not None else store()), actor)
+
+
 def now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -55,19 +72,38 @@ def _plan(platform: str | None = None) -> Any:
                            force_all=cfg.poll_all)
 
 
+def check_watchlist() -> dict[str, Any]:
+    """Validate the watchlist and record its changes since the last run (who, why) in the audit log."""
+    from socialhub.watchlist import load_watchlist
+    from socialhub.watchlist_changes import record_watchlist_changes
+
+    cfg, st = settings(), store()
+    wl = load_watchlist(cfg.watchlist)
+    changes = record_watchlist_changes(st, wl, cfg.watchlist, auditor(st))
+    ok, lapsed = wl.authorised(now().date())
+    for ch in changes:
+        log.info("watchlist %s: %s", ch["change"], ch["key"])
+    return {"entries": len(wl.accounts), "authorised": len(ok), "lapsed": len(lapsed), "changes": len(changes)}
+
+
 def plan(platform: str) -> list[dict[str, Any]]:
     """The shards of one platform's due, authorised accounts (lapsed ones are logged, not collected)."""
     plan = _plan(platform)
     for line in plan.describe():
         (log.warning if line.startswith("NOT COLLECTED") else log.info)(line)
+    audit = auditor()
+    for lapse in plan.lapsed:
+        audit.record("authorisation_lapsed", lapse["key"], force=lapse["force"],
+                     justification=f"not collected: authorisation {lapse['authorisation_ref']} lapsed on "
+                                   f"{lapse['review_by']}", details=lapse)
     return plan.shards
 
 
 def collect(shard: dict[str, Any]) -> list[dict[str, Any]]:
     from socialhub.collect import collect_shard
 
-    cfg = settings()
-    return collect_shard(store(), shard, connector_factory(cfg), now())
+    cfg, st = settings(), store()
+    return collect_shard(st, shard, connector_factory(cfg), now(), auditor(st))
 
 
 def finish_collection(outcome_lists: list[Any], run_id: str) -> dict[str, Any]:
@@ -102,7 +138,9 @@ def process(batch_ids: list[str]) -> list[dict[str, Any]]:
     from socialhub.process import process_batch
 
     cfg, st, clf = settings(), store(), load_classifier()
-    records = [process_batch(st, b, classifier=clf, max_bad_fraction=cfg.max_bad_fraction) for b in batch_ids]
+    audit = auditor(st)
+    records = [process_batch(st, b, classifier=clf, max_bad_fraction=cfg.max_bad_fraction, auditor=audit)
+               for b in batch_ids]
     held = [r for r in records if r["status"] == "held"]
     if held:
         raise QualityGateFailed("; ".join(f"batch {r['batch_id']} ({r['platform']}:{r['account']}): {r['error']}"
@@ -115,10 +153,10 @@ def alert(chunks: list[list[str]]) -> dict[str, Any]:
     from socialhub.alerts.routing import Routing
     from socialhub_airflow.hooks import get_alert_sink
 
-    cfg = settings()
+    cfg, st = settings(), store()
     ids = [b for c in chunks or [] for b in c]
-    return alert_batches(store(), ids, sink=get_alert_sink(cfg.data_dir / "outbox"),
-                         routing=Routing.load(cfg.routing), now=now())
+    return alert_batches(st, ids, sink=get_alert_sink(cfg.data_dir / "outbox"), routing=Routing.load(cfg.routing),
+                         now=now(), auditor=auditor(st))
 
 
 def report_processing(chunks: list[list[str]], alert_summary: dict[str, Any] | None, run_id: str
@@ -136,3 +174,41 @@ def report_processing(chunks: list[list[str]], alert_summary: dict[str, Any] | N
                    outputs=sorted({v for r in records for v in r.get("outputs", {}).values()}))
     st.put_state(layout.report_key("process", run_id), canonical_json(summary))
     return summary
+
+
+def apply_retention() -> dict[str, Any]:
+    import os
+
+    from socialhub.retention import apply_retention as apply, load_policy
+
+    st = store()
+    summary = apply(st, load_policy(os.environ.get("SOCIALHUB_RETENTION")), now(), auditor=auditor(st))
+    log.info("retention: %d batch(es) seen, %d erased (%d objects), %d under legal hold, %d failed",
+             summary["batches_seen"], summary["erased_batches"], summary["erased_objects"], summary["held"],
+             len(summary["failed"]))
+    return {k: v for k, v in summary.items() if k != "erased"}
+
+
+def remind_owners() -> list[str]:
+    import os
+
+    from socialhub.alerts.routing import Routing
+    from socialhub.retention import send_reminders
+    from socialhub.watchlist import load_watchlist
+    from socialhub_airflow.hooks import get_alert_sink
+
+    cfg, st = settings(), store()
+    days = int(os.environ.get("SOCIALHUB_REVIEW_REMINDER_DAYS", "14"))
+    return send_reminders(st, load_watchlist(cfg.watchlist), now(), days_before=days,
+                          sink=get_alert_sink(cfg.data_dir / "outbox"), routing=Routing.load(cfg.routing),
+                          auditor=auditor(st))
+
+
+def verify_audit() -> dict[str, Any]:
+    from socialhub.audit.chain import verify_chain
+
+    result = verify_chain(store())
+    if not result.ok:
+        raise RuntimeError(result.describe())
+    log.info(result.describe())
+    return {"ok": True, "events": result.events, "head": result.last_hash}

@@ -46,16 +46,17 @@ TEXTS = {
 class ListConnector(Connector):
     platform = "mastodon"
 
-    def __init__(self, texts: dict[str, str], bad: set[str] = frozenset()):
+    def __init__(self, texts: dict[str, str], bad: set[str] = frozenset(), at: datetime = NOW):
         super().__init__(ConnectorConfig(base_url="http://fake"))
-        self.texts, self.bad = dict(texts), bad
+        self.texts, self.bad, self.at = dict(texts), bad, at
 
     def fetch(self, account, cursor):
         since = int((cursor or {}).get("since_id", 0))
         new = sorted((k for k in self.texts if int(k) > since), key=int)
         items = [{"id": k, "content": self.texts[k]} for k in new]
         posts = [Post("mastodon", account, k, "not a url" if k in self.bad else f"https://x.social/@a/{k}",
-                      "a", self.texts[k], utc_iso(NOW - timedelta(minutes=10)), utc_iso(NOW), [], raw_sha256(it))
+                      "a", self.texts[k], utc_iso(self.at - timedelta(minutes=10)), utc_iso(self.at), [],
+                      raw_sha256(it))
                  for k, it in zip(new, items)]
         return FetchResult(posts, items, {"since_id": max(map(int, new), default=since)})
 

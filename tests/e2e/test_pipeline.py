@@ -83,6 +83,20 @@ def test_pipeline_on_s3_and_slack_alerts_each_item_once(runner, moto_endpoint, b
         assert len(_rows(s3, bucket, _objects(s3, bucket, "hub/posts/"))) == len(posts) + 1
         assert len(slack.messages) == len(flagged) + 1
 
+        # the audit log recorded every step, chained, in S3
+        from socialhub.audit.chain import AuditLog, verify_chain
+        from socialhub.storage.s3 import S3Store
+
+        audit_store = S3Store(bucket, "hub", client=s3)
+        assert verify_chain(audit_store).ok
+        events = list(AuditLog(audit_store).events())
+        actions = {e["action"] for e in events}
+        assert {"watchlist_change", "authorisation_lapsed", "collect", "quality_reject", "classify",
+                "alert"} <= actions
+        alert_events = [e for e in events if e["action"] == "alert"]
+        assert len(alert_events) == len(slack.messages)
+        assert all(e["actor"]["kind"] == "task" and e["actor"]["dag_id"] for e in events)
+
     # credentials never reach the logs
     log_text = runner.log_file.read_text()
     assert SLACK_TOKEN not in log_text and S3_SECRET not in log_text

@@ -249,7 +249,8 @@ class RuleClassifier:
             # Most posts stop here: nothing matched, so no context scan and no evidence.
             zero = dict.fromkeys(CATEGORIES, 0.0)
             return (Classification(scores=zero, labels=[], reasons=[], classifier_version=self.version,
-                                   thresholds=dict(self.thresholds), lexicon_version=self.lexicon.version),
+                                   thresholds=dict(self.thresholds), lexicon_version=self.lexicon.version,
+                                   components={"rules": dict(zero)}),
                     dict(zero))
 
         context_hits: dict[str, Hit] = {}
@@ -274,7 +275,8 @@ class RuleClassifier:
         reasons.sort(key=lambda r: (r["start"], r["end"], r["effect"] != "match", r["category"], r["rule"]))
         labels = [c for c in CATEGORIES if scores[c] > 0.0 and scores[c] >= self.thresholds[c]]
         return (Classification(scores=scores, labels=labels, reasons=reasons, classifier_version=self.version,
-                               thresholds=dict(self.thresholds), lexicon_version=self.lexicon.version),
+                               thresholds=dict(self.thresholds), lexicon_version=self.lexicon.version,
+                               components={"rules": dict(scores)}),
                 {c: round(v, 4) for c, v in raw.items()})
 
     def classify_batch(self, texts: Sequence[str]) -> list[Classification]:

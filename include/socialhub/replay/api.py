@@ -1,8 +1,11 @@
 """What every emulated platform API in the replay server shares.
 
-A platform is one ``PlatformAPI`` subclass (see ``mastodon.py``, ``bluesky.py``) registered in
-``server.PLATFORM_APIS``; the server gives it its own path prefix (``/<platform>``), its own
-rate-limit window and its own fault queue. Adding YouTube, X, ... later means one new module.
+A platform is one ``PlatformAPI`` subclass (``mastodon.py``, ``bluesky.py``, ``youtube.py``,
+``x.py``, ``reddit.py``, ``telegram.py``, ``rss.py``) registered in ``server.PLATFORM_APIS``; the
+server gives it its own path prefix (``/<platform>``), its own rate-limit window and its own
+fault queue. A platform decides how a request is authorised (``authorized``: Bearer header by
+default, YouTube's ``key=``), what it costs against the window (``request_cost``: YouTube's RSS
+feed is free) and what an exhausted window answers (``exhausted``: YouTube's quotaExceeded 403).
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ Clock = Callable[[], datetime]
 # in the demo data fails loudly instead of silently producing a different post.
 POST_KEYS = frozenset({
     "text", "age", "media", "link", "label", "reply_to", "repost", "cw",
+    "title",                     # YouTube video / Reddit submission / feed item title
+    "kind",                      # Reddit: "post" (default) or "comment"
+    "subreddit",                 # Reddit: where a post or comment was made (default: the user's profile)
     "drop", "override",          # deliberately malformed items for the data-quality stage
     "expect", "note",            # documentation only: expected classifier categories / why the post exists
 })
@@ -76,6 +82,7 @@ class PlatformAPI:
     platform: ClassVar[str] = ""
     default_limit: ClassVar[int] = 300
     default_window: ClassVar[float] = 300.0
+    content_type: ClassVar[str] = "application/json; charset=utf-8"   # of injected fault bodies
 
     def __init__(self, spec: Mapping[str, Any], *, now: Clock) -> None:
         self.now = now
@@ -94,6 +101,18 @@ class PlatformAPI:
     def rate_headers(self, window: RateWindow, *, remaining: int | None = None,
                      reset_at: datetime | None = None) -> dict[str, str]:  # pragma: no cover
         raise NotImplementedError
+
+    def authorized(self, req: Request, token: str) -> bool:
+        """True when ``req`` carries ``token`` the way the platform expects (Bearer by default)."""
+        return req.headers.get("Authorization") == f"Bearer {token}"
+
+    def request_cost(self, req: Request) -> int:
+        """How much of the rate-limit window ``req`` uses (0 = free)."""
+        return 1
+
+    def exhausted(self) -> Response:
+        """The answer when the window is used up."""
+        return self.too_many_requests()
 
     def error(self, status: int, message: str) -> Response:
         return json_response(status, {"error": message})
@@ -145,9 +164,33 @@ def iso_ms(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def text_response(status: int, body: str, content_type: str, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(status, body.encode("utf-8"), {"Content-Type": content_type, **(headers or {})})
+
+
 def b32(data: bytes) -> str:
     return base64.b32encode(data).decode("ascii").lower().rstrip("=")
 
 
 def digest(*parts: str) -> bytes:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).digest()
+
+
+def b64id(length: int, *parts: str) -> str:
+    """A URL-safe base64 id of ``length`` characters derived from ``parts`` (YouTube-style)."""
+    return base64.urlsafe_b64encode(digest(*parts)).decode("ascii")[:length]
+
+
+def base36(number: int) -> str:
+    chars = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        number, rem = divmod(number, 36)
+        out = chars[rem] + out
+        if not number:
+            return out
+
+
+def retry_after_seconds(window: "RateWindow", now: datetime) -> str:
+    """Whole seconds until the window resets, at least 1 (for Retry-After)."""
+    return str(max(1, int((window.reset_at - now).total_seconds() + 0.999)))

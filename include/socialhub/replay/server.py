@@ -7,7 +7,10 @@ ephemeral port by default, and serves each platform under its own prefix::
     http://127.0.0.1:PORT/mastodon/api/v1/accounts/lookup?acct=...
     http://127.0.0.1:PORT/bluesky/xrpc/app.bsky.feed.getAuthorFeed?actor=...
 
-so a connector's ``base_url`` is simply ``server.base_url("mastodon")``.
+so a connector's ``base_url`` is simply ``server.base_url("mastodon")``. All seven platforms are
+served: ``/mastodon``, ``/bluesky``, ``/youtube`` (Data API + ``/youtube/feeds/videos.xml``),
+``/x``, ``/reddit``, ``/telegram`` (``/telegram/s/<channel>``) and ``/rss`` (a fetch gateway:
+the feed ``https://host/path`` is served at ``/rss/host/path``).
 
 Each platform has a rate-limit window (headers on every response, 429 when exhausted), an
 optional required token, and a fault queue: ``inject_fault`` makes the next N matching requests
@@ -40,6 +43,11 @@ import yaml
 from socialhub.replay.api import Clock, PlatformAPI, RateWindow, Request, Response, json_response
 from socialhub.replay.bluesky import BlueskyAPI
 from socialhub.replay.mastodon import MastodonAPI
+from socialhub.replay.reddit import RedditAPI
+from socialhub.replay.rss import RssAPI
+from socialhub.replay.telegram import TelegramAPI
+from socialhub.replay.x import XAPI
+from socialhub.replay.youtube import YouTubeAPI
 from socialhub.sources.base import utcnow
 
 log = logging.getLogger(__name__)
@@ -48,6 +56,11 @@ log = logging.getLogger(__name__)
 PLATFORM_APIS: dict[str, type[PlatformAPI]] = {
     MastodonAPI.platform: MastodonAPI,
     BlueskyAPI.platform: BlueskyAPI,
+    YouTubeAPI.platform: YouTubeAPI,
+    XAPI.platform: XAPI,
+    RedditAPI.platform: RedditAPI,
+    TelegramAPI.platform: TelegramAPI,
+    RssAPI.platform: RssAPI,
 }
 
 DEMO_DATA = Path(__file__).with_name("demo_data.yaml")
@@ -185,7 +198,8 @@ class ReplayServer:
         * ``status``: 429, 500, 503, 401, 404, ... or 200 together with a bad ``body``
         * ``retry_after``: adds ``Retry-After: <seconds>``
         * ``reset_in``: a 429 carries the platform's own reset header this many seconds ahead
-          (Mastodon: ISO ``X-RateLimit-Reset``, Bluesky: epoch ``RateLimit-Reset``), remaining 0
+          (Mastodon: ISO ``X-RateLimit-Reset``, Bluesky/X: epoch, Reddit: seconds), remaining 0;
+          platforms without such headers (YouTube, Telegram, RSS) get ``Retry-After`` instead
         * ``body``: bytes/str verbatim (e.g. ``'[{"id": "1", "con'``), dict/list as JSON;
           default is the platform's own error body
         * ``truncate``: serve the real response but cut its body in half (valid HTTP, broken JSON)
@@ -217,7 +231,8 @@ class ReplayServer:
                 rw.reset_at = self.now() + timedelta(seconds=reset_in)
 
     def require_token(self, platform: str, token: str | None) -> None:
-        """Answer 401 (in the platform's shape) unless ``Authorization: Bearer <token>`` is sent."""
+        """Answer 401 (in the platform's shape) unless the token is sent the platform's way
+        (``Authorization: Bearer <token>``; YouTube: ``key=<token>``)."""
         with self._lock:
             self._platform(platform).token = token
 
@@ -255,10 +270,10 @@ class ReplayServer:
             fault = self._take_fault(platform, raw_path)
             if fault is not None and not fault.truncate:
                 return self._fault_response(api, window, fault, now)
-            if platform.token is not None and headers.get("Authorization") != f"Bearer {platform.token}":
+            if platform.token is not None and not api.authorized(req, platform.token):
                 response = api.unauthorized()
-            elif not window.take(now):
-                response = api.too_many_requests()
+            elif api.request_cost(req) and not window.take(now):
+                response = api.exhausted()
             else:
                 try:
                     response = api.handle(req)
@@ -286,6 +301,8 @@ class ReplayServer:
             reset_at = now + timedelta(seconds=fault.reset_in) if fault.reset_in is not None else None
             default = api.too_many_requests()
             headers = api.rate_headers(window, remaining=0, reset_at=reset_at)
+            if reset_at is not None and not headers:   # no reset header family: say it with Retry-After
+                headers = {"Retry-After": str(max(1, int(fault.reset_in or 0)))}
         else:
             try:
                 phrase = HTTPStatus(fault.status).phrase
@@ -295,8 +312,7 @@ class ReplayServer:
             headers = api.rate_headers(window)
         if fault.body is None:
             return Response(fault.status, default.body, {**headers, **default.headers, **fault.headers})
-        return Response(fault.status, fault.body,
-                        {**headers, "Content-Type": "application/json; charset=utf-8", **fault.headers})
+        return Response(fault.status, fault.body, {**headers, "Content-Type": api.content_type, **fault.headers})
 
 
 class _Handler(BaseHTTPRequestHandler):

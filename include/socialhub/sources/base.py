@@ -22,6 +22,7 @@ class FetchResult:
     cursor: dict[str, Any]        # the new cursor, to persist after the batch is stored
     pages: int = 0
     notes: list[str] = field(default_factory=list)   # e.g. "stopped at max_pages", "reached look-back horizon"
+    units: int = 0                # API quota units spent (YouTube Data API); 0 where there is no unit quota
 
 
 @dataclass(slots=True)

@@ -12,7 +12,12 @@ per platform. It
   wait would be longer than ``ConnectorConfig.max_wait`` it raises ``RateLimited(retry_at=...)``
   instead, so a worker slot is never parked for minutes;
 * keeps the token out of messages, logs and reprs, and only ever sends it to the configured
-  origin (a pagination link pointing elsewhere is refused, not followed).
+  origin (a pagination link pointing elsewhere is refused, not followed). A token is sent as
+  ``Authorization: Bearer`` (default) or, for APIs keyed like YouTube's, as a query parameter
+  (``auth="query"``); because a query key is part of every URL, the ``httpx``/``httpcore``
+  loggers (which log URLs at INFO/DEBUG) are pinned to WARNING when this module is imported;
+* refuses bodies larger than ``config.extra["max_body_bytes"]`` (default 10 MB): an XML or
+  HTML bomb must not reach a parser.
 
 Time is injectable (``now``, ``sleep``) so tests never really wait.
 """
@@ -39,11 +44,30 @@ from socialhub.sources.base import ConnectorConfig, utcnow
 
 log = logging.getLogger(__name__)
 
+# httpx logs every request URL at INFO ("HTTP Request: GET https://...?key=..."), httpcore at
+# DEBUG: with a query-string API key that is a credential leak, so both stay at WARNING.
+for _noisy in ("httpx", "httpcore"):
+    logging.getLogger(_noisy).setLevel(logging.WARNING)
+
 USER_AGENT = "socialhub/0.1"
 EXCERPT_CHARS = 200
+MAX_BODY_BYTES = 10 * 1024 * 1024
 _EPOCH_THRESHOLD = 1_000_000_000  # a "reset" number above this is a Unix time, below it a delay in seconds
+_SECRET_PARAM_RE = re.compile(r"(?i)\b(key|api_key|apikey|access_token|token|client_secret)=[^&\s\"'<>]+")
 
-ErrorHook = Callable[[int, Any], "type[ConnectorError] | None"]
+
+@dataclass(frozen=True, slots=True)
+class ErrorMapping:
+    """What an ``error_hook`` may return instead of a bare class: the class plus, for
+    ``RateLimited``, when to come back (e.g. YouTube's daily quota: next midnight Pacific) and
+    an optional hint replacing the class default."""
+
+    cls: type[ConnectorError]
+    retry_at: datetime | None = None
+    hint: str | None = None
+
+
+ErrorHook = Callable[[int, Any], "type[ConnectorError] | ErrorMapping | None"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -211,7 +235,12 @@ class HttpClient:
 
     ``error_hook(status, parsed_body)`` lets a connector refine 4xx mapping (e.g. Bluesky
     answers 400 ``{"error": "InvalidRequest", "message": "Profile not found"}`` for a missing
-    account); it returns an exception class or ``None`` for the default mapping.
+    account); it returns an exception class, an ``ErrorMapping`` or ``None`` for the default.
+    The parsed body is JSON when the body was JSON, else the raw text.
+
+    ``auth``: ``"bearer"`` (default) sends the token as ``Authorization: Bearer``; ``"query"``
+    adds it as the query parameter ``auth_param`` (YouTube's ``key=``); ``"none"`` never sends it
+    (e.g. RSS feeds on arbitrary hosts).
     """
 
     def __init__(
@@ -230,6 +259,8 @@ class HttpClient:
         default_429_wait: float = 60.0,
         reset_margin: float = 1.0,
         reserve: int | None = None,
+        auth: str = "bearer",
+        auth_param: str = "key",
     ) -> None:
         if not config.base_url:
             raise ConnectorError(platform, account, "no base_url configured",
@@ -249,12 +280,17 @@ class HttpClient:
         self.reserve = int(reserve if reserve is not None else config.extra.get("rate_limit_reserve", 1))
         self.base_url = config.base_url.rstrip("/") + "/"
         self._origin = _origin(self.base_url)
+        if auth not in ("bearer", "query", "none"):
+            raise ValueError(f"auth must be 'bearer', 'query' or 'none', not {auth!r}")
         self._token = config.token or None
-        self._auth = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        self._auth = {"Authorization": f"Bearer {self._token}"} if self._token and auth == "bearer" else {}
+        self._auth_params = {auth_param: self._token} if self._token and auth == "query" else {}
+        self.max_body_bytes = int(config.extra.get("max_body_bytes", MAX_BODY_BYTES))
+        self.user_agent = str(config.extra.get("user_agent") or USER_AGENT)
         self._http = httpx.Client(
             timeout=httpx.Timeout(config.timeout),
             verify=_tls_context(),
-            headers={"User-Agent": USER_AGENT},
+            headers={"User-Agent": self.user_agent},
             transport=transport,
             follow_redirects=False,
         )
@@ -288,6 +324,15 @@ class HttpClient:
         response, _ = self._get(path_or_url, params, accept="*/*")
         return response.text
 
+    def get(self, path_or_url: str, params: Mapping[str, Any] | None = None, *, accept: str = "*/*",
+            headers: Mapping[str, str] | None = None, allow_not_modified: bool = False) -> httpx.Response:
+        """GET and return the response itself (for XML parsed from bytes, validators such as
+        ``ETag``, content types). With ``allow_not_modified`` a 304 to a conditional request
+        (``If-None-Match`` / ``If-Modified-Since`` in ``headers``) is returned, not raised."""
+        response, _ = self._get(path_or_url, params, accept=accept, headers=headers,
+                                allow_not_modified=allow_not_modified)
+        return response
+
     def close(self) -> None:
         self._http.close()
 
@@ -306,6 +351,7 @@ class HttpClient:
     def _redact(self, text: str) -> str:
         if self._token:
             text = text.replace(self._token, "<redacted>")
+        text = _SECRET_PARAM_RE.sub(r"\1=<redacted>", text)
         return re.sub(r"(?i)(bearer\s+)\S+", r"\1<redacted>", text)
 
     def _excerpt(self, text: str) -> str:
@@ -345,17 +391,21 @@ class HttpClient:
             self.sleep(pause)
         self.last_rate_limit = None   # a fresh window: the next response tells us the new budget
 
-    def _get(self, path_or_url: str, params: Mapping[str, Any] | None,
-             accept: str) -> tuple[httpx.Response, str]:
+    def _get(self, path_or_url: str, params: Mapping[str, Any] | None, accept: str,
+             headers: Mapping[str, str] | None = None,
+             allow_not_modified: bool = False) -> tuple[httpx.Response, str]:
         url = self._resolve(path_or_url)
         path = urlsplit(url).path or "/"
         self._respect_budget(path)
+        if self._auth_params:
+            params = {**dict(params or {}), **self._auth_params}
         failures = 0
         waits_429 = 0
         while True:
             try:
                 self.requests_made += 1
-                response = self._http.get(url, params=params, headers={"Accept": accept, **self._auth})
+                response = self._http.get(url, params=params,
+                                          headers={"Accept": accept, **dict(headers or {}), **self._auth})
             except httpx.TransportError as exc:   # timeouts, refused connections, broken streams
                 failures += 1
                 problem = f"{type(exc).__name__}: {self._excerpt(str(exc)) or 'no detail'}"
@@ -403,12 +453,19 @@ class HttpClient:
                                      status=status)
             if status >= 400:
                 raise self._client_error(response, path)
+            if status == 304 and allow_not_modified:
+                return response, path
             if status >= 300:
-                where = urlsplit(response.headers.get("location", "")).netloc or "?"
+                location = urlsplit(response.headers.get("location", ""))
+                where = self._redact(f"{location.netloc}{location.path}") or "?"
                 raise ConnectorError(self.platform, self.account,
                                      f"GET {path}: unexpected redirect (HTTP {status}) to {where}",
                                      hint="check base_url (scheme and host) in the platform's Connection",
                                      status=status)
+            if len(response.content) > self.max_body_bytes:
+                raise MalformedResponse(self.platform, self.account,
+                                        f"GET {path}: body of {len(response.content)} bytes exceeds the "
+                                        f"{self.max_body_bytes}-byte limit (extra max_body_bytes); not parsed")
             return response, path
 
     def _pause_before_retry(self, failures: int, path: str, problem: str) -> None:
@@ -424,7 +481,13 @@ class HttpClient:
         except (ValueError, UnicodeDecodeError):
             body = None
         if isinstance(body, dict):
-            parts = [str(body[k]) for k in ("error", "message", "detail", "title", "error_description")
+            nested = body.get("error")
+            if isinstance(nested, dict):   # Google: {"error": {"code", "message", "errors": [{"reason"}]}}
+                reasons = [str(e.get("reason")) for e in nested.get("errors") or []
+                           if isinstance(e, dict) and e.get("reason")]
+                body = {"message": nested.get("message"), "reason": ", ".join(dict.fromkeys(reasons)) or None}
+            parts = [str(body[k]) for k in ("error", "reason", "message", "explanation", "detail", "title",
+                                            "error_description")
                      if isinstance(body.get(k), (str, int)) and str(body[k])]
             if parts:
                 return self._excerpt(": ".join(dict.fromkeys(parts)))
@@ -435,14 +498,19 @@ class HttpClient:
         try:
             body: Any = response.json()
         except (ValueError, UnicodeDecodeError):
-            body = None
-        cls: type[ConnectorError] | None = self.error_hook(status, body) if self.error_hook else None
-        if cls is None:
-            cls = (AuthError if status in (401, 403) else
-                   AccountUnavailable if status in (404, 410) else ConnectorError)
+            body = response.text if response.content else None
+        mapped = self.error_hook(status, body) if self.error_hook else None
+        mapping = mapped if isinstance(mapped, ErrorMapping) else ErrorMapping(mapped) if mapped else None
+        cls: type[ConnectorError] = mapping.cls if mapping else (
+            AuthError if status in (401, 403) else AccountUnavailable if status in (404, 410) else ConnectorError)
         message = f"GET {path}: HTTP {status}: {self._detail(response)}"
-        if cls is RateLimited:
-            return RateLimited(self.platform, self.account, message, retry_at=None, status=status)
-        hint = ("the platform rejected the request; check the account handle and the connector version"
-                if cls is ConnectorError else None)
+        if issubclass(cls, RateLimited):
+            error: ConnectorError = cls(self.platform, self.account, message,
+                                        retry_at=mapping.retry_at if mapping else None, status=status)
+            if mapping and mapping.hint:
+                error.hint = mapping.hint
+            return error
+        hint = mapping.hint if mapping and mapping.hint else (
+            "the platform rejected the request; check the account handle and the connector version"
+            if cls is ConnectorError else None)
         return cls(self.platform, self.account, message, status=status, hint=hint)

@@ -1,10 +1,20 @@
 """Mastodon: public statuses of one account, newest first, via the REST API.
 
 Flow: ``GET /api/v1/accounts/lookup?acct=`` once (the id is cached in the cursor), then
-``GET /api/v1/accounts/{id}/statuses?limit=N[&since_id=]`` and the ``Link: rel="next"`` pages
-(documented: follow the header rather than computing ids). Paging stops at the first status at
-or below the cursor's ``since_id``, at the look-back horizon on a first run, at the end of the
-timeline, or at ``max_pages``; each reason is recorded in ``FetchResult.notes``.
+``GET /api/v1/accounts/{id}/statuses?limit=N``, following the ``Link`` header (documented:
+follow it rather than computing ids):
+
+* first run: newest first, ``rel="next"`` (``max_id``) pages back to the look-back horizon;
+* later runs: **forward** from the cursor, ``min_id=<since_id>`` ("the statuses immediately
+  newer than"), then ``rel="prev"`` pages, oldest page first, until a page is short or empty.
+  Walking newest first with ``since_id`` would, when there are more new statuses than
+  ``max_pages`` can hold, collect the newest and lose everything between them and the cursor;
+  walking forward, a run cut short at ``max_pages`` has collected a contiguous range starting
+  at the cursor, and the cursor advances only to its newest status, so the next run continues
+  exactly there. A short page means nothing newer existed at that moment; stopping there can
+  only delay a status to the next run, never skip it.
+
+Each reason for stopping is recorded in ``FetchResult.notes``; posts are returned newest first.
 
 Most instances serve public statuses without a token; a token (Bearer) is sent when configured,
 for instances in limited-federation or authorized-fetch mode.
@@ -188,57 +198,15 @@ class MastodonConnector(Connector):
                                  hint="fix the watchlist entry: use user@instance")
         cursor = cursor or {}
         since_id = _opt_str(cursor.get("since_id"))
-        horizon = None if since_id else self.now() - self.config.lookback
-        notes: list[str] = []
-        items: list[Any] = []
-        seen: set[str] = set()
-        pages = 0
         with self.client(account) as http:
             account_id = _opt_str(cursor.get("account_id")) or self.lookup(http, account)
-            url: str | None = f"/api/v1/accounts/{quote(account_id, safe='')}/statuses"
-            params: dict[str, Any] | None = {"limit": max(1, min(self.config.page_size, MAX_LIMIT))}
+            url = f"/api/v1/accounts/{quote(account_id, safe='')}/statuses"
+            limit = max(1, min(self.config.page_size, MAX_LIMIT))
             if since_id:
-                params["since_id"] = since_id
-            stop: str | None = None
-            while url is not None:
-                if pages >= self.config.max_pages:
-                    stop = (f"stopped at max_pages={self.config.max_pages}; older statuses "
-                            + ("down to since_id " + since_id + " were NOT collected" if since_id
-                               else "within the look-back were not collected"))
-                    break
-                page = http.get_json(url, params)
-                pages += 1
-                if not isinstance(page, list):
-                    raise MalformedResponse(self.platform, account,
-                                            f"GET {urlsplit(url).path}: expected a JSON list of statuses, "
-                                            f"got {type(page).__name__}")
-                for item in page:
-                    sid = _str(item.get("id")) if isinstance(item, dict) else ""
-                    if sid and since_id and not id_newer(sid, since_id):
-                        stop = f"reached since_id {since_id}"
-                        break
-                    if horizon is not None and isinstance(item, dict) and _before(item.get("created_at"), horizon):
-                        stop = f"reached look-back horizon {utc_iso(horizon)}"
-                        break
-                    if sid:
-                        if sid in seen:   # never emit the same status twice in one run
-                            continue
-                        seen.add(sid)
-                    items.append(item)
-                if stop:
-                    break
-                next_url = parse_link_header(http.last_headers.get("link")).get("next")
-                if not page and since_id and pages == 1:
-                    stop = f"no statuses newer than since_id {since_id}"
-                    break
-                if not page or not next_url:
-                    stop = "end of timeline"
-                    break
-                if next_url == url:
-                    stop = "pagination link did not advance; stopped"
-                    break
-                url, params = next_url, None
-        notes.append(stop or "end of timeline")
+                items, pages, stop = self._forward(http, account, url, limit, since_id)
+            else:
+                items, pages, stop = self._backward(http, account, url, limit)
+        items.sort(key=lambda item: id_key(_str(item.get("id")) if isinstance(item, dict) else ""), reverse=True)
         collected_at = utc_iso(self.now())
         posts = [normalise_status(item, account, collected_at) for item in items]
         newest = since_id
@@ -246,7 +214,80 @@ class MastodonConnector(Connector):
             if post.post_id and (newest is None or id_newer(post.post_id, newest)):
                 newest = post.post_id
         new_cursor: dict[str, Any] = {"account_id": account_id, "since_id": newest}
-        return FetchResult(posts=posts, raw_items=items, cursor=new_cursor, pages=pages, notes=notes)
+        return FetchResult(posts=posts, raw_items=items, cursor=new_cursor, pages=pages, notes=[stop])
+
+    def _statuses(self, http: HttpClient, account: str, url: str, params: dict[str, Any] | None) -> list[Any]:
+        page = http.get_json(url, params)
+        if not isinstance(page, list):
+            raise MalformedResponse(self.platform, account,
+                                    f"GET {urlsplit(url).path}: expected a JSON list of statuses, "
+                                    f"got {type(page).__name__}")
+        return page
+
+    def _backward(self, http: HttpClient, account: str, url: str, limit: int) -> tuple[list[Any], int, str]:
+        """First run: newest first (``rel="next"``) down to the look-back horizon."""
+        horizon = self.now() - self.config.lookback
+        items: list[Any] = []
+        seen: set[str] = set()
+        pages = 0
+        params: dict[str, Any] | None = {"limit": limit}
+        current: str | None = url
+        while current is not None:
+            if pages >= self.config.max_pages:
+                return items, pages, (f"stopped at max_pages={self.config.max_pages}; older statuses within the "
+                                      f"look-back were not collected")
+            page = self._statuses(http, account, current, params)
+            pages += 1
+            for item in page:
+                if isinstance(item, dict) and _before(item.get("created_at"), horizon):
+                    return items, pages, f"reached look-back horizon {utc_iso(horizon)}"
+                sid = _str(item.get("id")) if isinstance(item, dict) else ""
+                if sid and sid in seen:   # never emit the same status twice in one run
+                    continue
+                seen.add(sid)
+                items.append(item)
+            next_url = parse_link_header(http.last_headers.get("link")).get("next")
+            if not page or not next_url:
+                return items, pages, "end of timeline"
+            if next_url == current:
+                return items, pages, "pagination link did not advance; stopped"
+            current, params = next_url, None
+        return items, pages, "end of timeline"  # pragma: no cover - the loop always returns
+
+    def _forward(self, http: HttpClient, account: str, url: str, limit: int,
+                 since_id: str) -> tuple[list[Any], int, str]:
+        """Later runs: ``min_id`` = the cursor, then ``rel="prev"`` pages (each newer than the last)."""
+        items: list[Any] = []
+        seen: set[str] = set()
+        floor = since_id
+        pages = 0
+        params: dict[str, Any] | None = {"limit": limit, "min_id": since_id}
+        current = url
+        while True:
+            if pages >= self.config.max_pages:
+                return items, pages, (f"stopped at max_pages={self.config.max_pages}; newer statuses remain and "
+                                      f"will be collected from since_id {floor} on the next run")
+            page = self._statuses(http, account, current, params)
+            pages += 1
+            fresh = []
+            for item in page:
+                sid = _str(item.get("id")) if isinstance(item, dict) else ""
+                # a server ignoring min_id could send older statuses: never re-emit at or below the cursor
+                if not sid or not id_newer(sid, since_id) or sid in seen:
+                    continue
+                seen.add(sid)
+                fresh.append(item)
+            items.extend(fresh)
+            if not fresh:
+                return items, pages, (f"no statuses newer than since_id {since_id}" if not items
+                                      else "reached the newest status")
+            floor = max((_str(i["id"]) for i in fresh), key=id_key)
+            prev_url = parse_link_header(http.last_headers.get("link")).get("prev")
+            if len(page) < limit or not prev_url:
+                return items, pages, "reached the newest status"
+            if prev_url == current:
+                return items, pages, "pagination link did not advance; stopped"
+            current, params = prev_url, None
 
 
 def _before(value: Any, horizon: datetime) -> bool:

@@ -1,0 +1,56 @@
+"""Daily housekeeping: apply the retention policy and remind owners of authorisations due for review.
+
+apply_retention erases expired batch content (never under legal hold) and records one audit
+event per erased object; remind_owners tells each team's on-duty channel, once per review date,
+which authorisations lapse soon; verify_audit re-walks the audit chain and fails loudly if it
+is broken.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import dag, task
+
+
+def _notify_platform_team(context):  # noqa: ANN001 - Airflow callback signature
+    from socialhub_airflow.notifiers import notify_platform_team
+
+    notify_platform_team(context)
+
+
+@dag(
+    dag_id="socialhub_housekeeping",
+    schedule="@daily",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"owner": "platform-team", "retries": 2, "retry_delay": timedelta(minutes=5),
+                  "on_failure_callback": _notify_platform_team},
+    tags=["socialhub", "governance"],
+    doc_md=__doc__,
+)
+def socialhub_housekeeping():
+    @task
+    def apply_retention() -> dict:
+        from socialhub_airflow import runtime
+
+        return runtime.apply_retention()
+
+    @task
+    def remind_owners() -> list:
+        from socialhub_airflow import runtime
+
+        return runtime.remind_owners()
+
+    @task
+    def verify_audit() -> dict:
+        from socialhub_airflow import runtime
+
+        return runtime.verify_audit()
+
+    [apply_retention(), remind_owners()] >> verify_audit()
+
+
+socialhub_housekeeping()

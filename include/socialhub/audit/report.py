@@ -1,0 +1,910 @@
+"""The auditor's report: what the hub did in a period, from its own records, for a person to check.
+
+An auditor (or an oversight body) asks "what did you collect, about whom, under which
+authorisation, what did you alert on, who acted on it, what did you delete, and can we trust
+these records?". This module answers from what the pipeline itself wrote:
+
+* the hash-chained audit log (``audit/events/``): every collection, quality rejection,
+  classification, alert, review response, referral, deletion, legal hold, watchlist change,
+  report and page access, each with its actor, force and time;
+* the per-run summaries in ``reports/collect/`` and ``reports/process/`` (runs from before the
+  audit log existed, and run totals);
+* optionally Airflow's own run history (the REST API ``/api/v2/dags/{dag_id}/dagRuns``, or the
+  metadata database when running inside the API server) for each run's final state;
+* the watchlist, for each entry's authorisation status (expired / due for review / ok).
+
+``build_report`` computes a :class:`Report` (pure: it reads, never writes); ``write_report``
+renders one HTML page and one CSV per table; ``record_report_event`` records that the report
+was produced (it is an export, so it is audited like one, with the SHA-256 of each file).
+``run_report_cli`` is ``socialhub audit report``.
+
+Per-force reports show only that force's rows: an event whose ``force`` is another force, or
+none, is left out entirely. Runs are shared by all forces, so a run is listed with the counts
+of the chosen force only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import getpass
+import io
+import json
+import logging
+import os
+import statistics
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from socialhub.audit.chain import AuditLog, VerifyResult, verify_chain
+from socialhub.models import parse_iso, sha256_hex, utc_iso
+from socialhub.storage.base import ObjectStore
+
+log = logging.getLogger(__name__)
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+HTML_NAME = "report.html"
+DEFAULT_DUE_DAYS = 14
+NO_RESPONSES = "no review responses recorded in this period"
+#: DAG ids whose runs the report lists when it asks Airflow (and how ``reports/<kind>/`` map to DAGs).
+DEFAULT_DAG_IDS = ("socialhub_collect", "socialhub_process", "socialhub_housekeeping")
+REPORT_KIND_DAG = {"collect": "socialhub_collect", "process": "socialhub_process"}
+#: Characters that make a spreadsheet treat a cell as a formula (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+# --------------------------------------------------------------------------------------------- model
+
+
+@dataclass
+class Column:
+    key: str
+    heading: str
+    numeric: bool = False
+
+
+@dataclass
+class Table:
+    """One section of the report and one CSV file (``<name>.csv``)."""
+
+    name: str
+    title: str
+    intro: str
+    columns: list[Column]
+    rows: list[dict[str, Any]]
+    empty: str
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}.csv"
+
+
+@dataclass
+class SummaryItem:
+    label: str
+    value: str
+    hint: str = ""
+    attention: bool = False
+
+
+@dataclass
+class Report:
+    start: datetime            # inclusive, UTC
+    end: datetime              # exclusive, UTC
+    force: str | None
+    generated_at: datetime
+    chain: VerifyResult
+    summary: list[SummaryItem]
+    tables: list[Table]
+    sources: list[str]
+    warnings: list[str]
+    due_days: int = DEFAULT_DUE_DAYS
+    forces: list[str] = field(default_factory=list)   # every force seen (for the page's chooser)
+
+    @property
+    def period_label(self) -> str:
+        last = self.end - timedelta(seconds=1)
+        if self.start.time() == time(0) and self.end.time() == time(0):
+            return f"{self.start.date().isoformat()} to {last.date().isoformat()} (UTC, both days included)"
+        return f"{utc_iso(self.start)} to {utc_iso(self.end)}"
+
+    @property
+    def scope_label(self) -> str:
+        return f"force {self.force} only" if self.force else "all forces"
+
+    def table(self, name: str) -> Table:
+        for t in self.tables:
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+
+def period_bounds(start: date | datetime, end: date | datetime) -> tuple[datetime, datetime]:
+    """Dates are whole UTC days, both included; datetimes are taken as given (end exclusive)."""
+    def as_dt(v: date | datetime, *, is_end: bool) -> datetime:
+        if isinstance(v, datetime):
+            return v if v.tzinfo else v.replace(tzinfo=timezone.utc)
+        d = v + timedelta(days=1) if is_end else v
+        return datetime.combine(d, time(0), tzinfo=timezone.utc)
+
+    s, e = as_dt(start, is_end=False), as_dt(end, is_end=True)
+    if e <= s:
+        raise ValueError(f"the period is empty: {s.isoformat()} is not before {e.isoformat()}")
+    return s, e
+
+
+def _t(value: Any) -> datetime | None:
+    if not value:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    try:
+        return parse_iso(str(value))
+    except ValueError:
+        return None
+
+
+def _fmt_time(value: Any) -> str:
+    dt = _t(value)
+    return dt.strftime("%Y-%m-%d %H:%M UTC") if dt else ""
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """``3 d 4 h``, ``2 h 05 min``, ``7 min``, ``40 s``: readable, and sortable within a unit."""
+    if seconds is None:
+        return ""
+    s = int(round(seconds))
+    if s < 0:
+        return f"{s} s"
+    if s < 60:
+        return f"{s} s"
+    m = s // 60
+    if m < 60:
+        return f"{m} min"
+    h, m = divmod(m, 60)
+    if h < 48:
+        return f"{h} h {m:02d} min"
+    d, h = divmod(h, 24)
+    return f"{d} d {h} h"
+
+
+def describe_actor(actor: Mapping[str, Any] | None) -> str:
+    """Who did it, in words: a person's name, or the Airflow task (DAG, task, run) that did it."""
+    if not actor:
+        return "unknown"
+    kind = actor.get("kind")
+    if kind == "task":
+        where = ".".join(str(actor[k]) for k in ("dag_id", "task_id") if actor.get(k))
+        return f"Airflow task {where}" + (f" (run {actor['run_id']})" if actor.get("run_id") else "")
+    name = actor.get("name") or actor.get("username") or actor.get("id") or "unknown"
+    via = f" via {actor['via']}" if actor.get("via") else ""
+    if kind == "person":
+        return f"{name}{via}"
+    return f"{name} ({kind}){via}" if kind else f"{name}{via}"
+
+
+def _compact(d: Mapping[str, Any] | None, skip: Iterable[str] = ()) -> str:
+    if not d:
+        return ""
+    skip = set(skip)
+    parts = []
+    for k, v in d.items():
+        if k in skip or v in (None, "", [], {}):
+            continue
+        if isinstance(v, (dict, list)):
+            v = json.dumps(v, ensure_ascii=False, sort_keys=True)
+        parts.append(f"{k}: {v}")
+    return "; ".join(parts)
+
+
+def csv_safe(value: Any) -> Any:
+    """Neutralise spreadsheet formulas: a text cell starting with = + - @ (or tab/CR) gets a leading '."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def table_csv(table: Table) -> bytes:
+    """The table as UTF-8 CSV with a heading row; every text cell made formula-safe."""
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow([csv_safe(c.heading) for c in table.columns])
+    for row in table.rows:
+        w.writerow([csv_safe("" if row.get(c.key) is None else row.get(c.key)) for c in table.columns])
+    return buf.getvalue().encode("utf-8")
+
+
+# --------------------------------------------------------------------------------------------- runs
+
+
+def airflow_runs(base_url: str, *, start: datetime, end: datetime, token: str | None = None,
+                 username: str | None = None, password: str | None = None,
+                 dag_ids: Sequence[str] | None = None, client: Any = None, timeout: float = 20.0,
+                 max_pages: int = 50) -> list[dict[str, Any]]:
+    """Runs of the socialhub DAGs from Airflow's REST API (``/api/v2/dags/{dag_id}/dagRuns``).
+
+    Authenticates with ``token`` (a JWT) or exchanges ``username``/``password`` at ``/auth/token``
+    (the auth manager's token endpoint). A DAG Airflow does not know (404) is skipped, any other
+    error raises ``httpx.HTTPError``: the caller decides whether the report goes on without it.
+    """
+    import httpx
+
+    own = client is None
+    http = client or httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
+    try:
+        if not token and username:
+            r = http.post("/auth/token", json={"username": username, "password": password or ""})
+            r.raise_for_status()
+            token = r.json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        runs: list[dict[str, Any]] = []
+        for dag_id in dag_ids or DEFAULT_DAG_IDS:
+            offset = 0
+            for _ in range(max_pages):
+                r = http.get(f"/api/v2/dags/{dag_id}/dagRuns", headers=headers, params={
+                    "run_after_gte": start.isoformat(), "run_after_lte": end.isoformat(),
+                    "limit": 100, "offset": offset, "order_by": "run_after"})
+                if r.status_code == 404:
+                    break
+                r.raise_for_status()
+                body = r.json()
+                page = list(body.get("dag_runs") or [])
+                runs.extend({**run, "dag_id": run.get("dag_id") or dag_id} for run in page)
+                offset += len(page)
+                total = body.get("total_entries")
+                if not page or (total is not None and offset >= total):
+                    break
+        return runs
+    finally:
+        if own:
+            http.close()
+
+
+def airflow_db_runs(start: datetime, end: datetime, dag_ids: Sequence[str] = DEFAULT_DAG_IDS
+                    ) -> list[dict[str, Any]]:
+    """The same run history read from Airflow's metadata database (inside the API server)."""
+    from sqlalchemy import select
+
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.scalars(select(DagRun).where(DagRun.dag_id.in_(list(dag_ids)),
+                                                    DagRun.run_after >= start, DagRun.run_after < end)
+                               .order_by(DagRun.run_after)).all()
+        return [{"dag_id": r.dag_id, "dag_run_id": r.run_id, "state": str(r.state.value if hasattr(r.state, "value")
+                                                                           else r.state),
+                 "start_date": r.start_date.isoformat() if r.start_date else None,
+                 "end_date": r.end_date.isoformat() if r.end_date else None,
+                 "run_after": r.run_after.isoformat() if r.run_after else None,
+                 "run_type": str(getattr(r.run_type, "value", r.run_type))} for r in rows]
+
+
+# --------------------------------------------------------------------------------------------- build
+
+
+@dataclass
+class _Run:
+    dag_id: str
+    run_id: str
+    started: datetime | None = None
+    finished: datetime | None = None
+    state: str = ""
+    run_type: str = ""
+    sources: set[str] = field(default_factory=set)
+    ok: int = 0
+    failed: int = 0
+    lapsed: set[str] = field(default_factory=set)
+    posts: int = 0
+    batches: int = 0
+    rejected: int = 0
+    held: int = 0
+    alerts: int = 0
+    deleted: int = 0
+    events: int = 0
+    from_report: dict[str, Any] = field(default_factory=dict)
+
+    def seen(self, at: datetime | None) -> None:
+        if at is None:
+            return
+        self.started = at if self.started is None or at < self.started else self.started
+        self.finished = at if self.finished is None or at > self.finished else self.finished
+
+
+def _run_rows(store: ObjectStore, events: list[dict[str, Any]], runs: list[dict[str, Any]] | None,
+              start: datetime, end: datetime, force: str | None, warnings: list[str]) -> list[dict[str, Any]]:
+    table: dict[tuple[str, str], _Run] = {}
+
+    def get(dag_id: str, run_id: str) -> _Run:
+        return table.setdefault((dag_id, run_id), _Run(dag_id, run_id))
+
+    for ev in events:   # already filtered by period and force
+        actor = ev.get("actor") or {}
+        if actor.get("kind") != "task" or not actor.get("run_id"):
+            continue
+        run = get(str(actor.get("dag_id") or "?"), str(actor["run_id"]))
+        run.sources.add("audit log")
+        run.events += 1
+        run.seen(_t(ev.get("time")))
+        details = ev.get("details") or {}
+        action = ev["action"]
+        if action == "collect":
+            run.ok += 1
+            run.posts += int(details.get("posts") or 0)
+        elif action == "collect_failed":
+            run.failed += 1
+        elif action == "authorisation_lapsed":
+            run.lapsed.add(ev.get("object", ""))
+        elif action == "classify":
+            run.batches += 1
+        elif action == "quality_hold":
+            run.held += 1
+            run.batches += 1
+        elif action == "quality_reject":
+            run.rejected += int(details.get("rows") or 0)
+        elif action == "alert":
+            run.alerts += 1
+        elif action == "deletion":
+            run.deleted += 1
+
+    for kind, dag_id in REPORT_KIND_DAG.items():
+        for key in store.list(f"reports/{kind}/"):
+            try:
+                rep = json.loads(store.get(key))
+            except (ValueError, KeyError):
+                warnings.append(f"run summary {key} could not be read")
+                continue
+            finished = _t(rep.get("finished_at"))
+            if finished is None or not (start <= finished < end):
+                continue
+            run_id = str(rep.get("run_id") or key.rsplit("/", 1)[-1].removesuffix(".json"))
+            if force and (dag_id, run_id) not in table:
+                # a per-force report lists a shared run only when it touched that force
+                if kind != "collect" or not any(o.get("force") == force for o in rep.get("outcomes", [])):
+                    continue
+            run = get(dag_id, run_id)
+            run.sources.add("run summary")
+            run.from_report = rep
+            run.finished = finished if run.finished is None or finished > run.finished else run.finished
+            if run.started is None:
+                run.started = finished
+
+    for r in runs or []:
+        dag_id, run_id = str(r.get("dag_id")), str(r.get("dag_run_id") or r.get("run_id"))
+        at = _t(r.get("start_date")) or _t(r.get("run_after"))
+        if at is not None and not (start <= at < end):
+            continue
+        if force and (dag_id, run_id) not in table:
+            continue   # Airflow knows nothing about forces: only runs that touched this force are listed
+        run = get(dag_id, run_id)
+        run.sources.add("Airflow")
+        run.state = str(r.get("state") or "")
+        run.run_type = str(r.get("run_type") or "")
+        run.started = _t(r.get("start_date")) or run.started
+        run.finished = _t(r.get("end_date")) or run.finished
+
+    rows = []
+    for run in sorted(table.values(), key=lambda x: (x.started or x.finished or start, x.dag_id, x.run_id)):
+        rep = run.from_report
+        if rep and run.events == 0:   # a run from before the audit log: take its own summary
+            if run.dag_id == REPORT_KIND_DAG["collect"]:
+                outs = [o for o in rep.get("outcomes", []) if not force or o.get("force") == force]
+                run.ok = sum(1 for o in outs if o.get("status") == "ok")
+                run.failed = sum(1 for o in outs if o.get("status") == "error")
+                run.posts = sum(int(o.get("posts") or 0) for o in outs)
+                run.lapsed = {lp["key"] for lp in rep.get("accounts_lapsed", []) if not force or lp.get("force") == force}
+            elif not force:
+                run.batches = int(rep.get("batches") or 0)
+                run.rejected = int(rep.get("quarantined") or 0)
+                run.held = len(rep.get("held_batches") or [])
+                run.alerts = int((rep.get("alerts") or {}).get("delivered") or 0)
+        problems = []
+        if run.failed:
+            problems.append(f"{run.failed} account(s) could not be collected")
+        if run.lapsed:
+            problems.append(f"{len(run.lapsed)} not collected: authorisation lapsed")
+        if run.held:
+            problems.append(f"{run.held} batch(es) held by the quality gate")
+        state = run.state or ("finished" if rep else "recorded")
+        outcome = state + (": " + "; ".join(problems) if problems else "")
+        rows.append({
+            "dag_id": run.dag_id, "run_id": run.run_id, "started": _fmt_time(run.started),
+            "finished": _fmt_time(run.finished), "outcome": outcome,
+            "accounts_ok": run.ok, "accounts_failed": run.failed, "accounts_lapsed": len(run.lapsed),
+            "posts": run.posts, "batches": run.batches, "rejected": run.rejected, "held": run.held,
+            "alerts": run.alerts, "sources": ", ".join(sorted(run.sources)),
+        })
+    return rows
+
+
+def _in_scope(ev: Mapping[str, Any], force: str | None) -> bool:
+    return force is None or ev.get("force") == force
+
+
+def _batch_accounts(store: ObjectStore, events: list[dict[str, Any]]) -> dict[str, str]:
+    """batch id -> ``platform:account``, from collect events (then results/ for older batches)."""
+    out: dict[str, str] = {}
+    for ev in events:
+        if ev["action"] == "collect" and (ev.get("details") or {}).get("batch_id"):
+            out[ev["details"]["batch_id"]] = ev.get("object", "")
+    return out
+
+
+def _account_of(store: ObjectStore, batch_id: str, known: dict[str, str]) -> str:
+    if batch_id in known:
+        return known[batch_id]
+    from socialhub.process import result_key
+
+    raw = store.get_or_none(result_key(batch_id)) if batch_id else None
+    if raw:
+        rec = json.loads(raw)
+        known[batch_id] = f"{rec.get('platform')}:{rec.get('account')}"
+        return known[batch_id]
+    return ""
+
+
+def _watchlist_entries(store: ObjectStore, watchlist: Any, sources: list[str]) -> list[dict[str, Any]] | None:
+    if watchlist is not None:
+        sources.append("Watchlist: the watchlist file given to the report")
+        return [e.model_dump(mode="json") if hasattr(e, "model_dump") else dict(e)
+                for e in getattr(watchlist, "accounts", watchlist)]
+    raw = store.get_or_none("state/watchlist/snapshot.json")
+    if raw:
+        sources.append("Watchlist: the snapshot taken by the last collection run (no watchlist file given)")
+        return list(json.loads(raw).get("entries", {}).values())
+    return None
+
+
+def build_report(store: ObjectStore, *, start: date | datetime, end: date | datetime, force: str | None = None,
+                 watchlist: Any = None, runs: list[dict[str, Any]] | None = None, now: datetime | None = None,
+                 due_days: int = DEFAULT_DUE_DAYS, runs_note: str | None = None) -> Report:
+    """Compute the report for ``[start, end]`` (dates: whole UTC days, both included).
+
+    ``force`` restricts every row to that force. ``watchlist`` (a ``Watchlist`` or a list of
+    entries) gives the authorisation status table; without it the store's last watchlist
+    snapshot is used. ``runs`` are Airflow run records (REST API or DB shape) merged into the
+    run table; ``runs_note`` says where they came from (or why they are missing).
+    """
+    now = now or datetime.now(timezone.utc)
+    start_dt, end_dt = period_bounds(start, end)
+    sources = ["Audit log: the hash-chained, append-only event log in the store (audit/events/)",
+               "Run summaries: reports/collect/ and reports/process/ in the store"]
+    if runs_note:
+        sources.append(runs_note)
+    warnings: list[str] = []
+    chain = verify_chain(store)
+    if not chain.ok:
+        warnings.append("The audit log failed verification: the figures below come from a log that was altered "
+                        "or cut short, so they cannot be relied on until the break is explained.")
+    all_events = list(AuditLog(store).events())
+    forces = sorted({str(ev["force"]) for ev in all_events if ev.get("force")})
+
+    def in_period(ev: Mapping[str, Any]) -> bool:
+        at = _t(ev.get("time"))
+        return at is not None and start_dt <= at < end_dt
+
+    events = [ev for ev in all_events if in_period(ev) and _in_scope(ev, force)]
+    by_action: dict[str, list[dict[str, Any]]] = {}
+    for ev in events:
+        by_action.setdefault(ev["action"], []).append(ev)
+    batch_account = _batch_accounts(store, all_events)
+
+    tables: list[Table] = []
+
+    # --- runs
+    run_rows = _run_rows(store, events, runs, start_dt, end_dt, force, warnings)
+    tables.append(Table(
+        "runs", "Pipeline runs and their outcomes",
+        "Each run of the collection and processing DAGs in the period: when it ran, how it ended and what it did"
+        + (f" for {force}" if force else "") + ". 'Outcome' is Airflow's final state when Airflow was asked, "
+        "otherwise what the run recorded.",
+        [Column("dag_id", "DAG"), Column("run_id", "Run"), Column("started", "Started"),
+         Column("finished", "Finished"), Column("outcome", "Outcome"),
+         Column("accounts_ok", "Accounts collected", True), Column("accounts_failed", "Accounts failed", True),
+         Column("accounts_lapsed", "Not collected (lapsed)", True), Column("posts", "Posts collected", True),
+         Column("batches", "Batches processed", True), Column("rejected", "Posts rejected", True),
+         Column("held", "Batches held", True), Column("alerts", "Alerts sent", True),
+         Column("sources", "Recorded in")],
+        run_rows, "No pipeline runs recorded in this period."))
+
+    # --- posts per account
+    wl_entries = _watchlist_entries(store, watchlist, sources)
+    wl_by_key = {f"{e['platform']}:{e['account']}": e for e in wl_entries or []}
+    acc: dict[str, dict[str, Any]] = {}
+    for ev in events:
+        if ev["action"] not in ("collect", "collect_failed", "authorisation_lapsed"):
+            continue
+        key = ev.get("object", "")
+        details = ev.get("details") or {}
+        entry = wl_by_key.get(key, {})
+        row = acc.setdefault(key, {"force": ev.get("force") or "", "account": key,
+                                   "display_name": entry.get("display_name", ""),
+                                   "authorisation_ref": details.get("authorisation_ref")
+                                   or entry.get("authorisation_ref", ""),
+                                   "collections": 0, "posts": 0, "failed": 0, "lapsed": 0, "last": None,
+                                   "_lapsed_runs": set()})
+        at = _t(ev.get("time"))
+        if ev["action"] == "collect":
+            row["collections"] += 1
+            row["posts"] += int(details.get("posts") or 0)
+            row["last"] = max(row["last"], at) if row["last"] and at else (at or row["last"])
+        elif ev["action"] == "collect_failed":
+            row["failed"] += 1
+        else:
+            run_key = (ev.get("actor") or {}).get("run_id") or ev.get("time")
+            if run_key not in row["_lapsed_runs"]:
+                row["_lapsed_runs"].add(run_key)
+                row["lapsed"] += 1
+    acc_rows = []
+    for row in sorted(acc.values(), key=lambda r: (r["force"], r["account"])):
+        row.pop("_lapsed_runs")
+        row["last"] = _fmt_time(row["last"])
+        acc_rows.append(row)
+    tables.append(Table(
+        "posts_per_account", "Posts collected per account",
+        "Every watched account the hub tried to collect in the period, under which authorisation, how many "
+        "public posts were stored, how often collection failed, and how often it was refused because the "
+        "authorisation had lapsed.",
+        [Column("force", "Force"), Column("account", "Account"), Column("display_name", "Name"),
+         Column("authorisation_ref", "Authorisation"), Column("collections", "Collections", True),
+         Column("posts", "Posts stored", True), Column("failed", "Failed attempts", True),
+         Column("lapsed", "Refused (authorisation lapsed)", True), Column("last", "Last collected")],
+        acc_rows, "No account was collected in this period."))
+
+    # --- quality rejections
+    held = {ev.get("object"): ev for ev in by_action.get("quality_hold", [])}
+    q_rows = []
+    for ev in by_action.get("quality_reject", []):
+        d = ev.get("details") or {}
+        batch = str(ev.get("object", "")).removeprefix("batch:")
+        reasons = d.get("reasons") or {}
+        hold = held.get(ev.get("object"))
+        q_rows.append({"time": _fmt_time(ev.get("time")), "force": ev.get("force") or "",
+                       "account": _account_of(store, batch, batch_account), "batch": batch,
+                       "rows": int(d.get("rows") or 0),
+                       "reasons": "; ".join(f"{r} ({n})" for r, n in sorted(reasons.items())),
+                       "held": "yes: " + (hold.get("justification") or "") if hold else "no",
+                       "suite": f"{d.get('suite', '')} {d.get('suite_version', '')}".strip()})
+    tables.append(Table(
+        "quality_rejections", "Posts rejected by the data-quality checks",
+        "Posts that failed validation are not classified or alerted on; they are kept apart (quarantined) "
+        "with the reasons. A batch with too many bad posts is held whole for a person to look at.",
+        [Column("time", "When"), Column("force", "Force"), Column("account", "Account"), Column("batch", "Batch"),
+         Column("rows", "Posts rejected", True), Column("reasons", "Reasons (count)"),
+         Column("held", "Batch held"), Column("suite", "Checks (suite, version)")],
+        q_rows, "No post was rejected by the quality checks in this period."))
+
+    # --- alerts and first officer response
+    responses: dict[str, list[dict[str, Any]]] = {}
+    for ev in all_events:   # a response may come after the period: it still answers the alert
+        if ev["action"] == "review_response" and (ev.get("actor") or {}).get("kind") == "person" \
+                and _in_scope(ev, force):
+            aid = str((ev.get("details") or {}).get("alert_id") or "")
+            if aid:
+                responses.setdefault(aid, []).append(ev)
+    a_rows, waits = [], []
+    for ev in by_action.get("alert", []):
+        d = ev.get("details") or {}
+        aid = str(ev.get("object", "")).removeprefix("alert:")
+        at = _t(ev.get("time"))
+        first = min(responses.get(aid, []), key=lambda r: r.get("time", ""), default=None)
+        wait = None
+        if first is not None and at is not None and _t(first.get("time")) is not None:
+            wait = (_t(first["time"]) - at).total_seconds()  # type: ignore[operator]
+            waits.append(wait)
+        a_rows.append({
+            "time": _fmt_time(at), "force": ev.get("force") or "", "team": d.get("team", ""),
+            "alert_id": aid, "post": d.get("post", ""), "labels": ", ".join(d.get("labels") or []),
+            "severity": d.get("severity", ""), "delivered_to": f"{d.get('sink', '')} {d.get('channel', '')}".strip()
+            + (" (digest)" if d.get("digest") else ""),
+            "first_response": _fmt_time(first.get("time")) if first else "",
+            "time_to_response": fmt_duration(wait) if wait is not None else "no response recorded",
+            "responded_by": describe_actor(first.get("actor")) if first else "",
+            "outcome": str((first.get("details") or {}).get("outcome", "")) if first else "",
+        })
+    alert_notes = []
+    if not responses:
+        alert_notes.append(f"Time to first officer response: {NO_RESPONSES}.")
+    elif waits:
+        alert_notes.append(f"Time to first officer response: median {fmt_duration(statistics.median(waits))}, "
+                           f"longest {fmt_duration(max(waits))}; {len(a_rows) - len(waits)} of {len(a_rows)} "
+                           "alert(s) without a recorded response.")
+    tables.append(Table(
+        "alerts", "Alerts and time to first officer response",
+        "Every alert sent to an on-duty team in the period, and when an officer first recorded a response "
+        "to it. Alerts inform officers; every decision is a person's.",
+        [Column("time", "Alerted"), Column("force", "Force"), Column("team", "Team"), Column("alert_id", "Alert"),
+         Column("post", "Post"), Column("labels", "Categories"), Column("severity", "Severity"),
+         Column("delivered_to", "Delivered to"), Column("first_response", "First response"),
+         Column("time_to_response", "Time to first response"), Column("responded_by", "Responded by"),
+         Column("outcome", "Decision")],
+        a_rows, "No alert was sent in this period.", alert_notes))
+
+    # --- decisions by outcome
+    decisions: dict[tuple[str, str], int] = {}
+    for ev in by_action.get("review_response", []):
+        if (ev.get("actor") or {}).get("kind") != "person":
+            continue
+        outcome = str((ev.get("details") or {}).get("outcome") or "not stated")
+        k = (ev.get("force") or "", outcome)
+        decisions[k] = decisions.get(k, 0) + 1
+    total_decisions = sum(decisions.values())
+    d_rows = [{"force": f, "outcome": o, "count": n, "share": f"{n / total_decisions:.0%}"}
+              for (f, o), n in sorted(decisions.items())]
+    tables.append(Table(
+        "decisions", "Officers' decisions by outcome",
+        "The decisions officers recorded when reviewing alerts in the period, counted by outcome.",
+        [Column("force", "Force"), Column("outcome", "Decision"), Column("count", "Decisions", True),
+         Column("share", "Share")],
+        d_rows, f"No decisions: {NO_RESPONSES}."))
+
+    # --- referrals
+    r_rows = [{"time": _fmt_time(ev.get("time")), "force": ev.get("force") or "", "object": ev.get("object", ""),
+               "by": describe_actor(ev.get("actor")), "justification": ev.get("justification") or "",
+               "details": _compact(ev.get("details"))} for ev in by_action.get("referral", [])]
+    tables.append(Table(
+        "referrals", "Referrals",
+        "Items an officer referred onwards (for example to another team or agency), with the recorded reason.",
+        [Column("time", "When"), Column("force", "Force"), Column("object", "Item"), Column("by", "Referred by"),
+         Column("justification", "Reason"), Column("details", "Details")],
+        r_rows, "No referral was recorded in this period."))
+
+    # --- deletions and legal holds
+    del_rows = [{"time": _fmt_time(ev.get("time")), "action": "deleted" if ev["action"] == "deletion"
+                 else "legal hold " + str((ev.get("details") or {}).get("op", "")).strip(),
+                 "force": ev.get("force") or "", "object": ev.get("object", ""), "by": describe_actor(ev.get("actor")),
+                 "justification": ev.get("justification") or "", "details": _compact(ev.get("details"), ("op",))}
+                for ev in events if ev["action"] in ("deletion", "legal_hold")]
+    tables.append(Table(
+        "deletions", "Deletions and legal holds",
+        "Stored items erased under the retention policy (or on request), and legal holds placed or lifted, "
+        "which stop erasure.",
+        [Column("time", "When"), Column("action", "What"), Column("force", "Force"), Column("object", "Item"),
+         Column("by", "By"), Column("justification", "Reason"), Column("details", "Details")],
+        del_rows, "No deletion or legal hold was recorded in this period.",
+        ["Legal holds are not tied to a force in the audit log, so a per-force report does not list them."]
+        if force else []))
+
+    # --- watchlist changes
+    wc_rows = []
+    for ev in by_action.get("watchlist_change", []):
+        d = ev.get("details") or {}
+        fields = d.get("fields") or {}
+        wc_rows.append({"time": _fmt_time(ev.get("time")), "force": ev.get("force") or "",
+                        "account": ev.get("object", ""), "change": d.get("change", ""),
+                        "fields": "; ".join(f"{k}: {v[0]} -> {v[1]}" for k, v in sorted(fields.items())
+                                            if isinstance(v, list) and len(v) == 2),
+                        "changed_by": d.get("changed_by", ""), "reason": ev.get("justification") or "",
+                        "authorisation_ref": d.get("authorisation_ref", ""), "review_by": d.get("review_by", "")})
+    tables.append(Table(
+        "watchlist_changes", "Watchlist changes",
+        "Accounts added to, renewed on, changed on or removed from the watchlist in the period, with who made "
+        "the change and the reason they gave.",
+        [Column("time", "Seen"), Column("force", "Force"), Column("account", "Account"), Column("change", "Change"),
+         Column("fields", "What changed"), Column("changed_by", "Changed by"), Column("reason", "Reason given"),
+         Column("authorisation_ref", "Authorisation"), Column("review_by", "Review by")],
+        wc_rows, "The watchlist did not change in this period."))
+
+    # --- watchlist status
+    today = now.date()
+    w_rows = []
+    for e in wl_entries or []:
+        if force and e.get("force") != force:
+            continue
+        review_by = date.fromisoformat(str(e["review_by"]))
+        left = (review_by - today).days
+        status = "expired" if left < 0 else ("due for review" if left <= due_days else "ok")
+        w_rows.append({"status": status, "force": e.get("force", ""), "account": f"{e['platform']}:{e['account']}",
+                       "display_name": e.get("display_name", ""), "owner": e.get("owner", ""),
+                       "team": e.get("team", ""), "authorisation_ref": e.get("authorisation_ref", ""),
+                       "purpose": e.get("purpose", ""), "review_by": review_by.isoformat(),
+                       "days_left": left})
+    order = {"expired": 0, "due for review": 1, "ok": 2}
+    w_rows.sort(key=lambda r: (order[r["status"]], r["review_by"], r["account"]))
+    tables.append(Table(
+        "watchlist", "Watchlist entries and their authorisation status",
+        f"Every account on the watchlist as of {today.isoformat()}: 'expired' means the review-by date has "
+        f"passed and the account is no longer collected; 'due for review' means it passes within {due_days} "
+        "days and the owner must renew or remove it.",
+        [Column("status", "Status"), Column("force", "Force"), Column("account", "Account"),
+         Column("display_name", "Name"), Column("owner", "Owner"), Column("team", "Team"),
+         Column("authorisation_ref", "Authorisation"), Column("purpose", "Purpose"),
+         Column("review_by", "Review by"), Column("days_left", "Days left", True)],
+        w_rows, "No watchlist was available to the report." if wl_entries is None
+        else "No watchlist entry for this scope."))
+
+    # --- access and exports
+    x_rows = []
+    for ev in events:
+        if ev["action"] not in ("access", "report", "export"):
+            continue
+        d = ev.get("details") or {}
+        period = f"{d.get('from', '')} to {d.get('to', '')}" if d.get("from") else ""
+        x_rows.append({"time": _fmt_time(ev.get("time")), "action": ev["action"], "force": ev.get("force") or "",
+                       "by": describe_actor(ev.get("actor")), "period": period,
+                       "details": _compact(d, ("from", "to", "force"))
+                       + (f"; files: {', '.join(sorted(ev.get('hashes') or {}))}" if ev.get("hashes") else "")})
+    tables.append(Table(
+        "access_and_exports", "Who looked at or exported these records",
+        "Views of the auditors' page, reports produced and data exported in the period.",
+        [Column("time", "When"), Column("action", "What"), Column("force", "Force"), Column("by", "Who"),
+         Column("period", "Period covered"), Column("details", "Details")],
+        x_rows, "Nobody viewed or exported these records in this period."))
+
+    # --- chain
+    tables.append(Table(
+        "chain_verification", "Audit-log verification",
+        "The audit log is a hash chain: each event carries the hash of the one before, so altering, removing "
+        "or reordering any event is detected. The whole log was re-checked when this report was made.",
+        [Column("result", "Result"), Column("events", "Events checked", True), Column("first_bad", "First bad event"),
+         Column("problem", "Problem"), Column("head", "Hash of the last event"), Column("checked_at", "Checked at")],
+        [{"result": "intact" if chain.ok else "BROKEN", "events": chain.events,
+          "first_bad": "" if chain.first_bad is None else chain.first_bad, "problem": chain.problem or "",
+          "head": chain.last_hash or "", "checked_at": _fmt_time(now)}], ""))
+
+    posts = sum(r["posts"] for r in acc_rows)
+    n_resp = sum(1 for r in a_rows if r["first_response"])
+    expired = sum(1 for r in w_rows if r["status"] == "expired")
+    due = sum(1 for r in w_rows if r["status"] == "due for review")
+    summary = [
+        SummaryItem("Audit log", "intact" if chain.ok else "BROKEN",
+                    f"{chain.events} events checked" if chain.ok else (chain.problem or ""), attention=not chain.ok),
+        SummaryItem("Runs", str(len(run_rows)),
+                    f"{sum(1 for r in run_rows if ':' in r['outcome'] or r['outcome'].startswith('failed'))} "
+                    "with problems"),
+        SummaryItem("Posts collected", str(posts), f"from {sum(1 for r in acc_rows if r['posts'])} account(s)"),
+        SummaryItem("Posts rejected by quality checks", str(sum(r["rows"] for r in q_rows)),
+                    f"{sum(1 for r in q_rows if r['held'] != 'no')} batch(es) held"),
+        SummaryItem("Alerts sent", str(len(a_rows)), f"{n_resp} with an officer response"
+                    if responses else NO_RESPONSES),
+        SummaryItem("Decisions recorded", str(total_decisions)),
+        SummaryItem("Referrals", str(len(r_rows))),
+        SummaryItem("Deletions", str(sum(1 for r in del_rows if r["action"] == "deleted"))),
+        SummaryItem("Authorisations expired", str(expired), "accounts no longer collected", attention=expired > 0),
+        SummaryItem(f"Due for review within {due_days} days", str(due), "owners must renew or remove",
+                    attention=due > 0),
+    ]
+    if runs is None and not runs_note:
+        sources.append("Airflow run history: not asked (runs come from the audit log and run summaries)")
+    return Report(start=start_dt, end=end_dt, force=force, generated_at=now, chain=chain, summary=summary,
+                  tables=tables, sources=sources, warnings=warnings, due_days=due_days, forces=forces)
+
+
+# --------------------------------------------------------------------------------------------- output
+
+
+def _env() -> Any:
+    import jinja2
+
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+                              autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def render_html(report: Report, *, page: Mapping[str, Any] | None = None) -> str:
+    """The report as one self-contained HTML page. ``page`` adds the period chooser and CSV links
+    of the Airflow auditors' page (``base``, ``query``, ``user``, ``from``, ``to``)."""
+    return str(_env().get_template("report.html").render(report=report, page=page, no_responses=NO_RESPONSES))
+
+
+def write_report(report: Report, out_dir: str | os.PathLike[str]) -> list[Path]:
+    """Write ``report.html`` and one CSV per table into ``out_dir``; return the files written."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    html = out / HTML_NAME
+    html.write_text(render_html(report), encoding="utf-8")
+    paths.append(html)
+    summary = Table("summary", "Summary", "", [Column("label", "Figure"), Column("value", "Value"),
+                                               Column("hint", "Note")],
+                    [{"label": s.label, "value": s.value, "hint": s.hint} for s in report.summary], "")
+    for table in [summary, *report.tables]:
+        p = out / table.filename
+        p.write_bytes(table_csv(table))
+        paths.append(p)
+    return paths
+
+
+def record_report_event(store: ObjectStore, report: Report, files: Mapping[str, bytes] | Sequence[Path], *,
+                        actor: dict[str, Any], action: str = "report") -> dict[str, Any]:
+    """Audit the report as the export it is: who, which period and force, and each file's SHA-256."""
+    if isinstance(files, Mapping):
+        hashes = {name: sha256_hex(data) for name, data in files.items()}
+    else:
+        hashes = {Path(p).name: sha256_hex(Path(p).read_bytes()) for p in files}
+    last = report.end - timedelta(seconds=1)
+    return AuditLog(store).append(
+        action, actor=actor, obj=f"audit-report:{report.start.date()}..{last.date()}", force=report.force,
+        justification="auditor's report", hashes=hashes,
+        details={"from": report.start.date().isoformat(), "to": last.date().isoformat(), "force": report.force,
+                 "scope": report.scope_label, "chain_ok": report.chain.ok, "chain_events": report.chain.events})
+
+
+# --------------------------------------------------------------------------------------------- CLI
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-11-30") from None
+
+
+def build_parser(prog: str = "socialhub audit report") -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=prog, description="Write the auditor's report for a period: report.html and one CSV per table. "
+        "The report is recorded in the audit log (who, period, force, SHA-256 of each file). "
+        "Exit 0 when written, 1 when written but the audit log failed verification, 2 on bad arguments.")
+    p.add_argument("--from", dest="start", required=True, type=_date, help="first day (YYYY-MM-DD, UTC)")
+    p.add_argument("--to", dest="end", required=True, type=_date, help="last day, included (YYYY-MM-DD, UTC)")
+    p.add_argument("--force", help="only this force's rows (default: all forces)")
+    p.add_argument("--out", required=True, help="folder to write report.html and the CSV files into")
+    p.add_argument("--store", help="store URL or folder (default: $SOCIALHUB_STORE, else $SOCIALHUB_DATA_DIR/store)")
+    p.add_argument("--watchlist", help="watchlist file (default: $SOCIALHUB_WATCHLIST or include/watchlist.yaml)")
+    p.add_argument("--due-days", type=int, default=DEFAULT_DUE_DAYS,
+                   help=f"'due for review' window in days (default: {DEFAULT_DUE_DAYS})")
+    p.add_argument("--airflow-url", default=os.environ.get("SOCIALHUB_AIRFLOW_URL"),
+                   help="also read run states from this Airflow API server (credentials: "
+                        "$SOCIALHUB_AIRFLOW_TOKEN, or $SOCIALHUB_AIRFLOW_USERNAME and $SOCIALHUB_AIRFLOW_PASSWORD)")
+    p.add_argument("--actor", help="who is producing the report (default: $SOCIALHUB_ACTOR, else the login name)")
+    return p
+
+
+def run_report_cli(argv: Sequence[str] | None = None) -> int:
+    """``socialhub audit report``: build, write and audit the report; print where it is."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    if args.end < args.start:
+        print("socialhub: error: --to is before --from", file=sys.stderr)
+        return 2
+    from socialhub.config import Settings
+    from socialhub.errors import SocialhubError
+    from socialhub.storage import open_store
+    from socialhub.watchlist import load_watchlist
+
+    try:
+        cfg = Settings.from_env()
+        store = open_store(args.store or os.environ.get("SOCIALHUB_STORE") or str(cfg.data_dir / "store"))
+        wl_path = Path(args.watchlist) if args.watchlist else cfg.watchlist
+        watchlist = load_watchlist(wl_path) if wl_path.exists() or args.watchlist else None
+        start, end = period_bounds(args.start, args.end)
+        runs, note = None, None
+        if args.airflow_url:
+            try:
+                runs = airflow_runs(args.airflow_url, start=start, end=end,
+                                    token=os.environ.get("SOCIALHUB_AIRFLOW_TOKEN"),
+                                    username=os.environ.get("SOCIALHUB_AIRFLOW_USERNAME"),
+                                    password=os.environ.get("SOCIALHUB_AIRFLOW_PASSWORD"))
+                note = f"Airflow run history: {len(runs)} run(s) from the REST API at {args.airflow_url}"
+            except Exception as exc:  # noqa: BLE001 - the report goes on, and says what is missing
+                note = f"Airflow run history: NOT available from {args.airflow_url} ({type(exc).__name__}: {exc})"
+                print(f"socialhub: warning: {note}", file=sys.stderr)
+        report = build_report(store, start=args.start, end=args.end, force=args.force, watchlist=watchlist,
+                              runs=runs, due_days=args.due_days, runs_note=note)
+        paths = write_report(report, args.out)
+        actor = {"kind": "person", "name": args.actor or os.environ.get("SOCIALHUB_ACTOR") or getpass.getuser(),
+                 "via": "cli"}
+        record_report_event(store, report, paths, actor=actor)
+    except (SocialhubError, ValueError) as exc:
+        print(f"socialhub: error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, ValueError) else 1
+    print(f"auditor's report for {report.period_label}, {report.scope_label}:")
+    for p in paths:
+        print(f"  {p}")
+    print(report.chain.describe())
+    return 0 if report.chain.ok else 1
+
+
+__all__ = ["Report", "Table", "Column", "SummaryItem", "build_report", "write_report", "render_html",
+           "record_report_event", "run_report_cli", "airflow_runs", "airflow_db_runs", "csv_safe", "table_csv",
+           "period_bounds", "fmt_duration", "describe_actor", "NO_RESPONSES", "DEFAULT_DUE_DAYS"]

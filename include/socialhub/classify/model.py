@@ -1,0 +1,277 @@
+"""The statistical model: a calibrated linear model over character n-grams and the rule scores.
+
+Why linear: every score decomposes exactly into per-feature contributions, so an alert can
+say which words raised it; it trains in seconds on a few thousand posts, and inference is a
+sparse dot product (``features.py`` computes the features for a whole batch in numpy).
+scikit-learn is used only to TRAIN (``train.py``); this module needs numpy alone, so importing
+it in an Airflow task costs no sklearn import.
+
+For category ``c`` and post ``x``::
+
+    s_c(x)  = sum_f w[f, c] * x_f  +  sum_r u[r, c] * rule_r(x)  +  b_c       (logistic regression)
+    p_c(x)  = sigmoid(a_c * s_c(x) + d_c)                                    (Platt calibration)
+
+``x_f`` are the binary, IDF-weighted, L2-normalised n-gram features; ``rule_r`` are the rule
+classifier's per-category scores, before and after context rules (so an analyst's lexicon edit
+moves the model's score too, without retraining). ``p_c`` is a calibrated probability on the
+training distribution (synthetic; see docs/detection.md): read it as a ranking score.
+
+The artifact is a directory with ``model.json`` (weights as base64 little-endian arrays, the
+vocabulary as text) and ``manifest.json`` (version, sha256 of ``model.json``, training data
+digests, metrics). Loading checks the digest and takes a few tens of milliseconds.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from socialhub.classify.base import Reason
+from socialhub.classify.features import NgramBatch, feature_text, present_features
+from socialhub.errors import ConfigError
+from socialhub.models import CATEGORIES
+
+__all__ = [
+    "DEFAULT_MODEL_DIR",
+    "MODEL_FILE",
+    "MODEL_FORMAT",
+    "MANIFEST_FILE",
+    "LinearModel",
+    "ModelOutput",
+    "RULE_FEATURES",
+    "decode_array",
+    "encode_array",
+]
+
+DEFAULT_MODEL_DIR = Path(__file__).with_name("model")
+MODEL_FILE = "model.json"
+MANIFEST_FILE = "manifest.json"
+MODEL_FORMAT = "socialhub-linear-ngram/1"
+
+#: Names of the rule features, in order: the rule score per category after context rules,
+#: then before them.
+RULE_FEATURES: tuple[str, ...] = tuple(f"rules:{c}" for c in CATEGORIES) + tuple(f"rules_raw:{c}" for c in CATEGORIES)
+
+# Words (maximal runs of non-spaces) in a feature text, for widening an n-gram to whole words.
+_MAX_MODEL_REASONS = 3
+
+
+def encode_array(a: np.ndarray, dtype: str) -> dict[str, Any]:
+    """A numpy array as JSON: little-endian bytes in base64, with dtype and shape."""
+    arr = np.ascontiguousarray(a, dtype=np.dtype(dtype).newbyteorder("<"))
+    return {"dtype": dtype, "shape": list(arr.shape), "b64": base64.b64encode(arr.tobytes()).decode("ascii")}
+
+
+def decode_array(d: dict[str, Any]) -> np.ndarray:
+    arr = np.frombuffer(base64.b64decode(d["b64"]), dtype=np.dtype(d["dtype"]).newbyteorder("<"))
+    return arr.reshape(d["shape"]).astype(np.dtype(d["dtype"]))
+
+
+@dataclass(frozen=True, slots=True)
+class ModelOutput:
+    """Per-post model results for a batch: probabilities and the parts of the log-odds."""
+
+    prob: np.ndarray          # (n, C) calibrated probabilities
+    ngram_logit: np.ndarray   # (n, C) calibrated log-odds from the n-grams
+    rule_logit: np.ndarray    # (n, C) calibrated log-odds from the rule scores
+    bias: np.ndarray          # (C,)  calibrated intercept
+    batch: NgramBatch
+    inv_norm: np.ndarray      # (n,)  1 / L2 norm of each post's n-gram vector (0 if none)
+
+
+class LinearModel:
+    """A loaded model artifact. Read-only after construction, so one instance serves all threads."""
+
+    def __init__(self, data: dict[str, Any], *, version: str, manifest: dict[str, Any] | None = None) -> None:
+        if data.get("format") != MODEL_FORMAT:
+            raise ConfigError(f"model: unsupported format {data.get('format')!r} (expected {MODEL_FORMAT!r})")
+        if list(data["categories"]) != list(CATEGORIES):
+            raise ConfigError(f"model: categories {data['categories']} do not match {list(CATEGORIES)}")
+        if list(data["rule_features"]) != list(RULE_FEATURES):
+            raise ConfigError("model: rule features do not match this version of socialhub; retrain")
+        self.version = version
+        self.manifest = manifest or {}
+        self.lexicon_version: str | None = data.get("lexicon_version")
+        self.n_min, self.n_max = (int(v) for v in data["ngram_range"])
+        self.vocabulary: list[str] = list(data["vocabulary"])
+        self.hashes = decode_array(data["hashes"]).astype(np.uint64)
+        self.idf = decode_array(data["idf"]).astype(np.float64)
+        coef = decode_array(data["coef"]).astype(np.float64)            # (V, C)
+        rule_coef = decode_array(data["rule_coef"]).astype(np.float64)  # (R, C)
+        intercept = np.asarray(data["intercept"], np.float64)
+        cal = np.asarray(data["calibration"], np.float64)               # (C, 2): a, d
+        v = len(self.vocabulary)
+        if not (self.hashes.shape == (v,) and self.idf.shape == (v,) and coef.shape == (v, len(CATEGORIES))
+                and rule_coef.shape == (len(RULE_FEATURES), len(CATEGORIES)) and cal.shape == (len(CATEGORIES), 2)):
+            raise ConfigError("model: array shapes are inconsistent; the artifact is damaged")
+        if v > 1 and not bool(np.all(self.hashes[1:] > self.hashes[:-1])):
+            raise ConfigError("model: vocabulary hashes are not sorted; the artifact is damaged")
+        a, d = cal[:, 0], cal[:, 1]
+        # Fold the calibration into the weights: everything below is in calibrated log-odds.
+        self.coef = coef * a
+        self.rule_coef = rule_coef * a
+        self.bias = intercept * a + d
+
+    # ------------------------------------------------------------------ loading
+
+    @classmethod
+    def load(cls, directory: str | Path | None = None) -> LinearModel:
+        """Load ``model.json`` from ``directory``, checking it against ``manifest.json``.
+
+        Raises ``FileNotFoundError`` when there is no model there (the caller may fall back to
+        the rules) and ``ConfigError`` when one is there but damaged or not the one the manifest
+        describes (a deployment error that must not pass silently).
+        """
+        d = Path(directory) if directory is not None else DEFAULT_MODEL_DIR
+        model_path, manifest_path = d / MODEL_FILE, d / MANIFEST_FILE
+        if not model_path.is_file():
+            raise FileNotFoundError(f"no model at {model_path}")
+        raw = model_path.read_bytes()
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{manifest_path}: missing; a model is only loaded with its manifest") from None
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{manifest_path}: unreadable: {exc}") from None
+        digest = hashlib.sha256(raw).hexdigest()
+        expected = (manifest.get("files") or {}).get(MODEL_FILE, {}).get("sha256")
+        if digest != expected:
+            raise ConfigError(f"{model_path}: sha256 {digest[:12]}... does not match the manifest "
+                              f"({str(expected)[:12]}...); the artifact was changed or damaged")
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{model_path}: not valid JSON: {exc}") from None
+        version = manifest.get("model_version") or f"unversioned-{digest[:12]}"
+        return cls(data, version=str(version), manifest=manifest)
+
+    # ------------------------------------------------------------------ scoring
+
+    def predict(self, normalised_texts: Sequence[str], rule_features: np.ndarray) -> ModelOutput:
+        """Score a batch. ``rule_features`` is ``(n, len(RULE_FEATURES))``, in that order."""
+        n = len(normalised_texts)
+        texts = [feature_text(t) for t in normalised_texts]
+        batch = present_features(texts, self.hashes, self.n_min, self.n_max)
+        vals = self.idf[batch.feature]
+        norm2 = np.bincount(batch.post, weights=vals * vals, minlength=n)
+        inv = np.zeros(n)
+        np.divide(1.0, np.sqrt(norm2), out=inv, where=norm2 > 0)
+        ngram = np.empty((n, len(CATEGORIES)))
+        w = self.coef[batch.feature]
+        for c in range(len(CATEGORIES)):
+            ngram[:, c] = np.bincount(batch.post, weights=vals * w[:, c], minlength=n)
+        ngram *= inv[:, None]
+        rules = np.asarray(rule_features, np.float64).reshape(n, len(RULE_FEATURES)) @ self.rule_coef
+        z = ngram + rules + self.bias
+        prob = 1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0)))
+        return ModelOutput(prob, ngram, rules, self.bias, batch, inv)
+
+    # ------------------------------------------------------------------ explaining
+
+    def feature_contributions(self, out: ModelOutput, i: int, c: int) -> list[tuple[str, float, int, int]]:
+        """Every n-gram of post ``i`` with its contribution to category ``c``'s log-odds.
+
+        ``(ngram, contribution, start, length)`` with ``start`` in the post's feature text,
+        largest contribution first.
+        """
+        a, b = out.batch.bounds[i], out.batch.bounds[i + 1]
+        feats = out.batch.feature[a:b]
+        contrib = self.idf[feats] * self.coef[feats, c] * out.inv_norm[i]
+        order = np.argsort(-contrib, kind="stable")
+        return [(self.vocabulary[feats[k]], float(contrib[k]), int(out.batch.first[a + k]), int(out.batch.length[a + k]))
+                for k in order]
+
+    def reasons(self, out: ModelOutput, i: int, c: int, text: str, norm: Any, *,
+                limit: int = _MAX_MODEL_REASONS) -> list[Reason]:
+        """The words that raised category ``c`` most for post ``i``, as reasons quoting ``text``.
+
+        N-gram contributions are summed per word (an n-gram spanning two words counts half
+        for each) and the ``limit`` words with the largest positive sum are reported, each
+        merged with adjacent reported words into one span. ``norm`` is the post's
+        ``NormalisedText``; spans are mapped back to the original text through it.
+        """
+        ftext = feature_text(norm.text)
+        words = _word_spans(ftext)
+        if not words:
+            return []
+        score = [0.0] * len(words)
+        top_ngram: list[tuple[float, str]] = [(0.0, "")] * len(words)
+        starts = [w[0] for w in words]
+        for ngram, contrib, start, length in self.feature_contributions(out, i, c):
+            if contrib == 0.0:
+                continue
+            touched = _words_touched(starts, words, start, start + length)
+            if not touched:
+                continue
+            share = contrib / len(touched)
+            for k in touched:
+                score[k] += share
+                if share > top_ngram[k][0]:
+                    top_ngram[k] = (share, ngram)
+        best = sorted((k for k in range(len(words)) if score[k] > 0.05), key=lambda k: -score[k])[:limit]
+        reasons: list[Reason] = []
+        for group in _adjacent_groups(sorted(best)):
+            a_ft, b_ft = words[group[0]][0], words[group[-1]][1]
+            start, end = norm.to_original(a_ft - 1, b_ft - 1)
+            if end <= start:
+                continue
+            weight = round(sum(score[k] for k in group), 3)
+            term = ftext[a_ft:b_ft]
+            reasons.append(Reason(category=CATEGORIES[c], rule="model.ngrams", term=term, start=start, end=end,
+                                  text=text[start:end], weight=weight, effect="model"))
+        return reasons
+
+    def top_features(self, c: int, k: int = 20) -> list[tuple[str, float]]:
+        """The ``k`` n-grams with the largest weight for category ``c`` (for reports and model cards)."""
+        w = self.coef[:, c] * self.idf
+        order = np.argsort(-w, kind="stable")[:k]
+        return [(self.vocabulary[j], round(float(w[j]), 3)) for j in order]
+
+
+def _word_spans(ftext: str) -> list[tuple[int, int]]:
+    spans = []
+    i, n = 0, len(ftext)
+    while i < n:
+        if ftext[i] == " ":
+            i += 1
+            continue
+        j = i
+        while j < n and ftext[j] != " ":
+            j += 1
+        spans.append((i, j))
+        i = j
+    return spans
+
+
+def _words_touched(starts: list[int], words: list[tuple[int, int]], a: int, b: int) -> list[int]:
+    import bisect
+
+    k = max(bisect.bisect_right(starts, a) - 1, 0)
+    out = []
+    while k < len(words) and words[k][0] < b:
+        if words[k][1] > a:
+            out.append(k)
+        k += 1
+    return out
+
+
+def _adjacent_groups(indices: list[int]) -> list[list[int]]:
+    groups: list[list[int]] = []
+    for k in indices:
+        if groups and k == groups[-1][-1] + 1:
+            groups[-1].append(k)
+        else:
+            groups.append([k])
+    return groups
+
+
+def sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))

@@ -1,0 +1,386 @@
+"""Train the detection layer's statistical model from a labelled set (and officers' feedback).
+
+    python -m socialhub.classify.train data/labelled/train.jsonl \\
+        --dev data/labelled/dev.jsonl [--feedback decisions.jsonl ...] \\
+        [--out include/socialhub/classify/model] [--seed 0] [--write-thresholds]
+
+Reproducible: the same data, seed, lexicon and library versions give a byte-identical
+``model.json`` (no timestamps; solver with a fixed seed; weights rounded to float32), and
+``manifest.json`` records the sha256 of every input, so anyone can check which data made a
+model. scikit-learn is imported here only; inference (``model.py``) needs numpy alone.
+
+What is fitted, per category (one-vs-rest; a post may have several labels):
+
+1. features: binary char n-grams (1..5) of the normalised text, IDF-weighted and L2-normalised
+   (``features.py``), kept when they occur in >= ``min_df`` training posts; plus the rule
+   classifier's scores before and after context rules (``model.RULE_FEATURES``);
+2. an L2-regularised logistic regression (liblinear, ``class_weight="balanced"``);
+3. Platt calibration: a 1-D logistic fitted on 5-fold cross-validated decision values, so the
+   probability is not the over-confident in-sample one;
+4. with ``--dev``: per-category thresholds chosen on the dev set (violence_threat: the highest
+   threshold keeping recall >= ``--vt-recall``; the others: best F1), printed, stored in the
+   manifest and, with ``--write-thresholds``, written into ``thresholds.yaml`` (values only;
+   comments are kept).
+
+Feedback (``dataset.py``): each officer decision becomes a training example (weight 2) whose
+labels are the confirmed ones (true positive), none (false positive) or ``corrected_labels``;
+a feedback text replaces a training post with the same text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import platform
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from socialhub.classify.dataset import DatasetError, Example, feedback_examples, merge_feedback, read_feedback, read_labelled
+from socialhub.classify.features import feature_text, ngram_hash, ngram_hashes
+from socialhub.classify.lexicon import DEFAULT_THRESHOLDS_PATH
+from socialhub.classify.model import (
+    DEFAULT_MODEL_DIR,
+    MANIFEST_FILE,
+    MODEL_FILE,
+    MODEL_FORMAT,
+    RULE_FEATURES,
+    LinearModel,
+    encode_array,
+)
+from socialhub.classify.normalise import normalise
+from socialhub.classify.rules import RuleClassifier
+from socialhub.errors import ConfigError, SocialhubError
+from socialhub.models import CATEGORIES
+
+__all__ = ["TrainConfig", "choose_thresholds", "main", "run_train", "write_thresholds"]
+
+DEFAULTS: dict[str, Any] = {"ngram_min": 1, "ngram_max": 5, "min_df": 2, "C": 4.0, "cv_folds": 5,
+                            "feedback_weight": 2.0, "vt_recall": 0.95}
+
+
+class TrainConfig(dict):  # a plain dict with the defaults filled in (stored in the manifest)
+    def __init__(self, **overrides: Any) -> None:
+        unknown = set(overrides) - set(DEFAULTS)
+        if unknown:
+            raise TypeError(f"unknown training options: {', '.join(sorted(unknown))}")
+        super().__init__({**DEFAULTS, **{k: v for k, v in overrides.items() if v is not None}})
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def rule_features(rules: RuleClassifier, texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """Normalised texts and the rule features (``RULE_FEATURES`` order) for ``texts``."""
+    k = len(CATEGORIES)
+    feats = np.zeros((len(texts), len(RULE_FEATURES)))
+    normed = []
+    for i, t in enumerate(texts):
+        norm = normalise(t)
+        normed.append(norm.text)
+        res, raw = rules.score_normalised(t, norm)
+        feats[i, :k] = [res.scores[c] for c in CATEGORIES]
+        feats[i, k:] = [raw[c] for c in CATEGORIES]
+    return normed, feats
+
+
+def _vocabulary(ftexts: list[str], n_min: int, n_max: int, min_df: int):
+    """Hashes (sorted), texts and document frequencies of n-grams in >= ``min_df`` posts."""
+    post, start, length, hashes = ngram_hashes(ftexts, n_min, n_max)
+    # distinct (post, hash) pairs -> document frequency per hash
+    order = np.lexsort((start, hashes, post))
+    post, start, length, hashes = post[order], start[order], length[order], hashes[order]
+    first = np.ones(hashes.size, bool)
+    first[1:] = (hashes[1:] != hashes[:-1]) | (post[1:] != post[:-1])
+    post, start, length, hashes = post[first], start[first], length[first], hashes[first]
+    uniq, inverse, df = np.unique(hashes, return_inverse=True, return_counts=True)
+    keep = df >= min_df
+    vocab_hashes = uniq[keep]
+    # the text of each kept n-gram, from its first occurrence; every occurrence must agree
+    first_occ = np.full(uniq.size, -1, np.int64)
+    idx = np.arange(hashes.size)[::-1]
+    first_occ[inverse[idx]] = idx
+    texts = []
+    for h_i in np.flatnonzero(keep):
+        j = first_occ[h_i]
+        texts.append(ftexts[post[j]][start[j]:start[j] + length[j]])
+    occ = np.flatnonzero(keep[inverse])
+    # post-level matrix entries: (post, vocab index)
+    col = np.searchsorted(vocab_hashes, hashes[occ])
+    for p_, s_, n_, c_ in zip(post[occ].tolist(), start[occ].tolist(), length[occ].tolist(), col.tolist(), strict=True):
+        if ftexts[p_][s_:s_ + n_] != texts[c_]:
+            raise RuntimeError("n-gram hash collision in the training vocabulary; change HASH_MULT")
+    for t, h in zip(texts, vocab_hashes.tolist(), strict=True):
+        if ngram_hash(t) != h:
+            raise RuntimeError(f"numpy and Python n-gram hashes disagree on {t!r}")
+    return vocab_hashes, texts, df[keep], post[occ], col
+
+
+def _design(n_posts: int, rows: np.ndarray, cols: np.ndarray, idf: np.ndarray, rule_feats: np.ndarray):
+    from scipy import sparse
+
+    vals = idf[cols]
+    norm2 = np.bincount(rows, weights=vals * vals, minlength=n_posts)
+    inv = np.zeros(n_posts)
+    np.divide(1.0, np.sqrt(norm2), out=inv, where=norm2 > 0)
+    x = sparse.csr_matrix((vals * inv[rows], (rows, cols)), shape=(n_posts, idf.size))
+    return sparse.hstack([x, sparse.csr_matrix(rule_feats)], format="csr")
+
+
+def _fit_category(x, y: np.ndarray, w: np.ndarray, cfg: TrainConfig, seed: int):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+
+    def lr() -> LogisticRegression:
+        return LogisticRegression(C=cfg["C"], solver="liblinear", class_weight="balanced", random_state=seed,
+                                  max_iter=1000, tol=1e-6)
+
+    # Out-of-fold decision values for the calibration.
+    folds = min(cfg["cv_folds"], int(y.sum()), int((1 - y).sum()))
+    oof = np.zeros(y.size)
+    if folds >= 2:
+        for tr, te in StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(y.size), y):
+            m = lr().fit(x[tr], y[tr], sample_weight=w[tr])
+            oof[te] = m.decision_function(x[te])
+    model = lr().fit(x, y, sample_weight=w)
+    if folds < 2:
+        oof = model.decision_function(x)
+    platt = LogisticRegression(C=1e6, solver="lbfgs", max_iter=1000).fit(oof.reshape(-1, 1), y, sample_weight=w)
+    a, d = float(platt.coef_[0, 0]), float(platt.intercept_[0])
+    return model.coef_[0].astype(np.float64), float(model.intercept_[0]), (a, d)
+
+
+def _f32(v: float) -> float:
+    return float(np.float32(v))
+
+
+def _fit(examples: list[Example], rules: RuleClassifier, cfg: TrainConfig, seed: int) -> dict[str, Any]:
+    texts = [e.text for e in examples]
+    normed, rfeats = rule_features(rules, texts)
+    ftexts = [feature_text(t) for t in normed]
+    hashes, vocab, df, rows, cols = _vocabulary(ftexts, cfg["ngram_min"], cfg["ngram_max"], cfg["min_df"])
+    n = len(examples)
+    idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
+    idf = idf.astype(np.float32).astype(np.float64)
+    x = _design(n, rows, cols, idf, rfeats)
+    w = np.array([e.weight for e in examples])
+    coef = np.zeros((len(vocab), len(CATEGORIES)))
+    rule_coef = np.zeros((len(RULE_FEATURES), len(CATEGORIES)))
+    intercept, calibration = [], []
+    for c, cat in enumerate(CATEGORIES):
+        y = np.array([1 if cat in e.labels else 0 for e in examples])
+        if y.sum() == 0 or y.sum() == n:
+            raise DatasetError(f"training data needs posts with and without {cat!r}")
+        beta, b, (a, d) = _fit_category(x, y, w, cfg, seed)
+        coef[:, c] = beta[:len(vocab)]
+        rule_coef[:, c] = beta[len(vocab):]
+        intercept.append(_f32(b))
+        calibration.append([_f32(a), _f32(d)])
+    return {
+        "format": MODEL_FORMAT,
+        "categories": list(CATEGORIES),
+        "rule_features": list(RULE_FEATURES),
+        "lexicon_version": rules.lexicon.version,
+        "ngram_range": [cfg["ngram_min"], cfg["ngram_max"]],
+        "vocabulary": vocab,
+        "hashes": encode_array(hashes, "uint64"),
+        "idf": encode_array(idf, "float32"),
+        "coef": encode_array(coef, "float32"),
+        "rule_coef": encode_array(rule_coef, "float32"),
+        "intercept": intercept,
+        "calibration": calibration,
+    }
+
+
+# --------------------------------------------------------------------------- thresholds
+
+def choose_thresholds(gold: list[tuple[str, ...]], scores: np.ndarray, *, vt_recall: float = 0.95) -> dict[str, float]:
+    """Per-category thresholds from dev scores (``scores[i, c]``; ``gold[i]`` the true labels).
+
+    violence_threat: the highest threshold whose recall is >= ``vt_recall`` (a missed threat
+    costs more than a post too many in the queue); others: the threshold with the best F1
+    (ties: the lower threshold, for recall). Thresholds are rounded down to 0.01 and kept in
+    [0.01, 0.99].
+    """
+    out: dict[str, float] = {}
+    for c, cat in enumerate(CATEGORIES):
+        y = np.array([cat in g for g in gold])
+        s = scores[:, c]
+        cands = np.unique(np.floor(s * 100) / 100)
+        cands = cands[(cands >= 0.01) & (cands <= 0.99)]
+        if cands.size == 0 or not y.any():
+            out[cat] = 0.5
+            continue
+        best_t, best_f = float(cands[0]), -1.0
+        for t in cands:
+            pred = s >= t
+            tp = float(np.sum(pred & y))
+            fp = float(np.sum(pred & ~y))
+            fn = float(np.sum(~pred & y))
+            recall = tp / (tp + fn) if tp + fn else 0.0
+            f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+            if cat == "violence_threat":
+                if recall >= vt_recall:
+                    best_t = float(t)         # candidates ascend: keep the highest that qualifies
+            elif f1 > best_f + 1e-12:
+                best_t, best_f = float(t), f1
+        out[cat] = round(max(0.01, min(0.99, best_t)), 2)
+    return out
+
+
+_THRESH_LINE = re.compile(r"^(\s+)(violence_threat|weapon|gang_affiliation|drug_supply):\s*[0-9.]+(.*)$")
+
+
+def write_thresholds(path: Path, thresholds: dict[str, float], model_version: str) -> None:
+    """Put ``thresholds`` under the ``thresholds:`` key of a thresholds YAML file, keeping comments.
+
+    Also sets ``model_version`` (the model they were chosen for). Only the values change, so
+    the file's documentation survives and the diff shows exactly what moved.
+    """
+    lines = path.read_text(encoding="utf-8").splitlines()
+    out, section, seen_mv = [], None, False
+    for line in lines:
+        top = re.match(r"^([a-z_]+):", line)
+        if top:
+            section = top.group(1)
+            if section == "model_version":
+                line = f'model_version: "{model_version}"'
+                seen_mv = True
+        m = _THRESH_LINE.match(line)
+        if m and section == "thresholds":
+            line = f"{m.group(1)}{m.group(2)}: {thresholds[m.group(2)]}{m.group(3)}"
+        out.append(line)
+    if not seen_mv:
+        out.append(f'model_version: "{model_version}"')
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- the command
+
+def run_train(train_path: str | Path, *, out_dir: str | Path = DEFAULT_MODEL_DIR,
+              feedback: str | Path | Sequence[str | Path] | None = None, seed: int = 0,
+              dev: str | Path | None = None, lexicon_path: str | Path | None = None,
+              thresholds_path: str | Path | None = None, write_thresholds_file: bool = False,
+              out: TextIO | None = None, **options: Any) -> dict[str, Any]:
+    """Train a model from ``train_path`` (+ feedback files), write it to ``out_dir``; return the manifest.
+
+    ``options`` override ``DEFAULTS`` (``C``, ``ngram_min``, ``ngram_max``, ``min_df``, ...).
+    Raises ``DatasetError`` for a malformed input file (naming the line).
+    """
+    from socialhub.classify.combined import CombinedClassifier
+
+    out = out or sys.stdout
+    cfg = TrainConfig(**options)
+    train_p = Path(train_path)
+    examples = read_labelled(train_p)
+    fb_paths = [Path(feedback)] if isinstance(feedback, (str, Path)) else [Path(f) for f in feedback or []]
+    fb_examples: list[Example] = []
+    for fp in fb_paths:
+        fb_examples += feedback_examples(read_feedback(fp), weight=cfg["feedback_weight"])
+    merged = merge_feedback(examples, fb_examples)
+    rules = RuleClassifier.from_files(lexicon_path, thresholds_path)
+    data = _fit(merged, rules, cfg, seed)
+
+    blob = (json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n").encode("utf-8")
+    digest = hashlib.sha256(blob).hexdigest()
+    model_version = f"lr1-{digest[:12]}"
+    counts = {c: sum(1 for e in merged if c in e.labels) for c in CATEGORIES}
+    manifest: dict[str, Any] = {
+        "model_version": model_version,
+        "format": MODEL_FORMAT,
+        "files": {MODEL_FILE: {"sha256": digest, "bytes": len(blob)}},
+        "lexicon_version": rules.lexicon.version,
+        "training": {
+            "command": "python -m socialhub.classify.train",
+            "seed": seed,
+            "config": dict(cfg),
+            "data": [{"path": train_p.as_posix(), "sha256": _sha256(train_p), "examples": len(examples)}]
+            + [{"path": fp.as_posix(), "sha256": _sha256(fp), "kind": "feedback"} for fp in fb_paths],
+            "examples": len(merged),
+            "feedback_examples": len(fb_examples),
+            "positives": counts,
+            "no_label": sum(1 for e in merged if not e.labels),
+            "vocabulary": len(data["vocabulary"]),
+            "versions": {"python": platform.python_version(), "numpy": np.__version__,
+                         "scikit-learn": __import__("sklearn").__version__},
+        },
+    }
+    out_p = Path(out_dir)
+    out_p.mkdir(parents=True, exist_ok=True)
+    model_path = out_p / MODEL_FILE
+    model_path.write_bytes(blob)
+    model = LinearModel(data, version=model_version)
+    manifest["top_features"] = {c: model.top_features(i, 15) for i, c in enumerate(CATEGORIES)}
+
+    print(f"trained {model_version}: {len(merged)} posts ({len(fb_examples)} from feedback), "
+          f"vocabulary {len(data['vocabulary'])} n-grams, {len(blob) / 1e6:.2f} MB", file=out)
+    if dev is not None:
+        dev_p = Path(dev)
+        dev_ex = read_labelled(dev_p)
+        combined = CombinedClassifier(rules, model, dict.fromkeys(CATEGORIES, 0.5))
+        results = combined.classify_batch([e.text for e in dev_ex])
+        scores = np.array([[r.scores[c] for c in CATEGORIES] for r in results])
+        chosen = choose_thresholds([e.labels for e in dev_ex], scores, vt_recall=cfg["vt_recall"])
+        manifest["thresholds"] = {"chosen_on": dev_p.as_posix(), "dev_sha256": _sha256(dev_p),
+                                  "rule": f"violence_threat: highest with recall >= {cfg['vt_recall']}; others: best F1",
+                                  "values": chosen}
+        print(f"thresholds chosen on {dev_p}: {json.dumps(chosen)}", file=out)
+        if write_thresholds_file:
+            tp = Path(thresholds_path) if thresholds_path else DEFAULT_THRESHOLDS_PATH
+            write_thresholds(tp, chosen, model_version)
+            print(f"wrote them to {tp} (check the diff, bump its version, commit)", file=out)
+    (out_p / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
+                                       encoding="utf-8")
+    print(f"wrote {model_path} and {out_p / MANIFEST_FILE}", file=out)
+    return manifest
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m socialhub.classify.train",
+        description="Train the classifier's statistical model from labelled JSON Lines (+ officers' feedback) "
+                    "and write a versioned artifact (model.json + manifest.json).",
+        epilog="Example: python -m socialhub.classify.train data/labelled/train.jsonl --dev data/labelled/dev.jsonl "
+               "--write-thresholds")
+    p.add_argument("train", help="labelled JSONL: {\"text\": ..., \"labels\": [...]} per line")
+    p.add_argument("--dev", help="labelled JSONL to choose thresholds on (never the test split)")
+    p.add_argument("--feedback", action="append", default=[], metavar="FILE",
+                   help="officers' decisions JSONL (repeatable); merged into the training data")
+    p.add_argument("--out", default=str(DEFAULT_MODEL_DIR), help="artifact directory (default: the packaged model/)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--lexicon", help="lexicon YAML for the rule features (default: the packaged one)")
+    p.add_argument("--thresholds", help="thresholds YAML (default: the packaged one)")
+    p.add_argument("--write-thresholds", action="store_true",
+                   help="write the thresholds chosen on --dev into the thresholds file (values only)")
+    p.add_argument("--C", type=float, help=f"inverse regularisation strength (default: {DEFAULTS['C']})")
+    p.add_argument("--min-df", type=int, help=f"keep n-grams in at least this many posts (default: {DEFAULTS['min_df']})")
+    p.add_argument("--ngram-max", type=int, help=f"longest character n-gram (default: {DEFAULTS['ngram_max']})")
+    p.add_argument("--vt-recall", type=float,
+                   help=f"violence_threat recall the threshold must keep on --dev (default: {DEFAULTS['vt_recall']})")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.write_thresholds and not args.dev:
+        print("error: --write-thresholds needs --dev", file=sys.stderr)
+        return 2
+    try:
+        run_train(args.train, out_dir=args.out, feedback=args.feedback, seed=args.seed, dev=args.dev,
+                  lexicon_path=args.lexicon, thresholds_path=args.thresholds,
+                  write_thresholds_file=args.write_thresholds, C=args.C, min_df=args.min_df,
+                  ngram_max=args.ngram_max, vt_recall=args.vt_recall)
+    except (DatasetError, ConfigError, SocialhubError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

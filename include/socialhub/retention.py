@@ -1,0 +1,193 @@
+"""Retention: erase what policy says must go, log each erasure, never touch evidence under hold.
+
+Run daily by the ``socialhub_housekeeping`` DAG and by ``socialhub retention apply``. The
+decision for each batch is a pure function (``decide``) so it can be shown before it is done
+(``--dry-run``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from socialhub.audit.chain import Auditor, record
+from socialhub.errors import ConfigError
+from socialhub.models import canonical_json, parse_iso, sha256_hex, utc_iso
+from socialhub.storage import layout
+from socialhub.storage.base import ObjectStore, key_segment
+
+log = logging.getLogger(__name__)
+
+DEFAULT_POLICY = Path(__file__).resolve().parent / "retention.yaml"
+HOLDS_PREFIX = "holds/"
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(min_length=1)
+    description: str = ""
+    applies_to: Literal["flagged", "not_flagged", "held"]
+    days: int = Field(ge=1)
+
+
+class Policy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: int = 1
+    rules: list[Rule]
+
+    def rule_for(self, kind: str) -> Rule | None:
+        return next((r for r in self.rules if r.applies_to == kind), None)
+
+
+def load_policy(path: str | Path | None = None) -> Policy:
+    p = Path(path) if path else DEFAULT_POLICY
+    try:
+        return Policy.model_validate(yaml.safe_load(p.read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read retention policy {p}: {exc}") from None
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"retention policy {p} is invalid: {problems}") from None
+
+
+def hold_key(scope: str, value: str) -> str:
+    assert scope in ("batch", "account")
+    return f"{HOLDS_PREFIX}{scope}/{key_segment(value)}.json"
+
+
+def add_hold(store: ObjectStore, scope: str, value: str, *, reason: str, by: str, now: datetime,
+             auditor: Auditor | None = None) -> None:
+    """Put a batch or an account (``platform:account``) under legal hold."""
+    if not reason.strip() or not by.strip():
+        raise ConfigError("a legal hold needs a reason and the name of who placed it")
+    store.put_state(hold_key(scope, value), canonical_json({"scope": scope, "value": value, "reason": reason,
+                                                            "by": by, "since": utc_iso(now)}))
+    record(auditor, "legal_hold", f"{scope}:{value}", justification=reason, details={"op": "add", "by": by})
+
+
+def remove_hold(store: ObjectStore, scope: str, value: str, *, reason: str, by: str,
+                auditor: Auditor | None = None) -> None:
+    store.delete(hold_key(scope, value))
+    record(auditor, "legal_hold", f"{scope}:{value}", justification=reason, details={"op": "remove", "by": by})
+
+
+@dataclass
+class Decision:
+    batch_id: str
+    action: Literal["keep", "erase", "hold"]
+    rule: str | None
+    why: str
+    keys: list[str]
+
+
+def _content_keys(store: ObjectStore, manifest: dict[str, Any]) -> tuple[list[str], str, dict[str, Any] | None]:
+    from socialhub.process import result_key
+
+    keys = [manifest["raw"]["key"], manifest["posts"]["key"]]
+    raw = store.get_or_none(result_key(manifest["batch_id"]))
+    result = json.loads(raw) if raw else None
+    if result:
+        keys += list(result.get("outputs", {}).values())
+        kind = "held" if result["status"] == "held" else ("flagged" if result.get("flagged") else "not_flagged")
+    else:
+        kind = "not_flagged"  # never processed: treated as unflagged content (it is still pending)
+    return keys, kind, result
+
+
+def decide(store: ObjectStore, manifest: dict[str, Any], policy: Policy, now: datetime) -> Decision:
+    bid = manifest["batch_id"]
+    keys, kind, result = _content_keys(store, manifest)
+    keys = [k for k in keys if store.exists(k)]
+    if not keys:
+        return Decision(bid, "keep", None, "already erased", [])
+    account = f"{manifest['platform']}:{manifest['account']}"
+    for scope, value in (("batch", bid), ("account", account)):
+        hold = store.get_or_none(hold_key(scope, value))
+        if hold:
+            h = json.loads(hold)
+            return Decision(bid, "hold", None, f"legal hold on {scope} {value} by {h['by']}: {h['reason']}", keys)
+    if result is None and store.exists(layout.queue_key("pending", bid)):
+        return Decision(bid, "keep", None, "not processed yet", keys)
+    rule = policy.rule_for(kind)
+    if rule is None:
+        return Decision(bid, "keep", None, f"no rule for {kind} batches", keys)
+    age = now - parse_iso(manifest["collected_at"])
+    if age <= timedelta(days=rule.days):
+        return Decision(bid, "keep", rule.id, f"{kind}, {age.days} day(s) old, kept {rule.days}", keys)
+    return Decision(bid, "erase", rule.id, f"{kind} batch collected {manifest['collected_at']} is older than "
+                                           f"{rule.days} day(s) (rule {rule.id})", keys)
+
+
+def apply_retention(store: ObjectStore, policy: Policy, now: datetime, *, auditor: Auditor | None = None,
+                    dry_run: bool = False) -> dict[str, Any]:
+    """Erase expired batch content; one audit event per erased object (what, hash, rule, why)."""
+    summary: dict[str, Any] = {"batches_seen": 0, "erased_batches": 0, "erased_objects": 0, "held": 0,
+                               "failed": [], "dry_run": dry_run, "erased": []}
+    for mkey in store.list("batches/"):
+        manifest = json.loads(store.get(mkey))
+        summary["batches_seen"] += 1
+        d = decide(store, manifest, policy, now)
+        if d.action == "hold":
+            summary["held"] += 1
+            continue
+        if d.action != "erase":
+            continue
+        summary["erased"].append({"batch_id": d.batch_id, "rule": d.rule, "why": d.why, "keys": d.keys})
+        if dry_run:
+            continue
+        for key in d.keys:
+            digest = sha256_hex(store.get(key))
+            try:
+                store.delete(key)
+            except Exception as exc:  # noqa: BLE001 - e.g. S3 Object Lock still in force: record and go on
+                summary["failed"].append(f"{key}: {exc}")
+                log.warning("cannot erase %s: %s", key, exc)
+                continue
+            summary["erased_objects"] += 1
+            record(auditor, "deletion", key, force=manifest.get("force"), justification=d.why,
+                   hashes={"erased": digest}, details={"rule": d.rule, "batch_id": d.batch_id,
+                                                      "account": f"{manifest['platform']}:{manifest['account']}"})
+        summary["erased_batches"] += 1
+    return summary
+
+
+def due_reminders(store: ObjectStore, watchlist: Any, now: datetime, days_before: int) -> list[Any]:
+    """Entries whose authorisation lapses within ``days_before`` days and whose owner was not yet
+    reminded for this review date."""
+    out = []
+    for e in watchlist.accounts:
+        left = (e.review_by - now.date()).days
+        if 0 <= left <= days_before and not store.exists(_reminder_key(e)):
+            out.append(e)
+    return out
+
+
+def _reminder_key(entry: Any) -> str:
+    return f"state/reminders/{key_segment(entry.key)}-{entry.review_by.isoformat()}.json"
+
+
+def send_reminders(store: ObjectStore, watchlist: Any, now: datetime, *, days_before: int, sink: Any,
+                   routing: Any, auditor: Auditor | None = None) -> list[str]:
+    """Remind each owner once per review date, in their team's on-duty channel."""
+    sent = []
+    for e in due_reminders(store, watchlist, now, days_before):
+        route, _, _ = routing.route_for(e.force, e.team)
+        left = (e.review_by - now.date()).days
+        text = (f"Authorisation {e.authorisation_ref} for {e.platform}:{e.account} ({e.display_name}) must be "
+                f"reviewed by {e.review_by} ({left} day(s) left). Owner: {e.owner}. Collection stops after that "
+                f"date unless the watchlist entry is renewed.")
+        delivery = sink.send_text(route.on_duty, text)
+        store.put_state(_reminder_key(e), canonical_json({"sent_at": utc_iso(now), "channel": route.on_duty}))
+        record(auditor, "reminder", e.key, force=e.force, justification="authorisation review due",
+               details={"owner": e.owner, "review_by": e.review_by.isoformat(), "channel": route.on_duty,
+                        "authorisation_ref": e.authorisation_ref,
+                        "location": getattr(delivery, "location", None)})
+        sent.append(e.key)
+    return sent

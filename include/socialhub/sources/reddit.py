@@ -1,0 +1,310 @@
+"""Reddit: a user's submitted posts and comments, newest first, from the public listings.
+
+Endpoints: ``/user/{name}/submitted`` and ``/user/{name}/comments`` with ``sort=new``,
+``limit`` (max 100), ``raw_json=1`` (so text is not HTML-escaped) and ``after=<fullname>``
+for the next (older) page; the end is ``data.after == null``. Without a token the public
+``www.reddit.com`` listings are used (``.json`` suffix, 10 queries/min); with a token
+(``Authorization: Bearer``, base ``https://oauth.reddit.com``) the OAuth API (100 queries/min).
+Reddit throttles generic User-Agents: set ``extra.user_agent`` to
+``<platform>:<app id>:<version> (by /u/<name>)`` as Reddit asks.
+
+Each listing has its own cursor part: the newest time collected (``created_utc``), the
+fullnames of the most recent items (ties within a second), and *gaps*: when ``max_pages``
+stops a walk before it reached the cursor, the ``after`` continuation is stored and the next
+run finishes it. ``before=`` (paging towards newer items) is deliberately not used: Reddit
+returns an empty page when the anchor item has been deleted, which would silently hide every
+newer post; walking newest first needs no anchor. A gap's ``after`` anchor has the same
+weakness, so a gap that ends without meeting the cursor is reported in the notes. Listings
+stop at about 1,000 items (documented horizon).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import httpx
+
+from socialhub.errors import AccountUnavailable, AuthError, ConnectorError, MalformedResponse
+from socialhub.models import Post, raw_sha256, utc_iso
+from socialhub.sources.common import Page, d, epoch_time, opt_s, parse_time, precise, recent_ids, s, walk
+from socialhub.sources.base import Connector, ConnectorConfig, FetchResult, utcnow
+from socialhub.sources.http import ErrorMapping, HttpClient
+
+MAX_LIMIT = 100
+KNOWN_KEPT = 50
+MAX_GAPS = 10
+LISTINGS = ("submitted", "comments")
+ALLOWED_LISTINGS = ("submitted", "comments", "overview")
+SITE = "https://www.reddit.com"
+_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{3,20}$")
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def reddit_error(token_set: bool) -> Callable[[int, Any], ErrorMapping | None]:
+    """Reddit's errors, per account.
+
+    * 404 ``{"message": "Not Found", "error": 404}``: no such user (deleted, or never existed)
+    * 400 ``reason: USER_DOESNT_EXIST``: the same, from newer endpoints
+    * 403 with a JSON body and no token: the account is suspended or its profile is not public;
+      with a token it is a permission problem; a 403 *HTML* page is Reddit's network block
+      ("blocked by network security"), which is about us, not the account
+    """
+
+    def hook(status: int, body: Any) -> ErrorMapping | None:
+        reason = s(d(body).get("reason")).upper()
+        if status == 404 or reason == "USER_DOESNT_EXIST":
+            return ErrorMapping(AccountUnavailable, hint="no such Reddit user: deleted, or the name is misspelt; "
+                                                         "review the watchlist entry")
+        if status == 403 and not isinstance(body, dict):
+            return ErrorMapping(AuthError, hint="Reddit blocked the request (network security page): use OAuth "
+                                                "credentials and a descriptive extra.user_agent")
+        if status == 403 and not token_set:
+            return ErrorMapping(AccountUnavailable, hint="the account is suspended or its profile is not public; "
+                                                         "review the watchlist entry")
+        return None
+
+    return hook
+
+
+# --------------------------------------------------------------------------------------------
+# normalisation
+# --------------------------------------------------------------------------------------------
+
+def _url(value: Any) -> str:
+    """Listing URLs are HTML-escaped unless ``raw_json=1`` was honoured: undo ``&amp;``."""
+    return html.unescape(s(value)).strip()
+
+
+def thing_media(thing: dict[str, Any]) -> list[str]:
+    """Images and videos of a post or comment: hosted video, gallery / inline images
+    (``media_metadata``), the link itself when it is an image, else the preview image."""
+    urls: list[str] = []
+    video = d(d(thing.get("secure_media") or thing.get("media")).get("reddit_video"))
+    if video.get("fallback_url"):
+        urls.append(_url(video["fallback_url"]))
+    gallery = [s(d(i).get("media_id")) for i in d(thing.get("gallery_data")).get("items") or []]
+    metadata = d(thing.get("media_metadata"))
+    for key in gallery or list(metadata):
+        meta = d(metadata.get(key))
+        source = d(meta.get("s"))
+        url = source.get("u") or source.get("mp4") or source.get("gif")
+        if url:
+            urls.append(_url(url))
+    link = _url(thing.get("url_overridden_by_dest") or thing.get("url"))
+    if s(thing.get("post_hint")) == "image" or re.search(r"\.(jpe?g|png|gif|webp|mp4)(\?|$)", link, re.I):
+        urls.append(link)
+    if not urls:
+        for image in d(thing.get("preview")).get("images") or []:
+            url = d(d(image).get("source")).get("url")
+            if url:
+                urls.append(_url(url))
+                break
+    return list(dict.fromkeys(u for u in urls if u))
+
+
+def normalise_thing(child: Any, account: str, collected_at: str) -> Post:
+    """One listing child ``{"kind": "t3"|"t1", "data": {...}}`` -> Post.
+
+    Submission (t3): text = title, self text and (for link posts) the link; ``repost_of`` = the
+    crossposted submission. Comment (t1): text = body, ``reply_to`` = ``parent_id`` (a comment
+    or the submission). ``post_id`` is the fullname (``t3_…``/``t1_…``), unique across kinds.
+    """
+    kind = s(d(child).get("kind"))
+    thing = d(d(child).get("data"))
+    fullname = s(thing.get("name")) or (f"{kind}_{s(thing.get('id'))}" if thing.get("id") and kind else "")
+    permalink = s(thing.get("permalink"))
+    url = f"{SITE}{permalink}" if permalink.startswith("/") else permalink
+    created = epoch_time(thing.get("created_utc"))
+    if kind == "t1":
+        text = s(thing.get("body"))
+        reply_to = opt_s(thing.get("parent_id"))
+        repost_of = None
+    else:
+        parts = [s(thing.get("title")), s(thing.get("selftext"))]
+        link = _url(thing.get("url_overridden_by_dest") or thing.get("url"))
+        if link and not thing.get("is_self") and link != url:
+            parts.append(link)
+        text = "\n\n".join(p for p in parts if p.strip())
+        reply_to = None
+        repost_of = opt_s(thing.get("crosspost_parent"))
+    return Post(
+        platform="reddit",
+        account=account,
+        post_id=fullname,
+        url=url,
+        author=s(thing.get("author")),
+        text=text,
+        created_at=utc_iso(created) if created else "",
+        collected_at=collected_at,
+        media=thing_media(thing),
+        raw_sha256=raw_sha256(child),
+        reply_to=reply_to,
+        repost_of=repost_of,
+    )
+
+
+def _name(child: Any) -> str:
+    thing = d(d(child).get("data"))
+    return s(thing.get("name")) or (f"{s(d(child).get('kind'))}_{s(thing.get('id'))}" if thing.get("id") else "")
+
+
+def _time(child: Any) -> datetime | None:
+    return epoch_time(d(d(child).get("data")).get("created_utc"))
+
+
+def _pinned(child: Any) -> bool:
+    thing = d(d(child).get("data"))
+    return bool(thing.get("pinned") or thing.get("stickied"))
+
+
+# --------------------------------------------------------------------------------------------
+# connector
+# --------------------------------------------------------------------------------------------
+
+class RedditConnector(Connector):
+    """Collect one Reddit user's submissions and comments newer than the cursor.
+
+    Cursor: ``{"<listing>": {"newest_time": ISO, "known": [fullnames, newest first],
+    "gaps": [{"after", "stop_time", "stop_known"}]}}`` for each listing in
+    ``extra.reddit_listings`` (default ``["submitted", "comments"]``; ``["overview"]`` gets both
+    kinds in half the requests).
+    """
+
+    platform = "reddit"
+
+    def __init__(self, config: ConnectorConfig, *, now: Callable[[], datetime] = utcnow,
+                 sleep: Callable[[float], None] | None = None,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        super().__init__(config, now=now, sleep=sleep)
+        self.transport = transport
+
+    def client(self, account: str) -> HttpClient:
+        return HttpClient(self.config, platform=self.platform, account=account, now=self.now, sleep=self.sleep,
+                          transport=self.transport, error_hook=reddit_error(bool(self.config.token)))
+
+    def listings(self) -> tuple[str, ...]:
+        wanted = tuple(self.config.extra.get("reddit_listings") or LISTINGS)
+        bad = [w for w in wanted if w not in ALLOWED_LISTINGS]
+        if bad:
+            raise ConnectorError(self.platform, "*", f"unknown Reddit listing(s) {bad}",
+                                 hint=f"extra.reddit_listings may contain {', '.join(ALLOWED_LISTINGS)}")
+        return wanted
+
+    @staticmethod
+    def username(account: str) -> str:
+        """``u/name``, ``/u/name``, ``/user/name``, ``name`` -> ``name``."""
+        return re.sub(r"^/?(u|user)/", "", account.strip(), flags=re.I).strip("/")
+
+    def fetch(self, account: str, cursor: dict[str, Any] | None) -> FetchResult:
+        name = self.username(account)
+        if not _NAME_RE.match(name):
+            raise ConnectorError(self.platform, account, "not a valid Reddit username",
+                                 hint="use the name without u/ (3-20 letters, digits, _ or -)")
+        cursor = dict(cursor or {})
+        new_cursor: dict[str, Any] = {}
+        items: list[Any] = []
+        notes: list[str] = []
+        seen: set[str] = set()
+        pages = 0
+        with self.client(account) as http:
+            for listing in self.listings():
+                part, got, used, listing_notes = self._listing(http, account, name, listing, d(cursor.get(listing)),
+                                                               seen)
+                new_cursor[listing] = part
+                items.extend(got)
+                pages += used
+                notes.extend(f"{listing}: {n}" for n in listing_notes)
+        collected_at = utc_iso(self.now())
+        posts = [normalise_thing(child, account, collected_at) for child in items]
+        return FetchResult(posts=posts, raw_items=items, cursor=new_cursor, pages=pages, notes=notes)
+
+    def _listing(self, http: HttpClient, account: str, name: str, listing: str, part: dict[str, Any],
+                 seen: set[str]) -> tuple[dict[str, Any], list[Any], int, list[str]]:
+        oauth = bool(self.config.token)
+        path = f"/user/{name}/{listing}" + ("" if oauth else ".json")
+        limit = max(1, min(self.config.page_size, MAX_LIMIT))
+
+        def fetch_page(after: str | None) -> Page[str]:
+            params: dict[str, Any] = {"sort": "new", "limit": limit, "raw_json": 1}
+            if after:
+                params["after"] = after
+            body = http.get_json(path, params)
+            data = d(body).get("data") if d(body).get("kind") == "Listing" else None
+            children = d(data).get("children")
+            if not isinstance(children, list):
+                raise MalformedResponse(self.platform, account,
+                                        f"GET {path}: expected a Listing with data.children, got "
+                                        f"{type(body).__name__}{' of kind ' + s(d(body).get('kind')) if isinstance(body, dict) else ''}")
+            return Page(items=children, next=opt_s(d(data).get("after")))
+
+        def stop_at(stop_time: datetime | None, known: set[str], why: str) -> Callable[[Any], str | None]:
+            def check(child: Any) -> str | None:
+                if _name(child) in known:
+                    return "reached an already collected item"
+                t = _time(child)
+                if stop_time is not None and t is not None and t < stop_time:
+                    return why
+                return None
+            return check
+
+        newest_time = parse_time(part.get("newest_time"))
+        known = {k for k in part.get("known") or [] if isinstance(k, str)}
+        first_run = newest_time is None and not known
+        lower = self.now() - self.config.lookback if first_run else newest_time
+        why = f"reached look-back horizon {utc_iso(lower)}" if first_run and lower else "reached the cursor"
+        pages_left = max(1, self.config.max_pages)
+        notes: list[str] = []
+        collected: list[Any] = []
+        head = walk(fetch_page, None, key=_name, stop_at=stop_at(lower, known, why), max_pages=pages_left,
+                    seen=seen, pinned=_pinned, end_note="end of listing")
+        pages_left -= head.pages
+        collected.extend(head.items)
+        gaps: list[dict[str, Any]] = []
+        if head.complete:
+            notes.append(head.stop if head.items or head.stop != "reached an already collected item"
+                         else "nothing new")
+        else:
+            gaps.append({"after": head.resume, "stop_time": precise(lower) if lower else None,
+                         "stop_known": sorted(known)[:KNOWN_KEPT]})
+            notes.append(f"{head.stop}; the rest down to the cursor will be collected on the next run (gap recorded)")
+        for gap in (d(g) for g in part.get("gaps") or []):
+            if not gap.get("after"):
+                continue
+            if pages_left <= 0:
+                gaps.append(gap)
+                continue
+            gap_known = {k for k in gap.get("stop_known") or [] if isinstance(k, str)}
+            result = walk(fetch_page, s(gap["after"]), key=_name,
+                          stop_at=stop_at(parse_time(gap.get("stop_time")), gap_known, "reached the cursor"),
+                          max_pages=pages_left, seen=seen, pinned=_pinned, end_note="end of listing")
+            pages_left -= result.pages
+            collected.extend(result.items)
+            if not result.complete:
+                gaps.append({**gap, "after": result.resume})
+            elif result.stop == "end of listing":
+                notes.append(f"a gap after {gap['after']} ended without reaching the cursor: Reddit returns "
+                             f"nothing after a deleted item and stops listings at ~1000 items, so posts in "
+                             f"between may be missing")
+            else:
+                notes.append(f"closed a gap after {gap['after']} ({len(result.items)} item(s))")
+        if len(gaps) > MAX_GAPS:
+            notes.append(f"dropped {len(gaps) - MAX_GAPS} unfinished range(s); raise max_pages")
+            gaps = gaps[:MAX_GAPS]
+
+        new_part: dict[str, Any] = {}
+        tops = [t for t in (newest_time, max((t for t in map(_time, collected) if t), default=None)) if t]
+        if tops:
+            new_part["newest_time"] = precise(max(tops))
+        fresh = [_name(c) for c in sorted(collected, key=lambda c: _time(c) or EPOCH, reverse=True)]
+        merged = recent_ids(fresh, part.get("known") or [], KNOWN_KEPT)
+        if merged:
+            new_part["known"] = merged
+        if gaps:
+            new_part["gaps"] = gaps
+        return new_part, collected, max(1, self.config.max_pages) - pages_left, notes
+
+
+__all__ = ["LISTINGS", "RedditConnector", "normalise_thing", "reddit_error", "thing_media"]

@@ -1,0 +1,250 @@
+"""Run a real Airflow 3 deployment on loopback: api-server, scheduler, dag-processor (and triggerer).
+
+The same components as ``docker-compose.yml`` minus Celery, as local processes: the scheduler's
+``LocalExecutor`` starts task processes which fetch their work and report back through the
+api-server's execution API (``[core] execution_api_server_url``), signed with the shared
+``[api_auth] jwt_secret``. The metadata database is whatever ``AIRFLOW__DATABASE__SQL_ALCHEMY_CONN``
+says (the Postgres e2e test and the benchmarks pass a private cluster from ``pg_cluster.py``).
+
+Every process is started in its own session and stopped (TERM, then KILL) by ``stop()``, by its
+process group id, so no stray task process survives a test.
+
+    stack = AirflowStack(env, workdir)
+    stack.migrate(); stack.start()
+    stack.unpause("socialhub_collect"); stack.trigger("socialhub_collect")
+    stack.wait_for_run("socialhub_process", lambda r: r["state"] == "success", timeout=240)
+    stack.stop()
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+COMPONENTS = ("api-server", "scheduler", "dag-processor")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def airflow_bin() -> str:
+    cand = Path(sys.executable).with_name("airflow")
+    return str(cand) if cand.exists() else "airflow"
+
+
+def stack_env(base_env: dict[str, str], *, sql_alchemy_conn: str, api_port: int, parallelism: int = 4,
+              extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Settings that turn a single-process ``airflow dags test`` environment into a deployment."""
+    env = dict(base_env)
+    env.update({
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sql_alchemy_conn,
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": str(parallelism),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(api_port),
+        "AIRFLOW__API__WORKERS": "1",
+        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{api_port}",
+        # one secret shared by every component: the scheduler signs task tokens, the api-server checks them
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
+        "AIRFLOW__API__SECRET_KEY": secrets.token_hex(32),
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+        # react quickly: this is a test/bench deployment, not a production tuning
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
+        "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.5",
+        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": base_env.get("AIRFLOW__LOGGING__BASE_LOG_FOLDER")
+        or str(Path(base_env["AIRFLOW_HOME"]) / "logs"),
+    })
+    env.update(extra or {})
+    return env
+
+
+@dataclass
+class AirflowStack:
+    env: dict[str, str]
+    workdir: Path
+    components: Iterable[str] = COMPONENTS
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def api_url(self) -> str:
+        return self.env["AIRFLOW__API__BASE_URL"]
+
+    def log_path(self, name: str) -> Path:
+        return self.workdir / f"{name}.log"
+
+    # -- CLI ------------------------------------------------------------------------------------
+
+    def cli(self, *args: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run([airflow_bin(), *args], env=self.env, capture_output=True, text=True,
+                              timeout=timeout, check=False)
+        with self.log_path("cli").open("a") as fh:
+            fh.write(f"\n$ airflow {' '.join(args)}  (exit {proc.returncode})\n{proc.stdout}\n{proc.stderr}\n")
+        if check and proc.returncode:
+            raise RuntimeError(f"airflow {' '.join(args)} failed (exit {proc.returncode}):\n"
+                               f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        return proc
+
+    def migrate(self, pools: dict[str, dict[str, Any]] | None = None) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.cli("db", "migrate", timeout=600)
+        if pools:
+            pools_file = self.workdir / "pools.json"
+            pools_file.write_text(json.dumps(pools, indent=2))
+            self.cli("pools", "import", str(pools_file))
+
+    def unpause(self, dag_id: str) -> None:
+        self.cli("dags", "unpause", dag_id)
+
+    def trigger(self, dag_id: str, run_id: str | None = None) -> None:
+        self.cli("dags", "trigger", dag_id, *(["--run-id", run_id] if run_id else []))
+
+    # -- processes ------------------------------------------------------------------------------
+
+    def start(self, timeout: float = 180) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        for name in self.components:
+            cmd = [airflow_bin(), *name.split()]
+            if name == "api-server":
+                cmd += ["--host", "127.0.0.1", "--port", self.env["AIRFLOW__API__PORT"], "--workers", "1"]
+            log = self.log_path(name.replace(" ", "-")).open("ab")
+            self.procs[name] = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                                stdin=subprocess.DEVNULL, start_new_session=True)
+            log.close()
+        self.wait_healthy(timeout)
+
+    def wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_alive()
+            if "api-server" not in self.procs or self._api_ok():
+                return
+            time.sleep(0.5)
+        raise TimeoutError(f"api-server not healthy after {timeout:.0f}s; see {self.log_path('api-server')}")
+
+    def _api_ok(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.api_url}/api/v2/monitor/health", timeout=2) as resp:
+                return resp.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def health(self) -> dict[str, Any]:
+        with urllib.request.urlopen(f"{self.api_url}/api/v2/monitor/health", timeout=5) as resp:
+            return json.loads(resp.read())
+
+    def check_alive(self) -> None:
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                tail = self.log_path(name.replace(" ", "-")).read_text(errors="replace")[-4000:]
+                raise RuntimeError(f"airflow {name} exited with {proc.returncode}:\n{tail}")
+
+    def stop(self, grace: float = 20) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + grace
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+        for proc in self.procs.values():
+            # the whole group: task processes the LocalExecutor forked included
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        self.procs.clear()
+
+    def __enter__(self) -> "AirflowStack":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        self.close()
+
+    # -- state (straight from the metadata database: no CLI start-up per poll) -------------------
+
+    def query(self, sql: str, **params: Any) -> list[dict[str, Any]]:
+        from sqlalchemy import create_engine, text
+
+        if getattr(self, "_engine", None) is None:
+            self._engine = create_engine(self.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], pool_size=1)
+        with self._engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(text(sql), params)]
+
+    def dag_runs(self, dag_id: str) -> list[dict[str, Any]]:
+        return self.query("SELECT run_id, state, run_type, start_date, end_date FROM dag_run "
+                          "WHERE dag_id = :dag ORDER BY id", dag=dag_id)
+
+    def task_states(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        return self.query("SELECT task_id, map_index, state, try_number, pool, start_date, end_date "
+                          "FROM task_instance WHERE dag_id = :dag AND run_id = :run ORDER BY task_id, map_index",
+                          dag=dag_id, run=run_id)
+
+    def dags_known(self, *dag_ids: str) -> bool:
+        found = {r["dag_id"] for r in self.query("SELECT dag_id FROM dag")}
+        return set(dag_ids) <= found
+
+    def wait_for_dags(self, *dag_ids: str, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_alive()
+            try:
+                if self.dags_known(*dag_ids):
+                    return
+            except Exception:  # noqa: BLE001 - tables may not be there yet
+                pass
+            time.sleep(0.5)
+        raise TimeoutError(f"dag-processor did not register {dag_ids} within {timeout:.0f}s; "
+                           f"see {self.log_path('dag-processor')}")
+
+    def wait_for_run(self, dag_id: str, done: Callable[[dict[str, Any]], bool], timeout: float,
+                     poll: float = 1.0, fail_on: Iterable[str] = ("failed",)) -> dict[str, Any]:
+        """Wait until some run of ``dag_id`` satisfies ``done``; raise early if a run ends in ``fail_on``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.check_alive()
+            runs = self.dag_runs(dag_id)
+            for run in runs:
+                if done(run):
+                    return run
+            bad = [r for r in runs if r["state"] in fail_on]
+            if bad:
+                tis = self.task_states(dag_id, bad[0]["run_id"])
+                raise RuntimeError(f"{dag_id} run {bad[0]['run_id']} {bad[0]['state']}: {tis}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no {dag_id} run finished within {timeout:.0f}s; runs: {runs}")
+            time.sleep(poll)
+
+    def close(self) -> None:
+        engine = getattr(self, "_engine", None)
+        if engine is not None:
+            engine.dispose()
+            self._engine = None

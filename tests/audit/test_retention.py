@@ -1,0 +1,149 @@
+"""Retention erases exactly what policy says, logs each erasure, never touches a legal hold."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from socialhub.alerts.routing import Routing
+from socialhub.alerts.sinks import OutboxSink
+from socialhub.audit.chain import AuditLog, Auditor, verify_chain
+from socialhub.classify import load_classifier
+from socialhub.cli import main
+from socialhub.collect import collect_account
+from socialhub.errors import ConfigError
+from socialhub.models import sha256_hex
+from socialhub.process import process_batch, result_key
+from socialhub.retention import Policy, add_hold, apply_retention, load_policy, send_reminders
+from socialhub.storage import LocalStore
+from socialhub.watchlist import parse_watchlist
+from tests.core.test_process_and_alert import ENTRY, ListConnector
+
+T0 = datetime(2026, 1, 10, 12, tzinfo=timezone.utc)
+POLICY = Policy.model_validate({"rules": [
+    {"id": "plain", "applies_to": "not_flagged", "days": 30},
+    {"id": "flagged", "applies_to": "flagged", "days": 365},
+    {"id": "held", "applies_to": "held", "days": 30},
+]})
+
+
+def make_batch(store, texts, at, bad=frozenset()):
+    entry = ENTRY.model_copy(update={"account": f"acct{at.day}{len(texts)}@x.social"})
+    conn = ListConnector(texts, bad, at)
+    out = collect_account(store, entry, conn, at)
+    process_batch(store, out.batch_id, classifier=load_classifier())
+    return out.batch_id
+
+
+def content_keys(store, batch_id):
+    from socialhub.process import load_manifest
+
+    m = load_manifest(store, batch_id)
+    rec = json.loads(store.get(result_key(batch_id)))
+    return [m["raw"]["key"], m["posts"]["key"], *rec["outputs"].values()]
+
+
+@pytest.fixture()
+def setup(tmp_path):
+    store = LocalStore(tmp_path / "store")
+    plain = make_batch(store, {"1": "lovely roast dinner", "2": "great match today"}, T0)
+    flagged = make_batch(store, {"1": "gonna stab him when we catch him lacking"}, T0)
+    held_q = make_batch(store, {"1": "a", "2": "b", "3": "c"}, T0, bad={"1", "2", "3"})
+    recent = make_batch(store, {"1": "nice weather", "2": "new album out friday", "3": "x"},
+                        T0 + timedelta(days=40))
+    return store, {"plain": plain, "flagged": flagged, "held_q": held_q, "recent": recent}
+
+
+def test_erases_exactly_what_policy_says_and_logs_each(setup):
+    store, b = setup
+    auditor = Auditor(AuditLog(store), {"kind": "task", "task_id": "apply_retention"})
+    before = {name: {k: sha256_hex(store.get(k)) for k in content_keys(store, bid)} for name, bid in b.items()}
+    now = T0 + timedelta(days=45)
+    summary = apply_retention(store, POLICY, now, auditor=auditor)
+    erased = {e["batch_id"] for e in summary["erased"]}
+    assert erased == {b["plain"], b["held_q"]}
+    for name in ("plain", "held_q"):
+        assert not any(store.exists(k) for k in before[name])
+    for name in ("flagged", "recent"):
+        assert all(store.exists(k) for k in before[name])
+    deletions = [e for e in AuditLog(store).events() if e["action"] == "deletion"]
+    assert {e["object"]: e["hashes"]["erased"] for e in deletions} == {**before["plain"], **before["held_q"]}
+    assert {e["details"]["rule"] for e in deletions} == {"plain", "held"}
+    assert all("older than 30 day(s)" in e["justification"] for e in deletions)
+    assert verify_chain(store).ok
+    # manifests and result records (no post text) remain for the auditors
+    assert store.exists(result_key(b["plain"]))
+    # idempotent: a second run erases nothing more
+    assert apply_retention(store, POLICY, now, auditor=auditor)["erased_objects"] == 0
+
+
+def test_legal_hold_is_never_erased(setup):
+    store, b = setup
+    add_hold(store, "batch", b["plain"], reason="Op Example disclosure", by="DS Example", now=T0)
+    add_hold(store, "account", f"mastodon:acct{T0.day}3@x.social", reason="court order", by="DI Example", now=T0)
+    summary = apply_retention(store, POLICY, T0 + timedelta(days=400))
+    erased = {e["batch_id"] for e in summary["erased"]}
+    assert b["plain"] not in erased and b["held_q"] not in erased and b["flagged"] in erased
+    assert summary["held"] == 2
+    assert all(store.exists(k) for k in content_keys(store, b["plain"]))
+
+
+def test_dry_run_erases_nothing(setup, capsys):
+    store, b = setup
+    assert main(["retention", "apply", "--dry-run", "--store", str(store.root)]) == 0
+    assert "batch(es) seen" in capsys.readouterr().out
+    assert all(store.exists(k) for k in content_keys(store, b["plain"]))
+    summary = apply_retention(store, POLICY, T0 + timedelta(days=45), dry_run=True)
+    assert len(summary["erased"]) == 2 and summary["erased_objects"] == 0
+    assert all(store.exists(k) for k in content_keys(store, b["plain"]))
+
+
+def test_hold_cli_records_who_and_why(setup, capsys):
+    store, b = setup
+    assert main(["hold", "add", "--batch", b["plain"], "--reason", "disclosure request 42", "--by", "DS Example",
+                 "--store", str(store.root)]) == 0
+    ev = [e for e in AuditLog(store).events() if e["action"] == "legal_hold"][-1]
+    assert ev["actor"]["kind"] == "person" and ev["actor"]["name"] == "DS Example"
+    assert ev["justification"] == "disclosure request 42"
+
+
+def test_policy_file_is_validated(tmp_path):
+    assert load_policy().rule_for("flagged").days == 365
+    bad = tmp_path / "p.yaml"
+    bad.write_text("rules:\n  - id: x\n    applies_to: everything\n    days: 0\n")
+    with pytest.raises(ConfigError, match="applies_to"):
+        load_policy(bad)
+
+
+def test_owners_are_reminded_once_before_review(tmp_path):
+    store = LocalStore(tmp_path / "store")
+    wl = parse_watchlist("""
+accounts:
+  - platform: mastodon
+    account: soon@x.social
+    display_name: Soon
+    force: met
+    team: gangs
+    owner: DS Soon
+    authorisation_ref: AUTH-S
+    purpose: Public threats between two named groups.
+    review_by: 2026-01-20
+  - platform: mastodon
+    account: later@x.social
+    display_name: Later
+    force: met
+    team: gangs
+    owner: DS Later
+    authorisation_ref: AUTH-L
+    purpose: Public threats between two named groups.
+    review_by: 2026-06-20
+""")
+    routing = Routing.from_dict({"version": 1, "default": {"on_duty": "#duty", "escalation": "#esc"}})
+    outbox = OutboxSink(tmp_path / "outbox")
+    sent = send_reminders(store, wl, T0, days_before=14, sink=outbox, routing=routing)
+    assert sent == ["mastodon:soon@x.social"]
+    assert send_reminders(store, wl, T0 + timedelta(days=1), days_before=14, sink=outbox, routing=routing) == []
+    lines = (tmp_path / "outbox" / "outbox.jsonl").read_text().splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["channel"] == "#duty"
