@@ -1,7 +1,25 @@
-"""Registers socialhub with Airflow (plugins folder). Later: the auditors' page."""
+"""Registers socialhub with Airflow (plugins folder): the auditors' page.
+
+``fastapi_apps`` mounts the read-only auditors' page (``socialhub_airflow/auditors.py``) in
+Airflow's API server under ``/socialhub-audit``; ``external_views`` adds "Auditors' report" to
+Airflow's navigation bar, which shows that page inside the Airflow UI at
+``/plugin/socialhub-audit``. Who may open it is decided by the page itself (signed-in users
+named in ``SOCIALHUB_AUDITOR_USERS``), not by the link being visible.
+"""
 
 from airflow.plugins_manager import AirflowPlugin
+
+from socialhub_airflow.auditors import APP_PREFIX, URL_ROUTE, create_app
 
 
 class SocialhubPlugin(AirflowPlugin):
     name = "socialhub"
+    fastapi_apps = [{"app": create_app(), "url_prefix": APP_PREFIX, "name": "socialhub auditors' page"}]
+    external_views = [{
+        "name": "Auditors' report",
+        "href": f"{APP_PREFIX}/",
+        "icon": f"{APP_PREFIX}/icon.svg",
+        "url_route": URL_ROUTE,
+        "destination": "nav",
+        "nav_top_level": True,
+    }]

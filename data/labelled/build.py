@@ -38,8 +38,8 @@ sys.path.insert(0, str(HERE))
 from templates import HANDWRITTEN, PER_SPLIT, SHARED, TEMPLATES  # noqa: E402
 
 SPLITS = ("train", "dev", "test")
-POSITIVE_VARIANTS = 16
-NEGATIVE_VARIANTS = 10
+POSITIVE_VARIANTS = 11
+NEGATIVE_VARIANTS = 11
 NEAR_DUP_JACCARD = 0.5
 #: Within one split, a post this similar to an earlier one is a trivial variant and is dropped.
 WITHIN_SPLIT_JACCARD = 0.8

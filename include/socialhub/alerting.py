@@ -24,11 +24,9 @@ from socialhub.storage.base import ObjectStore
 log = logging.getLogger(__name__)
 
 
-_RAW_HASH: dict[str, str] = {}  # alert id -> the raw item's hash, for the audit event
-
-
 def _flagged_alerts(store: ObjectStore, record: dict[str, Any],
-                    review_url: Callable[[str], str | None] | None) -> list[Alert]:
+                    review_url: Callable[[str], str | None] | None) -> list[tuple[Alert, str]]:
+    """The alerts of a processed batch, each with its raw item's hash (for the audit event)."""
     key = record.get("outputs", {}).get("flagged")
     if not key:
         return []
@@ -39,8 +37,7 @@ def _flagged_alerts(store: ObjectStore, record: dict[str, Any],
                                 account_display_name=row.get("display_name", ""))
         if review_url:
             alert.review_url = review_url(alert.alert_id)
-        _RAW_HASH[alert.alert_id] = row.get("raw_sha256", "")
-        alerts.append(alert)
+        alerts.append((alert, row.get("raw_sha256", "")))
     return alerts
 
 
@@ -53,6 +50,7 @@ def alert_batches(store: ObjectStore, batch_ids: list[str], *, sink: Any, routin
     summary: dict[str, Any] = {"delivered": 0, "already_alerted": 0, "digests": 0, "deliveries": [],
                                "batches_done": 0}
     todo: list[tuple[str, Alert]] = []
+    raw_hash: dict[str, str] = {}
     done_batches: list[tuple[str, dict[str, Any]]] = []
     for batch_id in batch_ids:
         raw = store.get_or_none(result_key(batch_id))
@@ -61,7 +59,8 @@ def alert_batches(store: ObjectStore, batch_ids: list[str], *, sink: Any, routin
         record = json.loads(raw)
         if record["status"] != "processed":
             continue
-        for alert in _flagged_alerts(store, record, review_url):
+        for alert, digest in _flagged_alerts(store, record, review_url):
+            raw_hash[alert.alert_id] = digest
             if ledger.delivered(alert.alert_id):
                 summary["already_alerted"] += 1
                 continue
@@ -90,7 +89,7 @@ def alert_batches(store: ObjectStore, batch_ids: list[str], *, sink: Any, routin
             delivery = send_digest(sink, [a for _, a in pending], channel)
             for batch_id, alert in pending:
                 ledger.record(alert.alert_id, delivery, batch_id=batch_id, post_key=alert.post_key, at=at)
-                _audit_alert(auditor, alert, delivery, batch_id, digest=True)
+                _audit_alert(auditor, alert, delivery, batch_id, raw_hash.get(alert.alert_id), digest=True)
             summary["digests"] += 1
             summary["delivered"] += len(pending)
             summary["deliveries"].append(_where(delivery, len(pending)))
@@ -99,7 +98,7 @@ def alert_batches(store: ObjectStore, batch_ids: list[str], *, sink: Any, routin
             ledger.mark_intent(alert.alert_id, channel, at)
             delivery = sink.send(alert, channel)
             ledger.record(alert.alert_id, delivery, batch_id=batch_id, post_key=alert.post_key, at=at)
-            _audit_alert(auditor, alert, delivery, batch_id, digest=False)
+            _audit_alert(auditor, alert, delivery, batch_id, raw_hash.get(alert.alert_id), digest=False)
             summary["delivered"] += 1
             summary["deliveries"].append(_where(delivery, 1))
 
@@ -115,10 +114,11 @@ def alert_batches(store: ObjectStore, batch_ids: list[str], *, sink: Any, routin
     return summary
 
 
-def _audit_alert(auditor: Any, alert: Alert, delivery: Any, batch_id: str, *, digest: bool) -> None:
+def _audit_alert(auditor: Any, alert: Alert, delivery: Any, batch_id: str, raw_sha256: str | None, *,
+                 digest: bool) -> None:
     where = _where(delivery, 1)
     record(auditor, "alert", f"alert:{alert.alert_id}", force=alert.force,
-           hashes={"post_raw": _RAW_HASH[alert.alert_id]} if _RAW_HASH.get(alert.alert_id) else {},
+           hashes={"post_raw": raw_sha256} if raw_sha256 else {},
            details={"post": alert.post_key, "batch_id": batch_id, "team": alert.team, "labels": alert.labels,
                     "severity": alert.severity, "sink": where["sink"], "channel": where["channel"],
                     "location": where["location"], "digest": digest,

@@ -59,13 +59,13 @@ accounts:
     display_name: "@formula account"
     force: {MET}
     team: gangs-north
-    owner: DS A. Example
+    owner: "=SUM(A1:A9)"
     authorisation_ref: AUTH-MET-2
-    purpose: Account whose platform is failing (test).
+    purpose: "+44 7700 900123 is the platform contact; its platform is failing (test)."
     review_by: {today + timedelta(days=10)}
   - platform: mastodon
     account: corner_shop@social.example
-    display_name: Corner Shop
+    display_name: Café Corner Shop
     force: {COUNTY}
     team: county-lines
     owner: DC B. Example

@@ -55,6 +55,9 @@ DEFAULT_DAG_IDS = ("socialhub_collect", "socialhub_process", "socialhub_housekee
 REPORT_KIND_DAG = {"collect": "socialhub_collect", "process": "socialhub_process"}
 #: Characters that make a spreadsheet treat a cell as a formula (OWASP "CSV injection").
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_TIME_KEYS = frozenset({"time", "started", "finished", "last", "first_response", "checked_at"})
+_WIDE_KEYS = frozenset({"outcome", "reasons", "justification", "purpose", "details", "fields", "reason", "held",
+                        "problem"})
 
 
 # --------------------------------------------------------------------------------------------- model
@@ -65,6 +68,7 @@ class Column:
     key: str
     heading: str
     numeric: bool = False
+    html: bool = True          # False: in the CSV only (technical detail a reader of the page does not need)
 
 
 @dataclass
@@ -174,6 +178,28 @@ def fmt_duration(seconds: float | None) -> str:
         return f"{h} h {m:02d} min"
     d, h = divmod(h, 24)
     return f"{d} d {h} h"
+
+
+_CHECK_WORDS = {
+    "expect_column_values_to_not_be_null": "missing",
+    "expect_column_values_to_match_regex": "wrong format",
+    "expect_column_values_to_match_strftime_format": "not a real date and time",
+    "expect_column_values_to_be_between": "out of range (in the future or too old)",
+    "expect_column_values_to_be_in_set": "unknown value",
+    "expect_compound_columns_to_be_unique": "the same post twice",
+    "expect_column_pair_values_a_to_be_greater_than_b": "in the wrong order",
+    "expect_column_values_to_be_of_type": "wrong type",
+}
+
+
+def describe_check(label: str) -> str:
+    """``expect_column_values_to_match_regex(url)`` -> ``url: wrong format`` (unknown labels unchanged)."""
+    name, _, cols = label.partition("(")
+    words = _CHECK_WORDS.get(name)
+    if not words or not cols.endswith(")"):
+        return label
+    cols = cols[:-1].replace("_epoch", "").replace(",", " and ")
+    return f"{cols}: {words}"
 
 
 def describe_actor(actor: Mapping[str, Any] | None) -> str:
@@ -410,14 +436,15 @@ def _run_rows(store: ObjectStore, events: list[dict[str, Any]], runs: list[dict[
         if run.failed:
             problems.append(f"{run.failed} account(s) could not be collected")
         if run.lapsed:
-            problems.append(f"{len(run.lapsed)} not collected: authorisation lapsed")
+            problems.append(f"{len(run.lapsed)} account(s) not collected: authorisation lapsed")
         if run.held:
             problems.append(f"{run.held} batch(es) held by the quality gate")
-        state = run.state or ("finished" if rep else "recorded")
-        outcome = state + (": " + "; ".join(problems) if problems else "")
+        if run.state and run.state not in ("success", "running", "queued"):
+            problems.insert(0, f"Airflow run {run.state}")
         rows.append({
             "dag_id": run.dag_id, "run_id": run.run_id, "started": _fmt_time(run.started),
-            "finished": _fmt_time(run.finished), "outcome": outcome,
+            "finished": _fmt_time(run.finished), "state": run.state or "not asked",
+            "outcome": "; ".join(problems) if problems else "no problems recorded",
             "accounts_ok": run.ok, "accounts_failed": run.failed, "accounts_lapsed": len(run.lapsed),
             "posts": run.posts, "batches": run.batches, "rejected": run.rejected, "held": run.held,
             "alerts": run.alerts, "sources": ", ".join(sorted(run.sources)),
@@ -503,11 +530,11 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
     run_rows = _run_rows(store, events, runs, start_dt, end_dt, force, warnings)
     tables.append(Table(
         "runs", "Pipeline runs and their outcomes",
-        "Each run of the collection and processing DAGs in the period: when it ran, how it ended and what it did"
-        + (f" for {force}" if force else "") + ". 'Outcome' is Airflow's final state when Airflow was asked, "
-        "otherwise what the run recorded.",
+        "Each run of the collection, processing and housekeeping DAGs in the period: when it ran, what it did"
+        + (f" for {force}" if force else "") + " and any problem it recorded. 'Airflow state' is the run's final "
+        "state in Airflow ('not asked' when the report was made without access to Airflow).",
         [Column("dag_id", "DAG"), Column("run_id", "Run"), Column("started", "Started"),
-         Column("finished", "Finished"), Column("outcome", "Outcome"),
+         Column("finished", "Finished"), Column("state", "Airflow state"), Column("outcome", "Problems"),
          Column("accounts_ok", "Accounts collected", True), Column("accounts_failed", "Accounts failed", True),
          Column("accounts_lapsed", "Not collected (lapsed)", True), Column("posts", "Posts collected", True),
          Column("batches", "Batches processed", True), Column("rejected", "Posts rejected", True),
@@ -570,7 +597,8 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
         q_rows.append({"time": _fmt_time(ev.get("time")), "force": ev.get("force") or "",
                        "account": _account_of(store, batch, batch_account), "batch": batch,
                        "rows": int(d.get("rows") or 0),
-                       "reasons": "; ".join(f"{r} ({n})" for r, n in sorted(reasons.items())),
+                       "reasons": "; ".join(f"{describe_check(r)} ({n})" for r, n in sorted(reasons.items())),
+                       "checks": "; ".join(sorted(reasons)),
                        "held": "yes: " + (hold.get("justification") or "") if hold else "no",
                        "suite": f"{d.get('suite', '')} {d.get('suite_version', '')}".strip()})
     tables.append(Table(
@@ -579,7 +607,8 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
         "with the reasons. A batch with too many bad posts is held whole for a person to look at.",
         [Column("time", "When"), Column("force", "Force"), Column("account", "Account"), Column("batch", "Batch"),
          Column("rows", "Posts rejected", True), Column("reasons", "Reasons (count)"),
-         Column("held", "Batch held"), Column("suite", "Checks (suite, version)")],
+         Column("held", "Batch held"), Column("checks", "Checks failed", html=False),
+         Column("suite", "Suite, version", html=False)],
         q_rows, "No post was rejected by the quality checks in this period."))
 
     # --- alerts and first officer response
@@ -758,8 +787,7 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
         SummaryItem("Audit log", "intact" if chain.ok else "BROKEN",
                     f"{chain.events} events checked" if chain.ok else (chain.problem or ""), attention=not chain.ok),
         SummaryItem("Runs", str(len(run_rows)),
-                    f"{sum(1 for r in run_rows if ':' in r['outcome'] or r['outcome'].startswith('failed'))} "
-                    "with problems"),
+                    f"{sum(1 for r in run_rows if r['outcome'] != 'no problems recorded')} with problems"),
         SummaryItem("Posts collected", str(posts), f"from {sum(1 for r in acc_rows if r['posts'])} account(s)"),
         SummaryItem("Posts rejected by quality checks", str(sum(r["rows"] for r in q_rows)),
                     f"{sum(1 for r in q_rows if r['held'] != 'no')} batch(es) held"),
@@ -792,7 +820,8 @@ def _env() -> Any:
 def render_html(report: Report, *, page: Mapping[str, Any] | None = None) -> str:
     """The report as one self-contained HTML page. ``page`` adds the period chooser and CSV links
     of the Airflow auditors' page (``base``, ``query``, ``user``, ``from``, ``to``)."""
-    return str(_env().get_template("report.html").render(report=report, page=page, no_responses=NO_RESPONSES))
+    return str(_env().get_template("report.html").render(report=report, page=page, no_responses=NO_RESPONSES,
+                                                         time_keys=_TIME_KEYS, wide_keys=_WIDE_KEYS))
 
 
 def write_report(report: Report, out_dir: str | os.PathLike[str]) -> list[Path]:

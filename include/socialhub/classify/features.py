@@ -24,6 +24,7 @@ L2-normalised per post, as in a standard TF-IDF vectoriser with ``binary=True``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -33,7 +34,7 @@ __all__ = ["HASH_MULT", "NgramBatch", "feature_text", "ngram_hash", "ngram_hashe
 
 #: Multiplier of the polynomial hash (odd, so multiplication is a bijection mod 2**64).
 HASH_MULT = 0x9E3779B97F4A7C15
-_MASK = (1 << 64) - 1
+_MASK64 = (1 << 64) - 1
 _U_MULT = np.uint64(HASH_MULT)
 
 # Every whitespace character -> one space (1:1, so offsets are unchanged); NUL is reserved as the
@@ -41,21 +42,36 @@ _U_MULT = np.uint64(HASH_MULT)
 _WS = {ord(c): " " for c in "\t\n\r\x0b\x0c\x00\x85\u2028\u2029"}
 
 
+# @mentions and links: the model must not learn that a particular account or site means a label
+# (that would be profiling, and it would not generalise); they become "@" / "http" plus spaces.
+_MASK = re.compile(r"(?<![\w@])@[\w.]+|https?://\S+|www\.\S+")
+
+
+def _mask(m: re.Match[str]) -> str:
+    s = m.group(0)
+    keep = "@" if s.startswith("@") else "http"
+    return keep + " " * (len(s) - len(keep))
+
+
 def feature_text(normalised: str) -> str:
     """The string n-grams are taken from: `` <normalised text, whitespace as spaces> ``.
 
-    Character ``i`` of the normalised text is character ``i + 1`` here.
+    @mentions and links are masked (``@tallz_07`` -> ``@`` and spaces) so no account name or
+    URL becomes a feature. Character ``i`` of the normalised text is character ``i + 1`` here.
     """
-    return " " + normalised.translate(_WS) + " "
+    t = normalised.translate(_WS)
+    if "@" in t or "http" in t or "www." in t:
+        t = _MASK.sub(_mask, t)
+    return " " + t + " "
 
 
 def ngram_hash(ngram: str) -> int:
     """The hash of one n-gram, exactly as ``ngram_hashes`` computes it (for vocabularies, tests)."""
     h = 0
     for ch in ngram:
-        h = (h * HASH_MULT + ord(ch)) & _MASK
+        h = (h * HASH_MULT + ord(ch)) & _MASK64
     # Mix in the length so "ab" and a longer n-gram hashing alike by accident stay apart.
-    return (h * HASH_MULT + len(ngram)) & _MASK
+    return (h * HASH_MULT + len(ngram)) & _MASK64
 
 
 def ngram_hashes(texts: Sequence[str], n_min: int, n_max: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -8,8 +8,8 @@ it in an Airflow task costs no sklearn import.
 
 For category ``c`` and post ``x``::
 
-    s_c(x)  = sum_f w[f, c] * x_f  +  sum_r u[r, c] * rule_r(x)  +  b_c       (logistic regression)
-    p_c(x)  = sigmoid(a_c * s_c(x) + d_c)                                    (Platt calibration)
+    s_c(x)  = sum_f w[f, c] * x_f  +  b_c                                    (n-gram logistic regression)
+    p_c(x)  = sigmoid(a_c * s_c(x)  +  sum_r u[r, c] * rule_r(x)  +  d_c)    (stacked with the rules)
 
 ``x_f`` are the binary, IDF-weighted, L2-normalised n-gram features; ``rule_r`` are the rule
 classifier's per-category scores, before and after context rules (so an analyst's lexicon edit
@@ -80,9 +80,9 @@ class ModelOutput:
     """Per-post model results for a batch: probabilities and the parts of the log-odds."""
 
     prob: np.ndarray          # (n, C) calibrated probabilities
-    ngram_logit: np.ndarray   # (n, C) calibrated log-odds from the n-grams
-    rule_logit: np.ndarray    # (n, C) calibrated log-odds from the rule scores
-    bias: np.ndarray          # (C,)  calibrated intercept
+    ngram_logit: np.ndarray   # (n, C) log-odds contributed by the n-grams
+    rule_logit: np.ndarray    # (n, C) log-odds contributed by the rule scores
+    bias: np.ndarray          # (C,)  intercept
     batch: NgramBatch
     inv_norm: np.ndarray      # (n,)  1 / L2 norm of each post's n-gram vector (0 if none)
 
@@ -115,9 +115,9 @@ class LinearModel:
         if v > 1 and not bool(np.all(self.hashes[1:] > self.hashes[:-1])):
             raise ConfigError("model: vocabulary hashes are not sorted; the artifact is damaged")
         a, d = cal[:, 0], cal[:, 1]
-        # Fold the calibration into the weights: everything below is in calibrated log-odds.
+        # Fold the stage-2 scale into the n-gram weights: everything below is in final log-odds.
         self.coef = coef * a
-        self.rule_coef = rule_coef * a
+        self.rule_coef = rule_coef
         self.bias = intercept * a + d
 
     # ------------------------------------------------------------------ loading

@@ -12,11 +12,16 @@ model. scikit-learn is imported here only; inference (``model.py``) needs numpy 
 What is fitted, per category (one-vs-rest; a post may have several labels):
 
 1. features: binary char n-grams (1..5) of the normalised text, IDF-weighted and L2-normalised
-   (``features.py``), kept when they occur in >= ``min_df`` training posts; plus the rule
-   classifier's scores before and after context rules (``model.RULE_FEATURES``);
-2. an L2-regularised logistic regression (liblinear, ``class_weight="balanced"``);
-3. Platt calibration: a 1-D logistic fitted on 5-fold cross-validated decision values, so the
-   probability is not the over-confident in-sample one;
+   (``features.py``), kept when they occur in >= ``min_df`` training posts;
+2. stage 1: an L2-regularised logistic regression on the n-grams (liblinear,
+   ``class_weight="balanced"``), fitted on all training posts; and the same fitted in 5 folds
+   grouped by phrasing template (the ``source`` field), giving each post an out-of-fold
+   n-gram score from a model that never saw its phrasing;
+3. stage 2 (stacking, which is also the calibration): a logistic regression of the label on
+   [out-of-fold n-gram score, rule scores before/after context (``model.RULE_FEATURES``)].
+   It learns how far n-grams can be trusted on new phrasings and how much the rules add, and
+   its output is the calibrated probability. The whole model stays linear in the features:
+   ``p = sigmoid(a * (w.x + b) + u.rules + d)``;
 4. with ``--dev``: per-category thresholds chosen on the dev set (violence_threat: the highest
    threshold keeping recall >= ``--vt-recall``; the others: best F1), printed, stored in the
    manifest and, with ``--write-thresholds``, written into ``thresholds.yaml`` (values only;
@@ -60,7 +65,7 @@ from socialhub.models import CATEGORIES
 
 __all__ = ["TrainConfig", "choose_thresholds", "main", "run_train", "write_thresholds"]
 
-DEFAULTS: dict[str, Any] = {"ngram_min": 1, "ngram_max": 5, "min_df": 2, "C": 4.0, "cv_folds": 5,
+DEFAULTS: dict[str, Any] = {"ngram_min": 1, "ngram_max": 5, "min_df": 2, "C": 4.0, "stack_C": 1.0, "cv_folds": 5,
                             "feedback_weight": 2.0, "vt_recall": 0.95}
 
 
@@ -122,38 +127,48 @@ def _vocabulary(ftexts: list[str], n_min: int, n_max: int, min_df: int):
     return vocab_hashes, texts, df[keep], post[occ], col
 
 
-def _design(n_posts: int, rows: np.ndarray, cols: np.ndarray, idf: np.ndarray, rule_feats: np.ndarray):
+def _design(n_posts: int, rows: np.ndarray, cols: np.ndarray, idf: np.ndarray):
     from scipy import sparse
 
     vals = idf[cols]
     norm2 = np.bincount(rows, weights=vals * vals, minlength=n_posts)
     inv = np.zeros(n_posts)
     np.divide(1.0, np.sqrt(norm2), out=inv, where=norm2 > 0)
-    x = sparse.csr_matrix((vals * inv[rows], (rows, cols)), shape=(n_posts, idf.size))
-    return sparse.hstack([x, sparse.csr_matrix(rule_feats)], format="csr")
+    return sparse.csr_matrix((vals * inv[rows], (rows, cols)), shape=(n_posts, idf.size))
 
 
-def _fit_category(x, y: np.ndarray, w: np.ndarray, cfg: TrainConfig, seed: int):
+def _fit_category(x, r: np.ndarray, y: np.ndarray, w: np.ndarray, groups: np.ndarray, cfg: TrainConfig, seed: int):
+    """Stage 1: n-gram logistic regression. Stage 2: stack its out-of-fold score with the rules.
+
+    Returns (n-gram weights, n-gram intercept, stage-2 coefficients [a, u_1..u_R, d]).
+    """
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import StratifiedGroupKFold
 
     def lr() -> LogisticRegression:
         return LogisticRegression(C=cfg["C"], solver="liblinear", class_weight="balanced", random_state=seed,
-                                  max_iter=1000, tol=1e-6)
+                                  max_iter=1000, tol=1e-4)
 
-    # Out-of-fold decision values for the calibration.
-    folds = min(cfg["cv_folds"], int(y.sum()), int((1 - y).sum()))
+    # Out-of-fold n-gram scores. Folds are grouped by phrasing template (``source``), so each
+    # post is scored by a model that never saw its phrasing: stage 2 then learns how far the
+    # n-grams can be trusted on NEW phrasings, and how much the rule scores add.
+    folds = min(cfg["cv_folds"], len(set(groups[y == 1].tolist())), len(set(groups[y == 0].tolist())))
     oof = np.zeros(y.size)
+    model = lr().fit(x, y, sample_weight=w)
     if folds >= 2:
-        for tr, te in StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(y.size), y):
+        cv = StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
+        for tr, te in cv.split(np.zeros(y.size), y, groups):
+            if len(set(y[tr].tolist())) < 2:
+                oof[te] = model.decision_function(x[te])
+                continue
             m = lr().fit(x[tr], y[tr], sample_weight=w[tr])
             oof[te] = m.decision_function(x[te])
-    model = lr().fit(x, y, sample_weight=w)
-    if folds < 2:
+    else:
         oof = model.decision_function(x)
-    platt = LogisticRegression(C=1e6, solver="lbfgs", max_iter=1000).fit(oof.reshape(-1, 1), y, sample_weight=w)
-    a, d = float(platt.coef_[0, 0]), float(platt.intercept_[0])
-    return model.coef_[0].astype(np.float64), float(model.intercept_[0]), (a, d)
+    z = np.column_stack([oof, r])
+    stack = LogisticRegression(C=cfg["stack_C"], solver="lbfgs", max_iter=2000).fit(z, y, sample_weight=w)
+    a, u, d = float(stack.coef_[0, 0]), stack.coef_[0, 1:].astype(np.float64), float(stack.intercept_[0])
+    return model.coef_[0].astype(np.float64), float(model.intercept_[0]), (a, u, d)
 
 
 def _f32(v: float) -> float:
@@ -168,8 +183,11 @@ def _fit(examples: list[Example], rules: RuleClassifier, cfg: TrainConfig, seed:
     n = len(examples)
     idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
     idf = idf.astype(np.float32).astype(np.float64)
-    x = _design(n, rows, cols, idf, rfeats)
+    x = _design(n, rows, cols, idf)
     w = np.array([e.weight for e in examples])
+    # CV groups: the template a post was generated from, else the post itself.
+    groups = np.array([str(e.extra.get("source") or "") if str(e.extra.get("source") or "").startswith("template:")
+                       else f"post:{i}" for i, e in enumerate(examples)])
     coef = np.zeros((len(vocab), len(CATEGORIES)))
     rule_coef = np.zeros((len(RULE_FEATURES), len(CATEGORIES)))
     intercept, calibration = [], []
@@ -177,9 +195,9 @@ def _fit(examples: list[Example], rules: RuleClassifier, cfg: TrainConfig, seed:
         y = np.array([1 if cat in e.labels else 0 for e in examples])
         if y.sum() == 0 or y.sum() == n:
             raise DatasetError(f"training data needs posts with and without {cat!r}")
-        beta, b, (a, d) = _fit_category(x, y, w, cfg, seed)
-        coef[:, c] = beta[:len(vocab)]
-        rule_coef[:, c] = beta[len(vocab):]
+        beta, b, (a, u, d) = _fit_category(x, rfeats, y, w, groups, cfg, seed)
+        coef[:, c] = beta
+        rule_coef[:, c] = u
         intercept.append(_f32(b))
         calibration.append([_f32(a), _f32(d)])
     return {

@@ -48,6 +48,12 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+def header(req: Request, name: str) -> str | None:
+    """A request header, whatever the case the client sent its name in."""
+    lower = name.lower()
+    return next((v for k, v in req.headers.items() if k.lower() == lower), None)
+
+
 def json_response(status: int, obj: Any, headers: Mapping[str, str] | None = None) -> Response:
     body = json.dumps(obj, ensure_ascii=False).encode("utf-8")
     return Response(status, body, {"Content-Type": "application/json; charset=utf-8", **(headers or {})})
@@ -86,6 +92,8 @@ class PlatformAPI:
 
     def __init__(self, spec: Mapping[str, Any], *, now: Clock) -> None:
         self.now = now
+        self.limit = self.default_limit              # the server's rate window for this platform
+        self.window_seconds = self.default_window
 
     def handle(self, req: Request) -> Response:  # pragma: no cover - interface
         raise NotImplementedError
@@ -110,7 +118,7 @@ class PlatformAPI:
         """How much of the rate-limit window ``req`` uses (0 = free)."""
         return 1
 
-    def exhausted(self) -> Response:
+    def exhausted(self, window: "RateWindow") -> Response:
         """The answer when the window is used up."""
         return self.too_many_requests()
 

@@ -28,6 +28,7 @@ import copy
 import functools
 import json
 import logging
+import re
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ PLATFORM_APIS: dict[str, type[PlatformAPI]] = {
 }
 
 DEMO_DATA = Path(__file__).with_name("demo_data.yaml")
+_SECRET_PARAM = re.compile(r"(?i)\b(key|api_key|access_token|token)=[^&\s\"]+")
 HOST = "127.0.0.1"
 
 
@@ -126,7 +128,7 @@ class ReplayServer:
         self._platforms: dict[str, _Platform] = {}
         for name, section in load_data(data).items():
             api = PLATFORM_APIS[name](section or {}, now=self.now)
-            self._platforms[name] = _Platform(api, RateWindow(api.default_limit, api.default_window, self.now()))
+            self._platforms[name] = _Platform(api, RateWindow(api.limit, api.window_seconds, self.now()))
         self.request_log: list[tuple[str, str]] = []
         self._requested_port = port
         self._httpd: ThreadingHTTPServer | None = None
@@ -273,7 +275,7 @@ class ReplayServer:
             if platform.token is not None and not api.authorized(req, platform.token):
                 response = api.unauthorized()
             elif api.request_cost(req) and not window.take(now):
-                response = api.exhausted()
+                response = api.exhausted(window)
             else:
                 try:
                     response = api.handle(req)
@@ -351,4 +353,5 @@ class _Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_PATCH = do_DELETE = _not_allowed  # noqa: N815
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base class signature
-        log.debug("replay %s - " + format, self.address_string(), *args)
+        # request lines carry query strings, and YouTube's API key is one: never log it
+        log.debug("replay %s - %s", self.address_string(), _SECRET_PARAM.sub(r"\1=<redacted>", format % args))

@@ -284,12 +284,12 @@ class RedditConnector(Connector):
             collected.extend(result.items)
             if not result.complete:
                 gaps.append({**gap, "after": result.resume})
-            elif result.stop == "end of listing":
-                notes.append(f"a gap after {gap['after']} ended without reaching the cursor: Reddit returns "
-                             f"nothing after a deleted item and stops listings at ~1000 items, so posts in "
-                             f"between may be missing")
+            elif result.stop == "end of listing" and not result.items:
+                notes.append(f"a gap after {gap['after']} ended at once: nothing older exists, or that item was "
+                             f"deleted (Reddit then lists nothing after it), so items in between may be missing")
             else:
-                notes.append(f"closed a gap after {gap['after']} ({len(result.items)} item(s))")
+                where = " at the end of the listing" if result.stop == "end of listing" else ""
+                notes.append(f"closed a gap after {gap['after']}{where} ({len(result.items)} item(s))")
         if len(gaps) > MAX_GAPS:
             notes.append(f"dropped {len(gaps) - MAX_GAPS} unfinished range(s); raise max_pages")
             gaps = gaps[:MAX_GAPS]

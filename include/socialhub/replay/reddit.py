@@ -1,0 +1,232 @@
+"""Emulated Reddit user listings (public ``.json`` and OAuth paths) for the replay server.
+
+* ``GET /user/:name/submitted``, ``/comments``, ``/overview`` (with or without ``.json``) ->
+  ``{"kind": "Listing", "data": {"after", "before", "dist", "children": [{"kind", "data"}]}}``,
+  newest first (``sort=new``), ``limit`` default 25 / max 100, ``after=<fullname>`` (older) and
+  ``before=<fullname>`` (newer); like Reddit, an anchor that no longer exists (deleted) yields an
+  empty listing. ``raw_json=1`` turns off the HTML-escaping of ``&`` in URLs and text.
+* ``GET /user/:name/about`` -> ``{"kind": "t2", "data": {...}}``
+* unknown user -> 404 ``{"message": "Not Found", "error": 404}``; a suspended account -> 403
+  ``{"reason": "suspended", "message": "Forbidden", "error": 403}``
+* headers ``X-Ratelimit-Used`` / ``-Remaining`` (float) / ``-Reset`` (seconds until the window
+  ends; the window is 10 minutes); 429 ``{"message": "Too Many Requests", "error": 429}``.
+
+Ids are base-36 numbers growing with the post time (from the server clock) plus a sequence.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import re
+from datetime import datetime, timedelta
+from typing import Any, Mapping
+
+from socialhub.replay.api import (
+    PlatformAPI, RateWindow, Request, Response, apply_malformations, b32, base36, check_post_keys, digest,
+    json_response, parse_age,
+)
+
+REDDIT_EPOCH = datetime.fromisoformat("2005-06-23T00:00:00+00:00")
+ACCOUNT_CREATED = datetime.fromisoformat("2021-09-01T00:00:00+00:00")
+SITE = "https://www.reddit.com"
+IMAGE_HOST = "https://i.hubdemo.example"
+PREVIEW_HOST = "https://preview.hubdemo.example"
+VIDEO_HOST = "https://v.hubdemo.example"
+_VIDEO_EXT = (".mp4", ".mov", ".webm")
+
+
+class RedditAPI(PlatformAPI):
+    platform = "reddit"
+    default_limit = 100       # 100 queries per minute per OAuth client, averaged over 10 minutes
+    default_window = 600.0
+
+    def __init__(self, spec: Mapping[str, Any], *, now: Any) -> None:
+        super().__init__(spec, now=now)
+        self._seq = 0
+        self._users: dict[str, dict[str, Any]] = {}       # name (lower) -> {"name", "suspended", "id"}
+        self._things: dict[str, list[dict[str, Any]]] = {}  # name (lower) -> children, newest first
+        self._labels: dict[str, dict[str, Any]] = {}
+        for entry in spec.get("accounts") or []:
+            name = str(entry["username"])
+            self._users[name.lower()] = {"name": name, "suspended": bool(entry.get("suspended")),
+                                         "id": base36(int.from_bytes(digest("reddit-user", name.lower())[:5], "big"))}
+            self._things[name.lower()] = []
+            for index, post in enumerate(entry.get("posts") or []):
+                check_post_keys(post, f"reddit account {name} post #{index + 1}")
+                self.add_post(name, post)
+
+    # -- data ---------------------------------------------------------------------------------
+
+    def _id(self, when: datetime) -> str:
+        self._seq += 1
+        return base36(int((when - REDDIT_EPOCH).total_seconds() * 100) * 64 + (self._seq & 63))
+
+    def _media_fields(self, thing_id: str, names: list[Any]) -> dict[str, Any]:
+        if not names:
+            return {}
+        name = str(names[0].get("file") if isinstance(names[0], dict) else names[0])
+        if name.lower().endswith(_VIDEO_EXT):
+            return {"is_video": True, "post_hint": "hosted:video", "url": f"{VIDEO_HOST}/{thing_id}",
+                    "secure_media": {"reddit_video": {
+                        "fallback_url": f"{VIDEO_HOST}/{thing_id}/DASH_720.mp4?source=fallback",
+                        "hls_url": f"{VIDEO_HOST}/{thing_id}/HLSPlaylist.m3u8?a=1&v=1", "duration": 14}}}
+        key = b32(digest(thing_id, name))[:13]
+        return {"post_hint": "image", "url": f"{IMAGE_HOST}/{key}.jpg", "domain": "i.hubdemo.example",
+                "preview": {"images": [{"source": {"url": f"{PREVIEW_HOST}/{key}.jpg?width=1080&format=pjpg&s=ab12",
+                                                   "width": 1080, "height": 1350}, "id": key}], "enabled": True}}
+
+    def add_post(self, account: str, post: Mapping[str, Any]) -> dict[str, Any]:
+        check_post_keys(post, f"reddit post for {account}")
+        user = self._users.get(account.strip().lower().removeprefix("u/"))
+        if user is None:
+            raise KeyError(f"unknown reddit account {account!r}; known: {', '.join(self.accounts())}")
+        if post.get("reply_to") and str(post["reply_to"]) not in self._labels:
+            raise ValueError(f"reply_to unknown label {post['reply_to']!r}; labels must be defined before use")
+        created = self.now() - parse_age(post.get("age"))
+        tid = self._id(created)
+        name = user["name"]
+        subreddit = str(post.get("subreddit") or f"u_{name}")
+        epoch = float(int(created.timestamp()))
+        if str(post.get("kind") or "post") == "comment":
+            parent = self._labels.get(str(post.get("reply_to") or ""))
+            if parent is not None:
+                link_id = parent["data"].get("link_id") or parent["data"]["name"]
+                parent_id = parent["data"]["name"]
+                subreddit = parent["data"]["subreddit"]
+                link_title = parent["data"].get("link_title") or parent["data"].get("title", "")
+            else:
+                link_id = f"t3_{self._id(created - timedelta(hours=1))}"
+                parent_id, link_title = link_id, "Discussion thread"
+            slug = re.sub(r"[^a-z0-9]+", "_", link_title.lower()).strip("_")[:40] or "thread"
+            link_permalink = f"/r/{subreddit}/comments/{link_id[3:]}/{slug}/"
+            thing = {"kind": "t1", "data": {
+                "id": tid, "name": f"t1_{tid}", "author": name, "author_fullname": f"t2_{user['id']}",
+                "body": str(post.get("text") or ""), "body_html": "", "parent_id": parent_id, "link_id": link_id,
+                "link_title": link_title, "link_permalink": SITE + link_permalink, "subreddit": subreddit,
+                "subreddit_name_prefixed": f"r/{subreddit}", "permalink": f"{link_permalink}{tid}/",
+                "created": epoch, "created_utc": epoch, "score": 1, "stickied": False, "edited": False,
+                "distinguished": None, "over_18": False}}
+        else:
+            title = str(post.get("title") or str(post.get("text") or "").split("\n")[0][:120] or "(untitled)")
+            slug = re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_")[:40] or "post"
+            permalink = f"/r/{subreddit}/comments/{tid}/{slug}/"
+            link = post.get("link")
+            link_url = (link["url"] if isinstance(link, dict) else str(link)) if link else None
+            data: dict[str, Any] = {
+                "id": tid, "name": f"t3_{tid}", "author": name, "author_fullname": f"t2_{user['id']}",
+                "title": title, "selftext": str(post.get("text") or "") if post.get("title") else "",
+                "is_self": not link_url and not post.get("media"), "subreddit": subreddit,
+                "subreddit_name_prefixed": f"r/{subreddit}" if not subreddit.startswith("u_") else f"u/{name}",
+                "permalink": permalink, "url": link_url or SITE + permalink,
+                "domain": (link_url.split("/")[2] if link_url else f"self.{subreddit}"),
+                "created": epoch, "created_utc": epoch, "num_comments": 0, "score": 1, "over_18": False,
+                "stickied": False, "pinned": False, "is_video": False, "thumbnail": "self", "edited": False}
+            data.update(self._media_fields(tid, list(post.get("media") or [])))
+            if post.get("repost"):
+                spec = post["repost"]
+                original = self._labels.get(str(spec.get("of") or ""))
+                if original is None:
+                    raise ValueError(f"repost needs of: <label of a post defined before>, got {dict(spec)!r}")
+                data["crosspost_parent"] = original["data"]["name"]
+                data["crosspost_parent_list"] = [copy.deepcopy(original["data"])]
+                data["title"] = original["data"]["title"]
+                data["url"] = SITE + original["data"]["permalink"]
+                data["is_self"] = False
+            thing = {"kind": "t3", "data": data}
+        apply_malformations(thing["data"], post)
+        if post.get("label"):
+            self._labels[str(post["label"])] = thing
+        things = self._things[name.lower()]
+        things.append(thing)
+        things.sort(key=lambda t: (t["data"].get("created_utc") or 0, t["data"].get("name", "")), reverse=True)
+        return copy.deepcopy(thing)
+
+    def accounts(self) -> list[str]:
+        return [u["name"] for u in self._users.values()]
+
+    # -- HTTP ---------------------------------------------------------------------------------
+
+    def rate_headers(self, window: RateWindow, *, remaining: int | None = None,
+                     reset_at: datetime | None = None) -> dict[str, str]:
+        left = window.remaining if remaining is None else remaining
+        seconds = max(0, int(((reset_at or window.reset_at) - self.now()).total_seconds()))
+        return {"X-Ratelimit-Used": str(window.limit - left), "X-Ratelimit-Remaining": f"{float(left):.1f}",
+                "X-Ratelimit-Reset": str(seconds)}
+
+    def error(self, status: int, message: str) -> Response:
+        return json_response(status, {"message": message, "error": status})
+
+    def too_many_requests(self) -> Response:
+        return self.error(429, "Too Many Requests")
+
+    def unauthorized(self) -> Response:
+        return self.error(401, "Unauthorized")
+
+    def handle(self, req: Request) -> Response:
+        match = re.fullmatch(r"/user/([^/]+)(?:/(submitted|comments|overview|about))?/?(?:\.json)?", req.path)
+        if not match:
+            return self.error(404, "Not Found")
+        raw_name, listing = match.group(1).removesuffix(".json"), match.group(2) or "overview"
+        user = self._users.get(raw_name.lower())
+        if user is None:
+            return self.error(404, "Not Found")
+        if user["suspended"]:
+            return json_response(403, {"reason": "suspended", "message": "Forbidden", "error": 403})
+        if listing == "about":
+            return json_response(200, {"kind": "t2", "data": {"name": user["name"], "id": user["id"],
+                                                              "is_suspended": False}})
+        return self._listing(raw_name.lower(), listing, req.query)
+
+    def _listing(self, name: str, listing: str, q: dict[str, str]) -> Response:
+        things = [t for t in self._things[name] if t["data"].get("name")]
+        if listing == "submitted":
+            things = [t for t in things if t["kind"] == "t3"]
+        elif listing == "comments":
+            things = [t for t in things if t["kind"] == "t1"]
+        try:
+            limit = max(1, min(int(q.get("limit", "25")), 100))
+        except ValueError:
+            limit = 25
+        names = [t["data"]["name"] for t in things]
+        if q.get("after"):
+            if q["after"] not in names:
+                return self._page([], None, None, q)      # Reddit: a vanished anchor -> nothing
+            start = names.index(q["after"]) + 1
+            page = things[start:start + limit]
+            more_after = start + limit < len(things)
+            more_before = True
+        elif q.get("before"):
+            if q["before"] not in names:
+                return self._page([], None, None, q)
+            end = names.index(q["before"])
+            page = things[max(0, end - limit):end]
+            more_after = True
+            more_before = end - limit > 0
+        else:
+            page = things[:limit]
+            more_after = limit < len(things)
+            more_before = False
+        return self._page(page, page[-1]["data"]["name"] if page and more_after else None,
+                          page[0]["data"]["name"] if page and more_before else None, q)
+
+    def _page(self, page: list[dict[str, Any]], after: str | None, before: str | None, q: dict[str, str]) -> Response:
+        children = copy.deepcopy(page)
+        if q.get("raw_json") != "1":   # without raw_json Reddit HTML-escapes text and URLs
+            children = [_escape(c) for c in children]
+        return json_response(200, {"kind": "Listing", "data": {"after": after, "dist": len(children),
+                                                               "modhash": "", "geo_filter": "",
+                                                               "children": children, "before": before}})
+
+
+def _escape(value: Any) -> Any:
+    if isinstance(value, str):
+        return html.escape(value, quote=False)
+    if isinstance(value, dict):
+        return {k: _escape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_escape(v) for v in value]
+    return value
+
+
+__all__ = ["RedditAPI"]

@@ -1,0 +1,353 @@
+"""The auditors' page: the auditor's report, read-only, inside Airflow's web server.
+
+Mounted by ``socialhub_plugin.py`` as an Airflow 3 ``fastapi_apps`` sub-application under
+``/socialhub-audit`` and linked from Airflow's navigation bar (``external_views``, shown in an
+iframe at ``/plugin/socialhub-audit``).
+
+Who may see it
+--------------
+1. The caller must be signed in to Airflow: the same JWT Airflow's own API accepts, from the
+   ``Authorization: Bearer`` header or the ``_token`` cookie the login page sets, checked by
+   Airflow's own ``get_user`` (so any auth manager works). Without one, a browser is sent to
+   Airflow's login page and comes back afterwards; an API client gets 401.
+2. The signed-in user must be named as an auditor in ``SOCIALHUB_AUDITOR_USERS`` (or
+   ``[socialhub] auditor_users`` in airflow.cfg, i.e. ``AIRFLOW__SOCIALHUB__AUDITOR_USERS``):
+   a comma-separated list of user names, each optionally limited to forces with
+   ``name:force1|force2``. Being an Airflow admin does NOT make anyone an auditor: auditing is
+   a separate duty from running the pipeline. Anyone else gets 403, and the refusal is itself
+   recorded in the audit log.
+
+Every page view records an ``access`` audit event (who, which period and force) before the
+report is built, and every CSV download an ``export`` event with the file's SHA-256: a view
+that cannot be recorded is refused (503), so there is no unaudited access. Only GET routes
+exist; nothing here changes pipeline data.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+log = logging.getLogger(__name__)
+
+APP_PREFIX = "/socialhub-audit"
+URL_ROUTE = "socialhub-audit"
+DEFAULT_DAYS = 30
+VIA = "Airflow auditors' page"
+_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
+                               "form-action 'self'; frame-ancestors 'self'; base-uri 'none'",
+}
+ICON_SVG = ("<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 24 24' fill='none' stroke='#1b4f8a' "
+            "stroke-width='2' stroke-linecap='round' stroke-linejoin='round'><path d='M9 3h6l1 2h3v16H5V5h3z'/>"
+            "<path d='M9 12l2 2 4-4'/></svg>")
+
+
+# --------------------------------------------------------------------------------------------- the rule
+
+
+@dataclass(frozen=True)
+class AuditorGrant:
+    """One named auditor; ``forces`` None means every force."""
+
+    user: str
+    forces: frozenset[str] | None = None
+
+    def may_see(self, force: str | None) -> bool:
+        return self.forces is None or (force is not None and force in self.forces)
+
+
+def parse_auditors(spec: str) -> dict[str, AuditorGrant]:
+    """``"alice, carol:demo-county|demo-metropolitan"`` -> grants by user name."""
+    grants: dict[str, AuditorGrant] = {}
+    for item in spec.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        user, _, forces = item.partition(":")
+        fs = frozenset(f.strip() for f in forces.split("|") if f.strip())
+        grants[user.strip()] = AuditorGrant(user.strip(), fs or None)
+    return grants
+
+
+def configured_auditors() -> dict[str, AuditorGrant]:
+    """From ``SOCIALHUB_AUDITOR_USERS``, else ``[socialhub] auditor_users``; read on every request,
+    so a change takes effect without restarting the API server."""
+    spec = os.environ.get("SOCIALHUB_AUDITOR_USERS")
+    if spec is None:
+        try:
+            from airflow.configuration import conf
+
+            spec = conf.get("socialhub", "auditor_users", fallback="") or ""
+        except Exception:  # noqa: BLE001 - outside Airflow: nobody is an auditor
+            spec = ""
+    return parse_auditors(spec)
+
+
+# --------------------------------------------------------------------------------------------- wiring
+
+
+def default_store() -> Any:
+    """``SOCIALHUB_STORE`` (a URL or folder) if set, else the pipeline's own store (connection
+    ``socialhub_storage``, else the local folder), exactly as the DAGs open it."""
+    url = os.environ.get("SOCIALHUB_STORE")
+    if url:
+        from socialhub.storage import open_store
+
+        return open_store(url)
+    from socialhub_airflow.runtime import store
+
+    return store()
+
+
+def default_watchlist() -> Any:
+    from socialhub.config import Settings
+    from socialhub.watchlist import load_watchlist
+
+    path = Settings.from_env().watchlist
+    return load_watchlist(path) if path.exists() else None
+
+
+def default_runs(start: datetime, end: datetime) -> tuple[list[dict[str, Any]] | None, str]:
+    """Airflow's run history from its metadata database (this runs inside the API server)."""
+    from socialhub.audit.report import airflow_db_runs
+
+    try:
+        runs = airflow_db_runs(start, end)
+    except Exception as exc:  # noqa: BLE001 - the page still shows the pipeline's own records
+        log.warning("auditors' page: Airflow run history unavailable: %s", exc)
+        return None, f"Airflow run history: NOT available ({type(exc).__name__}: {exc})"
+    return runs, f"Airflow run history: {len(runs)} run(s) from Airflow's metadata database"
+
+
+async def airflow_user(request: Request) -> Any:
+    """The signed-in Airflow user, validated by Airflow's own ``get_user`` (header, then cookie).
+
+    Raises ``fastapi.HTTPException`` (401 no/expired token, 403 invalid token) like Airflow's API.
+    """
+    from fastapi.security import HTTPAuthorizationCredentials
+
+    from airflow.api_fastapi.core_api.security import get_user
+
+    creds = None
+    scheme, _, value = (request.headers.get("authorization") or "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        creds = HTTPAuthorizationCredentials(scheme=scheme, credentials=value.strip())
+    return await get_user(request, None, creds)
+
+
+def login_url(request: Request) -> str:
+    """Airflow's login page, coming back to this page afterwards."""
+    try:
+        from airflow.api_fastapi.app import get_auth_manager
+
+        return str(get_auth_manager().get_url_login(next_url=str(request.url)))
+    except Exception:  # noqa: BLE001
+        return "/auth/login?" + urlencode({"next": str(request.url)})
+
+
+# --------------------------------------------------------------------------------------------- pages
+
+
+def _page(title: str, body: str, status: int) -> HTMLResponse:
+    doc = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+           "<style>body{font:15px/1.5 system-ui,sans-serif;color:#1d2430;max-width:44em;margin:40px auto;"
+           "padding:0 20px}h1{font-size:22px}.box{border:1px solid #f0a3a5;background:#fdecec;border-radius:8px;"
+           "padding:14px 18px}code{font-size:13px}</style></head><body>"
+           f"<h1>{html.escape(title)}</h1><div class='box'>{body}</div></body></html>")
+    return HTMLResponse(doc, status_code=status, headers=_HEADERS)
+
+
+def _wants_html(request: Request) -> bool:
+    return "text/html" in (request.headers.get("accept") or "")
+
+
+def _user_name(user: Any) -> str:
+    for attr in ("get_name", "get_id"):
+        fn = getattr(user, attr, None)
+        if callable(fn):
+            try:
+                name = fn()
+            except Exception:  # noqa: BLE001
+                continue
+            if name:
+                return str(name)
+    return str(getattr(user, "username", "") or "unknown")
+
+
+def _actor(user: Any, name: str) -> dict[str, Any]:
+    actor: dict[str, Any] = {"kind": "person", "name": name, "via": VIA}
+    role = getattr(user, "role", None)
+    if role:
+        actor["airflow_role"] = str(role)
+    return actor
+
+
+@dataclass
+class _Query:
+    start: date
+    end: date
+    force: str | None
+
+
+def _parse_query(request: Request, grant: AuditorGrant, today: date) -> _Query | HTMLResponse:
+    q = request.query_params
+    try:
+        end = date.fromisoformat(q["to"]) if q.get("to") else today
+        start = date.fromisoformat(q["from"]) if q.get("from") else end - timedelta(days=DEFAULT_DAYS - 1)
+    except ValueError:
+        return _page("Bad period", "<p>The dates must look like 2026-11-30.</p>", 400)
+    if end < start:
+        return _page("Bad period", "<p>The last day is before the first day.</p>", 400)
+    if (end - start).days > 3660:
+        return _page("Bad period", "<p>The period may be at most ten years.</p>", 400)
+    force = (q.get("force") or "").strip() or None
+    if grant.forces is not None and force is None and len(grant.forces) == 1:
+        force = next(iter(grant.forces))
+    return _Query(start, end, force)
+
+
+def create_app(*, store_factory: Callable[[], Any] = default_store,
+               watchlist_factory: Callable[[], Any] = default_watchlist,
+               runs_factory: Callable[[datetime, datetime], tuple[list[dict[str, Any]] | None, str]] = default_runs,
+               user_resolver: Callable[[Request], Any] = airflow_user,
+               clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> FastAPI:
+    """The sub-application. The factories are seams for tests; Airflow uses the defaults."""
+    app = FastAPI(title="socialhub auditors' page", docs_url=None, redoc_url=None, openapi_url=None)
+
+    async def authorise(request: Request) -> tuple[Any, str, AuditorGrant] | Response:
+        from fastapi import HTTPException
+
+        try:
+            user = await user_resolver(request)
+        except HTTPException as exc:
+            if exc.status_code not in (401, 403):
+                raise
+            # no, expired or invalid token: not signed in (Airflow's 403 here means "token invalid")
+            if _wants_html(request):
+                return RedirectResponse(login_url(request), status_code=303, headers=_HEADERS)
+            return Response('{"detail":"Not authenticated: sign in to Airflow first"}', status_code=401,
+                            media_type="application/json", headers={**_HEADERS, "WWW-Authenticate": "Bearer"})
+        name = _user_name(user)
+        grant = configured_auditors().get(name)
+        if grant is None:
+            _record_refusal(request, user, name, "not named in SOCIALHUB_AUDITOR_USERS")
+            return _page("Not an auditor", (
+                f"<p>You are signed in to Airflow as <b>{html.escape(name)}</b>, who is not an auditor.</p>"
+                "<p>The auditors' report is open only to the users named in <code>SOCIALHUB_AUDITOR_USERS</code> "
+                "(Airflow admins are not auditors by default). Ask the platform team if you need access.</p>"
+                "<p>This refusal has been recorded in the audit log.</p>"), 403)
+        return user, name, grant
+
+    def _record_refusal(request: Request, user: Any, name: str, reason: str, force: str | None = None) -> None:
+        try:
+            from socialhub.audit.chain import AuditLog
+
+            AuditLog(store_factory()).append(
+                "access", actor=_actor(user, name), obj=f"auditors-page:{request.url.path}", force=force,
+                justification=f"refused: {reason}", details={"granted": False, "reason": reason,
+                                                             "query": str(request.url.query)})
+        except Exception:  # noqa: BLE001 - a refusal is refused whether or not it could be recorded
+            log.exception("auditors' page: could not record a refused access by %s", name)
+
+    def _build(q: _Query, grant: AuditorGrant, store: Any) -> Any:
+        from socialhub.audit.report import build_report, period_bounds
+
+        start, end = period_bounds(q.start, q.end)
+        runs, note = runs_factory(start, end)
+        report = build_report(store, start=q.start, end=q.end, force=q.force, watchlist=watchlist_factory(),
+                              runs=runs, runs_note=note, now=clock())
+        choices = sorted(set(report.forces) | set(grant.forces or ()))
+        report.forces = [f for f in choices if grant.may_see(f)]
+        return report
+
+    async def checked(request: Request) -> tuple[Any, str, AuditorGrant, _Query] | Response:
+        who = await authorise(request)
+        if isinstance(who, Response):
+            return who
+        user, name, grant = who
+        q = _parse_query(request, grant, clock().date())
+        if isinstance(q, Response):
+            return q
+        if not grant.may_see(q.force):
+            allowed = ", ".join(sorted(grant.forces or ()))
+            _record_refusal(request, user, name, f"force {q.force or 'all forces'} not granted", q.force)
+            return _page("Not your force", f"<p>{html.escape(name)} may audit only: {html.escape(allowed)}.</p>", 403)
+        return user, name, grant, q
+
+    @app.get("/icon.svg", include_in_schema=False)
+    def icon() -> Response:
+        return Response(ICON_SVG, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
+
+    @app.get("/", response_class=HTMLResponse)
+    async def report_page(request: Request) -> Response:
+        """The report for ?from=YYYY-MM-DD&to=YYYY-MM-DD&force=NAME (default: the last 30 days, all forces)."""
+        got = await checked(request)
+        if isinstance(got, Response):
+            return got
+        user, name, grant, q = got
+        try:
+            store = store_factory()
+            from socialhub.audit.chain import AuditLog
+
+            AuditLog(store).append("access", actor=_actor(user, name), obj=f"auditors-page:{request.url.path}",
+                                   force=q.force, justification="auditors' page viewed",
+                                   details={"from": q.start.isoformat(), "to": q.end.isoformat(), "force": q.force,
+                                            "granted": True})
+        except Exception as exc:  # noqa: BLE001 - no unaudited access
+            log.exception("auditors' page: could not record the access; refusing to show the report")
+            return _page("Report unavailable", "<p>The view could not be recorded in the audit log, so the "
+                         f"report is not shown ({html.escape(type(exc).__name__)}). Tell the platform team.</p>", 503)
+        from socialhub.audit.report import render_html
+
+        report = _build(q, grant, store)
+        root = request.scope.get("root_path", "").rstrip("/")
+        query = urlencode({k: v for k, v in (("from", q.start.isoformat()), ("to", q.end.isoformat()),
+                                             ("force", q.force or "")) if v})
+        page = {"base": f"{root}/", "query": query, "user": name, "from": q.start.isoformat(),
+                "to": q.end.isoformat(), "force_choices": report.forces, "forced": grant.forces is not None}
+        return HTMLResponse(render_html(report, page=page), headers=_HEADERS)
+
+    @app.get("/csv/{name}.csv")
+    async def report_csv(request: Request, name: str) -> Response:
+        """One table of the report as CSV; the download is recorded as an export with its SHA-256."""
+        got = await checked(request)
+        if isinstance(got, Response):
+            return got
+        user, uname, grant, q = got
+        from socialhub.audit.report import record_report_event, table_csv
+
+        store = store_factory()
+        report = _build(q, grant, store)
+        try:
+            table = report.table(name)
+        except KeyError:
+            return _page("No such table", f"<p>There is no table called {html.escape(name)}.</p>", 404)
+        data = table_csv(table)
+        try:
+            record_report_event(store, report, {table.filename: data}, actor=_actor(user, uname), action="export")
+        except Exception:  # noqa: BLE001 - no unaudited export
+            log.exception("auditors' page: could not record the export; refusing it")
+            return _page("Export unavailable", "<p>The download could not be recorded in the audit log.</p>", 503)
+        fname = f"socialhub-{name}-{q.start.isoformat()}-{q.end.isoformat()}{'-' + q.force if q.force else ''}.csv"
+        fname = re.sub(r"[^A-Za-z0-9._-]", "_", fname)  # header-safe whatever a force is called
+        return Response(data, media_type="text/csv; charset=utf-8",
+                        headers={**_HEADERS, "Content-Disposition": f'attachment; filename="{fname}"'})
+
+    return app
+
+
+__all__ = ["APP_PREFIX", "URL_ROUTE", "AuditorGrant", "configured_auditors", "create_app", "parse_auditors"]
