@@ -30,7 +30,7 @@ demo-reset:  ## forget the demo's state (.demo/)
 	rm -rf .demo
 
 test: install  ## run the whole test suite
-	$(PY) -m pytest -q
+	SOCIALHUB_AIRFLOW_TESTS=1 $(PY) -m pytest -q
 
 conformance: install  ## replay the real recorded platform responses through the connectors
 	SOCIALHUB_CONFORMANCE_FIXTURES=$${SOCIALHUB_CONFORMANCE_FIXTURES:-../shared/fixtures} $(PY) -m pytest -q tests/conformance

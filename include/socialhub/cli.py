@@ -189,6 +189,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return replay_main(args.rest) or 0
 
 
+def _help_of(parser: argparse.ArgumentParser) -> Any:
+    """A command that only prints its parser's help (a group called without a subcommand)."""
+
+    def show(_args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+
+    return show
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="socialhub", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -211,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "entry and exit 1 if any, else list lapsed authorisations and exit 0.")
     wv.add_argument("file", nargs="?", help="watchlist file (default: include/watchlist.yaml)")
     wv.set_defaults(func=cmd_watchlist_validate)
-    w.set_defaults(func=lambda a: (w.print_help(), 2)[1])
+    w.set_defaults(func=_help_of(w))
 
     f = sub.add_parser("fetch", help="print an account's new public posts as JSON Lines",
                        description="Fetch new public posts of one account since the cursor in --state and print "
@@ -240,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "AWS_ENDPOINT_URL from the environment) or a path (default: "
                                     "$SOCIALHUB_STORE, else $SOCIALHUB_DATA_DIR/store)")
     av.set_defaults(func=cmd_audit_verify)
-    a.set_defaults(func=lambda a_: (a.print_help(), 2)[1])
+    a.set_defaults(func=_help_of(a))
 
     store_help = "store URL or folder (default: $SOCIALHUB_STORE, else $SOCIALHUB_DATA_DIR/store)"
     rt = sub.add_parser("retention", help="apply the retention policy")
@@ -253,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     ra.add_argument("--dry-run", action="store_true", help="list what would be erased, erase nothing")
     ra.add_argument("--by", help="your name for the audit log (default: the login name)")
     ra.set_defaults(func=cmd_retention_apply)
-    rt.set_defaults(func=lambda a_: (rt.print_help(), 2)[1])
+    rt.set_defaults(func=_help_of(rt))
 
     h = sub.add_parser("hold", help="place or lift a legal hold on a batch or an account")
     hsub = h.add_subparsers(dest="hcommand", metavar="SUBCOMMAND")
@@ -266,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
         hp.add_argument("--by", help="your name (default: the login name)")
         hp.add_argument("--store", help=store_help)
         hp.set_defaults(func=cmd_hold)
-    h.set_defaults(func=lambda a_: (h.print_help(), 2)[1])
+    h.set_defaults(func=_help_of(h))
 
     r = sub.add_parser("replay", help="serve the local replay of the platform APIs", add_help=False)
     r.add_argument("rest", nargs=argparse.REMAINDER)

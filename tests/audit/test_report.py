@@ -250,7 +250,9 @@ def test_cli_exit_codes(filled, tmp_path, capsys):
     assert run_report_cli(["--from", "yesterday", "--to", "2026-01-01", *args]) == 2
     path = store.root / event_key(0)
     os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
-    path.write_text(path.read_text().replace('"collect"', '"export"', 1))
+    ev = json.loads(path.read_text())
+    ev["justification"] = "rewritten later"
+    path.write_text(json.dumps(ev))
     assert run_report_cli(["--from", "2026-01-01", "--to", "2026-01-02", *args]) == 1
     assert "BROKEN" in capsys.readouterr().out
     assert (tmp_path / "o" / "report.html").exists()          # written all the same, saying so

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.e2e
 
 SLACK_TOKEN = "xoxb-e2e-SECRET-slack-token-4711"
 S3_SECRET = "e2e-SECRET-aws-key-0815"
+PLATFORM_TOKEN = "e2e-SECRET-mastodon-token-1234"
 
 
 def _objects(s3, bucket, prefix):
@@ -34,6 +35,7 @@ def test_pipeline_on_s3_and_slack_alerts_each_item_once(runner, moto_endpoint, b
                       aws_secret_access_key=S3_SECRET)
     with ReplayServer().start() as replay, SlackAPIServer(token=SLACK_TOKEN).start() as slack:
         watchlist = write_watchlist(tmp_path / "watchlist.yaml", replay)
+        replay.require_token("mastodon", PLATFORM_TOKEN)  # the token must come from the Connection
         runner.extra_env.update({
             "SOCIALHUB_WATCHLIST": str(watchlist),
             "AIRFLOW_CONN_SOCIALHUB_STORAGE": conn({
@@ -42,7 +44,7 @@ def test_pipeline_on_s3_and_slack_alerts_each_item_once(runner, moto_endpoint, b
                           "prefix": "hub"}}),
             "AIRFLOW_CONN_SOCIALHUB_SLACK": conn({"conn_type": "slack", "password": SLACK_TOKEN,
                                                  "extra": {"base_url": slack.base_url}}),
-            **{f"AIRFLOW_CONN_SOCIALHUB_{p.upper()}": conn({"conn_type": "http",
+            **{f"AIRFLOW_CONN_SOCIALHUB_{p.upper()}": conn({"conn_type": "http", "password": PLATFORM_TOKEN,
                                                            "extra": {"base_url": replay.base_url(p)}})
                for p in replay.platforms()},
         })
@@ -97,6 +99,15 @@ def test_pipeline_on_s3_and_slack_alerts_each_item_once(runner, moto_endpoint, b
         assert len(alert_events) == len(slack.messages)
         assert all(e["actor"]["kind"] == "task" and e["actor"]["dag_id"] for e in events)
 
-    # credentials never reach the logs
-    log_text = runner.log_file.read_text()
-    assert SLACK_TOKEN not in log_text and S3_SECRET not in log_text
+        # credentials never reach the logs, task output, alerts or stored objects
+        secrets = (SLACK_TOKEN, S3_SECRET, PLATFORM_TOKEN)
+        outputs = {"airflow logs and task output": runner.log_file.read_text(),
+                   "slack messages": json.dumps([[m.text, m.blocks] for m in slack.messages])}
+        for key in _objects(s3, bucket, ""):
+            outputs[f"s3://{bucket}/{key}"] = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8",
+                                                                                                          "replace")
+        task_logs = list(runner.home.rglob("*.log"))
+        outputs.update({str(p): p.read_text(errors="replace") for p in task_logs})
+        leaks = [(where, s) for where, text in outputs.items() for s in secrets if s in text]
+        assert leaks == []
+        assert len(outputs) > 20

@@ -120,9 +120,11 @@ def test_incremental_run_returns_only_new_posts(server: ReplayServer, connect: C
     assert [p.text for p in second.posts] == ["fresh 2", "fresh 1", "fresh 0"]
     assert [p.post_id for p in second.posts] == [a["id"] for a in reversed(added)]
     assert second.cursor == {"account_id": first.cursor["account_id"], "since_id": added[-1]["id"]}
-    assert second.notes == [f"reached since_id {first.cursor['since_id']}"]
+    assert second.notes == ["reached the newest status"]
     assert not any("lookup" in p for p in server.paths("mastodon"))       # account id came from the cursor
-    assert f"since_id={first.cursor['since_id']}" in statuses_requests(server)[0]
+    pages = statuses_requests(server)
+    assert pages[0].endswith(f"min_id={first.cursor['since_id']}")      # forward from the cursor
+    assert len(pages) == 2 and f"min_id={added[1]['id']}" in pages[1]     # then rel="prev"; a short page ends it
 
     third = connector.fetch(GY, second.cursor)
     assert third.posts == [] and third.cursor == second.cursor
@@ -146,6 +148,29 @@ def test_max_pages_stops_and_is_noted(connect: Callable[..., Connector]) -> None
     assert len(result.posts) == 2 and result.pages == 2
     assert "max_pages=2" in result.notes[0]
     assert result.cursor["since_id"] == result.posts[0].post_id
+
+
+def test_more_new_statuses_than_max_pages_are_collected_over_runs_without_a_gap(
+        server: ReplayServer, connect: Callable[..., Connector], clock: FakeClock) -> None:
+    """The gap this closes: walking newest first, a run limited to 2 pages of 2 would take the 4
+    newest of 9 new statuses and move the cursor above the 5 it never saw. Walking forward from
+    the cursor, each run takes the next 4 in order and the cursor only reaches what was taken."""
+    connector = connect("mastodon", page_size=2, max_pages=2)
+    cursor = connect("mastodon").fetch(GY, None).cursor
+    clock.t += timedelta(minutes=30)
+    added = [server.add_post("mastodon", "ghost_yardz", {"text": f"burst {i}", "age": f"{20 - i}m"})["id"]
+             for i in range(9)]
+    runs = []
+    for _ in range(4):
+        result = connector.fetch(GY, cursor)
+        runs.append(result)
+        cursor = result.cursor
+    emitted = [p.post_id for r in runs for p in r.posts]
+    assert sorted(emitted, key=int) == added and len(set(emitted)) == 9       # all, once, none lost
+    assert [len(r.posts) for r in runs] == [4, 4, 1, 0]
+    assert "newer statuses remain" in runs[0].notes[0] and runs[0].cursor["since_id"] == added[3]
+    assert runs[2].notes == ["reached the newest status"]
+    assert runs[3].notes == [f"no statuses newer than since_id {added[-1]}"]
 
 
 def test_slows_down_before_the_rate_limit(server: ReplayServer, connect: Callable[..., Connector],

@@ -1,4 +1,4 @@
-"""The registry: platform name -> connector, and a helpful error for unknown names."""
+"""The registry: platform name -> connector, default endpoints, and helpful errors for unknown names."""
 
 from __future__ import annotations
 
@@ -9,10 +9,17 @@ from socialhub.models import PLATFORMS
 from socialhub.sources.base import ConnectorConfig
 from socialhub.sources.bluesky import BlueskyConnector
 from socialhub.sources.mastodon import MastodonConnector
-from socialhub.sources.registry import CONNECTORS, get_connector
+from socialhub.sources.reddit import RedditConnector
+from socialhub.sources.registry import CONNECTORS, PUBLIC_BASE_URLS, default_base_url, get_connector
+from socialhub.sources.rss import RssConnector
+from socialhub.sources.telegram import TelegramConnector
+from socialhub.sources.x import XConnector
+from socialhub.sources.youtube import YouTubeConnector
 
 
-@pytest.mark.parametrize("platform, cls", [("mastodon", MastodonConnector), ("bluesky", BlueskyConnector)])
+@pytest.mark.parametrize("platform, cls", [
+    ("mastodon", MastodonConnector), ("bluesky", BlueskyConnector), ("youtube", YouTubeConnector),
+    ("x", XConnector), ("reddit", RedditConnector), ("telegram", TelegramConnector), ("rss", RssConnector)])
 def test_builds_the_platform_connector_with_injected_time(platform: str, cls: type) -> None:
     def sleep(_: float) -> None:
         return None
@@ -24,9 +31,35 @@ def test_builds_the_platform_connector_with_injected_time(platform: str, cls: ty
 def test_unknown_platform_lists_the_known_ones() -> None:
     with pytest.raises(ConfigError) as info:
         get_connector("myspace", ConnectorConfig(base_url="https://x.example"))
-    assert "'myspace'" in str(info.value) and "bluesky, mastodon" in str(info.value)
+    assert "'myspace'" in str(info.value) and "bluesky, mastodon, reddit, rss, telegram, x, youtube" in str(info.value)
 
 
-def test_every_registered_platform_is_a_known_platform() -> None:
-    assert set(CONNECTORS) <= set(PLATFORMS)
+def test_every_platform_is_registered_once_under_its_own_name() -> None:
+    assert set(CONNECTORS) == set(PLATFORMS) == set(PUBLIC_BASE_URLS)
     assert all(cls.platform == name for name, cls in CONNECTORS.items())
+
+
+@pytest.mark.parametrize("platform, url", [
+    ("youtube", "https://www.googleapis.com/youtube/v3"), ("x", "https://api.x.com"),
+    ("reddit", "https://www.reddit.com"), ("telegram", "https://t.me"), ("rss", ""),
+    ("mastodon", "https://mastodon.social"), ("bluesky", "https://public.api.bsky.app")])
+def test_default_base_urls_are_the_public_endpoints(platform: str, url: str) -> None:
+    assert default_base_url(platform) == url
+
+
+def test_default_base_url_of_an_unknown_platform() -> None:
+    with pytest.raises(ConfigError, match="no default base URL for platform 'myspace'"):
+        default_base_url("myspace")
+
+
+def test_the_airflow_hook_table_agrees_with_the_registry() -> None:
+    """plugins/socialhub_airflow/hooks.py keeps its own copy (it must import without socialhub's
+    connectors); the two tables must not drift apart."""
+    from pathlib import Path
+    import ast
+
+    hooks = Path(__file__).resolve().parents[2] / "plugins" / "socialhub_airflow" / "hooks.py"
+    tree = ast.parse(hooks.read_text(encoding="utf-8"))
+    table = next(ast.literal_eval(node.value) for node in ast.walk(tree)
+                 if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "PUBLIC_BASE_URLS" for t in node.targets))
+    assert table == PUBLIC_BASE_URLS

@@ -175,8 +175,9 @@ def test_required_token_and_request_log(server: ReplayServer, http: httpx.Client
 
 
 def test_unknown_prefix_and_writes_are_refused(server: ReplayServer, http: httpx.Client) -> None:
-    response = http.get(f"http://127.0.0.1:{server.port}/youtube/v3/search")
-    assert response.status_code == 404 and response.json()["served"] == ["/mastodon", "/bluesky"]
+    response = http.get(f"http://127.0.0.1:{server.port}/myspace/api/posts")
+    assert response.status_code == 404
+    assert response.json()["served"] == ["/mastodon", "/bluesky", "/youtube", "/x", "/reddit", "/telegram", "/rss"]
     assert http.post(f"{server.base_url('mastodon')}/api/v1/statuses", json={"status": "x"}).status_code == 405
 
 

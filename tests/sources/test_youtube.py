@@ -155,6 +155,7 @@ def test_private_videos_are_skipped_on_both_paths(clock: FakeClock) -> None:
         playlist_calls = [p for p in server.paths("youtube") if "/playlistItems" in p]
     assert [p.text for p in via_feed.posts] == ["public one", "public two"]
     assert [p.text for p in via_playlist.posts] == ["public one", "public two"] and len(playlist_calls) == 1
+    assert "unavailable" not in via_playlist.cursor          # the placeholder was never asked for details
 
 
 def test_feed_failure_falls_back_to_the_playlist(server: ReplayServer, connect: Callable[..., Connector]) -> None:
