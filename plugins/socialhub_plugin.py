@@ -1,7 +1,7 @@
 """Registers socialhub with Airflow (plugins folder): the auditors' page.
 
 ``fastapi_apps`` mounts the read-only auditors' page (``socialhub_airflow/auditors.py``) in
-Airflow's API server under ``/socialhub-audit``; ``external_views`` adds "Auditors' report" to
+Airflow's API server under ``/socialhub-audit``; ``external_views`` adds "Auditors" to
 Airflow's navigation bar, which shows that page inside the Airflow UI at
 ``/plugin/socialhub-audit``. Who may open it is decided by the page itself (signed-in users
 named in ``SOCIALHUB_AUDITOR_USERS``), not by the link being visible.
@@ -16,7 +16,7 @@ class SocialhubPlugin(AirflowPlugin):
     name = "socialhub"
     fastapi_apps = [{"app": create_app(), "url_prefix": APP_PREFIX, "name": "socialhub auditors' page"}]
     external_views = [{
-        "name": "Auditors' report",
+        "name": "Auditors",                    # short: Airflow's nav bar cuts longer labels
         "href": f"{APP_PREFIX}/",
         "icon": f"{APP_PREFIX}/icon.svg",
         "url_route": URL_ROUTE,

@@ -71,7 +71,7 @@ def stack_env(base_env: dict[str, str], *, sql_alchemy_conn: str, api_port: int,
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
         # react quickly: this is a test/bench deployment, not a production tuning
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-        "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
+        "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "60",
         "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.5",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
         # LocalExecutor workers come from a forkserver that has imported Airflow and the heavy task
@@ -246,6 +246,14 @@ class AirflowStack:
                           "FROM task_instance WHERE dag_id = :dag AND run_id = :run ORDER BY task_id, map_index",
                           dag=dag_id, run=run_id)
 
+    def runs_triggered_by(self, dag_id: str, source_dag_id: str, source_run_id: str) -> list[dict[str, Any]]:
+        """Runs of an asset-scheduled ``dag_id`` that consumed an asset event of the given source run."""
+        return self.query(
+            "SELECT DISTINCT dr.id, dr.run_id, dr.state, dr.run_type, dr.start_date, dr.end_date FROM dag_run dr "
+            "JOIN dagrun_asset_event dae ON dae.dag_run_id = dr.id JOIN asset_event e ON e.id = dae.event_id "
+            "WHERE dr.dag_id = :dag AND e.source_dag_id = :src_dag AND e.source_run_id = :src_run ORDER BY dr.id",
+            dag=dag_id, src_dag=source_dag_id, src_run=source_run_id)
+
     def dags_known(self, *dag_ids: str) -> bool:
         found = {r["dag_id"] for r in self.query("SELECT dag_id FROM dag")}
         return set(dag_ids) <= found
@@ -264,12 +272,14 @@ class AirflowStack:
                            f"see {self.log_path('dag-processor')}")
 
     def wait_for_run(self, dag_id: str, done: Callable[[dict[str, Any]], bool], timeout: float,
-                     poll: float = 1.0, fail_on: Iterable[str] = ("failed",)) -> dict[str, Any]:
-        """Wait until some run of ``dag_id`` satisfies ``done``; raise early if a run ends in ``fail_on``."""
+                     poll: float = 1.0, fail_on: Iterable[str] = ("failed",),
+                     runs_of: Callable[[], list[dict[str, Any]]] | None = None) -> dict[str, Any]:
+        """Wait until some run of ``dag_id`` (or of ``runs_of()``) satisfies ``done``; raise early if
+        one ends in a ``fail_on`` state."""
         deadline = time.monotonic() + timeout
         while True:
             self.check_alive()
-            runs = self.dag_runs(dag_id)
+            runs = runs_of() if runs_of else self.dag_runs(dag_id)
             for run in runs:
                 if done(run):
                     return run

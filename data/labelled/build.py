@@ -9,7 +9,8 @@ How the held-out splits are kept honest (details in docs/detection.md):
   so no test phrasing was seen in training, only the shared slang vocabulary;
 * names, handles, places, "postcode" codes, teams and song titles come from pools that differ
   per split, so a name cannot stand in for a label;
-* hand-written free-form posts are split at random, one post to one split;
+* hand-written free-form posts, and everyday chatter generated from a small grammar
+  (``CHATTER``), are split at random, one post to one split;
 * a template's variants must differ: one whose character 4-gram Jaccard similarity to an
   earlier variant of the same template is >= 0.8 (e.g. only the trailing emoji differ) is not
   kept, so counts are not inflated by trivial copies;
@@ -35,7 +36,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from templates import HANDWRITTEN, PER_SPLIT, SHARED, TEMPLATES  # noqa: E402
+from templates import CHATTER, CHATTER_POSTS, HANDWRITTEN, PER_SPLIT, SHARED, TEMPLATES  # noqa: E402
 
 SPLITS = ("train", "dev", "test")
 POSITIVE_VARIANTS = 11
@@ -174,6 +175,24 @@ def build(seed: int) -> tuple[dict[str, list[dict]], dict[str, int]]:
         rows[split].append({"text": text, "labels": labels, "group": group, "source": f"handwritten:{j:03d}"})
 
     dropped = Counter()
+    # Everyday chatter from a small grammar, one post to one split.
+    for j in range(CHATTER_POSTS):
+        g = CHATTER
+        if rng.random() < 0.25:
+            text = rng.choice(g["opener"]) + rng.choice(g["question"])
+        else:
+            text = (rng.choice(g["opener"]) + rng.choice(g["subject"]) + " " + rng.choice(g["vp"]) + rng.choice(g["time"])
+                    + rng.choice(g["tail"]))
+            if rng.random() < 0.3:
+                text += ". " + rng.choice(g["question"])
+        text = style(text, rng, positive=False, group="everyday")
+        if text.lower() in seen:
+            continue
+        seen.add(text.lower())
+        r = rng.random()
+        split = "train" if r < 0.6 else "dev" if r < 0.8 else "test"
+        rows[split].append({"text": text, "labels": [], "group": "everyday", "source": f"chatter:{j:03d}"})
+
     # Near-duplicates across splits: drop from the later split.
     train_sh = [_shingles(r["text"]) for r in rows["train"]]
     for split, against in (("dev", ["train"]), ("test", ["train", "dev"])):

@@ -31,7 +31,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -138,9 +138,8 @@ async def airflow_user(request: Request) -> Any:
 
     Raises ``fastapi.HTTPException`` (401 no/expired token, 403 invalid token) like Airflow's API.
     """
-    from fastapi.security import HTTPAuthorizationCredentials
-
     from airflow.api_fastapi.core_api.security import get_user
+    from fastapi.security import HTTPAuthorizationCredentials
 
     creds = None
     scheme, _, value = (request.headers.get("authorization") or "").partition(" ")
@@ -224,7 +223,7 @@ def create_app(*, store_factory: Callable[[], Any] = default_store,
                watchlist_factory: Callable[[], Any] = default_watchlist,
                runs_factory: Callable[[datetime, datetime], tuple[list[dict[str, Any]] | None, str]] = default_runs,
                user_resolver: Callable[[Request], Any] = airflow_user,
-               clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> FastAPI:
+               clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> FastAPI:
     """The sub-application. The factories are seams for tests; Airflow uses the defaults."""
     app = FastAPI(title="socialhub auditors' page", docs_url=None, redoc_url=None, openapi_url=None)
 

@@ -15,20 +15,31 @@ import os
 import stat
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from tests.ui.scenario import COLLECT_RUN, COUNTY, FORMULA_ACCOUNT, MET, PROCESS_RUN, Scenario, populate
 
 from socialhub.audit.chain import AuditLog, event_key, verify_chain
-from socialhub.audit.report import (NO_RESPONSES, Report, airflow_runs, build_report, csv_safe, describe_check,
-                                    fmt_duration, render_html, run_report_cli, table_csv, write_report)
+from socialhub.audit.report import (
+    NO_RESPONSES,
+    Report,
+    airflow_runs,
+    build_report,
+    csv_safe,
+    describe_check,
+    fmt_duration,
+    render_html,
+    run_report_cli,
+    table_csv,
+    write_report,
+)
 from socialhub.models import canonical_json, sha256_hex
 from socialhub.storage import LocalStore
-from tests.ui.scenario import COLLECT_RUN, COUNTY, FORMULA_ACCOUNT, MET, PROCESS_RUN, Scenario, populate
 
 
 @pytest.fixture(scope="module")
@@ -429,5 +440,5 @@ def test_report_event_hashes_match_the_bytes(filled, tmp_path):
 
 
 def test_times_are_utc_in_the_html(filled):
-    rep = _report(filled, now=datetime(2030, 1, 2, 3, 4, tzinfo=timezone.utc))
+    rep = _report(filled, now=datetime(2030, 1, 2, 3, 4, tzinfo=UTC))
     assert "Produced 2030-01-02 03:04 UTC" in render_html(rep)

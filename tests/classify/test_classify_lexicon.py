@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from socialhub.classify import load_classifier
+from socialhub.classify import load_rule_classifier
 from socialhub.classify.lexicon import DEFAULT_LEXICON_PATH, load_lexicon, load_thresholds
 from socialhub.errors import ConfigError
 from socialhub.models import CATEGORIES
@@ -48,7 +48,7 @@ def _lexicon(*entries: dict, context_rules: list[dict] | None = None, **top: obj
 def test_malformed_entry_raises_config_error_naming_it(tmp_path: Path, bad_entry: dict, expected: str) -> None:
     path = _write(tmp_path, _lexicon(GOOD_ENTRY, bad_entry))
     with pytest.raises(ConfigError, match=expected) as info:
-        load_classifier(lexicon_path=path)
+        load_rule_classifier(lexicon_path=path)
     assert str(path) in str(info.value)
 
 
@@ -99,7 +99,7 @@ def test_thresholds_file_must_cover_every_category(tmp_path: Path) -> None:
 
 def test_numeric_version_is_kept_as_text(tmp_path: Path) -> None:
     text = "version: 2.0\nentries:\n  - {id: a, category: weapon, pattern: bora, weight: 0.5}\n"
-    clf = load_classifier(lexicon_path=_write(tmp_path, text))
+    clf = load_rule_classifier(lexicon_path=_write(tmp_path, text))
     assert clf.version == "rules-2.0"
 
 
@@ -107,7 +107,7 @@ def test_a_minimal_custom_lexicon_works(tmp_path: Path) -> None:
     data = _lexicon({"id": "wp.emoji", "category": "weapon", "pattern": "\U0001F52A", "weight": 0.9},
                     context_rules=[{"id": "ctx.kitchen", "patterns": ["chopping board"], "multiplier": 0.1,
                                     "categories": ["weapon"]}])
-    clf = load_classifier(lexicon_path=_write(tmp_path, data))
+    clf = load_rule_classifier(lexicon_path=_write(tmp_path, data))
     assert clf.classify("\U0001F52A\U0001F52A").scores["weapon"] == 0.9
     assert clf.classify("\U0001F52A on the chopping-board").scores["weapon"] == 0.09
 
@@ -127,7 +127,7 @@ def test_shipped_lexicon_covers_every_category_and_documents_its_sources() -> No
 
 def test_every_plain_term_matches_itself() -> None:
     """Catches a term that normalisation or boundaries make unmatchable (e.g. a typo'd separator)."""
-    clf = load_classifier()
+    clf = load_rule_classifier()
     for entry in clf.lexicon.entries:
         if entry.regex:
             continue

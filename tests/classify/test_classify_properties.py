@@ -32,7 +32,7 @@ def test_classify_never_raises_and_evidence_is_in_bounds(text: str) -> None:
     for r in result.reasons:
         assert 0 <= r["start"] < r["end"] <= len(text)
         assert text[r["start"]:r["end"]] == r["text"]
-        assert r["effect"] in ("match", "context")
+        assert r["effect"] in ("match", "context", "model")
 
 
 @settings(max_examples=300, deadline=None)

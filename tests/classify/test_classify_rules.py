@@ -7,7 +7,7 @@ import json
 import pytest
 
 import socialhub.classify as classify_pkg
-from socialhub.classify import Classification, Classifier, Reason, RuleClassifier, load_classifier
+from socialhub.classify import Classification, Classifier, Reason, RuleClassifier, load_classifier, load_rule_classifier
 from socialhub.classify.lexicon import load_lexicon
 from socialhub.errors import ConfigError
 from socialhub.models import CATEGORIES
@@ -15,7 +15,7 @@ from socialhub.models import CATEGORIES
 
 @pytest.fixture(scope="module")
 def clf() -> RuleClassifier:
-    return load_classifier()
+    return load_rule_classifier()
 
 
 def _reasons(result: Classification, *, category: str | None = None, effect: str | None = None) -> list[Reason]:
@@ -176,7 +176,10 @@ def test_phrase_counts_once_as_its_strongest_entry(clf: RuleClassifier) -> None:
 def test_result_shape_and_serialisation(clf: RuleClassifier) -> None:
     result = clf.classify("yo 5h4nk lol")
     d = result.to_dict()
-    assert set(d) == {"classifier_version", "scores", "labels", "thresholds", "reasons"}
+    assert set(d) == {"classifier_version", "lexicon_version", "model_version", "scores", "labels", "thresholds",
+                      "components", "reasons"}
+    assert d["lexicon_version"] == clf.lexicon.version and d["model_version"] is None
+    assert d["components"] == {"rules": d["scores"]}
     assert list(d["scores"]) == list(CATEGORIES)
     assert all(round(v, 4) == v for v in d["scores"].values())
     assert d["reasons"][0] == {
@@ -190,7 +193,8 @@ def test_result_shape_and_serialisation(clf: RuleClassifier) -> None:
 
 def test_version_and_protocol(clf: RuleClassifier) -> None:
     version = load_lexicon().version
-    assert clf.version == f"rules-{version}" == classify_pkg.CLASSIFIER_VERSION
+    assert clf.version == f"rules-{version}"
+    assert classify_pkg.CLASSIFIER_VERSION.startswith(f"rules-{version}+model-")   # the default layer
     assert clf.classify("x").classifier_version == clf.version
     assert isinstance(clf, Classifier)
 
@@ -201,20 +205,21 @@ def test_batch_matches_single(clf: RuleClassifier) -> None:
 
 
 def test_thresholds_override(clf: RuleClassifier) -> None:
-    strict = load_classifier(thresholds={"weapon": 0.99})
+    strict = load_rule_classifier(thresholds={"weapon": 0.99})
     assert strict is not clf
     assert strict.thresholds["weapon"] == 0.99 and strict.thresholds["drug_supply"] == clf.thresholds["drug_supply"]
     assert "weapon" in clf.classify("bora").labels
     assert "weapon" not in strict.classify("bora").labels
     with pytest.raises(ConfigError, match="unknown category 'weapons'"):
-        load_classifier(thresholds={"weapons": 0.5})
+        load_rule_classifier(thresholds={"weapons": 0.5})
     with pytest.raises(ConfigError, match="weapon: threshold"):
-        load_classifier(thresholds={"weapon": 0})
+        load_rule_classifier(thresholds={"weapon": 0})
 
 
 def test_violence_threshold_is_lowest() -> None:
-    t = load_classifier().thresholds
-    assert t["violence_threat"] == min(t.values())
+    for clf in (load_rule_classifier(), load_classifier()):
+        t = clf.thresholds
+        assert t["violence_threat"] == min(t.values())
 
 
 def test_default_classifier_is_cached() -> None:

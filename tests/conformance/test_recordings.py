@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from conformance_replay import Clock, Recording, RecordingServer, load_recordings
 
-from conformance_replay import Recording, RecordingServer, load_recordings
 from socialhub.errors import AccountUnavailable, AuthError, ConnectorError
 from socialhub.models import parse_iso, raw_sha256
 from socialhub.sources.base import ConnectorConfig
@@ -28,18 +28,6 @@ from socialhub.sources.mastodon import MastodonConnector, id_newer, normalise_st
 
 ROOT = os.environ.get("SOCIALHUB_CONFORMANCE_FIXTURES")
 pytestmark = pytest.mark.skipif(not ROOT, reason="set SOCIALHUB_CONFORMANCE_FIXTURES to the shared recordings")
-
-
-class Clock:
-    def __init__(self, at: datetime) -> None:
-        self.t, self.sleeps = at, []
-
-    def now(self) -> datetime:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += timedelta(seconds=seconds)
 
 
 def recordings(platform: str) -> list[Recording]:
@@ -103,14 +91,27 @@ def test_mastodon_handle_with_instance_suffix(mastodon: RecordingServer) -> None
     assert len(result.posts) == 5 and result.cursor["account_id"] == "117020565966271181"
 
 
-def test_mastodon_never_re_emits_at_or_below_since_id(mastodon: RecordingServer) -> None:
-    """No recording carries since_id, so the replay acts like a server ignoring it: the connector
-    itself must stop at the cursor."""
-    page1 = recorded(mastodon, "fetch_next_previous.11").json()
-    connector, _ = mastodon_connector(mastodon)
-    result = connector.fetch("mastodonpy_test", {"account_id": "117020565966271181", "since_id": page1[3]["id"]})
+def test_mastodon_incremental_run_pages_forward_with_min_id(mastodon: RecordingServer) -> None:
+    """Recording .13 is Mastodon answering ``min_id=<page 2's newest>``: the five statuses
+    immediately newer, i.e. page 1. That is exactly the connector's incremental request."""
+    page1, page2 = recorded(mastodon, "fetch_next_previous.11").json(), recorded(mastodon, "fetch_next_previous.12").json()
+    connector, _ = mastodon_connector(mastodon, max_pages=1)
+    result = connector.fetch("mastodonpy_test", {"account_id": "117020565966271181", "since_id": page2[0]["id"]})
+    assert mastodon.requests == [f"/api/v1/accounts/117020565966271181/statuses?limit=5&min_id={page2[0]['id']}"]
+    assert [p.post_id for p in result.posts] == [s["id"] for s in page1]
+    assert result.cursor["since_id"] == page1[0]["id"] and "newer statuses remain" in result.notes[0]
+
+
+def test_mastodon_never_re_emits_when_a_server_ignores_min_id() -> None:
+    """A server ignoring ``min_id`` answers with the newest page (recording .11): the connector
+    itself must drop everything at or below the cursor and stop when nothing new arrives."""
+    recordings = load_recordings(Path(ROOT or "") / "mastodon" / "extracted")
+    with RecordingServer(recordings, tolerated={"limit", "min_id"}) as server:
+        page1 = recorded(server, "fetch_next_previous.11").json()
+        connector, _ = mastodon_connector(server)
+        result = connector.fetch("mastodonpy_test", {"account_id": "117020565966271181", "since_id": page1[3]["id"]})
     assert [p.post_id for p in result.posts] == [s["id"] for s in page1[:3]]
-    assert result.notes == [f"reached since_id {page1[3]['id']}"]
+    assert result.notes == ["reached the newest status"]
 
 
 def test_mastodon_unknown_account_recording_is_unavailable(mastodon: RecordingServer) -> None:

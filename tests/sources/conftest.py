@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any, Callable, Iterator
 
 import pytest
-
 from sources_support import FakeClock
+
 from socialhub.replay import ReplayServer
 from socialhub.sources.base import Connector, ConnectorConfig
 from socialhub.sources.registry import get_connector

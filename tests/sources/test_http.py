@@ -11,12 +11,16 @@ from typing import Callable
 
 import httpx
 import pytest
-
 from sources_support import TOKEN, FakeClock
+
 from socialhub.errors import AccountUnavailable, AuthError, ConnectorError, MalformedResponse, RateLimited
 from socialhub.sources.base import ConnectorConfig
 from socialhub.sources.http import (
-    USER_AGENT, HttpClient, parse_link_header, parse_rate_limit, parse_retry_after,
+    USER_AGENT,
+    HttpClient,
+    parse_link_header,
+    parse_rate_limit,
+    parse_retry_after,
 )
 
 NOW = datetime(2026, 8, 1, 13, 50, 0, tzinfo=timezone.utc)
@@ -314,3 +318,90 @@ def test_no_token_means_no_authorization_header(clock: FakeClock) -> None:
     with client(handler, clock, token=None) as http:
         http.get_json("/x")
     assert "Authorization" not in seen[0].headers
+
+
+# --------------------------------------------------------------------------------------------
+# query-string keys, richer error mapping, conditional GET, body cap (added with issue 3)
+# --------------------------------------------------------------------------------------------
+
+def test_query_auth_sends_the_key_as_a_parameter_not_a_header(clock: FakeClock) -> None:
+    handler, seen = sequence(ok({"a": 1}))
+    with client(handler, clock, auth="query", auth_param="key") as http:
+        http.get_json("/things", {"part": "id"})
+    assert seen[0].url.params["key"] == TOKEN and seen[0].url.params["part"] == "id"
+    assert "authorization" not in seen[0].headers
+
+
+def test_auth_none_never_sends_the_token(clock: FakeClock) -> None:
+    handler, seen = sequence(ok())
+    with client(handler, clock, auth="none") as http:
+        http.get_json("/x")
+    assert "authorization" not in seen[0].headers and TOKEN not in str(seen[0].url)
+    with pytest.raises(ValueError, match="auth must be"):
+        client(handler, clock, auth="cookie")
+
+
+def test_secret_query_parameters_are_redacted_from_messages(clock: FakeClock) -> None:
+    echo = httpx.Response(400, text="bad request for /v3/videos?id=1&key=AIzaOTHERKEY123&access_token=abc")
+    with client(sequence(echo)[0], clock, auth="query") as http, pytest.raises(ConnectorError) as info:
+        http.get_json("/videos")
+    message = str(info.value)
+    assert "AIzaOTHERKEY123" not in message and "access_token=<redacted>" in message and "key=<redacted>" in message
+
+
+def test_httpx_and_httpcore_loggers_are_kept_at_warning() -> None:
+    import logging
+
+    assert logging.getLogger("httpx").getEffectiveLevel() >= logging.WARNING
+    assert logging.getLogger("httpcore").getEffectiveLevel() >= logging.WARNING
+
+
+def test_error_hook_may_return_a_mapping_with_retry_at_and_hint(clock: FakeClock) -> None:
+    from socialhub.sources.http import ErrorMapping
+
+    when = NOW + timedelta(hours=5)
+
+    def hook(status: int, body: object) -> ErrorMapping:
+        assert body == {"error": {"errors": [{"reason": "quotaExceeded"}]}}
+        return ErrorMapping(RateLimited, retry_at=when, hint="come back tomorrow")
+
+    response = httpx.Response(403, json={"error": {"errors": [{"reason": "quotaExceeded"}]}})
+    with client(sequence(response)[0], clock, error_hook=hook) as http, pytest.raises(RateLimited) as info:
+        http.get_json("/videos")
+    assert info.value.retry_at == when and info.value.status == 403 and info.value.hint == "come back tomorrow"
+    assert "quotaExceeded" in str(info.value)                # Google's nested error envelope is read
+
+
+def test_error_hook_sees_text_bodies_too(clock: FakeClock) -> None:
+    bodies: list[object] = []
+
+    def hook(status: int, body: object) -> None:
+        bodies.append(body)
+
+    with client(sequence(httpx.Response(403, text="<html>blocked</html>"))[0], clock, error_hook=hook) as http:
+        with pytest.raises(AuthError):
+            http.get_json("/x")
+    assert bodies == ["<html>blocked</html>"]
+
+
+def test_conditional_get_returns_304_only_when_allowed(clock: FakeClock) -> None:
+    handler, seen = sequence(httpx.Response(304), httpx.Response(304))
+    with client(handler, clock) as http:
+        response = http.get("/feed.xml", headers={"If-None-Match": '"abc"'}, allow_not_modified=True)
+        assert response.status_code == 304 and seen[0].headers["if-none-match"] == '"abc"'
+        with pytest.raises(ConnectorError, match="unexpected redirect"):
+            http.get("/feed.xml")
+
+
+def test_bodies_over_the_limit_are_refused(clock: FakeClock) -> None:
+    big = httpx.Response(200, content=b"x" * 2048)
+    with client(sequence(big)[0], clock, extra={"max_body_bytes": 1024}) as http:
+        with pytest.raises(MalformedResponse, match="2048 bytes exceeds the 1024-byte limit"):
+            http.get_text("/big")
+
+
+def test_user_agent_from_extra(clock: FakeClock) -> None:
+    handler, seen = sequence(ok())
+    with client(handler, clock, extra={"user_agent": "hub:socialhub:0.1 (by /u/ops)"}) as http:
+        http.get_json("/x")
+    assert seen[0].headers["user-agent"] == "hub:socialhub:0.1 (by /u/ops)"

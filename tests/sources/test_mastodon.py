@@ -9,8 +9,8 @@ from typing import Any, Callable
 
 import httpx
 import pytest
-
 from sources_support import TOKEN, FakeClock, load_fixture
+
 from socialhub.errors import AccountUnavailable, AuthError, ConnectorError, MalformedResponse, RateLimited
 from socialhub.models import raw_sha256
 from socialhub.replay import ReplayServer

@@ -8,8 +8,17 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from socialhub.sources.quota import (
-    DAILY_UNITS, UNIT_COSTS, UNITS_FIRST_POLL, UNITS_PER_API_POLL, day_fraction, next_reset, quota_day,
-    record_usage, select_within_budget, used_today, youtube_budget,
+    DAILY_UNITS,
+    UNIT_COSTS,
+    UNITS_FIRST_POLL,
+    UNITS_PER_API_POLL,
+    day_fraction,
+    next_reset,
+    quota_day,
+    record_usage,
+    select_within_budget,
+    used_today,
+    youtube_budget,
 )
 
 UTC = timezone.utc

@@ -55,8 +55,8 @@ def test_default_base_url_of_an_unknown_platform() -> None:
 def test_the_airflow_hook_table_agrees_with_the_registry() -> None:
     """plugins/socialhub_airflow/hooks.py keeps its own copy (it must import without socialhub's
     connectors); the two tables must not drift apart."""
-    from pathlib import Path
     import ast
+    from pathlib import Path
 
     hooks = Path(__file__).resolve().parents[2] / "plugins" / "socialhub_airflow" / "hooks.py"
     tree = ast.parse(hooks.read_text(encoding="utf-8"))

@@ -9,9 +9,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 import yaml
-
 from sources_support import FakeClock
-from socialhub.models import CATEGORIES, parse_iso
+
+from socialhub.models import CATEGORIES
 from socialhub.replay import DEMO_DATA, ReplayServer
 from socialhub.replay.youtube import channel_id
 

@@ -12,8 +12,8 @@ from typing import Iterator
 import httpx
 import pytest
 import yaml
-
 from sources_support import FakeClock
+
 from socialhub.models import CATEGORIES, parse_iso
 from socialhub.replay import DEMO_DATA, ReplayServer, load_data
 from socialhub.replay.__main__ import main

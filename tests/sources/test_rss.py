@@ -8,8 +8,8 @@ from typing import Any, Callable
 
 import httpx
 import pytest
+from sources_support import FIXTURES, TOKEN, FakeClock
 
-from sources_support import TOKEN, FIXTURES, FakeClock
 from socialhub.errors import AccountUnavailable, ConnectorError, MalformedResponse, RateLimited
 from socialhub.models import raw_sha256
 from socialhub.replay import ReplayServer

@@ -7,8 +7,8 @@ from datetime import timedelta
 from typing import Any, Callable
 
 import pytest
-
 from sources_support import TOKEN, FakeClock, load_fixture
+
 from socialhub.errors import AccountUnavailable, AuthError, ConnectorError, MalformedResponse, RateLimited
 from socialhub.models import raw_sha256
 from socialhub.replay import ReplayServer

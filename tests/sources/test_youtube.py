@@ -9,15 +9,19 @@ from typing import Any, Callable
 
 import httpx
 import pytest
-
 from sources_support import TOKEN, FakeClock, load_fixture
+
 from socialhub.errors import AccountUnavailable, AuthError, ConnectorError, MalformedResponse, RateLimited
 from socialhub.models import raw_sha256
 from socialhub.replay import ReplayServer
 from socialhub.replay.youtube import channel_id
 from socialhub.sources.base import Connector, ConnectorConfig
 from socialhub.sources.youtube import (
-    DEFAULT_RSS_URL, YouTubeConnector, normalise_video, rss_endpoint, youtube_error,
+    DEFAULT_RSS_URL,
+    YouTubeConnector,
+    normalise_video,
+    rss_endpoint,
+    youtube_error,
 )
 
 DRILL = "@eastside_drillz_tv"        # 6 demo uploads, one older than the 7-day look-back

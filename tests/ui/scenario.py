@@ -11,7 +11,7 @@ period so that period filtering is tested too.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +116,7 @@ class Scenario:
 
 def populate(store: ObjectStore, tmp: Path, now: datetime | None = None) -> Scenario:
     """Run collection, processing and alerting for real, then add the human steps."""
-    now = now or datetime.now(timezone.utc).replace(microsecond=0)
+    now = now or datetime.now(UTC).replace(microsecond=0)
     log = AuditLog(store)
     wl_file = tmp / "watchlist.yaml"
     wl_file.write_text(watchlist_text(now.date()), encoding="utf-8")
@@ -151,7 +151,7 @@ def populate(store: ObjectStore, tmp: Path, now: datetime | None = None) -> Scen
     answered = met_alert["object"].removeprefix("alert:")
     officer = {"kind": "person", "name": "PC Jones", "via": "review page"}
     log.append("review_response", actor=officer, obj=met_alert["object"], force=MET,
-               at=datetime.now(timezone.utc) + timedelta(minutes=42),
+               at=datetime.now(UTC) + timedelta(minutes=42),
                details={"alert_id": answered, "outcome": "escalated to CID"})
     log.append("referral", actor=officer, obj=met_alert["object"], force=MET,
                justification="threat to life: referred to CID duty officer", details={"to": "CID"})

@@ -36,7 +36,7 @@ import statistics
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -135,9 +135,9 @@ def period_bounds(start: date | datetime, end: date | datetime) -> tuple[datetim
     """Dates are whole UTC days, both included; datetimes are taken as given (end exclusive)."""
     def as_dt(v: date | datetime, *, is_end: bool) -> datetime:
         if isinstance(v, datetime):
-            return v if v.tzinfo else v.replace(tzinfo=timezone.utc)
+            return v if v.tzinfo else v.replace(tzinfo=UTC)
         d = v + timedelta(days=1) if is_end else v
-        return datetime.combine(d, time(0), tzinfo=timezone.utc)
+        return datetime.combine(d, time(0), tzinfo=UTC)
 
     s, e = as_dt(start, is_end=False), as_dt(end, is_end=True)
     if e <= s:
@@ -149,7 +149,7 @@ def _t(value: Any) -> datetime | None:
     if not value:
         return None
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     try:
         return parse_iso(str(value))
     except ValueError:
@@ -297,10 +297,9 @@ def airflow_runs(base_url: str, *, start: datetime, end: datetime, token: str | 
 def airflow_db_runs(start: datetime, end: datetime, dag_ids: Sequence[str] = DEFAULT_DAG_IDS
                     ) -> list[dict[str, Any]]:
     """The same run history read from Airflow's metadata database (inside the API server)."""
-    from sqlalchemy import select
-
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
+    from sqlalchemy import select
 
     with create_session() as session:
         rows = session.scalars(select(DagRun).where(DagRun.dag_id.in_(list(dag_ids)),
@@ -500,7 +499,7 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
     snapshot is used. ``runs`` are Airflow run records (REST API or DB shape) merged into the
     run table; ``runs_note`` says where they came from (or why they are missing).
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     start_dt, end_dt = period_bounds(start, end)
     sources = ["Audit log: the hash-chained, append-only event log in the store (audit/events/)",
                "Run summaries: reports/collect/ and reports/process/ in the store"]
@@ -588,7 +587,7 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
 
     # --- quality rejections
     held = {ev.get("object"): ev for ev in by_action.get("quality_hold", [])}
-    q_rows = []
+    q_rows: list[dict[str, Any]] = []
     for ev in by_action.get("quality_reject", []):
         d = ev.get("details") or {}
         batch = str(ev.get("object", "")).removeprefix("batch:")
@@ -619,7 +618,8 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
             aid = str((ev.get("details") or {}).get("alert_id") or "")
             if aid:
                 responses.setdefault(aid, []).append(ev)
-    a_rows, waits = [], []
+    a_rows: list[dict[str, Any]] = []
+    waits: list[float] = []
     for ev in by_action.get("alert", []):
         d = ev.get("details") or {}
         aid = str(ev.get("object", "")).removeprefix("alert:")
@@ -791,7 +791,8 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
         SummaryItem("Posts collected", str(posts), f"from {sum(1 for r in acc_rows if r['posts'])} account(s)"),
         SummaryItem("Posts rejected by quality checks", str(sum(r["rows"] for r in q_rows)),
                     f"{sum(1 for r in q_rows if r['held'] != 'no')} batch(es) held"),
-        SummaryItem("Alerts sent", str(len(a_rows)), f"{n_resp} with an officer response"
+        SummaryItem("Alerts sent", str(len(a_rows)), (f"{n_resp} with an officer response"
+                    + (f"; first response after {fmt_duration(statistics.median(waits))} (median)" if waits else ""))
                     if responses else NO_RESPONSES),
         SummaryItem("Decisions recorded", str(total_decisions)),
         SummaryItem("Referrals", str(len(r_rows))),

@@ -8,8 +8,7 @@ that already weighs the rules; a lexicon edit moves it without retraining.
 
 Per batch: each post is normalised ONCE (``normalise``), the rules run on it (pure Python,
 regexes), then the model scores the whole batch in numpy. Explanations (the words the model
-weighed) are computed only for categories whose score is at least half the threshold, which is
-a few percent of posts.
+weighed) are computed only for the labels, i.e. for the posts that reach the review queue.
 
 Every result carries ``scores`` (the model's calibrated probability per category), ``labels``
 (scores at or above the thresholds in ``thresholds.yaml``), ``reasons`` (rule evidence spans,
@@ -37,8 +36,9 @@ __all__ = ["CombinedClassifier", "EXPLAIN_FRACTION"]
 
 log = logging.getLogger("socialhub.classify")
 
-#: The model's words are explained for categories scoring at least this fraction of their threshold.
-EXPLAIN_FRACTION = 0.5
+#: The model's words are explained for categories scoring at least this fraction of their
+#: threshold (1.0: the labels only; explanations are the costly part of a flagged post).
+EXPLAIN_FRACTION = 1.0
 
 
 class CombinedClassifier:
@@ -98,23 +98,28 @@ class CombinedClassifier:
         out = self.model.predict([nm.text for nm in norms], feats)
         probs = np.round(out.prob, 4)
         labelled = probs >= self._thr
-        explain = probs >= self._thr * EXPLAIN_FRACTION
+        explain = (probs >= self._thr * EXPLAIN_FRACTION).any(axis=1)
+        prob_rows = probs.tolist()
+        word_rows = np.round(out.ngram_logit, 3).tolist()
+        rule_rows = np.round(out.rule_logit, 3).tolist()
+        lab_rows = labelled.tolist()
         results = []
         version, lex_v, model_v = self.version, self.rules.lexicon.version, self.model.version
+        cats = CATEGORIES
         for i, t in enumerate(texts):
-            row = probs[i].tolist()
-            scores = dict(zip(CATEGORIES, row, strict=True))
-            labels = [c for j, c in enumerate(CATEGORIES) if labelled[i, j]]
-            reasons: list[Reason] = list(rule_results[i].reasons)
-            if explain[i].any():
-                for j in np.flatnonzero(explain[i]):
-                    reasons.extend(self.model.reasons(out, i, int(j), t, norms[i]))
+            scores = dict(zip(cats, prob_rows[i], strict=True))
+            labels = [c for c, on in zip(cats, lab_rows[i], strict=True) if on]
+            rule_res = rule_results[i]
+            reasons: list[Reason] = list(rule_res.reasons)
+            if explain[i]:
+                for j in np.flatnonzero(probs[i] >= self._thr * EXPLAIN_FRACTION).tolist():
+                    reasons.extend(self.model.reasons(out, i, j, t, norms[i]))
                 reasons.sort(key=lambda r: (r["start"], r["end"], r["effect"] != "match", r["category"], r["rule"]))
             results.append(Classification(
                 scores=scores, labels=labels, reasons=reasons, classifier_version=version,
                 thresholds=dict(self.thresholds), lexicon_version=lex_v, model_version=model_v,
-                components={"rules": dict(rule_results[i].scores), "model": dict(scores),
-                            "model_words": dict(zip(CATEGORIES, np.round(out.ngram_logit[i], 3).tolist(), strict=True)),
-                            "model_rules": dict(zip(CATEGORIES, np.round(out.rule_logit[i], 3).tolist(), strict=True))},
+                components={"rules": rule_res.scores, "model": dict(scores),
+                            "model_words": dict(zip(cats, word_rows[i], strict=True)),
+                            "model_rules": dict(zip(cats, rule_rows[i], strict=True))},
             ))
         return results

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from socialhub.classify.base import Reason
-from socialhub.classify.features import NgramBatch, feature_text, present_features
+from socialhub.classify.features import NgramBatch, VocabIndex, feature_text, present_features
 from socialhub.errors import ConfigError
 from socialhub.models import CATEGORIES
 
@@ -114,6 +114,7 @@ class LinearModel:
             raise ConfigError("model: array shapes are inconsistent; the artifact is damaged")
         if v > 1 and not bool(np.all(self.hashes[1:] > self.hashes[:-1])):
             raise ConfigError("model: vocabulary hashes are not sorted; the artifact is damaged")
+        self.index = VocabIndex(self.hashes)
         a, d = cal[:, 0], cal[:, 1]
         # Fold the stage-2 scale into the n-gram weights: everything below is in final log-odds.
         self.coef = coef * a
@@ -159,7 +160,7 @@ class LinearModel:
         """Score a batch. ``rule_features`` is ``(n, len(RULE_FEATURES))``, in that order."""
         n = len(normalised_texts)
         texts = [feature_text(t) for t in normalised_texts]
-        batch = present_features(texts, self.hashes, self.n_min, self.n_max)
+        batch = present_features(texts, self.index, self.n_min, self.n_max)
         vals = self.idf[batch.feature]
         norm2 = np.bincount(batch.post, weights=vals * vals, minlength=n)
         inv = np.zeros(n)
@@ -176,47 +177,54 @@ class LinearModel:
 
     # ------------------------------------------------------------------ explaining
 
-    def feature_contributions(self, out: ModelOutput, i: int, c: int) -> list[tuple[str, float, int, int]]:
-        """Every n-gram of post ``i`` with its contribution to category ``c``'s log-odds.
+    def feature_contributions(self, out: ModelOutput, i: int, c: int, *, top: int | None = None
+                              ) -> list[tuple[str, float, int, int]]:
+        """The n-grams of post ``i`` with their contribution to category ``c``'s log-odds.
 
         ``(ngram, contribution, start, length)`` with ``start`` in the post's feature text,
-        largest contribution first.
+        largest contribution first; only the ``top`` largest when given.
         """
         a, b = out.batch.bounds[i], out.batch.bounds[i + 1]
         feats = out.batch.feature[a:b]
         contrib = self.idf[feats] * self.coef[feats, c] * out.inv_norm[i]
-        order = np.argsort(-contrib, kind="stable")
-        return [(self.vocabulary[feats[k]], float(contrib[k]), int(out.batch.first[a + k]), int(out.batch.length[a + k]))
-                for k in order]
+        if top is not None and top < contrib.size:
+            order = np.argpartition(-contrib, top)[:top]
+            order = order[np.argsort(-contrib[order], kind="stable")]
+        else:
+            order = np.argsort(-contrib, kind="stable")
+        first, length = out.batch.first[a:b], out.batch.length[a:b]
+        return [(self.vocabulary[feats[k]], float(contrib[k]), int(first[k]), int(length[k])) for k in order.tolist()]
 
     def reasons(self, out: ModelOutput, i: int, c: int, text: str, norm: Any, *,
                 limit: int = _MAX_MODEL_REASONS) -> list[Reason]:
         """The words that raised category ``c`` most for post ``i``, as reasons quoting ``text``.
 
-        N-gram contributions are summed per word (an n-gram spanning two words counts half
-        for each) and the ``limit`` words with the largest positive sum are reported, each
-        merged with adjacent reported words into one span. ``norm`` is the post's
-        ``NormalisedText``; spans are mapped back to the original text through it.
+        The 40 n-grams with the largest contribution are attributed to the words they overlap
+        (an n-gram spanning two words counts half for each); the ``limit`` words with the
+        largest positive sum are reported, adjacent ones merged into one span. ``weight`` is
+        the summed contribution in log-odds. ``norm`` is the post's ``NormalisedText``; spans
+        are mapped back to the original text through it. Masked @mentions and links are skipped.
         """
         ftext = feature_text(norm.text)
         words = _word_spans(ftext)
         if not words:
             return []
+        word_of = [-1] * len(ftext)
+        for k, (a, b) in enumerate(words):
+            for j in range(a, b):
+                word_of[j] = k
         score = [0.0] * len(words)
-        top_ngram: list[tuple[float, str]] = [(0.0, "")] * len(words)
-        starts = [w[0] for w in words]
-        for ngram, contrib, start, length in self.feature_contributions(out, i, c):
-            if contrib == 0.0:
-                continue
-            touched = _words_touched(starts, words, start, start + length)
+        for _ngram, contrib, start, length in self.feature_contributions(out, i, c, top=40):
+            if contrib <= 0.0:
+                break
+            touched = {w for w in word_of[start:start + length] if w >= 0}
             if not touched:
                 continue
             share = contrib / len(touched)
             for k in touched:
                 score[k] += share
-                if share > top_ngram[k][0]:
-                    top_ngram[k] = (share, ngram)
-        best = sorted((k for k in range(len(words)) if score[k] > 0.05), key=lambda k: -score[k])[:limit]
+        best = sorted((k for k in range(len(words)) if score[k] > 0.05 and ftext[words[k][0]:words[k][1]] not in ("@", "http")),
+                      key=lambda k: -score[k])[:limit]
         reasons: list[Reason] = []
         for group in _adjacent_groups(sorted(best)):
             a_ft, b_ft = words[group[0]][0], words[group[-1]][1]
@@ -224,9 +232,8 @@ class LinearModel:
             if end <= start:
                 continue
             weight = round(sum(score[k] for k in group), 3)
-            term = ftext[a_ft:b_ft]
-            reasons.append(Reason(category=CATEGORIES[c], rule="model.ngrams", term=term, start=start, end=end,
-                                  text=text[start:end], weight=weight, effect="model"))
+            reasons.append(Reason(category=CATEGORIES[c], rule="model.ngrams", term=ftext[a_ft:b_ft], start=start,
+                                  end=end, text=text[start:end], weight=weight, effect="model"))
         return reasons
 
     def top_features(self, c: int, k: int = 20) -> list[tuple[str, float]]:
@@ -249,18 +256,6 @@ def _word_spans(ftext: str) -> list[tuple[int, int]]:
         spans.append((i, j))
         i = j
     return spans
-
-
-def _words_touched(starts: list[int], words: list[tuple[int, int]], a: int, b: int) -> list[int]:
-    import bisect
-
-    k = max(bisect.bisect_right(starts, a) - 1, 0)
-    out = []
-    while k < len(words) and words[k][0] < b:
-        if words[k][1] > a:
-            out.append(k)
-        k += 1
-    return out
 
 
 def _adjacent_groups(indices: list[int]) -> list[list[int]]:

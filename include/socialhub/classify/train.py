@@ -11,7 +11,7 @@ model. scikit-learn is imported here only; inference (``model.py``) needs numpy 
 
 What is fitted, per category (one-vs-rest; a post may have several labels):
 
-1. features: binary char n-grams (1..5) of the normalised text, IDF-weighted and L2-normalised
+1. features: binary char n-grams (1..4) of the normalised text, IDF-weighted and L2-normalised
    (``features.py``), kept when they occur in >= ``min_df`` training posts;
 2. stage 1: an L2-regularised logistic regression on the n-grams (liblinear,
    ``class_weight="balanced"``), fitted on all training posts; and the same fitted in 5 folds
@@ -65,7 +65,7 @@ from socialhub.models import CATEGORIES
 
 __all__ = ["TrainConfig", "choose_thresholds", "main", "run_train", "write_thresholds"]
 
-DEFAULTS: dict[str, Any] = {"ngram_min": 1, "ngram_max": 5, "min_df": 2, "C": 4.0, "stack_C": 1.0, "cv_folds": 5,
+DEFAULTS: dict[str, Any] = {"ngram_min": 1, "ngram_max": 4, "min_df": 2, "C": 4.0, "stack_C": 1.0, "cv_folds": 5,
                             "feedback_weight": 2.0, "vt_recall": 0.95}
 
 

@@ -1,4 +1,5 @@
-"""Local replay server for platform APIs (Mastodon, Bluesky) with fictional demo data.
+"""Local replay server for the seven platform APIs (Mastodon, Bluesky, YouTube, X, Reddit, Telegram,
+RSS) with fictional demo data.
 
     from socialhub.replay import ReplayServer
     with ReplayServer() as server:           # 127.0.0.1, ephemeral port, demo_data.yaml

@@ -13,7 +13,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m socialhub.replay",
         description=(
-            "Serve fictional Mastodon and Bluesky accounts on 127.0.0.1 so the socialhub pipeline can be "
+            "Serve fictional Mastodon, Bluesky, YouTube, X, Reddit, Telegram and RSS accounts on 127.0.0.1 "
+            "so the socialhub pipeline can be "
             "demonstrated and tested offline. Each platform lives under its own path prefix; point the "
             "platform's Airflow Connection (extra: {\"base_url\": ...}) at the printed base URL."),
         epilog=(

@@ -20,8 +20,17 @@ from datetime import datetime, timedelta
 from typing import Any, Mapping
 
 from socialhub.replay.api import (
-    PlatformAPI, RateWindow, Request, Response, apply_malformations, b32, check_post_keys, digest, iso_ms,
-    json_response, parse_age,
+    PlatformAPI,
+    RateWindow,
+    Request,
+    Response,
+    apply_malformations,
+    b32,
+    check_post_keys,
+    digest,
+    iso_ms,
+    json_response,
+    parse_age,
 )
 
 MEDIA_HOST = "https://cdn.hubdemo.example"

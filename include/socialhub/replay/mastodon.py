@@ -26,7 +26,14 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from socialhub.replay.api import (
-    PlatformAPI, RateWindow, Request, Response, apply_malformations, check_post_keys, iso_ms, json_response,
+    PlatformAPI,
+    RateWindow,
+    Request,
+    Response,
+    apply_malformations,
+    check_post_keys,
+    iso_ms,
+    json_response,
     parse_age,
 )
 
@@ -112,7 +119,7 @@ class MastodonAPI(PlatformAPI):
         return re.sub(r"(?<![\w/#])#(\w+)", tag, line)
 
     def _media(self, names: list[Any]) -> list[dict[str, Any]]:
-        out = []
+        out: list[dict[str, Any]] = []
         for item in names:
             name, description = (item.get("file"), item.get("description")) if isinstance(item, dict) else (item, None)
             mid = self._snowflake(self.now())
@@ -260,11 +267,12 @@ class MastodonAPI(PlatformAPI):
         # min_id pages forward: the statuses *immediately* newer than min_id; the rest: the newest
         page = picked[-limit:] if min_id is not None else picked[:limit]
 
-        keep = {k: q[k] for k in ("exclude_replies", "exclude_reblogs", "only_media") if k in q}
+        keep: dict[str, str] = {k: q[k] for k in ("exclude_replies", "exclude_reblogs", "only_media") if k in q}
         account_id = self._accounts[username]["id"]
 
         def link(**bounds: str) -> str:
-            params = "&".join(f"{k}={v}" for k, v in {"limit": str(limit), **keep, **bounds}.items())
+            query: dict[str, str] = {"limit": str(limit), **keep, **bounds}
+            params = "&".join(f"{k}={v}" for k, v in query.items())
             return f"{req.base_url}/api/v1/accounts/{account_id}/statuses?{params}"
 
         links = []

@@ -23,8 +23,17 @@ from datetime import datetime, timedelta
 from typing import Any, Mapping
 
 from socialhub.replay.api import (
-    PlatformAPI, RateWindow, Request, Response, apply_malformations, b32, base36, check_post_keys, digest,
-    json_response, parse_age,
+    PlatformAPI,
+    RateWindow,
+    Request,
+    Response,
+    apply_malformations,
+    b32,
+    base36,
+    check_post_keys,
+    digest,
+    json_response,
+    parse_age,
 )
 
 REDDIT_EPOCH = datetime.fromisoformat("2005-06-23T00:00:00+00:00")
@@ -100,7 +109,7 @@ class RedditAPI(PlatformAPI):
                 parent_id, link_title = link_id, "Discussion thread"
             slug = re.sub(r"[^a-z0-9]+", "_", link_title.lower()).strip("_")[:40] or "thread"
             link_permalink = f"/r/{subreddit}/comments/{link_id[3:]}/{slug}/"
-            thing = {"kind": "t1", "data": {
+            thing: dict[str, Any] = {"kind": "t1", "data": {
                 "id": tid, "name": f"t1_{tid}", "author": name, "author_fullname": f"t2_{user['id']}",
                 "body": str(post.get("text") or ""), "body_html": "", "parent_id": parent_id, "link_id": link_id,
                 "link_title": link_title, "link_permalink": SITE + link_permalink, "subreddit": subreddit,

@@ -26,8 +26,17 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from socialhub.replay.api import (
-    PlatformAPI, RateWindow, Request, Response, b32, check_post_keys, digest, header, parse_age,
-    retry_after_seconds, text_response,
+    PlatformAPI,
+    RateWindow,
+    Request,
+    Response,
+    b32,
+    check_post_keys,
+    digest,
+    header,
+    parse_age,
+    retry_after_seconds,
+    text_response,
 )
 
 MEDIA_HOST = "https://media.hubdemo.example"

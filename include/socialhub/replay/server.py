@@ -143,7 +143,7 @@ class ReplayServer:
         httpd.daemon_threads = True
         httpd.replay = self  # type: ignore[attr-defined]
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
+        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01},
                                         name=f"replay-server-{self.port}", daemon=True)
         self._thread.start()
         return self

@@ -26,7 +26,15 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from socialhub.replay.api import (
-    PlatformAPI, RateWindow, Request, Response, b32, check_post_keys, digest, parse_age, retry_after_seconds,
+    PlatformAPI,
+    RateWindow,
+    Request,
+    Response,
+    b32,
+    check_post_keys,
+    digest,
+    parse_age,
+    retry_after_seconds,
     text_response,
 )
 

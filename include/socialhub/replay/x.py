@@ -24,8 +24,18 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from socialhub.replay.api import (
-    PlatformAPI, RateWindow, Request, Response, apply_malformations, b32, base36, check_post_keys, digest, iso_ms,
-    json_response, parse_age,
+    PlatformAPI,
+    RateWindow,
+    Request,
+    Response,
+    apply_malformations,
+    b32,
+    base36,
+    check_post_keys,
+    digest,
+    iso_ms,
+    json_response,
+    parse_age,
 )
 
 X_EPOCH_MS = 1288834974657

@@ -25,7 +25,16 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from socialhub.replay.api import (
-    PlatformAPI, RateWindow, Request, Response, b64id, base36, check_post_keys, iso_ms, json_response, parse_age,
+    PlatformAPI,
+    RateWindow,
+    Request,
+    Response,
+    b64id,
+    base36,
+    check_post_keys,
+    iso_ms,
+    json_response,
+    parse_age,
     text_response,
 )
 

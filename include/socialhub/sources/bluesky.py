@@ -283,7 +283,7 @@ class BlueskyConnector(Connector):
     def _next_cursor(old: dict[str, Any], ids: list[str], times: list[datetime | None]) -> dict[str, Any]:
         """Newest item by time (not feed position, so a pinned post cannot fake it) plus recent ids;
         items without a usable time are still remembered through ``known_uris``."""
-        new = {k: old[k] for k in ("newest_uri", "newest_time", "known_uris") if k in old}
+        new: dict[str, Any] = {k: old[k] for k in ("newest_uri", "newest_time", "known_uris") if k in old}
         stored = _parse_time(old.get("newest_time"))
         best: tuple[datetime, int] | None = None
         for index, t in enumerate(times):

@@ -105,7 +105,7 @@ class Walk(Generic[S]):
     resume: S | None = None
 
 
-def walk(fetch: Callable[[S], Page[S]], start: S, *, key: Callable[[Any], str],
+def walk(fetch: Callable[[S | None], Page[S]], start: S | None, *, key: Callable[[Any], str],
          stop_at: Callable[[Any], str | None], max_pages: int, seen: set[str] | None = None,
          pinned: Callable[[Any], bool] | None = None, end_note: str = "end of timeline") -> Walk[S]:
     """Page newest first from ``start`` until a stop marker, the end, or ``max_pages``.
@@ -115,7 +115,7 @@ def walk(fetch: Callable[[S], Page[S]], start: S, *, key: Callable[[Any], str],
     """
     result: Walk[S] = Walk()
     seen = seen if seen is not None else set()
-    state = start
+    state: S | None = start
     while True:
         if result.pages >= max_pages:
             result.complete, result.stop, result.resume = False, f"stopped at max_pages={max_pages}", state

@@ -154,9 +154,9 @@ def parse_rate_limit(headers: Mapping[str, str], now: datetime) -> RateLimit | N
     """Read whichever rate-limit header family is present (names are case-insensitive)."""
     h = {k.lower(): v for k, v in headers.items()}
     if "x-rate-limit-remaining" in h or "x-rate-limit-reset" in h:                       # X / Twitter
-        reset = _num(h.get("x-rate-limit-reset"))
+        epoch = _num(h.get("x-rate-limit-reset"))
         return RateLimit("x", _num(h.get("x-rate-limit-limit")), _num(h.get("x-rate-limit-remaining")),
-                         _reset_from_number(reset, now) if reset is not None else None)
+                         _reset_from_number(epoch, now) if epoch is not None else None)
     if "x-ratelimit-remaining" in h or "x-ratelimit-reset" in h or "x-ratelimit-used" in h:
         raw_reset = h.get("x-ratelimit-reset")
         reset = _reset_any(raw_reset, now)

@@ -22,9 +22,9 @@ for instances in limited-federation or authorized-fetch mode.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from html.parser import HTMLParser
-import re
 from typing import Any, Callable
 from urllib.parse import quote, urlsplit
 
@@ -123,7 +123,7 @@ def normalise_status(status: Any, account: str, collected_at: str) -> Post:
     item: dict[str, Any] = status if isinstance(status, dict) else {}
     reblog = item.get("reblog") if isinstance(item.get("reblog"), dict) else None
     content: dict[str, Any] = reblog or item
-    author = content.get("account") if isinstance(content.get("account"), dict) else {}
+    author: dict[str, Any] = content["account"] if isinstance(content.get("account"), dict) else {}
     body = html_to_text(_str(content.get("content")))
     spoiler = _str(content.get("spoiler_text")).strip()
     text = f"{spoiler}\n\n{body}" if spoiler and body else spoiler or body

@@ -29,8 +29,8 @@ import httpx
 
 from socialhub.errors import AccountUnavailable, AuthError, ConnectorError, MalformedResponse
 from socialhub.models import Post, raw_sha256, utc_iso
-from socialhub.sources.common import Page, d, epoch_time, opt_s, parse_time, precise, recent_ids, s, walk
 from socialhub.sources.base import Connector, ConnectorConfig, FetchResult, utcnow
+from socialhub.sources.common import Page, d, epoch_time, opt_s, parse_time, precise, recent_ids, s, walk
 from socialhub.sources.http import ErrorMapping, HttpClient
 
 MAX_LIMIT = 100

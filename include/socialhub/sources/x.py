@@ -26,8 +26,8 @@ import httpx
 
 from socialhub.errors import AccountUnavailable, AuthError, ConnectorError, MalformedResponse
 from socialhub.models import Post, raw_sha256, utc_iso
-from socialhub.sources.common import Page, Walk, d, iso_or_raw, numeric_newer, opt_s, parse_time, s, walk
 from socialhub.sources.base import Connector, ConnectorConfig, FetchResult, utcnow
+from socialhub.sources.common import Page, Walk, d, iso_or_raw, numeric_newer, opt_s, parse_time, s, walk
 from socialhub.sources.http import HttpClient
 
 MAX_RESULTS = 100            # /2/users/:id/tweets accepts max_results 5..100
@@ -109,7 +109,7 @@ def _media_url(media: dict[str, Any]) -> str:
         return s(media["url"])
     mp4 = [v for v in (d(x) for x in media.get("variants") or []) if s(v.get("content_type")) == "video/mp4"]
     if mp4:
-        best = max(mp4, key=lambda v: v.get("bit_rate") if isinstance(v.get("bit_rate"), int) else -1)
+        best = max(mp4, key=lambda v: int(v["bit_rate"]) if isinstance(v.get("bit_rate"), int) else -1)
         if best.get("url"):
             return s(best["url"])
     return s(media.get("preview_image_url"))

@@ -1,0 +1,312 @@
+"""The review loop, end to end, on a real local Airflow: api-server, scheduler, dag-processor.
+
+``LocalAirflow`` runs the three components as local processes (LocalExecutor, SQLite or whatever
+``AIRFLOW__DATABASE__SQL_ALCHEMY_CONN`` says) with SimpleAuthManager users whose passwords it
+sets, and talks to Airflow's public REST API with a JWT from ``POST /auth/token``, as an
+officer's script or another system would. The review tests use it too.
+
+``run_review_demo`` (called by ``socialhub demo`` after the pipeline has alerted):
+
+1. starts Airflow and triggers ``socialhub_review`` over the demo store;
+2. waits until the review tasks are waiting for input (``awaiting_input``) and shows the first one;
+3. answers the first through the REST API as the officer ``demo-officer``: *Refer to platform*,
+   with a justification;
+4. leaves the others unanswered: after the (short, demo) response time the scheduler applies the
+   default and they are escalated;
+5. prints the referral package's listing and where the messages went; stops Airflow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+COMPONENTS = ("api-server", "scheduler", "dag-processor")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def airflow_bin() -> str:
+    cand = Path(sys.executable).with_name("airflow")
+    return str(cand) if cand.exists() else "airflow"
+
+
+class AirflowAPIError(RuntimeError):
+    def __init__(self, method: str, path: str, status: int, body: str) -> None:
+        super().__init__(f"{method} {path}: HTTP {status}: {body[:1000]}")
+        self.status = status
+        self.body = body
+
+
+@dataclass
+class LocalAirflow:
+    """Airflow's three long-running components as local processes, stopped by ``stop()``."""
+
+    env: dict[str, str]
+    workdir: Path
+    users: dict[str, tuple[str, str]]                   # username -> (role, password)
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    _tokens: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def configure(cls, base_env: dict[str, str], workdir: Path, *, users: dict[str, tuple[str, str]],
+                  port: int | None = None, parallelism: int = 2, extra: dict[str, str] | None = None
+                  ) -> "LocalAirflow":
+        workdir.mkdir(parents=True, exist_ok=True)
+        port = port or free_port()
+        passwords = workdir / "simple_auth_manager_passwords.json"
+        passwords.write_text(json.dumps({u: pw for u, (_, pw) in users.items()}))
+        passwords.chmod(0o600)
+        env = dict(base_env)
+        env.update({
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": str(parallelism),
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(port),
+            "AIRFLOW__API__WORKERS": "1",
+            "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
+            "AIRFLOW__API__SECRET_KEY": secrets.token_hex(32),
+            "AIRFLOW__CORE__AUTH_MANAGER":
+                "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{u}:{r}" for u, (r, _) in users.items()),
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
+            "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.5",
+            # the scheduler's sweep that applies HITL defaults on timeout runs at this interval
+            "AIRFLOW__SCHEDULER__TRIGGER_TIMEOUT_CHECK_INTERVAL": "2",
+            "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+        })
+        env.update(extra or {})
+        return cls(env=env, workdir=workdir, users=users)
+
+    @property
+    def api_url(self) -> str:
+        return self.env["AIRFLOW__API__BASE_URL"]
+
+    def log_path(self, name: str) -> Path:
+        return self.workdir / f"{name}.log"
+
+    def cli(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run([airflow_bin(), *args], env=self.env, capture_output=True, text=True,
+                              timeout=timeout, check=False)
+        with self.log_path("cli").open("a") as fh:
+            fh.write(f"\n$ airflow {' '.join(args)} (exit {proc.returncode})\n{proc.stdout}\n{proc.stderr}\n")
+        if proc.returncode:
+            raise RuntimeError(f"airflow {' '.join(args)} failed: {proc.stderr[-2000:]}")
+        return proc
+
+    def start(self, timeout: float = 240) -> None:
+        for name in COMPONENTS:
+            cmd = [airflow_bin(), name]
+            if name == "api-server":
+                cmd += ["--host", "127.0.0.1", "--port", self.env["AIRFLOW__API__PORT"], "--workers", "1"]
+            with self.log_path(name).open("ab") as log:
+                self.procs[name] = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                                    stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_alive()
+            try:
+                with urllib.request.urlopen(f"{self.api_url}/api/v2/monitor/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.5)
+        raise TimeoutError(f"Airflow api-server not up after {timeout:.0f}s; see {self.log_path('api-server')}")
+
+    def check_alive(self) -> None:
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                tail = self.log_path(name).read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"airflow {name} exited with {proc.returncode}:\n{tail}")
+
+    def stop(self, grace: float = 20) -> None:
+        """TERM, then KILL, each component's whole process group (the task processes included)."""
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + grace
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        self.procs.clear()
+
+    def __enter__(self) -> "LocalAirflow":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- the public REST API, as a named user --------------------------------------------------------
+
+    def token(self, user: str) -> str:
+        if user not in self._tokens:
+            body = json.dumps({"username": user, "password": self.users[user][1]}).encode()
+            req = urllib.request.Request(f"{self.api_url}/auth/token", data=body, method="POST",
+                                         headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                self._tokens[user] = json.loads(resp.read())["access_token"]
+        return self._tokens[user]
+
+    def api(self, method: str, path: str, body: Any = None, *, user: str) -> Any:
+        req = urllib.request.Request(f"{self.api_url}{path}", method=method,
+                                     data=None if body is None else json.dumps(body).encode(),
+                                     headers={"Authorization": f"Bearer {self.token(user)}",
+                                              "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                raw = resp.read()
+        except urllib.error.HTTPError as exc:
+            raise AirflowAPIError(method, path, exc.code, exc.read().decode(errors="replace")) from None
+        return json.loads(raw) if raw else None
+
+    def wait_for_dag(self, dag_id: str, *, user: str, timeout: float = 180) -> None:
+        self.wait(lambda: self._dag_known(dag_id, user), timeout, f"the dag-processor to register {dag_id}")
+
+    def _dag_known(self, dag_id: str, user: str) -> bool:
+        try:
+            self.api("GET", f"/api/v2/dags/{dag_id}", user=user)
+            return True
+        except AirflowAPIError as exc:
+            if exc.status == 404:
+                return False
+            raise
+
+    def trigger(self, dag_id: str, run_id: str, *, user: str) -> dict[str, Any]:
+        self.api("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False}, user=user)
+        return self.api("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None, "dag_run_id": run_id},
+                        user=user)
+
+    def run_state(self, dag_id: str, run_id: str, *, user: str) -> str:
+        return self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}", user=user)["state"]
+
+    def task_instances(self, dag_id: str, run_id: str, *, user: str) -> list[dict[str, Any]]:
+        return self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances?limit=1000",
+                        user=user)["task_instances"]
+
+    def hitl_details(self, dag_id: str, run_id: str, *, user: str) -> list[dict[str, Any]]:
+        return self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/hitlDetails?limit=1000",
+                        user=user)["hitl_details"]
+
+    def respond(self, dag_id: str, run_id: str, task_id: str, map_index: int, *, option: str,
+                params: dict[str, Any], user: str) -> dict[str, Any]:
+        """Answer a review as ``user``: what an officer's "Respond" in the UI sends."""
+        return self.api("PATCH", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/{map_index}"
+                                 "/hitlDetails", {"chosen_options": [option], "params_input": params}, user=user)
+
+    def wait(self, done: Callable[[], Any], timeout: float, what: str, poll: float = 0.5) -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            self.check_alive()
+            result = done()
+            if result:
+                return result
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+            time.sleep(poll)
+
+
+DEMO_OFFICER = "demo-officer"
+DEMO_JUSTIFICATION = ("Explicit threat of violence against an identifiable rival; refer to the platform for "
+                      "removal under its violent-threats policy.")
+
+
+def run_review_demo(project: Path, home: Path, data_dir: Path, env: dict[str, str], *,
+                    step: Callable[[str], None] = print, response_seconds: int = 30,
+                    timeout: float = 300) -> dict[str, Any]:
+    """The review loop over the demo's store (see the module docstring). Returns what happened.
+
+    ``env`` is the demo's Airflow environment (``socialhub.demo.airflow_env``), whose metadata
+    database must already be initialised (``init_airflow``). Airflow runs only while this runs.
+    """
+    from socialhub.review.bundle import describe_bundle
+    from socialhub.storage import LocalStore
+
+    password = secrets.token_urlsafe(12)
+    users = {DEMO_OFFICER: ("user", password)}
+    af = LocalAirflow.configure(env, home / "review-demo", users=users,
+                                extra={"SOCIALHUB_REVIEW_RESPONSE_SECONDS": str(response_seconds)})
+    store = LocalStore(data_dir / "store")
+    run_id = f"demo_review__{int(time.time())}"
+    result: dict[str, Any] = {"run_id": run_id}
+    step(f"starting Airflow (api-server, scheduler, dag-processor) at {af.api_url}; logs in {af.workdir}")
+    with af:
+        af.start()
+        af.wait_for_dag("socialhub_review", user=DEMO_OFFICER)
+        af.trigger("socialhub_review", run_id, user=DEMO_OFFICER)
+        step(f"triggered socialhub_review ({run_id}); waiting for review tasks to wait for an officer")
+
+        def parked() -> list[dict[str, Any]] | None:
+            if af.run_state("socialhub_review", run_id, user=DEMO_OFFICER) in ("success", "failed"):
+                return [{}]
+            details = af.hitl_details("socialhub_review", run_id, user=DEMO_OFFICER)
+            waiting = [d for d in details if d["task_instance"]["state"] == "awaiting_input"]
+            return waiting if waiting else None
+
+        waiting = [d for d in af.wait(parked, timeout, "a review task") if d]
+        result["reviews_waiting"] = len(waiting)
+        if waiting:
+            first = sorted(waiting, key=lambda d: d["task_instance"]["map_index"])[0]
+            ti = first["task_instance"]
+            step(f"{len(waiting)} review(s) waiting in Airflow; first: {first['subject']}")
+            af.respond("socialhub_review", run_id, ti["task_id"], ti["map_index"], option="Refer to platform",
+                       params={"justification": DEMO_JUSTIFICATION}, user=DEMO_OFFICER)
+            result["referred"] = first["subject"].split()[2]
+            step(f"answered through the REST API as {DEMO_OFFICER}: Refer to platform; the other(s) are left "
+                 f"unanswered and escalate after {response_seconds}s")
+        state = af.wait(lambda: (s := af.run_state("socialhub_review", run_id, user=DEMO_OFFICER))
+                        in ("success", "failed") and s, timeout, "the review run to finish", poll=1)
+        result["state"] = state
+    step(f"review run {state}; Airflow stopped")
+    report = store.get_or_none(f"reports/review/{run_id}.json")
+    result["summary"] = json.loads(report) if report else None
+    if result.get("referred"):
+        result["referral"] = describe_bundle(store, result["referred"])
+    return result
+
+
+def format_review_summary(result: dict[str, Any], store_root: Path) -> str:
+    lines = ["", "officer review (socialhub_review)", "=" * 33]
+    s = result.get("summary") or {}
+    lines.append(f"review run:             {result.get('run_id')} ({result.get('state')})")
+    lines.append(f"reviews:                {s.get('reviews', 0)}; decisions: "
+                 + (", ".join(f"{k} {v}" for k, v in (s.get('by_decision') or {}).items()) or "none"))
+    lines.append(f"escalated on timeout:   {s.get('timed_out', 0)}")
+    for key, size in result.get("referral") or []:
+        lines.append(f"  {size:>7} B  {store_root / key}")
+    return "\n".join(lines)

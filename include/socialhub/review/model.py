@@ -1,0 +1,325 @@
+"""The officer review of one alert: the question asked, the answer given, and who gave it.
+
+Pure data and rules, importable without Airflow. The Airflow side (``socialhub_airflow.review``
+and ``dags/socialhub_review.py``) asks the question with the standard provider's
+``HITLOperator`` and hands the answer back here as a ``Decision``.
+
+Options are fixed, one choice per review, and a free-text justification is required from a
+person. If nobody answers within the team's response time, Airflow applies the default
+(``Escalate``) and the decision is recorded as the system's, with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping
+
+from socialhub.alerts.blocks import safe_url
+from socialhub.alerts.model import Alert, is_alert_id
+
+REFER = "Refer to platform"
+ESCALATE = "Escalate"
+MONITOR = "Keep monitoring"
+NO_ACTION = "No action (false positive)"
+OPTIONS: tuple[str, ...] = (REFER, ESCALATE, MONITOR, NO_ACTION)
+#: What a timeout chooses: nobody looked in time, so supervisors are told.
+DEFAULT_OPTION = ESCALATE
+CODES: dict[str, str] = {REFER: "refer", ESCALATE: "escalate", MONITOR: "monitor", NO_ACTION: "no_action"}
+
+JUSTIFICATION_PARAM = "justification"
+JUSTIFICATION_MIN = 10
+JUSTIFICATION_MAX = 4000
+DEFAULT_RESPONSE_MINUTES = 30.0
+DEFAULT_MAX_PER_RUN = 20
+DEFAULT_MAX_AGE_DAYS = 7
+
+SUBJECT_MAX = 200
+BODY_TEXT_MAX = 3000
+
+
+def justification_schema() -> dict[str, Any]:
+    """JSON schema of the justification form field.
+
+    ``null`` is allowed only so that the *timeout* default validates (Airflow validates task
+    params before the task runs, and a timeout fills in the defaults); a person's answer
+    without a justification of at least ``JUSTIFICATION_MIN`` characters is refused by
+    ``check_justification`` and the review is asked again.
+    """
+    return {"type": ["null", "string"], "minLength": JUSTIFICATION_MIN, "maxLength": JUSTIFICATION_MAX,
+            "title": "Justification (required)"}
+
+
+JUSTIFICATION_HELP = (f"Why you chose this option, in your own words (at least {JUSTIFICATION_MIN} characters). "
+                      "It is recorded in the audit trail and, for a referral, sent to the platform.")
+
+
+def check_justification(value: object) -> str | None:
+    """The problem with a person's justification, or ``None`` if it is acceptable."""
+    if not isinstance(value, str) or not value.strip():
+        return "a justification is required"
+    if len(value.strip()) < JUSTIFICATION_MIN:
+        return f"the justification must be at least {JUSTIFICATION_MIN} characters"
+    if len(value) > JUSTIFICATION_MAX:
+        return f"the justification must be at most {JUSTIFICATION_MAX} characters"
+    return None
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+def _env_float(name: str) -> float | None:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        from socialhub.errors import ConfigError
+
+        raise ConfigError(f"{name}={raw!r} is not a number") from None
+    if value <= 0:
+        from socialhub.errors import ConfigError
+
+        raise ConfigError(f"{name}={raw!r} must be positive")
+    return value
+
+
+def response_seconds(routing: Any, force: str, team: str) -> int:
+    """How long the team has to respond before the item is escalated automatically.
+
+    In order: ``SOCIALHUB_REVIEW_RESPONSE_SECONDS`` (one value for every team: demos and tests),
+    the team's route ``response_minutes`` in ``routing.yaml`` (when the routing schema has it),
+    ``SOCIALHUB_REVIEW_RESPONSE_MINUTES``, else 30 minutes.
+    """
+    override = _env_float("SOCIALHUB_REVIEW_RESPONSE_SECONDS")
+    if override is not None:
+        return max(1, int(override))
+    minutes = None
+    if routing is not None:
+        route = routing.route_for(force, team)[0]
+        minutes = getattr(route, "response_minutes", None)
+        if minutes is None:
+            minutes = getattr(getattr(routing, "config", None), "response_minutes", None)
+    if minutes is None:
+        minutes = _env_float("SOCIALHUB_REVIEW_RESPONSE_MINUTES") or DEFAULT_RESPONSE_MINUTES
+    return max(1, int(float(minutes) * 60))
+
+
+def max_per_run() -> int:
+    return max(1, int(_env_float("SOCIALHUB_REVIEW_MAX_PER_RUN") or DEFAULT_MAX_PER_RUN))
+
+
+def max_age_days() -> float:
+    return _env_float("SOCIALHUB_REVIEW_MAX_AGE_DAYS") or DEFAULT_MAX_AGE_DAYS
+
+
+# --- the question -------------------------------------------------------------------------------
+
+_INVISIBLE_CATS = ("Cc", "Cf", "Co", "Cs")
+
+
+def display_text(text: object, limit: int | None = None) -> str:
+    """Untrusted text for display: controls and invisible/bidi characters removed, cut to ``limit``.
+
+    Bidi overrides could reorder what a reviewer reads ("Trojan source"), zero-width characters
+    hide words; tab and newline stay. The stored raw item keeps the original.
+    """
+    s = str(text or "").replace("\r\n", "\n").replace("\r", "\n")
+    s = s.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    s = "".join(ch for ch in s if ch in "\n\t" or ch in "\u200c\u200d"
+                or unicodedata.category(ch) not in _INVISIBLE_CATS)
+    if limit is not None and len(s) > limit:
+        s = s[: max(0, limit - 12)].rstrip() + "…(truncated)"
+    return s
+
+
+def one_line(text: object, limit: int = 120) -> str:
+    return display_text(" ".join(str(text or "").split()), limit)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~&\"'=:^$@%])")
+
+
+def md_inline(text: object, limit: int = 300) -> str:
+    """Untrusted text as inert Markdown inline text: every punctuation character backslash-escaped.
+
+    CommonMark allows a backslash before any ASCII punctuation, so nothing can become a link,
+    image, emphasis, HTML tag or autolink. Jinja braces are escaped too (and the operator never
+    renders these fields as templates).
+    """
+    return _MD_SPECIAL.sub(r"\\\1", one_line(text, limit))
+
+
+def md_code_block(text: object, limit: int = BODY_TEXT_MAX) -> str:
+    """Untrusted multi-line text as a fenced code block nothing inside can close."""
+    body = display_text(text, limit) or "(no text)"
+    longest = max((len(m) for m in re.findall(r"`+|~+", body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{body}\n{fence}"
+
+
+def fmt_duration(seconds: float) -> str:
+    """``40 s``, ``5 min``, ``1 h 30 min``: how long a team has to respond."""
+    seconds = int(round(seconds))
+    if seconds < 120:
+        return f"{seconds} s"
+    minutes = round(seconds / 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    return f"{minutes // 60} h" + (f" {minutes % 60} min" if minutes % 60 else "")
+
+
+def _score(value: object) -> str:
+    return f"{value:.2f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "?"
+
+
+def review_subject(alert: Alert) -> str:
+    """One line naming the alert id (the alert's Review link searches for it) and what fired."""
+    scores = alert.classification.get("scores") or {}
+    cats = ", ".join(f"{one_line(c, 40)} {_score(scores.get(c))}" for c in alert.labels[:4]) or "flagged post"
+    who = one_line(f"{alert.post.get('platform', '')} {alert.post.get('account', '')}", 80)
+    return one_line(f"Review alert {alert.alert_id} · {cats} · {who}", SUBJECT_MAX)
+
+
+def review_body(alert: Alert, *, response_seconds: int, escalation_channel: str) -> str:
+    """The Markdown shown on the review page: what was flagged and why, and what each option does.
+
+    Every value that comes from a post is escaped (``md_inline``) or fenced (``md_code_block``);
+    the only link is the post's permalink, and only when it is a plain http(s) URL.
+    """
+    post = alert.post
+    scores = alert.classification.get("scores") or {}
+    lines = [
+        f"**{'HIGH' if alert.severity == 'high' else 'normal'} severity** · alert `{alert.alert_id}`",
+        "",
+        "| | |", "|---|---|",
+        f"| Categories | {md_inline(', '.join(f'{c} {_score(scores.get(c))}' for c in alert.labels) or '—')} |",
+        f"| Platform / account | {md_inline(post.get('platform'))} / {md_inline(post.get('account'))} "
+        f"{('(' + md_inline(alert.account_display_name) + ')') if alert.account_display_name else ''} |",
+        f"| Author | {md_inline(post.get('author'))} |",
+        f"| Posted / collected | {md_inline(post.get('created_at'))} / {md_inline(post.get('collected_at'))} |",
+        f"| Force / team | {md_inline(alert.force)} / {md_inline(alert.team)} |",
+        f"| Authorisation | {md_inline(alert.authorisation_ref)} |",
+    ]
+    url = safe_url(post.get("url"))
+    lines.append(f"| Post | <{url}> |" if url else "| Post | (no usable link) |")
+    lines += ["", "**Post text** (as collected; invisible characters removed for display)", "",
+              md_code_block(post.get("text")), "", "**Why it was flagged**", ""]
+    reasons = list(alert.classification.get("reasons") or [])
+    for r in reasons[:10]:
+        lines.append(f"- {md_inline(r.get('category'), 40)} ({md_inline(r.get('rule'), 60)}): "
+                     f"“{md_inline(r.get('text') or r.get('term'), 200)}”")
+    if len(reasons) > 10:
+        lines.append(f"- …and {len(reasons) - 10} more")
+    if not reasons:
+        lines.append("- (no evidence spans recorded)")
+    lines += ["", f"Classifier `{md_inline(alert.classification.get('classifier_version') or 'unknown', 60)}`: "
+              "a triage aid, not evidence of an offence.", "",
+              "**Options**", "",
+              f"- **{REFER}**: builds a referral package (post, raw item, hashes, your justification, a report) "
+              "for the platform's trusted-flagger channel. Nothing is sent to the platform automatically.",
+              f"- **{ESCALATE}**: posts the alert to the escalation channel {md_inline(escalation_channel)}.",
+              f"- **{MONITOR}**: no action now; the account stays on the watchlist.",
+              f"- **{NO_ACTION}**: the classifier was wrong; recorded to improve it.",
+              "", f"A justification is required. With no response within {fmt_duration(response_seconds)} the item is "
+              f"escalated automatically, and that is recorded."]
+    return "\n".join(lines)
+
+
+def build_request(alert: Alert, *, response_seconds: int, escalation_channel: str) -> dict[str, Any]:
+    """The mapped-task argument for one review: small, JSON-serialisable, everything the page shows."""
+    return {"alert_id": alert.alert_id, "force": alert.force, "team": alert.team,
+            "subject": review_subject(alert),
+            "body": review_body(alert, response_seconds=response_seconds, escalation_channel=escalation_channel),
+            "response_seconds": int(response_seconds)}
+
+
+# --- the answer ------------------------------------------------------------------------------------
+
+TIMEOUT_JUSTIFICATION = ("No response within the team's response time ({duration}): "
+                         "escalated automatically (Airflow applied the default option).")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One answered (or timed-out) review. ``responded_by`` is ``None`` for a timeout."""
+
+    alert_id: str
+    option: str
+    justification: str
+    responded_at: str
+    timed_out: bool
+    response_seconds: int
+    responded_by: dict[str, str] | None = None
+    review_task: dict[str, Any] = field(default_factory=dict)
+    review_url: str | None = None
+
+    def __post_init__(self) -> None:
+        if not is_alert_id(self.alert_id):
+            raise ValueError(f"not an alert id: {self.alert_id!r}")
+        if self.option not in OPTIONS:
+            raise ValueError(f"unknown review option {self.option!r}; options are {list(OPTIONS)}")
+        if not self.timed_out and not self.responded_by:
+            raise ValueError("a decision that did not time out needs the person who made it")
+
+    @property
+    def code(self) -> str:
+        return CODES[self.option]
+
+    @property
+    def decided_by(self) -> str:
+        if self.timed_out or not self.responded_by:
+            return "no response (automatic escalation)"
+        rb = self.responded_by
+        return rb.get("name") or rb.get("id") or "unknown"
+
+    def actor(self) -> dict[str, Any]:
+        """The audit actor: the officer who answered, or the system that applied the default."""
+        task = self.review_task or {}
+        via = "Airflow review {dag_id}.{task_id}[{map_index}] run {run_id}".format(
+            dag_id=task.get("dag_id", "?"), task_id=task.get("task_id", "?"),
+            map_index=task.get("map_index", "?"), run_id=task.get("run_id", "?"))
+        if self.timed_out or not self.responded_by:
+            return {"kind": "system", "name": "review timeout", "via": via,
+                    "reason": f"no response within {self.response_seconds}s; default {DEFAULT_OPTION!r} applied"}
+        return {"kind": "person", "id": str(self.responded_by.get("id", "")),
+                "name": str(self.responded_by.get("name") or self.responded_by.get("id") or ""), "via": via}
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Decision":
+        names = cls.__dataclass_fields__.keys()
+        return cls(**{k: d[k] for k in names if k in d})
+
+    @classmethod
+    def from_hitl(cls, alert_id: str, result: Mapping[str, Any], *, timed_out: bool, response_seconds: int,
+                  review_task: Mapping[str, Any] | None = None, review_url: str | None = None) -> "Decision":
+        """From the HITL operator's result (``chosen_options``, ``params_input``, ``responded_*``)."""
+        chosen = list(result.get("chosen_options") or [])
+        if len(chosen) != 1:
+            raise ValueError(f"expected exactly one chosen option, got {chosen!r}")
+        at = result.get("responded_at")
+        at_iso = at if isinstance(at, str) else _iso(at)
+        by = result.get("responded_by_user")
+        justification = (result.get("params_input") or {}).get(JUSTIFICATION_PARAM)
+        if timed_out:
+            justification = TIMEOUT_JUSTIFICATION.format(duration=fmt_duration(response_seconds))
+            by = None
+        return cls(alert_id=alert_id, option=chosen[0], justification=str(justification or "").strip(),
+                   responded_at=at_iso, timed_out=timed_out, response_seconds=int(response_seconds),
+                   responded_by={"id": str(by.get("id", "")), "name": str(by.get("name", ""))} if by else None,
+                   review_task=dict(review_task or {}), review_url=review_url)
+
+
+def _iso(value: Any) -> str:
+    from datetime import datetime, timezone
+
+    from socialhub.models import utc_iso
+
+    if isinstance(value, datetime):
+        return utc_iso(value)
+    return utc_iso(datetime.now(timezone.utc))

@@ -1,0 +1,103 @@
+"""The review question: what the Airflow review page shows, escaped, and how long the team has."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from markdown_it import MarkdownIt
+
+from socialhub.review.model import (
+    ESCALATE,
+    JUSTIFICATION_MIN,
+    OPTIONS,
+    REFER,
+    Decision,
+    build_request,
+    check_justification,
+    md_code_block,
+    response_seconds,
+)
+from socialhub.review.store import load_alert_context
+
+
+def _html(markdown: str) -> str:
+    return MarkdownIt("commonmark").enable("table").render(markdown)
+
+
+def test_request_names_the_alert_and_neutralises_hostile_post_text(store, alerted_outbox):
+    alert = load_alert_context(store, alerted_outbox["5"]).alert
+    req = build_request(alert, response_seconds=1800, escalation_channel="#escalation")
+    assert req["alert_id"] == alert.alert_id and req["response_seconds"] == 1800
+    assert alert.alert_id in req["subject"]          # the alert's Review link searches for it
+    assert "\u202e" not in req["subject"] + req["body"] and "\u200b" not in req["body"]
+    html = _html(req["body"])
+    # nothing from the post becomes markup: no script, image, raw HTML or link other than the permalink
+    assert "<script" not in html and "<img" not in html and "<b>" not in html
+    assert re.findall(r'<a href="([^"]+)"', html) == ["https://x.social/@acct/5"]
+    pre = re.findall(r"<pre>.*?</pre>", html, flags=re.S)
+    assert len(pre) == 1 and "&lt;script&gt;" in pre[0] and "{{ 7*7 }}" in pre[0]   # the post, verbatim, inert
+    outside = html.replace(pre[0], "")
+    assert "javascript:" not in outside and "@here" not in outside
+    assert "49" not in req["subject"]
+
+
+def test_code_fence_cannot_be_closed_from_inside():
+    text = "before\n````\n# heading\n````\nafter"
+    block = md_code_block(text)
+    fence = block.splitlines()[0].removesuffix("text")
+    assert len(fence) == 5
+    html = _html(block)
+    assert "<h1>" not in html and html.count("<pre>") == 1
+
+
+def test_response_time_from_env_route_or_default(monkeypatch, routing):
+    monkeypatch.delenv("SOCIALHUB_REVIEW_RESPONSE_SECONDS", raising=False)
+    monkeypatch.delenv("SOCIALHUB_REVIEW_RESPONSE_MINUTES", raising=False)
+    assert response_seconds(routing, "met", "gangs") == 1800
+    monkeypatch.setenv("SOCIALHUB_REVIEW_RESPONSE_MINUTES", "5")
+    assert response_seconds(routing, "met", "gangs") == 300
+
+    class Route:
+        response_minutes = 0.5
+        escalation = "#e"
+
+    class WithMinutes:
+        def route_for(self, force, team):
+            return Route(), "team", False
+
+    assert response_seconds(WithMinutes(), "met", "gangs") == 30        # the team's own setting wins
+    monkeypatch.setenv("SOCIALHUB_REVIEW_RESPONSE_SECONDS", "20")
+    assert response_seconds(WithMinutes(), "met", "gangs") == 20        # demo/test override wins over all
+
+
+def test_justification_is_required_from_a_person():
+    assert check_justification(None) and check_justification("   ") and check_justification("too short")
+    assert check_justification("x" * 5000)
+    assert check_justification("Explicit threat naming a rival; refer.") is None
+    assert len("too short") < JUSTIFICATION_MIN
+
+
+def test_decision_from_a_person_and_from_the_timeout():
+    aid = "0123456789abcdef01234567"
+    person = Decision.from_hitl(aid, {"chosen_options": [REFER], "params_input": {"justification": "  Clear threat to a named person.  "},
+                                      "responded_at": "2026-11-25T12:05:00Z",
+                                      "responded_by_user": {"id": "officer1", "name": "PC One"}},
+                                timed_out=False, response_seconds=1800,
+                                review_task={"dag_id": "socialhub_review", "run_id": "r", "task_id": "review",
+                                             "map_index": 0})
+    assert person.code == "refer" and person.justification == "Clear threat to a named person."
+    assert person.actor() == {"kind": "person", "id": "officer1", "name": "PC One",
+                              "via": "Airflow review socialhub_review.review[0] run r"}
+    timeout = Decision.from_hitl(aid, {"chosen_options": [ESCALATE], "params_input": {"justification": None},
+                                       "responded_at": "2026-11-25T12:30:00Z", "responded_by_user": None},
+                                 timed_out=True, response_seconds=1800)
+    assert timeout.code == "escalate" and timeout.responded_by is None
+    assert timeout.actor()["kind"] == "system" and "no response within 1800s" in timeout.actor()["reason"]
+    assert "30 min" in timeout.justification
+    assert Decision.from_dict(person.to_dict()) == person
+    with pytest.raises(ValueError):
+        Decision(aid, "Delete the account", "x" * 20, "2026-11-25T12:00:00Z", False, 60, {"id": "a", "name": "a"})
+    with pytest.raises(ValueError):
+        Decision(aid, REFER, "x" * 20, "2026-11-25T12:00:00Z", False, 60, None)   # a person's decision needs a person
+    assert set(OPTIONS) == {"Refer to platform", "Escalate", "Keep monitoring", "No action (false positive)"}
