@@ -4,13 +4,15 @@
 
 How the held-out splits are kept honest (details in docs/detection.md):
 
-* every TEMPLATE (one phrasing with slots, ``templates.py``) goes to exactly one split, chosen
-  at random within its group (threat, weapon, gang, drug, news, music, ...), about 60/20/20;
-  so no test phrasing was seen in training, only the shared slang vocabulary;
+* every TEMPLATE (one phrasing with slots, ``templates.py``) goes to exactly one split, about
+  60/20/20; so no test phrasing was seen in training, only the shared slang vocabulary. The
+  split of each template and hand-written post is FROZEN in ``splits.json`` (first drawn at
+  random within each group), so adding content never moves an existing phrasing between
+  splits; a new one is split by a hash of its text;
 * names, handles, places, "postcode" codes, teams and song titles come from pools that differ
   per split, so a name cannot stand in for a label;
-* hand-written free-form posts, and everyday chatter generated from a small grammar
-  (``CHATTER``), are split at random, one post to one split;
+* hand-written free-form posts are split one post to one split (frozen / by hash), and
+  everyday chatter generated from a small grammar (``CHATTER``) at random, one post to one split;
 * a template's variants must differ: one whose character 4-gram Jaccard similarity to an
   earlier variant of the same template is >= 0.8 (e.g. only the trailing emoji differ) is not
   kept, so counts are not inflated by trivial copies;
@@ -26,6 +28,7 @@ trailing emoji vary. Benign posts get the same styling noise so that styling is 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import re
@@ -124,26 +127,27 @@ def _shingles(text: str) -> frozenset[str]:
     return frozenset(t[i:i + 4] for i in range(max(1, len(t) - 3)))
 
 
-def _assign_templates(rng: random.Random) -> dict[int, str]:
-    """Template index -> split, stratified by group."""
-    by_group: dict[str, list[int]] = {}
-    for i, (_, group, _) in enumerate(TEMPLATES):
-        by_group.setdefault(group, []).append(i)
-    out = {}
-    for group in sorted(by_group):
-        idx = by_group[group][:]
-        rng.shuffle(idx)
-        k = len(idx)
-        n_test = max(1, round(0.2 * k))
-        n_dev = max(1, round(0.2 * k))
-        for j, t in enumerate(idx):
-            out[t] = "test" if j < n_test else "dev" if j < n_test + n_dev else "train"
-    return out
+def _hash_split(text: str) -> str:
+    """A stable 60/20/20 split for a new template or post, from a hash of its text."""
+    k = int(hashlib.sha256(text.encode("utf-8")).hexdigest()[:8], 16) % 100
+    return "train" if k < 60 else "dev" if k < 80 else "test"
+
+
+def _frozen() -> dict[str, dict[str, str]]:
+    path = HERE / "splits.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"templates": {}, "handwritten": {}}
+
+
+def _assign_templates() -> dict[int, str]:
+    """Template index -> split: the frozen split (``splits.json``) if listed, else by hash."""
+    frozen = _frozen()["templates"]
+    return {i: frozen.get(t) or _hash_split(t) for i, (_, _, t) in enumerate(TEMPLATES)}
 
 
 def build(seed: int) -> tuple[dict[str, list[dict]], dict[str, int]]:
     rng = random.Random(seed)
-    split_of = _assign_templates(rng)
+    split_of = _assign_templates()
+    frozen_hw = _frozen()["handwritten"]
     rows: dict[str, list[dict]] = {s: [] for s in SPLITS}
     seen: set[str] = set()
     for i, (labels, group, template) in enumerate(TEMPLATES):
@@ -166,8 +170,7 @@ def build(seed: int) -> tuple[dict[str, list[dict]], dict[str, int]]:
             rows[split].append({"text": text, "labels": labels, "group": group, "source": f"template:{i:03d}"})
             made += 1
     for j, (labels, group, text) in enumerate(HANDWRITTEN):
-        r = rng.random()
-        split = "train" if r < 0.6 else "dev" if r < 0.8 else "test"
+        split = frozen_hw.get(text) or _hash_split(text)
         text = fill(text, split, rng)
         if text.lower() in seen:
             continue

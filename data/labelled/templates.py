@@ -926,3 +926,31 @@ CHATTER = {
                  "can someone send me the homework?", "what should i watch tonight?", "is anyone else's wifi down?",
                  "how was your day?", "what's the best pizza place round here?", "who's driving tomorrow?"],
 }
+
+# --------------------------------------------------------------------------- hard negatives, batch 4
+TEMPLATES += [
+    ([], "benign_slang", "thanks bud, have a good {emo}"),
+    ([], "benign_slang", "cheers bud, i owe u one {emo}"),
+    ([], "everyday", "new earbuds arrived, the sound is crazy {emo}"),
+    ([], "everyday", "on a tight budget this month, no takeaways 😩"),
+    ([], "everyday", "the roses have finally got buds on them 🌹 spring is here"),
+    ([], "cooking", "this {food} is a party for ur taste buds {emo}"),
+    ([], "benign_slang", "my mum's gonna kill me when she sees my report 😭"),
+    ([], "benign_slang", "this heat is gonna kill me {slangend} 🥵"),
+    ([], "benign_slang", "if i hear that song one more time i'm gonna kill myself laughing 😂"),
+    ([], "benign_slang", "ur gonna murder this exam, u studied so hard {emo}"),
+    ([], "benign_slang", "my feet are killing me after that shift"),
+    ([], "benign_slang", "i could murder a pizza right now {emo}"),
+    ([], "news", "{name}, {age}, was jailed after police found a knife in his bag outside {area} station"),
+    ([], "news", "Police said the victim was stabbed with a kitchen knife; a {age}-year-old has been charged"),
+    ([], "news", "Knife found near {area} school, officers say there is no wider risk to the public"),
+    ([], "news", "Court told the gang used a zombie knife and a machete in the attack in {area}"),
+    ([], "cooking", "use a sharp knife to slice the {veg} thinly, then fry in butter {emo}"),
+    ([], "cooking", "quick {food} recipe: chop the {veg} with a good knife, season, bake for 20 mins"),
+    ([], "cooking", "my knife skills are improving, look at these diced {veg} 🔪 {emo}"),
+    ([], "music", "new drill tune '{title}' out friday, shot in {area}, link in bio {emo}"),
+    ([], "music", "'{title}' (prod. {handle}) out now on all platforms {emo}"),
+    ([], "music", "the music video for 'Opp Block Freestyle' hits 1m views, thank u all {emo}"),
+    ([], "music", "'Bando Nights' is out now 🎶 first single off the mixtape"),
+    ([], "music", "track 4 on the album is called 'Trap Phone', it's about my first job at the phone shop 😂"),
+]

@@ -6,6 +6,7 @@
     socialhub classify                   classify JSON Lines posts from stdin
     socialhub replay                     serve the local replay of the platform APIs
     socialhub audit verify               prove the audit log was not altered
+    socialhub audit report --from D --to D --out DIR   the auditor's report (HTML + CSV)
     socialhub retention apply            erase what the retention policy says must go
     socialhub hold add|remove            legal holds on a batch or an account
 """
@@ -177,6 +178,12 @@ def cmd_hold(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_report(args: argparse.Namespace) -> int:
+    from socialhub.audit.report import run_report
+
+    return int(run_report(args))
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from socialhub.demo import run_demo
 
@@ -250,6 +257,12 @@ def build_parser() -> argparse.ArgumentParser:
                                     "AWS_ENDPOINT_URL from the environment) or a path (default: "
                                     "$SOCIALHUB_STORE, else $SOCIALHUB_DATA_DIR/store)")
     av.set_defaults(func=cmd_audit_verify)
+    from socialhub.audit.report import DESCRIPTION as REPORT_DESCRIPTION, add_report_arguments
+
+    ar = asub.add_parser("report", help="write the auditor's report (HTML + one CSV per table) for a period",
+                         description=REPORT_DESCRIPTION)
+    add_report_arguments(ar)
+    ar.set_defaults(func=cmd_audit_report)
     a.set_defaults(func=_help_of(a))
 
     store_help = "store URL or folder (default: $SOCIALHUB_STORE, else $SOCIALHUB_DATA_DIR/store)"

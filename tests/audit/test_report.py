@@ -285,6 +285,12 @@ def test_runs_from_reports_written_before_the_audit_log(tmp_path):
     assert (all_runs["manual__old"]["posts"], all_runs["manual__old"]["accounts_failed"]) == (4, 1)
     assert (all_runs["manual__p"]["batches"], all_runs["manual__p"]["held"], all_runs["manual__p"]["alerts"]) \
         == (3, 1, 4)
+    report = build_report(store, start=datetime(2026, 3, 2).date(), end=datetime(2026, 3, 2).date())
+    assert [(r["account"], r["posts"], r["failed"]) for r in report.table("posts_per_account").rows] == \
+        [("mastodon:x", 4, 0), ("mastodon:y", 0, 1)]
+    assert "not hash-chained" in report.table("posts_per_account").notes[0]
+    assert report.summary[0].value == "empty" and report.summary[0].attention
+    assert "Audit log empty." in render_html(report) and "Audit log intact" not in render_html(report)
     only_b = build_report(store, start=datetime(2026, 3, 2).date(), end=datetime(2026, 3, 2).date(),
                           force="b").table("runs").rows
     assert [(r["run_id"], r["posts"], r["accounts_failed"], r["accounts_lapsed"]) for r in only_b] == \

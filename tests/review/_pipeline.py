@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from socialhub.alerting import alert_batches
 from socialhub.alerts.model import alert_id_for
@@ -14,7 +14,7 @@ from socialhub.process import process_batch
 from socialhub.sources.base import Connector, ConnectorConfig, FetchResult
 from socialhub.watchlist import parse_watchlist
 
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 #: post id -> text. "2" and "3" are flagged; "5" is flagged and hostile to every renderer.
 TEXTS = {
@@ -58,7 +58,7 @@ class ListConnector(Connector):
         items = [{"id": k, "content": self.texts[k], "account": {"acct": account}} for k in new]
         posts = [Post("mastodon", account, k, f"https://x.social/@acct/{k}", "acct", self.texts[k],
                       utc_iso(self.at - timedelta(minutes=10)), utc_iso(self.at), [], raw_sha256(it))
-                 for k, it in zip(new, items)]
+                 for k, it in zip(new, items, strict=True)]
         return FetchResult(posts, items, {"since_id": max(map(int, new), default=since)})
 
 

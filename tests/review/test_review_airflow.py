@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import time
 from pathlib import Path
 
 import pytest
@@ -75,43 +76,55 @@ def test_review_loop_refer_reask_and_timeout_escalation(tmp_path, moto_endpoint,
             af.trigger(DAG, run_id, user="officer1")
 
             def waiting(n: int):
-                details = af.hitl_details(DAG, run_id, user="officer1")
                 if af.run_state(DAG, run_id, user="officer1") == "failed":
                     raise AssertionError(f"review run failed: {af.task_instances(DAG, run_id, user='officer1')}")
-                parked = [d for d in details if d["task_instance"]["state"] == "awaiting_input"
-                          and not d["response_received"]]
+                parked = af.parked_reviews(DAG, run_id, user="officer1")
                 return parked if len(parked) >= n else None
 
-            details = {re.search(r"[0-9a-f]{24}", d["subject"]).group(0): d
-                       for d in af.wait(lambda: waiting(3), 180, "three reviews waiting for input")}
-            assert set(details) == set(alerts.values())
-            hostile = details[timeout_id]
-            assert hostile["options"] == [REFER, ESCALATE, "Keep monitoring", NO_ACTION]
-            assert hostile["defaults"] == [ESCALATE] and hostile["multiple"] is False
-            assert "justification" in hostile["params"]
-            assert "{{ 7*7 }}" in hostile["body"] and "49" not in hostile["body"]   # Jinja never rendered
+            def aid_of(d: dict) -> str:
+                return re.search(r"[0-9a-f]{24}", d["subject"]).group(0)
 
-            def answer(aid: str, option: str, why: str | None, user: str = "officer1"):
-                ti = details[aid]["task_instance"]
+            def answer(d: dict, option: str, why: str | None, user: str = "officer1"):
+                ti = d["task_instance"]
                 return af.respond(DAG, run_id, ti["task_id"], ti["map_index"], option=option,
                                   params={"justification": why}, user=user)
 
-            with pytest.raises(AirflowAPIError) as denied:     # a viewer may look, not decide
-                answer(refer_id, REFER, "I am not allowed to decide this one.", user="viewer1")
-            assert denied.value.status == 403
-            answer(refer_id, REFER, "Explicit threat to stab an identifiable rival; refer for removal.")
-            answer(reask_id, NO_ACTION, "ok")                  # too short: the review asks again
-            again = af.wait(lambda: [d for d in (waiting(1) or []) if reask_id in d["subject"]], 120,
-                            "the review with a rejected answer to be asked again")
-            assert again[0]["responded_by_user"] is None
-            answer(reask_id, NO_ACTION, "Drill lyrics quoted from a released track; not a threat.")
+            # answer each review as soon as it waits (the third is never answered)
+            todo = [(refer_id, REFER, None), (reask_id, NO_ACTION, "ok"),   # "ok": too short, asked again
+                    (reask_id, NO_ACTION, "Drill lyrics quoted from a released track; not a threat.")]
+            while todo:
+                parked = {aid_of(d): d for d in af.wait(lambda: waiting(1), 180, "a review waiting for input")}
+                aid, option, why = todo[0]
+                if aid not in parked:
+                    time.sleep(0.5)
+                    continue
+                if aid == refer_id:
+                    with pytest.raises(AirflowAPIError) as denied:     # a viewer may look, not decide
+                        answer(parked[aid], REFER, "I am not allowed to decide this one.", user="viewer1")
+                    assert denied.value.status == 403
+                    why = "Explicit threat to stab an identifiable rival; refer for removal."
+                elif why != "ok":
+                    assert parked[aid]["responded_by_user"] is None     # the rejected answer was cleared
+                answer(parked[aid], option, why)
+                todo.pop(0)
             af.wait(lambda: af.run_state(DAG, run_id, user="officer1") in ("success", "failed"),
                     RESPONSE_SECONDS + 180, "the review run to finish", poll=1)
             tis = af.task_instances(DAG, run_id, user="officer1")
             assert af.run_state(DAG, run_id, user="officer1") == "success", tis
             final = {re.search(r"[0-9a-f]{24}", d["subject"]).group(0): d
                      for d in af.hitl_details(DAG, run_id, user="officer1")}
-        assert final[timeout_id]["chosen_options"] == [ESCALATE] and final[timeout_id]["responded_by_user"] is None
+            # another run (the next alert batch): every alert is already reviewed, nothing is asked again
+            af.trigger(DAG, "review_e2e_again", user="officer1")
+            af.wait(lambda: af.run_state(DAG, "review_e2e_again", user="officer1") in ("success", "failed"), 180,
+                    "the second review run", poll=1)
+            assert af.run_state(DAG, "review_e2e_again", user="officer1") == "success"
+            assert af.hitl_details(DAG, "review_e2e_again", user="officer1") == []
+        hostile = final[timeout_id]
+        assert hostile["options"] == [REFER, ESCALATE, "Keep monitoring", NO_ACTION]
+        assert hostile["defaults"] == [ESCALATE] and hostile["multiple"] is False
+        assert "justification" in hostile["params"]
+        assert "{{ 7*7 }}" in hostile["body"] and "49" not in hostile["body"]   # Jinja never rendered
+        assert hostile["chosen_options"] == [ESCALATE] and hostile["responded_by_user"] is None
         assert final[refer_id]["responded_by_user"]["id"] == "officer1"
 
         # the referral package, in S3
@@ -158,6 +171,7 @@ def test_review_loop_refer_reask_and_timeout_escalation(tmp_path, moto_endpoint,
         assert referrals["escalation"]["details"]["alert_id"] == timeout_id
         summary = json.loads(store.get(f"reports/review/{run_id}.json"))
         assert summary["by_decision"] == {ESCALATE: 1, NO_ACTION: 1, REFER: 1} and summary["timed_out"] == 1
+        assert json.loads(store.get("reports/review/review_e2e_again.json"))["reviews"] == 0
 
     logs = "".join(p.read_text(errors="replace") for p in (tmp_path / "stack").glob("*.log"))
     assert TOKEN not in logs and officer_pw not in logs

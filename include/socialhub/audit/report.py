@@ -451,6 +451,20 @@ def _run_rows(store: ObjectStore, events: list[dict[str, Any]], runs: list[dict[
     return rows
 
 
+def _collect_outcomes(store: ObjectStore, start: datetime, end: datetime) -> list[tuple[datetime, dict[str, Any]]]:
+    """Per-account outcomes from the collection runs' summaries that finished in the period."""
+    out = []
+    for key in store.list("reports/collect/"):
+        try:
+            rep = json.loads(store.get(key))
+        except (ValueError, KeyError):
+            continue
+        finished = _t(rep.get("finished_at"))
+        if finished is not None and start <= finished < end:
+            out += [(finished, o) for o in rep.get("outcomes", []) if isinstance(o, dict)]
+    return out
+
+
 def _in_scope(ev: Mapping[str, Any], force: str | None) -> bool:
     return force is None or ev.get("force") == force
 
@@ -569,6 +583,27 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
             if run_key not in row["_lapsed_runs"]:
                 row["_lapsed_runs"].add(run_key)
                 row["lapsed"] += 1
+    acc_notes: list[str] = []
+    if not acc:   # no collection events in the period: a store from before the audit log
+        for finished, out in _collect_outcomes(store, start_dt, end_dt):
+            if force and out.get("force") != force:
+                continue
+            key = f"{out.get('platform')}:{out.get('account')}"
+            entry = wl_by_key.get(key, {})
+            row = acc.setdefault(key, {"force": out.get("force") or "", "account": key,
+                                       "display_name": entry.get("display_name", ""),
+                                       "authorisation_ref": entry.get("authorisation_ref", ""), "collections": 0,
+                                       "posts": 0, "failed": 0, "lapsed": 0, "last": None,
+                                       "_lapsed_runs": set()})
+            if out.get("status") == "ok":
+                row["collections"] += 1
+                row["posts"] += int(out.get("posts") or 0)
+                row["last"] = max(row["last"], finished) if row["last"] else finished
+            elif out.get("status") == "error":
+                row["failed"] += 1
+        if acc:
+            acc_notes.append("No collection events in the audit log for this period: these figures come from the "
+                             "runs' own summaries (reports/collect/), which are not hash-chained.")
     acc_rows = []
     for row in sorted(acc.values(), key=lambda r: (r["force"], r["account"])):
         row.pop("_lapsed_runs")
@@ -583,7 +618,7 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
          Column("authorisation_ref", "Authorisation"), Column("collections", "Collections", True),
          Column("posts", "Posts stored", True), Column("failed", "Failed attempts", True),
          Column("lapsed", "Refused (authorisation lapsed)", True), Column("last", "Last collected")],
-        acc_rows, "No account was collected in this period."))
+        acc_rows, "No account was collected in this period.", acc_notes))
 
     # --- quality rejections
     held = {ev.get("object"): ev for ev in by_action.get("quality_hold", [])}
@@ -784,8 +819,9 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
     expired = sum(1 for r in w_rows if r["status"] == "expired")
     due = sum(1 for r in w_rows if r["status"] == "due for review")
     summary = [
-        SummaryItem("Audit log", "intact" if chain.ok else "BROKEN",
-                    f"{chain.events} events checked" if chain.ok else (chain.problem or ""), attention=not chain.ok),
+        SummaryItem("Audit log", ("intact" if chain.events else "empty") if chain.ok else "BROKEN",
+                    f"{chain.events} events checked" if chain.ok else (chain.problem or ""),
+                    attention=not chain.ok or chain.events == 0),
         SummaryItem("Runs", str(len(run_rows)),
                     f"{sum(1 for r in run_rows if r['outcome'] != 'no problems recorded')} with problems"),
         SummaryItem("Posts collected", str(posts), f"from {sum(1 for r in acc_rows if r['posts'])} account(s)"),
@@ -868,11 +904,19 @@ def _date(value: str) -> date:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-11-30") from None
 
 
+DESCRIPTION = ("Write the auditor's report for a period: report.html and one CSV per table. The report is "
+               "recorded in the audit log (who, period, force, SHA-256 of each file). Exit 0 when written, 1 when "
+               "written but the audit log failed verification, 2 on bad arguments.")
+
+
 def build_parser(prog: str = "socialhub audit report") -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog=prog, description="Write the auditor's report for a period: report.html and one CSV per table. "
-        "The report is recorded in the audit log (who, period, force, SHA-256 of each file). "
-        "Exit 0 when written, 1 when written but the audit log failed verification, 2 on bad arguments.")
+    p = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
+    add_report_arguments(p)
+    return p
+
+
+def add_report_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options of ``socialhub audit report``, for the main CLI's subparser too."""
     p.add_argument("--from", dest="start", required=True, type=_date, help="first day (YYYY-MM-DD, UTC)")
     p.add_argument("--to", dest="end", required=True, type=_date, help="last day, included (YYYY-MM-DD, UTC)")
     p.add_argument("--force", help="only this force's rows (default: all forces)")
@@ -894,6 +938,11 @@ def run_report_cli(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
+    return run_report(args)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Run with options parsed by a parser that ``add_report_arguments`` set up."""
     if args.end < args.start:
         print("socialhub: error: --to is before --from", file=sys.stderr)
         return 2
@@ -936,5 +985,5 @@ def run_report_cli(argv: Sequence[str] | None = None) -> int:
 
 
 __all__ = ["Report", "Table", "Column", "SummaryItem", "build_report", "write_report", "render_html",
-           "record_report_event", "run_report_cli", "airflow_runs", "airflow_db_runs", "csv_safe", "table_csv",
+           "record_report_event", "run_report_cli", "run_report", "add_report_arguments", "airflow_runs", "airflow_db_runs", "csv_safe", "table_csv",
            "period_bounds", "fmt_duration", "describe_actor", "NO_RESPONSES", "DEFAULT_DUE_DAYS"]

@@ -18,8 +18,11 @@ numpy and in ``ngram_hash`` below). Two different n-grams of at most ~8 characte
 hash is astronomically unlikely, and the vocabulary stores each n-gram's text next to its hash,
 so training checks there is no collision among the features it keeps.
 
-Feature values are binary (is the n-gram present), weighted by the n-gram's IDF and
-L2-normalised per post, as in a standard TF-IDF vectoriser with ``binary=True``.
+Feature values: each OCCURRENCE of a vocabulary n-gram adds its IDF, and the post's vector is
+divided by sqrt(sum over its occurrences of IDF^2), an L2 normalisation in which every occurrence
+counts once. In short posts n-grams rarely repeat, so this is nearly binary TF-IDF with L2
+normalisation; scoring it needs no per-post deduplication (no sort), which keeps the model cheap.
+Positions are only computed for the few posts whose score is explained (``present_features``).
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["HASH_MULT", "NgramBatch", "VocabIndex", "feature_text", "ngram_hash", "ngram_hashes", "present_features"]
+__all__ = ["HASH_MULT", "NgramBatch", "VocabIndex", "feature_text", "ngram_hash", "ngram_hashes", "occurrences",
+           "present_features"]
 
 #: Multiplier of the polynomial hash (odd, so multiplication is a bijection mod 2**64).
 HASH_MULT = 0x9E3779B97F4A7C15
@@ -74,12 +78,14 @@ def ngram_hash(ngram: str) -> int:
     return (h * HASH_MULT + len(ngram)) & _MASK64
 
 
-def ngram_hashes(texts: Sequence[str], n_min: int, n_max: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def ngram_hashes(texts: Sequence[str], n_min: int, n_max: int, *, positions: bool = True
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Hashes of every character n-gram of every text, vectorised over the whole batch.
 
     ``texts`` are feature texts (``feature_text``). Returns ``(post, start, length, hash)``:
     for each n-gram occurrence the index of its post, its start inside that post's feature text,
-    its length and its hash (``uint64``). Occurrences are not deduplicated.
+    its length and its hash (``uint64``). Occurrences are not deduplicated. With
+    ``positions=False`` ``start`` and ``length`` are empty (scoring does not need them).
     """
     if not 1 <= n_min <= n_max:
         raise ValueError(f"bad n-gram range {n_min}..{n_max}")
@@ -110,11 +116,14 @@ def ngram_hashes(texts: Sequence[str], n_min: int, n_max: int) -> tuple[np.ndarr
             idx = np.flatnonzero(ok)
             post = seps_before[idx]
             posts.append(post)
-            starts.append(idx - post_starts[post])
-            lengths.append(np.full(idx.size, n, np.int64))
+            if positions:
+                starts.append(idx - post_starts[post])
+                lengths.append(np.full(idx.size, n, np.int64))
             hashes.append(h[idx] * _U_MULT + np.uint64(n))
     if not hashes:
         return empty
+    if not positions:
+        return np.concatenate(posts), empty[1], empty[2], np.concatenate(hashes)
     return np.concatenate(posts), np.concatenate(starts), np.concatenate(lengths), np.concatenate(hashes)
 
 
@@ -122,9 +131,9 @@ def ngram_hashes(texts: Sequence[str], n_min: int, n_max: int) -> tuple[np.ndarr
 class NgramBatch:
     """The distinct vocabulary features present in each post of a batch (sorted by post, feature).
 
-    ``post[k]`` has feature ``feature[k]`` (an index into the vocabulary); ``first[k]`` is the
-    start of its first occurrence in that post's feature text and ``length[k]`` its length.
-    ``bounds[p]:bounds[p + 1]`` is post ``p``'s slice.
+    ``post[k]`` has feature ``feature[k]`` (an index into the vocabulary) ``count[k]`` times;
+    ``first[k]`` is the start of its first occurrence in that post's feature text and
+    ``length[k]`` its length. ``bounds[p]:bounds[p + 1]`` is post ``p``'s slice.
     """
 
     n_posts: int
@@ -133,6 +142,7 @@ class NgramBatch:
     first: np.ndarray
     length: np.ndarray
     bounds: np.ndarray
+    count: np.ndarray
 
 
 class VocabIndex:
@@ -180,7 +190,14 @@ def present_features(texts: Sequence[str], vocab: np.ndarray | VocabIndex, n_min
     # length, and ngram_hashes lists them in increasing start order, so the first index that
     # np.unique returns for a key is the first occurrence.
     key = post * max(v, 1) + feat
-    _, sel = np.unique(key, return_index=True)
+    _, sel, count = np.unique(key, return_index=True, return_counts=True)
     post, feat, start, length = post[sel], feat[sel], start[sel], length[sel]
     bounds = np.searchsorted(post, np.arange(len(texts) + 1))
-    return NgramBatch(len(texts), post, feat, start, length, bounds)
+    return NgramBatch(len(texts), post, feat, start, length, bounds, count)
+
+
+def occurrences(texts: Sequence[str], index: VocabIndex, n_min: int, n_max: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(post, feature)`` for every occurrence of a vocabulary n-gram in ``texts`` (for scoring)."""
+    post, _, _, hashes = ngram_hashes(texts, n_min, n_max, positions=False)
+    pos, hit = index.lookup(hashes)
+    return post[hit], pos[hit]

@@ -11,7 +11,7 @@ For category ``c`` and post ``x``::
     s_c(x)  = sum_f w[f, c] * x_f  +  b_c                                    (n-gram logistic regression)
     p_c(x)  = sigmoid(a_c * s_c(x)  +  sum_r u[r, c] * rule_r(x)  +  d_c)    (stacked with the rules)
 
-``x_f`` are the binary, IDF-weighted, L2-normalised n-gram features; ``rule_r`` are the rule
+``x_f`` are the IDF-weighted, L2-normalised n-gram features (``features.py``); ``rule_r`` are the rule
 classifier's per-category scores, before and after context rules (so an analyst's lexicon edit
 moves the model's score too, without retraining). ``p_c`` is a calibrated probability on the
 training distribution (synthetic; see docs/detection.md): read it as a ranking score.
@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from socialhub.classify.base import Reason
-from socialhub.classify.features import NgramBatch, VocabIndex, feature_text, present_features
+from socialhub.classify.features import VocabIndex, feature_text, occurrences, present_features
 from socialhub.errors import ConfigError
 from socialhub.models import CATEGORIES
 
@@ -83,7 +83,6 @@ class ModelOutput:
     ngram_logit: np.ndarray   # (n, C) log-odds contributed by the n-grams
     rule_logit: np.ndarray    # (n, C) log-odds contributed by the rule scores
     bias: np.ndarray          # (C,)  intercept
-    batch: NgramBatch
     inv_norm: np.ndarray      # (n,)  1 / L2 norm of each post's n-gram vector (0 if none)
 
 
@@ -120,6 +119,7 @@ class LinearModel:
         self.coef = coef * a
         self.rule_coef = rule_coef
         self.bias = intercept * a + d
+        self.coef_idf = self.coef * self.idf[:, None]     # weight x idf: one gather per occurrence
 
     # ------------------------------------------------------------------ loading
 
@@ -160,39 +160,40 @@ class LinearModel:
         """Score a batch. ``rule_features`` is ``(n, len(RULE_FEATURES))``, in that order."""
         n = len(normalised_texts)
         texts = [feature_text(t) for t in normalised_texts]
-        batch = present_features(texts, self.index, self.n_min, self.n_max)
-        vals = self.idf[batch.feature]
-        norm2 = np.bincount(batch.post, weights=vals * vals, minlength=n)
+        post, feat = occurrences(texts, self.index, self.n_min, self.n_max)
+        vals = self.idf[feat]
+        norm2 = np.bincount(post, weights=vals * vals, minlength=n)
         inv = np.zeros(n)
         np.divide(1.0, np.sqrt(norm2), out=inv, where=norm2 > 0)
         ngram = np.empty((n, len(CATEGORIES)))
-        w = self.coef[batch.feature]
+        w = self.coef_idf[feat]
         for c in range(len(CATEGORIES)):
-            ngram[:, c] = np.bincount(batch.post, weights=vals * w[:, c], minlength=n)
+            ngram[:, c] = np.bincount(post, weights=w[:, c], minlength=n)
         ngram *= inv[:, None]
         rules = np.asarray(rule_features, np.float64).reshape(n, len(RULE_FEATURES)) @ self.rule_coef
         z = ngram + rules + self.bias
         prob = 1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0)))
-        return ModelOutput(prob, ngram, rules, self.bias, batch, inv)
+        return ModelOutput(prob, ngram, rules, self.bias, inv)
 
     # ------------------------------------------------------------------ explaining
 
-    def feature_contributions(self, out: ModelOutput, i: int, c: int, *, top: int | None = None
+    def feature_contributions(self, out: ModelOutput, i: int, c: int, normalised: str, *, top: int | None = None
                               ) -> list[tuple[str, float, int, int]]:
-        """The n-grams of post ``i`` with their contribution to category ``c``'s log-odds.
+        """The n-grams of post ``i`` (normalised text ``normalised``) with their contribution to
+        category ``c``'s log-odds, all occurrences together.
 
-        ``(ngram, contribution, start, length)`` with ``start`` in the post's feature text,
-        largest contribution first; only the ``top`` largest when given.
+        ``(ngram, contribution, start, length)`` with ``start`` its first occurrence in the
+        post's feature text, largest contribution first; only the ``top`` largest when given.
         """
-        a, b = out.batch.bounds[i], out.batch.bounds[i + 1]
-        feats = out.batch.feature[a:b]
-        contrib = self.idf[feats] * self.coef[feats, c] * out.inv_norm[i]
+        batch = present_features([feature_text(normalised)], self.index, self.n_min, self.n_max)
+        feats = batch.feature
+        contrib = batch.count * self.coef_idf[feats, c] * out.inv_norm[i]
         if top is not None and top < contrib.size:
             order = np.argpartition(-contrib, top)[:top]
             order = order[np.argsort(-contrib[order], kind="stable")]
         else:
             order = np.argsort(-contrib, kind="stable")
-        first, length = out.batch.first[a:b], out.batch.length[a:b]
+        first, length = batch.first, batch.length
         return [(self.vocabulary[feats[k]], float(contrib[k]), int(first[k]), int(length[k])) for k in order.tolist()]
 
     def reasons(self, out: ModelOutput, i: int, c: int, text: str, norm: Any, *,
@@ -214,7 +215,7 @@ class LinearModel:
             for j in range(a, b):
                 word_of[j] = k
         score = [0.0] * len(words)
-        for _ngram, contrib, start, length in self.feature_contributions(out, i, c, top=40):
+        for _ngram, contrib, start, length in self.feature_contributions(out, i, c, norm.text, top=40):
             if contrib <= 0.0:
                 break
             touched = {w for w in word_of[start:start + length] if w >= 0}

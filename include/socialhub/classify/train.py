@@ -11,7 +11,7 @@ model. scikit-learn is imported here only; inference (``model.py``) needs numpy 
 
 What is fitted, per category (one-vs-rest; a post may have several labels):
 
-1. features: binary char n-grams (1..4) of the normalised text, IDF-weighted and L2-normalised
+1. features: char n-grams (1..4) of the normalised text, IDF-weighted and L2-normalised
    (``features.py``), kept when they occur in >= ``min_df`` training posts;
 2. stage 1: an L2-regularised logistic regression on the n-grams (liblinear,
    ``class_weight="balanced"``), fitted on all training posts; and the same fitted in 5 folds
@@ -96,18 +96,19 @@ def rule_features(rules: RuleClassifier, texts: Sequence[str]) -> tuple[list[str
 
 
 def _vocabulary(ftexts: list[str], n_min: int, n_max: int, min_df: int):
-    """Hashes (sorted), texts and document frequencies of n-grams in >= ``min_df`` posts."""
-    post, start, length, hashes = ngram_hashes(ftexts, n_min, n_max)
+    """Hashes (sorted), texts and document frequencies of n-grams in >= ``min_df`` posts, and
+    the (post, vocabulary index) of every occurrence of a kept n-gram."""
+    post_all, start_all, length_all, hashes_all = ngram_hashes(ftexts, n_min, n_max)
     # distinct (post, hash) pairs -> document frequency per hash
-    order = np.lexsort((start, hashes, post))
-    post, start, length, hashes = post[order], start[order], length[order], hashes[order]
+    order = np.lexsort((start_all, hashes_all, post_all))
+    post, start, length, hashes = post_all[order], start_all[order], length_all[order], hashes_all[order]
     first = np.ones(hashes.size, bool)
     first[1:] = (hashes[1:] != hashes[:-1]) | (post[1:] != post[:-1])
     post, start, length, hashes = post[first], start[first], length[first], hashes[first]
     uniq, inverse, df = np.unique(hashes, return_inverse=True, return_counts=True)
     keep = df >= min_df
     vocab_hashes = uniq[keep]
-    # the text of each kept n-gram, from its first occurrence; every occurrence must agree
+    # the text of each kept n-gram, from its first occurrence; every post's must agree
     first_occ = np.full(uniq.size, -1, np.int64)
     idx = np.arange(hashes.size)[::-1]
     first_occ[inverse[idx]] = idx
@@ -116,7 +117,6 @@ def _vocabulary(ftexts: list[str], n_min: int, n_max: int, min_df: int):
         j = first_occ[h_i]
         texts.append(ftexts[post[j]][start[j]:start[j] + length[j]])
     occ = np.flatnonzero(keep[inverse])
-    # post-level matrix entries: (post, vocab index)
     col = np.searchsorted(vocab_hashes, hashes[occ])
     for p_, s_, n_, c_ in zip(post[occ].tolist(), start[occ].tolist(), length[occ].tolist(), col.tolist(), strict=True):
         if ftexts[p_][s_:s_ + n_] != texts[c_]:
@@ -124,17 +124,25 @@ def _vocabulary(ftexts: list[str], n_min: int, n_max: int, min_df: int):
     for t, h in zip(texts, vocab_hashes.tolist(), strict=True):
         if ngram_hash(t) != h:
             raise RuntimeError(f"numpy and Python n-gram hashes disagree on {t!r}")
-    return vocab_hashes, texts, df[keep], post[occ], col
+    # every occurrence (not deduplicated) of a kept n-gram, as inference scores them
+    pos = np.searchsorted(vocab_hashes, hashes_all)
+    pos[pos == vocab_hashes.size] = 0
+    hit = vocab_hashes[pos] == hashes_all
+    return vocab_hashes, texts, df[keep], post_all[hit], pos[hit]
 
 
 def _design(n_posts: int, rows: np.ndarray, cols: np.ndarray, idf: np.ndarray):
     from scipy import sparse
 
+    # rows/cols list every OCCURRENCE: duplicates are summed by the sparse constructor, and the
+    # norm counts each occurrence once, exactly as model.LinearModel.predict scores posts.
     vals = idf[cols]
     norm2 = np.bincount(rows, weights=vals * vals, minlength=n_posts)
     inv = np.zeros(n_posts)
     np.divide(1.0, np.sqrt(norm2), out=inv, where=norm2 > 0)
-    return sparse.csr_matrix((vals * inv[rows], (rows, cols)), shape=(n_posts, idf.size))
+    x = sparse.csr_matrix((vals * inv[rows], (rows, cols)), shape=(n_posts, idf.size))
+    x.sum_duplicates()
+    return x
 
 
 def _fit_category(x, r: np.ndarray, y: np.ndarray, w: np.ndarray, groups: np.ndarray, cfg: TrainConfig, seed: int):

@@ -63,11 +63,12 @@ class LocalAirflow:
     users: dict[str, tuple[str, str]]                   # username -> (role, password)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _tokens: dict[str, str] = field(default_factory=dict)
+    _parked_since: dict[tuple[str, str, str, int], float] = field(default_factory=dict)
 
     @classmethod
     def configure(cls, base_env: dict[str, str], workdir: Path, *, users: dict[str, tuple[str, str]],
                   port: int | None = None, parallelism: int = 2, extra: dict[str, str] | None = None
-                  ) -> "LocalAirflow":
+                  ) -> LocalAirflow:
         workdir.mkdir(parents=True, exist_ok=True)
         port = port or free_port()
         passwords = workdir / "simple_auth_manager_passwords.json"
@@ -166,7 +167,7 @@ class LocalAirflow:
                 pass
         self.procs.clear()
 
-    def __enter__(self) -> "LocalAirflow":
+    def __enter__(self) -> LocalAirflow:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -223,9 +224,30 @@ class LocalAirflow:
         return self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/hitlDetails?limit=1000",
                         user=user)["hitl_details"]
 
+    def parked_reviews(self, dag_id: str, run_id: str, *, user: str, settle: float = 5.0) -> list[dict[str, Any]]:
+        """HITL requests of the run that have been waiting for an answer for at least ``settle`` seconds.
+
+        Why wait: in Airflow 3.3.2 an answer that lands before the scheduler has handled the
+        executor's "finished" event of the attempt that parked (usually well under a second, more
+        on a loaded machine) makes the scheduler think the task was killed externally; it retries
+        and asks again. People never answer that fast; scripts must not either.
+        """
+        now = time.monotonic()
+        out = []
+        for d in self.hitl_details(dag_id, run_id, user=user):
+            ti = d["task_instance"]
+            key = (dag_id, run_id, ti["task_id"], ti["map_index"])
+            if ti["state"] == "awaiting_input" and not d["response_received"]:
+                if now - self._parked_since.setdefault(key, now) >= settle:
+                    out.append(d)
+            else:
+                self._parked_since.pop(key, None)
+        return out
+
     def respond(self, dag_id: str, run_id: str, task_id: str, map_index: int, *, option: str,
                 params: dict[str, Any], user: str) -> dict[str, Any]:
         """Answer a review as ``user``: what an officer's "Respond" in the UI sends."""
+        self._parked_since.pop((dag_id, run_id, task_id, map_index), None)
         return self.api("PATCH", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/{map_index}"
                                  "/hitlDetails", {"chosen_options": [option], "params_input": params}, user=user)
 
@@ -274,9 +296,7 @@ def run_review_demo(project: Path, home: Path, data_dir: Path, env: dict[str, st
         def parked() -> list[dict[str, Any]] | None:
             if af.run_state("socialhub_review", run_id, user=DEMO_OFFICER) in ("success", "failed"):
                 return [{}]
-            details = af.hitl_details("socialhub_review", run_id, user=DEMO_OFFICER)
-            waiting = [d for d in details if d["task_instance"]["state"] == "awaiting_input"]
-            return waiting if waiting else None
+            return af.parked_reviews("socialhub_review", run_id, user=DEMO_OFFICER) or None
 
         waiting = [d for d in af.wait(parked, timeout, "a review task") if d]
         result["reviews_waiting"] = len(waiting)

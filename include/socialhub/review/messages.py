@@ -13,7 +13,8 @@ as alerts (``socialhub.alerts.blocks``).
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from socialhub.alerts.blocks import _button, _fit, _mrkdwn, _plain, render_alert, safe_url
 from socialhub.alerts.model import Alert
@@ -24,7 +25,7 @@ SECTION_MAX = 3000
 
 def message_key(kind: str, alert_id: str) -> str:
     """Outbox key of a review message: deterministic, so a retry replaces rather than duplicates."""
-    return "notice-" + hashlib.sha256(f"review:{kind}:{alert_id}".encode("utf-8")).hexdigest()[:24]
+    return "notice-" + hashlib.sha256(f"review:{kind}:{alert_id}".encode()).hexdigest()[:24]
 
 
 def _section(block_id: str, text: str) -> dict[str, Any]:

@@ -14,8 +14,10 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping
+from datetime import UTC
+from typing import Any
 
 from socialhub.alerts.blocks import safe_url
 from socialhub.alerts.model import Alert, is_alert_id
@@ -291,13 +293,13 @@ class Decision:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Decision":
+    def from_dict(cls, d: Mapping[str, Any]) -> Decision:
         names = cls.__dataclass_fields__.keys()
         return cls(**{k: d[k] for k in names if k in d})
 
     @classmethod
     def from_hitl(cls, alert_id: str, result: Mapping[str, Any], *, timed_out: bool, response_seconds: int,
-                  review_task: Mapping[str, Any] | None = None, review_url: str | None = None) -> "Decision":
+                  review_task: Mapping[str, Any] | None = None, review_url: str | None = None) -> Decision:
         """From the HITL operator's result (``chosen_options``, ``params_input``, ``responded_*``)."""
         chosen = list(result.get("chosen_options") or [])
         if len(chosen) != 1:
@@ -316,10 +318,10 @@ class Decision:
 
 
 def _iso(value: Any) -> str:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from socialhub.models import utc_iso
 
     if isinstance(value, datetime):
         return utc_iso(value)
-    return utc_iso(datetime.now(timezone.utc))
+    return utc_iso(datetime.now(UTC))

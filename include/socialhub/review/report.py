@@ -12,8 +12,9 @@ It deliberately leaves out internal routing (Slack channels, Airflow links).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from html import escape
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from socialhub.alerts.blocks import safe_url
 from socialhub.review.model import Decision, display_text
