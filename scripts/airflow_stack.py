@@ -47,8 +47,11 @@ def airflow_bin() -> str:
     return str(cand) if cand.exists() else "airflow"
 
 
-DEFAULT_PRELOAD = ("airflow", "airflow.executors.local_executor", "airflow.sdk", "pandas", "great_expectations",
-                   "socialhub.quality._gx", "socialhub.classify", "socialhub_airflow.runtime")
+DEFAULT_PRELOAD = ("airflow", "airflow.executors.local_executor", "airflow.sdk", "airflow.sdk.execution_time.task_runner",
+                   "airflow.sdk.execution_time.supervisor", "airflow.plugins_manager", "airflow.listeners.listener",
+                   "airflow.providers.standard.decorators.python", "pandas", "great_expectations",
+                   "socialhub.quality._gx", "socialhub.classify", "socialhub_airflow.runtime", "socialhub.collect",
+                   "socialhub.process", "socialhub.alerting")
 
 
 def stack_env(base_env: dict[str, str], *, sql_alchemy_conn: str, api_port: int, parallelism: int = 4,
@@ -148,6 +151,9 @@ class AirflowStack:
 
     def unpause(self, dag_id: str) -> None:
         self.api("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
+
+    def pause(self, dag_id: str) -> None:
+        self.api("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": True})
 
     def trigger(self, dag_id: str, run_id: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"logical_date": None}

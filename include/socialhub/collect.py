@@ -41,9 +41,13 @@ class Plan:
     lapsed: list[dict[str, str]]
     not_due: list[str]
     due: int
+    deferred: list[str] = field(default_factory=list)  # due, but over the platform's quota for now
 
     def describe(self) -> list[str]:
         lines = [f"{self.due} account(s) due in {len(self.shards)} shard(s); {len(self.not_due)} not due yet"]
+        if self.deferred:
+            lines.append(f"{len(self.deferred)} YouTube channel(s) deferred to stay within the daily API quota: "
+                         + ", ".join(self.deferred))
         for lapse in self.lapsed:
             lines.append(
                 f"NOT COLLECTED {lapse['key']}: authorisation {lapse['authorisation_ref']} lapsed on "
@@ -68,17 +72,23 @@ def plan_collection(watchlist: Watchlist, store: ObjectStore, now: datetime, *,
     by_platform: dict[str, list[WatchlistEntry]] = {}
     not_due: list[str] = []
     order = {"critical": 0, "high": 1, "normal": 2, "low": 3}
+    states: dict[str, dict[str, Any]] = {}
     for entry in sorted(authorised, key=lambda e: (order[e.priority], e.key)):
-        state = load_cursor_state(store, entry.platform, entry.account)
+        state = states[entry.key] = load_cursor_state(store, entry.platform, entry.account)
         last = state.get("last_polled")
         last_dt = datetime.fromisoformat(last.replace("Z", "+00:00")) if last else None
         if force_all or is_due(entry, last_dt, now):
             by_platform.setdefault(entry.platform, []).append(entry)
         else:
             not_due.append(entry.key)
+    deferred: list[str] = []
+    if by_platform.get("youtube"):
+        by_platform["youtube"], deferred = _within_youtube_quota(by_platform["youtube"], states, now)
     shards: list[dict[str, Any]] = []
     for platform in sorted(by_platform):
         entries = by_platform[platform]
+        if not entries:
+            continue
         n = max(1, min(max_shards_per_platform, len(entries)))
         for i in range(n):
             chunk = entries[i::n]
@@ -87,7 +97,18 @@ def plan_collection(watchlist: Watchlist, store: ObjectStore, now: datetime, *,
     lapsed_info = [{"key": e.key, "authorisation_ref": e.authorisation_ref, "review_by": e.review_by.isoformat(),
                     "owner": e.owner, "force": e.force} for e in lapsed]
     return Plan(shards=shards, lapsed=lapsed_info, not_due=not_due,
-                due=sum(len(s["accounts"]) for s in shards))
+                due=sum(len(s["accounts"]) for s in shards), deferred=deferred)
+
+
+def _within_youtube_quota(due: list[WatchlistEntry], states: dict[str, dict[str, Any]], now: datetime
+                          ) -> tuple[list[WatchlistEntry], list[str]]:
+    """Never plan more YouTube API calls than the day's quota allows (paced over the day)."""
+    from socialhub.sources.quota import UNITS_FIRST_POLL, UNITS_PER_API_POLL, select_within_budget, used_today
+
+    used = sum(used_today(s.get("quota", {}), now) for k, s in states.items() if k.startswith("youtube:"))
+    allowed, deferred = select_within_budget(
+        due, used, now, cost=lambda e: UNITS_PER_API_POLL if states[e.key].get("cursor") else UNITS_FIRST_POLL)
+    return allowed, [e.key for e in deferred]
 
 
 @dataclass
@@ -188,7 +209,8 @@ def _drop_already_stored(result: FetchResult, recent: list[dict[str, Any]]) -> F
         return result
     dropped = len(result.posts) - len(keep)
     return FetchResult([result.posts[i] for i in keep], [result.raw_items[i] for i in keep], result.cursor,
-                       result.pages, [*result.notes, f"{dropped} post(s) already stored, not stored again"])
+                       result.pages, [*result.notes, f"{dropped} post(s) already stored, not stored again"],
+                       units=result.units)
 
 
 def _remove_uncommitted(store: ObjectStore, entry: WatchlistEntry, now: datetime,
@@ -245,6 +267,10 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
     result = _drop_already_stored(result, recent)
     _remove_uncommitted(store, entry, now, recent)
     new_state = dict(state, cursor=result.cursor, last_polled=utc_iso(now))
+    if result.units:  # quota units spent (YouTube), kept per account so shards never race on one ledger
+        from socialhub.sources.quota import record_usage
+
+        new_state["quota"] = record_usage(state.get("quota", {}), now, result.units)
     if result.posts:
         batch_id, mkey = store_batch(store, entry, result, cursor_before, now)
         outcome.posts, outcome.batch_id = len(result.posts), batch_id

@@ -18,9 +18,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-PLATFORMS_SERVED = ("mastodon", "bluesky")
-
-
 def airflow_env(project: Path, home: Path, data_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment every Airflow command of the demo (and the tests) runs with."""
     env = dict(os.environ)
@@ -166,13 +163,13 @@ def run_demo(*, fresh: bool = False, project_dir: Path | None = None) -> int:
         conns: dict[str, str] = {"SOCIALHUB_POLL_ALL": "true"}  # poll every account each demo run
         conns |= {f"AIRFLOW_CONN_SOCIALHUB_{p.upper()}": json.dumps({"conn_type": "http",
                                                                     "extra": {"base_url": replay.base_url(p)}})
-                 for p in PLATFORMS_SERVED}
+                 for p in replay.platforms()}
         env = airflow_env(project, home, data_dir, conns)
         slack = bool(env.get("AIRFLOW_CONN_SOCIALHUB_SLACK"))
         step("initialising Airflow metadata and pools" if not (home / ".socialhub-initialised").exists()
              else "Airflow already initialised")
         init_airflow(home, env, log_file)
-        step(f"replay server for {', '.join(PLATFORMS_SERVED)} at {replay.base_url('mastodon').rsplit('/', 1)[0]}")
+        step(f"replay server for {', '.join(replay.platforms())} at {replay.base_url('mastodon').rsplit('/', 1)[0]}")
         for dag_id in ("socialhub_collect", "socialhub_process"):
             step(f"running DAG {dag_id} (airflow dags test)")
             proc = run_airflow(["dags", "test", dag_id], env, log_file)

@@ -168,3 +168,34 @@ def test_crash_at_any_step_loses_nothing_and_stores_nothing_twice(tmp_path, cras
     assert len(pending) == len(manifests)                 # every stored batch is queued for processing
     if crash_at == "put_state:state/":
         assert out.recovered
+
+
+def test_youtube_polls_are_planned_within_the_daily_quota(tmp_path):
+    """The planner never plans more YouTube API calls than the quota allows; the rest wait."""
+    from socialhub.sources.quota import DAILY_UNITS, record_usage
+
+    yt = "version: 1\naccounts:\n" + "".join(f"""
+  - platform: youtube
+    account: "@chan{i}"
+    display_name: Channel {i}
+    force: met
+    team: gangs
+    owner: DS Example
+    priority: critical
+    authorisation_ref: AUTH-Y{i}
+    purpose: Public threats between two named groups.
+    review_by: 2030-01-01
+""" for i in range(3))
+    wl = parse_watchlist(yt)
+    store = LocalStore(tmp_path)
+    fresh = plan_collection(wl, store, NOW, force_all=True)
+    assert fresh.due == 3 and fresh.deferred == []
+    # the quota is nearly spent today (usage is kept per channel, in its cursor state)
+    for i, e in enumerate(wl.accounts):
+        state = {"cursor": {"x": 1}, "quota": record_usage({}, NOW, DAILY_UNITS // 3 - (0 if i else 1))}
+        store.put_state(layout.cursor_key("youtube", e.account), json.dumps(state).encode())
+    late = NOW.replace(hour=23)  # pacing allows the whole day's quota by late evening (Pacific)
+    plan = plan_collection(wl, store, late, force_all=True)
+    assert plan.due + len(plan.deferred) == 3
+    assert plan.due <= 1 and len(plan.deferred) >= 2  # 2 units left: one poll at most
+    assert any("deferred to stay within the daily API quota" in line for line in plan.describe())

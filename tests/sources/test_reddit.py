@@ -137,11 +137,11 @@ def test_max_pages_records_a_gap_that_the_next_run_closes(server: ReplayServer, 
 
 
 def test_gap_whose_anchor_vanished_is_reported(clock: FakeClock) -> None:
-    connector = RedditConnector(ConnectorConfig(base_url="http://127.0.0.1:9", extra={"reddit_listings": ["comments"]}),
-                                now=clock.now, sleep=clock.sleep)
     spec = {"reddit": {"accounts": [{"username": "solo_user", "posts": [{"kind": "comment", "text": "only"}]}]}}
     with ReplayServer(spec, now=clock.now) as server:
-        connector.config.base_url = server.base_url("reddit")
+        connector = RedditConnector(ConnectorConfig(base_url=server.base_url("reddit"),
+                                                    extra={"reddit_listings": ["comments"]}),
+                                    now=clock.now, sleep=clock.sleep)
         cursor = {"comments": {"newest_time": "2020-01-01T00:00:00Z", "known": [],
                                "gaps": [{"after": "t1_deleted", "stop_time": "2019-01-01T00:00:00Z"}]}}
         result = connector.fetch("solo_user", cursor)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Iterator
-from urllib.parse import parse_qs, urlsplit
+from typing import Iterator
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -219,11 +219,10 @@ def test_youtube_feed_is_a_real_looking_atom_feed(server: ReplayServer, http: ht
     assert newest.media == [f"https://i1.ytimg.com/vi/{newest.video_id}/hqdefault.jpg"]
 
 
-@pytest.mark.parametrize("platform, expected", [("youtube", {}), ("telegram", {}), ("rss", {})])
+@pytest.mark.parametrize("platform", ["youtube", "telegram", "rss"])
 def test_platforms_without_rate_headers_use_retry_after_on_injected_429(
-        server: ReplayServer, http: httpx.Client, platform: str, expected: dict[str, Any]) -> None:
+        server: ReplayServer, http: httpx.Client, platform: str) -> None:
     server.inject_fault(platform, 429, reset_in=30)
     response = http.get(f"{server.base_url(platform)}/anything")
     assert response.status_code == 429 and response.headers["retry-after"] == "30"
     assert not any(k.lower().startswith(("x-rate", "ratelimit")) for k in response.headers)
-    assert parse_qs("") == expected

@@ -12,7 +12,8 @@ model. scikit-learn is imported here only; inference (``model.py``) needs numpy 
 What is fitted, per category (one-vs-rest; a post may have several labels):
 
 1. features: char n-grams (1..4) of the normalised text, IDF-weighted and L2-normalised
-   (``features.py``), kept when they occur in >= ``min_df`` training posts;
+   (``features.py``), kept when they occur in >= ``min_df`` training posts and are not only
+   whitespace;
 2. stage 1: an L2-regularised logistic regression on the n-grams (liblinear,
    ``class_weight="balanced"``), fitted on all training posts; and the same fitted in 5 folds
    grouped by phrasing template (the ``source`` field), giving each post an out-of-fold
@@ -21,7 +22,8 @@ What is fitted, per category (one-vs-rest; a post may have several labels):
    [out-of-fold n-gram score, rule scores before/after context (``model.RULE_FEATURES``)].
    It learns how far n-grams can be trusted on new phrasings and how much the rules add, and
    its output is the calibrated probability. The whole model stays linear in the features:
-   ``p = sigmoid(a * (w.x + b) + u.rules + d)``;
+   ``p = sigmoid(a * (w.x + b) + u.rules + d)``. ``a`` is never negative: if the fit wants
+   it so (too little data), the n-grams get weight 0 and the rules alone decide;
 4. with ``--dev``: per-category thresholds chosen on the dev set (violence_threat: the highest
    threshold keeping recall >= ``--vt-recall``; the others: best F1), printed, stored in the
    manifest and, with ``--write-thresholds``, written into ``thresholds.yaml`` (values only;
@@ -112,6 +114,12 @@ def _vocabulary(ftexts: list[str], n_min: int, n_max: int, min_df: int):
     first_occ = np.full(uniq.size, -1, np.int64)
     idx = np.arange(hashes.size)[::-1]
     first_occ[inverse[idx]] = idx
+    # Whitespace-only n-grams carry no evidence (and would give an empty post a full vector).
+    for h_i in np.flatnonzero(keep):
+        j = first_occ[h_i]
+        if not ftexts[post[j]][start[j]:start[j] + length[j]].strip():
+            keep[h_i] = False
+    vocab_hashes = uniq[keep]
     texts = []
     for h_i in np.flatnonzero(keep):
         j = first_occ[h_i]
@@ -176,6 +184,11 @@ def _fit_category(x, r: np.ndarray, y: np.ndarray, w: np.ndarray, groups: np.nda
     z = np.column_stack([oof, r])
     stack = LogisticRegression(C=cfg["stack_C"], solver="lbfgs", max_iter=2000).fit(z, y, sample_weight=w)
     a, u, d = float(stack.coef_[0, 0]), stack.coef_[0, 1:].astype(np.float64), float(stack.intercept_[0])
+    if a < 0:
+        # Out of fold, the n-grams anti-correlate with the label (too little data): a negative
+        # weight would turn their evidence upside down, so they get none and the rules decide.
+        stack = LogisticRegression(C=cfg["stack_C"], solver="lbfgs", max_iter=2000).fit(r, y, sample_weight=w)
+        a, u, d = 0.0, stack.coef_[0].astype(np.float64), float(stack.intercept_[0])
     return model.coef_[0].astype(np.float64), float(model.intercept_[0]), (a, u, d)
 
 
@@ -342,7 +355,7 @@ def run_train(train_path: str | Path, *, out_dir: str | Path = DEFAULT_MODEL_DIR
     model_path = out_p / MODEL_FILE
     model_path.write_bytes(blob)
     model = LinearModel(data, version=model_version)
-    manifest["top_features"] = {c: model.top_features(i, 15) for i, c in enumerate(CATEGORIES)}
+    manifest["top_features"] = {c: [list(f) for f in model.top_features(i, 15)] for i, c in enumerate(CATEGORIES)}
 
     print(f"trained {model_version}: {len(merged)} posts ({len(fb_examples)} from feedback), "
           f"vocabulary {len(data['vocabulary'])} n-grams, {len(blob) / 1e6:.2f} MB", file=out)

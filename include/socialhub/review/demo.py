@@ -30,6 +30,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +93,7 @@ class LocalAirflow:
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "60",
             "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.5",
             # the scheduler's sweep that applies HITL defaults on timeout runs at this interval
             "AIRFLOW__SCHEDULER__TRIGGER_TIMEOUT_CHECK_INTERVAL": "2",
@@ -184,17 +185,23 @@ class LocalAirflow:
                 self._tokens[user] = json.loads(resp.read())["access_token"]
         return self._tokens[user]
 
-    def api(self, method: str, path: str, body: Any = None, *, user: str) -> Any:
-        req = urllib.request.Request(f"{self.api_url}{path}", method=method,
-                                     data=None if body is None else json.dumps(body).encode(),
-                                     headers={"Authorization": f"Bearer {self.token(user)}",
-                                              "Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
-                raw = resp.read()
-        except urllib.error.HTTPError as exc:
-            raise AirflowAPIError(method, path, exc.code, exc.read().decode(errors="replace")) from None
-        return json.loads(raw) if raw else None
+    def api(self, method: str, path: str, body: Any = None, *, user: str, timeout: float = 120) -> Any:
+        """One REST call as ``user``. GETs are retried on a timeout (a busy single-worker api-server)."""
+        for attempt in range(3 if method == "GET" else 1):
+            req = urllib.request.Request(f"{self.api_url}{path}", method=method,
+                                         data=None if body is None else json.dumps(body).encode(),
+                                         headers={"Authorization": f"Bearer {self.token(user)}",
+                                                  "Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(req, timeout=timeout) as resp:
+                    raw = resp.read()
+                return json.loads(raw) if raw else None
+            except urllib.error.HTTPError as exc:
+                raise AirflowAPIError(method, path, exc.code, exc.read().decode(errors="replace")) from None
+            except TimeoutError:
+                if attempt == 2 or method != "GET":
+                    raise
+        return None
 
     def wait_for_dag(self, dag_id: str, *, user: str, timeout: float = 180) -> None:
         self.wait(lambda: self._dag_known(dag_id, user), timeout, f"the dag-processor to register {dag_id}")
@@ -269,23 +276,34 @@ DEMO_JUSTIFICATION = ("Explicit threat of violence against an identifiable rival
 
 
 def run_review_demo(project: Path, home: Path, data_dir: Path, env: dict[str, str], *,
-                    step: Callable[[str], None] = print, response_seconds: int = 30,
-                    timeout: float = 300) -> dict[str, Any]:
+                    step: Callable[[str], None] = print, response_seconds: int = 30, max_reviews: int = 5,
+                    timeout: float = 600) -> dict[str, Any]:
     """The review loop over the demo's store (see the module docstring). Returns what happened.
 
     ``env`` is the demo's Airflow environment (``socialhub.demo.airflow_env``), whose metadata
-    database must already be initialised (``init_airflow``). Airflow runs only while this runs.
+    database must already be initialised (``init_airflow``). Airflow runs only while this runs,
+    and not at all when every alert has been reviewed already. ``project`` is not used beyond
+    ``env`` (kept for the caller's symmetry).
     """
+    from datetime import datetime, timedelta
+
     from socialhub.review.bundle import describe_bundle
+    from socialhub.review.store import unclaimed_alerts
     from socialhub.storage import LocalStore
 
+    store = LocalStore(data_dir / "store")
+    run_id = f"demo_review__{int(time.time())}"
+    result: dict[str, Any] = {"run_id": run_id, "outbox": str(data_dir / "outbox")}
+    todo, _ = unclaimed_alerts(store, now=datetime.now(UTC), limit=max_reviews, max_age=timedelta(days=7))
+    if not todo:
+        step("every alert has been reviewed already: nothing for officers to do")
+        result["state"] = "nothing to review"
+        return result
     password = secrets.token_urlsafe(12)
     users = {DEMO_OFFICER: ("user", password)}
     af = LocalAirflow.configure(env, home / "review-demo", users=users,
-                                extra={"SOCIALHUB_REVIEW_RESPONSE_SECONDS": str(response_seconds)})
-    store = LocalStore(data_dir / "store")
-    run_id = f"demo_review__{int(time.time())}"
-    result: dict[str, Any] = {"run_id": run_id}
+                                extra={"SOCIALHUB_REVIEW_RESPONSE_SECONDS": str(response_seconds),
+                                       "SOCIALHUB_REVIEW_MAX_PER_RUN": str(max_reviews)})
     step(f"starting Airflow (api-server, scheduler, dag-processor) at {af.api_url}; logs in {af.workdir}")
     with af:
         af.start()
@@ -326,7 +344,19 @@ def format_review_summary(result: dict[str, Any], store_root: Path) -> str:
     lines.append(f"review run:             {result.get('run_id')} ({result.get('state')})")
     lines.append(f"reviews:                {s.get('reviews', 0)}; decisions: "
                  + (", ".join(f"{k} {v}" for k, v in (s.get('by_decision') or {}).items()) or "none"))
-    lines.append(f"escalated on timeout:   {s.get('timed_out', 0)}")
+    lines.append(f"escalated on timeout:   {s.get('timed_out', 0)} (no answer within the demo's response time)")
+    kinds: dict[str, int] = {}
+    for path in Path(result.get("outbox") or "/nonexistent").glob("notice-*.json"):
+        try:
+            kind = json.loads(path.read_text(encoding="utf-8")).get("kind", "")
+        except (OSError, ValueError):
+            continue
+        if kind in ("review_request", "review_outcome", "referral", "escalation"):
+            kinds[kind] = kinds.get(kind, 0) + 1
+    if kinds:
+        lines.append("messages in the outbox: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
+    if result.get("referral"):
+        lines.append(f"referral package (answered as {DEMO_OFFICER} through the REST API):")
     for key, size in result.get("referral") or []:
         lines.append(f"  {size:>7} B  {store_root / key}")
     return "\n".join(lines)

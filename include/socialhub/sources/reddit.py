@@ -185,11 +185,11 @@ class RedditConnector(Connector):
         return HttpClient(self.config, platform=self.platform, account=account, now=self.now, sleep=self.sleep,
                           transport=self.transport, error_hook=reddit_error(bool(self.config.token)))
 
-    def listings(self) -> tuple[str, ...]:
+    def listings(self, account: str) -> tuple[str, ...]:
         wanted = tuple(self.config.extra.get("reddit_listings") or LISTINGS)
         bad = [w for w in wanted if w not in ALLOWED_LISTINGS]
         if bad:
-            raise ConnectorError(self.platform, "*", f"unknown Reddit listing(s) {bad}",
+            raise ConnectorError(self.platform, account, f"unknown Reddit listing(s) {bad}",
                                  hint=f"extra.reddit_listings may contain {', '.join(ALLOWED_LISTINGS)}")
         return wanted
 
@@ -210,7 +210,7 @@ class RedditConnector(Connector):
         seen: set[str] = set()
         pages = 0
         with self.client(account) as http:
-            for listing in self.listings():
+            for listing in self.listings(account):
                 part, got, used, listing_notes = self._listing(http, account, name, listing, d(cursor.get(listing)),
                                                                seen)
                 new_cursor[listing] = part

@@ -286,12 +286,14 @@ class XConnector(Connector):
                 notes.append(head.stop)
             else:
                 oldest = _oldest_id(head.items)
+                target = f"since_id {since_id}" if since_id else "the look-back horizon"
                 if oldest:
                     new_gaps.append({**({"since_id": since_id} if since_id else {"start_time": utc_iso(horizon)}),  # type: ignore[arg-type]
                                      "until_id": oldest})
-                notes.append(f"{head.stop}; older posts down to "
-                             + (f"since_id {since_id}" if since_id else "the look-back horizon")
-                             + " will be collected on the next run (gap recorded)")
+                    notes.append(f"{head.stop}; older posts down to {target} will be collected on the next run "
+                                 f"(gap recorded)")
+                else:
+                    notes.append(f"{head.stop} before any post arrived; posts down to {target} may be missing")
             for gap in gaps:
                 if pages_left <= 0:
                     new_gaps.append(gap)

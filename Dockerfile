@@ -1,0 +1,36 @@
+# socialhub's Airflow image: the official Apache Airflow 3.3.2 image (Python 3.11) plus the Python
+# dependencies socialhub is tested with (requirements.txt) and the socialhub package itself.
+# Built by `docker compose build` (docker-compose.yml `build:`); the same image serves the
+# KubernetesExecutor (docs/production.md), which is why the DAGs, plugins and data files are baked in
+# (compose mounts the working copies over them).
+FROM apache/airflow:3.3.2-python3.11
+
+ARG AIRFLOW_VERSION=3.3.2
+
+ENV GX_ANALYTICS_ENABLED=False \
+    PYTHONPATH=/opt/airflow/include \
+    SOCIALHUB_WATCHLIST=/opt/airflow/include/watchlist.yaml \
+    SOCIALHUB_DATA_DIR=/opt/airflow/socialhub-data
+
+USER airflow
+
+# 1. Dependencies (their own layer: rebuilt only when requirements.txt changes). Pinning
+#    apache-airflow to the image's version stops pip from moving Airflow itself, as the Airflow
+#    image docs advise; pip/setuptools/uv pins are left out so the image's own tooling stays.
+COPY --chown=airflow:root requirements.txt /tmp/socialhub-requirements.txt
+RUN grep -v -E '^(pip|setuptools|uv)==' /tmp/socialhub-requirements.txt > /tmp/requirements.txt \
+ && pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -r /tmp/requirements.txt \
+ && rm -f /tmp/requirements.txt /tmp/socialhub-requirements.txt
+
+# 2. The socialhub package (dependencies already there) and its command line (`socialhub ...`).
+COPY --chown=airflow:root pyproject.toml README.md /tmp/socialhub/
+COPY --chown=airflow:root include /tmp/socialhub/include
+RUN pip install --no-cache-dir --no-deps /tmp/socialhub && rm -rf /tmp/socialhub
+
+# 3. DAGs, plugins, data files and the set-up scripts; the outbox/data folder, owned by airflow
+#    (a named volume mounted there starts with this ownership).
+COPY --chown=airflow:root dags /opt/airflow/dags
+COPY --chown=airflow:root plugins /opt/airflow/plugins
+COPY --chown=airflow:root include /opt/airflow/include
+COPY --chown=airflow:root scripts/airflow_init.sh scripts/pools.py /opt/airflow/scripts/
+RUN mkdir -p /opt/airflow/socialhub-data
