@@ -14,6 +14,7 @@ import pendulum
 from airflow.sdk import Asset, dag, task
 
 BATCHES = Asset(name="socialhub_batches", uri="socialhub://batches")
+ALERTS = Asset(name="socialhub_alerts", uri="socialhub://alerts")   # schedules socialhub_review
 
 
 def _notify_platform_team(context):  # noqa: ANN001 - Airflow callback signature
@@ -52,7 +53,7 @@ def socialhub_process():
         except QualityGateFailed as exc:  # retrying cannot make a bad batch good
             raise AirflowFailException(str(exc)) from exc
 
-    @task(trigger_rule="all_done", pool="socialhub_alerts")
+    @task(trigger_rule="all_done", pool="socialhub_alerts", outlets=[ALERTS])
     def alert(chunks: list) -> dict:
         from socialhub_airflow import runtime
 

@@ -187,7 +187,7 @@ def cmd_audit_report(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from socialhub.demo import run_demo
 
-    return run_demo(fresh=args.fresh, project_dir=Path(args.project_dir).resolve())
+    return run_demo(fresh=args.fresh, project_dir=Path(args.project_dir).resolve(), review=not args.no_review)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -218,6 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "a local replay of the platform APIs; print a summary. State is kept in "
                                    ".demo/, so a second run collects nothing new and alerts nothing twice.")
     d.add_argument("--fresh", action="store_true", help="delete .demo/ first and start from scratch")
+    d.add_argument("--no-review", action="store_true",
+                   help="skip the officer review (starts Airflow's api-server, scheduler and dag-processor, ~2 min)")
     d.add_argument("--project-dir", default=".", help="the socialhub checkout (default: current directory)")
     d.set_defaults(func=cmd_demo)
 

@@ -136,7 +136,7 @@ def _replay_clock(base: Path) -> Any:
     return lambda: epoch + __import__("datetime").timedelta(seconds=int(time.monotonic() - started))
 
 
-def run_demo(*, fresh: bool = False, project_dir: Path | None = None) -> int:
+def run_demo(*, fresh: bool = False, project_dir: Path | None = None, review: bool = True) -> int:
     from socialhub.models import utc_iso
     from socialhub.replay.server import ReplayServer
     from socialhub.storage import LocalStore
@@ -181,6 +181,11 @@ def run_demo(*, fresh: bool = False, project_dir: Path | None = None) -> int:
     collect = latest_report(store, "collect", started)
     process = latest_report(store, "process", started)
     print(format_summary(collect, process, store.root, data_dir / "outbox", slack))
+    if review and process and (process.get("alerts") or {}).get("delivered"):  # nothing new: nothing to review
+        from socialhub.review.demo import format_review_summary, run_review_demo
+
+        step("officer review: Airflow api-server + scheduler + dag-processor; one answer by REST, the rest time out")
+        print(format_review_summary(run_review_demo(project, home, data_dir, env, step=step), store.root))
     print(f"\nDone in {time.monotonic() - t0:.0f}s. Run `make demo` again: nothing new is collected and no alert "
           f"is sent twice. `make demo-reset` starts over.")
     return 0

@@ -152,11 +152,12 @@ def alert(chunks: list[list[str]]) -> dict[str, Any]:
     from socialhub.alerting import alert_batches
     from socialhub.alerts.routing import Routing
     from socialhub_airflow.hooks import get_alert_sink
+    from socialhub_airflow.review import alert_review_url
 
     cfg, st = settings(), store()
     ids = [b for c in chunks or [] for b in c]
     return alert_batches(st, ids, sink=get_alert_sink(cfg.data_dir / "outbox"), routing=Routing.load(cfg.routing),
-                         now=now(), auditor=auditor(st))
+                         now=now(), review_url=alert_review_url, auditor=auditor(st))
 
 
 def report_processing(chunks: list[list[str]], alert_summary: dict[str, Any] | None, run_id: str

@@ -45,6 +45,7 @@ class Route(BaseModel):
     on_duty: Channel
     escalation: Channel
     high_to_escalation: bool | None = None   # None: inherit from the force default / top level
+    response_minutes: float | None = Field(default=None, gt=0)  # review response time; None: top level
 
 
 class ForceRoutes(BaseModel):
@@ -64,6 +65,7 @@ class RoutingConfig(BaseModel):
 
     version: Literal[1] = 1
     high_to_escalation: bool = False
+    response_minutes: float | None = Field(default=None, gt=0)  # officer review: escalate after this; None: 30
     default: Route
     platform_team: Channel | None = None     # pipeline failures (not alerts); see Routing.platform_channel
     forces: dict[str, ForceRoutes] = Field(default_factory=dict)

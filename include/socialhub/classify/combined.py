@@ -98,22 +98,24 @@ class CombinedClassifier:
         out = self.model.predict([nm.text for nm in norms], feats)
         probs = np.round(out.prob, 4)
         labelled = probs >= self._thr
-        explain = (probs >= self._thr * EXPLAIN_FRACTION).any(axis=1)
+        explain: list[bool] = np.any(probs >= self._thr * EXPLAIN_FRACTION, axis=1).tolist()  # type: ignore[assignment]
         prob_rows = probs.tolist()
         word_rows = np.round(out.ngram_logit, 3).tolist()
         rule_rows = np.round(out.rule_logit, 3).tolist()
         lab_rows = labelled.tolist()
+        requests = [(int(i), int(j)) for i, j in zip(*np.nonzero(probs >= self._thr * EXPLAIN_FRACTION), strict=True)]
+        model_reasons = self.model.explain(out, requests, texts, norms)
         results = []
         version, lex_v, model_v = self.version, self.rules.lexicon.version, self.model.version
         cats = CATEGORIES
-        for i, t in enumerate(texts):
+        for i in range(n):
             scores = dict(zip(cats, prob_rows[i], strict=True))
             labels = [c for c, on in zip(cats, lab_rows[i], strict=True) if on]
             rule_res = rule_results[i]
             reasons: list[Reason] = list(rule_res.reasons)
             if explain[i]:
-                for j in np.flatnonzero(probs[i] >= self._thr * EXPLAIN_FRACTION).tolist():
-                    reasons.extend(self.model.reasons(out, i, j, t, norms[i]))
+                for j in range(len(cats)):
+                    reasons.extend(model_reasons.get((i, j), ()))
                 reasons.sort(key=lambda r: (r["start"], r["end"], r["effect"] != "match", r["category"], r["rule"]))
             results.append(Classification(
                 scores=scores, labels=labels, reasons=reasons, classifier_version=version,

@@ -72,11 +72,11 @@ def compute_metrics(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]
     if len(gold) != len(pred):
         raise ValueError("gold and pred differ in length")
     groups = list(groups) if groups is not None else [None] * len(gold)
-    counts = {c: Counter() for c in CATEGORIES}
+    counts: dict[str, Counter[str]] = {c: Counter() for c in CATEGORIES}
     axis = [*CATEGORIES, NONE]
     confusion = {t: dict.fromkeys(axis, 0) for t in axis}
-    any_counts = Counter()
-    grp: dict[str, Counter] = {}
+    any_counts: Counter[str] = Counter()
+    grp: dict[str, Counter[str]] = {}
     for g, p, group in zip(gold, pred, groups, strict=True):
         gs, ps = set(g), set(p)
         for c in CATEGORIES:

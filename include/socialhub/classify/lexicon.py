@@ -191,7 +191,8 @@ class Thresholds(BaseModel):
 
     def for_rules(self) -> dict[str, float]:
         """Thresholds for the rule classifier alone (``rules_only``, else ``thresholds``)."""
-        return dict(self.rules_only if self.rules_only is not None else self.thresholds)
+        chosen = self.rules_only if self.rules_only is not None else self.thresholds
+        return {str(k): float(v) for k, v in chosen.items()}
 
 
 # --------------------------------------------------------------------------- loading

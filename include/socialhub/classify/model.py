@@ -62,6 +62,11 @@ RULE_FEATURES: tuple[str, ...] = tuple(f"rules:{c}" for c in CATEGORIES) + tuple
 
 # Words (maximal runs of non-spaces) in a feature text, for widening an n-gram to whole words.
 _MAX_MODEL_REASONS = 3
+# N-grams considered per explanation (the largest contributions; the rest are small change).
+_TOP_NGRAMS = 30
+# A word is shown as model evidence only if it added at least this much log-odds (filler words
+# such as "the" pick up a little weight from many n-grams and would only confuse a reader).
+_MIN_WORD_WEIGHT = 0.15
 
 
 def encode_array(a: np.ndarray, dtype: str) -> dict[str, Any]:
@@ -196,52 +201,85 @@ class LinearModel:
         first, length = batch.first, batch.length
         return [(self.vocabulary[feats[k]], float(contrib[k]), int(first[k]), int(length[k])) for k in order.tolist()]
 
+    def explain(self, out: ModelOutput, requests: Sequence[tuple[int, int]], texts: Sequence[str],
+                norms: Sequence[Any], *, limit: int = _MAX_MODEL_REASONS) -> dict[tuple[int, int], list[Reason]]:
+        """Reasons for each ``(post, category)`` in ``requests``: the words that raised it most.
+
+        The n-grams of all requested posts are found in ONE vectorised pass. For each request the
+        ``_TOP_NGRAMS`` n-grams with the largest contribution are attributed to the words they
+        overlap (an n-gram spanning two words counts half for each); the ``limit`` words with the
+        largest positive sum (at least ``_MIN_WORD_WEIGHT``) are reported, adjacent ones merged into one span, with ``weight`` =
+        summed contribution in log-odds. ``norms[i]`` is post ``i``'s ``NormalisedText``; spans
+        are mapped back to ``texts[i]`` through it. Masked @mentions and links are never reported.
+        """
+        posts = sorted({i for i, _ in requests})
+        if not posts:
+            return {}
+        ftexts = [feature_text(norms[i].text) for i in posts]
+        batch = present_features(ftexts, self.index, self.n_min, self.n_max)
+        slot = {i: k for k, i in enumerate(posts)}
+        bounds = batch.bounds.tolist()
+        words_of: dict[int, tuple[list[tuple[int, int]], list[int]]] = {}
+        result: dict[tuple[int, int], list[Reason]] = {}
+        for i, c in requests:
+            k = slot[i]
+            a, b = bounds[k], bounds[k + 1]
+            if a == b:
+                result[(i, c)] = []
+                continue
+            feats = batch.feature[a:b]
+            contrib = batch.count[a:b] * self.coef_idf[feats, c] * out.inv_norm[i]
+            top = _TOP_NGRAMS if contrib.size > _TOP_NGRAMS else contrib.size
+            order = np.argpartition(-contrib, top - 1)[:top] if top < contrib.size else np.arange(contrib.size)
+            order = order[contrib[order] > 0].tolist()
+            if i not in words_of:
+                words_of[i] = _words(ftexts[k])
+            words, word_of = words_of[i]
+            first, length, cl = batch.first[a:b], batch.length[a:b], contrib.tolist()
+            score = [0.0] * len(words)
+            for j in order:
+                s0 = int(first[j])
+                touched = {w for w in word_of[s0:s0 + int(length[j])] if w >= 0}
+                if touched:
+                    share = cl[j] / len(touched)
+                    for w in touched:
+                        score[w] += share
+            ft = ftexts[k]
+            best = sorted((w for w in range(len(words)) if score[w] > _MIN_WORD_WEIGHT and ft[words[w][0]:words[w][1]] not in ("@", "http")),
+                          key=lambda w: -score[w])[:limit]
+            reasons: list[Reason] = []
+            for group in _adjacent_groups(sorted(best)):
+                a_ft, b_ft = words[group[0]][0], words[group[-1]][1]
+                start, end = norms[i].to_original(a_ft - 1, b_ft - 1)
+                if end <= start:
+                    continue
+                reasons.append(Reason(category=CATEGORIES[c], rule="model.ngrams", term=ft[a_ft:b_ft], start=start,
+                                      end=end, text=texts[i][start:end], weight=round(sum(score[w] for w in group), 3),
+                                      effect="model"))
+            result[(i, c)] = reasons
+        return result
+
     def reasons(self, out: ModelOutput, i: int, c: int, text: str, norm: Any, *,
                 limit: int = _MAX_MODEL_REASONS) -> list[Reason]:
-        """The words that raised category ``c`` most for post ``i``, as reasons quoting ``text``.
-
-        The 40 n-grams with the largest contribution are attributed to the words they overlap
-        (an n-gram spanning two words counts half for each); the ``limit`` words with the
-        largest positive sum are reported, adjacent ones merged into one span. ``weight`` is
-        the summed contribution in log-odds. ``norm`` is the post's ``NormalisedText``; spans
-        are mapped back to the original text through it. Masked @mentions and links are skipped.
-        """
-        ftext = feature_text(norm.text)
-        words = _word_spans(ftext)
-        if not words:
-            return []
-        word_of = [-1] * len(ftext)
-        for k, (a, b) in enumerate(words):
-            for j in range(a, b):
-                word_of[j] = k
-        score = [0.0] * len(words)
-        for _ngram, contrib, start, length in self.feature_contributions(out, i, c, norm.text, top=40):
-            if contrib <= 0.0:
-                break
-            touched = {w for w in word_of[start:start + length] if w >= 0}
-            if not touched:
-                continue
-            share = contrib / len(touched)
-            for k in touched:
-                score[k] += share
-        best = sorted((k for k in range(len(words)) if score[k] > 0.05 and ftext[words[k][0]:words[k][1]] not in ("@", "http")),
-                      key=lambda k: -score[k])[:limit]
-        reasons: list[Reason] = []
-        for group in _adjacent_groups(sorted(best)):
-            a_ft, b_ft = words[group[0]][0], words[group[-1]][1]
-            start, end = norm.to_original(a_ft - 1, b_ft - 1)
-            if end <= start:
-                continue
-            weight = round(sum(score[k] for k in group), 3)
-            reasons.append(Reason(category=CATEGORIES[c], rule="model.ngrams", term=ftext[a_ft:b_ft], start=start,
-                                  end=end, text=text[start:end], weight=weight, effect="model"))
-        return reasons
+        """``explain`` for one post ``i`` (text ``text``, ``NormalisedText`` ``norm``) and category ``c``."""
+        texts: dict[int, str] = {i: text}
+        norms: dict[int, Any] = {i: norm}
+        return self.explain(out, [(i, c)], texts, norms, limit=limit)[(i, c)]  # type: ignore[arg-type]
 
     def top_features(self, c: int, k: int = 20) -> list[tuple[str, float]]:
         """The ``k`` n-grams with the largest weight for category ``c`` (for reports and model cards)."""
         w = self.coef[:, c] * self.idf
         order = np.argsort(-w, kind="stable")[:k]
         return [(self.vocabulary[j], round(float(w[j]), 3)) for j in order]
+
+
+def _words(ftext: str) -> tuple[list[tuple[int, int]], list[int]]:
+    """Word spans of a feature text, and for each character its word's index (-1 for a space)."""
+    spans = _word_spans(ftext)
+    word_of = [-1] * len(ftext)
+    for k, (a, b) in enumerate(spans):
+        word_of[a:b] = [k] * (b - a)
+    return spans, word_of
 
 
 def _word_spans(ftext: str) -> list[tuple[int, int]]:

@@ -48,7 +48,14 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from socialhub.classify.dataset import DatasetError, Example, feedback_examples, merge_feedback, read_feedback, read_labelled
+from socialhub.classify.dataset import (
+    DatasetError,
+    Example,
+    feedback_examples,
+    merge_feedback,
+    read_feedback,
+    read_labelled,
+)
 from socialhub.classify.features import feature_text, ngram_hash, ngram_hashes
 from socialhub.classify.lexicon import DEFAULT_THRESHOLDS_PATH
 from socialhub.classify.model import (
@@ -140,7 +147,7 @@ def _vocabulary(ftexts: list[str], n_min: int, n_max: int, min_df: int):
 
 
 def _design(n_posts: int, rows: np.ndarray, cols: np.ndarray, idf: np.ndarray):
-    from scipy import sparse
+    from scipy import sparse  # type: ignore[import-untyped]
 
     # rows/cols list every OCCURRENCE: duplicates are summed by the sparse constructor, and the
     # norm counts each occurrence once, exactly as model.LinearModel.predict scores posts.
@@ -158,8 +165,8 @@ def _fit_category(x, r: np.ndarray, y: np.ndarray, w: np.ndarray, groups: np.nda
 
     Returns (n-gram weights, n-gram intercept, stage-2 coefficients [a, u_1..u_R, d]).
     """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedGroupKFold
+    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
+    from sklearn.model_selection import StratifiedGroupKFold  # type: ignore[import-untyped]
 
     def lr() -> LogisticRegression:
         return LogisticRegression(C=cfg["C"], solver="liblinear", class_weight="balanced", random_state=seed,

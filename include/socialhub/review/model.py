@@ -154,6 +154,11 @@ def md_inline(text: object, limit: int = 300) -> str:
     return _MD_SPECIAL.sub(r"\\\1", one_line(text, limit))
 
 
+def md_code_span(text: object, limit: int = 100) -> str:
+    """Untrusted text as an inline code span (literal inside; its own backticks replaced)."""
+    return "`" + one_line(text, limit).replace("`", "\u02cb") + "`"
+
+
 def md_code_block(text: object, limit: int = BODY_TEXT_MAX) -> str:
     """Untrusted multi-line text as a fenced code block nothing inside can close."""
     body = display_text(text, limit) or "(no text)"
@@ -217,7 +222,7 @@ def review_body(alert: Alert, *, response_seconds: int, escalation_channel: str)
         lines.append(f"- …and {len(reasons) - 10} more")
     if not reasons:
         lines.append("- (no evidence spans recorded)")
-    lines += ["", f"Classifier `{md_inline(alert.classification.get('classifier_version') or 'unknown', 60)}`: "
+    lines += ["", f"Classifier {md_code_span(alert.classification.get('classifier_version') or 'unknown', 60)}: "
               "a triage aid, not evidence of an offence.", "",
               "**Options**", "",
               f"- **{REFER}**: builds a referral package (post, raw item, hashes, your justification, a report) "
