@@ -4,6 +4,8 @@
     socialhub watchlist validate [FILE]  check a watchlist file; non-zero exit per bad entry
     socialhub fetch PLATFORM ACCOUNT     print an account's new posts as JSON Lines
     socialhub classify                   classify JSON Lines posts from stdin
+    socialhub eval LABELLED.jsonl        precision, recall, F1, confusion and errors of the classifier
+    socialhub train TRAIN.jsonl          retrain the model (reproducible; merges officers' feedback)
     socialhub replay                     serve the local replay of the platform APIs
     socialhub audit verify               prove the audit log was not altered
     socialhub audit report --from D --to D --out DIR   the auditor's report (HTML + CSV)
@@ -86,7 +88,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 def cmd_classify(args: argparse.Namespace) -> int:
     from socialhub.classify import load_classifier
 
-    clf = load_classifier(args.lexicon, args.thresholds)
+    clf = load_classifier(args.lexicon, args.thresholds, model_dir=False if args.rules_only else args.model)
     bad = 0
     batch: list[dict[str, Any]] = []
 
@@ -95,7 +97,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
         for post, res in zip(batch, results):
             d = res.to_dict()
             post.update(scores=d["scores"], labels=d["labels"], reasons=d["reasons"],
-                        classifier_version=d["classifier_version"])
+                        classifier_version=d["classifier_version"], lexicon_version=d["lexicon_version"],
+                        model_version=d["model_version"], components=d["components"])
             sys.stdout.write(json.dumps(post, ensure_ascii=False) + "\n")
         batch.clear()
 
@@ -184,6 +187,34 @@ def cmd_audit_report(args: argparse.Namespace) -> int:
     return int(run_report(args))
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from socialhub.classify import load_classifier
+    from socialhub.classify.evaluate import run_eval
+
+    model_dir = False if args.rules_only else args.model
+    clf = None
+    if args.lexicon or args.thresholds or model_dir is not None:
+        clf = load_classifier(args.lexicon, args.thresholds, model_dir=model_dir)
+    return run_eval(args.file, classifier=clf, max_errors=args.max_errors, json_out=args.json_out)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from socialhub.classify.dataset import DatasetError
+    from socialhub.classify.train import run_train
+
+    if args.write_thresholds and not args.dev:
+        _err("--write-thresholds needs --dev")
+        return 2
+    kwargs = {"out_dir": args.out} if args.out else {}
+    try:
+        run_train(args.train, feedback=args.feedback, seed=args.seed, dev=args.dev, lexicon_path=args.lexicon,
+                  thresholds_path=args.thresholds, write_thresholds_file=args.write_thresholds, **kwargs)
+    except DatasetError as exc:
+        _err(str(exc))
+        return 1
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from socialhub.demo import run_demo
 
@@ -193,7 +224,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     from socialhub.replay.__main__ import main as replay_main
 
-    return replay_main(args.rest) or 0
+    argv = ["--port", str(args.port)] + (["--data", args.data] if args.data else [])
+    return replay_main(argv) or 0
 
 
 def _help_of(parser: argparse.ArgumentParser) -> Any:
@@ -248,7 +280,38 @@ def build_parser() -> argparse.ArgumentParser:
                                    "back with `scores`, `labels`, `reasons` and `classifier_version`.")
     c.add_argument("--lexicon", help="lexicon YAML (default: the packaged one)")
     c.add_argument("--thresholds", help="thresholds YAML (default: the packaged one)")
+    c.add_argument("--model", help="model artifact directory (default: the packaged classify/model/)")
+    c.add_argument("--rules-only", action="store_true", help="use the rule classifier alone (no model)")
     c.set_defaults(func=cmd_classify)
+
+    e = sub.add_parser("eval", help="evaluate the classifier on labelled JSON Lines",
+                       description="Print precision, recall and F1 per category and micro-averaged, the confusion "
+                                   "between categories, false-positive rates by group (benign slang, music, ...) and "
+                                   "every error, for a JSONL file with {\"text\": ..., \"labels\": [...]} per line. "
+                                   "Exits 1 naming the line when the file is malformed. See docs/detection.md.")
+    e.add_argument("file", help="labelled JSONL, e.g. data/labelled/test.jsonl")
+    e.add_argument("--lexicon", help="lexicon YAML (default: the packaged one)")
+    e.add_argument("--thresholds", help="thresholds YAML (default: the packaged one)")
+    e.add_argument("--model", help="model artifact directory (default: the packaged classify/model/)")
+    e.add_argument("--rules-only", action="store_true", help="evaluate the rule classifier alone")
+    e.add_argument("--max-errors", type=int, default=None, help="list at most N errors (default: all)")
+    e.add_argument("--json", dest="json_out", metavar="OUT", help="also write the metrics as JSON to OUT")
+    e.set_defaults(func=cmd_eval)
+
+    t = sub.add_parser("train", help="train the classifier's model from labelled JSONL (+ officers' feedback)",
+                       description="Train the statistical model (reproducibly) and write model.json + manifest.json. "
+                                   "Same as `python -m socialhub.classify.train`; see docs/detection.md.")
+    t.add_argument("train", help="labelled JSONL, e.g. data/labelled/train.jsonl")
+    t.add_argument("--dev", help="labelled JSONL to choose thresholds on (never the test split)")
+    t.add_argument("--feedback", action="append", default=[], metavar="FILE",
+                   help="officers' decisions JSONL (repeatable), merged into the training data")
+    t.add_argument("--out", help="artifact directory (default: the packaged classify/model/)")
+    t.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    t.add_argument("--lexicon", help="lexicon YAML for the rule features (default: the packaged one)")
+    t.add_argument("--thresholds", help="thresholds YAML (default: the packaged one)")
+    t.add_argument("--write-thresholds", action="store_true",
+                   help="write the thresholds chosen on --dev into the thresholds file")
+    t.set_defaults(func=cmd_train)
 
     a = sub.add_parser("audit", help="audit trail tools")
     asub = a.add_subparsers(dest="acommand", metavar="SUBCOMMAND")
@@ -293,8 +356,11 @@ def build_parser() -> argparse.ArgumentParser:
         hp.set_defaults(func=cmd_hold)
     h.set_defaults(func=_help_of(h))
 
-    r = sub.add_parser("replay", help="serve the local replay of the platform APIs", add_help=False)
-    r.add_argument("rest", nargs=argparse.REMAINDER)
+    r = sub.add_parser("replay", help="serve the local replay of the platform APIs",
+                       description="Serve the public APIs of all seven platforms for the demo accounts on "
+                                   "127.0.0.1 (the same server `socialhub demo` and the tests use).")
+    r.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    r.add_argument("--data", help="demo data YAML (default: the packaged demo_data.yaml)")
     r.set_defaults(func=cmd_replay)
     return p
 
