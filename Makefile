@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
 
-.PHONY: help install demo demo-reset test test-fast conformance bench check clean
+.PHONY: help install demo demo-reset test conformance bench check eval train clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -34,6 +34,16 @@ test: install  ## run the whole test suite
 
 conformance: install  ## replay the real recorded platform responses through the connectors
 	SOCIALHUB_CONFORMANCE_FIXTURES=$${SOCIALHUB_CONFORMANCE_FIXTURES:-../shared/fixtures} $(PY) -m pytest -q tests/conformance
+
+check: install  ## ruff (incl. Airflow rules) and mypy over include/ and plugins/
+	$(VENV)/bin/ruff check include plugins dags
+	$(VENV)/bin/mypy --ignore-missing-imports --python-version 3.11 include/socialhub plugins
+
+eval: install  ## evaluate the classifier on the held-out labelled split
+	$(VENV)/bin/socialhub eval data/labelled/test.jsonl
+
+train: install  ## retrain the classifier's model reproducibly (thresholds chosen on dev)
+	$(PY) -m socialhub.classify.train data/labelled/train.jsonl --dev data/labelled/dev.jsonl --write-thresholds
 
 bench: install  ## print throughput and memory figures against a baseline
 	$(PY) bench/run.py

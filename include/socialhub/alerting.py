@@ -14,8 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from socialhub.alerts.ledger import AlertLedger
-from socialhub.audit.chain import record
 from socialhub.alerts.model import Alert
+from socialhub.audit.chain import record
 from socialhub.models import canonical_json, from_jsonl, utc_iso
 from socialhub.process import result_key
 from socialhub.storage import layout
@@ -102,7 +102,7 @@ def alert_batches(store: ObjectStore, batch_ids: list[str], *, sink: Any, routin
             summary["delivered"] += 1
             summary["deliveries"].append(_where(delivery, 1))
 
-    for batch_id, record in done_batches:
+    for batch_id, _record in done_batches:
         if not store.exists(layout.queue_key("done", batch_id)):
             manifest = json.loads(store.get(layout.queue_key("pending", batch_id)))["manifest"] \
                 if store.exists(layout.queue_key("pending", batch_id)) else ""

@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import sys
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +95,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
     def flush() -> None:
         results = clf.classify_batch([str(p.get("text") or "") for p in batch])
-        for post, res in zip(batch, results):
+        for post, res in zip(batch, results, strict=True):
             d = res.to_dict()
             post.update(scores=d["scores"], labels=d["labels"], reasons=d["reasons"],
                         classifier_version=d["classifier_version"], lexicon_version=d["lexicon_version"],
@@ -144,12 +145,12 @@ def _cli_auditor(store: Any, who: str | None) -> Any:
 
 
 def cmd_retention_apply(args: argparse.Namespace) -> int:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from socialhub.retention import apply_retention, load_policy
 
     store = _open_store(args.store)
-    summary = apply_retention(store, load_policy(args.policy), datetime.now(timezone.utc),
+    summary = apply_retention(store, load_policy(args.policy), datetime.now(UTC),
                               auditor=_cli_auditor(store, args.by), dry_run=args.dry_run)
     for e in summary["erased"]:
         print(f"{'would erase' if args.dry_run else 'erased'} batch {e['batch_id']}: {e['why']}")
@@ -162,7 +163,7 @@ def cmd_retention_apply(args: argparse.Namespace) -> int:
 
 
 def cmd_hold(args: argparse.Namespace) -> int:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from socialhub.retention import add_hold, remove_hold
 
@@ -173,7 +174,7 @@ def cmd_hold(args: argparse.Namespace) -> int:
         return 2
     auditor = _cli_auditor(store, args.by)
     if args.hcommand == "add":
-        add_hold(store, scope, value, reason=args.reason, by=auditor.actor["name"], now=datetime.now(timezone.utc),
+        add_hold(store, scope, value, reason=args.reason, by=auditor.actor["name"], now=datetime.now(UTC),
                  auditor=auditor)
     else:
         remove_hold(store, scope, value, reason=args.reason, by=auditor.actor["name"], auditor=auditor)
@@ -322,7 +323,8 @@ def build_parser() -> argparse.ArgumentParser:
                                     "AWS_ENDPOINT_URL from the environment) or a path (default: "
                                     "$SOCIALHUB_STORE, else $SOCIALHUB_DATA_DIR/store)")
     av.set_defaults(func=cmd_audit_verify)
-    from socialhub.audit.report import DESCRIPTION as REPORT_DESCRIPTION, add_report_arguments
+    from socialhub.audit.report import DESCRIPTION as REPORT_DESCRIPTION
+    from socialhub.audit.report import add_report_arguments
 
     ar = asub.add_parser("report", help="write the auditor's report (HTML + one CSV per table) for a period",
                          description=REPORT_DESCRIPTION)

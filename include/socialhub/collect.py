@@ -166,7 +166,7 @@ def store_batch(store: ObjectStore, entry: WatchlistEntry, result: FetchResult, 
     day = now.strftime("%Y-%m-%d")
     raw_obj = store.put(layout.raw_key(entry.platform, day, entry.account, batch_id),
                         to_jsonl([{"raw_sha256": p["raw_sha256"], "item": item}
-                                  for p, item in zip(posts, result.raw_items)]),
+                                  for p, item in zip(posts, result.raw_items, strict=True)]),
                         content_type="application/x-ndjson")
     posts_obj = store.put(layout.posts_key(entry.platform, day, entry.account, batch_id), to_jsonl(posts),
                           content_type="application/x-ndjson")

@@ -50,7 +50,7 @@ class Settings:
     poll_all: bool
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         home = os.environ.get("SOCIALHUB_HOME") or os.environ.get("AIRFLOW_HOME") or str(Path.home() / ".socialhub")
         return cls(
             watchlist=Path(os.environ.get("SOCIALHUB_WATCHLIST") or INCLUDE_DIR / "watchlist.yaml"),

@@ -15,8 +15,10 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import UTC
 from pathlib import Path
 from typing import Any
+
 
 def airflow_env(project: Path, home: Path, data_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment every Airflow command of the demo (and the tests) runs with."""
@@ -123,13 +125,13 @@ def _replay_clock(base: Path) -> Any:
     The replay derives post ids and times from its start time; pinning that to the first
     run keeps every demo post's id stable, so later runs see the same posts (and nothing new).
     """
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     epoch_file = base / "replay-epoch"
     if epoch_file.exists():
         epoch = datetime.fromisoformat(epoch_file.read_text().strip())
     else:
-        epoch = datetime.now(timezone.utc).replace(microsecond=0)
+        epoch = datetime.now(UTC).replace(microsecond=0)
         epoch_file.write_text(epoch.isoformat())
     started = time.monotonic()
     # whole seconds: the first calls (which fix every demo post's id) return exactly the epoch

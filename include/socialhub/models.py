@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 PLATFORMS = ("mastodon", "bluesky", "youtube", "x", "reddit", "telegram", "rss")
@@ -33,8 +33,8 @@ def raw_sha256(item: Any) -> str:
 def utc_iso(dt: datetime) -> str:
     """ISO 8601 in UTC with a ``Z`` suffix, second precision."""
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_iso(value: str) -> datetime:
@@ -44,8 +44,8 @@ def parse_iso(value: str) -> datetime:
         v = v[:-1] + "+00:00"
     dt = datetime.fromisoformat(v)
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
 
 
 @dataclass(slots=True)
@@ -78,7 +78,7 @@ class Post:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Post":
+    def from_dict(cls, d: dict[str, Any]) -> Post:
         names = cls.__dataclass_fields__.keys()
         return cls(**{k: d[k] for k in names if k in d})
 

@@ -101,7 +101,7 @@ def process_batch(store: ObjectStore, batch_id: str, *, classifier: Any, max_bad
     curated, flagged = [], []
     by_cat: dict[str, int] = {}
     context = {k: manifest[k] for k in ("force", "team", "authorisation_ref", "display_name")}
-    for post, result in zip(qr.valid, results):
+    for post, result in zip(qr.valid, results, strict=True):
         row = dict(post, classification=result.to_dict(), batch_id=batch_id, **context)
         curated.append(row)
         if result.labels:

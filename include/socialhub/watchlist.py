@@ -7,7 +7,7 @@ team and review-by date, and an entry past its review-by date is never collected
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -147,7 +147,7 @@ def is_due(entry: WatchlistEntry, last_polled: datetime | None, now: datetime) -
     if last_polled is None:
         return True
     if last_polled.tzinfo is None:
-        last_polled = last_polled.replace(tzinfo=timezone.utc)
+        last_polled = last_polled.replace(tzinfo=UTC)
     return now - last_polled >= entry.interval - timedelta(seconds=30)
 
 

@@ -22,7 +22,7 @@ class PlatformTeamNotifier(BaseNotifier):
         super().__init__()
         self.message = message
 
-    def notify(self, context: dict[str, Any]) -> None:
+    def notify(self, context: Any) -> None:
         ti = context.get("task_instance") or context.get("ti")
         exc = context.get("exception")
         text = self.message or (

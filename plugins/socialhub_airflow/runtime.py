@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from socialhub.config import Settings
@@ -45,7 +45,7 @@ def auditor(st: Any = None) -> Any:
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def connector_factory(cfg: Settings) -> Any:
@@ -180,7 +180,8 @@ def report_processing(chunks: list[list[str]], alert_summary: dict[str, Any] | N
 def apply_retention() -> dict[str, Any]:
     import os
 
-    from socialhub.retention import apply_retention as apply, load_policy
+    from socialhub.retention import apply_retention as apply
+    from socialhub.retention import load_policy
 
     st = store()
     summary = apply(st, load_policy(os.environ.get("SOCIALHUB_RETENTION")), now(), auditor=auditor(st))

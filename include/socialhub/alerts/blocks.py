@@ -35,7 +35,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from socialhub.alerts.model import Alert, is_alert_id

@@ -42,7 +42,8 @@ class AlertLedger:
 
     def record(self, alert_id: str, delivery: Any, *, batch_id: str, post_key: str, at: str) -> dict[str, Any]:
         entry = {"alert_id": alert_id, "post": post_key, "batch_id": batch_id, "recorded_at": at,
-                 "delivery": asdict(delivery) if is_dataclass(delivery) else dict(delivery)}
+                 "delivery": asdict(delivery) if is_dataclass(delivery) and not isinstance(delivery, type)
+                 else dict(delivery)}
         existing = self.delivered(alert_id)
         if existing:
             return existing

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from socialhub.models import Post
 
@@ -42,7 +43,7 @@ def alert_id_for(platform: str, post_id: str) -> str:
     24 hex chars (96 bits) keep collisions out of reach for any realistic volume while staying
     short enough for file names and Slack ``block_id``s.
     """
-    return hashlib.sha256(f"{platform}:{post_id}".encode("utf-8")).hexdigest()[:24]
+    return hashlib.sha256(f"{platform}:{post_id}".encode()).hexdigest()[:24]
 
 
 def is_alert_id(value: object) -> bool:
@@ -148,7 +149,7 @@ class Alert:
         authorisation_ref: str,
         account_display_name: str = "",
         review_url: str | None = None,
-    ) -> "Alert":
+    ) -> Alert:
         """Build an alert, deriving its id from the post so callers cannot get it wrong."""
         p = _post_dict(post)
         return cls(
@@ -176,7 +177,7 @@ class Alert:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Alert":
+    def from_dict(cls, d: Mapping[str, Any]) -> Alert:
         """Inverse of ``to_dict``. Rejects an ``alert_id`` that does not match the post.
 
         The id becomes a file name in the outbox and a de-duplication key in the ledger, so an

@@ -55,7 +55,7 @@ class ForceRoutes(BaseModel):
     teams: dict[str, Route] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _unique_teams(self) -> "ForceRoutes":
+    def _unique_teams(self) -> ForceRoutes:
         _check_unique(self.teams, "team")
         return self
 
@@ -71,7 +71,7 @@ class RoutingConfig(BaseModel):
     forces: dict[str, ForceRoutes] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _unique_forces(self) -> "RoutingConfig":
+    def _unique_forces(self) -> RoutingConfig:
         _check_unique(self.forces, "force")
         return self
 
@@ -124,7 +124,7 @@ class Routing:
         self._teams = {f: {_norm(t): r for t, r in fr.teams.items()} for f, fr in self._forces.items()}
 
     @classmethod
-    def load(cls, path: Path | str = DEFAULT_ROUTING_PATH) -> "Routing":
+    def load(cls, path: Path | str = DEFAULT_ROUTING_PATH) -> Routing:
         """Read and validate a routing file; every problem is reported as one ``ConfigError``."""
         path = Path(path)
         try:
@@ -138,7 +138,7 @@ class Routing:
         return cls.from_dict(data, source=str(path))
 
     @classmethod
-    def from_dict(cls, data: Any, source: str = "<routing>") -> "Routing":
+    def from_dict(cls, data: Any, source: str = "<routing>") -> Routing:
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: routing must be a mapping with at least a 'default' route")
         try:

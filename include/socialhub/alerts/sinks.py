@@ -18,10 +18,11 @@ import os
 import re
 import tempfile
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Literal, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -73,11 +74,11 @@ def notice_payload(text: str) -> dict[str, Any]:
 
 
 def notice_key(channel: str, text: str, sent_at: str) -> str:
-    return "notice-" + hashlib.sha256(f"{sent_at}\n{channel}\n{text}".encode("utf-8")).hexdigest()[:24]
+    return "notice-" + hashlib.sha256(f"{sent_at}\n{channel}\n{text}".encode()).hexdigest()[:24]
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(slots=True, frozen=True)

@@ -18,7 +18,7 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from socialhub.errors import ImmutableObjectError
@@ -73,7 +73,7 @@ class AuditLog:
         if action not in ACTIONS:
             raise ValueError(f"unknown audit action {action!r}")
         body = {
-            "time": utc_iso(at or datetime.now(timezone.utc)), "actor": actor, "action": action, "object": obj,
+            "time": utc_iso(at or datetime.now(UTC)), "actor": actor, "action": action, "object": obj,
             "force": force, "justification": justification, "hashes": hashes or {}, "details": details or {},
         }
         for _ in range(self.max_retries):

@@ -119,7 +119,7 @@ def run(frame: Frame, df: pd.DataFrame, parameters: dict[str, Any]) -> list[Rule
         indexes = r.result.get("unexpected_index_list") or []
         if not r.success and not indexes:
             raise SuiteExecutionError(f"{label} failed without naming rows: {dict(r.result)}")
-        outcomes[label] = RuleOutcome(rule=rule, success=bool(r.success), unexpected_index=[int(i) for i in indexes])
+        outcomes[rule.label] = RuleOutcome(rule=rule, success=bool(r.success), unexpected_index=[int(i) for i in indexes])
     missing = set(by_label) - set(outcomes)
     if missing:
         raise SuiteExecutionError(f"GX did not evaluate: {sorted(missing)}")

@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from socialhub.models import PLATFORMS
@@ -43,7 +43,7 @@ FRAMES: tuple[Frame, ...] = ("posts", "types", "media")
 #: Timestamps may run ahead of our clock by this much (platform clocks and ours are not in step).
 CLOCK_SKEW_SECONDS = 300
 #: Nothing we collect predates 2004 (the oldest supported platforms); earlier dates are parse bugs.
-MIN_TIMESTAMP = datetime(2004, 1, 1, tzinfo=timezone.utc)
+MIN_TIMESTAMP = datetime(2004, 1, 1, tzinfo=UTC)
 #: Suite parameter filled per validation with ``now + CLOCK_SKEW_SECONDS`` (epoch seconds), so the
 #: suite itself is built once per process and the bound still moves with time.
 MAX_EPOCH_PARAM = "max_timestamp_epoch"

@@ -14,9 +14,10 @@ import base64
 import hashlib
 import json
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, ClassVar, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
 
 Clock = Callable[[], datetime]
 
@@ -118,7 +119,7 @@ class PlatformAPI:
         """How much of the rate-limit window ``req`` uses (0 = free)."""
         return 1
 
-    def exhausted(self, window: "RateWindow") -> Response:
+    def exhausted(self, window: RateWindow) -> Response:
         """The answer when the window is used up."""
         return self.too_many_requests()
 
@@ -169,7 +170,7 @@ def apply_malformations(obj: dict[str, Any], post: Mapping[str, Any]) -> None:
 
 def iso_ms(dt: datetime) -> str:
     """``2026-08-01T13:52:34.108Z``, the way both platforms print times."""
-    return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def text_response(status: int, body: str, content_type: str, headers: Mapping[str, str] | None = None) -> Response:
@@ -199,6 +200,6 @@ def base36(number: int) -> str:
             return out
 
 
-def retry_after_seconds(window: "RateWindow", now: datetime) -> str:
+def retry_after_seconds(window: RateWindow, now: datetime) -> str:
     """Whole seconds until the window resets, at least 1 (for Retry-After)."""
     return str(max(1, int((window.reset_at - now).total_seconds() + 0.999)))

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any
 
 from socialhub.replay.api import (
     PlatformAPI,
@@ -112,11 +113,11 @@ class BlueskyAPI(PlatformAPI):
             cids = [fake_cid("img", did, str(n), str(i)) for i, n in enumerate(names)]
             return ({"$type": "app.bsky.embed.images",
                      "images": [{"alt": a, "image": {"$type": "blob", "ref": {"$link": c}, "mimeType": "image/jpeg",
-                                                     "size": 180_000}} for a, c in zip(alts, cids)]},
+                                                     "size": 180_000}} for a, c in zip(alts, cids, strict=False)]},
                     {"$type": "app.bsky.embed.images#view",
                      "images": [{"thumb": f"{MEDIA_HOST}/img/feed_thumbnail/plain/{did}/{c}@jpeg",
                                  "fullsize": f"{MEDIA_HOST}/img/feed_fullsize/plain/{did}/{c}@jpeg", "alt": a}
-                                for a, c in zip(alts, cids)]})
+                                for a, c in zip(alts, cids, strict=False)]})
         link = post.get("link")
         if link:
             link = link if isinstance(link, dict) else {"url": link}

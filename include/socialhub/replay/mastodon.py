@@ -22,8 +22,9 @@ import html
 import json
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from socialhub.replay.api import (
     PlatformAPI,

@@ -19,8 +19,9 @@ from __future__ import annotations
 import copy
 import html
 import re
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any
 
 from socialhub.replay.api import (
     PlatformAPI,

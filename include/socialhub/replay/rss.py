@@ -21,8 +21,9 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import html
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from socialhub.replay.api import (

@@ -31,12 +31,13 @@ import logging
 import re
 import socket
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import yaml
@@ -136,7 +137,7 @@ class ReplayServer:
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    def start(self) -> "ReplayServer":
+    def start(self) -> ReplayServer:
         if self._httpd is not None:
             return self
         httpd = ThreadingHTTPServer((HOST, self._requested_port), _Handler)
@@ -158,7 +159,7 @@ class ReplayServer:
         self._httpd = None
         self._thread = None
 
-    def __enter__(self) -> "ReplayServer":
+    def __enter__(self) -> ReplayServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

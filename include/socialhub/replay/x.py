@@ -20,8 +20,9 @@ server clock, so a server restarted on the same clock serves the same ids.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from socialhub.replay.api import (
     PlatformAPI,

@@ -8,9 +8,10 @@ persists only after the batch is durably stored.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, ClassVar
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
 
 from socialhub.models import Post
 
@@ -38,7 +39,7 @@ class ConnectorConfig:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Connector:

@@ -16,8 +16,9 @@ The public AppView (``https://public.api.bsky.app``) needs no token; one is sent
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
@@ -180,7 +181,7 @@ def normalise_feed_item(item: Any, account: str, collected_at: str) -> Post:
 
 def _precise(dt: datetime) -> str:
     """Cursor times keep microseconds: second precision would blur items a few ms apart."""
-    return dt.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return dt.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 # --------------------------------------------------------------------------------------------

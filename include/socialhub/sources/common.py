@@ -16,9 +16,10 @@ and never re-emit are the same everywhere and easy to get subtly wrong per platf
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Generic, Iterable, TypeVar
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
 
 from socialhub.models import parse_iso, utc_iso
 
@@ -55,7 +56,7 @@ def epoch_time(value: Any) -> datetime | None:
     except (TypeError, ValueError):
         return None
     try:
-        return datetime.fromtimestamp(number, tz=timezone.utc)
+        return datetime.fromtimestamp(number, tz=UTC)
     except (OverflowError, OSError, ValueError):
         return None
 
@@ -70,7 +71,7 @@ def iso_or_raw(value: Any) -> str:
 
 def precise(dt: datetime) -> str:
     """Cursor times keep microseconds: second precision would blur items a few ms apart."""
-    return dt.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return dt.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def recent_ids(new: Iterable[str], old: Iterable[Any], keep: int) -> list[str]:

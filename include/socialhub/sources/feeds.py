@@ -17,7 +17,7 @@ from __future__ import annotations
 import email.utils
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -117,7 +117,7 @@ def parse_feed_time(value: str) -> datetime | None:
         return None
     if dt is None:
         return None
-    return (dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def _media_urls(el: ET.Element) -> list[str]:

@@ -31,9 +31,10 @@ import logging
 import re
 import ssl
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -102,7 +103,7 @@ def _num(value: str | None) -> float | None:
 def _reset_from_number(value: float, now: datetime) -> datetime:
     """Numbers above ~2001-09-09 are epoch seconds, smaller ones a delay from ``now``."""
     if value >= _EPOCH_THRESHOLD:
-        return datetime.fromtimestamp(value, tz=timezone.utc)
+        return datetime.fromtimestamp(value, tz=UTC)
     return now + timedelta(seconds=value)
 
 
@@ -188,8 +189,8 @@ def parse_retry_after(value: str | None, now: datetime) -> datetime | None:
     except (TypeError, ValueError):
         return None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
 
 
 _LINK_RE = re.compile(r'<([^>]*)>\s*((?:;\s*[^;,]+)*)')
@@ -336,7 +337,7 @@ class HttpClient:
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> "HttpClient":
+    def __enter__(self) -> HttpClient:
         return self
 
     def __exit__(self, *exc: object) -> None:

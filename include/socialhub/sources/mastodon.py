@@ -23,9 +23,10 @@ for instances in limited-federation or authorized-fetch mode.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from html.parser import HTMLParser
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx

@@ -22,9 +22,10 @@ See docs/connectors.md for the resulting table.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -56,13 +57,13 @@ def _us_pacific_offset(utc: datetime) -> timedelta:
         first = date(year, month, 1)
         return first + timedelta(days=(6 - first.weekday()) % 7 + 7 * (n - 1))
 
-    start = datetime.combine(nth_sunday(3, 2), time(10), tzinfo=timezone.utc)   # 02:00 PST = 10:00 UTC
-    end = datetime.combine(nth_sunday(11, 1), time(9), tzinfo=timezone.utc)     # 02:00 PDT = 09:00 UTC
+    start = datetime.combine(nth_sunday(3, 2), time(10), tzinfo=UTC)   # 02:00 PST = 10:00 UTC
+    end = datetime.combine(nth_sunday(11, 1), time(9), tzinfo=UTC)     # 02:00 PDT = 09:00 UTC
     return timedelta(hours=-7) if start <= utc < end else timedelta(hours=-8)
 
 
 def _pacific(now: datetime) -> datetime:
-    utc = (now if now.tzinfo else now.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    utc = (now if now.tzinfo else now.replace(tzinfo=UTC)).astimezone(UTC)
     try:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
         try:
@@ -84,24 +85,24 @@ def next_reset(now: datetime) -> datetime:
     local = _pacific(now)
     midnight_date = local.date() + timedelta(days=1)
     # step through the hours after local midnight to honour the offset valid at that instant
-    guess = datetime.combine(midnight_date, time(0), tzinfo=timezone.utc) - local.utcoffset()  # type: ignore[operator]
+    guess = datetime.combine(midnight_date, time(0), tzinfo=UTC) - local.utcoffset()  # type: ignore[operator]
     for _ in range(3):
         offset = _pacific(guess).utcoffset()
-        candidate = datetime.combine(midnight_date, time(0), tzinfo=timezone.utc) - offset  # type: ignore[operator]
+        candidate = datetime.combine(midnight_date, time(0), tzinfo=UTC) - offset  # type: ignore[operator]
         if candidate == guess:
             break
         guess = candidate
-    return guess.astimezone(timezone.utc)
+    return guess.astimezone(UTC)
 
 
 def day_fraction(now: datetime) -> float:
     """How much of the current Pacific quota day has passed (0.0 at midnight, ~1.0 just before)."""
     local = _pacific(now)
     # aware datetimes sharing a tzinfo subtract as wall-clock times: compare in UTC (23/25 h days)
-    start = datetime.combine(local.date(), time(0), tzinfo=local.tzinfo).astimezone(timezone.utc)
+    start = datetime.combine(local.date(), time(0), tzinfo=local.tzinfo).astimezone(UTC)
     end = next_reset(now)
     total = (end - start).total_seconds()
-    elapsed = (local.astimezone(timezone.utc) - start).total_seconds()
+    elapsed = (local.astimezone(UTC) - start).total_seconds()
     return min(1.0, max(0.0, elapsed / total)) if total > 0 else 0.0
 
 

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
@@ -40,7 +41,7 @@ LISTINGS = ("submitted", "comments")
 ALLOWED_LISTINGS = ("submitted", "comments", "overview")
 SITE = "https://www.reddit.com"
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-]{3,20}$")
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def reddit_error(token_set: bool) -> Callable[[int, Any], ErrorMapping | None]:

@@ -6,8 +6,8 @@ and its public endpoint in ``PUBLIC_BASE_URLS``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 from socialhub.errors import ConfigError
 from socialhub.sources.base import Connector, ConnectorConfig, utcnow

@@ -22,8 +22,9 @@ replay server in tests and the demo); empty (the default) means fetch the feed d
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx

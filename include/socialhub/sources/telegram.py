@@ -24,10 +24,11 @@ exact HTML is kept as its raw evidence.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from html.parser import HTMLParser
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
@@ -52,8 +53,8 @@ _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "me
 class Node:
     tag: str
     attrs: dict[str, str]
-    parent: "Node | None" = None
-    children: list["Node | str"] = field(default_factory=list)
+    parent: Node | None = None
+    children: list[Node | str] = field(default_factory=list)
     start: int = 0            # offsets into the source, for the message's raw HTML
     end: int = 0
 
@@ -61,19 +62,19 @@ class Node:
     def classes(self) -> set[str]:
         return set(self.attrs.get("class", "").split())
 
-    def iter(self) -> Iterator["Node"]:
+    def iter(self) -> Iterator[Node]:
         for child in self.children:
             if isinstance(child, Node):
                 yield child
                 yield from child.iter()
 
-    def find_all(self, cls: str, tag: str | None = None) -> list["Node"]:
+    def find_all(self, cls: str, tag: str | None = None) -> list[Node]:
         return [n for n in self.iter() if cls in n.classes and (tag is None or n.tag == tag)]
 
-    def find(self, cls: str, tag: str | None = None) -> "Node | None":
+    def find(self, cls: str, tag: str | None = None) -> Node | None:
         return next((n for n in self.iter() if cls in n.classes and (tag is None or n.tag == tag)), None)
 
-    def inside(self, cls: str, stop: "Node") -> bool:
+    def inside(self, cls: str, stop: Node) -> bool:
         node = self.parent
         while node is not None and node is not stop:
             if cls in node.classes:

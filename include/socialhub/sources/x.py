@@ -18,8 +18,9 @@ X answers "not found", "suspended" and "protected" with HTTP 200 and a problem l
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx

@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import httpx

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from socialhub.errors import UnsafeKeyError
 from socialhub.models import sha256_hex
 
+
 def key_segment(value: str) -> str:
     """Turn any string (an account handle, a post id) into ONE safe key segment.
 

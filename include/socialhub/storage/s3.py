@@ -62,7 +62,7 @@ class S3Store(ObjectStore):
 
                 kwargs["ObjectLockMode"] = "COMPLIANCE"
                 kwargs["ObjectLockRetainUntilDate"] = (
-                    _dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(days=self.object_lock_days)
+                    _dt.datetime.now(_dt.UTC) + _dt.timedelta(days=self.object_lock_days)
                 )
         try:
             self.client.put_object(**kwargs)
