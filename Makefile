@@ -14,9 +14,11 @@ help:  ## list the targets
 $(PY):
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
+
+$(UV): | $(PY)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==0.13.9
 
-$(STAMP): $(PY) requirements.txt pyproject.toml
+$(STAMP): $(UV) requirements.txt pyproject.toml
 	$(UV) pip install --quiet --python $(PY) -r requirements.txt
 	$(UV) pip install --quiet --python $(PY) --no-deps -e .
 	@touch $(STAMP)
