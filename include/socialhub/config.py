@@ -48,6 +48,7 @@ class Settings:
     lookback_days: int
     max_pages: int
     poll_all: bool
+    digest_threshold: int
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -62,4 +63,5 @@ class Settings:
             lookback_days=_int("SOCIALHUB_LOOKBACK_DAYS", 7),
             max_pages=_int("SOCIALHUB_MAX_PAGES", 10),
             poll_all=os.environ.get("SOCIALHUB_POLL_ALL", "").lower() in ("1", "true", "yes"),
+            digest_threshold=_int("SOCIALHUB_DIGEST_THRESHOLD", 10),
         )

@@ -157,7 +157,8 @@ def alert(chunks: list[list[str]]) -> dict[str, Any]:
     cfg, st = settings(), store()
     ids = [b for c in chunks or [] for b in c]
     return alert_batches(st, ids, sink=get_alert_sink(cfg.data_dir / "outbox"), routing=Routing.load(cfg.routing),
-                         now=now(), review_url=alert_review_url, auditor=auditor(st))
+                         now=now(), review_url=alert_review_url, auditor=auditor(st),
+                         digest_threshold=cfg.digest_threshold)
 
 
 def report_processing(chunks: list[list[str]], alert_summary: dict[str, Any] | None, run_id: str

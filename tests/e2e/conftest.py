@@ -69,7 +69,9 @@ def write_watchlist(path: Path, replay, lapsed: bool = True) -> Path:
 def runner(airflow_home, tmp_path):
     data_dir = tmp_path / "data"
     log_file = tmp_path / "airflow.log"
-    return AirflowRunner(airflow_home, data_dir, log_file, {"SOCIALHUB_POLL_ALL": "true"})
+    return AirflowRunner(airflow_home, data_dir, log_file, {"SOCIALHUB_POLL_ALL": "true",
+                                                        # one message per item here, to check each one
+                                                        "SOCIALHUB_DIGEST_THRESHOLD": "1000"})
 
 
 def conn(d: dict) -> str:
