@@ -51,6 +51,7 @@ ROOT = syn.ROOT
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 T0 = time.monotonic()
 NAIVE_SHARDS = 1_000_000
+VARIANTS = ["current", "proposed", "naive", "local"]
 #: without --max-current, the `current` variant is only run up to this many accounts: above it a
 #: cycle takes hours (per-batch validation and the quadratic local listing); see the report
 DEFAULT_MAX_CURRENT = 1000
@@ -94,9 +95,18 @@ PATCH = ("import proposed as _bench_proposed  # bench-only: the scale fixes unde
          "_bench_proposed.apply_local_list_fix()\n")
 
 
-def proposed_dags(folder: Path) -> Path:
+def proposed_dags(folder: Path, *, unscheduled: bool = False) -> Path:
+    """The project's collect and process DAGs with the proposed fixes patched in; ``unscheduled``
+    also drops the collect DAG's cron schedule, so that under a real scheduler only the bench's
+    trigger starts a collection run (the process DAG stays asset-scheduled)."""
     folder.mkdir(parents=True, exist_ok=True)
     collect = (ROOT / "dags" / "socialhub_collect.py").read_text()
+    if unscheduled:
+        cron = 'schedule="*/5 * * * *"'
+        if cron not in collect:
+            raise SystemExit(f"bench_cycle: dags/socialhub_collect.py no longer contains {cron!r}; update "
+                             "bench/bench_cycle.py (local variant)")
+        collect = collect.replace(cron, "schedule=None")
     process = (ROOT / "dags" / "socialhub_process.py").read_text()
     call = "return runtime.process(batch_ids)"
     if call not in process:
@@ -229,12 +239,82 @@ def run_cycle(variant: str, n: int, replay: Any, watchlist: Path, template_db: P
     return res
 
 
+def run_cycle_local(n: int, replay: Any, watchlist: Path, pg: Any, work: Path, timeout: float) -> CycleResult:
+    """The proposed code under a real deployment: PostgreSQL, api-server, scheduler with the
+    LocalExecutor (parallelism 4 on this machine's cores), dag-processor. Timed from the trigger
+    of socialhub_collect to the end of the socialhub_process run its asset event started;
+    start-up and migrations are not counted."""
+    from airflow_stack import AirflowStack, free_port, stack_env
+
+    from socialhub.demo import airflow_env, init_airflow
+
+    res = CycleResult("local", n)
+    run_dir = work / f"local-{n}"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+    database = f"bench_{n}_{int(time.time())}"
+    pg.psql(f"CREATE DATABASE {database} OWNER {pg.user}")
+    url = pg.sqlalchemy_url.rsplit("/", 1)[0] + f"/{database}"
+    home, data = run_dir / "home", run_dir / "data"
+    base = airflow_env(ROOT, home, data, {
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": url,
+        "AIRFLOW__CORE__DAGS_FOLDER": str(proposed_dags(run_dir / "dags", unscheduled=True)),
+        "PYTHONPATH": os.pathsep.join([str(HERE), str(ROOT / "include"), str(ROOT / "plugins")]),
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        "SOCIALHUB_POLL_ALL": "true",
+        "SOCIALHUB_WATCHLIST": str(watchlist),
+        "SOCIALHUB_MAX_BATCHES_PER_RUN": str(10 * n + 100),
+        **syn.connections(replay),
+    })
+    env = stack_env(base, sql_alchemy_conn=url, api_port=free_port(), parallelism=4,
+                    preload=("proposed",) + __import__("airflow_stack").DEFAULT_PRELOAD)
+    say(f"local    {n:6d} accounts: migrating PostgreSQL metadata, starting api-server, scheduler, dag-processor")
+    init_airflow(home, env, run_dir / "init.log")
+    stack = AirflowStack(env, run_dir / "logs")
+    try:
+        stack.start(timeout=600)
+        stack.wait_for_dags("socialhub_collect", "socialhub_process", timeout=600)
+        stack.unpause("socialhub_process")
+        stack.unpause("socialhub_collect")
+        replay.clear_log()
+        say(f"local    {n:6d} accounts: triggering socialhub_collect")
+        started = time.monotonic()
+        stack.trigger("socialhub_collect", "bench")
+        collect = stack.wait_for_run("socialhub_collect", lambda r: r["state"] == "success", timeout=timeout)
+        res.collect_s = time.monotonic() - started
+        say(f"local    {n:6d} accounts: collected in {res.collect_s:.0f}s; waiting for socialhub_process")
+        process = stack.wait_for_run(
+            "socialhub_process", lambda r: r["state"] == "success", timeout=timeout,
+            runs_of=lambda: stack.runs_triggered_by("socialhub_process", "socialhub_collect", collect["run_id"]))
+        res.cycle_s = time.monotonic() - started
+        res.process_s = res.cycle_s - res.collect_s
+        res.collect_tasks = len(stack.task_states("socialhub_collect", collect["run_id"]))
+        res.process_tasks = len(stack.task_states("socialhub_process", process["run_id"]))
+    except Exception as exc:  # noqa: BLE001 - reported in the table
+        res.status, res.note = "failed", f"{type(exc).__name__}: {str(exc)[:300]}"
+        say(f"local    {n:6d} accounts: {res.note}; logs in {run_dir}")
+        return res
+    finally:
+        stack.stop()
+        stack.close()
+    collect_reports = _reports(data / "store", "collect")
+    res.posts = sum(r["posts_collected"] for r in collect_reports)
+    res.batches = sum(len(r["batches"]) for r in collect_reports)
+    res.flagged = sum(r["flagged"] for r in _reports(data / "store", "process"))
+    res.alerts = _outbox_alerts(data / "outbox")
+    res.extra = {"requests": len(replay.request_log)}
+    say(f"local    {n:6d} accounts: cycle {res.cycle_s:.0f}s (collect {res.collect_s:.0f}s, process "
+        f"{res.process_s:.0f}s), {res.posts} posts, {res.alerts} alerts, {res.collect_tasks}+{res.process_tasks} tasks")
+    shutil.rmtree(run_dir, ignore_errors=True)
+    return res
+
+
 def table(results: list[CycleResult]) -> str:
     by = {(r.variant, r.accounts): r for r in results}
     lines = ["| accounts | variant | posts | tasks (collect+process) | collect s | process s | cycle s "
              "| posts/s | peak RSS MiB | naive / this |",
              "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in sorted(results, key=lambda r: (r.accounts, ["current", "proposed", "naive"].index(r.variant))):
+    for r in sorted(results, key=lambda r: (r.accounts, VARIANTS.index(r.variant))):
         if r.status != "ok":
             lines.append(f"| {r.accounts:,} | {r.variant} | | {r.collect_tasks}+- | | | | | | {r.note} |")
             continue
@@ -243,7 +323,7 @@ def table(results: list[CycleResult]) -> str:
                  else "")
         lines.append(f"| {r.accounts:,} | {r.variant} | {r.posts:,} | {r.collect_tasks}+{r.process_tasks} | "
                      f"{r.collect_s:.0f} | {r.process_s:.0f} | {r.cycle_s:.0f} | "
-                     f"{r.posts / r.cycle_s:.0f} | {r.peak_rss_mib:.0f} | {ratio} |")
+                     f"{r.posts / r.cycle_s:.0f} | {f'{r.peak_rss_mib:.0f}' if r.peak_rss_mib else ''} | {ratio} |")
     return "\n".join(lines)
 
 
@@ -251,7 +331,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", default=os.environ.get("BENCH_QUICK", "") not in ("", "0"))
     ap.add_argument("--sizes", default=None, help="comma-separated account counts (default 100,1000,10000)")
-    ap.add_argument("--variants", default="current,proposed,naive")
+    ap.add_argument("--variants", default=None,
+                    help="comma-separated from current,proposed,naive,local (default: all; quick: no local)")
+    ap.add_argument("--local-sizes", default=None,
+                    help="sizes the `local` variant (LocalExecutor on PostgreSQL) runs (default: the largest)")
     ap.add_argument("--max-current", type=int, default=DEFAULT_MAX_CURRENT,
                     help=f"largest watchlist the `current` variant runs (default {DEFAULT_MAX_CURRENT})")
     ap.add_argument("--max-naive", type=int, default=DEFAULT_MAX_NAIVE,
@@ -262,12 +345,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     args = ap.parse_args(argv)
     sizes = [int(s) for s in (args.sizes or ("100" if args.quick else "100,1000,10000")).split(",")]
-    variants = [v for v in args.variants.split(",") if v]
+    variants = [v for v in (args.variants or ("current,proposed,naive" if args.quick else ",".join(VARIANTS)))
+                .split(",") if v]
+    unknown = set(variants) - set(VARIANTS)
+    if unknown:
+        ap.error(f"unknown variant(s) {sorted(unknown)}; choose from {VARIANTS}")
+    local_sizes = {int(s) for s in args.local_sizes.split(",")} if args.local_sizes else {max(sizes)}
     print(f"bench_cycle: sizes {sizes}, variants {variants}, {args.posts} posts per account, "
           f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}", flush=True)
     work = Path(tempfile.mkdtemp(prefix="socialhub-bench-cycle-"))
     results: list[CycleResult] = []
+    pg = None
     try:
+        if "local" in variants and local_sizes & set(sizes):
+            from pg_cluster import PgCluster, PostgresUnavailable
+
+            try:
+                pg = PgCluster.start_new()
+                say(f"PostgreSQL {pg.port} for the `local` variant")
+            except PostgresUnavailable as exc:
+                say(f"no PostgreSQL for the `local` variant: {exc}")
         template = _template_db(work)
         for n in sizes:
             say(f"building the replay data and watchlist for {n} accounts")
@@ -284,13 +381,25 @@ def main(argv: list[str] | None = None) -> int:
                         results.append(CycleResult(variant, n, status="skipped",
                                                    note=f"skipped above {args.max_naive} accounts"))
                         continue
+                    if variant == "local":
+                        if n not in local_sizes:
+                            continue
+                        if pg is None:
+                            results.append(CycleResult(variant, n, status="skipped", note="no PostgreSQL"))
+                            continue
+                        results.append(run_cycle_local(n, replay, watchlist, pg, work, args.timeout))
+                        continue
                     results.append(run_cycle(variant, n, replay, watchlist, template, work, args.timeout))
             finally:
                 replay.stop()
     finally:
+        if pg is not None:
+            pg.stop()
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
-    print("\nOne collection-to-alert cycle through Airflow (`airflow dags test`, one core, SQLite, local store):\n")
+    print("\nOne collection-to-alert cycle through Airflow. current/proposed/naive: `airflow dags test` (tasks one "
+          "after another in one process, SQLite); local: scheduler + LocalExecutor (parallelism 4) on PostgreSQL, "
+          "timed from trigger to the end of the asset-triggered processing run. Local-folder store, outbox alerts.\n")
     print(table(results))
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in results], indent=2))

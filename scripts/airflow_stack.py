@@ -226,7 +226,7 @@ class AirflowStack:
                 pass
         self.procs.clear()
 
-    def __enter__(self) -> "AirflowStack":
+    def __enter__(self) -> AirflowStack:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -70,7 +70,7 @@ class PgCluster:
 
     @classmethod
     def start_new(cls, *, port: int | None = None, database: str = "airflow", install: bool = True,
-                  base: Path | None = None) -> "PgCluster":
+                  base: Path | None = None) -> PgCluster:
         bindir = find_bindir(install=install)
         as_postgres = os.geteuid() == 0
         if base is None:
@@ -91,7 +91,7 @@ class PgCluster:
             raise
         return cluster
 
-    def __enter__(self) -> "PgCluster":
+    def __enter__(self) -> PgCluster:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -18,7 +18,6 @@ import yaml
 from socialhub.models import PLATFORMS
 from tests.deploy.compose import (
     COMPOSE,
-    ENV_EXAMPLE,
     ROOT,
     InterpolationError,
     environment,
