@@ -203,12 +203,14 @@ def run_cycle(variant: str, n: int, replay: Any, watchlist: Path, template_db: P
     rc, res.collect_s, rss1 = _run([AIRFLOW, "dags", "test", "socialhub_collect"], env, log, timeout)
     counts = _task_counts(home / "airflow.db")
     res.collect_tasks = counts.get("socialhub_collect", 0)
-    if rc:
-        text = log.read_text(errors="replace")
+    text = log.read_text(errors="replace")
+    refused = any(m in text for m in ("max_map_length", "UnmappableXComLengthPushed", "unmappable_return_value_length",
+                                      "too large to map"))
+    if rc or refused:
+        # the finish task runs "all_done", so a run whose plan tasks were refused can still exit 0
         res.status = "failed"
         res.note = ("refused by Airflow: mapped list longer than [core] max_map_length (1024)"
-                    if "max_map_length" in text or "UnmappableXComLengthPushed" in text
-                    else f"socialhub_collect failed (exit {rc}); see {log}")
+                    if refused else f"socialhub_collect failed (exit {rc}); see {log}")
         res.cycle_s = res.collect_s
         say(f"{variant:8s} {n:6d} accounts: {res.note}")
         return res
