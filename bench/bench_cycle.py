@@ -4,7 +4,7 @@ measured in the same run. Prints figures; asserts nothing.
 
     python bench/bench_cycle.py                     # full: 100, 1,000, 10,000 accounts (tens of minutes)
     python bench/bench_cycle.py --quick             # 100 accounts only (or BENCH_QUICK=1)
-    python bench/bench_cycle.py --sizes 1000 --variants proposed,naive
+    python bench/bench_cycle.py --sizes 1000 --variants current,naive
 
 A cycle is ``airflow dags test socialhub_collect`` then ``airflow dags test socialhub_process``
 (the same way ``make demo`` and the e2e tests run Airflow: real DAGs, real task code, SQLite
@@ -15,17 +15,18 @@ drains the queue (with the default 500, 10,000 new batches take 20 asset-trigger
 
 Variants (each on a fresh store and metadata database):
 
-* ``current``: the project's DAGs and code as they are.
-* ``proposed``: the same DAGs with the two scale fixes of ``bench/proposed.py`` patched in
-  (LocalStore listing without the parent walk; one GX validation per group of batches).
-* ``naive``: the baseline: the same DAG with ``SOCIALHUB_MAX_SHARDS`` above the number of
-  accounts, i.e. one mapped collect task per account and one process task per batch (with the
-  proposed fixes too, so the ratio isolates task granularity). Above 1,024 accounts per
-  platform Airflow itself refuses it (``[core] max_map_length``); the bench shows that refusal
-  instead of raising the limit.
+* ``current``: the project's DAGs and code as they are, under ``airflow dags test``.
+* ``naive``: the baseline: the same DAGs with ``SOCIALHUB_MAX_SHARDS`` above the number of
+  accounts, i.e. one mapped collect task per account and one process task per batch (so each
+  batch also gets its own Great Expectations run). Above 1,024 accounts per platform Airflow
+  itself refuses it (``[core] max_map_length``); the bench shows that refusal instead of raising
+  the limit.
+* ``local``: the current code under a real deployment: PostgreSQL, scheduler with the
+  LocalExecutor on this machine's cores, api-server, dag-processor.
 
-The naive and proposed DAG files are generated into a temporary dags folder; nothing here is
-ever written to ``dags/``.
+The local variant's DAG files (the collect DAG without its cron schedule, so only the bench's
+trigger starts it) are generated into a temporary dags folder; nothing here is ever written to
+``dags/``.
 """
 
 from __future__ import annotations
@@ -51,10 +52,7 @@ ROOT = syn.ROOT
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 T0 = time.monotonic()
 NAIVE_SHARDS = 1_000_000
-VARIANTS = ["current", "proposed", "naive", "local"]
-#: without --max-current, the `current` variant is only run up to this many accounts: above it a
-#: cycle takes hours (per-batch validation and the quadratic local listing); see the report
-DEFAULT_MAX_CURRENT = 1000
+VARIANTS = ["current", "naive", "local"]
 DEFAULT_MAX_NAIVE = 1000
 
 
@@ -83,38 +81,18 @@ class CycleResult:
 
 # -- DAG folders for the variants ------------------------------------------------------------------
 
-def _insert_after_future(source: str, code: str) -> str:
-    marker = "from __future__ import annotations\n"
-    if marker not in source:
-        return code + source
-    head, tail = source.split(marker, 1)
-    return head + marker + code + tail
-
-
-PATCH = ("import proposed as _bench_proposed  # bench-only: the scale fixes under measurement\n"
-         "_bench_proposed.apply_local_list_fix()\n")
-
-
-def proposed_dags(folder: Path, *, unscheduled: bool = False) -> Path:
-    """The project's collect and process DAGs with the proposed fixes patched in; ``unscheduled``
-    also drops the collect DAG's cron schedule, so that under a real scheduler only the bench's
-    trigger starts a collection run (the process DAG stays asset-scheduled)."""
+def unscheduled_dags(folder: Path) -> Path:
+    """The project's collect and process DAGs, the collect DAG without its cron schedule, so that
+    under a real scheduler only the bench's trigger starts a collection run (the process DAG stays
+    asset-scheduled)."""
     folder.mkdir(parents=True, exist_ok=True)
     collect = (ROOT / "dags" / "socialhub_collect.py").read_text()
-    if unscheduled:
-        cron = 'schedule="*/5 * * * *"'
-        if cron not in collect:
-            raise SystemExit(f"bench_cycle: dags/socialhub_collect.py no longer contains {cron!r}; update "
-                             "bench/bench_cycle.py (local variant)")
-        collect = collect.replace(cron, "schedule=None")
-    process = (ROOT / "dags" / "socialhub_process.py").read_text()
-    call = "return runtime.process(batch_ids)"
-    if call not in process:
-        raise SystemExit(f"bench_cycle: dags/socialhub_process.py no longer contains {call!r}; update "
-                         "bench/bench_cycle.py (proposed variant)")
-    process = process.replace(call, "return _bench_proposed.process_chunk(batch_ids)")
-    (folder / "socialhub_collect.py").write_text(_insert_after_future(collect, PATCH))
-    (folder / "socialhub_process.py").write_text(_insert_after_future(process, PATCH))
+    cron = 'schedule="*/5 * * * *"'
+    if cron not in collect:
+        raise SystemExit(f"bench_cycle: dags/socialhub_collect.py no longer contains {cron!r}; update "
+                         "bench/bench_cycle.py (local variant)")
+    (folder / "socialhub_collect.py").write_text(collect.replace(cron, "schedule=None"))
+    shutil.copy(ROOT / "dags" / "socialhub_process.py", folder / "socialhub_process.py")
     return folder
 
 
@@ -191,9 +169,6 @@ def run_cycle(variant: str, n: int, replay: Any, watchlist: Path, template_db: P
         "SOCIALHUB_MAX_BATCHES_PER_RUN": str(10 * n + 100),
         **syn.connections(replay),
     }
-    if variant in ("proposed", "naive"):
-        extra["AIRFLOW__CORE__DAGS_FOLDER"] = str(proposed_dags(run_dir / "dags"))
-        extra["PYTHONPATH"] = os.pathsep.join([str(HERE), str(ROOT / "include"), str(ROOT / "plugins")])
     if variant == "naive":
         extra["SOCIALHUB_MAX_SHARDS"] = str(NAIVE_SHARDS)
     env = airflow_env(ROOT, home, data, extra)
@@ -242,7 +217,7 @@ def run_cycle(variant: str, n: int, replay: Any, watchlist: Path, template_db: P
 
 
 def run_cycle_local(n: int, replay: Any, watchlist: Path, pg: Any, work: Path, timeout: float) -> CycleResult:
-    """The proposed code under a real deployment: PostgreSQL, api-server, scheduler with the
+    """The current code under a real deployment: PostgreSQL, api-server, scheduler with the
     LocalExecutor (parallelism 4 on this machine's cores), dag-processor. Timed from the trigger
     of socialhub_collect to the end of the socialhub_process run its asset event started;
     start-up and migrations are not counted."""
@@ -260,7 +235,7 @@ def run_cycle_local(n: int, replay: Any, watchlist: Path, pg: Any, work: Path, t
     home, data = run_dir / "home", run_dir / "data"
     base = airflow_env(ROOT, home, data, {
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": url,
-        "AIRFLOW__CORE__DAGS_FOLDER": str(proposed_dags(run_dir / "dags", unscheduled=True)),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(unscheduled_dags(run_dir / "dags")),
         "PYTHONPATH": os.pathsep.join([str(HERE), str(ROOT / "include"), str(ROOT / "plugins")]),
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
         "SOCIALHUB_POLL_ALL": "true",
@@ -269,7 +244,7 @@ def run_cycle_local(n: int, replay: Any, watchlist: Path, pg: Any, work: Path, t
         **syn.connections(replay),
     })
     env = stack_env(base, sql_alchemy_conn=url, api_port=free_port(), parallelism=4,
-                    preload=("proposed",) + __import__("airflow_stack").DEFAULT_PRELOAD)
+                    preload=__import__("airflow_stack").DEFAULT_PRELOAD)
     say(f"local    {n:6d} accounts: migrating PostgreSQL metadata, starting api-server, scheduler, dag-processor")
     init_airflow(home, env, run_dir / "init.log")
     stack = AirflowStack(env, run_dir / "logs")
@@ -334,11 +309,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", default=os.environ.get("BENCH_QUICK", "") not in ("", "0"))
     ap.add_argument("--sizes", default=None, help="comma-separated account counts (default 100,1000,10000)")
     ap.add_argument("--variants", default=None,
-                    help="comma-separated from current,proposed,naive,local (default: all; quick: no local)")
+                    help="comma-separated from current,naive,local (default: all; quick: no local)")
     ap.add_argument("--local-sizes", default=None,
                     help="sizes the `local` variant (LocalExecutor on PostgreSQL) runs (default: the largest)")
-    ap.add_argument("--max-current", type=int, default=DEFAULT_MAX_CURRENT,
-                    help=f"largest watchlist the `current` variant runs (default {DEFAULT_MAX_CURRENT})")
     ap.add_argument("--max-naive", type=int, default=DEFAULT_MAX_NAIVE,
                     help="largest watchlist the naive baseline runs in full (larger: shows Airflow's refusal)")
     ap.add_argument("--posts", type=int, default=2, help="new posts per account in the cycle")
@@ -347,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     args = ap.parse_args(argv)
     sizes = [int(s) for s in (args.sizes or ("100" if args.quick else "100,1000,10000")).split(",")]
-    variants = [v for v in (args.variants or ("current,proposed,naive" if args.quick else ",".join(VARIANTS)))
+    variants = [v for v in (args.variants or ("current,naive" if args.quick else ",".join(VARIANTS)))
                 .split(",") if v]
     unknown = set(variants) - set(VARIANTS)
     if unknown:
@@ -374,11 +347,6 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 watchlist = syn.watchlist(replay, work / f"watchlist-{n}.yaml")
                 for variant in variants:
-                    if variant == "current" and n > args.max_current:
-                        results.append(CycleResult(variant, n, status="skipped",
-                                                   note=f"skipped above {args.max_current} accounts "
-                                                        "(hours: see the current vs proposed rows)"))
-                        continue
                     if variant == "naive" and n > args.max_naive and n // 2 <= 1024:
                         results.append(CycleResult(variant, n, status="skipped",
                                                    note=f"skipped above {args.max_naive} accounts"))
@@ -399,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
             pg.stop()
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
-    print("\nOne collection-to-alert cycle through Airflow. current/proposed/naive: `airflow dags test` (tasks one "
+    print("\nOne collection-to-alert cycle through Airflow. current/naive: `airflow dags test` (tasks one "
           "after another in one process, SQLite); local: scheduler + LocalExecutor (parallelism 4) on PostgreSQL, "
           "timed from trigger to the end of the asset-triggered processing run. Local-folder store, outbox alerts.\n")
     print(table(results))

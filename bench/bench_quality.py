@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "include"))
 
 from socialhub.models import raw_sha256  # noqa: E402
 
-NOW = datetime(2025, 11, 25, 12, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 11, 25, 12, 0, 0, tzinfo=UTC)
 
 
 def make_rows(n: int, bad_every: int = 10) -> list[dict[str, Any]]:

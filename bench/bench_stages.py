@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -171,11 +172,11 @@ def bench_process(n: int) -> None:
         for _ in range(5):
             suite.validate_batch(small, now=datetime(2026, 1, 2, tzinfo=UTC))
     record("validate: fixed cost per GX call", f"{per_call.wall / 5:.2f} s",
-           "paid once per batch by process_batch: the reason for per-group validation")
+           "paid once per GX run: the reason small batches are validated together")
 
     store, batch_id = _stored_batch(Path(tempfile.mkdtemp(prefix="socialhub-bench-proc-")), n)
     validate_t, classify_t = Timer(), Timer()
-    real_validate, real_classify = suite.validate_batch, clf.classify_batch
+    real_validate, real_classify = suite.row_reasons, clf.classify_batch
 
     def timed_validate(*a: Any, **kw: Any) -> Any:
         with validate_t:
@@ -185,12 +186,12 @@ def bench_process(n: int) -> None:
         with classify_t:
             return real_classify(*a, **kw)
 
-    suite.validate_batch, clf.classify_batch = timed_validate, timed_classify  # type: ignore[method-assign]
+    suite.row_reasons, clf.classify_batch = timed_validate, timed_classify  # type: ignore[method-assign]
     try:
         with Timer() as total:
             rec = process_batch(store, batch_id, classifier=clf)
     finally:
-        suite.validate_batch = real_validate
+        suite.row_reasons = real_validate
     other = Timer()
     other.cpu = total.cpu - validate_t.cpu - classify_t.cpu
     other.wall = total.wall - validate_t.wall - classify_t.wall
@@ -217,7 +218,7 @@ from socialhub.storage import LocalStore
 store, batch_id = LocalStore({root!r}), {batch_id!r}
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t = time.perf_counter()
-rec = process_batch(store, batch_id, classifier=clf)
+rec = process_batch(store, batch_id, classifier=clf, slice_posts={slice_posts})
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({{"base_kib": base, "peak_kib": peak, "seconds": time.perf_counter() - t,
                   "size_mib": (store.root / json.loads(store.get("queue/pending/" + batch_id + ".json"))["manifest"]).stat().st_size / 2**20,
@@ -226,22 +227,38 @@ print(json.dumps({{"base_kib": base, "peak_kib": peak, "seconds": time.perf_coun
 """
 
 
-def bench_memory(n: int) -> None:
-    say(f"memory: process_batch on one {n:,}-post batch in a fresh process")
+def _peak_memory(n: int, slice_posts: int) -> dict[str, Any] | None:
     # the batch is written here, so the measuring process never held it before process_batch does
     store, batch_id = _stored_batch(Path(tempfile.mkdtemp(prefix="socialhub-bench-mem-")), n)
-    snippet = MEMORY_SNIPPET.format(here=str(HERE), root=str(store.root), batch_id=batch_id)
+    snippet = MEMORY_SNIPPET.format(here=str(HERE), root=str(store.root), batch_id=batch_id, slice_posts=slice_posts)
     proc = subprocess.run([sys.executable, "-c", snippet], capture_output=True,
                           text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(
                               [str(ROOT / "include"), str(ROOT / "plugins")])}, timeout=3600)
+    shutil.rmtree(store.root, ignore_errors=True)
     if proc.returncode:
-        record(f"peak memory, {n:,}-post batch", "FAILED", proc.stderr[-500:])
-        return
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
-    peak, base = out["peak_kib"] / 1024, out["base_kib"] / 1024
-    record(f"peak memory, process_batch of a {n:,}-post batch", f"{peak:,.0f} MiB RSS",
-           f"{peak - base:,.0f} MiB above the warmed-up process ({base:,.0f} MiB: Python + GX + classifier, "
-           f"no Airflow); batch file {out['posts_file_mib']:.0f} MiB; {out['seconds']:.0f} s")
+        record(f"peak memory, {n:,}-post batch, slices of {slice_posts:,}", "FAILED", proc.stderr[-500:])
+        return None
+    out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return out
+
+
+def bench_memory(n: int) -> None:
+    from socialhub.process import SLICE_POSTS
+
+    peaks = {}
+    for label, slice_posts in (("streamed", SLICE_POSTS), ("baseline: the whole batch at once", 10**9)):
+        say(f"memory: process_batch on one {n:,}-post batch in a fresh process ({label})")
+        out = _peak_memory(n, slice_posts)
+        if out is None:
+            continue
+        peak, base = out["peak_kib"] / 1024, out["base_kib"] / 1024
+        peaks[label] = peak - base
+        record(f"peak memory, process_batch of a {n:,}-post batch ({label})", f"{peak:,.0f} MiB RSS",
+               f"{peak - base:,.0f} MiB above the warmed-up process ({base:,.0f} MiB: Python + GX + classifier, "
+               f"no Airflow); batch file {out['posts_file_mib']:.0f} MiB; {out['seconds']:.0f} s")
+    if len(peaks) == 2:
+        streamed, whole = peaks.values()
+        record("memory above the warmed-up process: baseline / streamed", f"{whole / max(streamed, 1):.1f}x")
 
 
 # -- DAG parse time ----------------------------------------------------------------------------------
@@ -256,19 +273,20 @@ print(json.dumps({"seconds": time.perf_counter() - t, "dags": len(bag.dags), "er
 """
 
 
-def _private_scheme_copies(folder: Path) -> list[Path]:
-    """Copies of the DAG files whose asset URIs use Airflow's private ``x-`` scheme prefix.
+def _public_scheme_copies(folder: Path) -> list[Path]:
+    """Baseline: copies of the DAG files with a public ``socialhub://`` asset URI scheme.
 
-    Any other scheme makes the first ``Asset(uri=...)`` of a process discover every provider's
-    URI handlers, which imports e.g. the amazon provider's S3 hook and boto3 (~1 s); ``x-``
-    schemes skip that (airflow.sdk.definitions.asset._sanitize_uri)."""
+    Any scheme without Airflow's private ``x-`` prefix makes the first ``Asset(uri=...)`` of a
+    process discover every provider's URI handlers, which imports e.g. the amazon provider's S3
+    hook and boto3 (~0.5 s; airflow.sdk.definitions.asset._sanitize_uri). The project's DAGs use
+    ``x-socialhub://``; this shows what that buys."""
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     for dag_file in sorted((ROOT / "dags").glob("*.py")):
         text = dag_file.read_text()
-        if 'uri="socialhub://' in text:
+        if 'uri="x-socialhub://' in text:
             copy = folder / dag_file.name
-            copy.write_text(text.replace('uri="socialhub://', 'uri="x-socialhub://'))
+            copy.write_text(text.replace('uri="x-socialhub://', 'uri="socialhub://'))
             out.append(copy)
     return out
 
@@ -277,8 +295,9 @@ def bench_parse(repeats: int) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "include"), str(ROOT / "plugins")]),
            "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags")}
     variants = [(f, "") for f in sorted((ROOT / "dags").glob("*.py"))]
-    variants += [(f, " with x-socialhub:// asset URIs")
-                 for f in _private_scheme_copies(Path(tempfile.mkdtemp(prefix="socialhub-bench-parse-")))]
+    variants += [(f, " (baseline: public socialhub:// asset URIs)")
+                 for f in _public_scheme_copies(Path(tempfile.mkdtemp(prefix="socialhub-bench-parse-")))]
+    medians: dict[tuple[str, bool], float] = {}
     for dag_file, label in variants:
         times, dags, errors = [], 0, 0
         for _ in range(repeats):
@@ -293,6 +312,11 @@ def bench_parse(repeats: int) -> None:
         value = f"{statistics.median(times):.3f} s" if times else "FAILED"
         record(f"parse {dag_file.name}{label}", value,
                f"median of {len(times)} fresh processes; {dags} DAG(s), {errors} import error(s)")
+        if times:
+            medians[(dag_file.name, bool(label))] = statistics.median(times)
+    for (name, baseline), seconds in sorted(medians.items()):
+        if baseline and (name, False) in medians:
+            record(f"parse {name}: baseline / project", f"{seconds / medians[(name, False)]:.1f}x")
 
 
 def main(argv: list[str] | None = None) -> int:

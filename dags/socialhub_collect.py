@@ -1,7 +1,7 @@
 """Collect new public posts from every due, authorised watchlist account.
 
 check_watchlist (validates it, audits changes) -> plan_<platform> -> collect_<platform>
-(mapped over a bounded number of shards, one pool per platform) -> finish (records the run report and emits the ``socialhub://batches`` asset,
+(mapped over a bounded number of shards, one pool per platform) -> finish (records the run report and emits the ``x-socialhub://batches`` asset,
 which schedules ``socialhub_process``).
 """
 
@@ -14,7 +14,7 @@ from airflow.sdk import Asset, dag, task
 
 from socialhub.models import PLATFORMS
 
-BATCHES = Asset(name="socialhub_batches", uri="socialhub://batches")
+BATCHES = Asset(name="socialhub_batches", uri="x-socialhub://batches")
 
 default_args = {
     "owner": "platform-team",

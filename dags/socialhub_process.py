@@ -1,6 +1,6 @@
 """Validate, classify, store and alert every collected batch.
 
-Scheduled by the ``socialhub://batches`` asset. find_pending -> process (mapped over a
+Scheduled by the ``x-socialhub://batches`` asset. find_pending -> process (mapped over a
 bounded number of chunks) -> alert (one task: rate limits, digests, the ledger) -> report.
 Work comes from the durable queue in the store, so a failed run's batches are picked up
 by the next one.
@@ -13,8 +13,8 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Asset, dag, task
 
-BATCHES = Asset(name="socialhub_batches", uri="socialhub://batches")
-ALERTS = Asset(name="socialhub_alerts", uri="socialhub://alerts")   # schedules socialhub_review
+BATCHES = Asset(name="socialhub_batches", uri="x-socialhub://batches")
+ALERTS = Asset(name="socialhub_alerts", uri="x-socialhub://alerts")   # schedules socialhub_review
 
 
 def _notify_platform_team(context):  # noqa: ANN001 - Airflow callback signature

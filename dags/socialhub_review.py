@@ -1,6 +1,6 @@
 """Officer review of every alert, in Airflow's human-in-the-loop pages.
 
-Scheduled by the ``socialhub://alerts`` asset that ``socialhub_process``'s alert task emits.
+Scheduled by the ``x-socialhub://alerts`` asset that ``socialhub_process``'s alert task emits.
 find_reviews (alerts delivered but not yet under review, oldest first, bounded per run) ->
 review (one mapped ``HITLOperator`` per alert: Refer to platform / Escalate / Keep monitoring /
 No action (false positive), with a required justification; the link is posted in the alert's
@@ -20,7 +20,7 @@ import pendulum
 from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import Asset, dag, task
 
-ALERTS = Asset(name="socialhub_alerts", uri="socialhub://alerts")
+ALERTS = Asset(name="socialhub_alerts", uri="x-socialhub://alerts")
 
 
 def _notify_platform_team(context):  # noqa: ANN001 - Airflow callback signature

@@ -37,6 +37,15 @@ def _float(name: str, default: float) -> float:
         raise ConfigError(f"{name}={raw!r} is not a number") from None
 
 
+def _positive(name: str, default: int) -> int:
+    value = _int(name, default)
+    if value < 1:
+        from socialhub.errors import ConfigError
+
+        raise ConfigError(f"{name}={value} must be at least 1")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     watchlist: Path
@@ -49,6 +58,8 @@ class Settings:
     max_pages: int
     poll_all: bool
     digest_threshold: int
+    #: posts per Great Expectations run and per streamed slice of a large batch (memory ~ this)
+    process_slice_posts: int = 5_000
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -64,4 +75,5 @@ class Settings:
             max_pages=_int("SOCIALHUB_MAX_PAGES", 10),
             poll_all=os.environ.get("SOCIALHUB_POLL_ALL", "").lower() in ("1", "true", "yes"),
             digest_threshold=_int("SOCIALHUB_DIGEST_THRESHOLD", 10),
+            process_slice_posts=_positive("SOCIALHUB_PROCESS_SLICE_POSTS", 5_000),
         )

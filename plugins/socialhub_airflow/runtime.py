@@ -135,12 +135,17 @@ def find_pending() -> list[list[str]]:
 def process(batch_ids: list[str]) -> list[dict[str, Any]]:
     from socialhub.classify import load_classifier
     from socialhub.errors import QualityGateFailed
-    from socialhub.process import process_batch
+    from socialhub.process import process_batches
 
     cfg, st, clf = settings(), store(), load_classifier()
-    audit = auditor(st)
-    records = [process_batch(st, b, classifier=clf, max_bad_fraction=cfg.max_bad_fraction, auditor=audit)
-               for b in batch_ids]
+    step = max(1, len(batch_ids) // 10)
+
+    def progress(done: int, total: int) -> None:
+        if done == total or done % step == 0:
+            log.info("processed %d of %d batch(es)", done, total)
+
+    records = process_batches(st, batch_ids, classifier=clf, max_bad_fraction=cfg.max_bad_fraction,
+                              auditor=auditor(st), slice_posts=cfg.process_slice_posts, progress=progress)
     held = [r for r in records if r["status"] == "held"]
     if held:
         raise QualityGateFailed("; ".join(f"batch {r['batch_id']} ({r['platform']}:{r['account']}): {r['error']}"

@@ -1,7 +1,7 @@
 """The whole pipeline on a production-shaped Airflow: PostgreSQL metadata, LocalExecutor, the real
 scheduler, dag-processor and api-server as separate processes (the docker-compose stack without
 Celery). Nothing calls ``airflow dags test`` here: the scheduler runs ``socialhub_collect``, and
-``socialhub_process`` starts only because the ``socialhub://batches`` asset was updated.
+``socialhub_process`` starts only because the ``x-socialhub://batches`` asset was updated.
 
 Slow (about 3-4 minutes on a 2-core runner, most of it Airflow start-up and task process start-up),
 hence the ``e2e`` marker. The store is the local folder and alerts go to the local outbox.
@@ -82,7 +82,7 @@ def test_scheduler_runs_the_pipeline_on_postgres_with_the_local_executor(make_st
         timings["first collect run done"] = time.monotonic() - t0
         # the other queued collect run would only compete for the 2 CPUs with processing: pause
         stack.pause("socialhub_collect")
-        # socialhub_process is asset-scheduled: the run started by that collect run's socialhub://batches
+        # socialhub_process is asset-scheduled: the run started by that collect run's x-socialhub://batches
         # event processes and alerts every batch the collect run stored
         process = stack.wait_for_run(
             "socialhub_process", lambda r: r["state"] == "success", timeout=RUN_TIMEOUT,
@@ -99,7 +99,7 @@ def test_scheduler_runs_the_pipeline_on_postgres_with_the_local_executor(make_st
 
     # -- what Airflow did -----------------------------------------------------------------------
     assert process["run_type"] == "asset_triggered"
-    assert any(e["uri"].rstrip("/") == "socialhub://batches" and e["source_run_id"] == collect["run_id"]
+    assert any(e["uri"].rstrip("/") == "x-socialhub://batches" and e["source_run_id"] == collect["run_id"]
                for e in events), events
     by_task: dict[str, list[dict]] = {}
     for ti in collect_tis:

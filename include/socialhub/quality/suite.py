@@ -81,27 +81,13 @@ def validate_batch(
 
     started = time.perf_counter()
     n = len(posts)
-    reasons: list[list[str]] = [[] for _ in range(n)]
-    failures: dict[str, int] = {rule.label: 0 for rule in RULES}
-    gx_success = True
-    if n:
-        from socialhub.quality import _gx
-
-        frames, media_owner = _build_frames(posts)
-        params = {MAX_EPOCH_PARAM: (now + timedelta(seconds=CLOCK_SKEW_SECONDS)).timestamp()}
-        for frame_name, df in frames.items():
-            if df.empty:  # no media at all in this batch: nothing for the media rules to see
-                continue
-            outcomes = _gx.run(frame_name, df, params)
-            owner = media_owner if frame_name == "media" else None
-            gx_success &= all(o.success for o in outcomes)
-            _collect(outcomes, frames["posts"], owner, reasons, failures)
+    reasons, failures, gx_success = row_reasons(posts, now=now, checked=True)
 
     valid: list[dict[str, Any]] = []
     quarantined: list[dict[str, Any]] = []
-    for row, row_reasons in zip(posts, reasons, strict=True):
-        if row_reasons:
-            quarantined.append({**row, REASONS_KEY: row_reasons})
+    for row, labels in zip(posts, reasons, strict=True):
+        if labels:
+            quarantined.append({**row, REASONS_KEY: labels})
         elif REASONS_KEY in row:  # a replayed row that now passes must not carry stale reasons
             valid.append({k: v for k, v in row.items() if k != REASONS_KEY})
         else:
@@ -126,6 +112,41 @@ def validate_batch(
         gx_success=gx_success,
         gate_passed=bad_fraction <= max_bad_fraction,
     )
+
+
+def row_reasons(
+    posts: Sequence[Mapping[str, Any]], *, now: datetime, checked: bool = False
+) -> tuple[list[list[str]], dict[str, int], bool]:
+    """The suite's verdict per row, without building the valid/quarantined copies.
+
+    Returns ``(reasons, failures, gx_success)``: for each input row the labels of the rules it
+    breaks (in rule order; empty when valid), the count per rule, and GX's own verdict. Used by
+    :func:`validate_batch` and by the processing stage, which validates several batches (or slices
+    of one) in one GX run. ``checked`` skips the argument checks the caller already made.
+    """
+    if not checked:
+        if now.tzinfo is None or now.utcoffset() is None:
+            raise ValueError("now must be timezone-aware (a naive datetime would shift the future-date bound)")
+        for i, row in enumerate(posts):
+            if not isinstance(row, Mapping):
+                raise TypeError(f"posts[{i}] is {type(row).__name__}, expected a dict (Post.to_dict())")
+    n = len(posts)
+    reasons: list[list[str]] = [[] for _ in range(n)]
+    failures: dict[str, int] = {rule.label: 0 for rule in RULES}
+    gx_success = True
+    if n:
+        from socialhub.quality import _gx
+
+        frames, media_owner = _build_frames(posts)
+        params = {MAX_EPOCH_PARAM: (now + timedelta(seconds=CLOCK_SKEW_SECONDS)).timestamp()}
+        for frame_name, df in frames.items():
+            if df.empty:  # no media at all in this batch: nothing for the media rules to see
+                continue
+            outcomes = _gx.run(frame_name, df, params)
+            owner = media_owner if frame_name == "media" else None
+            gx_success &= all(o.success for o in outcomes)
+            _collect(outcomes, frames["posts"], owner, reasons, failures)
+    return reasons, failures, gx_success
 
 
 def raise_if_gate_failed(result: QualityResult, batch_id: str, *, top: int = 3) -> None:

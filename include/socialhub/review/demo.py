@@ -335,7 +335,7 @@ def run_review_demo(project: Path, home: Path, data_dir: Path, env: dict[str, st
         state = af.wait(lambda: (s := af.run_state("socialhub_review", run_id, user=DEMO_OFFICER))
                         in ("success", "failed") and s, timeout, "the review run to finish", poll=1)
         result["state"] = state
-        # a run the socialhub://alerts asset queued (the process DAG's alert task ran meanwhile) must
+        # a run the x-socialhub://alerts asset queued (the process DAG's alert task ran meanwhile) must
         # finish too: stopping Airflow in the middle would leave its alerts claimed but never decided
         af.wait(lambda: not af.active_runs("socialhub_review", user=DEMO_OFFICER), timeout,
                 "other review runs to finish", poll=2)

@@ -102,7 +102,12 @@ class ObjectStore(ABC):
         return self._read(key)
 
     def exists(self, key: str) -> bool:
-        return self.get_or_none(key) is not None
+        safe_key(key)
+        return self._exists(key)
+
+    def _exists(self, key: str) -> bool:
+        """Backends override this with a cheaper check than reading the object."""
+        return self._read(key) is not None
 
     def delete(self, key: str) -> None:
         safe_key(key)

@@ -76,16 +76,37 @@ class LocalStore(ObjectStore):
         except FileNotFoundError:
             pass
 
+    def _exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
     def _list(self, prefix: str) -> Iterator[str]:
-        base = self.root
-        start = (base / prefix) if prefix else base
-        scan = start if start.is_dir() else start.parent
-        if not scan.exists():
+        """Keys starting with ``prefix``, as S3 lists them. Only the folder the prefix names is
+        walked (a prefix ending in ``/``), or only the matching entries of its parent folder (a
+        partial name): never the whole parent, which made listing a new account's empty folder
+        cost every other account's files (quadratic collection)."""
+        base = str(self.root)
+
+        def walk(folder: str) -> Iterator[str]:
+            for dirpath, _dirs, files in os.walk(folder):
+                rel_dir = os.path.relpath(dirpath, base).replace(os.sep, "/")
+                rel_dir = "" if rel_dir == "." else rel_dir + "/"
+                for name in files:
+                    if not name.startswith(".tmp-"):
+                        yield rel_dir + name
+
+        if prefix == "" or prefix.endswith("/"):
+            folder = os.path.join(base, prefix) if prefix else base
+            if os.path.isdir(folder):
+                yield from walk(folder)
             return
-        for dirpath, _dirs, files in os.walk(scan):
-            for name in files:
-                if name.startswith(".tmp-"):
-                    continue
-                rel = os.path.relpath(os.path.join(dirpath, name), base).replace(os.sep, "/")
-                if rel.startswith(prefix):
-                    yield rel
+        parent_rel, _, stem = prefix.rpartition("/")
+        parent = os.path.join(base, parent_rel) if parent_rel else base
+        if not os.path.isdir(parent):
+            return
+        for entry in os.scandir(parent):
+            if not entry.name.startswith(stem):
+                continue
+            if entry.is_dir():
+                yield from walk(entry.path)
+            elif not entry.name.startswith(".tmp-"):
+                yield (parent_rel + "/" if parent_rel else "") + entry.name

@@ -50,6 +50,19 @@ class S3Store(ObjectStore):
         except Exception as exc:  # endpoint down, timeouts
             raise StorageError(f"cannot read {self.uri(key)}: {type(exc).__name__}") from exc
 
+    def _exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._k(key))
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                return False
+            raise StorageError(f"cannot check {self.uri(key)}: {exc.response.get('Error', {}).get('Code')}") from exc
+        except Exception as exc:  # endpoint down, timeouts
+            raise StorageError(f"cannot check {self.uri(key)}: {type(exc).__name__}") from exc
+
     def _write(self, key: str, data: bytes, *, immutable: bool, content_type: str) -> None:
         from botocore.exceptions import ClientError
 
