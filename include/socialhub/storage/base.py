@@ -7,6 +7,7 @@ Mutable state (cursors, markers) goes through ``put_state``.
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -30,11 +31,14 @@ def key_segment(value: str) -> str:
     return "%2E" * (len(seg) - len(stripped)) + stripped
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def safe_key(key: str) -> str:
     """Validate a full object key: relative, ``/``-separated, no empty, ``.`` or ``..`` segments
     (also not once percent-decoded), no backslashes or control characters.
     Raises ``UnsafeKeyError`` otherwise."""
-    if not key or key.startswith("/") or "\\" in key or any(ord(c) < 32 or ord(c) == 127 for c in key):
+    if not key or key.startswith("/") or "\\" in key or _CONTROL.search(key):
         raise UnsafeKeyError(f"unsafe object key {key!r}")
     for seg in key.split("/"):
         decoded = urllib.parse.unquote(seg)

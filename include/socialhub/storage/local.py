@@ -25,12 +25,15 @@ class LocalStore(ObjectStore):
         return f"LocalStore({str(self.root)!r})"
 
     def _path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
-        if self.root not in path.parents:
+        # Textual, no system calls (resolve() costs a stat per path component, per object): keys
+        # already passed safe_key, and the normalised path must still lie under the root.
+        root = str(self.root)
+        path = os.path.normpath(os.path.join(root, key))
+        if not path.startswith(root.rstrip(os.sep) + os.sep):
             from socialhub.errors import UnsafeKeyError
 
             raise UnsafeKeyError(f"key {key!r} resolves outside {self.root}")
-        return path
+        return Path(path)
 
     def uri(self, key: str) -> str:
         return self._path(key).as_uri()
