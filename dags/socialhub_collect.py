@@ -7,27 +7,14 @@ which schedules ``socialhub_process``).
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pendulum
 from airflow.sdk import Asset, dag, task
 
+from socialhub.dag_defaults import default_args
 from socialhub.models import PLATFORMS
 
 BATCHES = Asset(name="socialhub_batches", uri="x-socialhub://batches")
 
-default_args = {
-    "owner": "platform-team",
-    "retries": 2,
-    "retry_delay": timedelta(seconds=30),
-    "retry_exponential_backoff": True,
-}
-
-
-def _notify_platform_team(context):  # noqa: ANN001 - Airflow callback signature
-    from socialhub_airflow.notifiers import notify_platform_team
-
-    notify_platform_team(context)
 
 
 @dag(
@@ -36,7 +23,7 @@ def _notify_platform_team(context):  # noqa: ANN001 - Airflow callback signature
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={**default_args, "on_failure_callback": _notify_platform_team},
+    default_args=default_args(exponential_backoff=True),
     tags=["socialhub", "collect"],
     doc_md=__doc__,
 )

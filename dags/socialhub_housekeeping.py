@@ -13,11 +13,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import dag, task
 
-
-def _notify_platform_team(context):  # noqa: ANN001 - Airflow callback signature
-    from socialhub_airflow.notifiers import notify_platform_team
-
-    notify_platform_team(context)
+from socialhub.dag_defaults import default_args
 
 
 @dag(
@@ -26,8 +22,7 @@ def _notify_platform_team(context):  # noqa: ANN001 - Airflow callback signature
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "platform-team", "retries": 2, "retry_delay": timedelta(minutes=5),
-                  "on_failure_callback": _notify_platform_team},
+    default_args=default_args(retry_delay=timedelta(minutes=5)),
     tags=["socialhub", "governance"],
     doc_md=__doc__,
 )

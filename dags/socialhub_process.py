@@ -8,19 +8,14 @@ by the next one.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pendulum
 from airflow.sdk import Asset, dag, task
+
+from socialhub.dag_defaults import default_args
 
 BATCHES = Asset(name="socialhub_batches", uri="x-socialhub://batches")
 ALERTS = Asset(name="socialhub_alerts", uri="x-socialhub://alerts")   # schedules socialhub_review
 
-
-def _notify_platform_team(context):  # noqa: ANN001 - Airflow callback signature
-    from socialhub_airflow.notifiers import notify_platform_team
-
-    notify_platform_team(context)
 
 
 @dag(
@@ -29,8 +24,7 @@ def _notify_platform_team(context):  # noqa: ANN001 - Airflow callback signature
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "platform-team", "retries": 2, "retry_delay": timedelta(seconds=30),
-                  "on_failure_callback": _notify_platform_team},
+    default_args=default_args(),
     tags=["socialhub", "process"],
     doc_md=__doc__,
 )

@@ -14,19 +14,14 @@ system's decision. Officers decide; nothing is sent to a platform automatically.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pendulum
 from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import Asset, dag, task
 
+from socialhub.dag_defaults import default_args
+
 ALERTS = Asset(name="socialhub_alerts", uri="x-socialhub://alerts")
 
-
-def _notify_platform_team(context):  # noqa: ANN001 - Airflow callback signature
-    from socialhub_airflow.notifiers import notify_platform_team
-
-    notify_platform_team(context)
 
 
 class AlertReviewOperator(HITLOperator):
@@ -61,8 +56,7 @@ class AlertReviewOperator(HITLOperator):
     catchup=False,
     # runs overlap: a run waits for people, and new alerts must not wait for it
     max_active_runs=8,
-    default_args={"owner": "platform-team", "retries": 2, "retry_delay": timedelta(seconds=30),
-                  "on_failure_callback": _notify_platform_team},
+    default_args=default_args(),
     tags=["socialhub", "review"],
     doc_md=__doc__,
 )
