@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
 
-.PHONY: help install demo demo-reset test conformance bench check eval train clean
+.PHONY: help install demo demo-reset test test-postgres conformance bench bench-quick check eval train clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ demo-reset:  ## forget the demo's state (.demo/)
 test: install  ## run the whole test suite
 	SOCIALHUB_AIRFLOW_TESTS=1 $(PY) -m pytest -q
 
+test-postgres: install  ## only the end-to-end run on PostgreSQL with the scheduler (installs PostgreSQL if missing)
+	SOCIALHUB_AIRFLOW_TESTS=1 $(PY) -m pytest -q tests/e2e_postgres
+
 conformance: install  ## replay the real recorded platform responses through the connectors
 	SOCIALHUB_CONFORMANCE_FIXTURES=$${SOCIALHUB_CONFORMANCE_FIXTURES:-../shared/fixtures} $(PY) -m pytest -q tests/conformance
 
@@ -47,8 +50,11 @@ eval: install  ## evaluate the classifier on the held-out labelled split
 train: install  ## retrain the classifier's model reproducibly (thresholds chosen on dev)
 	$(PY) -m socialhub.classify.train data/labelled/train.jsonl --dev data/labelled/dev.jsonl --write-thresholds
 
-bench: install  ## print throughput and memory figures against a baseline
+bench: install  ## print throughput and memory figures against a baseline (10,000 accounts: about an hour)
 	$(PY) bench/run.py
+
+bench-quick: install  ## the same benchmarks on small inputs (a few minutes)
+	$(PY) bench/run.py --quick
 
 clean:  ## remove the venv, caches and demo state
 	rm -rf $(VENV) .demo .pytest_cache
