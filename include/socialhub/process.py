@@ -20,14 +20,14 @@ Built to scale (figures in docs/production.md, "Scale"):
 
 from __future__ import annotations
 
-import io
 import json
 import logging
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, BinaryIO
 
 from socialhub.audit.chain import record as audit
 from socialhub.models import canonical_json, from_jsonl, parse_iso, utc_iso
@@ -118,17 +118,21 @@ def process_batches(store: ObjectStore, batch_ids: list[str], *, classifier: Any
         pack: list[tuple[_BatchRun, list[dict[str, Any]]]] = []
         packed = 0
         for run in by_time[collected_at]:
-            data = store.get(run.manifest["posts"]["key"])
-            if data.count(b"\n") > slice_posts:  # a large batch: streamed on its own
+            posts_key = run.manifest["posts"]["key"]
+            count = run.manifest.get("count")
+            if not isinstance(count, int):
+                with store.open_read(posts_key) as fh:
+                    count = sum(1 for line in fh if line.strip())
+            if count > slice_posts:  # a large batch: streamed on its own
                 _process_pack(pack, classifier, checked_at, finished)
                 pack, packed = [], 0
-                for rows in _slices(data, slice_posts):
+                for rows in _slices(store, posts_key, slice_posts):
                     started = time.perf_counter()
                     run.judge(rows, _row_reasons(rows, checked_at))
                     run.note_validation(time.perf_counter() - started, 1)
-                finished(run, run.finish(classifier, checked_at, partial(_slices, data, slice_posts)))
+                finished(run, run.finish(classifier, checked_at, partial(_slices, store, posts_key, slice_posts)))
                 continue
-            rows = from_jsonl(data)
+            rows = from_jsonl(store.get(posts_key))
             if pack and packed + len(rows) > slice_posts:
                 _process_pack(pack, classifier, checked_at, finished)
                 pack, packed = [], 0
@@ -155,17 +159,23 @@ def _process_pack(pack: list[tuple[_BatchRun, list[dict[str, Any]]]], classifier
         finished(run, run.finish(classifier, checked_at, partial(iter, [rows])))
 
 
-def _slices(data: bytes, size: int) -> Iterator[list[dict[str, Any]]]:
-    """The JSONL rows of ``data``, ``size`` at a time, parsed lazily."""
+def _slices(store: ObjectStore, key: str, size: int) -> Iterator[list[dict[str, Any]]]:
+    """The JSONL rows of a stored object, ``size`` at a time, read and parsed lazily."""
     rows: list[dict[str, Any]] = []
-    for line in io.BytesIO(data):
-        if line.strip():
-            rows.append(json.loads(line))
-            if len(rows) == size:
-                yield rows
-                rows = []
+    with store.open_read(key) as fh:
+        for line in fh:
+            if line.strip():
+                rows.append(json.loads(line))
+                if len(rows) == size:
+                    yield rows
+                    rows = []
     if rows:
         yield rows
+
+
+def _spool() -> BinaryIO:
+    """An output being built: in memory while small, on local disk beyond 16 MiB."""
+    return tempfile.SpooledTemporaryFile(max_size=16 << 20)  # type: ignore[return-value]
 
 
 def _row_reasons(rows: list[dict[str, Any]], checked_at: datetime) -> list[list[str]]:
@@ -193,7 +203,7 @@ class _BatchRun:
         self.rows = 0
         self.bad: set[int] = set()
         self.failures: dict[str, int] = {rule.label: 0 for rule in RULES}
-        self.quarantine = io.BytesIO()
+        self.quarantine = _spool()
         self.seen: set[tuple[Any, ...]] = set()
         self.seconds = 0.0
         self.validated_with = 1
@@ -236,14 +246,14 @@ class _BatchRun:
         }
         obj_name = f"batch:{batch_id}"
         if quarantined:
-            obj = store.put(layout.stage_key("quarantine", platform, day, batch_id), self.quarantine.getvalue(),
-                            content_type="application/x-ndjson")
+            obj = store.put_file(layout.stage_key("quarantine", platform, day, batch_id), self.quarantine,
+                                 content_type="application/x-ndjson")
             record["outputs"]["quarantine"] = obj.key
             reasons = {label: count for label, count in self.failures.items() if count}
             audit(self.auditor, "quality_reject", obj_name, force=manifest["force"], hashes={"quarantine": obj.sha256},
                   details={"rows": quarantined, "reasons": reasons, "suite": SUITE_NAME,
                            "suite_version": SUITE_VERSION, "key": obj.key})
-        self.quarantine = io.BytesIO()
+        self.quarantine.close()
         if bad_fraction > self.max_bad_fraction:
             record["status"] = "held"
             record["error"] = (f"quality gate failed: {quarantined}/{n} rows quarantined "
@@ -255,7 +265,7 @@ class _BatchRun:
             store.delete(layout.queue_key("pending", batch_id))
             audit(self.auditor, "quality_hold", obj_name, force=manifest["force"], justification=record["error"])
             return record
-        curated, flagged = io.BytesIO(), io.BytesIO()
+        curated, flagged = _spool(), _spool()
         by_cat: dict[str, int] = {}
         n_curated = n_flagged = 0
         version = None
@@ -281,9 +291,10 @@ class _BatchRun:
         hashes = {}
         for kind, buf, count in (("curated", curated, n_curated), ("flagged", flagged, n_flagged)):
             if count:
-                obj = store.put(layout.stage_key(kind, platform, day, batch_id), buf.getvalue(),
-                                content_type="application/x-ndjson")
+                obj = store.put_file(layout.stage_key(kind, platform, day, batch_id), buf,
+                                     content_type="application/x-ndjson")
                 record["outputs"][kind], hashes[kind] = obj.key, obj.sha256
+            buf.close()
         record["flagged"], record["flagged_by_category"] = n_flagged, dict(sorted(by_cat.items()))
         record["classifier_version"] = version
         record["processed_at"] = utc_iso(checked_at)

@@ -31,6 +31,32 @@ def test_put_is_write_once_and_idempotent(store):
     assert store.get("raw/a/b.jsonl") == b"hello\n"
 
 
+def test_put_file_streams_a_file_write_once_and_open_read_streams_it_back(store, tmp_path):
+    """The processing stage's outputs go through put_file (a spooled file, possibly on disk) and
+    its inputs through open_read: same write-once rule and hash as put, line by line back."""
+    import hashlib
+    import tempfile
+
+    body = b"".join(b'{"n": %d}\n' % i for i in range(200_000))  # ~2 MiB: more than one 1 MiB chunk
+    with tempfile.SpooledTemporaryFile(max_size=1024) as fh:
+        fh.write(body)
+        first = store.put_file("curated/a/b.jsonl", fh, content_type="application/x-ndjson")
+        assert first.created and first.size == len(body) and first.sha256 == hashlib.sha256(body).hexdigest()
+        again = store.put_file("curated/a/b.jsonl", fh)
+        assert not again.created and again.sha256 == first.sha256
+    assert store.put("curated/a/b.jsonl", body).created is False  # same rule as put
+    with tempfile.TemporaryFile() as other:
+        other.write(b"tampered\n")
+        with pytest.raises(ImmutableObjectError):
+            store.put_file("curated/a/b.jsonl", other)
+    with store.open_read("curated/a/b.jsonl") as fh:
+        lines = list(fh)
+    assert len(lines) == 200_000 and lines[7] == b'{"n": 7}\n'
+    with pytest.raises(KeyError):
+        store.open_read("curated/a/missing.jsonl")
+    assert store.exists("curated/a/b.jsonl") and not store.exists("curated/a/missing.jsonl")
+
+
 def test_state_is_mutable(store):
     store.put_state("state/cursors/x.json", b"1")
     store.put_state("state/cursors/x.json", b"2")

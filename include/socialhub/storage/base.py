@@ -7,11 +7,14 @@ Mutable state (cursors, markers) goes through ``put_state``.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import re
 import urllib.parse
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from socialhub.errors import UnsafeKeyError
 from socialhub.models import sha256_hex
@@ -87,6 +90,37 @@ class ObjectStore(ABC):
             raise ImmutableObjectError(f"refusing to overwrite evidence object {self.uri(key)}")
         self._write(key, data, immutable=True, content_type=content_type)
         return StoredObject(key, digest, len(data), self.uri(key), created=True)
+
+    def put_file(self, key: str, fileobj: BinaryIO, *,
+                 content_type: str = "application/octet-stream") -> StoredObject:
+        """Write-once put of a seekable file's content (from its start), streamed where the backend
+        can: the processing stage writes outputs larger than memory should hold this way."""
+        safe_key(key)
+        fileobj.seek(0)
+        digest, size = hashlib.sha256(), 0
+        for chunk in iter(lambda: fileobj.read(1 << 20), b""):
+            digest.update(chunk)
+            size += len(chunk)
+        sha = digest.hexdigest()
+        fileobj.seek(0)
+        if self._exists(key):
+            existing = self._read(key)
+            if existing is not None and sha256_hex(existing) == sha:
+                return StoredObject(key, sha, size, self.uri(key), created=False)
+            from socialhub.errors import ImmutableObjectError
+
+            raise ImmutableObjectError(f"refusing to overwrite evidence object {self.uri(key)}")
+        self._write_file(key, fileobj, content_type=content_type)
+        return StoredObject(key, sha, size, self.uri(key), created=True)
+
+    def _write_file(self, key: str, fileobj: BinaryIO, *, content_type: str) -> None:
+        """Backends override this to stream; the default reads the file into memory."""
+        self._write(key, fileobj.read(), immutable=True, content_type=content_type)
+
+    def open_read(self, key: str) -> BinaryIO:
+        """The object's content as a binary file (read it line by line for JSONL); ``KeyError`` if
+        missing. Backends override this to avoid holding the object in memory."""
+        return io.BytesIO(self.get(key))
 
     def put_state(self, key: str, data: bytes) -> StoredObject:
         """Overwrite a mutable state object (cursors, markers); the write is atomic."""

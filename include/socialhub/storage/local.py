@@ -7,13 +7,15 @@ the local stand-in for S3 Object Lock.
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from socialhub.errors import StorageError
-from socialhub.storage.base import ObjectStore
+from socialhub.storage.base import ObjectStore, safe_key
 
 
 class LocalStore(ObjectStore):
@@ -47,13 +49,28 @@ class LocalStore(ObjectStore):
             raise StorageError(f"cannot read {key}: {exc}") from exc
 
     def _write(self, key: str, data: bytes, *, immutable: bool, content_type: str) -> None:
+        self._write_with(key, lambda fh: fh.write(data), immutable=immutable)
+
+    def _write_file(self, key: str, fileobj: BinaryIO, *, content_type: str) -> None:
+        self._write_with(key, lambda fh: shutil.copyfileobj(fileobj, fh, 1 << 20), immutable=True)
+
+    def open_read(self, key: str) -> BinaryIO:
+        safe_key(key)
+        try:
+            return self._path(key).open("rb")
+        except FileNotFoundError:
+            raise KeyError(key) from None
+        except OSError as exc:
+            raise StorageError(f"cannot read {key}: {exc}") from exc
+
+    def _write_with(self, key: str, write: Callable[[BinaryIO], object], *, immutable: bool) -> None:
         path = self._path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
             try:
                 with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
+                    write(fh)
                     fh.flush()
                     os.fsync(fh.fileno())
                 if immutable:

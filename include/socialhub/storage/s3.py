@@ -9,10 +9,10 @@ so two writers can never replace each other's evidence.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, BinaryIO
 
 from socialhub.errors import StorageError
-from socialhub.storage.base import ObjectStore
+from socialhub.storage.base import ObjectStore, safe_key
 
 
 class S3Store(ObjectStore):
@@ -63,7 +63,31 @@ class S3Store(ObjectStore):
         except Exception as exc:  # endpoint down, timeouts
             raise StorageError(f"cannot check {self.uri(key)}: {type(exc).__name__}") from exc
 
-    def _write(self, key: str, data: bytes, *, immutable: bool, content_type: str) -> None:
+    def open_read(self, key: str) -> BinaryIO:
+        """Streamed to a temporary file (in memory up to 8 MiB), never held whole in memory."""
+        import tempfile
+
+        from botocore.exceptions import ClientError
+
+        safe_key(key)
+        spool = tempfile.SpooledTemporaryFile(max_size=8 << 20)
+        try:
+            self.client.download_fileobj(self.bucket, self._k(key), spool)
+        except ClientError as exc:
+            spool.close()
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                raise KeyError(key) from None
+            raise StorageError(f"cannot read {self.uri(key)}: {exc.response.get('Error', {}).get('Code')}") from exc
+        except Exception as exc:
+            spool.close()
+            raise StorageError(f"cannot read {self.uri(key)}: {type(exc).__name__}") from exc
+        spool.seek(0)
+        return spool  # type: ignore[return-value]
+
+    def _write_file(self, key: str, fileobj: BinaryIO, *, content_type: str) -> None:
+        self._write(key, fileobj, immutable=True, content_type=content_type)  # put_object streams a file body
+
+    def _write(self, key: str, data: bytes | BinaryIO, *, immutable: bool, content_type: str) -> None:
         from botocore.exceptions import ClientError
 
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": self._k(key), "Body": data,
