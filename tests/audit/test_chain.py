@@ -144,3 +144,18 @@ def test_chain_on_s3(s3_client, bucket):
 def test_unknown_action_is_refused(store):
     with pytest.raises(ValueError, match="unknown audit action"):
         AuditLog(store).append("tamper", actor=ACTOR, obj="x")
+
+
+def test_a_writer_whose_last_event_is_no_longer_the_end_finds_the_end(store):
+    """Each writer remembers its own last event to append without re-reading the log; when another
+    writer appended meanwhile, that guess is refused by the write-once create and the end is
+    looked up again: still one linear chain."""
+    a, b = AuditLog(store), AuditLog(store)
+    a.append("collect", actor=ACTOR, obj="a1")
+    b.append("collect", actor=ACTOR, obj="b1")
+    b.append("collect", actor=ACTOR, obj="b2")
+    third = a.append("collect", actor=ACTOR, obj="a2")
+    assert third["seq"] == 3
+    result = verify_chain(store)
+    assert result.ok and result.events == 4
+    assert [e["object"] for e in AuditLog(store).events()] == ["a1", "b1", "b2", "a2"]

@@ -50,6 +50,7 @@ def event_hash(event: dict[str, Any]) -> str:
 class AuditLog:
     store: ObjectStore
     max_retries: int = 1000
+    _tail: tuple[int, str] | None = field(default=None, repr=False, compare=False)
 
     def _head_hint(self) -> int:
         raw = self.store.get_or_none(HEAD)
@@ -77,7 +78,10 @@ class AuditLog:
             "force": force, "justification": justification, "hashes": hashes or {}, "details": details or {},
         }
         for _ in range(self.max_retries):
-            seq, prev = self._last()
+            # this writer's own last event is the end unless another writer appended since: then
+            # the create below fails and the end is looked up again
+            seq, prev = self._tail if self._tail is not None else self._last()
+            self._tail = None
             event = {"seq": seq + 1, "prev": prev, **body}
             event["hash"] = event_hash(event)
             try:
@@ -85,6 +89,7 @@ class AuditLog:
             except ImmutableObjectError:
                 continue  # another writer took this number: re-read the end and try the next
             self.store.put_state(HEAD, canonical_json({"seq": seq + 1, "hash": event["hash"]}))
+            self._tail = (seq + 1, event["hash"])
             return event
         raise RuntimeError("could not append to the audit log: too much contention")
 
