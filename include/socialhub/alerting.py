@@ -3,6 +3,11 @@
 Bursts are folded: when one team would get more than ``digest_threshold`` alerts in one
 run, it gets a single digest message listing them instead (each item still gets its own
 ledger entry, so it is never alerted again).
+
+With a ``FallbackSink`` (Slack, then a webhook or email), an alert Slack would not take is
+delivered through the fallback: its ledger entry and audit event name the fallback sink and
+``fallback_reason``, and the summary counts them (``fallback_used``, ``fallback_reasons``) so the
+caller can tell the platform team.
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ def alert_batches(store: ObjectStore, batch_ids: list[str], *, sink: Any, routin
     ledger = AlertLedger(store)
     at = utc_iso(now)
     summary: dict[str, Any] = {"delivered": 0, "already_alerted": 0, "digests": 0, "deliveries": [],
-                               "batches_done": 0}
+                               "batches_done": 0, "fallback_used": 0, "fallback_reasons": {}}
     todo: list[tuple[str, Alert]] = []
     raw_hash: dict[str, str] = {}
     done_batches: list[tuple[str, dict[str, Any]]] = []
@@ -78,6 +83,9 @@ def alert_batches(store: ObjectStore, batch_ids: list[str], *, sink: Any, routin
                 found = getattr(sink, "find_delivery", lambda *_: None)(alert, channel)
                 if found is not None:  # delivered before a crash, just not recorded
                     ledger.record(alert.alert_id, found, batch_id=batch_id, post_key=alert.post_key, at=at)
+                    # The crash came before this alert's audit event too: record it now, marked.
+                    _audit_alert(auditor, alert, found, batch_id, raw_hash.get(alert.alert_id),
+                                 digest=str(getattr(found, "key", "")).startswith("digest-"), recovered=True)
                     summary["already_alerted"] += 1
                     continue
             pending.append((batch_id, alert))
@@ -93,6 +101,7 @@ def alert_batches(store: ObjectStore, batch_ids: list[str], *, sink: Any, routin
             summary["digests"] += 1
             summary["delivered"] += len(pending)
             summary["deliveries"].append(_where(delivery, len(pending)))
+            _count_fallback(summary, delivery, len(pending))
             continue
         for batch_id, alert in pending:
             ledger.mark_intent(alert.alert_id, channel, at)
@@ -101,6 +110,7 @@ def alert_batches(store: ObjectStore, batch_ids: list[str], *, sink: Any, routin
             _audit_alert(auditor, alert, delivery, batch_id, raw_hash.get(alert.alert_id), digest=False)
             summary["delivered"] += 1
             summary["deliveries"].append(_where(delivery, 1))
+            _count_fallback(summary, delivery, 1)
 
     for batch_id, _record in done_batches:
         if not store.exists(layout.queue_key("done", batch_id)):
@@ -114,18 +124,32 @@ def alert_batches(store: ObjectStore, batch_ids: list[str], *, sink: Any, routin
     return summary
 
 
+def _count_fallback(summary: dict[str, Any], delivery: Any, count: int) -> None:
+    reason = _where(delivery, count).get("fallback_reason")
+    if reason:
+        summary["fallback_used"] += count
+        summary["fallback_reasons"][reason] = summary["fallback_reasons"].get(reason, 0) + count
+
+
 def _audit_alert(auditor: Any, alert: Alert, delivery: Any, batch_id: str, raw_sha256: str | None, *,
-                 digest: bool) -> None:
+                 digest: bool, recovered: bool = False) -> None:
     where = _where(delivery, 1)
+    details = {"post": alert.post_key, "batch_id": batch_id, "team": alert.team, "labels": alert.labels,
+               "severity": alert.severity, "sink": where["sink"], "channel": where["channel"],
+               "location": where["location"], "digest": digest, "authorisation_ref": alert.authorisation_ref}
+    if where.get("fallback_reason"):
+        details["fallback_reason"] = where["fallback_reason"]
+    if recovered:
+        details["recovered"] = "delivered before a crash, found in the sink and recorded on the next run"
     record(auditor, "alert", f"alert:{alert.alert_id}", force=alert.force,
-           hashes={"post_raw": raw_sha256} if raw_sha256 else {},
-           details={"post": alert.post_key, "batch_id": batch_id, "team": alert.team, "labels": alert.labels,
-                    "severity": alert.severity, "sink": where["sink"], "channel": where["channel"],
-                    "location": where["location"], "digest": digest,
-                    "authorisation_ref": alert.authorisation_ref})
+           hashes={"post_raw": raw_sha256} if raw_sha256 else {}, details=details)
 
 
 def _where(delivery: Any, count: int) -> dict[str, Any]:
     d = delivery if isinstance(delivery, dict) else {k: getattr(delivery, k, None)
-                                                       for k in ("sink", "channel", "location", "ts")}
-    return {"sink": d.get("sink"), "channel": d.get("channel"), "location": d.get("location"), "items": count}
+                                                       for k in ("sink", "channel", "location", "ts",
+                                                                 "fallback_reason")}
+    where = {"sink": d.get("sink"), "channel": d.get("channel"), "location": d.get("location"), "items": count}
+    if d.get("fallback_reason"):
+        where["fallback_reason"] = d["fallback_reason"]
+    return where

@@ -9,32 +9,46 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 INCLUDE_DIR = Path(__file__).resolve().parent.parent
 
 
-def _int(name: str, default: int) -> int:
+def _int(name: str, default: int, low: int | None = None, high: int | None = None) -> int:
     raw = os.environ.get(name)
-    if raw is None or raw == "":
+    if raw is None or raw.strip() == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
-        from socialhub.errors import ConfigError
+        value = None
+    return _in_range(name, raw, value, default, low, high, "a whole number")
 
-        raise ConfigError(f"{name}={raw!r} is not an integer") from None
 
-
-def _float(name: str, default: float) -> float:
+def _float(name: str, default: float, low: float | None = None, high: float | None = None) -> float:
     raw = os.environ.get(name)
-    if raw is None or raw == "":
+    if raw is None or raw.strip() == "":
         return default
     try:
-        return float(raw)
+        value: float | None = float(raw)
     except ValueError:
-        from socialhub.errors import ConfigError
+        value = None
+    if value is not None and value != value:   # NaN
+        value = None
+    return _in_range(name, raw, value, default, low, high, "a number")
 
-        raise ConfigError(f"{name}={raw!r} is not a number") from None
+
+def _in_range(name: str, raw: str, value: Any, default: Any, low: Any, high: Any, kind: str) -> Any:
+    """``value`` if it is a number within [low, high]; else a ``ConfigError`` naming the variable."""
+    if value is not None and (low is None or value >= low) and (high is None or value <= high):
+        return value
+    from socialhub.errors import ConfigError
+
+    bounds = (f" from {low:g} to {high:g}" if low is not None and high is not None else
+              f" of at least {low:g}" if low is not None else "")
+    shown = raw if len(raw) <= 40 and raw.isprintable() else raw[:40].encode("unicode_escape").decode("ascii")
+    raise ConfigError(f"{name}={shown!r} is not {kind}{bounds}",
+                      hint=f"set {name} to {kind}{bounds}, or unset it for the default ({default:g})")
 
 
 def _positive(name: str, default: int) -> int:
@@ -68,12 +82,12 @@ class Settings:
             watchlist=Path(os.environ.get("SOCIALHUB_WATCHLIST") or INCLUDE_DIR / "watchlist.yaml"),
             data_dir=Path(os.environ.get("SOCIALHUB_DATA_DIR") or Path(home) / "socialhub-data"),
             routing=Path(os.environ.get("SOCIALHUB_ROUTING") or INCLUDE_DIR / "socialhub" / "alerts" / "routing.yaml"),
-            max_shards_per_platform=_int("SOCIALHUB_MAX_SHARDS", 4),
-            max_batches_per_run=_int("SOCIALHUB_MAX_BATCHES_PER_RUN", 500),
-            max_bad_fraction=_float("SOCIALHUB_MAX_BAD_FRACTION", 0.5),
-            lookback_days=_int("SOCIALHUB_LOOKBACK_DAYS", 7),
-            max_pages=_int("SOCIALHUB_MAX_PAGES", 10),
+            max_shards_per_platform=_int("SOCIALHUB_MAX_SHARDS", 4, 1),
+            max_batches_per_run=_int("SOCIALHUB_MAX_BATCHES_PER_RUN", 500, 1),
+            max_bad_fraction=_float("SOCIALHUB_MAX_BAD_FRACTION", 0.5, 0.0, 1.0),
+            lookback_days=_int("SOCIALHUB_LOOKBACK_DAYS", 7, 0, 3650),
+            max_pages=_int("SOCIALHUB_MAX_PAGES", 10, 1, 10_000),
             poll_all=os.environ.get("SOCIALHUB_POLL_ALL", "").lower() in ("1", "true", "yes"),
-            digest_threshold=_int("SOCIALHUB_DIGEST_THRESHOLD", 10),
+            digest_threshold=_int("SOCIALHUB_DIGEST_THRESHOLD", 10, 0),
             process_slice_posts=_positive("SOCIALHUB_PROCESS_SLICE_POSTS", 5_000),
         )

@@ -2,11 +2,13 @@
 
     SocialhubError                 base: carries a message and a ``hint`` (what to do)
     ├── ConfigError                a configuration file or connection is wrong
-    │   └── WatchlistError         the watchlist does not validate (one line per bad entry)
+    │   ├── WatchlistError         the watchlist does not validate (one line per bad entry)
+    │   └── InvalidConnection      a platform's Airflow Connection is malformed (one line per bad field)
     ├── ConnectorError             one account could not be collected (per account, never fatal to a run)
     │   ├── AccountUnavailable     deleted, suspended, private or renamed (404/410)
     │   ├── AuthError              401/403: the connection's credentials are wrong or lack access
     │   ├── MalformedResponse      the platform answered something we cannot parse
+    │   │   └── ResponseTooLarge   the body is over the size limit (not read further)
     │   └── RateLimited            429 or quota exhausted; ``retry_at`` says when to come back
     ├── StorageError               object storage failed
     │   ├── UnsafeKeyError         a key would escape its prefix (``../``, absolute, encoded)
@@ -51,6 +53,19 @@ class WatchlistError(ConfigError):
         )
 
 
+class InvalidConnection(ConfigError):
+    """Every problem of one connection at once, naming the field; secrets are never part of it."""
+
+    def __init__(self, conn_id: str, problems: list[str]) -> None:
+        self.conn_id = conn_id
+        self.problems = problems
+        env = "AIRFLOW_CONN_" + conn_id.upper()
+        super().__init__(
+            f"Airflow Connection {conn_id}: {len(problems)} problem(s):\n" + "\n".join(f"  - {p}" for p in problems),
+            hint=f"fix the field(s) listed in Admin > Connections > {conn_id} (or the {env} variable); "
+                 f"see docs/connectors.md for the extras each platform understands")
+
+
 class ConnectorError(SocialhubError):
     def __init__(
         self, platform: str, account: str, message: str, *, hint: str | None = None, status: int | None = None
@@ -71,6 +86,18 @@ class AuthError(ConnectorError):
 
 class MalformedResponse(ConnectorError):
     hint = "the platform changed its format or the response was truncated; the cursor was not moved"
+
+
+class ResponseTooLarge(MalformedResponse):
+    """A response body over the configured limit: reading stopped at the limit, nothing parsed."""
+
+    def __init__(self, platform: str, account: str, message: str, *, limit: int, hint: str | None = None,
+                 status: int | None = None) -> None:
+        self.limit = limit
+        super().__init__(platform, account, message, hint=hint or (
+            f"nothing was stored and the cursor was not moved. If the platform really serves pages this big, "
+            f"raise the limit (now {limit} bytes) with extra max_body_bytes in the Airflow Connection "
+            f"socialhub_{platform} or SOCIALHUB_MAX_RESPONSE_BYTES, or lower extra page_size"), status=status)
 
 
 class RateLimited(ConnectorError):

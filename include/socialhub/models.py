@@ -88,4 +88,6 @@ def to_jsonl(rows: list[dict[str, Any]]) -> bytes:
 
 
 def from_jsonl(data: bytes) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
+    # split on "\n" only: str.splitlines() also splits at U+0085, U+2028, U+2029, \x0b, \x0c and
+    # \x1c-\x1e, which json.dumps(ensure_ascii=False) leaves raw inside a post's text
+    return [json.loads(line) for line in data.decode("utf-8").split("\n") if line.strip()]

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from socialhub.errors import WatchlistError
 from socialhub.models import PLATFORMS
+from socialhub.storage.base import key_segment
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "watchlist.yaml"
 
@@ -26,7 +27,13 @@ PRIORITY_INTERVALS: dict[str, timedelta] = {
     "low": timedelta(hours=6),
 }
 
-_HANDLE_BAD = re.compile(r"[\x00-\x1f\x7f\s]")
+# whitespace, C0/C1 controls, zero-width and bidi controls, BOM: none is ever part of a handle or
+# a feed URL, and each could make two entries look alike or reorder what an officer reads
+#: the longest account once encoded as one storage key segment: a local store keeps it as a file
+#: or folder name (``account=<seg>``, ``<seg>.json``), which most file systems cap at 255 bytes
+MAX_ACCOUNT_SEGMENT = 240
+
+_HANDLE_BAD = re.compile("[\\x00-\\x1f\\x7f-\\x9f\\s\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2069\\ufeff]")
 
 
 class WatchlistEntry(BaseModel):
@@ -47,7 +54,15 @@ class WatchlistEntry(BaseModel):
     @classmethod
     def _account_is_plain(cls, v: str) -> str:
         if _HANDLE_BAD.search(v):
-            raise ValueError("must not contain whitespace or control characters")
+            raise ValueError("must not contain whitespace, control, zero-width or bidi characters")
+        try:
+            encoded = len(key_segment(v))
+        except UnicodeEncodeError:
+            raise ValueError("is not valid Unicode text (a lone surrogate)") from None
+        if encoded > MAX_ACCOUNT_SEGMENT:
+            raise ValueError(f"is {encoded} characters once percent-encoded as a storage key segment, more than "
+                             f"the {MAX_ACCOUNT_SEGMENT} a file name can hold (a feed URL: drop tracking "
+                             f"parameters or use a shorter URL of the same feed)")
         return v
 
     @property
@@ -91,12 +106,50 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bo
     return loader.construct_mapping(node, deep=deep)
 
 
+def _refuse_binary(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    raise yaml.constructor.ConstructorError(
+        None, None, "the YAML tag !!binary is not allowed in a watchlist (write the text itself)", node.start_mark)
+
+
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_StrictLoader.add_constructor("tag:yaml.org,2002:binary", _refuse_binary)   # bytes would pass as text
+
+
+def identity(entry: WatchlistEntry) -> str:
+    """What makes two entries the same account: handles compare case-insensitively and without
+    their ``@`` / ``u/`` / ``t.me/`` decorations; YouTube channel ids and feed URL paths are
+    case-sensitive (a feed's scheme and host are not)."""
+    account = entry.account.strip()
+    if entry.platform == "rss":
+        scheme, sep, rest = account.partition("://")
+        host, slash, path = rest.partition("/")
+        return f"rss:{scheme.lower()}{sep}{host.lower()}{slash}{path}"
+    if entry.platform == "youtube":
+        return f"youtube:{account.lower() if account.startswith('@') else account}"
+    if entry.platform == "reddit":
+        account = re.sub(r"^/?(u|user)/", "", account, flags=re.I).strip("/")
+    if entry.platform == "telegram":
+        account = re.sub(r"^(https?://)?(www\.)?t\.me/(s/)?", "", account, flags=re.I).strip("/")
+    return f"{entry.platform}:{account.lstrip('@').lower()}"
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() or c == "\n" else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def _shown(value: Any) -> str:
+    """A field for a message: text or a number only (a YAML alias bomb must never be rendered),
+    printable, short."""
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if not isinstance(value, str):
+        return "?" if value is None else f"<{type(value).__name__}>"
+    return _printable(value[:80]) + ("…" if len(value) > 80 else "")
 
 
 def _describe(entry: Any, index: int) -> str:
     if isinstance(entry, dict):
-        return f"accounts[{index}] ({entry.get('platform', '?')}:{entry.get('account', '?')})"
+        return f"accounts[{index}] ({_shown(entry.get('platform'))}:{_shown(entry.get('account'))})"
     return f"accounts[{index}]"
 
 
@@ -105,32 +158,42 @@ def parse_watchlist(text: str, source: str = "<watchlist>") -> Watchlist:
     try:
         data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.YAMLError as exc:
-        raise WatchlistError(source, [f"not valid YAML: {exc}"]) from None
+        raise WatchlistError(source, [f"not valid YAML: {_printable(str(exc))}"]) from None
+    except RecursionError:
+        raise WatchlistError(source, ["not valid YAML: nested too deeply"]) from None
     if not isinstance(data, dict) or not isinstance(data.get("accounts"), list):
         raise WatchlistError(source, ["top level must be a mapping with an `accounts:` list"])
     problems: list[str] = []
     entries: list[WatchlistEntry] = []
-    seen: dict[str, int] = {}
+    seen: dict[str, int] = {}          # identity -> position in ``entries``
+    indexes: list[int] = []            # position in ``entries`` -> index in the file
     for i, raw in enumerate(data["accounts"]):
         where = _describe(raw, i)
         try:
             entry = WatchlistEntry.model_validate(raw)
         except ValidationError as exc:
             for err in exc.errors():
-                loc = ".".join(str(p) for p in err["loc"]) or "entry"
+                loc = ".".join(_shown(p) for p in err["loc"]) or "entry"
                 problems.append(f"{where}: {loc}: {err['msg']}")
             continue
-        if entry.key in seen:
-            problems.append(f"{where}: duplicate of accounts[{seen[entry.key]}] ({entry.key})")
+        same = identity(entry)
+        if same in seen:
+            first = entries[seen[same]]
+            why = "" if first.key == entry.key else ": the same account (handles ignore case, @ and u/)"
+            problems.append(f"{where}: duplicate of accounts[{indexes[seen[same]]}] ({_shown(first.key)}){why}")
             continue
-        seen[entry.key] = i
+        seen[same] = len(entries)
+        indexes.append(i)
         entries.append(entry)
     extra = set(data) - {"version", "accounts"}
     if extra:
-        problems.append(f"unknown top-level key(s): {', '.join(sorted(map(str, extra)))}")
+        problems.append(f"unknown top-level key(s): {', '.join(sorted(_shown(str(k)) for k in extra))}")
+    version = data.get("version", 1)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        problems.append(f"version: {_shown(version)} is not a positive whole number (use `version: 1`)")
     if problems:
         raise WatchlistError(source, problems)
-    return Watchlist(version=int(data.get("version", 1)), accounts=entries)
+    return Watchlist(version=version, accounts=entries)
 
 
 def load_watchlist(path: str | Path | None = None) -> Watchlist:

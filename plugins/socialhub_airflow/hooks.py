@@ -13,7 +13,6 @@ connection means the local folder; a missing Slack connection means the local ou
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import BaseHook
@@ -58,22 +57,20 @@ class SocialhubPlatformHook(BaseHook):
         self.conn_id = conn_id or f"socialhub_{platform}"
 
     def get_connector_config(self, *, lookback_days: int = 7, max_pages: int = 10) -> Any:
-        from socialhub.sources.base import ConnectorConfig
+        """The connection, validated by the pure core (``socialhub.sources.connection``): a
+        malformed field raises ``InvalidConnection`` naming the connection and every bad field,
+        never a secret. No connection: the public endpoint without a token."""
+        from socialhub.sources.connection import connector_config_from_connection
 
         conn = _get_connection(self.conn_id)
-        extra: dict[str, Any] = dict(conn.extra_dejson) if conn else {}
-        base_url = extra.pop("base_url", None)
-        if not base_url and conn and conn.host:
-            host = conn.host if "://" in conn.host else f"{conn.schema or 'https'}://{conn.host}"
-            base_url = f"{host}:{conn.port}" if conn.port and f":{conn.port}" not in host else host
-        base_url = base_url or PUBLIC_BASE_URLS.get(self.platform, "")
-        return ConnectorConfig(
-            base_url=str(base_url).rstrip("/"),
-            token=(conn.password or None) if conn else None,
-            lookback=timedelta(days=int(extra.pop("lookback_days", lookback_days))),
-            max_pages=int(extra.pop("max_pages", max_pages)),
-            extra=extra,
-        )
+        if conn is None:
+            return connector_config_from_connection(self.platform, conn_id=self.conn_id, lookback_days=lookback_days,
+                                                    max_pages=max_pages, exists=False)
+        # the raw extra text, not extra_dejson: that one logs and returns {} for invalid JSON
+        return connector_config_from_connection(
+            self.platform, conn_id=self.conn_id, host=conn.host, schema=conn.schema, port=conn.port,
+            password=conn.password, extra=conn.extra if conn.extra is not None else None,
+            lookback_days=lookback_days, max_pages=max_pages)
 
 
 class SocialhubStorageHook(BaseHook):
@@ -110,8 +107,15 @@ class SocialhubStorageHook(BaseHook):
                        object_lock_days=extra.get("object_lock_days"))
 
 
-def get_alert_sink(outbox_dir: Any, conn_id: str = "socialhub_slack") -> Any:
-    """Slack through the slack provider's SlackHook when its connection exists, else the local outbox."""
+def get_alert_sink(outbox_dir: Any, conn_id: str = "socialhub_slack", *,
+                   webhook_conn_id: str = "socialhub_alert_webhook", smtp_conn_id: str = "socialhub_smtp") -> Any:
+    """Slack through the slack provider's SlackHook when its connection exists, else the local outbox.
+
+    With Slack and a fallback connection (``socialhub_alert_webhook``: http; ``socialhub_smtp``:
+    smtp), Slack is wrapped in a ``FallbackSink``: what Slack will not take after its retries goes
+    through the webhook (then email, if both exist) and says why. Credentials come only from the
+    Connections and are never logged.
+    """
     from socialhub.alerts.sinks import OutboxSink, SlackSink
 
     conn = _get_connection(conn_id)
@@ -119,4 +123,107 @@ def get_alert_sink(outbox_dir: Any, conn_id: str = "socialhub_slack") -> Any:
         return OutboxSink(outbox_dir)
     from airflow.providers.slack.hooks.slack import SlackHook
 
-    return SlackSink(SlackHook(slack_conn_id=conn_id).client)
+    sink: Any = SlackSink(SlackHook(slack_conn_id=conn_id).client)
+    from socialhub.errors import ConfigError
+
+    fallbacks = []
+    for build, fallback_id in ((get_webhook_sink, webhook_conn_id), (get_email_sink, smtp_conn_id)):
+        try:
+            fallback = build(fallback_id)
+        except ConfigError as exc:
+            # A broken fallback must not stop alerts while Slack works: say so loudly and go on without it.
+            log.error("fallback connection %s ignored: %s", fallback_id, exc)
+            continue
+        if fallback is not None:
+            fallbacks.append(fallback)
+    if not fallbacks:
+        return sink
+    from socialhub.alerts.fallback import FallbackSink
+
+    for fallback in fallbacks:
+        sink = FallbackSink(sink, fallback, on_fallback=_log_fallback)
+    return sink
+
+
+def _log_fallback(event: Any) -> None:
+    log.warning("alert message %s for %s went through the %s fallback (%s): %s", event.key, event.channel,
+                event.fallback, event.location, event.reason)
+
+
+def get_webhook_sink(conn_id: str = "socialhub_alert_webhook") -> Any | None:
+    """The generic webhook fallback from an http Connection, or None if it does not exist.
+
+    URL: extra ``url``, else ``schema://host:port`` + extra ``endpoint``; ``password`` is sent as
+    ``Authorization: Bearer …`` (with ``login``: HTTP basic); extra ``headers`` are added; extras
+    ``timeout``, ``max_attempts``, ``max_wait``.
+    """
+    conn = _get_connection(conn_id)
+    if conn is None:
+        return None
+    import base64
+    from urllib.parse import urlsplit
+
+    from socialhub.alerts.fallback import WebhookSink
+    from socialhub.errors import ConfigError
+
+    extra: dict[str, Any] = dict(conn.extra_dejson or {})
+    url = str(extra.get("url") or "")
+    if not url:
+        host = str(conn.host or "")
+        if not host:
+            raise ConfigError(f"connection {conn_id} has neither a host nor an extra `url`",
+                              hint='set the host (https://hooks.example.org) or {"url": "https://…"}')
+        if "://" not in host:
+            host = f"{conn.schema or 'https'}://{host}"
+        parts = urlsplit(host)
+        if conn.port and not parts.port:
+            host = parts._replace(netloc=f"{parts.netloc}:{conn.port}").geturl()
+        endpoint = str(extra.get("endpoint") or "")
+        url = host.rstrip("/") + ("/" + endpoint.lstrip("/") if endpoint else "")
+    headers = {str(k): str(v) for k, v in (extra.get("headers") or {}).items()}
+    if conn.password and conn.login:
+        token = base64.b64encode(f"{conn.login}:{conn.password}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+    elif conn.password:
+        headers["Authorization"] = f"Bearer {conn.password}"
+    try:
+        return WebhookSink(url, headers=headers, timeout=float(extra.get("timeout", 10)),
+                           max_attempts=int(extra.get("max_attempts", 4)), max_wait=float(extra.get("max_wait", 60)))
+    except ValueError:
+        raise ConfigError(f"connection {conn_id}: the webhook URL must be an absolute http(s) URL") from None
+
+
+def get_email_sink(conn_id: str = "socialhub_smtp") -> Any | None:
+    """The email fallback through the smtp provider's SmtpHook, or None if the Connection does not exist.
+
+    Recipients: the Connection's extra ``to`` (list or comma-separated), else
+    ``SOCIALHUB_FALLBACK_EMAIL_TO``. The sender is the extra ``from_email`` (SmtpHook's own setting).
+    """
+    conn = _get_connection(conn_id)
+    if conn is None:
+        return None
+    import os
+
+    from socialhub.alerts.fallback import EmailSink
+    from socialhub.errors import ConfigError
+
+    extra = dict(conn.extra_dejson or {})
+    to = extra.get("to") or os.environ.get("SOCIALHUB_FALLBACK_EMAIL_TO", "")
+    try:
+        return EmailSink(SmtpSender(conn_id), to, max_attempts=int(extra.get("max_attempts", 2)))
+    except ValueError as exc:
+        raise ConfigError(f"connection {conn_id}: {exc}",
+                          hint='set the extra {"to": "platform@example.org"} or SOCIALHUB_FALLBACK_EMAIL_TO') from None
+
+
+class SmtpSender:
+    """``EmailSender`` over the smtp provider's ``SmtpHook`` (one SMTP session per message)."""
+
+    def __init__(self, conn_id: str = "socialhub_smtp") -> None:
+        self.conn_id = conn_id
+
+    def __call__(self, *, subject: str, html: str, text: str, to: Any, headers: Any) -> None:
+        from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+        with SmtpHook(smtp_conn_id=self.conn_id) as hook:
+            hook.send_email_smtp(to=list(to), subject=subject, html_content=html, custom_headers=dict(headers))

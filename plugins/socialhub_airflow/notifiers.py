@@ -1,8 +1,10 @@
 """Tell the platform team when a task fails (a bad batch, a broken connection, a bug).
 
 Goes to the routing file's ``platform_team`` channel through the same sink as alerts
-(Slack when its connection exists, else the local outbox). A failing notifier must never
-hide the original failure, so it only logs its own errors.
+(Slack when its connection exists, with its webhook/email fallback if configured, else the local
+outbox). A failing notifier must never hide the original failure, so it only logs its own errors.
+``tell_platform_team`` is the same without a task context (the alert task uses it when alerts
+went through the fallback).
 """
 
 from __future__ import annotations
@@ -29,16 +31,26 @@ class PlatformTeamNotifier(BaseNotifier):
             f"socialhub task failed: {getattr(ti, 'dag_id', '?')}.{getattr(ti, 'task_id', '?')}"
             f"[{getattr(ti, 'map_index', -1)}] run {context.get('run_id', '?')}: {exc}"
         )
-        try:
-            from socialhub.alerts.routing import Routing
-            from socialhub_airflow import runtime
-            from socialhub_airflow.hooks import get_alert_sink
+        tell_platform_team(text)
 
-            cfg = runtime.settings()
-            channel = Routing.load(cfg.routing).platform_channel
-            get_alert_sink(cfg.data_dir / "outbox").send_text(channel, text)
-        except Exception:  # noqa: BLE001 - never mask the task's own failure
-            log.exception("could not notify the platform team: %s", text)
+
+def tell_platform_team(text: str, sink: Any = None) -> Any:
+    """Post ``text`` to the platform team's channel; the Delivery, or None (logged) if that failed.
+
+    ``sink`` defaults to the alert sink from the Connections (Slack, with its fallback if one is
+    configured). Pass the sink that just fell back so the notice does not wait on Slack again.
+    """
+    try:
+        from socialhub.alerts.routing import Routing
+        from socialhub_airflow import runtime
+        from socialhub_airflow.hooks import get_alert_sink
+
+        cfg = runtime.settings()
+        channel = Routing.load(cfg.routing).platform_channel
+        return (sink if sink is not None else get_alert_sink(cfg.data_dir / "outbox")).send_text(channel, text)
+    except Exception:  # noqa: BLE001 - never mask the task's own failure
+        log.exception("could not notify the platform team: %s", text)
+        return None
 
 
 def notify_platform_team(context: dict[str, Any]) -> None:

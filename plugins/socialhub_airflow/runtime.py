@@ -161,9 +161,20 @@ def alert(chunks: list[list[str]]) -> dict[str, Any]:
 
     cfg, st = settings(), store()
     ids = [b for c in chunks or [] for b in c]
-    return alert_batches(st, ids, sink=get_alert_sink(cfg.data_dir / "outbox"), routing=Routing.load(cfg.routing),
-                         now=now(), review_url=alert_review_url, auditor=auditor(st),
-                         digest_threshold=cfg.digest_threshold)
+    sink = get_alert_sink(cfg.data_dir / "outbox")
+    summary = alert_batches(st, ids, sink=sink, routing=Routing.load(cfg.routing),
+                            now=now(), review_url=alert_review_url, auditor=auditor(st),
+                            digest_threshold=cfg.digest_threshold)
+    if summary.get("fallback_used"):
+        # Slack failed and the fallback carried alerts: the platform team must know (one notice per run).
+        from socialhub.alerts.fallback import platform_notice
+        from socialhub_airflow.notifiers import tell_platform_team
+
+        text = platform_notice(summary["fallback_used"], summary["fallback_reasons"],
+                               sinks=[d["sink"] for d in summary["deliveries"] if d.get("fallback_reason")])
+        log.warning("%s", text)
+        summary["platform_team_told"] = tell_platform_team(text, sink=sink) is not None
+    return summary
 
 
 def report_processing(chunks: list[list[str]], alert_summary: dict[str, Any] | None, run_id: str

@@ -1,15 +1,19 @@
 """A local stand-in for the Slack Web API, strict about what it accepts.
 
 Tests point ``slack_sdk.WebClient(base_url=server.base_url)`` (or an Airflow ``slack``
-Connection whose extra ``base_url`` is that URL) at it. It implements ``auth.test`` and
-``chat.postMessage`` the way Slack answers them, and validates messages the way Slack does:
+Connection whose extra ``base_url`` is that URL) at it. It implements ``auth.test``,
+``chat.postMessage`` (with message ``metadata``), ``conversations.list`` and
+``conversations.history`` (served from the messages it accepted, newest first, paginated with
+cursors, metadata only with ``include_all_metadata``, channel *ids* only, thread replies left
+out) the way Slack answers them, and validates messages the way Slack does:
 a payload this server accepts should be one Slack accepts. Where Slack's exact rule is not
 documented the check is *stricter* (lengths counted in UTF-16 code units, unknown keys and
 lone surrogates rejected), so a test passing here is not a false comfort.
 
 It binds 127.0.0.1 on a free port, needs no network, and records what it accepted
 (``.messages``), what it refused (``.errors``) and every call (``.calls``). Faults are injected
-with ``fail_next`` (HTTP 5xx) and ``rate_limit_next`` (HTTP 429 with ``Retry-After``).
+with ``fail_next`` (HTTP 5xx) and ``rate_limit_next`` (HTTP 429 with ``Retry-After``); ``fail_all``
+makes every request fail until ``reset``.
 
     with SlackAPIServer(token="xoxb-test") as slack:
         client = WebClient(token="xoxb-test", base_url=slack.base_url)
@@ -19,7 +23,9 @@ with ``fail_next`` (HTTP 5xx) and ``rate_limit_next`` (HTTP 429 with ``Retry-Aft
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,6 +46,12 @@ BUTTON_VALUE_MAX = 2000
 ACTION_ID_MAX = 255
 BLOCK_ID_MAX = 255
 MESSAGE_TEXT_MAX = 40000
+HISTORY_LIMIT_MAX = 999
+LIST_LIMIT_MAX = 999
+CHANNEL_TYPES = {"public_channel", "private_channel", "mpim", "im"}
+BOT_ID = "B0TEST0001"
+_EVENT_TYPE_RE = re.compile(r"^[A-Za-z0-9_]{1,255}$")
+_TS_RE = re.compile(r"^\d{1,10}(\.\d{1,6})?$")
 
 
 class InvalidBlocks(ValueError):
@@ -53,6 +65,7 @@ class Message:
     blocks: list[dict[str, Any]] | None
     ts: str
     params: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] | None = None
 
 
 @dataclass
@@ -167,6 +180,46 @@ def check_block(block: Any, where: str) -> None:
         raise InvalidBlocks(f"{where}: unsupported block type {kind!r}")
 
 
+class InvalidArguments(ValueError):
+    """A request parameter Slack would refuse; ``error`` is Slack's error code."""
+
+    def __init__(self, error: str, detail: str) -> None:
+        super().__init__(detail)
+        self.error = error
+
+
+def check_metadata(metadata: Any) -> dict[str, Any]:
+    """The message metadata as Slack accepts it, or ``InvalidArguments``.
+
+    ``{"event_type": <alphanumeric/underscore>, "event_payload": {<key>: scalar | object of
+    scalars | list of objects of scalars}}`` and nothing else (the Slack SDK's types).
+    """
+    if isinstance(metadata, str):
+        try:
+            metadata = json.loads(metadata)
+        except ValueError:
+            raise InvalidArguments("invalid_metadata_format", "metadata is not JSON") from None
+    if not isinstance(metadata, dict) or set(metadata) != {"event_type", "event_payload"}:
+        raise InvalidArguments("invalid_metadata_format", "metadata needs exactly event_type and event_payload")
+    if not isinstance(metadata["event_type"], str) or not _EVENT_TYPE_RE.match(metadata["event_type"]):
+        raise InvalidArguments("invalid_metadata_schema", "event_type must be alphanumeric")
+    payload = metadata["event_payload"]
+    if not isinstance(payload, dict):
+        raise InvalidArguments("invalid_metadata_schema", "event_payload must be an object")
+
+    def scalar(value: Any) -> bool:
+        return isinstance(value, (str, int, float, bool)) and not (isinstance(value, str) and
+                                                                   _has_lone_surrogate(value))
+
+    def flat(value: Any) -> bool:
+        return isinstance(value, dict) and all(isinstance(k, str) and scalar(v) for k, v in value.items())
+
+    for key, value in payload.items():
+        if not (scalar(value) or flat(value) or (isinstance(value, list) and all(flat(v) for v in value))):
+            raise InvalidArguments("invalid_metadata_schema", f"event_payload.{key}: unsupported value")
+    return metadata
+
+
 def check_blocks(blocks: Any) -> None:
     """Raise ``InvalidBlocks`` unless ``blocks`` is a message Slack would accept."""
     if not isinstance(blocks, list):
@@ -187,7 +240,18 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:  # noqa: N802
-        self._reply(405, {"ok": False, "error": "method_not_allowed"}, method=self.path)
+        parts = urlsplit(self.path)
+        method = parts.path[len("/api/"):] if parts.path.startswith("/api/") else ""
+        if method not in READ_METHODS:   # writes are POST only (a GET must never post a message)
+            self._reply(405, {"ok": False, "error": "method_not_allowed"}, method=self.path)
+            return
+        fault = self.server.api._take_fault()
+        if fault is not None:
+            status, headers, payload = fault
+            self._reply(status, payload, method=method, headers=headers)
+            return
+        params: dict[str, Any] = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        self._dispatch(method, params)
 
     def do_POST(self) -> None:  # noqa: N802
         api = self.server.api
@@ -210,6 +274,10 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             self._reply(200, {"ok": False, "error": "invalid_json"}, method=method)
             return
+        self._dispatch(method, params)
+
+    def _dispatch(self, method: str, params: dict[str, Any]) -> None:
+        api = self.server.api
         auth = self.headers.get("Authorization", "")
         token = auth[len("Bearer "):] if auth.startswith("Bearer ") else params.pop("token", None)
         if not token:
@@ -225,6 +293,10 @@ class _Handler(BaseHTTPRequestHandler):
                               "bot_id": "B0TEST0001"}, method=method)
         elif method == "chat.postMessage":
             self._post_message(params)
+        elif method == "conversations.list":
+            self._list_channels(params)
+        elif method == "conversations.history":
+            self._history(params)
         else:
             self._reply(200, {"ok": False, "error": "unknown_method"}, method=method)
 
@@ -272,13 +344,131 @@ class _Handler(BaseHTTPRequestHandler):
                 self._reply(200, {"ok": False, "error": "invalid_blocks", "errors": [str(exc)]},
                             method="chat.postMessage", detail=str(exc))
                 return
+        metadata = None
+        if params.get("metadata") is not None:
+            try:
+                metadata = check_metadata(params["metadata"])
+            except InvalidArguments as exc:
+                self._reply(200, {"ok": False, "error": exc.error}, method="chat.postMessage", detail=str(exc))
+                return
         ts = api._next_ts()
-        resolved = api.channel_ids.get(channel, channel)
+        resolved = api.channel_id(channel)
         with api._lock:
-            api.messages.append(Message(channel=channel, text=text, blocks=blocks, ts=ts,
-                                        params={k: v for k, v in params.items() if k not in ("text", "blocks")}))
+            api.messages.append(Message(channel=channel, text=text, blocks=blocks, ts=ts, metadata=metadata,
+                                        params={k: v for k, v in params.items()
+                                                if k not in ("text", "blocks", "metadata")}))
         self._reply(200, {"ok": True, "channel": resolved, "ts": ts,
                           "message": {"type": "message", "text": text or "", "ts": ts}}, method="chat.postMessage")
+
+    # -- reading ------------------------------------------------------------------------------
+    def _int_param(self, params: dict[str, Any], name: str, default: int, maximum: int) -> int:
+        raw = params.get(name, default)
+        try:
+            value = int(raw)
+        except (TypeError, ValueError):
+            raise InvalidArguments("invalid_arguments", f"{name} must be an integer") from None
+        if not 1 <= value <= maximum:   # Slack clamps some; refusing is stricter
+            raise InvalidArguments("invalid_limit", f"{name} must be 1..{maximum}")
+        return value
+
+    @staticmethod
+    def _bool_param(params: dict[str, Any], name: str) -> bool:
+        raw = params.get(name, False)
+        if isinstance(raw, bool):
+            return raw
+        if str(raw).lower() in ("1", "true"):
+            return True
+        if str(raw).lower() in ("", "0", "false"):
+            return False
+        raise InvalidArguments("invalid_arguments", f"{name} must be a boolean")
+
+    @staticmethod
+    def _cursor(params: dict[str, Any]) -> int:
+        raw = params.get("cursor") or ""
+        if not raw:
+            return 0
+        try:
+            kind, offset = base64.b64decode(str(raw), validate=True).decode().split(":")
+            if kind != "next":
+                raise ValueError(kind)
+            return int(offset)
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidArguments("invalid_cursor", "cursor was not issued by this server") from None
+
+    @staticmethod
+    def _next_cursor(offset: int) -> str:
+        return base64.b64encode(f"next:{offset}".encode()).decode()
+
+    def _list_channels(self, params: dict[str, Any]) -> None:
+        api = self.server.api
+        try:
+            types = {t.strip() for t in str(params.get("types") or "public_channel").split(",")}
+            if not types <= CHANNEL_TYPES:
+                raise InvalidArguments("invalid_types", f"unknown types {sorted(types - CHANNEL_TYPES)}")
+            limit = self._int_param(params, "limit", 100, LIST_LIMIT_MAX)
+            start = self._cursor(params)
+            self._bool_param(params, "exclude_archived")
+        except InvalidArguments as exc:
+            self._reply(200, {"ok": False, "error": exc.error}, method="conversations.list", detail=str(exc))
+            return
+        names = api.channel_names()
+        page = names[start:start + limit]
+        more = start + limit < len(names)
+        channels = [{"id": api.channel_id(n), "name": n[1:] if n.startswith("#") else n, "is_channel": True,
+                     "is_private": False, "is_archived": False, "is_member": True} for n in page]
+        self._reply(200, {"ok": True, "channels": channels,
+                          "response_metadata": {"next_cursor": self._next_cursor(start + limit) if more else ""}},
+                    method="conversations.list")
+
+    def _history(self, params: dict[str, Any]) -> None:
+        api = self.server.api
+        channel = params.get("channel")
+        ids = {api.channel_id(n) for n in api.channel_names()}
+        # Slack takes a channel *id* here; "#name" is channel_not_found (unless this server answered
+        # that name as the id in the first place, for channels it was given no id for).
+        if not isinstance(channel, str) or channel not in ids:
+            self._reply(200, {"ok": False, "error": "channel_not_found"}, method="conversations.history",
+                        detail=f"not a channel id: {channel!r}")
+            return
+        try:
+            limit = self._int_param(params, "limit", 100, HISTORY_LIMIT_MAX)
+            start = self._cursor(params)
+            with_metadata = self._bool_param(params, "include_all_metadata")
+            inclusive = self._bool_param(params, "inclusive")
+            bounds = {}
+            for name in ("oldest", "latest"):
+                if params.get(name) not in (None, ""):
+                    if not _TS_RE.match(str(params[name])):
+                        raise InvalidArguments("invalid_ts_" + name, f"{name} must be a Slack timestamp")
+                    bounds[name] = float(params[name])
+        except InvalidArguments as exc:
+            self._reply(200, {"ok": False, "error": exc.error}, method="conversations.history", detail=str(exc))
+            return
+
+        def within(ts: float) -> bool:
+            if "oldest" in bounds and (ts < bounds["oldest"] or (ts == bounds["oldest"] and not inclusive)):
+                return False
+            return "latest" not in bounds or ts < bounds["latest"] or (ts == bounds["latest"] and inclusive)
+
+        with api._lock:
+            found = [m for m in api.messages
+                     if api.channel_id(m.channel) == channel and within(float(m.ts))
+                     and (not m.params.get("thread_ts") or m.params.get("reply_broadcast") in (True, "true", "1"))]
+        found.sort(key=lambda m: float(m.ts), reverse=True)
+        page = found[start:start + limit]
+        more = start + limit < len(found)
+        out = []
+        for m in page:
+            item: dict[str, Any] = {"type": "message", "user": "U0TEST0001", "bot_id": BOT_ID,
+                                    "app_id": "A0TEST0001", "text": m.text or "", "ts": m.ts}
+            if m.blocks:
+                item["blocks"] = m.blocks
+            if with_metadata and m.metadata is not None:
+                item["metadata"] = m.metadata
+            out.append(item)
+        self._reply(200, {"ok": True, "messages": out, "has_more": more, "pin_count": 0,
+                          "response_metadata": {"next_cursor": self._next_cursor(start + limit) if more else ""}},
+                    method="conversations.history")
 
     def _reply(self, status: int, payload: dict[str, Any], *, method: str,
                headers: dict[str, str] | None = None, detail: str | None = None) -> None:
@@ -296,6 +486,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.end_headers()
         self.wfile.write(body)
+
+
+#: Methods that read: accepted as GET (how slack_sdk sends them) or POST.
+READ_METHODS = frozenset({"auth.test", "conversations.list", "conversations.history"})
 
 
 class _Server(ThreadingHTTPServer):
@@ -319,6 +513,7 @@ class SlackAPIServer:
         self.errors: list[dict[str, Any]] = []
         self.calls: list[Call] = []
         self._faults: list[tuple[int, dict[str, str], dict[str, Any]]] = []
+        self._down: tuple[int, dict[str, str], dict[str, Any]] | None = None
         self._lock = threading.Lock()
         self._ts = 1_700_000_000_000_000
         self._httpd: _Server | None = None
@@ -331,7 +526,23 @@ class SlackAPIServer:
             self.errors.clear()
             self.calls.clear()
             self._faults.clear()
+            self._down = None
             self.channels = None
+
+    def channel_id(self, name: str) -> str:
+        """The id this server answers for a channel: ``channel_ids[name]``, else the name itself."""
+        return self.channel_ids.get(name, name)
+
+    def channel_names(self) -> list[str]:
+        """Every channel this server knows: given ids, allowed channels, and those posted to."""
+        with self._lock:
+            names = set(self.channel_ids) | set(self.channels or ()) | {m.channel for m in self.messages}
+        return sorted(names)
+
+    def forget(self, ts: str) -> None:
+        """Delete one message (as if it had never been posted)."""
+        with self._lock:
+            self.messages[:] = [m for m in self.messages if m.ts != ts]
 
     # -- fault injection -------------------------------------------------------------------
     def fail_next(self, n: int = 1, status: int = 500, error: str = "internal_error") -> None:
@@ -344,9 +555,17 @@ class SlackAPIServer:
         with self._lock:
             self._faults.extend([(429, {"Retry-After": str(retry_after)}, {"ok": False, "error": "ratelimited"})] * n)
 
+    def fail_all(self, status: int = 500, error: str = "internal_error", *,
+                 headers: dict[str, str] | None = None) -> None:
+        """Every request fails with HTTP ``status`` (and ``headers``) until ``reset``: Slack is down."""
+        with self._lock:
+            self._down = (status, dict(headers or {}), {"ok": False, "error": error})
+
     def _take_fault(self) -> tuple[int, dict[str, str], dict[str, Any]] | None:
         with self._lock:
-            return self._faults.pop(0) if self._faults else None
+            if self._faults:
+                return self._faults.pop(0)
+            return self._down
 
     def _next_ts(self) -> str:
         with self._lock:

@@ -6,11 +6,13 @@ matched the classifier and why; the officers decide. Importable without Airflow.
     model.py    Alert record, stable alert_id, severity
     blocks.py   Block Kit rendering that hostile post text cannot subvert
     sinks.py    SlackSink (chat.postMessage with retries) and OutboxSink (local files)
+    fallback.py FallbackSink (Slack, then a webhook or email when Slack fails), WebhookSink, EmailSink
     routing.py  force/team -> channel, from routing.yaml
     ledger.py   (lead) what was delivered, to avoid re-sending
 """
 
 from socialhub.alerts.blocks import escape_mrkdwn, escape_plain, neutralise, render_alert, render_digest
+from socialhub.alerts.fallback import EmailSink, FallbackEvent, FallbackSink, WebhookSink
 from socialhub.alerts.model import Alert, alert_id_for, severity_of
 from socialhub.alerts.routing import RouteDecision, Routing
 from socialhub.alerts.sinks import (
@@ -23,7 +25,7 @@ from socialhub.alerts.sinks import (
 )
 
 __all__ = [
-    "Alert", "AlertSink", "Delivery", "OutboxSink", "RouteDecision", "Routing", "SlackDeliveryError",
-    "SlackSink", "alert_id_for", "escape_mrkdwn", "escape_plain", "neutralise", "render_alert",
-    "render_digest", "send_digest", "severity_of",
+    "Alert", "AlertSink", "Delivery", "EmailSink", "FallbackEvent", "FallbackSink", "OutboxSink", "RouteDecision",
+    "Routing", "SlackDeliveryError", "SlackSink", "WebhookSink", "alert_id_for", "escape_mrkdwn", "escape_plain",
+    "neutralise", "render_alert", "render_digest", "send_digest", "severity_of",
 ]

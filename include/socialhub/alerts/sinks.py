@@ -7,6 +7,10 @@ Delivery semantics are *at least once*: a request that reached Slack but whose r
 lost (timeout, 5xx after the write) is retried and may show twice. For a monitoring hub a
 duplicate is a nuisance and a lost alert is a failure, so duplicates are the side we err on;
 the ledger keyed on ``alert_id`` prevents re-sends across task runs.
+
+Every Slack message carries message metadata (``event_type`` ``socialhub_alert``, the message
+key and the alert ids it covers), so ``SlackSink.find_delivery`` can find an alert that reached
+Slack before a crash stopped the ledger from recording it (``conversations.history``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -28,7 +33,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from socialhub.alerts.blocks import _fit, render_alert, render_digest
-from socialhub.alerts.model import Alert
+from socialhub.alerts.model import Alert, is_alert_id
 from socialhub.errors import AlertDeliveryError
 from socialhub.models import utc_iso
 
@@ -43,6 +48,16 @@ AUTH_SLACK_ERRORS = frozenset({"invalid_auth", "not_authed", "account_inactive",
 #: Errors a retry cannot fix because the channel in routing.yaml is wrong or unusable.
 CHANNEL_SLACK_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived",
                                   "restricted_action", "cannot_reply_to_message"})
+#: Errors that mean "this message can never be posted as it is": a renderer bug, not an outage.
+FORMAT_SLACK_ERRORS = frozenset({"invalid_blocks", "msg_too_long", "invalid_arguments", "no_text",
+                                 "invalid_metadata_format", "invalid_metadata_schema"})
+#: Errors reading a channel's history that mean "cannot look", not "not there": the bot lacks
+#: ``channels:history``/``groups:history``/``channels:read`` or is not in the channel.
+HISTORY_UNAVAILABLE_ERRORS = frozenset({"missing_scope", "no_permission", "not_in_channel", "channel_not_found",
+                                        "not_allowed_token_type", "restricted_action"})
+#: ``event_type`` of the message metadata on every message socialhub posts.
+METADATA_EVENT_TYPE = "socialhub_alert"
+_CHANNEL_ID_RE = re.compile(r"[CGD][A-Z0-9]{8,}")
 
 _KEY_RE = re.compile(r"(digest-|notice-)?[0-9a-f]{24}")
 #: Credentials that could appear in an exception message sent with ``send_text``.
@@ -86,16 +101,19 @@ class Delivery:
     """Proof that one message left: where, when, and the id to find it again.
 
     ``message_id`` is Slack's ``ts`` (with ``location`` = ``slack:<channel id>/<ts>``) or, for
-    the outbox, the file's key (with ``location`` = the file path).
+    the outbox, the file's key (with ``location`` = the file path). A fallback delivery
+    (``socialhub.alerts.fallback``) has ``sink`` ``webhook`` or ``email``, ``channel`` = the Slack
+    channel it was meant for, and ``fallback_reason`` = why Slack was not used.
     """
 
-    sink: Literal["slack", "outbox"]
+    sink: Literal["slack", "outbox", "webhook", "email"]
     channel: str
     message_id: str
     location: str
     sent_at: str
     key: str
     attempts: int = 1
+    fallback_reason: str | None = None
 
     @property
     def ts(self) -> str:
@@ -166,6 +184,13 @@ class SlackSink:
     * anything else (``invalid_auth``, ``channel_not_found``, ``invalid_blocks``…): fail at once,
       because repeating a request Slack has judged wrong only burns the rate limit;
     * at most ``max_attempts`` requests in all.
+
+    Every message carries metadata (``socialhub_alert``: its key and the alert ids it covers);
+    ``find_delivery`` reads the channel's recent history (``conversations.history`` with
+    ``include_all_metadata``, at most ``history_max_messages`` messages, same retry policy) for
+    it. That needs the ``channels:history``/``groups:history`` and ``channels:read``/``groups:read``
+    scopes (``channels:read`` only to turn a ``#name`` in routing.yaml into a channel id); without
+    them the lookup logs a warning and answers "not found", i.e. at-least-once as before.
     """
 
     name = "slack"
@@ -173,7 +198,8 @@ class SlackSink:
     def __init__(self, client: WebClient, *, max_attempts: int = 5, max_wait: float = 60.0,
                  backoff: float = 1.0, max_backoff: float = 30.0,
                  sleep: Callable[[float], None] = time.sleep,
-                 now: Callable[[], datetime] = _utcnow) -> None:
+                 now: Callable[[], datetime] = _utcnow, history_max_messages: int = 1000,
+                 history_page: int = 200) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         self.client = client
@@ -183,6 +209,9 @@ class SlackSink:
         self.max_backoff = max_backoff
         self.sleep = sleep
         self.now = now
+        self.history_max_messages = history_max_messages
+        self.history_page = max(1, min(history_page, 999))
+        self._channel_ids: dict[str, str] = {}
 
     def check(self) -> dict[str, Any]:
         """``auth.test``: which workspace and bot the token belongs to (for a health check)."""
@@ -208,7 +237,117 @@ class SlackSink:
 
     def send_payload(self, payload: Mapping[str, Any], channel: str, *, key: str,
                      record: Mapping[str, Any] | None = None) -> Delivery:
-        """Post a rendered payload; ``key`` is only used in messages and the ``Delivery``."""
+        """Post a rendered payload; ``key`` (and ``record["alert_ids"]``) go into the message metadata."""
+        response, attempt = self._call(
+            lambda: self.client.chat_postMessage(
+                channel=channel,
+                text=payload["text"],
+                blocks=list(payload["blocks"]) or None,
+                # An unfurl would make Slack fetch the post (and its media) and show a preview:
+                # it tells the platform someone looked, and can put graphic images in the channel.
+                unfurl_links=False,
+                unfurl_media=False,
+                # Never turn "@name" or "#name" in the fallback text into mentions.
+                link_names=False,
+                parse="none",
+                metadata=message_metadata(key, record),
+            ),
+            subject=f"alert {key}", where=f"to {channel!r}", channel=channel)
+        data = response.data if isinstance(response.data, dict) else {}
+        ts = str(data.get("ts", ""))
+        slack_channel = str(data.get("channel", channel))
+        if _CHANNEL_ID_RE.fullmatch(slack_channel):
+            self._channel_ids[channel] = slack_channel
+        return Delivery(sink="slack", channel=channel, message_id=ts,
+                        location=f"slack:{slack_channel}/{ts}", sent_at=utc_iso(self.now()),
+                        key=key, attempts=attempt)
+
+    # -- finding a message that was posted but not recorded ------------------------------------
+    def find_delivery(self, alert: Alert, channel: str) -> Delivery | None:
+        """The earlier message about ``alert`` in ``channel`` (alone or in a digest), if Slack has it.
+
+        Used by the alert stage when an intent exists without a ledger entry (a crash between
+        ``chat.postMessage`` and the ledger write): finding it means the alert is recorded, not
+        posted again. Reads at most ``history_max_messages`` of the channel's newest messages.
+        Raises ``SlackDeliveryError`` if Slack cannot be read (so a caller can decide); answers
+        ``None`` if the bot may not read the channel (warning logged).
+        """
+        if not is_alert_id(alert.alert_id):
+            return None
+        try:
+            channel_id = self._channel_id(channel)
+            if channel_id is None:
+                return None
+            return self._search_history(channel, channel_id, alert.alert_id)
+        except SlackDeliveryError as exc:
+            if exc.error in HISTORY_UNAVAILABLE_ERRORS:
+                log.warning("cannot read the history of Slack channel %s to look for alert %s (%s): treating "
+                            "it as not delivered; give the app channels:history, groups:history and "
+                            "channels:read", channel, alert.alert_id, exc.error)
+                return None
+            raise
+
+    def _channel_id(self, channel: str) -> str | None:
+        """Slack's id for a ``#name`` from routing.yaml (``conversations.history`` takes ids only)."""
+        if _CHANNEL_ID_RE.fullmatch(channel):
+            return channel
+        if channel in self._channel_ids:
+            return self._channel_ids[channel]
+        name = channel[1:] if channel.startswith("#") else channel
+        cursor: str | None = None
+        for _page in range(100):
+            kwargs: dict[str, Any] = {"types": "public_channel,private_channel", "exclude_archived": True,
+                                      "limit": 200}
+            if cursor:
+                kwargs["cursor"] = cursor
+            response, _ = self._call(partial(self.client.conversations_list, **kwargs),
+                                     subject="channel list", where=f"looking for {channel!r}", channel=channel,
+                                     doing="reading")
+            data = response.data if isinstance(response.data, dict) else {}
+            for entry in data.get("channels") or []:
+                if isinstance(entry, dict) and entry.get("name") == name and entry.get("id"):
+                    self._channel_ids[channel] = str(entry["id"])
+                    return self._channel_ids[channel]
+            cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")
+            if not cursor:
+                break
+        log.warning("Slack channel %s is not in conversations.list: cannot look for earlier messages there",
+                    channel)
+        return None
+
+    def _search_history(self, channel: str, channel_id: str, alert_id: str) -> Delivery | None:
+        cursor: str | None = None
+        seen = 0
+        while seen < self.history_max_messages:
+            kwargs: dict[str, Any] = {"channel": channel_id, "include_all_metadata": True,
+                                      "limit": min(self.history_page, self.history_max_messages - seen)}
+            if cursor:
+                kwargs["cursor"] = cursor
+            response, _ = self._call(partial(self.client.conversations_history, **kwargs),
+                                     subject=f"history of {channel!r}", where=f"looking for alert {alert_id}",
+                                     channel=channel, doing="reading")
+            data = response.data if isinstance(response.data, dict) else {}
+            messages = [m for m in data.get("messages") or [] if isinstance(m, dict)]
+            for message in messages:
+                key = message_covers(message, alert_id)
+                if key:
+                    ts = str(message.get("ts", ""))
+                    log.info("alert %s was already posted to %s (ts %s) before a crash: recorded, not re-sent",
+                             alert_id, channel, ts)
+                    return Delivery(sink="slack", channel=channel, message_id=ts,
+                                    location=f"slack:{channel_id}/{ts}", sent_at=_ts_iso(ts), key=key)
+            seen += len(messages)
+            cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")
+            if not messages or not data.get("has_more") or not cursor:
+                return None
+        log.warning("alert %s not found in the newest %d messages of %s: treating it as not delivered",
+                    alert_id, seen, channel)
+        return None
+
+    # -- one API call with the retry policy --------------------------------------------------
+    def _call(self, call: Callable[[], Any], *, subject: str, where: str, channel: str,
+              doing: str = "posting") -> tuple[Any, int]:
+        """``call()`` with the retry policy; returns its response and the number of attempts."""
         attempt = 0
         while True:
             attempt += 1
@@ -220,18 +359,7 @@ class SlackSink:
             headers: Mapping[str, Any] = {}
             failure: str | None = None
             try:
-                response = self.client.chat_postMessage(
-                    channel=channel,
-                    text=payload["text"],
-                    blocks=list(payload["blocks"]) or None,
-                    # An unfurl would make Slack fetch the post (and its media) and show a preview:
-                    # it tells the platform someone looked, and can put graphic images in the channel.
-                    unfurl_links=False,
-                    unfurl_media=False,
-                    # Never turn "@name" or "#name" in the fallback text into mentions.
-                    link_names=False,
-                    parse="none",
-                )
+                response = call()
             except SlackApiError as exc:
                 failure = "api"
                 status, error = exc.response.status_code, _error_code(exc)
@@ -242,61 +370,104 @@ class SlackSink:
             except OSError as exc:          # URLError, timeouts, connection resets
                 failure = f"network:{type(exc).__name__}"
             else:
-                data = response.data if isinstance(response.data, dict) else {}
-                ts = str(data.get("ts", ""))
-                slack_channel = str(data.get("channel", channel))
-                return Delivery(sink="slack", channel=channel, message_id=ts,
-                                location=f"slack:{slack_channel}/{ts}", sent_at=utc_iso(self.now()),
-                                key=key, attempts=attempt)
+                return response, attempt
 
             if failure.startswith("client:"):
-                raise SlackDeliveryError(f"Slack client error posting alert {key} to {channel!r}: "
+                raise SlackDeliveryError(f"Slack client error {doing} {subject} {where}: "
                                          f"{failure[len('client:'):]}", error=None, status=None, retryable=False,
                                          attempts=attempt, channel=channel,
                                          hint="check the Slack connection's base_url and proxy")
             if failure == "api":
-                wait = self._wait_for(status or 0, error, headers, attempt, channel, key)
+                wait = self._wait_for(status or 0, error, headers, attempt, channel, subject, where)
             else:
                 wait = self._backoff(attempt)
-                log.warning("Slack unreachable posting alert %s to %s (%s); retry in %.1fs",
-                            key, channel, failure, wait)
+                log.warning("Slack unreachable %s %s %s (%s); retry in %.1fs", doing, subject, where, failure, wait)
             if attempt >= self.max_attempts:
                 what = error or (f"HTTP {status}" if status else "connection failed")
                 raise SlackDeliveryError(
-                    f"Slack kept failing posting alert {key} to {channel!r}: {what} after {attempt} attempt(s)",
+                    f"Slack kept failing {doing} {subject} {where}: {what} after {attempt} attempt(s)",
                     error=error, status=status, retryable=True, attempts=attempt, channel=channel,
                     hint="Slack is degraded or rate-limiting: the alert was not sent; retry the task later")
             self.sleep(wait)
 
     def _wait_for(self, status: int, error: str | None, headers: Mapping[str, Any] | None,
-                  attempt: int, channel: str, key: str) -> float:
+                  attempt: int, channel: str, subject: str, where: str) -> float:
         """Seconds to wait before retrying, or raise if this failure must not be retried."""
         if status == 429 or error == "ratelimited":
             wait = _retry_after(headers)
             if wait > self.max_wait:
                 raise SlackDeliveryError(
-                    f"Slack rate-limited alert {key} to {channel!r} for {wait:.0f}s (> max_wait {self.max_wait:.0f}s)",
+                    f"Slack rate-limited {subject} {where} for {wait:.0f}s (> max_wait {self.max_wait:.0f}s)",
                     error=error or "ratelimited", status=status, retryable=True, attempts=attempt,
                     channel=channel, hint="retry the task after the rate-limit window")
-            log.warning("Slack rate-limited alert %s to %s; waiting %.1fs as Retry-After says", key, channel, wait)
+            log.warning("Slack rate-limited %s %s; waiting %.1fs as Retry-After says", subject, where, wait)
             return wait
         if status >= 500 or error in TRANSIENT_SLACK_ERRORS:
             wait = self._backoff(attempt)
-            log.warning("Slack answered %s for alert %s to %s; retry in %.1fs", error or status, key, channel, wait)
+            log.warning("Slack answered %s for %s %s; retry in %.1fs", error or status, subject, where, wait)
             return wait
         hint = None
         if error in AUTH_SLACK_ERRORS:
             hint = "the Slack connection's token is wrong, revoked or lacks chat:write: fix the Airflow Connection"
         elif error in CHANNEL_SLACK_ERRORS:
             hint = "the channel does not exist or the app is not in it: fix routing.yaml or invite the app"
-        elif error in ("invalid_blocks", "msg_too_long", "invalid_arguments", "no_text"):
+        elif error in FORMAT_SLACK_ERRORS:
             hint = "Slack rejected the message format: this is a renderer bug, the alert is kept for the outbox"
         raise SlackDeliveryError(
-            f"Slack refused alert {key} for {channel!r}: {error or 'HTTP ' + str(status)}",
+            f"Slack refused {subject} {where}: {error or 'HTTP ' + str(status)}",
             error=error, status=status, retryable=False, attempts=attempt, channel=channel, hint=hint)
 
     def _backoff(self, attempt: int) -> float:
         return min(self.max_backoff, self.backoff * (2 ** (attempt - 1)))
+
+
+def message_metadata(key: str, record: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Slack message metadata for a socialhub message: its key and the alert ids it covers.
+
+    Values are strings only (Slack's metadata payload allows scalars and objects); ids are our own
+    hex ids, never post text, so nothing untrusted reaches the metadata.
+    """
+    ids = [str(i) for i in (record or {}).get("alert_ids") or [] if is_alert_id(i)]
+    if not ids and is_alert_id(key):
+        ids = [key]
+    payload: dict[str, Any] = {"key": key if _KEY_RE.fullmatch(key or "") else "other"}
+    if ids:
+        payload["alert_ids"] = ",".join(sorted(set(ids)))
+    return {"event_type": METADATA_EVENT_TYPE, "event_payload": payload}
+
+
+def message_covers(message: Mapping[str, Any], alert_id: str) -> str | None:
+    """The key of a Slack message (from ``conversations.history``) if it delivered ``alert_id``.
+
+    Decided by our metadata; a bot message without any (posted before metadata was added) counts
+    if one of its buttons carries the alert id as its value (the alert's own buttons and a
+    digest's item buttons do; review replies live in threads, which the history does not list).
+    """
+    metadata = message.get("metadata")
+    if isinstance(metadata, dict) and metadata.get("event_type") == METADATA_EVENT_TYPE:
+        payload = metadata.get("event_payload") or {}
+        ids = str(payload.get("alert_ids") or "").split(",") if isinstance(payload, dict) else []
+        if alert_id in ids:
+            key = str(payload.get("key") or "")
+            return key if _KEY_RE.fullmatch(key) else alert_id
+        return None
+    if not message.get("bot_id"):
+        return None
+    for block in message.get("blocks") or []:
+        if not isinstance(block, dict):
+            continue
+        elements = list(block.get("elements") or []) + [block.get("accessory")]
+        if any(isinstance(el, dict) and el.get("type") == "button" and el.get("value") == alert_id
+               for el in elements):
+            return alert_id
+    return None
+
+
+def _ts_iso(ts: str) -> str:
+    try:
+        return utc_iso(datetime.fromtimestamp(float(ts), UTC))
+    except (TypeError, ValueError, OverflowError, OSError):
+        return ""
 
 
 def _error_code(exc: SlackApiError) -> str | None:

@@ -88,8 +88,8 @@ class AuditLog:
                 self.store.put(event_key(seq + 1), canonical_json(event), content_type="application/json")
             except ImmutableObjectError:
                 continue  # another writer took this number: re-read the end and try the next
-            self.store.put_state(HEAD, canonical_json({"seq": seq + 1, "hash": event["hash"]}))
-            self._tail = (seq + 1, event["hash"])
+            self.store.put_hint(HEAD, canonical_json({"seq": seq + 1, "hash": event["hash"]}))
+            self._tail = (seq + 1, str(event["hash"]))
             return event
         raise RuntimeError("could not append to the audit log: too much contention")
 

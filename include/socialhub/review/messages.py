@@ -122,6 +122,8 @@ def send(sink: Any, payload: Mapping[str, Any], channel: str, *, key: str, threa
             threaded = SlackSink(_ThreadedClient(sink.client, thread[2]),  # type: ignore[arg-type]  # duck-typed WebClient max_attempts=sink.max_attempts,
                                  max_wait=sink.max_wait, backoff=sink.backoff, max_backoff=sink.max_backoff,
                                  sleep=sink.sleep, now=sink.now)
+            if hasattr(sink, "rewrap"):    # a FallbackSink: the reply falls back too if Slack fails
+                return sink.rewrap(threaded).send_payload(payload, thread[1] or channel, key=key)
             return threaded.send_payload(payload, thread[1] or channel, key=key)
         rec["thread_of"] = thread[2]
         channel = thread[1] or channel

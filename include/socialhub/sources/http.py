@@ -16,8 +16,15 @@ per platform. It
   ``Authorization: Bearer`` (default) or, for APIs keyed like YouTube's, as a query parameter
   (``auth="query"``); because a query key is part of every URL, the ``httpx``/``httpcore``
   loggers (which log URLs at INFO/DEBUG) are pinned to WARNING when this module is imported;
-* refuses bodies larger than ``config.extra["max_body_bytes"]`` (default 10 MB): an XML or
-  HTML bomb must not reach a parser.
+* reads at most ``config.extra["max_body_bytes"]`` of a body (default 10 MiB, or
+  ``SOCIALHUB_MAX_RESPONSE_BYTES``): a bigger 2xx body raises ``ResponseTooLarge`` as soon as the
+  ``Content-Length`` or the bytes read so far pass the limit, so a 50 MB page, an XML/HTML bomb
+  or a decompression bomb never sits in memory whole nor reaches a parser;
+* treats hostile text at the JSON boundary once for every JSON platform: a body that is not
+  UTF-8 raises ``MalformedResponse`` (with the byte offset), JSON nested deeper than the
+  parser's recursion limit too, and a lone UTF-16 surrogate (``"\ud800"``, e.g. an emoji cut in
+  half by a platform's truncation) becomes U+FFFD, because it cannot be stored as UTF-8. NUL, C0
+  and C1 controls and bidi overrides are kept verbatim (the alert renderer neutralises them).
 
 Time is injectable (``now``, ``sleep``) so tests never really wait.
 """
@@ -28,18 +35,28 @@ import email.utils
 import functools
 import json
 import logging
+import os
 import re
 import ssl
 import time
-from collections.abc import Callable, Mapping
+import zlib
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 
-from socialhub.errors import AccountUnavailable, AuthError, ConnectorError, MalformedResponse, RateLimited
+from socialhub.errors import (
+    AccountUnavailable,
+    AuthError,
+    ConfigError,
+    ConnectorError,
+    MalformedResponse,
+    RateLimited,
+    ResponseTooLarge,
+)
 from socialhub.models import parse_iso, utc_iso
 from socialhub.sources.base import ConnectorConfig, utcnow
 
@@ -52,9 +69,126 @@ for _noisy in ("httpx", "httpcore"):
 
 USER_AGENT = "socialhub/0.1"
 EXCERPT_CHARS = 200
-MAX_BODY_BYTES = 10 * 1024 * 1024
+MAX_BODY_BYTES = 10 * 1024 * 1024   # default cap on one response body; SOCIALHUB_MAX_RESPONSE_BYTES overrides
+MAX_BODY_ENV = "SOCIALHUB_MAX_RESPONSE_BYTES"
 _EPOCH_THRESHOLD = 1_000_000_000  # a "reset" number above this is a Unix time, below it a delay in seconds
 _SECRET_PARAM_RE = re.compile(r"(?i)\b(key|api_key|apikey|access_token|token|client_secret)=[^&\s\"'<>]+")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")   # the only way a lone surrogate gets into parsed JSON
+_NOT_UTF8_HINT = ("the platform (or a proxy in between) sent bytes that are not valid text; nothing was stored "
+                  "and the cursor was not moved, so the account is retried on the next run. If it persists, "
+                  "fetch the account with `socialhub fetch` and report the response to the platform")
+
+
+def _dot_segments(path: str) -> bool:
+    """True when ``path`` has a ``.``/``..`` segment, also once percent-decoded (``%2e%2e``,
+    ``..%2f..``, ``..%5c``): a server that decodes before routing would climb out of its prefix."""
+    return any(part in (".", "..") for seg in path.split("/") for part in re.split(r"[/\\]", unquote(seg)))
+
+
+def _decoded_chunks(response: httpx.Response, room: int) -> Iterator[bytes]:
+    """The body of a streamed response, decoded, in pieces of at most ``room`` bytes.
+
+    gzip and deflate are inflated here with a bounded output per step, so a decompression bomb
+    (a few KB that inflate to gigabytes) never expands past the body limit in memory; anything
+    else (identity, or an encoding httpx decodes itself) is passed through httpx."""
+    codings = [c.strip() for c in response.headers.get("content-encoding", "").lower().split(",")
+               if c.strip() not in ("", "identity")]
+    if response.is_stream_consumed or len(codings) != 1 or codings[0] not in ("gzip", "x-gzip", "deflate"):
+        # (consumed: an in-process transport built the response from bytes, already in memory)
+        yield from response.iter_bytes()
+        return
+    gzip = codings[0] != "deflate"
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16 if gzip else zlib.MAX_WBITS)
+    first = True
+    try:
+        for raw in response.iter_raw():
+            if first and not gzip and raw:
+                first = False
+                try:   # "deflate" is zlib-wrapped by the RFC, raw deflate in practice often
+                    zlib.decompressobj(zlib.MAX_WBITS).decompress(raw[:2])
+                except zlib.error:
+                    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+            pending = raw
+            while pending:
+                out = inflater.decompress(pending, room)
+                pending = inflater.unconsumed_tail
+                if out:
+                    yield out
+        rest = inflater.flush()
+        if rest:
+            yield rest
+    except zlib.error as exc:
+        raise httpx.DecodingError(f"invalid {codings[0]} body ({exc})") from None
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    """An error body's JSON (lone surrogates replaced), or None when it is not JSON."""
+    try:
+        return replace_lone_surrogates(json.loads(response.content))[0]
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+
+
+def default_max_body_bytes() -> int:
+    """The body cap when a connection sets no ``max_body_bytes``: ``SOCIALHUB_MAX_RESPONSE_BYTES`` or 10 MiB."""
+    raw = os.environ.get(MAX_BODY_ENV, "").strip()
+    if not raw:
+        return MAX_BODY_BYTES
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigError(f"{MAX_BODY_ENV}={raw[:40]!r} is not a positive whole number of bytes",
+                          hint=f"e.g. {MAX_BODY_ENV}=20971520 for 20 MiB, or unset it for the 10 MiB default")
+    return value
+
+
+def printable(text: str) -> str:
+    """``text`` with every non-printable character (C0/C1 controls, bidi overrides, lone
+    surrogates, ...) shown as an escape, so a platform's error text cannot forge log lines or
+    recolour a terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def replace_lone_surrogates(data: Any) -> tuple[Any, int]:
+    """Parsed JSON with every lone UTF-16 surrogate (in keys and values, at any depth) replaced
+    by U+FFFD, and how many were replaced. Iterative: hostile nesting cannot overflow the stack."""
+    count = 0
+
+    def fix(value: str) -> str:
+        nonlocal count
+        new, n = _SURROGATE.subn("\ufffd", value)
+        count += n
+        return new
+
+    if isinstance(data, str):
+        return fix(data), count
+    stack: list[Any] = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            for i, value in enumerate(node):
+                if isinstance(value, str):
+                    node[i] = fix(value)
+                elif isinstance(value, (list, dict)):
+                    stack.append(value)
+        elif isinstance(node, dict):
+            if any(_SURROGATE.search(k) for k in node if isinstance(k, str)):
+                items = list(node.items())
+                node.clear()
+                node.update((fix(k) if isinstance(k, str) else k, v) for k, v in items)
+            for key, value in node.items():
+                if isinstance(value, str):
+                    node[key] = fix(value)
+                elif isinstance(value, (list, dict)):
+                    stack.append(value)
+    return data, count
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +400,10 @@ class HttpClient:
         if not config.base_url:
             raise ConnectorError(platform, account, "no base_url configured",
                                  hint=f"set base_url in the Airflow Connection socialhub_{platform}")
+        scheme = urlsplit(config.base_url).scheme.lower()
+        if scheme not in ("http", "https"):
+            raise ConnectorError(platform, account, f"base_url scheme {printable(scheme[:20])!r} is not http(s)",
+                                 hint=f"set an https:// base_url in the Airflow Connection socialhub_{platform}")
         self.config = config
         self.platform = platform
         self.account = account
@@ -286,7 +424,8 @@ class HttpClient:
         self._token = config.token or None
         self._auth = {"Authorization": f"Bearer {self._token}"} if self._token and auth == "bearer" else {}
         self._auth_params = {auth_param: self._token} if self._token and auth == "query" else {}
-        self.max_body_bytes = int(config.extra.get("max_body_bytes", MAX_BODY_BYTES))
+        cap = config.extra.get("max_body_bytes")
+        self.max_body_bytes = int(cap) if cap is not None else default_max_body_bytes()
         self.user_agent = str(config.extra.get("user_agent") or USER_AGENT)
         self._http = httpx.Client(
             timeout=httpx.Timeout(config.timeout),
@@ -310,15 +449,31 @@ class HttpClient:
             raise MalformedResponse(self.platform, self.account,
                                     f"GET {path}: expected JSON but got {ctype.split(';')[0]}: "
                                     f"{self._excerpt(response.text)!r}")
+        content = response.content
+        encoding = json.detect_encoding(content)
         try:
-            return json.loads(response.content)
+            text = content.decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise MalformedResponse(
+                self.platform, self.account,
+                f"GET {self._where(response)}: the body is not valid {encoding.upper().removesuffix('-SIG')} "
+                f"({exc.reason}: {exc.object[exc.start:exc.start + 4]!r} at byte {exc.start} of {len(content)}); "
+                f"nothing was parsed", hint=_NOT_UTF8_HINT) from None
+        try:
+            data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise MalformedResponse(self.platform, self.account,
-                                    f"GET {path}: invalid JSON ({exc.msg} at char {exc.pos} of "
-                                    f"{len(response.content)}): {self._excerpt(response.text)!r}") from None
-        except UnicodeDecodeError as exc:
+                                    f"GET {path}: invalid JSON ({exc.msg.removesuffix(' at')} at char {exc.pos} "
+                                    f"of {len(content)}): {self._excerpt(response.text)!r}") from None
+        except RecursionError:
             raise MalformedResponse(self.platform, self.account,
-                                    f"GET {path}: body is not valid text ({exc.reason})") from None
+                                    f"GET {path}: JSON nested too deeply to parse ({len(content)} bytes)") from None
+        if _SURROGATE_ESCAPE.search(text):
+            data, replaced = replace_lone_surrogates(data)
+            if replaced:
+                log.warning("%s:%s: GET %s: %d lone UTF-16 surrogate(s) in the JSON replaced by U+FFFD",
+                            self.platform, self.account, path, replaced)
+        return data
 
     def get_text(self, path_or_url: str, params: Mapping[str, Any] | None = None) -> str:
         """GET a text body (HTML, RSS, ...) with the same error, retry and rate-limit handling."""
@@ -359,6 +514,11 @@ class HttpClient:
         flat = " ".join(self._redact(text).split())
         return flat if len(flat) <= EXCERPT_CHARS else flat[: EXCERPT_CHARS - 1] + "…"
 
+    def _where(self, response: httpx.Response) -> str:
+        """The request URL for a message: scheme, host and path; never the query (a key may be there)."""
+        url = urlsplit(str(response.request.url))
+        return self._redact(f"{url.scheme}://{url.hostname or ''}{f':{url.port}' if url.port else ''}{url.path}")
+
     def _resolve(self, path_or_url: str) -> str:
         if re.match(r"(?i)^[a-z][a-z0-9+.-]*://", path_or_url):
             if _origin(path_or_url) != self._origin:
@@ -368,7 +528,14 @@ class HttpClient:
                     hint="the platform's pagination link left the configured base_url; check base_url "
                          "(the token is only ever sent to that origin)")
             return path_or_url
-        return urljoin(self.base_url, path_or_url.lstrip("/"))
+        url = urljoin(self.base_url, path_or_url.lstrip("/"))
+        if not url.startswith(self.base_url) or _dot_segments(urlsplit(path_or_url).path):
+            raise ConnectorError(
+                self.platform, self.account,
+                f"refusing a request path that would leave base_url: {printable(path_or_url[:120])!r}",
+                hint="an account name or an id the platform returned looks like a path (../, %2e%2e, %2f); "
+                     "check the watchlist entry")
+        return url
 
     def _seconds_until(self, when: datetime) -> float:
         return (when - self.now()).total_seconds()
@@ -405,8 +572,13 @@ class HttpClient:
         while True:
             try:
                 self.requests_made += 1
-                response = self._http.get(url, params=params,
-                                          headers={"Accept": accept, **dict(headers or {}), **self._auth})
+                request = self._http.build_request("GET", url, params=params,
+                                                   headers={"Accept": accept, **dict(headers or {}), **self._auth})
+                response = self._http.send(request, stream=True)
+                try:
+                    oversize = self._read_capped(response)
+                finally:
+                    response.close()
             except httpx.TransportError as exc:   # timeouts, refused connections, broken streams
                 failures += 1
                 problem = f"{type(exc).__name__}: {self._excerpt(str(exc)) or 'no detail'}"
@@ -417,6 +589,14 @@ class HttpClient:
                                      f"GET {path} failed {failures} times ({problem})",
                                      hint="network problem or the platform is down; the account will be "
                                           "collected on a later run") from None
+            except httpx.DecodingError as exc:   # a corrupt gzip/deflate body
+                raise MalformedResponse(self.platform, self.account,
+                                        f"GET {path}: the body could not be decoded ({self._excerpt(str(exc))})",
+                                        hint=_NOT_UTF8_HINT) from None
+            except httpx.InvalidURL as exc:
+                raise ConnectorError(self.platform, self.account,
+                                     f"GET {printable(path)}: not a valid request URL ({self._excerpt(str(exc))})",
+                                     hint="check base_url and the watchlist entry's account") from None
             self.last_status = response.status_code
             self.last_headers = response.headers
             now = self.now()
@@ -463,11 +643,39 @@ class HttpClient:
                                      f"GET {path}: unexpected redirect (HTTP {status}) to {where}",
                                      hint="check base_url (scheme and host) in the platform's Connection",
                                      status=status)
-            if len(response.content) > self.max_body_bytes:
-                raise MalformedResponse(self.platform, self.account,
-                                        f"GET {path}: body of {len(response.content)} bytes exceeds the "
-                                        f"{self.max_body_bytes}-byte limit (extra max_body_bytes); not parsed")
+            if oversize is not None:
+                size, how = ((f"body of {oversize} bytes", "as declared by Content-Length; not read") if oversize > 0
+                             else ("body", "stopped reading there; not parsed"))
+                raise ResponseTooLarge(self.platform, self.account,
+                                       f"GET {self._where(response)}: {size} exceeds the {self.max_body_bytes}-byte "
+                                       f"limit ({how})", limit=self.max_body_bytes, status=status)
             return response, path
+
+    def _read_capped(self, response: httpx.Response) -> int | None:
+        """Read the body of a streamed response, never more than ``max_body_bytes`` into memory.
+
+        Returns None when the whole body was read; otherwise the body is cut at the limit (enough
+        for an error excerpt) and the result is the declared ``Content-Length`` (> 0) or -1 when
+        there was none. A 2xx whose ``Content-Length`` is over the limit is not read at all."""
+        limit = self.max_body_bytes
+        try:
+            declared: int | None = int(response.headers.get("content-length", ""))
+        except ValueError:
+            declared = None
+        if declared is not None and declared > limit and 200 <= response.status_code < 300:
+            response._content = b""
+            return declared
+        chunks: list[bytes] = []
+        total = 0
+        for chunk in _decoded_chunks(response, min(limit + 1, 1 << 20)):
+            if total + len(chunk) > limit:
+                chunks.append(chunk[: limit - total])
+                response._content = b"".join(chunks)
+                return declared if declared is not None and declared > limit else -1
+            chunks.append(chunk)
+            total += len(chunk)
+        response._content = b"".join(chunks)
+        return None
 
     def _pause_before_retry(self, failures: int, path: str, problem: str) -> None:
         delay = self.backoff * (2 ** (failures - 1))
@@ -477,10 +685,7 @@ class HttpClient:
 
     def _detail(self, response: httpx.Response) -> str:
         """The platform's own error text when it sent one, else a body excerpt."""
-        try:
-            body = response.json()
-        except (ValueError, UnicodeDecodeError):
-            body = None
+        body = _json_or_none(response)
         if isinstance(body, dict):
             nested = body.get("error")
             if isinstance(nested, dict):   # Google: {"error": {"code", "message", "errors": [{"reason"}]}}
@@ -491,14 +696,13 @@ class HttpClient:
                                             "error_description")
                      if isinstance(body.get(k), (str, int)) and str(body[k])]
             if parts:
-                return self._excerpt(": ".join(dict.fromkeys(parts)))
+                return printable(self._excerpt(": ".join(dict.fromkeys(parts))))
         return repr(self._excerpt(response.text)) if response.text else "(empty body)"
 
     def _client_error(self, response: httpx.Response, path: str) -> ConnectorError:
         status = response.status_code
-        try:
-            body: Any = response.json()
-        except (ValueError, UnicodeDecodeError):
+        body: Any = _json_or_none(response)
+        if body is None:
             body = response.text if response.content else None
         mapped = self.error_hook(status, body) if self.error_hook else None
         mapping = mapped if isinstance(mapped, ErrorMapping) else ErrorMapping(mapped) if mapped else None

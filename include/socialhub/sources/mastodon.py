@@ -44,11 +44,11 @@ MAX_LIMIT = 40   # /api/v1/accounts/:id/statuses caps ``limit`` at 40
 # --------------------------------------------------------------------------------------------
 
 class _TextExtractor(HTMLParser):
-    _PARA = "\x00"   # paragraph boundary marker, turned into a blank line at the end
+    _PARA = None   # a paragraph boundary: not a character, so no character of the post can fake one
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)   # unescapes &amp; &#39; ... in text
-        self.parts: list[str] = []
+        self.parts: list[str | None] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "br":
@@ -67,8 +67,12 @@ class _TextExtractor(HTMLParser):
         self.parts.append(data)
 
     def text(self) -> str:
-        raw = "".join(self.parts)
-        raw = re.sub(r"[ \t]*\x00[\x00\s]*", "\n\n", raw)   # any run of boundaries = one blank line
+        # the boundary is written as a character absent from the text (a NUL in a post stays a NUL)
+        used = {c for p in self.parts if p is not None for c in p}
+        mark = next(c for c in map(chr, range(0xE000, 0x110000)) if c not in used)
+        raw = "".join(mark if p is None else p for p in self.parts)
+        m = re.escape(mark)
+        raw = re.sub(rf"[ \t]*{m}[{m}\s]*", "\n\n", raw)   # any run of boundaries = one blank line
         return raw.strip()
 
 

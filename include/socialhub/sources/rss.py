@@ -132,7 +132,12 @@ class RssConnector(Connector):
                 try:
                     feed = parse_feed(response.content)
                 except FeedError as exc:
-                    raise MalformedResponse(self.platform, account, f"GET {urlsplit(page_url).path}: {exc}") from None
+                    raise MalformedResponse(
+                        self.platform, account, f"GET {urlsplit(page_url).path}: {exc}",
+                        hint="XML allows no repair: one byte that is not UTF-8, a control character, an entity "
+                             "declaration or a cut-off body makes the whole feed unreadable. Nothing was stored "
+                             "and the cursor was not moved; the feed is retried on every run, so ask its "
+                             "publisher to fix it if it persists") from None
                 feed_title = feed_title or feed.title
                 stop = None
                 for entry in _newest_first(feed.entries):

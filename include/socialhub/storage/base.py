@@ -128,6 +128,15 @@ class ObjectStore(ABC):
         self._write(key, data, immutable=False, content_type="application/json")
         return StoredObject(key, sha256_hex(data), len(data), self.uri(key), created=True)
 
+    def put_hint(self, key: str, data: bytes) -> None:
+        """Overwrite a hint that is rebuilt when missing or stale (the audit log's head): atomic,
+        but a backend may skip the flush to disk that state and evidence get."""
+        safe_key(key)
+        self._write_hint(key, data)
+
+    def _write_hint(self, key: str, data: bytes) -> None:
+        self._write(key, data, immutable=False, content_type="application/json")
+
     def get(self, key: str) -> bytes:
         safe_key(key)
         data = self._read(key)

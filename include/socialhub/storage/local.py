@@ -51,6 +51,9 @@ class LocalStore(ObjectStore):
     def _write(self, key: str, data: bytes, *, immutable: bool, content_type: str) -> None:
         self._write_with(key, lambda fh: fh.write(data), immutable=immutable)
 
+    def _write_hint(self, key: str, data: bytes) -> None:
+        self._write_with(key, lambda fh: fh.write(data), immutable=False, sync=False)
+
     def _write_file(self, key: str, fileobj: BinaryIO, *, content_type: str) -> None:
         self._write_with(key, lambda fh: shutil.copyfileobj(fileobj, fh, 1 << 20), immutable=True)
 
@@ -63,7 +66,8 @@ class LocalStore(ObjectStore):
         except OSError as exc:
             raise StorageError(f"cannot read {key}: {exc}") from exc
 
-    def _write_with(self, key: str, write: Callable[[BinaryIO], object], *, immutable: bool) -> None:
+    def _write_with(self, key: str, write: Callable[[BinaryIO], object], *, immutable: bool,
+                    sync: bool = True) -> None:
         path = self._path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -72,7 +76,8 @@ class LocalStore(ObjectStore):
                 with os.fdopen(fd, "wb") as fh:
                     write(fh)
                     fh.flush()
-                    os.fsync(fh.fileno())
+                    if sync:
+                        os.fsync(fh.fileno())
                 if immutable:
                     os.chmod(tmp, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
                     # link() fails if the key appeared meanwhile: write-once even under races
