@@ -19,17 +19,6 @@ from airflow.sdk import BaseHook
 
 log = logging.getLogger(__name__)
 
-PUBLIC_BASE_URLS = {
-    "mastodon": "https://mastodon.social",
-    "bluesky": "https://public.api.bsky.app",
-    "youtube": "https://www.googleapis.com/youtube/v3",
-    "x": "https://api.x.com",
-    "reddit": "https://www.reddit.com",
-    "telegram": "https://t.me",
-    "rss": "",
-}
-
-
 def _get_connection(conn_id: str) -> Any | None:
     from airflow.exceptions import AirflowNotFoundException
 

@@ -201,6 +201,46 @@ def test_an_officer_can_escalate_and_others_only_leave_a_note(store, alerted_sla
     assert outcomes == [ESCALATE, NO_ACTION]
 
 
+@pytest.mark.parametrize("fixture", ["alerted_slack", "alerted_outbox"])
+def test_a_crash_between_posting_the_escalation_and_recording_it_posts_it_once(
+        request, store, routing, fixture):
+    """The review task dies after the escalation reached Slack (or the outbox) but before its state
+    was written; the retry finds the message by its key instead of posting it a second time, and
+    the escalation is audited once."""
+    alerted = request.getfixturevalue(fixture)
+    sink = request.getfixturevalue("slack_sink" if fixture == "alerted_slack" else "outbox")
+    aid = alerted["5"]
+
+    class CrashAfterSending:
+        """The sink, but the process 'dies' right after the escalation went out."""
+
+        def __init__(self, inner):
+            self.inner = inner
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        def send_payload(self, payload, channel, *, key, record=None):
+            delivery = self.inner.send_payload(payload, channel, key=key, record=record)
+            if (record or {}).get("kind") == "escalation":
+                raise KeyboardInterrupt("killed after sending")
+            return delivery
+
+    decision = decide(aid, ESCALATE, timed_out=True, why="No response within 30 min")
+    with pytest.raises(KeyboardInterrupt):
+        act_on_decision(store, decision, sink=CrashAfterSending(sink), routing=routing, now=NOW)
+    out = act_on_decision(store, decision, sink=sink, routing=routing, now=NOW)
+    assert out["escalated"]["channel"] == "#escalation"
+    if fixture == "alerted_slack":
+        slack = request.getfixturevalue("slack")
+        assert len([m for m in slack.messages if m.channel == "#escalation"]) == 1
+    else:
+        index = [json.loads(line) for line in (sink.directory / "outbox.jsonl").read_text().splitlines()]
+        assert len([line for line in index if line["channel"] == "#escalation"]) == 1
+    escalations = [e for e in events(store) if e["action"] == "referral" and e["details"]["kind"] == "escalation"]
+    assert len(escalations) == 1
+
+
 def test_thread_replies_survive_a_rate_limit(store, alerted_slack, slack, slack_sink, routing):
     aid = alerted_slack["3"]
     slack.rate_limit_next(1, retry_after=1)

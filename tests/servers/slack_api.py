@@ -32,6 +32,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.servers.loopback import LoopbackServer
+
 MAX_BLOCKS = 50
 TEXT_OBJECT_MAX = 3000
 HEADER_TEXT_MAX = 150
@@ -234,7 +236,7 @@ def check_blocks(blocks: Any) -> None:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "_Server"
+    server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence stderr logging
         pass
@@ -494,15 +496,20 @@ READ_METHODS = frozenset({"auth.test", "conversations.list", "conversations.hist
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    api: "SlackAPIServer"
+    api: SlackAPIServer
 
 
-class SlackAPIServer:
+class SlackAPIServer(LoopbackServer):
     """The fake Slack Web API. Use as a context manager; ``base_url`` ends in ``/api/``.
 
     ``channels``: if given, only these channel names/ids exist (others get
     ``channel_not_found``); ``channel_ids`` maps a ``#name`` to the id answered back.
     """
+
+    server_class = _Server
+    handler_class = _Handler
+    owner_attr = "api"
+    thread_name = "fake-slack-api"
 
     def __init__(self, token: str = "xoxb-socialhub-test-token", *, channels: set[str] | None = None,
                  channel_ids: dict[str, str] | None = None) -> None:
@@ -516,8 +523,6 @@ class SlackAPIServer:
         self._down: tuple[int, dict[str, str], dict[str, Any]] | None = None
         self._lock = threading.Lock()
         self._ts = 1_700_000_000_000_000
-        self._httpd: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     def reset(self) -> None:
         """Forget recorded messages, errors, calls and pending faults; all channels exist again."""
@@ -572,38 +577,11 @@ class SlackAPIServer:
             self._ts += 100
             return f"{self._ts // 1_000_000}.{self._ts % 1_000_000:06d}"
 
-    # -- lifecycle -------------------------------------------------------------------------
-    @property
-    def port(self) -> int:
-        if self._httpd is None:
-            raise RuntimeError("server not started")
-        return self._httpd.server_address[1]
-
+    # -- lifecycle (start/stop/port: LoopbackServer) ------------------------------------------
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api/"
 
-    def start(self) -> "SlackAPIServer":
-        """Start serving (idempotent, so ``with SlackAPIServer().start() as s`` starts one server)."""
-        if self._httpd is not None:
-            return self
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
-        self._httpd.api = self
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="fake-slack-api", daemon=True)
-        self._thread.start()
-        return self
 
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
 
-    def __enter__(self) -> "SlackAPIServer":
-        return self.start()
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from typing import Any
+
+from tests.servers.loopback import LoopbackServer
 
 _ADDR = re.compile(r"^<([^<>\s]*)>")
 
@@ -148,7 +149,12 @@ class _Server(socketserver.ThreadingTCPServer):
     smtp: SMTPServer
 
 
-class SMTPServer:
+class SMTPServer(LoopbackServer):
+    server_class = _Server
+    handler_class = _Handler
+    owner_attr = "smtp"
+    thread_name = "fake-smtp"
+
     def __init__(self, *, user: str | None = None, password: str | None = None) -> None:
         self.user = user
         self.password = password
@@ -157,8 +163,6 @@ class SMTPServer:
         self.logins: list[str] = []
         self._failures = 0
         self._lock = threading.Lock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     def fail_next(self, n: int = 1) -> None:
         with self._lock:
@@ -171,31 +175,7 @@ class SMTPServer:
             self.logins.clear()
             self._failures = 0
 
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("server not started")
-        return self._server.server_address[1]
 
-    def start(self) -> SMTPServer:
-        if self._server is None:
-            self._server = _Server(("127.0.0.1", 0), _Handler)
-            self._server.smtp = self
-            self._thread = threading.Thread(target=self._server.serve_forever, name="fake-smtp", daemon=True)
-            self._thread.start()
-        return self
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
 
-    def __enter__(self) -> SMTPServer:
-        return self.start()
 
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()

@@ -31,6 +31,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from tests.servers.loopback import LoopbackServer
+
 KEY_RE = re.compile(r"^(digest-|notice-)?[0-9a-f]{24}$")
 TYPES = {"socialhub.alert", "socialhub.digest", "socialhub.notice"}
 ALERT_FIELDS = {"schema", "type", "key", "alert_ids", "intended_channel", "fallback_reason", "severity",
@@ -196,7 +198,12 @@ class _Server(ThreadingHTTPServer):
     hook: WebhookServer
 
 
-class WebhookServer:
+class WebhookServer(LoopbackServer):
+    server_class = _Server
+    handler_class = _Handler
+    owner_attr = "hook"
+    thread_name = "fake-webhook"
+
     def __init__(self, *, token: str | None = None, path: str = "/hooks/socialhub/T0KENINPATH",
                  dedupe: bool = True) -> None:
         self.token = token
@@ -210,8 +217,6 @@ class WebhookServer:
         self._faults: list[tuple[int, dict[str, str]]] = []
         self._down: tuple[int, dict[str, str]] | None = None
         self._lock = threading.Lock()
-        self._httpd: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def documents(self) -> list[dict[str, Any]]:
@@ -239,35 +244,11 @@ class WebhookServer:
         with self._lock:
             self._down = (status, {})
 
-    @property
-    def port(self) -> int:
-        if self._httpd is None:
-            raise RuntimeError("server not started")
-        return self._httpd.server_address[1]
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}{self.path}"
 
-    def start(self) -> WebhookServer:
-        if self._httpd is None:
-            self._httpd = _Server(("127.0.0.1", 0), _Handler)
-            self._httpd.hook = self
-            self._thread = threading.Thread(target=self._httpd.serve_forever, name="fake-webhook", daemon=True)
-            self._thread.start()
-        return self
 
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
 
-    def __enter__(self) -> WebhookServer:
-        return self.start()
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

@@ -59,12 +59,11 @@ from socialhub.alerts.sinks import (
 )
 from socialhub.errors import AlertDeliveryError
 from socialhub.models import utc_iso
+from socialhub.sources.http import quiet_http_client_logs
 
 log = logging.getLogger(__name__)
 
-# httpx logs every request URL at INFO; a webhook URL often carries its secret in the path.
-for _noisy in ("httpx", "httpcore"):
-    logging.getLogger(_noisy).setLevel(logging.WARNING)
+quiet_http_client_logs()  # a webhook URL often carries its secret in the path
 
 #: Version of the webhook's JSON document (``schema``): bump on an incompatible change.
 WEBHOOK_SCHEMA = 1
@@ -202,21 +201,28 @@ class FallbackSink:
         A primary that cannot be read (Slack down) is also tripped, so the send that follows
         goes straight to the fallback instead of retrying Slack once more.
         """
+        return self._find("find_delivery", alert, channel, what=f"alert {alert.alert_id}")
+
+    def find_payload(self, key: str, channel: str) -> Delivery | None:
+        """The message sent earlier with ``key``, asked of the primary then the fallback."""
+        return self._find("find_payload", key, channel, what=f"message {key}")
+
+    def _find(self, method: str, subject: Any, channel: str, *, what: str) -> Delivery | None:
         for sink in (self.primary, self.fallback):
-            finder = getattr(sink, "find_delivery", None)
+            finder = getattr(sink, method, None)
             if finder is None:
                 continue
             failure: str | None = None
             try:
-                found = finder(alert, channel)
+                found = finder(subject, channel)
             except AlertDeliveryError as exc:
                 failure = describe_failure(exc, str(getattr(sink, "name", "sink")))
                 if sink is self.primary and _sink_wide(exc):
                     self._state["tripped"] = (self.clock(), failure)
                 found = None
             if failure:
-                log.warning("cannot check whether alert %s already reached %s (%s): treating it as not delivered",
-                            alert.alert_id, channel, failure)
+                log.warning("cannot check whether %s already reached %s (%s): treating it as not delivered",
+                            what, channel, failure)
             if found is not None:
                 return found
         return None

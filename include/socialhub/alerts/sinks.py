@@ -278,12 +278,31 @@ class SlackSink:
             channel_id = self._channel_id(channel)
             if channel_id is None:
                 return None
-            return self._search_history(channel, channel_id, alert.alert_id)
+            return self._search_history(channel, channel_id, partial(message_covers, alert_id=alert.alert_id),
+                                        f"alert {alert.alert_id}")
         except SlackDeliveryError as exc:
             if exc.error in HISTORY_UNAVAILABLE_ERRORS:
                 log.warning("cannot read the history of Slack channel %s to look for alert %s (%s): treating "
                             "it as not delivered; give the app channels:history, groups:history and "
                             "channels:read", channel, alert.alert_id, exc.error)
+                return None
+            raise
+
+    def find_payload(self, key: str, channel: str) -> Delivery | None:
+        """The earlier top-level message posted with ``key`` (``send_payload``) in ``channel``, if
+        Slack has it: how a retried review step finds the escalation it posted before a crash.
+        (Thread replies are not in the channel's history: for those this answers ``None``.)"""
+        if not _KEY_RE.fullmatch(key or ""):
+            return None
+        try:
+            channel_id = self._channel_id(channel)
+            if channel_id is None:
+                return None
+            return self._search_history(channel, channel_id, partial(message_has_key, key=key), f"message {key}")
+        except SlackDeliveryError as exc:
+            if exc.error in HISTORY_UNAVAILABLE_ERRORS:
+                log.warning("cannot read the history of Slack channel %s to look for message %s (%s): treating "
+                            "it as not delivered", channel, key, exc.error)
                 return None
             raise
 
@@ -315,7 +334,8 @@ class SlackSink:
                     channel)
         return None
 
-    def _search_history(self, channel: str, channel_id: str, alert_id: str) -> Delivery | None:
+    def _search_history(self, channel: str, channel_id: str, match: Callable[[Mapping[str, Any]], str | None],
+                        what: str) -> Delivery | None:
         cursor: str | None = None
         seen = 0
         while seen < self.history_max_messages:
@@ -324,24 +344,24 @@ class SlackSink:
             if cursor:
                 kwargs["cursor"] = cursor
             response, _ = self._call(partial(self.client.conversations_history, **kwargs),
-                                     subject=f"history of {channel!r}", where=f"looking for alert {alert_id}",
+                                     subject=f"history of {channel!r}", where=f"looking for {what}",
                                      channel=channel, doing="reading")
             data = response.data if isinstance(response.data, dict) else {}
             messages = [m for m in data.get("messages") or [] if isinstance(m, dict)]
             for message in messages:
-                key = message_covers(message, alert_id)
+                key = match(message)
                 if key:
                     ts = str(message.get("ts", ""))
-                    log.info("alert %s was already posted to %s (ts %s) before a crash: recorded, not re-sent",
-                             alert_id, channel, ts)
+                    log.info("%s was already posted to %s (ts %s) before a crash: recorded, not re-sent",
+                             what, channel, ts)
                     return Delivery(sink="slack", channel=channel, message_id=ts,
                                     location=f"slack:{channel_id}/{ts}", sent_at=_ts_iso(ts), key=key)
             seen += len(messages)
             cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")
             if not messages or not data.get("has_more") or not cursor:
                 return None
-        log.warning("alert %s not found in the newest %d messages of %s: treating it as not delivered",
-                    alert_id, seen, channel)
+        log.warning("%s not found in the newest %d messages of %s: treating it as not delivered",
+                    what, seen, channel)
         return None
 
     # -- one API call with the retry policy --------------------------------------------------
@@ -463,6 +483,16 @@ def message_covers(message: Mapping[str, Any], alert_id: str) -> str | None:
     return None
 
 
+def message_has_key(message: Mapping[str, Any], key: str) -> str | None:
+    """``key`` if this Slack message's socialhub metadata names it as its key."""
+    metadata = message.get("metadata")
+    if isinstance(metadata, dict) and metadata.get("event_type") == METADATA_EVENT_TYPE:
+        payload = metadata.get("event_payload") or {}
+        if isinstance(payload, dict) and payload.get("key") == key:
+            return key
+    return None
+
+
 def _ts_iso(ts: str) -> str:
     try:
         return utc_iso(datetime.fromtimestamp(float(ts), UTC))
@@ -519,7 +549,7 @@ class OutboxSink:
             return Delivery(sink="outbox", channel=channel, message_id=alert.alert_id, location=str(own),
                             sent_at=str(document.get("written_at", "")), key=alert.alert_id)
         try:
-            lines = (self.directory / self.INDEX).read_text(encoding="utf-8").splitlines()
+            lines = (self.directory / self.INDEX).read_text(encoding="utf-8").split("\n")  # not splitlines(): U+2028 is text
         except OSError:
             return None
         for raw in reversed(lines):
@@ -533,6 +563,20 @@ class OutboxSink:
                     return Delivery(sink="outbox", channel=channel, message_id=line["key"], location=str(path),
                                     sent_at=str(line.get("written_at", "")), key=line["key"])
         return None
+
+    def find_payload(self, key: str, channel: str) -> Delivery | None:
+        """The message written earlier with ``key`` to ``channel``, if its file is there."""
+        if not _KEY_RE.fullmatch(key or ""):
+            return None
+        path = self.directory / f"{key}.json"
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(document, dict) or document.get("channel") != channel:
+            return None
+        return Delivery(sink="outbox", channel=channel, message_id=key, location=str(path),
+                        sent_at=str(document.get("written_at", "")), key=key)
 
     def send_payload(self, payload: Mapping[str, Any], channel: str, *, key: str,
                      record: Mapping[str, Any] | None = None) -> Delivery:

@@ -82,6 +82,23 @@ def act_on_decision(store: ObjectStore, decision: Decision, *, sink: Any, routin
         state[step] = value
         put_state(store, state)
 
+    def send_step(step: str, payload: dict[str, Any], channel: str, *, key: str,
+                  thread: tuple[str, str, str] | None = None, record: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Post one review message at most once across retries: the intent is recorded before the
+        send; a retry that finds the intent without the delivery (a crash in between) looks the
+        message up by its key (outbox file, Slack channel history) before posting again."""
+        intent = f"{step}_intent"
+        found = None
+        if intent in state:
+            finder = getattr(sink, "find_payload", None)
+            in_thread = thread is not None and thread[0] == getattr(sink, "name", "") and thread[1]
+            found = finder(key, thread[1] if in_thread and thread else channel) if finder else None
+        else:
+            mark(intent, utc_iso(now))
+        delivery = found or messages.send(sink, payload, channel, key=key, thread=thread, record=record)
+        mark(step, _where(delivery))
+        return state[step]  # type: ignore[no-any-return]
+
     if "response_event" not in state:
         request = state.get("request") or {}
         ev = append("review_response", actor=actor, obj=f"alert:{alert.alert_id}", force=alert.force,
@@ -114,18 +131,18 @@ def act_on_decision(store: ObjectStore, decision: Decision, *, sink: Any, routin
         if "referral_posted" not in state:
             payload = messages.referral_payload(alert, decision, location=ref["uri"],
                                                 files=[f for f in ref["files"]])
-            delivery = messages.send(sink, payload, ctx.delivery.get("channel") or route.on_duty,
-                                     key=messages.message_key("referral", alert.alert_id), thread=thread,
-                                     record={"kind": "referral", "alert_id": alert.alert_id})
-            mark("referral_posted", _where(delivery))
+            send_step("referral_posted", payload, ctx.delivery.get("channel") or route.on_duty,
+                      key=messages.message_key("referral", alert.alert_id), thread=thread,
+                      record={"kind": "referral", "alert_id": alert.alert_id})
         outcome["referral_posted"] = state["referral_posted"]
     elif decision.code == "escalate":
-        if "escalated" not in state:
+        if "escalation_posted" not in state and "escalated" not in state:
             payload = messages.escalation_payload(alert, decision, review_url=decision.review_url)
-            delivery = messages.send(sink, payload, route.escalation,
-                                     key=messages.message_key("escalation", alert.alert_id),
-                                     record={"kind": "escalation", "alert_id": alert.alert_id})
-            where = _where(delivery)
+            send_step("escalation_posted", payload, route.escalation,
+                      key=messages.message_key("escalation", alert.alert_id),
+                      record={"kind": "escalation", "alert_id": alert.alert_id})
+        if "escalated" not in state:
+            where = state["escalation_posted"]
             append("referral", actor=actor, obj=f"alert:{alert.alert_id}", force=alert.force,
                    justification=decision.justification,
                    details={"kind": "escalation", "alert_id": alert.alert_id, "post": alert.post_key,
@@ -135,11 +152,10 @@ def act_on_decision(store: ObjectStore, decision: Decision, *, sink: Any, routin
         extra = f"Posted to the escalation channel {route.escalation}."
 
     if "outcome_posted" not in state:
-        delivery = messages.send(sink, messages.outcome_payload(alert, decision, extra=extra),
-                                 ctx.delivery.get("channel") or route.on_duty,
-                                 key=messages.message_key("outcome", alert.alert_id), thread=thread,
-                                 record={"kind": "review_outcome", "alert_id": alert.alert_id})
-        mark("outcome_posted", _where(delivery))
+        send_step("outcome_posted", messages.outcome_payload(alert, decision, extra=extra),
+                  ctx.delivery.get("channel") or route.on_duty,
+                  key=messages.message_key("outcome", alert.alert_id), thread=thread,
+                  record={"kind": "review_outcome", "alert_id": alert.alert_id})
     if "finished_at" not in state:
         mark("finished_at", utc_iso(now))
     return outcome

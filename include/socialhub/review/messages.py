@@ -119,9 +119,9 @@ def send(sink: Any, payload: Mapping[str, Any], channel: str, *, key: str, threa
         if name == "slack":
             from socialhub.alerts.sinks import SlackSink
 
-            threaded = SlackSink(_ThreadedClient(sink.client, thread[2]),  # type: ignore[arg-type]  # duck-typed WebClient max_attempts=sink.max_attempts,
-                                 max_wait=sink.max_wait, backoff=sink.backoff, max_backoff=sink.max_backoff,
-                                 sleep=sink.sleep, now=sink.now)
+            threaded = SlackSink(_ThreadedClient(sink.client, thread[2]),  # type: ignore[arg-type]  # duck-typed WebClient
+                                 max_attempts=sink.max_attempts, max_wait=sink.max_wait, backoff=sink.backoff,
+                                 max_backoff=sink.max_backoff, sleep=sink.sleep, now=sink.now)
             if hasattr(sink, "rewrap"):    # a FallbackSink: the reply falls back too if Slack fails
                 return sink.rewrap(threaded).send_payload(payload, thread[1] or channel, key=key)
             return threaded.send_payload(payload, thread[1] or channel, key=key)

@@ -62,10 +62,17 @@ from socialhub.sources.base import ConnectorConfig, utcnow
 
 log = logging.getLogger(__name__)
 
-# httpx logs every request URL at INFO ("HTTP Request: GET https://...?key=..."), httpcore at
-# DEBUG: with a query-string API key that is a credential leak, so both stay at WARNING.
-for _noisy in ("httpx", "httpcore"):
-    logging.getLogger(_noisy).setLevel(logging.WARNING)
+
+
+def quiet_http_client_logs() -> None:
+    """httpx logs every request URL at INFO ("HTTP Request: GET https://...?key=..."), httpcore at
+    DEBUG: with a query-string API key, or a webhook whose path is its secret, that is a credential
+    leak, so both stay at WARNING in every module that makes requests."""
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+quiet_http_client_logs()
 
 USER_AGENT = "socialhub/0.1"
 EXCERPT_CHARS = 200
