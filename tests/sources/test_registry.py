@@ -50,16 +50,3 @@ def test_default_base_urls_are_the_public_endpoints(platform: str, url: str) -> 
 def test_default_base_url_of_an_unknown_platform() -> None:
     with pytest.raises(ConfigError, match="no default base URL for platform 'myspace'"):
         default_base_url("myspace")
-
-
-def test_the_airflow_hook_table_agrees_with_the_registry() -> None:
-    """plugins/socialhub_airflow/hooks.py keeps its own copy (it must import without socialhub's
-    connectors); the two tables must not drift apart."""
-    import ast
-    from pathlib import Path
-
-    hooks = Path(__file__).resolve().parents[2] / "plugins" / "socialhub_airflow" / "hooks.py"
-    tree = ast.parse(hooks.read_text(encoding="utf-8"))
-    table = next(ast.literal_eval(node.value) for node in ast.walk(tree)
-                 if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "PUBLIC_BASE_URLS" for t in node.targets))
-    assert table == PUBLIC_BASE_URLS
