@@ -245,20 +245,21 @@ def _peak_memory(n: int, slice_posts: int) -> dict[str, Any] | None:
 def bench_memory(n: int) -> None:
     from socialhub.process import SLICE_POSTS
 
-    peaks = {}
+    peaks: dict[str, tuple[float, float]] = {}
     for label, slice_posts in (("streamed", SLICE_POSTS), ("baseline: the whole batch at once", 10**9)):
         say(f"memory: process_batch on one {n:,}-post batch in a fresh process ({label})")
         out = _peak_memory(n, slice_posts)
         if out is None:
             continue
         peak, base = out["peak_kib"] / 1024, out["base_kib"] / 1024
-        peaks[label] = peak - base
+        peaks[label] = (peak, peak - base)
         record(f"peak memory, process_batch of a {n:,}-post batch ({label})", f"{peak:,.0f} MiB RSS",
                f"{peak - base:,.0f} MiB above the warmed-up process ({base:,.0f} MiB: Python + GX + classifier, "
                f"no Airflow); batch file {out['posts_file_mib']:.0f} MiB; {out['seconds']:.0f} s")
     if len(peaks) == 2:
-        streamed, whole = peaks.values()
-        record("memory above the warmed-up process: baseline / streamed", f"{whole / max(streamed, 1):.1f}x")
+        (streamed, _), (whole, _) = peaks.values()
+        record("peak memory: baseline / streamed", f"{whole / streamed:.1f}x",
+               "peak RSS of the whole process, start-up included")
 
 
 # -- DAG parse time ----------------------------------------------------------------------------------

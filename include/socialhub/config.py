@@ -73,7 +73,7 @@ class Settings:
     poll_all: bool
     digest_threshold: int
     #: posts per Great Expectations run and per streamed slice of a large batch (memory ~ this)
-    process_slice_posts: int = 5_000
+    process_slice_posts: int = 10_000
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -89,5 +89,5 @@ class Settings:
             max_pages=_int("SOCIALHUB_MAX_PAGES", 10, 1, 10_000),
             poll_all=os.environ.get("SOCIALHUB_POLL_ALL", "").lower() in ("1", "true", "yes"),
             digest_threshold=_int("SOCIALHUB_DIGEST_THRESHOLD", 10, 0),
-            process_slice_posts=_positive("SOCIALHUB_PROCESS_SLICE_POSTS", 5_000),
+            process_slice_posts=_positive("SOCIALHUB_PROCESS_SLICE_POSTS", 10_000),
         )

@@ -71,7 +71,7 @@ def load_manifest(store: ObjectStore, batch_id: str) -> dict[str, Any]:
 
 
 #: posts per Great Expectations run and per streamed slice (SOCIALHUB_PROCESS_SLICE_POSTS)
-SLICE_POSTS = 5_000
+SLICE_POSTS = 10_000
 
 
 def process_batch(store: ObjectStore, batch_id: str, *, classifier: Any, max_bad_fraction: float = 0.5,
