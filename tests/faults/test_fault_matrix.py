@@ -79,7 +79,8 @@ def run_cycle(store, replay, sink, *, digest_threshold=10):
     """One collection-to-alert cycle over every account; storage failures abort it as a crash would."""
     errors = 0
     for e in entries(replay):
-        cfg = ConnectorConfig(base_url=replay.base_url(e.platform), max_wait=5.0, page_size=3)  # several pages
+        cfg = ConnectorConfig(base_url=replay.base_url(e.platform), max_wait=5.0, page_size=3,  # several pages
+                              timeout=1.0)
         conn = get_connector(e.platform, cfg, now=clock, sleep=lambda s: None)
         out = collect_account(store, e, conn, EPOCH)
         errors += out.status == "error"
@@ -134,6 +135,9 @@ SCENARIOS = {
     "truncated JSON body": [("mastodon", dict(status=200, truncate=True, count=1, match="/statuses"))],
     "malformed body": [("bluesky", dict(status=200, body="<html>oops</html>", count=1))],
     "second page fails": [("mastodon", dict(status=500, count=5, match="max_id="))],
+    "read timeouts": [("mastodon", dict(status=200, delay=1.5, count=2, match="/statuses"))],
+    "pagination loops (page 2 = page 1)": [("mastodon", dict(status=200, repeat=True, count=3, match="max_id="))],
+    "pagination repeats items": [("bluesky", dict(status=200, repeat=True, count=2, match="cursor="))],
 }
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from socialhub.errors import MalformedResponse
 from socialhub.sources.common import Page, epoch_time, numeric_newer, recent_ids, walk
 
 
@@ -53,10 +54,12 @@ def test_pinned_items_never_stop_paging_and_duplicates_are_dropped() -> None:
     assert [i["id"] for i in result.items] == [9, 8, 7] and result.stop == "reached 2"
 
 
-def test_a_cursor_that_does_not_advance_stops() -> None:
+def test_a_cursor_that_does_not_advance_fails_the_account_instead_of_looping_or_skipping() -> None:
+    """Stopping there and moving the cursor would skip every older item: a clear error instead."""
     fetch, asked = pages([3], [2], loop=True)
-    result = walk(fetch, None, key=key, stop_at=below(0), max_pages=10)
-    assert result.stop == "pagination did not advance; stopped" and len(asked) == 2
+    with pytest.raises(MalformedResponse, match=r"^x:acct: pagination did not advance") as info:
+        walk(fetch, None, key=key, stop_at=below(0), max_pages=10, who=("x", "acct"))
+    assert len(asked) == 2 and "cursor was not moved" in str(info.value)
 
 
 @pytest.mark.parametrize("a, b, newer", [("100", "99", True), ("99", "100", False), ("5", "5", False),

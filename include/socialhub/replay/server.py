@@ -31,6 +31,7 @@ import logging
 import re
 import socket
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -108,6 +109,8 @@ class Fault:
     truncate: bool = False
     match: str | None = None            # only requests whose path (with query) contains this
     reset_in: float | None = None       # 429: the platform's reset header, this many seconds ahead
+    delay: float = 0.0                  # answer only after this many seconds (a client timeout)
+    repeat: bool = False                # serve the previous answer again (pagination that loops)
 
 
 @dataclass(slots=True)
@@ -116,6 +119,7 @@ class _Platform:
     window: RateWindow
     token: str | None = None
     faults: list[Fault] = field(default_factory=list)
+    last: Response | None = None        # the last normal answer, for ``repeat`` faults
 
 
 class ReplayServer:
@@ -194,7 +198,8 @@ class ReplayServer:
     def inject_fault(self, platform: str, status: int = 429, *, headers: Mapping[str, str] | None = None,
                      body: bytes | str | dict[str, Any] | list[Any] | None = None, count: int = 1,
                      retry_after: float | None = None, reset_in: float | None = None,
-                     truncate: bool = False, match: str | None = None) -> None:
+                     truncate: bool = False, match: str | None = None, delay: float = 0.0,
+                     repeat: bool = False) -> None:
         """Make the next ``count`` requests to ``platform`` fail (only those whose path and query
         contain ``match``, e.g. ``"/statuses"`` or ``"max_id="``, when given).
 
@@ -206,6 +211,10 @@ class ReplayServer:
         * ``body``: bytes/str verbatim (e.g. ``'[{"id": "1", "con'``), dict/list as JSON;
           default is the platform's own error body
         * ``truncate``: serve the real response but cut its body in half (valid HTTP, broken JSON)
+        * ``delay``: answer normally, but only after this many seconds (longer than the client's
+          timeout: a read timeout)
+        * ``repeat``: answer with this platform's previous answer again, its items and its "next
+          page" cursor included: pagination that loops or repeats items
         """
         if isinstance(body, (dict, list)):
             body = json.dumps(body).encode("utf-8")
@@ -216,7 +225,7 @@ class ReplayServer:
             extra["Retry-After"] = f"{retry_after:g}"
         with self._lock:
             self._platform(platform).faults.append(
-                Fault(status, extra, body, max(1, count), truncate, match, reset_in))
+                Fault(status, extra, body, max(1, count), truncate, match, reset_in, delay, repeat))
 
     def set_rate_limit(self, platform: str, *, limit: int | None = None, remaining: int | None = None,
                        reset_in: float | None = None, window: float | None = None) -> None:
@@ -258,6 +267,12 @@ class ReplayServer:
             raise KeyError(f"platform {platform!r} is not served; served: {', '.join(self._platforms)}") from None
 
     def handle(self, method: str, raw_path: str, headers: Mapping[str, str]) -> Response:
+        response, delay = self._handle(method, raw_path, headers)
+        if delay:
+            time.sleep(delay)   # outside the lock: other requests are served meanwhile
+        return response
+
+    def _handle(self, method: str, raw_path: str, headers: Mapping[str, str]) -> tuple[Response, float]:
         with self._lock:
             self.request_log.append((method, raw_path))
             parts = urlsplit(raw_path)
@@ -265,14 +280,17 @@ class ReplayServer:
             platform = self._platforms.get(prefix)
             if platform is None:
                 return json_response(404, {"error": f"no platform under /{prefix}",
-                                           "served": [f"/{p}" for p in self._platforms]})
+                                           "served": [f"/{p}" for p in self._platforms]}), 0.0
             host = headers.get("Host") or f"{HOST}:{self.port}"
             req = Request(method, "/" + rest, dict(parse_qsl(parts.query, keep_blank_values=True)), headers,
                           f"http://{host}/{prefix}")
             api, window, now = platform.api, platform.window, self.now()
             fault = self._take_fault(platform, raw_path)
-            if fault is not None and not fault.truncate:
-                return self._fault_response(api, window, fault, now)
+            delay = fault.delay if fault is not None else 0.0
+            if fault is not None and fault.repeat and platform.last is not None:
+                return Response(platform.last.status, platform.last.body, dict(platform.last.headers)), delay
+            if fault is not None and not (fault.truncate or fault.delay or fault.repeat):
+                return self._fault_response(api, window, fault, now), delay
             if platform.token is not None and not api.authorized(req, platform.token):
                 response = api.unauthorized()
             elif api.request_cost(req) and not window.take(now):
@@ -284,9 +302,11 @@ class ReplayServer:
                     log.exception("replay: %s %s failed", method, raw_path)
                     response = api.error(500, "Internal Server Error")
             response.headers = {**api.rate_headers(window), **response.headers}
-            if fault is not None:   # truncate
+            if fault is not None and fault.truncate:
                 response.body = response.body[: len(response.body) // 2]
-            return response
+            elif response.status == 200:
+                platform.last = Response(response.status, response.body, dict(response.headers))
+            return response, delay
 
     @staticmethod
     def _take_fault(platform: _Platform, path: str) -> Fault | None:

@@ -25,6 +25,7 @@ import httpx
 from socialhub.errors import AccountUnavailable, AuthError, ConnectorError, MalformedResponse, RateLimited
 from socialhub.models import Post, parse_iso, raw_sha256, utc_iso
 from socialhub.sources.base import Connector, ConnectorConfig, FetchResult, utcnow
+from socialhub.sources.common import pagination_stalled
 from socialhub.sources.http import HttpClient
 
 FEED_PATH = "/xrpc/app.bsky.feed.getAuthorFeed"
@@ -271,8 +272,7 @@ class BlueskyConnector(Connector):
                     stop = "end of feed"
                     break
                 if next_cursor == params.get("cursor"):
-                    stop = "feed cursor did not advance; stopped"
-                    break
+                    raise pagination_stalled(self.platform, account, f"feed cursor {next_cursor[:80]!r}")
                 params = {**params, "cursor": next_cursor}
 
         collected_at = utc_iso(self.now())

@@ -11,7 +11,9 @@ and never re-emit are the same everywhere and easy to get subtly wrong per platf
 * stop at ``max_pages`` and say where the next page would have started, so the connector can
   store that continuation in its cursor (a "gap") and finish the job on the next run instead of
   silently losing what lies between;
-* stop if the continuation does not advance (a platform bug must not loop forever).
+* fail if the continuation does not advance: a platform bug (or a proxy serving a cached page)
+  must not loop forever, and stopping there and moving the cursor would skip every older item,
+  so the account fails with ``MalformedResponse`` and its cursor stays where it was.
 """
 
 from __future__ import annotations
@@ -108,11 +110,13 @@ class Walk(Generic[S]):
 
 def walk(fetch: Callable[[S | None], Page[S]], start: S | None, *, key: Callable[[Any], str],
          stop_at: Callable[[Any], str | None], max_pages: int, seen: set[str] | None = None,
-         pinned: Callable[[Any], bool] | None = None, end_note: str = "end of timeline") -> Walk[S]:
+         pinned: Callable[[Any], bool] | None = None, end_note: str = "end of timeline",
+         who: tuple[str, str] = ("", "")) -> Walk[S]:
     """Page newest first from ``start`` until a stop marker, the end, or ``max_pages``.
 
     ``stop_at(item)`` returns why paging stops at ``item`` (it is not collected), or None.
-    ``seen`` (shared between walks of one run) suppresses duplicates.
+    ``seen`` (shared between walks of one run) suppresses duplicates. ``who`` is the
+    (platform, account) named by the error raised when the continuation does not advance.
     """
     result: Walk[S] = Walk()
     seen = seen if seen is not None else set()
@@ -139,6 +143,16 @@ def walk(fetch: Callable[[S | None], Page[S]], start: S | None, *, key: Callable
             result.stop = end_note
             return result
         if page.next == state:
-            result.stop = "pagination did not advance; stopped"
-            return result
+            raise pagination_stalled(*who, f"continuation {str(state)[:80]!r}")
         state = page.next
+
+
+def pagination_stalled(platform: str, account: str, where: str) -> Exception:
+    """The error for a "next page" that is the page just fetched (see the module doc)."""
+    from socialhub.errors import MalformedResponse
+
+    return MalformedResponse(
+        platform, account, f"pagination did not advance: the next page is the one just fetched ({where})",
+        hint="nothing from this run was stored and the cursor was not moved (stopping and moving it would "
+             "skip every older post); the account is retried on the next run. If it persists, the platform "
+             "or a caching proxy is serving the same page again: fetch it with `socialhub fetch`")

@@ -34,6 +34,7 @@ import httpx
 from socialhub.errors import ConnectorError, MalformedResponse
 from socialhub.models import Post, parse_iso, raw_sha256, utc_iso
 from socialhub.sources.base import Connector, ConnectorConfig, FetchResult, utcnow
+from socialhub.sources.common import pagination_stalled
 from socialhub.sources.http import HttpClient, parse_link_header
 
 MAX_LIMIT = 40   # /api/v1/accounts/:id/statuses caps ``limit`` at 40
@@ -255,7 +256,7 @@ class MastodonConnector(Connector):
             if not page or not next_url:
                 return items, pages, "end of timeline"
             if next_url == current:
-                return items, pages, "pagination link did not advance; stopped"
+                raise pagination_stalled(self.platform, account, f"Link rel=next {next_url[:120]!r}")
             current, params = next_url, None
         return items, pages, "end of timeline"  # pragma: no cover - the loop always returns
 
@@ -291,7 +292,7 @@ class MastodonConnector(Connector):
             if len(page) < limit or not prev_url:
                 return items, pages, "reached the newest status"
             if prev_url == current:
-                return items, pages, "pagination link did not advance; stopped"
+                raise pagination_stalled(self.platform, account, f"Link rel=prev {prev_url[:120]!r}")
             current, params = prev_url, None
 
 

@@ -260,7 +260,8 @@ class RedditConnector(Connector):
         notes: list[str] = []
         collected: list[Any] = []
         head = walk(fetch_page, None, key=_name, stop_at=stop_at(lower, known, why), max_pages=pages_left,
-                    seen=seen, pinned=_pinned, end_note="end of listing")
+                    seen=seen, pinned=_pinned, end_note="end of listing",
+                    who=(self.platform, account))
         pages_left -= head.pages
         collected.extend(head.items)
         gaps: list[dict[str, Any]] = []
@@ -280,7 +281,8 @@ class RedditConnector(Connector):
             gap_known = {k for k in gap.get("stop_known") or [] if isinstance(k, str)}
             result = walk(fetch_page, s(gap["after"]), key=_name,
                           stop_at=stop_at(parse_time(gap.get("stop_time")), gap_known, "reached the cursor"),
-                          max_pages=pages_left, seen=seen, pinned=_pinned, end_note="end of listing")
+                          max_pages=pages_left, seen=seen, pinned=_pinned, end_note="end of listing",
+                          who=(self.platform, account))
             pages_left -= result.pages
             collected.extend(result.items)
             if not result.complete:

@@ -375,7 +375,8 @@ class TelegramConnector(Connector):
             return f"reached look-back horizon {utc_iso(horizon)}" if t is not None and t < horizon else None
 
         result = walk(fetch_page, None, key=lambda m: m.post_id, stop_at=stop_at,
-                      max_pages=max(1, self.config.max_pages), end_note="reached the channel's first message")
+                      max_pages=max(1, self.config.max_pages), end_note="reached the channel's first message",
+                      who=(self.platform, account))
         note = result.stop if result.complete else (f"{result.stop}; older messages within the look-back were not "
                                                      f"collected")
         return result.items, result.pages, note

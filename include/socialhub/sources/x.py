@@ -270,7 +270,8 @@ class XConnector(Connector):
             def run(bounds: dict[str, str], lower_id: str | None, lower_time: datetime | None) -> Walk[str]:
                 nonlocal pages_left, pages
                 result = walk(timeline(bounds), None, key=lambda t: s(d(t).get("id")),
-                              stop_at=stop_at(lower_id, lower_time), max_pages=pages_left, seen=seen)
+                              stop_at=stop_at(lower_id, lower_time), max_pages=pages_left, seen=seen,
+                              who=(self.platform, account))
                 pages_left -= result.pages
                 pages += result.pages
                 collected.extend(result.items)

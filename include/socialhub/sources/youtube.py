@@ -303,7 +303,8 @@ class _Run:
 
         try:
             result = walk(fetch_page, None, key=_item_video, stop_at=stop_at,
-                          max_pages=max(1, self.c.config.max_pages), end_note="end of uploads")
+                          max_pages=max(1, self.c.config.max_pages), end_note="end of uploads",
+                          who=(self.c.platform, self.account))
         except _UnitCap:
             self.notes.append(f"unit cap max_units={self.cap} reached while listing uploads; the rest next run")
             return [], False
