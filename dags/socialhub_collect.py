@@ -16,7 +16,6 @@ from socialhub.models import PLATFORMS
 BATCHES = Asset(name="socialhub_batches", uri="x-socialhub://batches")
 
 
-
 @dag(
     dag_id="socialhub_collect",
     schedule="*/5 * * * *",

@@ -17,7 +17,6 @@ BATCHES = Asset(name="socialhub_batches", uri="x-socialhub://batches")
 ALERTS = Asset(name="socialhub_alerts", uri="x-socialhub://alerts")   # schedules socialhub_review
 
 
-
 @dag(
     dag_id="socialhub_process",
     schedule=[BATCHES],

@@ -23,7 +23,6 @@ from socialhub.dag_defaults import default_args
 ALERTS = Asset(name="socialhub_alerts", uri="x-socialhub://alerts")
 
 
-
 class AlertReviewOperator(HITLOperator):
     """One officer review of one alert; what it asks and does lives in ``socialhub_airflow.review``."""
 
