@@ -19,12 +19,8 @@ process group id, so no stray task process survives a test.
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -33,19 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-COMPONENTS = ("api-server", "scheduler", "dag-processor")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def airflow_bin() -> str:
-    cand = Path(sys.executable).with_name("airflow")
-    return str(cand) if cand.exists() else "airflow"
-
+from socialhub.airflow_processes import (  # noqa: E402,F401 - re-exported for the tests and benchmarks
+    COMPONENTS,
+    AirflowProcesses,
+    airflow_bin,
+    free_port,
+)
 
 DEFAULT_PRELOAD = ("airflow", "airflow.executors.local_executor", "airflow.sdk", "airflow.sdk.execution_time.task_runner",
                    "airflow.sdk.execution_time.supervisor", "airflow.plugins_manager", "airflow.listeners.listener",
@@ -90,30 +79,11 @@ def stack_env(base_env: dict[str, str], *, sql_alchemy_conn: str, api_port: int,
 
 
 @dataclass
-class AirflowStack:
+class AirflowStack(AirflowProcesses):
     env: dict[str, str]
     workdir: Path
     components: Iterable[str] = COMPONENTS
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-
-    @property
-    def api_url(self) -> str:
-        return self.env["AIRFLOW__API__BASE_URL"]
-
-    def log_path(self, name: str) -> Path:
-        return self.workdir / f"{name}.log"
-
-    # -- CLI ------------------------------------------------------------------------------------
-
-    def cli(self, *args: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run([airflow_bin(), *args], env=self.env, capture_output=True, text=True,
-                              timeout=timeout, check=False)
-        with self.log_path("cli").open("a") as fh:
-            fh.write(f"\n$ airflow {' '.join(args)}  (exit {proc.returncode})\n{proc.stdout}\n{proc.stderr}\n")
-        if check and proc.returncode:
-            raise RuntimeError(f"airflow {' '.join(args)} failed (exit {proc.returncode}):\n"
-                               f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-        return proc
 
     def migrate(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -164,70 +134,12 @@ class AirflowStack:
     # -- processes ------------------------------------------------------------------------------
 
     def start(self, timeout: float = 180) -> None:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        for name in self.components:
-            cmd = [airflow_bin(), *name.split()]
-            if name == "api-server":
-                cmd += ["--host", "127.0.0.1", "--port", self.env["AIRFLOW__API__PORT"], "--workers", "1"]
-            log = self.log_path(name.replace(" ", "-")).open("ab")
-            self.procs[name] = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                                stdin=subprocess.DEVNULL, start_new_session=True)
-            log.close()
+        self.spawn(self.components)
         self.wait_healthy(timeout)
-
-    def wait_healthy(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.check_alive()
-            if "api-server" not in self.procs or self._api_ok():
-                return
-            time.sleep(0.5)
-        raise TimeoutError(f"api-server not healthy after {timeout:.0f}s; see {self.log_path('api-server')}")
-
-    def _api_ok(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.api_url}/api/v2/monitor/health", timeout=2) as resp:
-                return resp.status == 200
-        except (urllib.error.URLError, OSError):
-            return False
 
     def health(self) -> dict[str, Any]:
         with urllib.request.urlopen(f"{self.api_url}/api/v2/monitor/health", timeout=5) as resp:
-            return json.loads(resp.read())
-
-    def check_alive(self) -> None:
-        for name, proc in self.procs.items():
-            if proc.poll() is not None:
-                tail = self.log_path(name.replace(" ", "-")).read_text(errors="replace")[-4000:]
-                raise RuntimeError(f"airflow {name} exited with {proc.returncode}:\n{tail}")
-
-    def stop(self, grace: float = 20) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        deadline = time.monotonic() + grace
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
-        for proc in self.procs.values():
-            # the whole group: task processes the LocalExecutor forked included
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-        self.procs.clear()
-
-    def __enter__(self) -> AirflowStack:
-        return self
+            return json.loads(resp.read())  # type: ignore[no-any-return]
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

@@ -19,12 +19,8 @@ officer's script or another system would. The review tests use it too.
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -34,18 +30,7 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
-COMPONENTS = ("api-server", "scheduler", "dag-processor")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def airflow_bin() -> str:
-    cand = Path(sys.executable).with_name("airflow")
-    return str(cand) if cand.exists() else "airflow"
+from socialhub.airflow_processes import AirflowProcesses, airflow_bin, free_port  # noqa: F401 - re-exported
 
 
 class AirflowAPIError(RuntimeError):
@@ -56,7 +41,7 @@ class AirflowAPIError(RuntimeError):
 
 
 @dataclass
-class LocalAirflow:
+class LocalAirflow(AirflowProcesses):
     """Airflow's three long-running components as local processes, stopped by ``stop()``."""
 
     env: dict[str, str]
@@ -102,77 +87,9 @@ class LocalAirflow:
         env.update(extra or {})
         return cls(env=env, workdir=workdir, users=users)
 
-    @property
-    def api_url(self) -> str:
-        return self.env["AIRFLOW__API__BASE_URL"]
-
-    def log_path(self, name: str) -> Path:
-        return self.workdir / f"{name}.log"
-
-    def cli(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run([airflow_bin(), *args], env=self.env, capture_output=True, text=True,
-                              timeout=timeout, check=False)
-        with self.log_path("cli").open("a") as fh:
-            fh.write(f"\n$ airflow {' '.join(args)} (exit {proc.returncode})\n{proc.stdout}\n{proc.stderr}\n")
-        if proc.returncode:
-            raise RuntimeError(f"airflow {' '.join(args)} failed: {proc.stderr[-2000:]}")
-        return proc
-
     def start(self, timeout: float = 240) -> None:
-        for name in COMPONENTS:
-            cmd = [airflow_bin(), name]
-            if name == "api-server":
-                cmd += ["--host", "127.0.0.1", "--port", self.env["AIRFLOW__API__PORT"], "--workers", "1"]
-            with self.log_path(name).open("ab") as log:
-                self.procs[name] = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                                    stdin=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.check_alive()
-            try:
-                with urllib.request.urlopen(f"{self.api_url}/api/v2/monitor/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.5)
-        raise TimeoutError(f"Airflow api-server not up after {timeout:.0f}s; see {self.log_path('api-server')}")
-
-    def check_alive(self) -> None:
-        for name, proc in self.procs.items():
-            if proc.poll() is not None:
-                tail = self.log_path(name).read_text(errors="replace")[-3000:]
-                raise RuntimeError(f"airflow {name} exited with {proc.returncode}:\n{tail}")
-
-    def stop(self, grace: float = 20) -> None:
-        """TERM, then KILL, each component's whole process group (the task processes included)."""
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        deadline = time.monotonic() + grace
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-        self.procs.clear()
-
-    def __enter__(self) -> LocalAirflow:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.spawn()
+        self.wait_healthy(timeout)
 
     # -- the public REST API, as a named user --------------------------------------------------------
 
