@@ -8,7 +8,7 @@ so two writers can never replace each other's evidence.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 from socialhub.errors import StorageError
@@ -38,49 +38,46 @@ class S3Store(ObjectStore):
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._k(key)}"
 
-    def _read(self, key: str) -> bytes | None:
+    _MISSING: tuple[str, ...] = ("NoSuchKey", "404", "NotFound")
+
+    def _call(self, verb: str, key: str, call: Callable[[], Any]) -> tuple[bool, Any]:
+        """``(True, call())``, or ``(False, None)`` if the object does not exist; any other
+        failure is a ``StorageError`` naming the object (never the credentials)."""
         from botocore.exceptions import ClientError
 
         try:
-            return self.client.get_object(Bucket=self.bucket, Key=self._k(key))["Body"].read()
+            return True, call()
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
-                return None
-            raise StorageError(f"cannot read {self.uri(key)}: {exc.response.get('Error', {}).get('Code')}") from exc
+            code = exc.response.get("Error", {}).get("Code")
+            if code in self._MISSING:
+                return False, None
+            raise StorageError(f"cannot {verb} {self.uri(key)}: {code}") from exc
         except Exception as exc:  # endpoint down, timeouts
-            raise StorageError(f"cannot read {self.uri(key)}: {type(exc).__name__}") from exc
+            raise StorageError(f"cannot {verb} {self.uri(key)}: {type(exc).__name__}") from exc
+
+    def _read(self, key: str) -> bytes | None:
+        found, body = self._call("read", key, lambda: self.client.get_object(
+            Bucket=self.bucket, Key=self._k(key))["Body"].read())
+        return body if found else None
 
     def _exists(self, key: str) -> bool:
-        from botocore.exceptions import ClientError
-
-        try:
-            self.client.head_object(Bucket=self.bucket, Key=self._k(key))
-            return True
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
-                return False
-            raise StorageError(f"cannot check {self.uri(key)}: {exc.response.get('Error', {}).get('Code')}") from exc
-        except Exception as exc:  # endpoint down, timeouts
-            raise StorageError(f"cannot check {self.uri(key)}: {type(exc).__name__}") from exc
+        found, _ = self._call("check", key, lambda: self.client.head_object(Bucket=self.bucket, Key=self._k(key)))
+        return found
 
     def open_read(self, key: str) -> BinaryIO:
         """Streamed to a temporary file (in memory up to 8 MiB), never held whole in memory."""
         import tempfile
 
-        from botocore.exceptions import ClientError
-
         safe_key(key)
         spool = tempfile.SpooledTemporaryFile(max_size=8 << 20)
         try:
-            self.client.download_fileobj(self.bucket, self._k(key), spool)
-        except ClientError as exc:
+            found, _ = self._call("read", key, lambda: self.client.download_fileobj(self.bucket, self._k(key), spool))
+        except BaseException:
             spool.close()
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
-                raise KeyError(key) from None
-            raise StorageError(f"cannot read {self.uri(key)}: {exc.response.get('Error', {}).get('Code')}") from exc
-        except Exception as exc:
+            raise
+        if not found:
             spool.close()
-            raise StorageError(f"cannot read {self.uri(key)}: {type(exc).__name__}") from exc
+            raise KeyError(key)
         spool.seek(0)
         return spool  # type: ignore[return-value]
 
