@@ -112,7 +112,7 @@ def test_demo_batches_packed_or_sliced_give_the_same_records_and_outputs(tmp_pat
     from socialhub.watchlist import load_watchlist
     from tests.e2e.conftest import write_watchlist
 
-    with ReplayServer().start() as replay:
+    with ReplayServer(now=lambda: NOW).start() as replay:   # one clock: the replay dates its posts from NOW
         watchlist = load_watchlist(write_watchlist(tmp_path / "watchlist.yaml", replay, lapsed=False))
         store = LocalStore(tmp_path / "collected")
         plan = plan_collection(watchlist, store, NOW, max_shards_per_platform=1, force_all=True)
@@ -121,7 +121,8 @@ def test_demo_batches_packed_or_sliced_give_the_same_records_and_outputs(tmp_pat
             from socialhub.sources.registry import get_connector
 
             return get_connector(platform, ConnectorConfig(base_url=replay.base_url(platform), token=None,
-                                                           lookback=timedelta(days=7), max_pages=10, extra={}))
+                                                           lookback=timedelta(days=7), max_pages=10, extra={}),
+                                 now=lambda: NOW)
 
         for shard in plan.shards:
             collect_shard(store, shard, factory, NOW)
