@@ -189,14 +189,9 @@ def cmd_audit_report(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from socialhub.classify import load_classifier
-    from socialhub.classify.evaluate import run_eval
+    from socialhub.classify.evaluate import evaluate_from_args
 
-    model_dir = False if args.rules_only else args.model
-    clf = None
-    if args.lexicon or args.thresholds or model_dir is not None:
-        clf = load_classifier(args.lexicon, args.thresholds, model_dir=model_dir)
-    return run_eval(args.file, classifier=clf, max_errors=args.max_errors, json_out=args.json_out)
+    return evaluate_from_args(args)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -285,18 +280,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--rules-only", action="store_true", help="use the rule classifier alone (no model)")
     c.set_defaults(func=cmd_classify)
 
-    e = sub.add_parser("eval", help="evaluate the classifier on labelled JSON Lines",
-                       description="Print precision, recall and F1 per category and micro-averaged, the confusion "
-                                   "between categories, false-positive rates by group (benign slang, music, ...) and "
-                                   "every error, for a JSONL file with {\"text\": ..., \"labels\": [...]} per line. "
-                                   "Exits 1 naming the line when the file is malformed. See docs/detection.md.")
-    e.add_argument("file", help="labelled JSONL, e.g. data/labelled/test.jsonl")
-    e.add_argument("--lexicon", help="lexicon YAML (default: the packaged one)")
-    e.add_argument("--thresholds", help="thresholds YAML (default: the packaged one)")
-    e.add_argument("--model", help="model artifact directory (default: the packaged classify/model/)")
-    e.add_argument("--rules-only", action="store_true", help="evaluate the rule classifier alone")
-    e.add_argument("--max-errors", type=int, default=None, help="list at most N errors (default: all)")
-    e.add_argument("--json", dest="json_out", metavar="OUT", help="also write the metrics as JSON to OUT")
+    from socialhub.classify.evaluate import DESCRIPTION as EVAL_DESCRIPTION
+    from socialhub.classify.evaluate import HELP_EPILOG as EVAL_EPILOG
+    from socialhub.classify.evaluate import add_eval_arguments
+
+    e = sub.add_parser("eval", help="evaluate the classifier: labelled file, functional suite, real posts, fairness",
+                       description=EVAL_DESCRIPTION, epilog=EVAL_EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_eval_arguments(e)
     e.set_defaults(func=cmd_eval)
 
     t = sub.add_parser("train", help="train the classifier's model from labelled JSONL (+ officers' feedback)",

@@ -123,8 +123,8 @@ def test_malformed_file_exits_non_zero_naming_the_line(tmp_path: Path, bad_line:
 
 def test_missing_and_empty_files(tmp_path: Path) -> None:
     err = io.StringIO()
-    assert run_eval(tmp_path / "nope.jsonl", out=io.StringIO(), err=err) == 1
-    assert "no such file" in err.getvalue()
+    assert run_eval(tmp_path / "nope.jsonl", out=io.StringIO(), err=err) == 2
+    assert "no such file" in err.getvalue() and "nope.jsonl" in err.getvalue()
     empty = tmp_path / "empty.jsonl"
     empty.write_text("\n", encoding="utf-8")
     assert run_eval(empty, out=io.StringIO(), err=io.StringIO()) == 2
