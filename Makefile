@@ -5,6 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
+# Real labelled tweets (Davidson et al. 2017) for `make eval`, read in place, never copied in.
+DATASETS ?= $(or $(SOCIALHUB_DATASETS),../shared/datasets)
 
 .PHONY: help install demo demo-reset test test-postgres conformance bench bench-quick check eval train clean
 
@@ -44,11 +46,21 @@ check: install  ## ruff (incl. Airflow rules) and mypy over include/ and plugins
 	$(VENV)/bin/ruff check include plugins dags
 	$(VENV)/bin/mypy --ignore-missing-imports --python-version 3.11 include/socialhub plugins
 
-eval: install  ## evaluate the classifier on the held-out labelled split
-	$(VENV)/bin/socialhub eval data/labelled/test.jsonl
+eval: install  ## evaluate the classifier: held-out labelled split, functional suite, real tweets (DATASETS=DIR)
+	$(VENV)/bin/socialhub eval data/labelled/test.jsonl --max-errors 20
+	$(VENV)/bin/socialhub eval --suite --max-errors 20
+	@if [ -d "$(DATASETS)" ]; then \
+		echo "$(VENV)/bin/socialhub eval --real $(DATASETS) --max-errors 20"; \
+		$(VENV)/bin/socialhub eval --real "$(DATASETS)" --max-errors 20 && \
+		echo "$(VENV)/bin/socialhub eval data/labelled/test.jsonl --suite --real $(DATASETS) --fairness-only" && \
+		$(VENV)/bin/socialhub eval data/labelled/test.jsonl --suite --real "$(DATASETS)" --fairness-only; \
+	else \
+		echo "real-data evaluation skipped: $(DATASETS) does not exist (set DATASETS=DIR, the folder holding davidson2017/)"; \
+	fi
 
-train: install  ## retrain the classifier's model reproducibly (thresholds chosen on dev)
-	$(PY) -m socialhub.classify.train data/labelled/train.jsonl --dev data/labelled/dev.jsonl --write-thresholds
+train: install  ## retrain the classifier reproducibly: written posts + real negatives from DATASETS, thresholds on dev + real
+	@test -d "$(DATASETS)" || { echo "error: $(DATASETS) does not exist: set DATASETS=DIR (the folder holding davidson2017/)"; exit 2; }
+	$(PY) -m socialhub.classify.train data/labelled/train.jsonl --dev data/labelled/dev.jsonl --real "$(DATASETS)" --write-thresholds
 
 bench: install  ## print throughput and memory figures against a baseline (10,000 accounts: about an hour)
 	$(PY) bench/run.py

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -155,3 +156,233 @@ def test_shipped_labelled_files_are_well_formed() -> None:
     train = {e.text for e in read_labelled(ROOT / "data" / "labelled" / "train.jsonl")}
     test = {e.text for e in read_labelled(ROOT / "data" / "labelled" / "test.jsonl")}
     assert not train & test
+
+
+# --- slices, rates and the fairness ratio ------------------------------------------------------------
+
+from socialhub.classify.evaluate import classify_all, run_evaluation  # noqa: E402
+from socialhub.classify.slices import (  # noqa: E402
+    SliceRate,
+    aae_markers,
+    explain,
+    fairness,
+    mle_markers,
+    real_slice_names,
+    smoothed_rate,
+    wilson_interval,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("we finna go to the park", ["finna"]),
+        ("ion know what time it starts", ["ion (I don't)"]),
+        ("he be working every weekend", ["habitual be"]),
+        ("they always be trippin bout nothing", ["habitual be"]),
+        ("bout to eat, y\u2019all want some", ["bout to", "y'all"]),       # typographic apostrophe
+        ("that ain't it bruh", ["ain't", "bruh"]),
+        ("lil sis got her results, deadass proud", ["lil", "deadass"]),
+    ],
+)
+def test_aae_markers(text: str, names: list[str]) -> None:
+    assert [m.name for m in aae_markers(text)] == names
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("wagwan fam", ["wagwan", "fam"]),
+        ("it's peng innit", ["peng", "innit"]),
+        ("bare people at the shop, allow it bruv", ["bare (very/lots)", "allow it", "bruv"]),
+        ("back round my ends later blud", ["ends", "blud"]),
+        ("that's peak, wallahi", ["peak", "wallahi"]),
+        ("mandem are outside, proper wasteman ting", ["mandem", "wasteman", "ting"]),
+    ],
+)
+def test_mle_markers(text: str, names: list[str]) -> None:
+    assert [m.name for m in mle_markers(text)] == names
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["the ion channel opens", "could you be working late", "the bare minimum with bare hands",
+     "the ends justify the means", "allow it to cool down", "peak season starts now",
+     "It is all gone", "Yo man, good game", "a fair trial for all"],
+)
+def test_ordinary_english_is_not_a_marker(text: str) -> None:
+    assert aae_markers(text) == [] and mle_markers(text) == []
+
+
+def test_real_slices_come_with_their_explanation() -> None:
+    names, aae, mle = real_slice_names("Tryna get home, innit")
+    assert names == ["real:all", "real:aae", "real:mle"]
+    assert explain(aae + mle) == 'tryna ("Tryna"), innit ("innit")'
+    assert aae[0].start == 0 and aae[0].end == 5
+    assert real_slice_names("Lovely weather for the match")[0] == ["real:all", "real:no_aae", "real:no_marker"]
+    assert real_slice_names("wagwan")[0] == ["real:all", "real:no_aae", "real:mle"]
+
+
+def test_wilson_interval_hand_computed() -> None:
+    # 0 of 10: upper = (z^2/n) / (1 + z^2/n) = 0.38415 / 1.38415
+    lo, hi = wilson_interval(0, 10)
+    assert lo == 0.0 and hi == pytest.approx(0.27753, abs=1e-5)
+    lo, hi = wilson_interval(5, 10)                       # symmetric about 0.5
+    assert (lo, hi) == (pytest.approx(0.23659, abs=1e-5), pytest.approx(0.76341, abs=1e-5))
+    lo, hi = wilson_interval(10, 10)
+    assert lo == pytest.approx(0.72247, abs=1e-5) and hi == 1.0       # exact bounds at k = 0 and k = n
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    with pytest.raises(ValueError):
+        wilson_interval(11, 10)
+
+
+def test_smoothed_ratio_hand_computed() -> None:
+    assert smoothed_rate(0, 48) == 1 / 50
+    a = SliceRate("real:aae", n=98, flagged=3, min_n=50)        # FPR 0.0306, smoothed 4/100 = 0.04
+    b = SliceRate("real:no_aae", n=498, flagged=9, min_n=50)    # smoothed 10/500 = 0.02
+    small = SliceRate("suite:music", n=10, flagged=9, min_n=25)  # too small: left out
+    overall = SliceRate("real:all", n=596, flagged=12, min_n=50, in_ratio=False)
+    f = fairness([a, b, small, overall])
+    assert f["ratio"] == pytest.approx(2.0) and (f["worst"], f["best"]) == ("real:aae", "real:no_aae")
+    assert f["too_small"] == ["suite:music"] and "real:all" not in f["eligible"]
+    zero = SliceRate("suite:news", n=48, flagged=0, min_n=25)    # a zero rate still gives a finite ratio
+    assert fairness([a, zero])["ratio"] == pytest.approx(0.04 / 0.02)
+    assert fairness([a, small])["ratio"] is None
+    assert a.fpr == pytest.approx(3 / 98)
+
+
+def test_batches_and_progress() -> None:
+    seen: list[int] = []
+
+    class Counting:
+        def classify_batch(self, texts: list[str]) -> list[object]:
+            seen.append(len(texts))
+            return [SimpleNamespace(labels=[], error=None) for _ in texts]
+
+    err = io.StringIO()
+    assert len(classify_all(Counting(), [str(i) for i in range(10)], what="things", err=err, batch_size=3,
+                            progress_every=4)) == 10
+    assert seen == [3, 3, 3, 1]
+    assert err.getvalue().splitlines() == ["socialhub eval: classified 6/10 things",
+                                           "socialhub eval: classified 9/10 things",
+                                           "socialhub eval: classified 10/10 things"]
+    quiet = io.StringIO()
+    classify_all(Counting(), ["a", "b"], err=quiet, batch_size=1000, progress_every=2000)
+    assert quiet.getvalue() == ""
+
+
+# --- --real on a fake datasets folder ---------------------------------------------------------------
+
+class _TextStub:
+    version = "stub-real"
+
+    def __init__(self, flagged: dict[str, list[str]]) -> None:
+        self.flagged = flagged
+
+    def classify_batch(self, texts: list[str]) -> list[SimpleNamespace]:
+        return [SimpleNamespace(labels=list(self.flagged.get(t, [])),
+                                scores={c: float(c in self.flagged.get(t, [])) for c in CATEGORIES},
+                                reasons=[], error=None, lexicon_version="L", model_version="M") for t in texts]
+
+
+def _fake_datasets(tmp_path: Path) -> Path:
+    """60 everyday posts with an AAE marker (6 flagged), 60 without (3 flagged), 10 offensive (5 flagged)."""
+    rows = []
+    for i in range(60):
+        rows.append({"id": f"a{i}", "text": f"we finna go out {i}", "davidson_class": "neither"})
+        rows.append({"id": f"n{i}", "text": f"lovely weather today {i}", "davidson_class": "neither"})
+    for i in range(10):
+        rows.append({"id": f"o{i}", "text": f"rude words {i}", "davidson_class": "offensive_language"})
+    path = tmp_path / "datasets" / "davidson2017" / "train.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return tmp_path / "datasets"
+
+
+def test_real_report_on_fake_tweets(tmp_path: Path) -> None:
+    folder = _fake_datasets(tmp_path)
+    flagged = {f"we finna go out {i}": [VT] for i in range(6)} | {f"lovely weather today {i}": [WP] for i in range(3)}
+    flagged |= {f"rude words {i}": [VT] for i in range(5)}
+    out, err = io.StringIO(), io.StringIO()
+    code = run_evaluation(real=folder, part="all", platform=False, classifier=_TextStub(flagged), out=out, err=err,
+                          max_errors=2, json_out=tmp_path / "r.json")
+    assert code == 0, err.getvalue()
+    text = out.getvalue()
+    lines = text.splitlines()
+    # Wilson 95%: 9/120 -> [0.0400, 0.1364]; 6/60 -> [0.0466, 0.2015]; 3/60 -> [0.0171, 0.1370]; 5/10 -> [0.2366, 0.7634]
+    assert "  real:all                  120        9   0.075   [0.040, 0.136]       0" in lines
+    assert "  real:aae                   60        6   0.100   [0.047, 0.201]       0" in lines
+    assert "  real:no_marker             60        3   0.050   [0.017, 0.137]       0" in lines
+    assert "  offensive_language         10        5   0.500   [0.237, 0.763]" in lines
+    assert "flagged everyday tweets: 9 of 120" in text and "... and 7 more (use --max-errors)" in text
+    assert 'markers: finna ("finna")' in text
+    # smoothed: aae 7/62 = 0.1129, no_aae and no_marker 4/62 = 0.0645: ratio 1.75
+    assert "worst-to-best benign slice ratio (smoothed; real slices >= 50 posts): 1.75" in text
+    assert "real platform posts: skipped (--no-platform)" in text
+    payload = json.loads((tmp_path / "r.json").read_text())
+    real = payload["real"]
+    assert real["neither_by_slice"]["real:aae"]["flagged"] == 6
+    assert real["flagged_by_category"][VT] == {"neither": 6, "offensive_language": 5}
+    assert real["offensive_and_hate"]["offensive_language"]["flagged"] == 5
+    assert payload["fairness"]["ratio"] == pytest.approx((7 / 62) / (4 / 62))
+    assert "we finna" not in (tmp_path / "r.json").read_text()          # ids only, never the texts
+
+
+def test_real_heldout_is_the_default_part(tmp_path: Path) -> None:
+    from socialhub.classify.realdata import split_part
+
+    folder = _fake_datasets(tmp_path)
+    out = io.StringIO()
+    assert run_evaluation(real=folder, platform=False, classifier=_TextStub({}), out=out, err=io.StringIO(),
+                          json_out=tmp_path / "h.json") == 0
+    ids = [f"a{i}" for i in range(60)] + [f"n{i}" for i in range(60)]
+    held = sum(split_part(i) == "heldout" for i in ids)
+    assert json.loads((tmp_path / "h.json").read_text())["real"]["neither_by_slice"]["real:all"]["n"] == held
+    assert "(part: heldout)" in out.getvalue()
+
+
+def test_combined_fairness_covers_every_source(tmp_path: Path) -> None:
+    folder = _fake_datasets(tmp_path)
+    suite = tmp_path / "suite.jsonl"
+    suite.write_text("".join(json.dumps({"id": f"c{i}", "functionality": "news", "kind": "contrast", "target": None,
+                                         "labels": [], "text": f"news item {i}", "tags": ["news"]}) + "\n"
+                             for i in range(30)), encoding="utf-8")
+    out = io.StringIO()
+    code = run_evaluation(_file(tmp_path, ROWS), suite=suite, real=folder, part="all", platform=False,
+                          classifier=_TextStub({}), out=out, err=io.StringIO(), fairness_only=True)
+    assert code == 0
+    text = out.getvalue()
+    for name in ("real:aae", "suite:news", "group:music", "group:benign_slang"):
+        assert f"  {name} " in text
+    assert "group slices >= 25 posts, real slices >= 50 posts, suite slices >= 25 posts" in text
+    assert "socialhub eval --suite" not in text                         # --fairness-only: the sections are not printed
+
+
+def test_real_missing_folder_exit_2_says_what_to_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from socialhub.cli import main
+
+    monkeypatch.setenv("SOCIALHUB_DATASETS", str(tmp_path / "not-here"))
+    assert main(["eval", "--real"]) == 2
+    msg = capsys.readouterr().err
+    assert str(tmp_path / "not-here") in msg and "SOCIALHUB_DATASETS" in msg and "--real DIR" in msg
+    assert main(["eval", "--real", str(tmp_path / "other")]) == 2
+    assert str(tmp_path / "other") in capsys.readouterr().err
+    bad = _fake_datasets(tmp_path)
+    (bad / "davidson2017" / "train.jsonl").write_text('{"id": "1", "text": "x", "davidson_class": "neither"}\n{\n')
+    assert main(["eval", "--real", str(bad)]) == 1
+    assert "line 2: not valid JSON" in capsys.readouterr().err
+    assert main(["eval"]) == 2
+    assert "nothing to evaluate" in capsys.readouterr().err
+
+
+def test_real_cli_entry_point_missing_folder(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "socialhub.cli", "eval", "--real", str(tmp_path / "gone")],
+                          capture_output=True, text=True, env={"PYTHONPATH": str(ROOT / "include")}, timeout=60)
+    assert proc.returncode == 2 and "SOCIALHUB_DATASETS" in proc.stderr and proc.stdout == ""
+    proc = subprocess.run([sys.executable, "-m", "socialhub.cli", "eval", "--help"], capture_output=True, text=True,
+                          env={"PYTHONPATH": str(ROOT / "include")}, timeout=60)
+    assert proc.returncode == 0
+    for words in ("--suite", "--real", "--part", "--fixtures", "SOCIALHUB_DATASETS", "Davidson", "smoothed",
+                  "exit status"):
+        assert words in proc.stdout
