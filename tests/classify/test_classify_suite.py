@@ -112,6 +112,21 @@ def test_printed_report_and_target_lines(tmp_path: Path) -> None:
     assert payload["fairness"]["ratio"] is None                 # slices of 2 cases are below the minimum of 25
 
 
+def test_odd_texts_are_printed_not_crashed_on(tmp_path: Path) -> None:
+    path = tmp_path / "odd.jsonl"
+    path.write_text(json.dumps({"id": "o1", "functionality": "evasion", "kind": "threat", "target": VT,
+                                "labels": [VT], "text": "broken \ud800 and a\u2028separator", "tags": ["evasion"]})
+                    + "\n", encoding="utf-8")
+    cases = read_suite(path)
+    assert len(cases) == 1 and "\u2028" in cases[0].text        # U+2028 inside a text does not split the line
+    out = io.StringIO()
+    assert run_evaluation(suite=path, classifier=Stub({cases[0].text: []}), out=out, err=io.StringIO(),
+                          json_out=tmp_path / "o.json") == 0
+    out.getvalue().encode("utf-8")                                # the report is valid UTF-8
+    assert '"broken \\ud800 and a separator"' in out.getvalue()         # one line: U+2028 is white space
+    json.loads((tmp_path / "o.json").read_text(encoding="utf-8"))
+
+
 def test_targets_met(tmp_path: Path) -> None:
     good = [("t1", "threat_direct", "threat", VT, [], [VT]), ("c1", "news_report", "contrast", None, ["news"], [])]
     path, stub = _suite_file(tmp_path, good)

@@ -201,8 +201,8 @@ def _error_lines(examples: list[Example], results: list[Any], max_errors: int | 
         if result_error(res):
             scores = f"classifier error: {result_error(res)}"
         where = f"line {ex.line}" + (f" [{ex.group}]" if ex.group else "")
-        lines.append(f"{where}: {'; '.join(kinds)} | {scores} | {json.dumps(ex.text, ensure_ascii=False)}")
-        ev = [f"{r['rule']}:{json.dumps(r['text'], ensure_ascii=False)}({r['effect']})"
+        lines.append(f"{where}: {'; '.join(kinds)} | {scores} | {_quote(ex.text, None)}")
+        ev = [f"{r['rule']}:{_quote(r['text'], None)}({r['effect']})"
               for r in (res.reasons or [])][:6]
         if ev:
             lines.append(f"    evidence: {', '.join(ev)}")
@@ -261,6 +261,18 @@ def _classifier_line(classifier: Any, results: Sequence[Any]) -> str:
     model = getattr(first, "model_version", None)
     return (f"classifier {getattr(classifier, 'version', '?')} (lexicon {lex or '?'}, "
             f"model {model or 'none: rules only'})")
+
+
+def _quote(text: str, width: int | None = TEXT_WIDTH) -> str:
+    """``text`` as a JSON string, on one line cut to ``width`` (None: whole), escaped where not valid UTF-8."""
+    if width is not None:
+        text = realdata.one_line(text, width)
+    quoted = json.dumps(text, ensure_ascii=False)
+    try:
+        quoted.encode("utf-8")
+    except UnicodeEncodeError:          # a lone surrogate: print it escaped rather than crash the report
+        quoted = json.dumps(text)
+    return quoted
 
 
 def _top_scores(res: Any) -> str:
@@ -356,7 +368,7 @@ def _suite_section(path: Path, cases: list[suite_mod.SuiteCase], classifier: Any
             f" (predicted: {','.join(f['predicted']) or 'none'})"
         tags = f" tags={','.join(f['tags'])}" if f["tags"] else ""
         lines.append(f"  line {f['line']} [{f['functionality']}] {f['kind']}: {what}{tags} | {_top_scores(res)} | "
-                     f"{json.dumps(realdata.one_line(f['text'], TEXT_WIDTH), ensure_ascii=False)}")
+                     f"{_quote(f['text'])}")
     if len(shown) < len(failures):
         lines.append(f"  ... and {len(failures) - len(shown)} more (use --max-errors)")
     benign = [s for s in tag_slices if s.name.removeprefix("suite:") in slices.SUITE_BENIGN_TAGS]
@@ -413,7 +425,7 @@ def _real_section(folder: Path, part: str, posts: list[realdata.RealPost],
     for post, res, labels, names, why in shown:
         dialect = [n for n in names if n in ("real:aae", "real:mle")]
         lines.append(f"  {post.id} [{','.join(dialect) or 'no marker'}] labels={','.join(labels)} | "
-                     f"{_top_scores(res)} | {json.dumps(realdata.one_line(post.text, TEXT_WIDTH), ensure_ascii=False)}")
+                     f"{_top_scores(res)} | {_quote(post.text)}")
         if why:
             lines.append(f"      markers: {why}")
     if len(shown) < len(flagged_rows):
@@ -448,7 +460,7 @@ def _real_section(folder: Path, part: str, posts: list[realdata.RealPost],
         shown_p = flagged_p if max_errors is None else flagged_p[:max_errors]
         for p, r, lab in shown_p:
             lines.append(f"  {p.source} ({p.field}) labels={','.join(lab)} | {_top_scores(r)} | "
-                         f"{json.dumps(realdata.one_line(p.text, TEXT_WIDTH), ensure_ascii=False)}")
+                         f"{_quote(p.text)}")
         if len(shown_p) < len(flagged_p):
             lines.append(f"  ... and {len(flagged_p) - len(shown_p)} more (use --max-errors)")
         plat_payload = {"posts": len(platform), "flagged": len(flagged_p), "share_flagged": share,
@@ -618,7 +630,7 @@ def run_evaluation(file: str | Path | None = None, *, suite: bool | str | Path =
             print("", file=out)
     print("\n".join(fair_lines), file=out)
     if json_out:
-        Path(json_out).write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        Path(json_out).write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     return 0
 
 

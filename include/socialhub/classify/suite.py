@@ -78,7 +78,8 @@ def read_suite(path: str | Path) -> list[SuiteCase]:
     cases: list[SuiteCase] = []
     seen: dict[str, int] = {}
     try:
-        lines = p.read_text(encoding="utf-8").splitlines()
+        # split on "\n" only: str.splitlines would also split inside a text on U+2028, U+0085, ...
+        lines = p.read_text(encoding="utf-8").split("\n")
     except UnicodeDecodeError as exc:
         raise SuiteError(f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     for n, line in enumerate(lines, 1):
