@@ -386,3 +386,33 @@ def test_real_cli_entry_point_missing_folder(tmp_path: Path) -> None:
     for words in ("--suite", "--real", "--part", "--fixtures", "SOCIALHUB_DATASETS", "Davidson", "smoothed",
                   "exit status"):
         assert words in proc.stdout
+
+
+def test_real_platform_posts_are_reported_unlabelled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = _fake_datasets(tmp_path)
+    fx = tmp_path / "fixtures"
+    for platform, texts in (("reddit", ["garden news one", "garden news two", "garden news three"]),
+                            ("x", ["bus is late again", "match tonight"])):
+        (fx / platform).mkdir(parents=True)
+        (fx / platform / "page.body.json").write_text(json.dumps({"data": [{"text": t} for t in texts]}))
+    flagged = {"garden news one": [VT], "garden news two": [VT], "bus is late again": [WP]}
+    out = io.StringIO()
+    assert run_evaluation(real=folder, part="all", fixtures=fx, classifier=_TextStub(flagged), out=out,
+                          err=io.StringIO(), max_errors=2, json_out=tmp_path / "p.json") == 0
+    text = out.getvalue()
+    assert "real platform posts (unlabelled): 5 distinct texts from the recorded API responses (reddit 3, x 2)" in text
+    assert "flagged: 3 (0.600); caveat: these posts carry no labels" in text
+    assert "by platform: reddit 2/3, x 1/2" in text
+    shown = [ln for ln in text.splitlines() if ln.startswith("  reddit/") or ln.startswith("  x/")]
+    assert [ln.split("/")[0].strip() for ln in shown] == ["reddit", "x"]      # one from each platform first
+    plat = json.loads((tmp_path / "p.json").read_text())["real"]["platform_posts"]
+    assert plat["by_platform"] == {"reddit": {"posts": 3, "flagged": 2}, "x": {"posts": 2, "flagged": 1}}
+    # an explicit --fixtures that is missing is an error; the default one missing only skips the slice
+    err = io.StringIO()
+    assert run_evaluation(real=folder, fixtures=tmp_path / "nope", classifier=_TextStub({}), out=io.StringIO(),
+                          err=err) == 2
+    assert "SOCIALHUB_CONFORMANCE_FIXTURES" in err.getvalue()
+    monkeypatch.setenv("SOCIALHUB_CONFORMANCE_FIXTURES", str(tmp_path / "nope"))
+    out = io.StringIO()
+    assert run_evaluation(real=folder, classifier=_TextStub({}), out=out, err=io.StringIO()) == 0
+    assert "real platform posts: skipped (recordings folder" in out.getvalue()

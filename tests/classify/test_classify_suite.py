@@ -101,12 +101,17 @@ def test_printed_report_and_target_lines(tmp_path: Path) -> None:
     out, err = io.StringIO(), io.StringIO()
     assert run_evaluation(suite=path, classifier=stub, out=out, err=err, max_errors=1,
                           json_out=tmp_path / "s.json") == 0
+    capped = io.StringIO()
+    assert run_evaluation(suite=path, classifier=stub, out=capped, err=err, max_errors=0) == 0
+    assert capped.getvalue().count("... and 1 more (use --max-errors)") == 2
     text = out.getvalue()
     assert "every threat functionality >= 0.90: no (worst: threat_direct 0.67)" in text
     assert "every contrast functionality >= 0.95: no (worst: music_lyrics 0.50)" in text
     assert "overall threat pass rate: 3/4 = 0.750" in text
-    assert "failing cases: 2" in text and "... and 1 more (use --max-errors)" in text
-    assert "line 2 [threat_direct] threat: missed violence_threat (predicted: weapon)" in text
+    assert "failing threat cases (missed threat cases): 1" in text
+    assert "failing contrast cases (flagged contrast cases): 1" in text
+    assert "line 2 [threat_direct] missed violence_threat (predicted: weapon) tags=aae" in text
+    assert "line 6 [music_lyrics] flagged (predicted: drug_supply) tags=music,slang" in text
     payload = json.loads((tmp_path / "s.json").read_text())
     assert payload["suite"]["overall"]["contrast"]["passed"] == 3
     assert payload["fairness"]["ratio"] is None                 # slices of 2 cases are below the minimum of 25

@@ -358,19 +358,19 @@ def _suite_section(path: Path, cases: list[suite_mod.SuiteCase], classifier: Any
                   f"  {'tag':<22} {'cases':>6} {'detected':>9} {'rate':>7}"]
         for tag, d in rep["threat_by_tag"].items():
             lines.append(f"  {tag:<22} {d['n']:>6d} {d['detected']:>9d} {d['rate']:>7.3f}")
-    failures = rep["failures"]
-    shown = failures if max_errors is None else failures[:max_errors]
-    lines += ["", f"failing cases: {len(failures)}"]
-    by_id = {c.id: (c, res) for c, res in zip(cases, results, strict=True)}
-    for f in shown:
-        _case, res = by_id[f["id"]]
-        what = (f"missed {f['target']}" if f["kind"] == "threat" else "flagged") + \
-            f" (predicted: {','.join(f['predicted']) or 'none'})"
-        tags = f" tags={','.join(f['tags'])}" if f["tags"] else ""
-        lines.append(f"  line {f['line']} [{f['functionality']}] {f['kind']}: {what}{tags} | {_top_scores(res)} | "
-                     f"{_quote(f['text'])}")
-    if len(shown) < len(failures):
-        lines.append(f"  ... and {len(failures) - len(shown)} more (use --max-errors)")
+    by_id = {c.id: res for c, res in zip(cases, results, strict=True)}
+    for kind, title in (("threat", "missed threat cases"), ("contrast", "flagged contrast cases")):
+        failures = [f for f in rep["failures"] if f["kind"] == kind]
+        shown = failures if max_errors is None else failures[:max_errors]
+        lines += ["", f"failing {kind} cases ({title}): {len(failures)}"]
+        for f in shown:
+            what = (f"missed {f['target']}" if kind == "threat" else "flagged") + \
+                f" (predicted: {','.join(f['predicted']) or 'none'})"
+            tags = f" tags={','.join(f['tags'])}" if f["tags"] else ""
+            lines.append(f"  line {f['line']} [{f['functionality']}] {what}{tags} | {_top_scores(by_id[f['id']])} | "
+                         f"{_quote(f['text'])}")
+        if len(shown) < len(failures):
+            lines.append(f"  ... and {len(failures) - len(shown)} more (use --max-errors)")
     benign = [s for s in tag_slices if s.name.removeprefix("suite:") in slices.SUITE_BENIGN_TAGS]
     return lines, {"file": str(path), **rep}, benign
 
@@ -457,14 +457,24 @@ def _real_section(folder: Path, part: str, posts: list[realdata.RealPost],
                       f"responses ({', '.join(f'{k} {v}' for k, v in sorted(by_platform.items()))})",
                   f"  flagged: {len(flagged_p)} ({share:.3f}); caveat: these posts carry no labels, so a flagged "
                   "one is not necessarily a false positive: read them"]
-        shown_p = flagged_p if max_errors is None else flagged_p[:max_errors]
+        flagged_by_platform = Counter(p.platform for p, _r, _l in flagged_p)
+        lines.append("  by platform: " + ", ".join(f"{k} {flagged_by_platform[k]}/{v}"
+                                                   for k, v in sorted(by_platform.items())))
+        # examples taken in turn from each platform, so a capped list is not all from the first file
+        queues: dict[str, list[tuple[realdata.PlatformPost, Any, list[str]]]] = {}
+        for row in flagged_p:
+            queues.setdefault(row[0].platform, []).append(row)
+        mixed = [q[i] for i in range(max((len(q) for q in queues.values()), default=0))
+                 for q in queues.values() if i < len(q)]
+        shown_p = mixed if max_errors is None else mixed[:max_errors]
         for p, r, lab in shown_p:
             lines.append(f"  {p.source} ({p.field}) labels={','.join(lab)} | {_top_scores(r)} | "
                          f"{_quote(p.text)}")
         if len(shown_p) < len(flagged_p):
             lines.append(f"  ... and {len(flagged_p) - len(shown_p)} more (use --max-errors)")
         plat_payload = {"posts": len(platform), "flagged": len(flagged_p), "share_flagged": share,
-                        "by_platform": dict(sorted(by_platform.items())),
+                        "by_platform": {k: {"posts": v, "flagged": flagged_by_platform[k]}
+                                        for k, v in sorted(by_platform.items())},
                         "errors": sum(1 for r in plat_results if result_error(r)),
                         "flagged_posts": [{"source": p.source, "field": p.field, "labels": lab}
                                           for p, _r, lab in flagged_p]}
