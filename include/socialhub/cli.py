@@ -94,13 +94,22 @@ def cmd_classify(args: argparse.Namespace) -> int:
     batch: list[dict[str, Any]] = []
 
     def flush() -> None:
-        results = clf.classify_batch([str(p.get("text") or "") for p in batch])
+        results = clf.classify_batch([p["text"] if isinstance(p.get("text"), str) else str(p.get("text") or "")
+                                      for p in batch])
         for post, res in zip(batch, results, strict=True):
             d = res.to_dict()
             post.update(scores=d["scores"], labels=d["labels"], reasons=d["reasons"],
                         classifier_version=d["classifier_version"], lexicon_version=d["lexicon_version"],
                         model_version=d["model_version"], components=d["components"])
-            sys.stdout.write(json.dumps(post, ensure_ascii=False) + "\n")
+            if res.error:
+                post["error"] = res.error
+                _err(f"a post could not be classified ({res.error}); it is written with an `error` field")
+            line = json.dumps(post, ensure_ascii=False)
+            try:
+                line.encode("utf-8")
+            except UnicodeEncodeError:      # a lone surrogate in the original: keep it, escaped
+                line = json.dumps(post, ensure_ascii=True)
+            sys.stdout.write(line + "\n")
         batch.clear()
 
     for n, line in enumerate(sys.stdin, 1):

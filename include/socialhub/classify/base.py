@@ -55,10 +55,20 @@ class Classification:
     lexicon_version: str | None = None
     model_version: str | None = None
     components: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: Set (and everything else empty) when this one text could not be classified at all; the
+    #: other texts of its batch are unaffected. Never set for a normal result.
+    error: str | None = None
+
+    @classmethod
+    def failed(cls, classifier_version: str, thresholds: dict[str, float], error: str) -> Classification:
+        """The result for a text that could not be classified: no labels, zero scores, the error."""
+        return cls(scores=dict.fromkeys(CATEGORIES, 0.0), labels=[], reasons=[],
+                   classifier_version=classifier_version, thresholds=dict(thresholds), error=error)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (copies, so the caller may mutate it freely)."""
-        return {
+        extra: dict[str, Any] = {"error": self.error} if self.error else {}
+        return extra | {
             "classifier_version": self.classifier_version,
             "lexicon_version": self.lexicon_version,
             "model_version": self.model_version,
@@ -81,6 +91,7 @@ class Classification:
             lexicon_version=d.get("lexicon_version"),
             model_version=d.get("model_version"),
             components={k: dict(v) for k, v in (d.get("components") or {}).items()},
+            error=d.get("error"),
         )
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 import numpy as np
 
@@ -29,16 +30,45 @@ from socialhub.classify.base import Classification, Reason
 from socialhub.classify.model import RULE_FEATURES, LinearModel
 from socialhub.classify.normalise import normalise
 from socialhub.classify.rules import RuleClassifier
+from socialhub.classify.sanitise import sanitise
 from socialhub.errors import ConfigError
 from socialhub.models import CATEGORIES
 
-__all__ = ["CombinedClassifier", "EXPLAIN_FRACTION"]
+__all__ = ["CombinedClassifier", "EXPLAIN_FRACTION", "WINDOW", "windows"]
 
 log = logging.getLogger("socialhub.classify")
 
 #: The model's words are explained for categories scoring at least this fraction of their
 #: threshold (1.0: the labels only; explanations are the costly part of a flagged post).
 EXPLAIN_FRACTION = 1.0
+
+
+#: Texts longer than this are scored in windows of about this many characters (overlapping by
+#: ``OVERLAP``), so the statistical model weighs a threat against its sentence, not against
+#: pages of filler (its features are length-normalised; the rules are not affected by length).
+WINDOW = 280
+OVERLAP = 80
+
+
+def windows(text: str) -> list[tuple[int, int]]:
+    """``[start, end)`` windows covering ``text``: one for a short text, else overlapping ones
+    that break at whitespace where they can (so a word is rarely cut in two)."""
+    n = len(text)
+    if n <= WINDOW + WINDOW // 2:
+        return [(0, n)]
+    out: list[tuple[int, int]] = []
+    start = 0
+    while True:
+        end = min(n, start + WINDOW)
+        if end < n:
+            cut = text.rfind(" ", start + WINDOW // 2, end)
+            end = cut if cut > start else end
+        out.append((start, end))
+        if end >= n:
+            return out
+        nxt = max(start + 1, end - OVERLAP)
+        space = text.find(" ", nxt, end)
+        start = space + 1 if space >= 0 else nxt
 
 
 class CombinedClassifier:
@@ -78,10 +108,66 @@ class CombinedClassifier:
         return self.classify_batch([text])[0]
 
     def classify_batch(self, texts: Sequence[str]) -> list[Classification]:
-        """Classify many posts at once (faster per post than one by one)."""
-        for t in texts:
-            if not isinstance(t, str):
-                raise TypeError(f"classify() needs str, got {type(t).__name__}")
+        """Classify many posts at once (faster per post than one by one).
+
+        Each text is classified on a sanitised copy (``sanitise.py``: same offsets). A long text
+        is scored in overlapping windows of about ``WINDOW`` characters and each category takes
+        its best window, so filler around a threat cannot dilute it. If the batch fails, its
+        texts are retried one by one and a text that still fails gets ``error`` set.
+        """
+        clean = [sanitise(t) for t in texts]
+        try:
+            return self._windowed(clean)
+        except Exception:  # noqa: BLE001 - find the one text that broke it, keep the others
+            log.exception("classifying a batch of %d failed; retrying its texts one by one", len(clean))
+        out = []
+        for t in clean:
+            try:
+                out.append(self._windowed([t])[0])
+            except Exception as exc:  # noqa: BLE001
+                out.append(Classification.failed(self.version, self.thresholds, f"{type(exc).__name__}: {exc}"))
+        return out
+
+    def _windowed(self, texts: Sequence[str]) -> list[Classification]:
+        spans = [windows(t) for t in texts]
+        if all(len(s) == 1 for s in spans):
+            return self._classify(texts)
+        flat = [t[a:b] for t, sp in zip(texts, spans, strict=True) for a, b in sp]
+        parts = self._classify(flat)
+        out, k = [], 0
+        for t, sp in zip(texts, spans, strict=True):
+            chunk = parts[k:k + len(sp)]
+            k += len(sp)
+            out.append(chunk[0] if len(sp) == 1 else self._merge(t, sp, chunk))
+        return out
+
+    def _merge(self, text: str, spans: list[tuple[int, int]], parts: list[Classification]) -> Classification:
+        """One result from a long text's windows: per category, the best window's score and parts."""
+        scores: dict[str, float] = {}
+        components: dict[str, dict[str, float]] = {}
+        for c in CATEGORIES:
+            best = max(range(len(parts)), key=lambda i: parts[i].scores[c])
+            scores[c] = parts[best].scores[c]
+            for name, comp in parts[best].components.items():
+                components.setdefault(name, {})[c] = comp.get(c, 0.0)
+        seen: set[tuple[str, str, int, int]] = set()
+        reasons: list[Reason] = []
+        for (a, _b), part in zip(spans, parts, strict=True):
+            for r in part.reasons:
+                start, end = r["start"] + a, r["end"] + a
+                key = (r["category"], r["rule"], start, end)
+                if key in seen:
+                    continue
+                seen.add(key)
+                reasons.append(cast(Reason, dict(r, start=start, end=end, text=text[start:end])))
+        reasons.sort(key=lambda r: (r["start"], r["end"], r["effect"] != "match", r["category"], r["rule"]))
+        labels = [c for c in CATEGORIES if scores[c] >= self.thresholds[c]]
+        first = parts[0]
+        return Classification(scores=scores, labels=labels, reasons=reasons, classifier_version=first.classifier_version,
+                              thresholds=dict(self.thresholds), lexicon_version=first.lexicon_version,
+                              model_version=first.model_version, components=components)
+
+    def _classify(self, texts: Sequence[str]) -> list[Classification]:
         n = len(texts)
         if n == 0:
             return []
@@ -89,14 +175,21 @@ class CombinedClassifier:
         rule_results = []
         feats = np.zeros((n, len(RULE_FEATURES)))
         k = len(CATEGORIES)
+        damp = np.ones((n, k))
+        damp_reasons: list[list[Reason]] = []
         for i, (t, norm) in enumerate(zip(texts, norms, strict=True)):
             res, raw = self.rules.score_normalised(t, norm)
             rule_results.append(res)
             if res.reasons:               # all-zero rule scores leave the row at zero
                 feats[i, :k] = [res.scores[c] for c in CATEGORIES]
                 feats[i, k:] = [raw[c] for c in CATEGORIES]
+            mult, why = self.rules.dampers(t, norm, res.scores)
+            damp[i] = [mult[c] for c in CATEGORIES]
+            damp_reasons.append(why)
         out = self.model.predict([nm.text for nm in norms], feats)
-        probs = np.round(out.prob, 4)
+        # The model's words cannot see negation, reporting or context: the same cues that lower
+        # the rules lower its score (evidence in ``reasons``, effect "context").
+        probs = np.round(out.prob * damp, 4)
         labelled = probs >= self._thr
         explain: list[bool] = np.any(probs >= self._thr * EXPLAIN_FRACTION, axis=1).tolist()  # type: ignore[assignment]
         prob_rows = probs.tolist()
@@ -113,6 +206,9 @@ class CombinedClassifier:
             labels = [c for c, on in zip(cats, lab_rows[i], strict=True) if on]
             rule_res = rule_results[i]
             reasons: list[Reason] = list(rule_res.reasons)
+            have = {(r["category"], r["rule"], r["start"]) for r in reasons}
+            reasons += [r for r in damp_reasons[i] if (r["category"], r["rule"], r["start"]) not in have
+                        and out.prob[i, cats.index(r["category"])] >= self.thresholds[r["category"]] * 0.5]
             if explain[i]:
                 for j in range(len(cats)):
                     reasons.extend(model_reasons.get((i, j), ()))

@@ -35,9 +35,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from socialhub.classify import grammar
 from socialhub.classify.base import Classification, Reason
 from socialhub.classify.lexicon import Lexicon, Thresholds, load_lexicon, load_thresholds
 from socialhub.classify.normalise import NormalisedText, normalise
+from socialhub.classify.sanitise import sanitise
 from socialhub.errors import ConfigError
 from socialhub.models import CATEGORIES
 
@@ -51,6 +53,11 @@ _RIGHT = r"(?![^\W_])"
 #: Evidence spans kept per rule per post: enough to show a pattern repeats, without letting a
 #: spam post of 500 knife emoji produce 500 reasons. Scores are unaffected.
 MAX_EVIDENCE_PER_RULE = 10
+
+#: How much a threat's words lower ``violence_threat`` when they are negated ("i would never
+#: hurt him") or someone else's reported, quoted or condemned words. Not zero: an officer may
+#: still find such a post through a strong score, but words alone no longer put it in the queue.
+SUPPRESSED_MULTIPLIER = 0.02
 
 
 def term_regex(term: str) -> str:
@@ -207,13 +214,19 @@ class RuleClassifier:
     def hits(self, text: str, *, context: bool = True) -> list[Hit]:
         """Every lexicon (and, if ``context``, context) hit in ``text``, deduplicated, in text order."""
         norm = normalise(text)
-        found = self._scan(norm, self._category_rx)
+        found = self._scan(norm, self._category_rx, structure=True)
         if context and self._context_rx is not None:
             found.update(self._scan(norm, [self._context_rx]))
         return sorted(found.values(), key=lambda h: (h.start, h.end, h.kind, h.rule))
 
-    def _scan(self, norm: NormalisedText, rxs: Sequence[_Alternation]) -> dict[tuple[str, int, int], Hit]:
-        """Hits of ``rxs`` in every view of ``norm``, keyed by (rule, original span) to dedupe views."""
+    def _scan(self, norm: NormalisedText, rxs: Sequence[_Alternation], *, structure: bool = False,
+              suppressed: list[Hit] | None = None) -> dict[tuple[str, int, int], Hit]:
+        """Hits of ``rxs`` in every view of ``norm``, keyed by (rule, original span) to dedupe views.
+
+        A ``violence_threat`` entry's hit is dropped when it is negated in its clause or is
+        someone else's words being reported or condemned (``grammar``'s checks), exactly as a
+        structural threat would be. With ``structure``, the threat grammar's hits are added.
+        """
         found: dict[tuple[str, int, int], Hit] = {}
         for view in norm.views():
             vt = view.text
@@ -221,17 +234,68 @@ class RuleClassifier:
                 for alt, a, b in rx.finditer(vt):
                     start, end = view.to_original(a, b)
                     key = (alt.rule, start, end)
+                    if key in found:
+                        continue
+                    if alt.category == "violence_threat":
+                        why = "negated" if grammar.negated(vt, a) else "reported" if grammar.reported(vt, a, b) else ""
+                        if why:
+                            if suppressed is not None:
+                                suppressed.append(Hit("context", f"ctx.{why}", "violence_threat", alt.term,
+                                                      start, end, SUPPRESSED_MULTIPLIER))
+                            continue
+                    kind = "context" if alt.category is None else "match"
+                    found[key] = Hit(kind, alt.rule, alt.category, alt.term, start, end, alt.weight)
+            if structure:
+                dropped: list[tuple[str, int, int]] = []
+                for g in grammar.scan(vt, dropped):
+                    start, end = view.to_original(g.start, g.end)
+                    key = (g.rule, start, end)
                     if key not in found:
-                        kind = "context" if alt.category is None else "match"
-                        found[key] = Hit(kind, alt.rule, alt.category, alt.term, start, end, alt.weight)
+                        found[key] = Hit("match", g.rule, "violence_threat", g.term, start, end, g.weight)
+                if suppressed is not None:
+                    for why, a, b in dropped:
+                        start, end = view.to_original(a, b)
+                        suppressed.append(Hit("context", f"ctx.{why}", "violence_threat",
+                                              "a threat's words, " + ("negated" if why == "negated" else
+                                                                      "reported, quoted or condemned"),
+                                              start, end, SUPPRESSED_MULTIPLIER))
         return found
+
+    def dampers(self, text: str, norm: NormalisedText, rule_scores: Mapping[str, float] | None = None
+                ) -> tuple[dict[str, float], list[Reason]]:
+        """Per category, how much context lowers ANY score of this post, and the evidence why.
+
+        The context rules' multipliers (news, prevention, fiction, sport, cooking, gaming) and,
+        for ``violence_threat``, ``SUPPRESSED_MULTIPLIER`` when a threat's words are present but
+        negated or reported (``ctx.negated``/``ctx.reported``). The combined layer applies them to
+        the statistical model's score, which cannot see negation or context on its own.
+        """
+        mult = dict.fromkeys(CATEGORIES, 1.0)
+        reasons: list[Reason] = []
+        suppressed: list[Hit] = []
+        found = self._scan(norm, [self._context_rx] if self._context_rx is not None else [], structure=True,
+                           suppressed=suppressed)
+        firsts: dict[str, Hit] = {}
+        for h in sorted(found.values(), key=lambda h: (h.start, h.end)):
+            if h.kind == "context":
+                firsts.setdefault(h.rule, h)
+        threat_found = any(h.kind == "match" for h in found.values()) or bool((rule_scores or {}).get("violence_threat"))
+        for c in CATEGORIES:
+            for rule_id, h in firsts.items():
+                if self._context_categories[rule_id].applies_to(c):
+                    mult[c] *= h.weight
+                    reasons.append(_reason(text, c, h, "context"))
+        if suppressed and not threat_found:
+            h = min(suppressed, key=lambda h: h.start)
+            mult["violence_threat"] *= h.weight
+            reasons.append(_reason(text, "violence_threat", h, "context"))
+        return mult, reasons
 
     # ------------------------------------------------------------------ scoring
 
     def classify(self, text: str) -> Classification:
         """Score ``text`` in every category and explain each score with original-text evidence."""
-        if not isinstance(text, str):
-            raise TypeError(f"classify() needs str, got {type(text).__name__}")
+        text = sanitise(text)
         return self.score_normalised(text, normalise(text))[0]
 
     def score_normalised(self, text: str, norm: NormalisedText) -> tuple[Classification, dict[str, float]]:
@@ -241,7 +305,7 @@ class RuleClassifier:
         the model both the raw and the context-lowered rule scores as features.
         """
         matched: dict[str, dict[str, list[Hit]]] = {c: {} for c in CATEGORIES}
-        for h in sorted(self._scan(norm, self._category_rx).values(), key=lambda h: (h.start, h.end)):
+        for h in sorted(self._scan(norm, self._category_rx, structure=True).values(), key=lambda h: (h.start, h.end)):
             matched[h.category or ""].setdefault(h.rule, []).append(h)
         raw = {c: 1.0 - _prod(hs[0].weight for hs in matched[c].values()) if matched[c] else 0.0
                for c in CATEGORIES}
@@ -280,8 +344,19 @@ class RuleClassifier:
                 {c: round(v, 4) for c, v in raw.items()})
 
     def classify_batch(self, texts: Sequence[str]) -> list[Classification]:
-        """``classify`` each text; one list in, one list out, same order."""
-        return [self.classify(t) for t in texts]
+        """``classify`` each text; one list in, one list out, same order.
+
+        A text that cannot be classified gets a result with ``error`` set; the others go through.
+        """
+        out = []
+        for t in texts:
+            try:
+                out.append(self.classify(t))
+            except TypeError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one bad text must not lose the batch
+                out.append(Classification.failed(self.version, self.thresholds, f"{type(exc).__name__}: {exc}"))
+        return out
 
 
 def _prod(weights: Iterable[float]) -> float:

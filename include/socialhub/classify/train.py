@@ -75,7 +75,11 @@ from socialhub.models import CATEGORIES
 __all__ = ["TrainConfig", "choose_thresholds", "main", "run_train", "write_thresholds"]
 
 DEFAULTS: dict[str, Any] = {"ngram_min": 1, "ngram_max": 4, "min_df": 2, "C": 4.0, "stack_C": 1.0, "cv_folds": 5,
-                            "feedback_weight": 2.0, "vt_recall": 0.95}
+                            "feedback_weight": 2.0, "vt_recall": 0.95, "real_weight": 1.0, "max_real_fpr": 0.01}
+
+#: Within the Davidson ``calibration`` part (buckets 0-69 of ``realdata.split_part``), buckets
+#: below this train the model as real negatives; the rest (50-69) only choose thresholds.
+REAL_TRAIN_BUCKETS = 50
 
 
 class TrainConfig(dict):  # a plain dict with the defaults filled in (stored in the manifest)
@@ -203,6 +207,41 @@ def _f32(v: float) -> float:
     return float(np.float32(v))
 
 
+def _bucket(post_id: str) -> int:
+    return int(hashlib.sha256(post_id.encode("utf-8")).hexdigest()[:8], 16) % 100
+
+
+def real_negatives(where: str | Path | None, rules: RuleClassifier, *, weight: float = 1.0
+                   ) -> tuple[list[Example], list[Example], dict[str, Any]]:
+    """Real everyday tweets as negatives: (for training, for choosing thresholds, provenance).
+
+    Only the Davidson ``calibration`` part is read (the ``heldout`` part is never trained or tuned
+    on). ``neither`` tweets are real everyday posts. ``offensive_language``/``hate_speech`` tweets
+    (insults, profanity) are negatives too, EXCEPT those in which the rules or the threat grammar
+    find any evidence of the hub's categories: a few of those are real threats, and nobody has
+    labelled them for our categories, so they are left out rather than taught as harmless.
+    """
+    from socialhub.classify.realdata import davidson, datasets_dir
+
+    posts = davidson(where, "calibration")
+    train, calib = [], []
+    skipped = 0
+    for p in posts:
+        if p.davidson_class != "neither":
+            res, _raw = rules.score_normalised(p.text, normalise(p.text))
+            if any(v > 0 for v in res.scores.values()):
+                skipped += 1
+                continue
+        ex = Example(text=p.text, labels=(), group=f"real_{p.davidson_class}", id=p.id, source="davidson2017",
+                     weight=weight, extra={"source": f"real:{p.id}"})
+        (train if _bucket(p.id) < REAL_TRAIN_BUCKETS else calib).append(ex)
+    path = datasets_dir(where) / "davidson2017" / "train.jsonl"
+    info = {"path": "davidson2017/train.jsonl (SOCIALHUB_DATASETS)", "sha256": _sha256(path),
+            "part": "calibration", "train_negatives": len(train), "threshold_negatives": len(calib),
+            "left_out_with_rule_evidence": skipped}
+    return train, calib, info
+
+
 def _fit(examples: list[Example], rules: RuleClassifier, cfg: TrainConfig, seed: int) -> dict[str, Any]:
     texts = [e.text for e in examples]
     normed, rfeats = rule_features(rules, texts)
@@ -245,6 +284,24 @@ def _fit(examples: list[Example], rules: RuleClassifier, cfg: TrainConfig, seed:
 
 
 # --------------------------------------------------------------------------- thresholds
+
+def cap_real_fpr(thresholds: dict[str, float], real_scores: np.ndarray, max_fpr: float) -> dict[str, float]:
+    """Raise a threshold until at most ``max_fpr`` of the real everyday posts (``real_scores``) pass it.
+
+    Real negatives outnumber the written dev posts' negatives and are what production looks like,
+    so they bound how low a threshold may go; the dev recall it costs is printed by the caller.
+    """
+    out = dict(thresholds)
+    if real_scores.size == 0:
+        return out
+    n = real_scores.shape[0]
+    for c, cat in enumerate(CATEGORIES):
+        t = out[cat]
+        while t < 0.99 and float(np.sum(real_scores[:, c] >= t)) / n > max_fpr:
+            t = round(t + 0.01, 2)
+        out[cat] = t
+    return out
+
 
 def choose_thresholds(gold: list[tuple[str, ...]], scores: np.ndarray, *, vt_recall: float = 0.95) -> dict[str, float]:
     """Per-category thresholds from dev scores (``scores[i, c]``; ``gold[i]`` the true labels).
@@ -313,7 +370,7 @@ def run_train(train_path: str | Path, *, out_dir: str | Path = DEFAULT_MODEL_DIR
               feedback: str | Path | Sequence[str | Path] | None = None, seed: int = 0,
               dev: str | Path | None = None, lexicon_path: str | Path | None = None,
               thresholds_path: str | Path | None = None, write_thresholds_file: bool = False,
-              out: TextIO | None = None, **options: Any) -> dict[str, Any]:
+              real: str | Path | None = None, out: TextIO | None = None, **options: Any) -> dict[str, Any]:
     """Train a model from ``train_path`` (+ feedback files), write it to ``out_dir``; return the manifest.
 
     ``options`` override ``DEFAULTS`` (``C``, ``ngram_min``, ``ngram_max``, ``min_df``, ...).
@@ -331,6 +388,14 @@ def run_train(train_path: str | Path, *, out_dir: str | Path = DEFAULT_MODEL_DIR
         fb_examples += feedback_examples(read_feedback(fp), weight=cfg["feedback_weight"])
     merged = merge_feedback(examples, fb_examples)
     rules = RuleClassifier.from_files(lexicon_path, thresholds_path)
+    real_train: list[Example] = []
+    real_calib: list[Example] = []
+    real_info: dict[str, Any] | None = None
+    if real is not None:
+        real_train, real_calib, real_info = real_negatives(real, rules, weight=cfg["real_weight"])
+        print(f"real negatives from {real}: {len(real_train)} for training, {len(real_calib)} for thresholds "
+              f"({real_info['left_out_with_rule_evidence']} offensive tweets with rule evidence left out)", file=out)
+        merged = merged + real_train
     data = _fit(merged, rules, cfg, seed)
 
     blob = (json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n").encode("utf-8")
@@ -347,7 +412,8 @@ def run_train(train_path: str | Path, *, out_dir: str | Path = DEFAULT_MODEL_DIR
             "seed": seed,
             "config": dict(cfg),
             "data": [{"path": train_p.as_posix(), "sha256": _sha256(train_p), "examples": len(examples)}]
-            + [{"path": fp.as_posix(), "sha256": _sha256(fp), "kind": "feedback"} for fp in fb_paths],
+            + [{"path": fp.as_posix(), "sha256": _sha256(fp), "kind": "feedback"} for fp in fb_paths]
+            + ([dict(real_info, kind="real negatives")] if real_info else []),
             "examples": len(merged),
             "feedback_examples": len(fb_examples),
             "positives": counts,
@@ -373,9 +439,21 @@ def run_train(train_path: str | Path, *, out_dir: str | Path = DEFAULT_MODEL_DIR
         results = combined.classify_batch([e.text for e in dev_ex])
         scores = np.array([[r.scores[c] for c in CATEGORIES] for r in results])
         chosen = choose_thresholds([e.labels for e in dev_ex], scores, vt_recall=cfg["vt_recall"])
+        rule = f"violence_threat: highest with recall >= {cfg['vt_recall']}; others: best F1"
+        if real_calib:
+            real_res = combined.classify_batch([e.text for e in real_calib])
+            real_scores = np.array([[r.scores[c] for c in CATEGORIES] for r in real_res])
+            on_dev = chosen
+            chosen = cap_real_fpr(on_dev, real_scores, cfg["max_real_fpr"])
+            rule += f"; then raised until at most {cfg['max_real_fpr']} of {len(real_calib)} real everyday posts pass"
+            for c, cat in enumerate(CATEGORIES):
+                y = np.array([cat in e.labels for e in dev_ex])
+                rec = float(np.sum((scores[:, c] >= chosen[cat]) & y)) / max(1, int(y.sum()))
+                fpr = float(np.mean(real_scores[:, c] >= chosen[cat]))
+                print(f"  {cat:16s} dev-chosen {on_dev[cat]:.2f} -> {chosen[cat]:.2f}: dev recall {rec:.3f}, "
+                      f"real FPR {fpr:.4f}", file=out)
         manifest["thresholds"] = {"chosen_on": dev_p.as_posix(), "dev_sha256": _sha256(dev_p),
-                                  "rule": f"violence_threat: highest with recall >= {cfg['vt_recall']}; others: best F1",
-                                  "values": chosen}
+                                  "rule": rule, "values": chosen}
         print(f"thresholds chosen on {dev_p}: {json.dumps(chosen)}", file=out)
         if write_thresholds_file:
             tp = Path(thresholds_path) if thresholds_path else DEFAULT_THRESHOLDS_PATH
@@ -407,6 +485,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--C", type=float, help=f"inverse regularisation strength (default: {DEFAULTS['C']})")
     p.add_argument("--min-df", type=int, help=f"keep n-grams in at least this many posts (default: {DEFAULTS['min_df']})")
     p.add_argument("--ngram-max", type=int, help=f"longest character n-gram (default: {DEFAULTS['ngram_max']})")
+    p.add_argument("--real", metavar="DIR",
+                   help="datasets folder with davidson2017/ (e.g. ../shared/datasets): its calibration part adds "
+                        "real everyday posts as negatives and caps each threshold's false-positive rate on them")
+    p.add_argument("--max-real-fpr", type=float,
+                   help=f"highest share of real everyday posts a threshold may flag (default: {DEFAULTS['max_real_fpr']})")
     p.add_argument("--vt-recall", type=float,
                    help=f"violence_threat recall the threshold must keep on --dev (default: {DEFAULTS['vt_recall']})")
     return p
@@ -421,7 +504,8 @@ def main(argv: list[str] | None = None) -> int:
         run_train(args.train, out_dir=args.out, feedback=args.feedback, seed=args.seed, dev=args.dev,
                   lexicon_path=args.lexicon, thresholds_path=args.thresholds,
                   write_thresholds_file=args.write_thresholds, C=args.C, min_df=args.min_df,
-                  ngram_max=args.ngram_max, vt_recall=args.vt_recall)
+                  ngram_max=args.ngram_max, vt_recall=args.vt_recall, real=args.real,
+                  max_real_fpr=args.max_real_fpr)
     except (DatasetError, ConfigError, SocialhubError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

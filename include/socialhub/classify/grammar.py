@@ -1,0 +1,474 @@
+"""Threats recognised from their structure, not from a list of phrasings.
+
+Why: a lexicon only knows the sentences someone wrote down ("i'll wet him"); real threats are
+built from parts that combine freely: WHO (``i``, ``we``, ``someone``, elided ``gonna``), an
+INTENT or a CALL (``will``, ``gonna``, ``should``, ``needs to``, an imperative), a VIOLENT ACT
+(``kill``, ``cut``, ``shank``, ``put a bullet in``) and a TARGET (``you``, ``him``, ``all of
+them``, ``those people``). This module matches those parts as small composable patterns, so
+"I will cut their throats", "all of them should be shot in the street" and "mi a go kill yuh"
+are found although none of them is listed anywhere.
+
+It runs on the normalised text (``normalise.py``: lower case, homoglyphs, leetspeak, spacing
+and zero-width characters already undone), returns ``Hit``\\ s like lexicon entries do (rule ids
+``vt.grammar.*``, category ``violence_threat``) so scores, evidence spans and context rules work
+the same way, and it is pure Python regexes: no model, nothing downloaded.
+
+What keeps it from flagging harmless posts:
+
+* the TARGET must be a person or a group of people: ``kill the vibe``, ``shoot the video``,
+  ``cut the onions``, ``my mum's gonna kill me`` (the speaker) never match;
+* ambiguous verbs need a stronger frame: ``beat`` needs ``up``/``to death``/``the shit out of``,
+  ``cut`` a person or a body part, ``gas`` never takes ``up``, ``hit``/``take out`` are absent;
+* NEGATION in the same clause before the act (``i would never hurt anyone``, ``nobody is gonna
+  stab him``, ``i ain't gonna touch you``) drops the hit, except in fixed threatening frames
+  (``don't make me``, ``won't hesitate to``, ``you won't see tomorrow``);
+* REPORTED, QUOTED or CONDEMNED threats (``he said "i'll kill you" and i reported it``,
+  ``saying they should all be shot is disgusting``) are dropped: a reporting verb or a
+  condemnation in the clause around a quoted threat marks it as someone else's words;
+* the lexicon's context rules (news, sport, gaming, fiction) still lower the category score.
+
+Each surviving hit is one span of the post, so the officer sees exactly which words count.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+__all__ = ["GRAMMAR_RULES", "GrammarHit", "NEGATION_WINDOW_WORDS", "negated", "reported", "scan"]
+
+#: Words looked back from the start of a threat for a negation in the same clause.
+NEGATION_WINDOW_WORDS = 5
+
+_G = r"[\s,]+"                    # a gap between two words
+_OPT_ADV = (r"(?:(?:just|fucking|fuckin|fkin|fking|fkn|effing|really|literally|actually|personally|straight\s+up|"
+            r"seriously|definitely|defo|deffo|gladly|happily|slowly|quickly|honestly|probably|gonna|go|come|"
+            r"finally|properly|proper|all|both|violently|brutally|simply|truly|surely|also|even|then|now|soon|"
+            r"swear\s+down|swear\s+to\s+god|on\s+my\s+mum|on\s+god|ong|wallahi)" + _G + r")*")
+
+# ------------------------------------------------------------------------------------ targets
+_PERSON_NOUNS = (
+    r"opps?|oppz|man|men|mans|mandem|guy|guys|boy|boys|boi|girl|girls|gal|gyal|kid|kids|bitch|bitches|pussy|pussies|"
+    r"prick|pricks|cunt|cunts|twat|twats|rat|rats|snitch|snitches|wasteman|wastemen|yute|yutes|youts|"
+    r"youngers|olders|people|peoples|folk|folks|lot|bastard|bastards|idiot|idiots|fool|fools|brother|brothers|bro|"
+    r"bruv|cousin|cuz|family|fam|mum|mom|mother|dad|father|sister|wife|girlfriend|boyfriend|ex|son|daughter|baby|"
+    r"babies|children|child|teacher|teachers|cop|cops|police|feds|fed|officer|officers|pigs|immigrants?|migrants?|"
+    r"refugees?|foreigners?|muslims?|jews?|christians?|hindus?|sikhs?|blacks?|whites?|asians?|gays?|lesbians?|"
+    r"trans|women|woman|females?|males?|feminists?|liberals?|tories|lefties|leftists?|protesters?|niggas?|niggaz|"
+    r"niggers?|faggots?|fags?|dykes?|trannies|tranny|paedos?|pedos?|nonces?|scum|vermin|cockroaches|animals|"
+    r"savages?|traitors?|neighbours?|neighbors?|landlords?|bosses|boss|mp|mps|politicians?|journalists?|"
+    r"crew|gang|members?|lads|geezers?|blokes?|dude|dudes|homie|homies|nigga|ho|hoes|thot|thots|someone|somebody|"
+    r"clowns?|dickheads?|wankers?|neeks?|breddas?|bredrin|cops|coppers|pakis?|gypsies|travellers|illegals")
+_POSSESSIVE = r"(?:your|ur|yo|his|her|their|dem|them|that|this|those|these|the|every|all\s+the|all|some|any|each|both|my)"
+_PRONOUN = (r"you|u|ya|yu|yuh|yah|yous|youse|y'all|yall|ye|unu|him|hm|her|har|them|dem|em|'em|thee|"
+            r"every\s*(?:one|body|single\s+one|last\s+one|one\s+of\s+(?:you|them|dem|u|those|these|y'all))|"
+            r"all\s+of\s+(?:you|u|them|dem|those|these|y'all|yall|ya)|(?:each|both|some|any|most|half)\s+of\s+(?:you|u|them|dem)|"
+            r"anyone|anybody|any\s*one|any\s*body|whoever|every\s+\w+\s+(?:i|we)\s+see")
+_GROUP = r"(?:\w+\s+){0,2}(?:" + _PERSON_NOUNS + r")"
+TARGET = (r"(?:(?:" + _PRONOUN + r")(?:" + _G + r"(?:all|both|lot|lots|two|too))?|"
+          + _POSSESSIVE + r"\s+(?:next\s+|little\s+|lil\s+|fucking\s+|pussy\s+|stupid\s+)?" + _GROUP +
+          r"|[a-z]+\s+(?:people|folk|folks|scum|vermin)|(?:" + _PERSON_NOUNS + r")\s+like\s+(?:you|him|her|them|that)"
+          r"|next\s+\w+\s+(?:i|we)\s+see)")
+_BODY = (r"(?:head|heads|face|faces|throat|throats|neck|necks|legs?|arms?|jaw|jaws|knees?|kneecaps?|skull|skulls|"
+         r"chest|chests|heart|hearts|back|eyes?|teeth|nose|fingers?|ribs?|spine|brains?|guts?|stomach|belly|hands?)")
+TARGET_OR_BODY = (r"(?:" + TARGET + r"|(?:your|ur|yo|his|her|their|dem|them|that\s+\w+'?s?|the|there)\s+(?:\w+\s+)?" + _BODY + r")")
+
+# ------------------------------------------------------------------------------------ acts
+# Verbs that are violent with a person as object. Ambiguous ones carry their frame with them.
+_VERB_STRONG = (
+    r"kill|killl|murder|murk|merk|stab|shank|shoot|shot|slit|behead|decapitate|lynch|strangle|torture|execute|"
+    r"exterminate|slaughter|butcher|massacre|gun\s+down|mow\s+down|rape|wet|ching|juk|jook|bore|knife|drown|"
+    r"poison|burn\s+alive|set\s+fire\s+to|blow\s+up|bomb|hang|string\s+up|stab\s+up|shoot\s+up|cut\s+up|slice\s+up|"
+    r"chop\s+up|beat\s+up|batter|smash\s+up|bash\s+in|cave\s+in|kick\s+in|stomp|curb\s*stomp|glass|bottle|"
+    r"acid|splash|dip|chef|chef\s+up|duppy|dead|buss|bus|blast|clap|smoke|body|bun|bury|end|finish\s+off|"
+    r"put\s+down|wipe\s+out|take\s+out|eliminate|cut|slash|slice|snuff|choke|suffocate|beat|hurt|harm|maim|"
+    r"break|snap|smash|beat\s+to\s+death|hack|hack\s+up|gas|run\s+over|light\s+up|open\s+up|pop|cap|spray|"
+    r"riddle|fuck\s+up|mess\s+up|jump|attack|assault|punch|stamp\s+on|kick|slap|whack|hit|fight|deck|bang|"
+    r"run\s+up\s+on|pull\s+up\s+on|slide\s+on|spin\s+on|ride\s+on|put\s+hands\s+on|lay\s+hands\s+on|"
+    r"get\s+hands\s+on|violate|shoot\s+at|fire\s+at|throw\s+acid\s+(?:at|on|in)|pour\s+acid\s+on|"
+    r"set\s+fire\s+to")
+# ... whose object must come straight after them and that also need an extra frame when used
+# as "modal + verb + target" (see _WEAK_OK below).
+_WEAK = {"beat", "hurt", "harm", "break", "snap", "smash", "pop", "cap", "spray", "jump", "attack", "punch",
+         "kick", "slap", "whack", "hit", "fight", "deck", "bang", "end", "bury", "smoke", "blast", "clap",
+         "bun", "body", "dead", "take out", "light up", "open up", "finish off", "put down", "wipe out",
+         "eliminate", "mess up", "fuck up", "dip", "splash", "chef", "cut", "slash", "slice", "choke", "gas",
+         "run over", "hang", "bomb", "blow up", "glass", "bottle", "acid", "bus", "buss", "shot", "assault",
+         "violate", "stomp", "hack", "kick in", "pull up on", "run up on", "slide on", "spin on", "ride on",
+         "drown", "poison", "batter", "knife", "jook", "juk"}
+# A weak verb counts with a person target when one of these frames follows (or the verb is used
+# with a body part: "break your legs", "cut his throat").
+_WEAK_OK = re.compile(
+    r"^(?:\s+(?:up|down|in|to\s+death|dead|senseless|black\s+and\s+blue|bad|badly|so\s+bad|so\s+hard|"
+    r"with\s+(?:a|my|the|this|his)\s+\w+|on\s+sight|tonight|tomorrow|when|if|the\s+second|next\s+time|"
+    r"till|until|for\s+(?:life|good)|in\s+(?:the\s+)?(?:street|face|head|neck|back)|outside|right\s+now|"
+    r"all|and\s+(?:your|ur|his|her|their)|where\s+(?:you|u|he|she|they)\s+stand|"
+    r"(?:you|u|yo|ya)\s+(?:little|stupid|fucking|fkn|pussy|piece)|"
+    r"(?:the|your|ur|his|her)\s+(?:shit|crap|hell|life|fuck)\s+out|"
+    r"so\s+hard|first))"
+    r"|^\s*(?:!|\.\.\.|$)"
+)
+_PARTICIPLE = (
+    r"killed|murdered|stabbed|shanked|shot|shot\s+dead|slit|beheaded|decapitated|lynched|strangled|tortured|"
+    r"executed|exterminated|slaughtered|butchered|massacred|gunned\s+down|mowed\s+down|raped|wet|wetted|"
+    r"chinged|juked|jooked|bored|knifed|drowned|poisoned|burned|burnt|burned\s+alive|burnt\s+alive|hanged|hung|"
+    r"strung\s+up|beaten|beaten\s+up|beaten\s+to\s+death|battered|stomped|curb\s*stomped|glassed|bottled|"
+    r"splashed|dipped|cheffed|cheffed\s+up|duppied|bussed|blasted|clapped|smoked|bodied|bun|bunned|buried|"
+    r"ended|finished\s+off|put\s+down|wiped\s+out|eliminated|eradicated|culled|gassed|run\s+over|maimed|"
+    r"cut|cut\s+up|sliced|sliced\s+up|chopped\s+up|slashed|hacked|hacked\s+up|choked|suffocated|merked|murked|"
+    r"popped|capped|sprayed|riddled|done\s+in|taken\s+out|fucked\s+up|messed\s+up|jumped|attacked|assaulted|"
+    r"kicked\s+in|smashed\s+up|smashed|hurt|harmed|violated|deported\s+and\s+shot|thrown\s+off\s+\w+|"
+    r"thrown\s+in\s+(?:a|the)\s+(?:river|sea|oven|ovens|fire)|set\s+on\s+fire|nuked|bombed|blown\s+up|"
+    r"castrated|stoned|skinned|gutted|dead|a\s+body|rushed|lit\s+up|opened\s+up|slumped|smoked\s+out|"
+    r"put\s+in\s+(?:a|the)\s+(?:box|ground|hospital|grave|ditch|body\s+bag)|put\s+six\s+feet\s+under")
+# Violent participles whose meaning needs a person subject (film "shot", budget "cut", cake
+# "sliced", debt "wiped out"): counted only after a person/group subject.
+_PARTICIPLE_PERSON_ONLY = {"shot", "cut", "sliced", "burned", "burnt", "buried", "ended", "put down", "wiped out",
+                           "hurt", "harmed", "smashed", "smoked", "popped", "capped", "sprayed", "jumped",
+                           "hung", "wet", "bored", "dipped", "splashed", "bun", "bunned", "dead", "a body",
+                           "rushed", "lit up", "opened up", "cheffed", "blasted", "clapped", "finished off",
+                           "taken out", "culled", "eliminated", "eradicated", "attacked", "bombed", "blown up",
+                           "nuked", "gutted", "skinned", "stoned", "choked", "slumped", "hacked", "run over",
+                           "fucked up", "messed up", "done in", "bodied", "bussed", "gassed", "slashed",
+                           "smoked out"}
+
+# ------------------------------------------------------------------------------------ who + intent
+_MODAL = (
+    r"(?:(?:i|we|me\s+and\s+\w+|me\s+n\s+\w+|my\s+(?:boys|mandem|bros|brothers|guys|crew|gang|lot|team|g|gs|cousins?)|"
+    r"the\s+(?:boys|mandem|guys|crew|gang|lads)|mandem|man|i\s+swear\s+(?:i|we))\s*"
+    r"(?:'ll|'m\s+(?:gonna|going\s+to|finna|about\s+to|bout\s+to|tryna|trying\s+to|coming\s+to|gon|ready\s+to)|"
+    r"\s+will|\s+shall|\s+wil|\s+wl|\s+am\s+(?:gonna|going\s+to|about\s+to|coming\s+to|ready\s+to)|"
+    r"\s+are\s+(?:gonna|going\s+to|coming\s+to|about\s+to|ready\s+to)|'re\s+(?:gonna|going\s+to|coming\s+to|about\s+to)|"
+    r"\s+re\s+(?:gonna|going\s+to)|\s+(?:gonna|finna|gon|bout\s+to|about\s+to|wanna|want\s+to|intend\s+to|"
+    r"plan\s+to|mean\s+to|would|'d|should|must|need\s+to|have\s+to|gotta|got\s+to|ought\s+to|better|"
+    r"can't\s+wait\s+to|cant\s+wait\s+to|swear\s+down\s+i'll|promise\s+(?:i'll|to)|would\s+love\s+to|"
+    r"would\s+happily|will\s+happily|'d\s+happily|'d\s+love\s+to|won't\s+hesitate\s+to|wont\s+hesitate\s+to|"
+    r"will\s+not\s+hesitate\s+to|wouldn't\s+hesitate\s+to|am\s+not\s+afraid\s+to|'m\s+not\s+afraid\s+to|"
+    r"ain't\s+afraid\s+to|'m\s+gonna\s+go|will\s+go|'ll\s+go|'m\s+finna\s+go|"
+    r"won't|wont|wouldn't|wouldnt|would\s+never|will\s+never|am\s+not\s+(?:gonna|going\s+to)|"
+    r"ain't\s+(?:gonna|going\s+to)|aint\s+(?:gonna|going\s+to)|(?:don't|dont|do\s+not)\s+(?:want\s+to|wanna)|"
+    r"never\s+(?:wanna|want\s+to)|would\s+not|will\s+not|could\s+never|couldn't|couldnt|can't|cant|cannot)|"
+    r"'d|'m\s+not\s+(?:gonna|going\s+to)))"
+    r"|imma|ima|i'ma|i'mma|ama|amma|finna|gonna|gon|going\s+to|bout\s+to|let's|lets|let\s+me|let\s+us|lemme|"
+    r"(?:someone|somebody|some1|anyone|anybody|people|u|you|y'all|yall|we|they|dem|man|mandem|the\s+\w+|he|she)\s*"
+    r"(?:should|needs\s+to|need\s+to|has\s+to|have\s+to|gotta|got\s+to|ought\s+to|must|better|pls|please|go)|"
+    r"(?:mi|me|wi|we)\s+(?:a\s+go|ago|ah\s+go|a\s+guh|guh|gwine|gwaan|gonna|wi|will|ago\s+go)|"
+    r"(?:don't|dont|do\s+not)\s+make\s+me|"
+    r"(?:shall|should)\s+(?:i|we)|(?:want|wanna|want\s+me\s+to|wanna\s+see\s+me)\s+(?:me\s+to|us\s+to|me)"
+)
+_NEG_MODAL = re.compile(r"n't|\bnt\b|\bwont\b|\bnever\b|\bnot\b|\bcannot\b|\bcant\b|\baint\b")
+_NONPERSON_SUBJECT = re.compile(r"(?:^|\W)(?:it|it's|its|this|that|which|what|heat|weather|song|film|movie|game|"
+                                r"exam|work|job|traffic|hangover|tune|track|album|beat|show|episode|book)\s*$")
+
+# ------------------------------------------------------------------------------------ patterns
+_NEG = re.compile(
+    r"(?:^|\W)(?:not|never|no\s+one|noone|nobody|no\s+body|n't|nt|won't|wont|wouldn't|wouldnt|don't|dont|"
+    r"didn't|didnt|can't|cant|cannot|ain't|aint|isn't|isnt|aren't|arent|shouldn't|shouldnt|nor|refuse\s+to|"
+    r"no\s+need\s+to|stop|against|without)(?=\W|$)")
+_NEG_EXEMPT = re.compile(r"(?:can't|cant)\s+wait|(?:won't|wont|wouldn't|wouldnt|will\s+not|not|ain't)\s+hesitate|"
+                         r"not\s+afraid|(?:don't|dont|do\s+not)\s+(?:make|let|test|push|try)\s+me|"
+                         r"(?:don't|dont)\s+care|won't\s+(?:stop|miss)|not\s+(?:even|joking|playing|lying)|"
+                         r"no\s+(?:joke|lie|cap)|(?:don't|dont)\s+think\s+i\s+won't|"
+                         r"(?:you|u)\s+(?:won't|wont|will\s+not|ain't|aint|not)\s+(?:see|make\s+it|live|last|reach)")
+_CLAUSE_BREAK = re.compile(r"[.!?;:\n]|\s(?:but|so|because|cos|coz|cause|though|although|or\s+else|otherwise)\s|\bor\b")
+_REPORT = re.compile(
+    r"(?:^|\W)(?:said|says|saying|tweeted|tweets|tweeting|posted|posting|posts|wrote|writes|writing|"
+    r"commented|comments|commenting|chanted|chanting|shouted|shouting|yelled|yelling|screamed|screaming|"
+    r"threatened|threatening|threatens|told|messaged|texted|dm'd|claimed|claims|quote|quoting|quoted|"
+    r"called\s+for|calling\s+for|calls\s+for|joked|joking\s+about|sang|singing|rapped|rapping|lyric|lyrics|"
+    r"line\s+(?:was|is)|the\s+words|headline|reads|sign\s+(?:said|read))(?=\W|$)")
+_CONDEMN = re.compile(
+    r"(?:^|\W)(?:disgusting|disgraceful|unacceptable|vile|sickening|horrible|horrific|awful|appalling|wrong|"
+    r"not\s+ok|not\s+okay|not\s+acceptable|never\s+acceptable|shameful|shame|evil|hateful|hate\s+speech|reported|"
+    r"reporting|report|blocked|condemn|condemns|condemned|no\s+place|is\s+a\s+crime|illegal|terrifying|scary|"
+    r"harassment|abuse|abusive|banned|suspended|stop\s+saying|how\s+can|how\s+could|why\s+would|can't\s+believe|"
+    r"cant\s+believe|sad\s+that|sick\s+of|tired\s+of|police|arrested|charged|court|jailed|victim|"
+    r"counter|challenge|call\s+(?:it|this)\s+out|calling\s+(?:it|this)\s+out|dangerous|rhetoric|"
+    r"incitement|inciting|normalis|normaliz|threats?\s+(?:like|such\s+as)|people\s+who\s+say|anyone\s+who\s+says|"
+    r"responded|response|screenshot|called\s+the\s+police|calling\s+the\s+police|rang\s+the\s+police|"
+    r"999|101|got\s+a\s+message|received|got\s+sent|keep\s+getting)(?=\W|$)")
+_QUOTES = "\"“”«»„"
+
+
+@dataclass(frozen=True, slots=True)
+class GrammarRule:
+    id: str
+    weight: float
+    notes: str
+    rx: re.Pattern[str]
+    negatable: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class GrammarHit:
+    """One structural threat in the NORMALISED text: ``[start, end)`` into ``text``."""
+
+    rule: str
+    start: int
+    end: int
+    weight: float
+    verb: str
+
+    @property
+    def term(self) -> str:
+        """What an officer reads as the rule's "term": the structure and the act that made it a threat."""
+        return f"{_LABELS.get(self.rule, 'threat structure')}: {self.verb}"
+
+
+def _rule(rule_id: str, weight: float, notes: str, src: str, *, negatable: bool = True) -> GrammarRule:
+    return GrammarRule(rule_id, weight, notes, re.compile(r"(?<![^\W_])" + src + r"(?![^\W_])"), negatable)
+
+
+GRAMMAR_RULES: tuple[GrammarRule, ...] = (
+    _rule("vt.grammar.intent", 0.85,
+          "someone announces or wants a violent act against a person or group: WHO + WILL/GONNA/SHOULD + ACT + TARGET",
+          r"(?P<modal>" + _MODAL + r")" + _G + r"(?P<neg>(?:(?:never|not|n't|nt|ever|no\s+longer)" + _G + r")*)" +
+          _OPT_ADV + r"(?P<verb>" + _VERB_STRONG + r")" + _G +
+          r"(?:(?:the\s+)?(?:shit|crap|hell|fuck|life)\s+out\s+of\s+)?(?P<target>" + TARGET_OR_BODY + r")"),
+    _rule("vt.grammar.imperative", 0.8,
+          "a call to attack people, at the start of a clause: ACT + TARGET (\"kill them all\", \"go and shank him\")",
+          r"(?:(?<=^)|(?<=[.!?;:\n\"“(])\s*|(?<=\s)(?=(?:go|just|pls|please|so|now|then|and|lads|boys|guys|mandem)\s))"
+          r"(?:(?:go|just|pls|please|so|now|then|and|lads|boys|guys|mandem|everyone|someone|somebody|fucking)" + _G +
+          r"(?:(?:and|n|an)" + _G + r")?)*"
+          r"(?P<verb>" + _VERB_STRONG + r")" + _G + r"(?P<target>" + TARGET_OR_BODY + r")"
+          r"(?=\s*(?:all|dead|now|tonight|on\s+sight|\W|$))"),
+    _rule("vt.grammar.normative", 0.85,
+          "people SHOULD / NEED TO / DESERVE TO be attacked or die (\"they should all be shot\")",
+          r"(?P<subject>(?:\w+[\s,]+){0,3}?\w+)" + _G +
+          r"(?P<modal>should|shud|must|need\s+to|needs\s+to|ought\s+to|deserve\s+to|deserves\s+to|have\s+to|has\s+to|"
+          r"gotta|better|fi|are\s+gonna|is\s+gonna|will|'ll|are\s+going\s+to|is\s+going\s+to|'re\s+gonna|'s\s+gonna|"
+          r"'re\s+going\s+to|'s\s+going\s+to|are|is|'re|'s|r)" + _G +
+          r"(?:(?:all|just|really|fucking|each|every\s+one|be\s+getting|definitely|literally|both|gonna|going\s+to)" + _G + r")*"
+          r"(?:be|get|getting|go\s+and\s+get|get\s+got|end\s+up)" + _G + r"(?:(?:all|fucking|properly)" + _G + r")*"
+          r"(?P<verb>" + _PARTICIPLE + r")(?!\w)"),
+    _rule("vt.grammar.should_die", 0.8,
+          "people should / deserve to / need to DIE, or deserve a bullet",
+          r"(?P<subject>" + TARGET + r"|they|he|she|you|u)" + _G + r"(?:(?:all|just|really|fucking|each)" + _G + r")?"
+          r"(?:should|must|need\s+to|needs\s+to|ought\s+to|deserve\s+to|deserves\s+to|have\s+to|has\s+to|gotta|fi|"
+          r"deserve|deserves|need|needs)" + _G + r"(?:(?:all|just|really|fucking)" + _G + r")?"
+          r"(?P<verb>die|dead|be\s+dead|death|a\s+bullet|bullets|a\s+bullet\s+in\s+the\s+head|the\s+rope|"
+          r"a\s+knife\s+in\s+(?:the|their|his|her)\s+\w+|killing|shooting|stabbing|hanging|lynching|"
+          r"putting\s+down|wiping\s+out|exterminating|a\s+beating|to\s+be\s+put\s+down)(?!\w)"),
+    _rule("vt.grammar.body_harm", 0.8,
+          "a person's body part to be cut, smashed or blown off (\"he deserves to get his throat cut\")",
+          r"(?P<modal>" + _MODAL + r"|deserves?\s+to|needs?\s+to|(?:'re|are|is|'s)\s+(?:gonna|going\s+to|about\s+to)|"
+          r"will|'ll|gonna|finna)" + _G + r"(?:get|have|see)" + _G +
+          r"(?P<target>(?:your|ur|his|her|their|dem|yo)\s+(?:\w+\s+)?" + _BODY + r")" + _G +
+          r"(?P<verb>cut|slit|slashed|smashed\s+in|smashed|kicked\s+in|caved\s+in|blown\s+off|blown\s+out|cut\s+off|"
+          r"chopped\s+off|bashed\s+in|broken|broke|snapped|ripped\s+out|ripped\s+off|stamped\s+on|split\s+open|"
+          r"opened\s+up|sliced|sliced\s+open|cut\s+open|shot\s+off|blown\s+away)(?!\w)"),
+    _rule("vt.grammar.question", 0.8,
+          "a threat as a question (\"want me to stab you?\", \"do you wanna get shot?\")",
+          r"(?:(?:do\s+)?(?:you|u|ya|yu)\s+(?:want|wanna|tryna|trying\s+to|wan)\s+(?:to\s+)?(?:get|be)" + _G +
+          r"(?P<verb>" + _PARTICIPLE + r")"
+          r"|(?:want|wanna|shall|should)\s+(?:me|us|i|we)\s+(?:to\s+)?(?P<verb2>" + _VERB_STRONG + r")" + _G +
+          r"(?P<target>" + TARGET_OR_BODY + r")"
+          r"|who\s+(?:wants|wanna|want)\s+(?:to\s+)?(?:get|be)\s+(?P<verb3>" + _PARTICIPLE + r")"
+          r"|(?:you|u|ya)\s+(?:want|wanna|need)\s+(?:a|some|one|sum)\s+(?P<verb4>bullets?|shank|blade|knife|"
+          r"beating|slap|shells|lead|rounds?|smoke|wap|ting|stab\s+wounds?))"),
+    _rule("vt.grammar.passive_future", 0.8,
+          "a person WILL BE attacked (\"you're getting stabbed\", \"he's gonna get wet\", \"you'll end up in a body bag\")",
+          r"(?P<target>you|u|ya|yu|yuh|he|she|they|dem|y'all|yall|your\s+(?:\w+\s+)?(?:man|boy|bro|brother|mum|"
+          r"family|friends?|mate|mates|crew|gang|lot)|ur\s+(?:man|boy|bro|mum|fam|mandem|lot)|that\s+(?:\w+\s+)?(?:"
+          + _PERSON_NOUNS + r"))"
+          r"\s*(?:'re|are|r|is|'s|will|'ll|gonna|gon|finna|bout\s+to|about\s+to|going\s+to|'re\s+going\s+to|"
+          r"are\s+going\s+to|is\s+going\s+to|'s\s+going\s+to|'re\s+gonna|'s\s+gonna|are\s+gonna|is\s+gonna|"
+          r"'ll\s+be|will\s+be|r\s+gonna)\s+(?:all\s+)?(?:be\s+|get\s+|getting\s+|get\s+got\s+|end\s+up\s+|be\s+getting\s+)"
+          r"(?P<verb>" + _PARTICIPLE + r"|in\s+(?:a|the)\s+(?:body\s*bag|box|coffin|ditch|grave|morgue|hospital|ground)|"
+          r"six\s+feet\s+under|6\s+(?:feet|foot|ft)\s+(?:under|deep)|dead)(?!\w)"),
+    _rule("vt.grammar.will_die", 0.75,
+          "YOU WILL DIE / won't live to see (\"you won't see your next birthday\")",
+          r"(?P<target>you|u|ya|yu|he|she|they|dem|y'all|yall)\s*"
+          r"(?:(?:'re|are|r|is|'s)\s+(?:gonna|going\s+to|about\s+to|bout\s+to)\s+(?P<verb>die)|"
+          r"(?:'ll|will|gonna|finna)\s+(?P<verb2>die|be\s+dead|be\s+next|pay\s+with\s+(?:your|his|their)\s+life)|"
+          r"(?:won't|wont|will\s+not|ain't|aint|not\s+gonna|aren't\s+gonna|are\s+not\s+going\s+to|r\s+not\s+gonna)\s+"
+          r"(?P<verb3>(?:see|make\s+it\s+to|live\s+to\s+see|reach|last|survive|see\s+out)\s+(?:tomorrow|\d+|"
+          r"(?:your|ur|his|her|their)\s+next\s+birthday|christmas|the\s+weekend|next\s+week|another\s+day|the\s+morning|"
+          r"the\s+night|the\s+year|(?:your|ur|his|her|their)\s+\d+\w*(?:\s+birthday)?)))", negatable=False),
+    _rule("vt.grammar.put_in", 0.8,
+          "bullets, blades or holes PUT IN a person (\"put one in his head\")",
+          r"(?P<verb>put|putting|puttin|stick|sticking|shove|bang|send|sending|pump|pumping|empty|emptying|leave|"
+          r"leaving|plant|planting|run|running)\s+(?:a|one|two|three|four|five|\d+|some|a\s+few|several|bare|the|"
+          r"my|this|a\s+couple|couple|my\s+\w+|his|two\s+\w+)?\s*"
+          r"(?:bullets?|shots?|holes?|rounds?|slugs?|blades?|knife|knives|shanks?|nines?|9s?|shells?|lead|steel|"
+          r"one|two|clip|mag|magazine|ting|bora|shanks|dagger|machete|arrows?)\s+"
+          r"(?:in|into|through|inna|in\s+to|thru|inside)\s+(?P<target>you|u|yuh|ya|yu|him|her|them|dem|"
+          r"(?:your|ur|his|her|their|dem|that\s+\w+'?s?|the)\s+(?:\w+\s+)?(?:" + _BODY + r"|" + _PERSON_NOUNS + r"))"),
+    _rule("vt.grammar.aim_for", 0.7,
+          "aim for the head / neck (an instruction to hurt someone)",
+          r"(?P<verb>aim|aiming|go|going|shoot|shooting|cut|stab|stabbing|strike|hit)\s+(?:for|at)\s+"
+          r"(?:the|their|his|her|your|ur|dem|them|its)\s+(?P<target>heads?|necks?|throats?|eyes|hearts?|chests?|"
+          r"faces?|jugulars?|arter(?:y|ies)|kids|children|families|legs|kneecaps?)", negatable=False),
+    _rule("vt.grammar.burn_down", 0.75,
+          "burn / torch / bomb people's homes or places of worship",
+          r"(?P<verb>burn|burning|torch|torching|bomb|bombing|firebomb|petrol\s+bomb|blow\s+up|set\s+fire\s+to|"
+          r"set\s+alight)\s+(?:down\s+)?(?:their|his|her|your|ur|the|them|dem|those|these|every|all\s+(?:the|their)|"
+          r"that)\s+(?:\w+\s+)?(?P<target>houses?|homes?|flats?|mosques?|churches?|synagogues?|temples?|gurdwaras?|"
+          r"shops?|cars?|estates?|hotels?|camps?|school|schools|ends|block|blocks|door|doors|family|families)"
+          r"(?:\s+down)?"),
+    _rule("vt.grammar.you_are_dead", 0.75,
+          "YOU ARE DEAD / your days are numbered / watch your back (said to someone)",
+          r"(?P<verb>(?:you|u|ya|yu|he|she|they|dem|your\s+man|ur\s+man)\s*(?:'re|are|r|is|'s|a)\s+"
+          r"(?:so\s+|fucking\s+|actually\s+|literally\s+)?(?:dead|dead\s+meat|a\s+dead\s+man|a\s+dead\s+(?:ting|yute)|"
+          r"next|finished|done\s+for|a\s+goner|getting\s+it))(?!\s*(?:wrong|right|funny|good|cute|serious|sexy|"
+          r"on|tired|bored|lucky|wrong|behind|inside|ass|broke|weird|bad|loud|quiet|late|early|set|keen|"
+          r"nice|sweet|\w+ing)\b)(?=\s*(?:[^\w\s]|$)|\s+(?:when|if|bro|fam|bruv|mate|blud|man|pussy|you|u|wallahi|"
+          r"trust|watch|mark|now|tonight|soon|fr|for\s+real|innit|yeah|ya|g|cuz|lol)\b)"
+          r"|(?:your|ur|his|her|their|ya)\s+days\s+(?:are|r|is)\s+numbered"
+          r"|(?:watch|mind|check)\s+(?:your|ur|ya|yo|his|their)\s+back"
+          r"|(?:i|we|i\s+already|we\s+already)\s+(?:know|knw|kno|found\s+out)\s+where\s+(?:you|u|ya|he|she|they|"
+          r"your\s+\w+|ur\s+\w+)\s+(?:live|lives|sleep|sleeps|stay|stays|rest|go\s+to\s+school|work)"
+          r"|sleep\s+with\s+one\s+eye\s+open|dead\s+(?:man|men|yute|ting)\s+walking"
+          r"|(?:you|u|he|she|they|ur\s+man|your\s+man)\s*(?:'re|are|r|is|'s|will\s+be|'ll\s+be)\s+"
+          r"(?:in\s+a\s+body\s*bag|in\s+a\s+box|six\s+feet\s+under|6\s+(?:feet|foot|ft)\s+(?:under|deep))"
+          r"|(?:catch|caught|see|find|get)\s+(?P<target>you|u|ya|him|her|them|dem|ur\s+\w+|your\s+\w+|that\s+\w+)\s+"
+          r"(?:lacking|slipping|slippin|lackin|alone|on\s+(?:your|ur|his|her|their)\s+own)"
+          r"|(?:it'?s|its|is)\s+on\s+sight|(?:you|u|him|her|them|dem|opps?|man)\s+(?:are\s+|r\s+|is\s+)?on\s+sight"),
+)
+
+_LABELS = {
+    "vt.grammar.intent": "announced intent to attack a person",
+    "vt.grammar.imperative": "call to attack a person",
+    "vt.grammar.normative": "says people should be attacked",
+    "vt.grammar.should_die": "says people should die",
+    "vt.grammar.body_harm": "threat to injure a person",
+    "vt.grammar.question": "threat phrased as a question",
+    "vt.grammar.passive_future": "says a person will be attacked",
+    "vt.grammar.will_die": "says a person will die",
+    "vt.grammar.put_in": "threat to shoot or stab a person",
+    "vt.grammar.aim_for": "instruction to aim at a person",
+    "vt.grammar.burn_down": "threat to burn or bomb people's homes",
+    "vt.grammar.you_are_dead": "tells a person they are marked",
+}
+
+_WEAK_CHECK_RULES = {"vt.grammar.intent", "vt.grammar.imperative", "vt.grammar.question"}
+
+
+def _verb_of(m: re.Match[str]) -> str:
+    for name in ("verb", "verb2", "verb3", "verb4"):
+        try:
+            v = m.group(name)
+        except IndexError:
+            continue
+        if v:
+            return re.sub(r"\s+", " ", v)
+    return m.group(0)
+
+
+def _target_of(m: re.Match[str]) -> str | None:
+    try:
+        return m.group("target")
+    except IndexError:
+        return None
+
+
+def _clause_start(text: str, pos: int) -> int:
+    start = 0
+    for cm in _CLAUSE_BREAK.finditer(text, 0, pos):
+        start = cm.end()
+    return start
+
+
+def negated(text: str, start: int) -> bool:
+    """A negation in the few words before ``start``, in the same clause (see module docstring)."""
+    clause = text[_clause_start(text, start):start]
+    words = clause.split()
+    window = " ".join(words[-NEGATION_WINDOW_WORDS:])
+    if not window:
+        return False
+    if _NEG_EXEMPT.search(window):
+        return False
+    return _NEG.search(" " + window) is not None
+
+
+def reported(text: str, start: int, end: int) -> bool:
+    """Someone else's words: quoted with a reporting or condemning frame, or reported/condemned in its sentence."""
+    before = text[:start]
+    inside_quote = sum(before.count(q) for q in _QUOTES) % 2 == 1
+    sentence_start = max(before.rfind(c) for c in ".!?\n") + 1
+    sentence_end = min([i for i in (text.find(c, end) for c in ".!?\n") if i >= 0] or [len(text)])
+    lead = text[sentence_start:start]
+    if inside_quote or (start > 0 and text[start - 1] in "'" and "'" in text[end:end + 2]):
+        outside = text[:start] + " " + text[end:]
+        return bool(_REPORT.search(outside) or _CONDEMN.search(outside))
+    if re.search(r"(?:^|\W)(?:i|we)\s+(?:said|say|swear|promise|told\s+(?:you|u|him|her|them))\s*$", lead):
+        return False                     # "i said i'll kill you": the speaker's own threat
+    if _REPORT.search(lead):
+        return True
+    tail = text[end:sentence_end]
+    return bool(re.search(r"^\W*(?:is|are|was|were|'s|=)\s+(?:\w+\s+){0,3}?", tail) and _CONDEMN.search(tail))
+
+
+def _subject_is_person(subject: str) -> bool:
+    s = subject.strip().split()
+    if not s:
+        return False
+    last = s[-1]
+    if re.fullmatch(r"(?:" + _PRONOUN + r"|they|he|she|we|them|dem|people|folk|folks|lot|" + _PERSON_NOUNS + r")",
+                    last):
+        return True
+    if last.endswith("s") and len(last) > 3 and len(s) >= 2 and s[-2] in {
+            "all", "the", "these", "those", "them", "dem", "every", "some", "most", "any"}:
+        return not re.fullmatch(r"\w+(?:ness|ss|us|is)", last)
+    return bool(re.search(r"(?:all|every\s*(?:one|single\s+one|last\s+one))\s+of\s+(?:them|you|those|these|dem|\w+s)$",
+                          subject.strip()))
+
+
+def scan(text: str, suppressed: list[tuple[str, int, int]] | None = None) -> list[GrammarHit]:
+    """Every structural threat in ``text`` (already normalised), after negation and reporting checks.
+
+    Threats dropped by those checks are appended to ``suppressed`` (if given) as
+    ``("negated" | "reported", start, end)``, so the caller can explain, and damp, a score that
+    the words alone would raise.
+    """
+    hits: list[GrammarHit] = []
+    if len(text) < 4:
+        return hits
+    for rule in GRAMMAR_RULES:
+        for m in rule.rx.finditer(text):
+            verb = _verb_of(m)
+            start, end = m.span()
+            modal = m.groupdict().get("modal") or ""
+            if rule.negatable and (bool(m.groupdict().get("neg")) or negated(text, start)
+                                   or (_NEG_MODAL.search(modal) and not _NEG_EXEMPT.search(modal))):
+                if suppressed is not None:
+                    suppressed.append(("negated", start, end))
+                continue
+            if rule.id in _WEAK_CHECK_RULES and verb in _WEAK:
+                target = _target_of(m) or ""
+                body = re.search(_BODY + r"$", target) is not None
+                if not body and not _WEAK_OK.search(text[end:end + 40]):
+                    continue
+            if rule.id == "vt.grammar.normative":
+                subj = m.group("subject")
+                if verb in _PARTICIPLE_PERSON_ONLY or m.group("modal") in {"are", "is", "'re", "'s", "r", "will", "'ll"}:
+                    if not _subject_is_person(subj):
+                        continue
+                elif not (_subject_is_person(subj) or re.search(r"\w+s$", subj.strip())):
+                    continue
+                if m.group("modal") in {"are", "is", "'re", "'s", "r"} and not re.search(r"gonna|going\s+to|getting",
+                                                                                         m.group(0)):
+                    continue            # "they are stabbed" is a report, not a threat
+                # start the evidence at the subject's last word, not at words before it
+                sub_words = subj.split()
+                start = m.start("subject") + subj.rfind(sub_words[-1]) if sub_words else start
+            if rule.id == "vt.grammar.intent":
+                lead = text[max(0, m.start() - 30):m.start()]
+                if _NONPERSON_SUBJECT.search(lead) and not re.match(r"(?:i|we)\W", m.group("modal")):
+                    continue
+            if reported(text, start, end):
+                if suppressed is not None:
+                    suppressed.append(("reported", start, end))
+                continue
+            hits.append(GrammarHit(rule.id, start, end, rule.weight, verb))
+    return _dedupe(hits)
+
+
+def _dedupe(hits: Iterable[GrammarHit]) -> list[GrammarHit]:
+    """Overlapping hits are one piece of evidence: keep the strongest (then longest) of each overlap."""
+    out: list[GrammarHit] = []
+    for h in sorted(hits, key=lambda h: (-h.weight, -(h.end - h.start), h.start)):
+        if all(h.end <= o.start or h.start >= o.end for o in out):
+            out.append(h)
+    return sorted(out, key=lambda h: h.start)

@@ -1,0 +1,166 @@
+"""The threat grammar (structure, not phrasings), negation/reporting, and classifying any text.
+
+The threats below are deliberately NOT in the lexicon or the training templates: they are found
+only because the grammar composes WHO + INTENT + ACT + TARGET. The contrasts share the words
+but not the structure (or are negated, reported or condemned).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from socialhub.classify import load_classifier, load_rule_classifier
+from socialhub.classify.combined import WINDOW, windows
+from socialhub.classify.grammar import scan
+from socialhub.classify.normalise import normalise
+from socialhub.classify.sanitise import sanitise
+
+THREATS = [
+    ("I will cut their throats", "vt.grammar.intent"),
+    ("all of them should be shot in the street", "vt.grammar.normative"),
+    ("come round and I'll kill you", "vt.grammar.intent"),
+    ("aim for the head, little rat", "vt.grammar.aim_for"),
+    ("they should all be stabbed", "vt.grammar.normative"),
+    ("someone needs to shoot him", "vt.grammar.intent"),
+    ("he deserves to get his throat cut", "vt.grammar.body_harm"),
+    ("kill them all", "vt.grammar.imperative"),
+    ("go and shank him", "vt.grammar.imperative"),
+    ("burn their houses down", "vt.grammar.burn_down"),
+    ("if I see you on my road you're getting stabbed", "vt.grammar.passive_future"),
+    ("say that again and I'll break your jaw", "vt.grammar.intent"),
+    ("want me to put a bullet in you?", "vt.grammar.put_in"),
+    ("do you want to get stabbed?", "vt.grammar.question"),
+    ("you won't see your next birthday", "vt.grammar.will_die"),
+    ("mi a go kill yuh", "vt.grammar.intent"),
+    ("I'm going to shoot the next refugee I see", "vt.grammar.intent"),
+    ("Immigrants should be hanged", "vt.grammar.normative"),
+    ("i'll beat the shit out of you", "vt.grammar.intent"),
+    ("I know where you live", "vt.grammar.you_are_dead"),
+]
+
+CONTRASTS = [
+    "about to bake some brownies in a bit",
+    "I'd never lay a hand on anyone from that community",
+    "the garden hoe is hanging next to the spade",
+    "I could just cuddle him all day",
+    "my mum's going to kill me",
+    "I could murder a pizza",
+    "i would never hurt anyone",
+    "nobody is going to get stabbed",
+    "he told me \"I'll kill you\" and I reported it",
+    "saying they should all be shot is disgusting",
+    "shoot the video tomorrow",
+    "this heat is killing me",
+    "I'm dead 😂",
+    "you're dead wrong about that",
+    "the film should be shot in london",
+    "i'll take you out for dinner",
+    "ill hit you up later",
+    "kill the weeds before they spread",
+    "he got stabbed last year and he's still recovering",
+    "the budget should be cut",
+    "you're next in the queue",
+    "gonna cut the grass",
+]
+
+
+@pytest.mark.parametrize(("text", "rule"), THREATS)
+def test_threat_structures_are_found_with_their_rule_and_span(text, rule):
+    norm = normalise(text)
+    hits = scan(norm.text)
+    assert rule in {h.rule for h in hits}, [(h.rule, norm.text[h.start:h.end]) for h in hits]
+    result = load_rule_classifier().classify(text)
+    assert "violence_threat" in result.labels
+    grammar_reasons = [r for r in result.reasons if r["rule"].startswith("vt.grammar.")]
+    assert grammar_reasons and all(r["text"] == text[r["start"]:r["end"]] for r in grammar_reasons)
+
+
+@pytest.mark.parametrize("text", CONTRASTS)
+def test_contrasts_have_no_structural_threat(text):
+    assert scan(normalise(text).text) == []
+    assert "violence_threat" not in load_rule_classifier().classify(text).labels
+
+
+def test_negation_and_reporting_also_silence_lexicon_threat_entries():
+    rules = load_rule_classifier()
+    assert "violence_threat" in rules.classify("gonna wet him up").labels          # a lexicon entry fires
+    assert "violence_threat" not in rules.classify("i'm not gonna wet him up, relax").labels
+    assert "violence_threat" not in rules.classify('he posted "gonna wet him up" and got reported').labels
+
+
+def test_evasive_spellings_are_found_and_quoted_as_written():
+    text = "i w\u200bill k1ll уou"                      # zero-width space, leet, Cyrillic у
+    result = load_rule_classifier().classify(text)
+    assert "violence_threat" in result.labels
+    span = next(r for r in result.reasons if r["rule"] == "vt.grammar.intent")
+    assert span["text"] == text[span["start"]:span["end"]] and "k1ll" in span["text"]
+
+
+def test_filler_does_not_dilute_a_threat():
+    clf = load_classifier()
+    threat = "gonna stab him tonight"
+    filler = " ".join(["the weather was lovely and we had tea in the garden"] * 40)
+    for text in (threat + " " + filler, filler + " " + threat, filler + " " + threat + " " + filler):
+        res = clf.classify(text)
+        assert "violence_threat" in res.labels, res.scores
+        assert any(text[r["start"]:r["end"]] == r["text"] and "stab" in r["text"] for r in res.reasons)
+
+
+def test_windows_cover_the_text_and_overlap():
+    assert windows("short") == [(0, 5)]
+    text = "word " * 400
+    spans = windows(text)
+    assert spans[0][0] == 0 and spans[-1][1] == len(text)
+    assert all(b - a <= WINDOW for a, b in spans)
+    assert all(nxt[0] < cur[1] for cur, nxt in zip(spans, spans[1:], strict=False))   # they overlap
+
+
+def test_sanitise_keeps_length_and_offsets():
+    for text in ("\ud800", "a\x00b\x1fc\x7f", "ok \udfff kill them all", "plain"):
+        clean = sanitise(text)
+        assert len(clean) == len(text)
+        clean.encode("utf-8")                        # never raises
+    assert sanitise(None) == ""
+    with pytest.raises(TypeError):
+        sanitise(5)
+
+
+@pytest.mark.parametrize("text", ["\ud800", "\udfff\ud800x", "a\x00b", "\x1b[31mred", "x" * 1_000_000,
+                                  "kill them all \ud800"])
+def test_any_text_is_classified_and_never_crashes_the_batch(text):
+    for clf in (load_classifier(), load_rule_classifier()):
+        results = clf.classify_batch([text, "kill them all"])
+        assert len(results) == 2 and results[1].labels == ["violence_threat"]
+        assert results[0].error is None
+        json.dumps(results[0].to_dict())
+
+
+def test_a_text_that_cannot_be_classified_gets_an_error_and_the_others_go_through(monkeypatch):
+    clf = load_classifier(model_dir=None, thresholds={"violence_threat": 0.5})   # a private instance
+    real = clf._classify
+
+    def flaky(texts):
+        if any("BOOM" in t for t in texts):
+            raise RuntimeError("boom")
+        return real(texts)
+
+    monkeypatch.setattr(clf, "_classify", flaky)
+    results = clf.classify_batch(["kill them all", "BOOM", "hello"])
+    assert [r.error for r in results] == [None, "RuntimeError: boom", None]
+    assert results[0].labels == ["violence_threat"] and results[1].labels == []
+    assert results[1].to_dict()["error"] == "RuntimeError: boom"
+
+
+def test_cli_classify_takes_lone_surrogates_and_controls():
+    lines = ['{"text": "\\ud800 i will kill you"}', '{"text": "a\\u0000b"}', '{"text": "\\udfff"}']
+    proc = subprocess.run([sys.executable, "-m", "socialhub.cli", "classify"], input="\n".join(lines) + "\n",
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    out = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert len(out) == 3
+    assert out[0]["text"] == "\ud800 i will kill you"          # the original is kept
+    assert "violence_threat" in out[0]["labels"]
