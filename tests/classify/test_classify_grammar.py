@@ -124,9 +124,9 @@ def test_sanitise_keeps_length_and_offsets():
         clean = sanitise(text)
         assert len(clean) == len(text)
         clean.encode("utf-8")                        # never raises
-    assert sanitise(None) == ""
-    with pytest.raises(TypeError):
-        sanitise(5)
+    for bad in (None, 5, b"bytes"):
+        with pytest.raises(TypeError):
+            sanitise(bad)
 
 
 @pytest.mark.parametrize("text", ["\ud800", "\udfff\ud800x", "a\x00b", "\x1b[31mred", "x" * 1_000_000,

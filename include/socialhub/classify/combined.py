@@ -71,6 +71,14 @@ def windows(text: str) -> list[tuple[int, int]]:
         start = space + 1 if space >= 0 else nxt
 
 
+def _quote_originals(texts: Sequence[str], results: list[Classification]) -> list[Classification]:
+    """Evidence quotes the ORIGINAL post (the sanitised copy has the same offsets)."""
+    for t, res in zip(texts, results, strict=True):
+        for r in res.reasons:
+            r["text"] = t[r["start"]:r["end"]]
+    return results
+
+
 class CombinedClassifier:
     """Rules + model. Build once and reuse; read-only and thread-safe after construction."""
 
@@ -117,7 +125,7 @@ class CombinedClassifier:
         """
         clean = [sanitise(t) for t in texts]
         try:
-            return self._windowed(clean)
+            return _quote_originals(texts, self._windowed(clean))
         except Exception:  # noqa: BLE001 - find the one text that broke it, keep the others
             log.exception("classifying a batch of %d failed; retrying its texts one by one", len(clean))
         out = []
@@ -126,7 +134,7 @@ class CombinedClassifier:
                 out.append(self._windowed([t])[0])
             except Exception as exc:  # noqa: BLE001
                 out.append(Classification.failed(self.version, self.thresholds, f"{type(exc).__name__}: {exc}"))
-        return out
+        return _quote_originals(texts, out)
 
     def _windowed(self, texts: Sequence[str]) -> list[Classification]:
         spans = [windows(t) for t in texts]
@@ -202,9 +210,13 @@ class CombinedClassifier:
         version, lex_v, model_v = self.version, self.rules.lexicon.version, self.model.version
         cats = CATEGORIES
         for i in range(n):
-            scores = dict(zip(cats, prob_rows[i], strict=True))
-            labels = [c for c, on in zip(cats, lab_rows[i], strict=True) if on]
             rule_res = rule_results[i]
+            # The rules' own labels always stand: the model may add labels, never remove the
+            # evidence of a listed phrase or a threat's structure (it was trained mostly on
+            # written templates and real tweets, so it under-rates threats worded otherwise).
+            scores = {c: max(p, rule_res.scores[c]) if c in rule_res.labels else p
+                      for c, p in zip(cats, prob_rows[i], strict=True)}
+            labels = [c for c, on in zip(cats, lab_rows[i], strict=True) if on or c in rule_res.labels]
             reasons: list[Reason] = list(rule_res.reasons)
             have = {(r["category"], r["rule"], r["start"]) for r in reasons}
             reasons += [r for r in damp_reasons[i] if (r["category"], r["rule"], r["start"]) not in have

@@ -295,8 +295,11 @@ class RuleClassifier:
 
     def classify(self, text: str) -> Classification:
         """Score ``text`` in every category and explain each score with original-text evidence."""
-        text = sanitise(text)
-        return self.score_normalised(text, normalise(text))[0]
+        clean = sanitise(text)
+        result = self.score_normalised(clean, normalise(clean))[0]
+        for r in result.reasons:          # quote the original (same offsets as the sanitised copy)
+            r["text"] = text[r["start"]:r["end"]]
+        return result
 
     def score_normalised(self, text: str, norm: NormalisedText) -> tuple[Classification, dict[str, float]]:
         """``classify`` for an already normalised text, plus the scores BEFORE context rules.

@@ -23,11 +23,9 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 def sanitise(text: object) -> str:
     """A copy of ``text`` that every classifier stage accepts, with the same length and offsets.
 
-    Lone surrogates become U+FFFD and control characters a space; ``None`` becomes ``""``; any
-    other non-string is refused by the caller (``TypeError``), not guessed at here.
+    Lone surrogates become U+FFFD and control characters a space. A non-string (``None``
+    included) is a caller's bug and raises ``TypeError`` rather than being guessed at.
     """
-    if text is None:
-        return ""
     if not isinstance(text, str):
         raise TypeError(f"classify() needs str, got {type(text).__name__}")
     if text.isascii() and text.isprintable():
