@@ -186,12 +186,11 @@ class CombinedClassifier:
         damp = np.ones((n, k))
         damp_reasons: list[list[Reason]] = []
         for i, (t, norm) in enumerate(zip(texts, norms, strict=True)):
-            res, raw = self.rules.score_normalised(t, norm)
+            res, raw, mult, why = self.rules.score_with_dampers(t, norm)
             rule_results.append(res)
             if res.reasons:               # all-zero rule scores leave the row at zero
                 feats[i, :k] = [res.scores[c] for c in CATEGORIES]
                 feats[i, k:] = [raw[c] for c in CATEGORIES]
-            mult, why = self.rules.dampers(t, norm, res.scores)
             damp[i] = [mult[c] for c in CATEGORIES]
             damp_reasons.append(why)
         out = self.model.predict([nm.text for nm in norms], feats)

@@ -38,6 +38,7 @@ __all__ = [
     "DatasetError",
     "Example",
     "feedback_examples",
+    "json_object",
     "merge_feedback",
     "read_feedback",
     "read_labelled",
@@ -89,13 +90,23 @@ def _labels(value: Any, where: str, name: str) -> tuple[str, ...]:
     return tuple(c for c in CATEGORIES if c in value)     # canonical order
 
 
-def _object(line: str, where: str) -> dict[str, Any]:
+def json_object(line: str, where: str, error: type[Exception] = ValueError) -> dict[str, Any]:
+    """One JSON Lines record as a dict, or ``error`` naming ``where`` (file and line).
+
+    Shared by every reader of labelled data (this module, the functional suite, the real
+    tweets) so that they all refuse a bad line with the same words.
+    """
     try:
         obj = json.loads(line)
     except ValueError as exc:
-        raise DatasetError(f"{where}: not valid JSON: {exc}") from None
+        raise error(f"{where}: not valid JSON: {exc}") from None
     if not isinstance(obj, dict):
-        raise DatasetError(f"{where}: expected a JSON object, got {type(obj).__name__}")
+        raise error(f"{where}: expected a JSON object, got {type(obj).__name__}")
+    return obj
+
+
+def _object(line: str, where: str) -> dict[str, Any]:
+    obj = json_object(line, where, DatasetError)
     text = obj.get("text")
     if not isinstance(text, str):
         raise DatasetError(f"{where}: `text` must be a string" + ("" if "text" in obj else " (missing)"))

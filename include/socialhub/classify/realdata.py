@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import socialhub
+from socialhub.classify.dataset import json_object
 from socialhub.errors import SocialhubError
 
 __all__ = [
@@ -183,12 +184,7 @@ def davidson(where: str | Path | None = None, part: Part | str = "heldout") -> l
 
 
 def _davidson_line(line: str, where: str, n: int) -> RealPost:
-    try:
-        obj = json.loads(line)
-    except ValueError as exc:
-        raise RealDataMalformed(f"{where}: not valid JSON: {exc}") from None
-    if not isinstance(obj, dict):
-        raise RealDataMalformed(f"{where}: expected a JSON object, got {type(obj).__name__}")
+    obj = json_object(line, where, RealDataMalformed)
     ident = obj.get("id")
     if isinstance(ident, bool) or not isinstance(ident, (str, int)) or ident == "":
         raise RealDataMalformed(f"{where}: `id` must be a non-empty string or an integer")

@@ -261,36 +261,6 @@ class RuleClassifier:
                                               start, end, SUPPRESSED_MULTIPLIER))
         return found
 
-    def dampers(self, text: str, norm: NormalisedText, rule_scores: Mapping[str, float] | None = None
-                ) -> tuple[dict[str, float], list[Reason]]:
-        """Per category, how much context lowers ANY score of this post, and the evidence why.
-
-        The context rules' multipliers (news, prevention, fiction, sport, cooking, gaming) and,
-        for ``violence_threat``, ``SUPPRESSED_MULTIPLIER`` when a threat's words are present but
-        negated or reported (``ctx.negated``/``ctx.reported``). The combined layer applies them to
-        the statistical model's score, which cannot see negation or context on its own.
-        """
-        mult = dict.fromkeys(CATEGORIES, 1.0)
-        reasons: list[Reason] = []
-        suppressed: list[Hit] = []
-        found = self._scan(norm, [self._context_rx] if self._context_rx is not None else [], structure=True,
-                           suppressed=suppressed)
-        firsts: dict[str, Hit] = {}
-        for h in sorted(found.values(), key=lambda h: (h.start, h.end)):
-            if h.kind == "context":
-                firsts.setdefault(h.rule, h)
-        threat_found = any(h.kind == "match" for h in found.values()) or bool((rule_scores or {}).get("violence_threat"))
-        for c in CATEGORIES:
-            for rule_id, h in firsts.items():
-                if self._context_categories[rule_id].applies_to(c):
-                    mult[c] *= h.weight
-                    reasons.append(_reason(text, c, h, "context"))
-        if suppressed and not threat_found:
-            h = min(suppressed, key=lambda h: h.start)
-            mult["violence_threat"] *= h.weight
-            reasons.append(_reason(text, "violence_threat", h, "context"))
-        return mult, reasons
-
     # ------------------------------------------------------------------ scoring
 
     def classify(self, text: str) -> Classification:
@@ -307,23 +277,43 @@ class RuleClassifier:
         Public so the combined layer (``combined.py``) normalises each post once and can give
         the model both the raw and the context-lowered rule scores as features.
         """
+        result, raw, _mult, _why = self._score(text, norm, dampers=False)
+        return result, raw
+
+    def score_with_dampers(self, text: str, norm: NormalisedText
+                           ) -> tuple[Classification, dict[str, float], dict[str, float], list[Reason]]:
+        """``score_normalised`` plus, per category, how much context lowers ANY score of this post.
+
+        The dampers are the context rules' multipliers (news, prevention, fiction, sport,
+        cooking, gaming) and, for ``violence_threat``, ``SUPPRESSED_MULTIPLIER`` when a threat's
+        words are present but negated or reported and no threat survives (``ctx.negated`` /
+        ``ctx.reported``), with their evidence. The combined layer applies them to the model's
+        score, which cannot see negation or context on its own. One scan serves both.
+        """
+        return self._score(text, norm, dampers=True)
+
+    def _score(self, text: str, norm: NormalisedText, *, dampers: bool
+               ) -> tuple[Classification, dict[str, float], dict[str, float], list[Reason]]:
+        suppressed: list[Hit] | None = [] if dampers else None
         matched: dict[str, dict[str, list[Hit]]] = {c: {} for c in CATEGORIES}
-        for h in sorted(self._scan(norm, self._category_rx, structure=True).values(), key=lambda h: (h.start, h.end)):
+        found = self._scan(norm, self._category_rx, structure=True, suppressed=suppressed)
+        for h in sorted(found.values(), key=lambda h: (h.start, h.end)):
             matched[h.category or ""].setdefault(h.rule, []).append(h)
         raw = {c: 1.0 - _prod(hs[0].weight for hs in matched[c].values()) if matched[c] else 0.0
                for c in CATEGORIES}
-        if not any(raw.values()):
+        mult = dict.fromkeys(CATEGORIES, 1.0)
+        damp_reasons: list[Reason] = []
+        if not any(raw.values()) and not dampers:
             # Most posts stop here: nothing matched, so no context scan and no evidence.
             zero = dict.fromkeys(CATEGORIES, 0.0)
             return (Classification(scores=zero, labels=[], reasons=[], classifier_version=self.version,
                                    thresholds=dict(self.thresholds), lexicon_version=self.lexicon.version,
                                    components={"rules": dict(zero)}),
-                    dict(zero))
+                    dict(zero), mult, damp_reasons)
 
         context_hits: dict[str, Hit] = {}
         if self._context_rx is not None:
-            found = self._scan(norm, [self._context_rx])
-            for h in sorted(found.values(), key=lambda h: (h.start, h.end)):
+            for h in sorted(self._scan(norm, [self._context_rx]).values(), key=lambda h: (h.start, h.end)):
                 context_hits.setdefault(h.rule, h)       # first occurrence per rule is the evidence
 
         reasons: list[Reason] = []
@@ -333,18 +323,24 @@ class RuleClassifier:
             for rule_hits in matched[c].values():
                 for h in rule_hits[:MAX_EVIDENCE_PER_RULE]:
                     reasons.append(_reason(text, c, h, "match"))
-            if score > 0.0:
-                for rule_id, h in context_hits.items():
-                    if self._context_categories[rule_id].applies_to(c):
-                        score *= h.weight
+            for rule_id, h in context_hits.items():
+                if self._context_categories[rule_id].applies_to(c):
+                    mult[c] *= h.weight
+                    if score > 0.0:
                         reasons.append(_reason(text, c, h, "context"))
-            scores[c] = round(score, 4)
+                    else:
+                        damp_reasons.append(_reason(text, c, h, "context"))
+            scores[c] = round(score * mult[c], 4)
+        if suppressed and not matched["violence_threat"]:
+            h = min(suppressed, key=lambda h: h.start)
+            mult["violence_threat"] *= h.weight
+            damp_reasons.append(_reason(text, "violence_threat", h, "context"))
         reasons.sort(key=lambda r: (r["start"], r["end"], r["effect"] != "match", r["category"], r["rule"]))
         labels = [c for c in CATEGORIES if scores[c] > 0.0 and scores[c] >= self.thresholds[c]]
         return (Classification(scores=scores, labels=labels, reasons=reasons, classifier_version=self.version,
                                thresholds=dict(self.thresholds), lexicon_version=self.lexicon.version,
                                components={"rules": dict(scores)}),
-                {c: round(v, 4) for c, v in raw.items()})
+                {c: round(v, 4) for c, v in raw.items()}, mult, damp_reasons)
 
     def classify_batch(self, texts: Sequence[str]) -> list[Classification]:
         """``classify`` each text; one list in, one list out, same order.

@@ -19,13 +19,13 @@ functionality at least ``THREAT_TARGET`` (0.90), every contrast functionality at
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import socialhub
+from socialhub.classify.dataset import json_object
 from socialhub.classify.slices import MIN_SUITE_SLICE, SliceRate
 from socialhub.errors import SocialhubError
 from socialhub.models import CATEGORIES
@@ -94,12 +94,7 @@ def read_suite(path: str | Path) -> list[SuiteCase]:
 
 
 def _case(line: str, where: str, n: int) -> SuiteCase:
-    try:
-        obj = json.loads(line)
-    except ValueError as exc:
-        raise SuiteError(f"{where}: not valid JSON: {exc}") from None
-    if not isinstance(obj, dict):
-        raise SuiteError(f"{where}: expected a JSON object, got {type(obj).__name__}")
+    obj = json_object(line, where, SuiteError)
     for key in ("id", "functionality", "text"):
         if not isinstance(obj.get(key), str) or not obj[key]:
             raise SuiteError(f"{where}: `{key}` must be a non-empty string" + ("" if key in obj else " (missing)"))
