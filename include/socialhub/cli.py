@@ -213,8 +213,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     kwargs = {"out_dir": args.out} if args.out else {}
     try:
         run_train(args.train, feedback=args.feedback, seed=args.seed, dev=args.dev, lexicon_path=args.lexicon,
-                  thresholds_path=args.thresholds, write_thresholds_file=args.write_thresholds, **kwargs)
-    except DatasetError as exc:
+                  thresholds_path=args.thresholds, write_thresholds_file=args.write_thresholds, real=args.real,
+                  max_real_fpr=args.max_real_fpr, **kwargs)
+    except (DatasetError, SocialhubError) as exc:
         _err(str(exc))
         return 1
     return 0
@@ -310,6 +311,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     t.add_argument("--lexicon", help="lexicon YAML for the rule features (default: the packaged one)")
     t.add_argument("--thresholds", help="thresholds YAML (default: the packaged one)")
+    t.add_argument("--real", metavar="DIR",
+                   help="datasets folder holding davidson2017/ (e.g. ../shared/datasets): its calibration part "
+                        "adds real everyday tweets as negatives and caps each threshold's false-positive rate")
+    t.add_argument("--max-real-fpr", type=float,
+                   help="highest share of real everyday tweets a threshold may flag (default: 0.02)")
     t.add_argument("--write-thresholds", action="store_true",
                    help="write the thresholds chosen on --dev into the thresholds file")
     t.set_defaults(func=cmd_train)
