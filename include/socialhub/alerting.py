@@ -1,8 +1,10 @@
 """The alert stage: every flagged post of a processed batch is delivered once, then the batch is done.
 
-Bursts are folded: when one team would get more than ``digest_threshold`` alerts in one
-run, it gets a single digest message listing them instead (each item still gets its own
-ledger entry, so it is never alerted again).
+Bursts are folded: when one channel would get more than ``digest_threshold`` alerts in one
+run, it gets a digest instead: every alert shown as an item, in as many messages (parts) as
+Slack's limits need. Each part is sent and then recorded on its own: an item gets its ledger
+entry (and is never alerted again) only once the message showing it was delivered, so a failure
+between parts leaves the rest pending for the next run. ``summary["digests"]`` counts messages.
 
 With a ``FallbackSink`` (Slack, then a webhook or email), an alert Slack would not take is
 delivered through the fallback: its ledger entry and audit event name the fallback sink and
@@ -90,18 +92,27 @@ def alert_batches(store: ObjectStore, batch_ids: list[str], *, sink: Any, routin
                     continue
             pending.append((batch_id, alert))
         if len(pending) > digest_threshold:
-            from socialhub.alerts.sinks import send_digest
+            from socialhub.alerts.blocks import render_digest_parts
+            from socialhub.alerts.sinks import digest_team, send_digest_part
 
-            for _, alert in pending:
-                ledger.mark_intent(alert.alert_id, channel, at)
-            delivery = send_digest(sink, [a for _, a in pending], channel)
-            for batch_id, alert in pending:
-                ledger.record(alert.alert_id, delivery, batch_id=batch_id, post_key=alert.post_key, at=at)
-                _audit_alert(auditor, alert, delivery, batch_id, raw_hash.get(alert.alert_id), digest=True)
-            summary["digests"] += 1
-            summary["delivered"] += len(pending)
-            summary["deliveries"].append(_where(delivery, len(pending)))
-            _count_fallback(summary, delivery, len(pending))
+            batch_of = {alert.alert_id: batch_id for batch_id, alert in pending}
+            parts = render_digest_parts([a for _, a in pending], digest_team([a for _, a in pending]))
+            # Part by part: intent, send, then record exactly the alerts that part shows. A failure
+            # (or crash) between parts leaves the alerts of the parts not yet sent unrecorded, and the
+            # batches pending, so the next run sends them; a part sent but not recorded is found again
+            # by the intent check above.
+            for part in parts:
+                for alert in part.alerts:
+                    ledger.mark_intent(alert.alert_id, channel, at)
+                delivery = send_digest_part(sink, part, channel)
+                for alert in part.alerts:
+                    batch_id = batch_of[alert.alert_id]
+                    ledger.record(alert.alert_id, delivery, batch_id=batch_id, post_key=alert.post_key, at=at)
+                    _audit_alert(auditor, alert, delivery, batch_id, raw_hash.get(alert.alert_id), digest=True)
+                summary["digests"] += 1
+                summary["delivered"] += len(part.alerts)
+                summary["deliveries"].append(_where(delivery, len(part.alerts)))
+                _count_fallback(summary, delivery, len(part.alerts))
             continue
         for batch_id, alert in pending:
             ledger.mark_intent(alert.alert_id, channel, at)

@@ -1,17 +1,21 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from socialhub.alerts.blocks import (
+    DIGEST_TEXT_BUDGET,
     MAX_BLOCKS,
     TRUNCATED,
     render_alert,
-    render_digest,
+    render_digest_parts,
     safe_url,
     slack_len,
 )
-from tests.servers.slack_api import SlackAPIServer
+from tests.servers.slack_api import SlackAPIServer, blocks_text_len
 
 from ._factory import make_alert
 from ._invariants import assert_safe_payload
@@ -158,26 +162,94 @@ def _many(n: int) -> list:
     return out
 
 
-def test_digest_counts_orders_and_caps(client: WebClient, slack: SlackAPIServer) -> None:
-    alerts = _many(120)
-    payload = render_digest(alerts, "gangs", max_items=100)
-    assert len(payload["blocks"]) <= MAX_BLOCKS
-    assert payload["blocks"][0]["text"]["text"] == "120 socialhub alert(s) · gangs"
-    counts = [e["text"] for e in payload["blocks"][1]["elements"]]
-    assert counts == ["weapon: 80 · violence_threat: 40", "high: 40 · normal: 80"]
-    items = [b for b in payload["blocks"] if b.get("block_id", "").startswith("item_")]
-    assert len(items) == 45
-    assert all(b["text"]["text"].startswith("🔴 HIGH") for b in items[:40])
-    assert items[40]["text"]["text"].startswith("🟡 normal")
-    assert payload["blocks"][-1]["elements"][0]["text"] == "…and 75 more not shown"
-    assert items[0]["accessory"]["url"].startswith("https://x.com/")
-    assert payload["text"] == "120 socialhub alert(s) for gangs: high: 40 · normal: 80"
-    assert_safe_payload(payload)
-    client.chat_postMessage(channel="#alerts", **payload)
-    assert len(slack.messages) == 1, slack.errors
+def _items(payload: dict) -> list[dict]:
+    return [b for b in payload["blocks"] if b["type"] == "section" and b.get("block_id", "").startswith("item_")]
+
+
+def _shown_ids(payload: dict) -> list[str]:
+    """Alert ids a digest message shows: each item's text names its alert, and its buttons carry it."""
+    ids = []
+    for block in _items(payload):
+        alert_id = block["text"]["text"].rsplit("\nAlert ", 1)[1]
+        links = next((b for b in payload["blocks"] if b.get("block_id") == block["block_id"] + "_links"), None)
+        assert links is None or {e["value"] for e in links["elements"]} == {alert_id}
+        ids.append(alert_id)
+    return ids
+
+
+@pytest.mark.parametrize("n", [25, 120])
+def test_digest_shows_every_item_across_parts(n: int, client: WebClient, slack: SlackAPIServer) -> None:
+    alerts = _many(n)
+    parts = render_digest_parts(alerts, "gangs")
+    shown = [i for p in parts for i in _shown_ids(p.payload)]
+    assert sorted(shown) == sorted(a.alert_id for a in alerts) and len(shown) == n      # all, once each
+    assert [i for p in parts for i in (a.alert_id for a in p.alerts)] == shown          # parts list what they show
+    assert all(len(p.payload["blocks"]) <= MAX_BLOCKS for p in parts)
+    assert all(blocks_text_len(p.payload["blocks"]) <= DIGEST_TEXT_BUDGET for p in parts)
+    sizes = [len(p.alerts) for p in parts]
+    assert max(sizes) - min(sizes) <= 1                     # about equal parts, not 24 + 1
+    high = 40 if n == 120 else 9
+    texts = [b["text"]["text"] for p in parts for b in _items(p.payload)]
+    assert all(t.startswith("🔴 HIGH") for t in texts[:high]) and texts[high].startswith("🟡 normal")
+    for p in parts:
+        assert p.total == len(parts) and p.payload["blocks"][0]["text"]["text"] == (
+            f"{n} socialhub alert(s) · gangs" + (f" ({p.index}/{len(parts)})" if len(parts) > 1 else ""))
+        counts = [e["text"] for e in p.payload["blocks"][1]["elements"]]
+        assert counts[:2] == [f"weapon: {n - high} · violence_threat: {high}", f"high: {high} · normal: {n - high}"]
+        last = p.first_item + len(p.alerts) - 1
+        assert counts[2] == f"Part {p.index} of {len(parts)}: items {p.first_item}–{last} of {n}"
+        assert_safe_payload(p.payload)
+        client.chat_postMessage(channel="#alerts", **p.payload)
+    assert len(slack.messages) == len(parts) and slack.errors == []
+    assert not any("more not shown" in json.dumps(m.blocks) for m in slack.messages)
+
+
+def test_digest_item_has_what_a_single_alert_has() -> None:
+    alert = make_alert(review_url="https://hub.example/review/1", author="Jo Bloggs", authorisation_ref="AUTH-9",
+                       reasons=[{"category": "weapon", "rule": f"kw.r{i}", "text": f"span {i}"} for i in range(5)])
+    (part,) = render_digest_parts([alert, make_alert(post_id="2")], "gangs")
+    block = next(b for b in _items(part.payload) if b["text"]["text"].endswith(alert.alert_id))
+    assert block["text"]["type"] == "plain_text"
+    assert block["text"]["text"] == (
+        "🟡 normal · weapon 0.72\n"
+        "x · example_account (Example Display) · author Jo Bloggs\n"
+        "Authorisation AUTH-9 · example-constabulary / gangs · posted 2024-05-01T12:00:00Z\n"
+        "“meet at the park at 9, bring the blade”\n"
+        "Why flagged: weapon (kw.r0) “span 0”; weapon (kw.r1) “span 1”; weapon (kw.r2) “span 2”; "
+        "+2 more (open Review)\n"
+        f"Alert {alert.alert_id}")
+    review, post = next(b for b in part.payload["blocks"] if b.get("block_id") == block["block_id"] + "_links")["elements"]
+    assert (review["text"]["text"], review["url"], review["style"]) == ("Review", "https://hub.example/review/1",
+                                                                        "primary")
+    assert (post["text"]["text"], post["url"]) == ("Post link", alert.post["url"])
+
+
+def test_digest_splits_by_text_size_too(client: WebClient, slack: SlackAPIServer) -> None:
+    """Long posts and many reasons: parts stay under Slack's cumulative text limit, nothing is cut out."""
+    reasons = [{"category": "weapon", "rule": "kw." + "r" * 70, "text": "s" * 500} for _ in range(10)]
+    alerts = [make_alert(post_id=str(i), text="x" * 5000, author="a" * 400, account_display_name="d" * 400,
+                         authorisation_ref="A" * 400, reasons=reasons, review_url=f"https://hub.example/r/{i}")
+              for i in range(30)]
+    parts = render_digest_parts(alerts, "t" * 500)
+    assert len(parts) > 2 and all(len(p.payload["blocks"]) < MAX_BLOCKS for p in parts)
+    assert sorted(i for p in parts for i in _shown_ids(p.payload)) == sorted(a.alert_id for a in alerts)
+    for p in parts:
+        assert blocks_text_len(p.payload["blocks"]) <= DIGEST_TEXT_BUDGET
+        assert_safe_payload(p.payload)
+        client.chat_postMessage(channel="#alerts", **p.payload)
+    assert len(slack.messages) == len(parts) and slack.errors == []
 
 
 def test_digest_of_a_few_lists_them_all() -> None:
-    payload = render_digest(_many(3), "gangs")
-    assert len([b for b in payload["blocks"] if b.get("block_id", "").startswith("item_")]) == 3
-    assert payload["blocks"][-1]["block_id"] == "item_2"
+    (part,) = render_digest_parts(_many(3), "gangs")
+    assert len(_items(part.payload)) == 3 and part.index == part.total == 1
+    assert part.payload["blocks"][1]["elements"][2]["text"] == "All 3 listed below"
+    assert part.payload["blocks"][-1]["block_id"] == "item_2_links"
+    assert render_digest_parts([], "gangs") == []
+
+
+def test_fake_slack_refuses_too_much_text_in_all(client: WebClient, slack: SlackAPIServer) -> None:
+    blocks = [{"type": "section", "text": {"type": "plain_text", "text": "x" * 2900}} for _ in range(5)]
+    with pytest.raises(SlackApiError) as info:
+        client.chat_postMessage(channel="#alerts", text="t", blocks=blocks)
+    assert info.value.response["error"] == "msg_blocks_too_long"

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from slack_sdk import WebClient
 
 from socialhub.alerts import blocks
-from socialhub.alerts.blocks import escape_mrkdwn, escape_plain, neutralise, render_alert, render_digest
+from socialhub.alerts.blocks import escape_mrkdwn, escape_plain, neutralise, render_alert, render_digest_parts
 from tests.servers.slack_api import SlackAPIServer
 
 from ._factory import make_alert
@@ -55,7 +55,8 @@ def test_any_text_renders_safe_and_accepted(text: str, author: str, account: str
     )
     payload = render_alert(alert)
     assert_safe_payload(payload)
-    digest = render_digest([alert, make_alert(post_id="2", text=extra)], team=label)
+    (part,) = render_digest_parts([alert, make_alert(post_id="2", text=extra)], team=label)
+    digest = part.payload
     assert_safe_payload(digest)
     before = len(slack.messages)
     client.chat_postMessage(channel="#alerts", **payload)

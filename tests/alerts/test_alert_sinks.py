@@ -169,10 +169,15 @@ def test_check_reports_the_workspace(client: WebClient) -> None:
 def test_send_digest_through_slack(client: WebClient, slack: SlackAPIServer) -> None:
     sink, _ = _sink(client)
     alerts = [make_alert(post_id=str(i)) for i in range(60)]
-    delivery = send_digest(sink, alerts, "#alerts")
-    assert delivery.key == digest_key(alerts) == digest_key(list(reversed(alerts)))
-    (message,) = slack.messages
-    assert message.blocks[0]["text"]["text"] == "60 socialhub alert(s) · gangs"
+    deliveries = send_digest(sink, alerts, "#alerts")
+    assert len(deliveries) == len(slack.messages) == 3 and slack.errors == []   # 60 items, 24 at most per message
+    assert [m.blocks[0]["text"]["text"] for m in slack.messages] == [
+        f"60 socialhub alert(s) · gangs ({i}/3)" for i in (1, 2, 3)]
+    shown = [m.metadata["event_payload"]["alert_ids"].split(",") for m in slack.messages]
+    assert sorted(sum(shown, [])) == sorted(a.alert_id for a in alerts)        # every alert in exactly one part
+    by_id = {a.alert_id: a for a in alerts}
+    assert [d.key for d in deliveries] == [digest_key([by_id[i] for i in ids]) for ids in shown]
+    assert digest_key(alerts) == digest_key(list(reversed(alerts)))
     with pytest.raises(ValueError):
         send_digest(sink, [], "#alerts")
 
@@ -254,7 +259,7 @@ def test_outbox_concurrent_writers_keep_index_lines_whole(tmp_path: Path) -> Non
 
 def test_digest_to_outbox(tmp_path: Path) -> None:
     alerts = [make_alert(post_id=str(i)) for i in range(3)]
-    delivery = send_digest(OutboxSink(tmp_path), alerts, "#alerts", team="night shift")
+    (delivery,) = send_digest(OutboxSink(tmp_path), alerts, "#alerts", team="night shift")
     document = json.loads(Path(delivery.location).read_text())
     assert document["alert_ids"] == sorted(a.alert_id for a in alerts)
     assert document["payload"]["blocks"][0]["text"]["text"] == "3 socialhub alert(s) · night shift"
@@ -293,7 +298,7 @@ def test_outbox_find_delivery_single_and_digest(tmp_path: Path) -> None:
     sink = OutboxSink(tmp_path, now=lambda: NOW)
     single, in_digest, never = make_alert(post_id="1"), make_alert(post_id="2"), make_alert(post_id="3")
     sent = sink.send(single, "#alerts")
-    digest = send_digest(sink, [in_digest, make_alert(post_id="4")], "#alerts")
+    (digest,) = send_digest(sink, [in_digest, make_alert(post_id="4")], "#alerts")
 
     assert sink.find_delivery(single, "#alerts") == sent
     assert sink.find_delivery(in_digest, "#alerts") == digest

@@ -239,7 +239,7 @@ def test_digest_falls_back_as_one_message_covering_every_alert(slack: SlackAPISe
 def test_send_digest_directly_falls_back(slack: SlackAPIServer, hook: WebhookServer) -> None:
     slack.fail_all(500)
     alerts = [make_alert(post_id=str(i)) for i in range(12)]
-    delivery = send_digest(_fallback(_slack_sink(slack), hook), alerts, "#alerts")
+    (delivery,) = send_digest(_fallback(_slack_sink(slack), hook), alerts, "#alerts")
     assert delivery.sink == "webhook" and delivery.key.startswith("digest-")
     assert sorted(hook.documents[0]["alert_ids"]) == sorted(a.alert_id for a in alerts)
 
@@ -398,7 +398,7 @@ def test_email_fallback_for_a_digest(slack: SlackAPIServer) -> None:
     slack.fail_all(500)
     sink = FallbackSink(_slack_sink(slack), EmailSink(lambda **kw: sent.append(kw), ["duty@example.org"]))
     alerts = [make_alert(post_id=str(i), text=f"<b>{i}</b> @here") for i in range(3)]
-    delivery = send_digest(sink, alerts, "#on-duty")
+    (delivery,) = send_digest(sink, alerts, "#on-duty")
     assert delivery.sink == "email" and delivery.key.startswith("digest-")
     (mail,) = sent
     assert "<b>" not in mail["html"] and "&lt;b&gt;0&lt;/b&gt;" in mail["html"] and "(@)here" in mail["html"]
@@ -443,7 +443,7 @@ def test_find_delivery_uses_metadata_and_channel_ids(slack: SlackAPIServer) -> N
     sink = _slack_sink(slack)
     single, in_digest, never = make_alert(post_id="1"), make_alert(post_id="2"), make_alert(post_id="3")
     sent = sink.send(single, "#gangs-alerts")
-    digest = send_digest(sink, [in_digest, make_alert(post_id="4")], "#gangs-alerts")
+    (digest,) = send_digest(sink, [in_digest, make_alert(post_id="4")], "#gangs-alerts")
     assert slack.messages[0].metadata == {"event_type": "socialhub_alert",
                                           "event_payload": {"key": single.alert_id, "alert_ids": single.alert_id}}
 

@@ -48,6 +48,10 @@ BUTTON_VALUE_MAX = 2000
 ACTION_ID_MAX = 255
 BLOCK_ID_MAX = 255
 MESSAGE_TEXT_MAX = 40000
+#: Slack refuses a message whose blocks hold more text than this in all (``msg_blocks_too_long``).
+#: Undocumented: reported at about 12,000-13,000 characters (slackapi/bolt-js#2509, #2867); the
+#: lower figure is used, counted over every text object (button labels included).
+BLOCKS_TEXT_MAX = 12000
 HISTORY_LIMIT_MAX = 999
 LIST_LIMIT_MAX = 999
 CHANNEL_TYPES = {"public_channel", "private_channel", "mpim", "im"}
@@ -222,6 +226,17 @@ def check_metadata(metadata: Any) -> dict[str, Any]:
     return metadata
 
 
+def blocks_text_len(node: Any) -> int:
+    """UTF-16 units of every text object's text in ``node``."""
+    if isinstance(node, dict):
+        if node.get("type") in ("plain_text", "mrkdwn") and isinstance(node.get("text"), str):
+            return u16len(node["text"])
+        return sum(blocks_text_len(v) for v in node.values())
+    if isinstance(node, list):
+        return sum(blocks_text_len(v) for v in node)
+    return 0
+
+
 def check_blocks(blocks: Any) -> None:
     """Raise ``InvalidBlocks`` unless ``blocks`` is a message Slack would accept."""
     if not isinstance(blocks, list):
@@ -345,6 +360,10 @@ class _Handler(BaseHTTPRequestHandler):
             except InvalidBlocks as exc:
                 self._reply(200, {"ok": False, "error": "invalid_blocks", "errors": [str(exc)]},
                             method="chat.postMessage", detail=str(exc))
+                return
+            if blocks_text_len(blocks) > BLOCKS_TEXT_MAX:
+                self._reply(200, {"ok": False, "error": "msg_blocks_too_long"}, method="chat.postMessage",
+                            detail=f"blocks hold {blocks_text_len(blocks)} characters of text (> {BLOCKS_TEXT_MAX})")
                 return
         metadata = None
         if params.get("metadata") is not None:

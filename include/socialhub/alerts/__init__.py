@@ -11,7 +11,7 @@ matched the classifier and why; the officers decide. Importable without Airflow.
     ledger.py   (lead) what was delivered, to avoid re-sending
 """
 
-from socialhub.alerts.blocks import escape_mrkdwn, escape_plain, neutralise, render_alert, render_digest
+from socialhub.alerts.blocks import escape_mrkdwn, escape_plain, neutralise, render_alert, render_digest_parts
 from socialhub.alerts.fallback import EmailSink, FallbackEvent, FallbackSink, WebhookSink
 from socialhub.alerts.model import Alert, alert_id_for, severity_of
 from socialhub.alerts.routing import RouteDecision, Routing
@@ -22,10 +22,12 @@ from socialhub.alerts.sinks import (
     SlackDeliveryError,
     SlackSink,
     send_digest,
+    send_digest_part,
 )
 
 __all__ = [
     "Alert", "AlertSink", "Delivery", "EmailSink", "FallbackEvent", "FallbackSink", "OutboxSink", "RouteDecision",
     "Routing", "SlackDeliveryError", "SlackSink", "WebhookSink", "alert_id_for", "escape_mrkdwn", "escape_plain",
-    "neutralise", "render_alert", "render_digest", "send_digest", "severity_of",
+    "neutralise", "render_alert", "render_digest_parts", "send_digest", "send_digest_part",
+    "severity_of",
 ]

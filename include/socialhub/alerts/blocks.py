@@ -36,6 +36,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -466,15 +467,145 @@ def _digest_order(alerts: Iterable[Alert]) -> list[Alert]:
     return items
 
 
-def render_digest(alerts: Iterable[Alert], team: str, *, max_items: int = 20) -> dict[str, Any]:
-    """Many alerts for one team as a single compact message, for bursts.
+#: Text (UTF-16 units, summed over every text object) one digest message may carry. Slack refuses
+#: a message whose blocks hold too much text in all with ``msg_blocks_too_long``, an undocumented
+#: limit seen at about 12,000 characters (slackapi/bolt-js#2509, #2867), below the 50 blocks x 3,000
+#: characters the per-block limits would allow; a digest part stays well under it.
+DIGEST_TEXT_BUDGET = 8000
+#: Blocks of a digest part before its items (header and counts).
+_DIGEST_HEAD_BLOCKS = 2
+#: Not Slack limits: what one digest item shows of the post text, of each evidence span, and how
+#: many reasons before "+N more" (the Review page has them all).
+DIGEST_SNIPPET_MAX = 280
+DIGEST_SPAN_MAX = 100
+DIGEST_REASONS_SHOWN = 3
 
-    Posting fifty messages in a minute buries the urgent one and hits Slack's rate limit; a
-    digest lists up to ``max_items`` (at most 45, to stay within 50 blocks) high-severity-first,
-    each with a link button, and counts every alert per category and severity.
+
+@dataclass(frozen=True, slots=True)
+class DigestPart:
+    """One message of a digest: the alerts it shows (every one of them, in full) and its payload."""
+
+    alerts: tuple[Alert, ...]
+    payload: dict[str, Any]
+    index: int          # 1-based
+    total: int          # parts in the whole digest
+    first_item: int     # 1-based position of its first alert in the digest
+
+
+def _digest_reason(reason: Mapping[str, Any]) -> str:
+    category = _fit(_one_line(str(reason.get("category", ""))), 40, empty="?")
+    rule = _fit(_one_line(str(reason.get("rule", ""))), 60)
+    span = _fit(_one_line(str(reason.get("text", ""))), DIGEST_SPAN_MAX)
+    out = category + (f" ({rule})" if rule else "")
+    return out + (f" “{span}”" if span else "")
+
+
+def _digest_item_text(alert: Alert) -> str:
+    """Everything a single alert tells, compactly, in ``plain_text`` (never parsed by Slack).
+
+    Severity and categories with scores; platform, account and display name; the author; the
+    force/team and authorisation; when it was posted; the post text (cut); why it was flagged
+    (the first evidence spans and rules, then how many more); the alert id.
+    """
+    post = alert.post
+    cats = ", ".join(f"{_fit(_one_line(c), 40, empty='?')} {_score(s)}" for c, s in _category_scores(alert))
+    account = _fit(_one_line(post.get("account", "")), 80, empty="?")
+    if alert.account_display_name:
+        account += f" ({_fit(_one_line(alert.account_display_name), 80)})"
+    lines = [
+        f"{_severity_marker(alert.severity)} · {_own(cats, 300) if cats else 'flagged post'}",
+        f"{_fit(_one_line(post.get('platform', '')), 30, empty='?')} · {account} · "
+        f"author {_fit(_one_line(post.get('author', '')), 80, empty='—')}",
+        f"Authorisation {_fit(_one_line(alert.authorisation_ref), 80, empty='—')} · "
+        f"{_fit(_one_line(f'{alert.force} / {alert.team}'), 120)} · "
+        f"posted {_fit(_one_line(post.get('created_at', '')), 40, empty='?')}",
+        f"“{_fit(_one_line(post.get('text', '')), DIGEST_SNIPPET_MAX, empty='(no text)')}”",
+    ]
+    reasons = list(alert.classification.get("reasons") or [])
+    why = "; ".join(_digest_reason(r) for r in reasons[:DIGEST_REASONS_SHOWN]) or "(no evidence spans recorded)"
+    if len(reasons) > DIGEST_REASONS_SHOWN:
+        why += f"; +{len(reasons) - DIGEST_REASONS_SHOWN} more (open Review)"
+    lines.append(f"Why flagged: {why}")
+    lines.append(f"Alert {_fit(alert.alert_id, 64, empty='?')}")
+    return _own("\n".join(lines), SECTION_TEXT_MAX)
+
+
+def _digest_item_blocks(alert: Alert, n: int) -> list[dict[str, Any]]:
+    """An item: its text section, then its buttons (Review, Post link) when the URLs are safe."""
+    blocks: list[dict[str, Any]] = [{"type": "section", "block_id": f"item_{n}",
+                                     "text": _plain(_digest_item_text(alert))}]
+    value = alert.alert_id if is_alert_id(alert.alert_id) else None
+    buttons = []
+    review_url = safe_url(alert.review_url)
+    if review_url:
+        buttons.append(_button("Review", review_url, f"open_review_{n}", value) | {"style": "primary"})
+    post_url = safe_url(alert.post.get("url"))
+    if post_url:
+        buttons.append(_button("Post link", post_url, f"open_post_{n}", value))
+    if buttons:
+        blocks.append({"type": "actions", "block_id": f"item_{n}_links", "elements": buttons})
+    return blocks
+
+
+def _text_size(node: Any) -> int:
+    """UTF-16 units of every text object under ``node`` (what Slack's cumulative limit counts)."""
+    if isinstance(node, dict):
+        if node.get("type") in ("plain_text", "mrkdwn") and isinstance(node.get("text"), str):
+            return slack_len(node["text"])
+        return sum(_text_size(v) for v in node.values())
+    if isinstance(node, list):
+        return sum(_text_size(v) for v in node)
+    return 0
+
+
+def _digest_head(total: int, team_text: str, index: int, parts: int, first: int, count: int,
+                 counts: str, sev: str) -> list[dict[str, Any]]:
+    title = f"{total} socialhub alert(s) · {team_text}" + (f" ({index}/{parts})" if parts > 1 else "")
+    span = f"items {first}–{first + count - 1} of {total}" if count > 1 else f"item {first} of {total}"
+    where = f"Part {index} of {parts}: {span}" if parts > 1 else f"All {total} listed below"
+    return [
+        {"type": "header", "block_id": "header", "text": _plain(_own(title, HEADER_TEXT_MAX))},
+        {"type": "context", "block_id": "counts", "elements": [
+            _plain(_fit(counts or "no categories", 1000)),
+            _plain(_fit(sev or "no alerts", 200)),
+            _plain(where),
+        ]},
+    ]
+
+
+def _split_items(sizes: list[tuple[int, int]], capacity_blocks: int, capacity_text: int,
+                 max_items: int) -> list[int]:
+    """How many items go in each part, greedily, with at most ``max_items`` per part."""
+    counts: list[int] = []
+    i = 0
+    while i < len(sizes):
+        blocks = text = n = 0
+        while i < len(sizes) and n < max_items:
+            b, t = sizes[i]
+            if n and (blocks + b > capacity_blocks or text + t > capacity_text):
+                break
+            blocks, text, n, i = blocks + b, text + t, n + 1, i + 1
+        counts.append(n)
+    return counts
+
+
+def render_digest_parts(alerts: Iterable[Alert], team: str) -> list[DigestPart]:
+    """Many alerts for one channel as as few Slack messages as hold them all, for bursts.
+
+    Posting fifty messages in a minute buries the urgent one and hits Slack's rate limit, so a
+    burst is folded into a digest, high severity first. Nothing is left out: every alert is one
+    item carrying what a single alert shows (severity, categories and scores, platform, account,
+    author, force/team, authorisation, when posted, the post text cut to
+    ``DIGEST_SNIPPET_MAX``, why it was flagged, the alert id, and Review and Post link buttons).
+    When the items do not fit one message (50 blocks, ``DIGEST_TEXT_BUDGET`` of text), the digest
+    is split into parts of about equal size, each a message of its own that says which items of
+    how many it holds. Deliver and record each part on its own (``alerting.alert_batches``), so a
+    crash between parts leaves the alerts of the parts not sent pending.
     """
     items = _digest_order(alerts)
-    max_items = max(1, min(int(max_items), MAX_BLOCKS - 5))
+    if not items:
+        return []
+    total = len(items)
     team_text = _fit(_one_line(team), 80, empty="(no team)")
     per_category: Counter[str] = Counter()
     per_severity: Counter[str] = Counter()
@@ -482,36 +613,32 @@ def render_digest(alerts: Iterable[Alert], team: str, *, max_items: int = 20) ->
         per_severity[a.severity] += 1
         for label in a.labels or ["unlabelled"]:
             per_category[_one_line(label)] += 1
-
-    header = _own(f"{len(items)} socialhub alert(s) · {team_text}", HEADER_TEXT_MAX)   # team_text is escaped
     counts = " · ".join(f"{c}: {n}" for c, n in sorted(per_category.items(), key=lambda kv: (-kv[1], kv[0])))
     sev = " · ".join(f"{s}: {per_severity[s]}" for s in ("high", "normal") if per_severity[s])
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "block_id": "header", "text": _plain(header)},
-        {"type": "context", "block_id": "counts", "elements": [
-            _plain(_fit(counts or "no categories", SECTION_TEXT_MAX)),
-            _plain(_fit(sev or "no alerts", 200)),
-        ]},
-        {"type": "divider"},
-    ]
-    for n, a in enumerate(items[:max_items]):
-        cats = ", ".join(f"{c} {_score(s)}" for c, s in _category_scores(a)[:3])
-        line = " · ".join([
-            _severity_marker(a.severity), cats or "flagged",
-            f"{_one_line(a.post.get('platform', ''))} {_one_line(a.post.get('account', ''))}",
-            _one_line(a.post.get("created_at", "")),
-        ])
-        snippet = _fit(_one_line(a.post.get("text", "")), 200, empty="(no text)")
-        text = f"{_fit(line, 400)}\n“{snippet}”"
-        block: dict[str, Any] = {"type": "section", "block_id": f"item_{n}", "text": _plain(text)}
-        url = safe_url(a.post.get("url"))
-        if url:
-            block["accessory"] = _button("Post link", url, f"open_post_{n}",
-                                         a.alert_id if is_alert_id(a.alert_id) else None)
-        blocks.append(block)
-    if len(items) > max_items:
-        blocks.append({"type": "context", "block_id": "more",
-                       "elements": [_plain(f"…and {len(items) - max_items} more not shown")]})
-    fallback = _own(f"{len(items)} socialhub alert(s) for {_fit(_one_line(team), 80, mrkdwn=True)}: "
+
+    rendered = [_digest_item_blocks(a, n) for n, a in enumerate(items)]
+    sizes = [(len(b), _text_size(b)) for b in rendered]
+    # The head's worst case: its longest part/position wording.
+    head_text = _text_size(_digest_head(total, team_text, total, total, total, total, counts, sev))
+    capacity_blocks = MAX_BLOCKS - _DIGEST_HEAD_BLOCKS
+    capacity_text = DIGEST_TEXT_BUDGET - head_text
+    split = _split_items(sizes, capacity_blocks, capacity_text, total)
+    if len(split) > 1:   # the same number of parts, of about equal size: 13 + 12, not 24 + 1
+        even = _split_items(sizes, capacity_blocks, capacity_text, -(-total // len(split)))
+        if len(even) == len(split):
+            split = even
+
+    fallback = _own(f"{total} socialhub alert(s) for {_fit(_one_line(team), 80, mrkdwn=True)}: "
                     f"{sev or 'none'}", FALLBACK_TEXT_MAX)
-    return {"text": fallback, "blocks": _cap_blocks(blocks)}
+    parts: list[DigestPart] = []
+    start = 0
+    for index, count in enumerate(split, start=1):
+        blocks = _digest_head(total, team_text, index, len(split), start + 1, count, counts, sev)
+        for item in rendered[start:start + count]:
+            blocks.extend(item)
+        text = fallback if len(split) == 1 else _own(f"{fallback} (part {index} of {len(split)})",
+                                                     FALLBACK_TEXT_MAX)
+        parts.append(DigestPart(alerts=tuple(items[start:start + count]), payload={"text": text, "blocks": blocks},
+                                index=index, total=len(split), first_item=start + 1))
+        start += count
+    return parts

@@ -32,7 +32,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from socialhub.alerts.blocks import _fit, render_alert, render_digest
+from socialhub.alerts.blocks import DigestPart, _fit, render_alert, render_digest_parts
 from socialhub.alerts.model import Alert, is_alert_id
 from socialhub.errors import AlertDeliveryError
 from socialhub.models import utc_iso
@@ -49,8 +49,8 @@ AUTH_SLACK_ERRORS = frozenset({"invalid_auth", "not_authed", "account_inactive",
 CHANNEL_SLACK_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived",
                                   "restricted_action", "cannot_reply_to_message"})
 #: Errors that mean "this message can never be posted as it is": a renderer bug, not an outage.
-FORMAT_SLACK_ERRORS = frozenset({"invalid_blocks", "msg_too_long", "invalid_arguments", "no_text",
-                                 "invalid_metadata_format", "invalid_metadata_schema"})
+FORMAT_SLACK_ERRORS = frozenset({"invalid_blocks", "msg_too_long", "msg_blocks_too_long", "invalid_arguments",
+                                 "no_text", "invalid_metadata_format", "invalid_metadata_schema"})
 #: Errors reading a channel's history that mean "cannot look", not "not there": the bot lacks
 #: ``channels:history``/``groups:history``/``channels:read`` or is not in the channel.
 HISTORY_UNAVAILABLE_ERRORS = frozenset({"missing_scope", "no_permission", "not_in_channel", "channel_not_found",
@@ -653,24 +653,34 @@ def _append_line(path: Path, line: str) -> None:
 
 
 def digest_key(alerts: Sequence[Alert]) -> str:
-    """Stable key of a digest: the same set of alerts always gives the same key."""
+    """Stable key of a digest message: the same set of alerts always gives the same key."""
     ids = ",".join(sorted(a.alert_id for a in alerts))
     return "digest-" + hashlib.sha256(ids.encode("utf-8")).hexdigest()[:24]
 
 
-def send_digest(sink: PayloadSink, alerts: Sequence[Alert], channel: str, *, team: str | None = None,
-                max_items: int = 20) -> Delivery:
-    """Deliver many alerts as one digest message through ``sink`` (Slack or outbox).
+def digest_team(alerts: Sequence[Alert]) -> str:
+    """The team a digest names: the alerts' team when they share one."""
+    teams = {a.team for a in alerts}
+    return teams.pop() if len(teams) == 1 else "several teams"
 
-    ``team`` defaults to the alerts' team when they share one. The Delivery's ``key`` is
-    ``digest_key(alerts)``; the ledger should record it against every alert it covers.
+
+def send_digest_part(sink: PayloadSink, part: DigestPart, channel: str) -> Delivery:
+    """Deliver one message of a digest. Its key is ``digest_key(part.alerts)`` and its metadata
+    names exactly the alerts it shows, so the ledger records those and only those against it."""
+    return sink.send_payload(part.payload, channel, key=digest_key(part.alerts),
+                             record={"alert_ids": sorted(a.alert_id for a in part.alerts)})
+
+
+def send_digest(sink: PayloadSink, alerts: Sequence[Alert], channel: str, *,
+                team: str | None = None) -> list[Delivery]:
+    """Deliver many alerts as a digest through ``sink``: one message per part, every alert shown.
+
+    ``team`` defaults to the alerts' team when they share one. Returns one ``Delivery`` per part,
+    in order; the alert stage (``alerting.alert_batches``) sends and records part by part instead,
+    so that a failure between parts leaves the rest pending.
     """
     alerts = list(alerts)
     if not alerts:
         raise ValueError("send_digest needs at least one alert")
-    if team is None:
-        teams = {a.team for a in alerts}
-        team = teams.pop() if len(teams) == 1 else "several teams"
-    payload = render_digest(alerts, team, max_items=max_items)
-    return sink.send_payload(payload, channel, key=digest_key(alerts),
-                             record={"alert_ids": sorted(a.alert_id for a in alerts)})
+    parts = render_digest_parts(alerts, team if team is not None else digest_team(alerts))
+    return [send_digest_part(sink, part, channel) for part in parts]
