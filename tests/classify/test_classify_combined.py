@@ -72,7 +72,7 @@ def test_result_carries_scores_evidence_and_versions(clf: CombinedClassifier) ->
     assert d["model_version"] == manifest["model_version"] == clf.model.version
     assert d["classifier_version"] == f"rules-{clf.lexicon.version}+model-{clf.model.version}"
     assert list(d["scores"]) == list(CATEGORIES) and d["thresholds"] == clf.thresholds
-    assert set(d["components"]) == {"rules", "model", "model_words", "model_rules"}
+    assert set(d["components"]) == {"rules", "model", "model_words", "model_rules", "anchor"}
     rule_spans = [r for r in d["reasons"] if r["effect"] == "match" and r["category"] == "violence_threat"]
     assert rule_spans and all(r["rule"].startswith("vt.") and "wet him" in r["text"] for r in rule_spans)
     model_spans = [r for r in d["reasons"] if r["effect"] == "model" and r["category"] == "violence_threat"]
@@ -99,8 +99,25 @@ def test_components_explain_the_score(clf: CombinedClassifier) -> None:
     c = result.components
     for j, cat in enumerate(CATEGORIES):
         z = c["model_words"][cat] + c["model_rules"][cat] + float(clf.model.bias[j])
-        assert 1 / (1 + math.exp(-z)) == pytest.approx(result.scores[cat], abs=2e-3)
+        # no word of the category (anchors.py): the model may not score it at all
+        expected = 1 / (1 + math.exp(-z)) if c["anchor"][cat] else 0.0
+        assert expected == pytest.approx(result.scores[cat], abs=2e-3)
+    assert c["anchor"]["drug_supply"] == 1.0 and c["anchor"]["weapon"] == 0.0
     assert c["rules"]["drug_supply"] > 0 and c["model"] == result.scores
+
+
+def test_a_model_label_rests_on_a_word_of_its_category(clf: CombinedClassifier) -> None:
+    # Posts the n-gram model once labelled with nothing of the category in them (real demo and
+    # tweet false alarms): no anchor, no label.
+    for text in ["Toot number 9!", "new trainers came, clean 👟", "nandos with the mandem tonight",
+                 "anyone watching the match tonight?", "lucky monkey"]:
+        assert clf.classify(text).labels == [], text
+    text = "i'll p\u043eke anyone who touches my little sister, test me"      # a Cyrillic o
+    result = clf.classify(text)
+    assert "violence_threat" in result.labels and result.components["rules"]["violence_threat"] == 0.0
+    anchors = [r for r in result.reasons if r["rule"] == "anchor.violence_threat"]
+    assert [(a["text"], a["effect"], a["weight"]) for a in anchors] == [("p\u043eke", "match", 0.0)]
+    assert any(r["effect"] == "model" and r["category"] == "violence_threat" for r in result.reasons)
 
 
 def test_batch_equals_single_and_protocol(clf: CombinedClassifier) -> None:

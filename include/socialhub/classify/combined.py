@@ -26,9 +26,10 @@ from typing import cast
 
 import numpy as np
 
+from socialhub.classify.anchors import find_anchors
 from socialhub.classify.base import Classification, Reason
-from socialhub.classify.model import RULE_FEATURES, LinearModel
-from socialhub.classify.normalise import normalise
+from socialhub.classify.model import RULE_FEATURES, LinearModel, ModelOutput
+from socialhub.classify.normalise import NormalisedText, normalise
 from socialhub.classify.rules import RuleClassifier
 from socialhub.classify.sanitise import sanitise
 from socialhub.errors import ConfigError
@@ -175,6 +176,16 @@ class CombinedClassifier:
                               thresholds=dict(self.thresholds), lexicon_version=first.lexicon_version,
                               model_version=first.model_version, components=components)
 
+    def _predict(self, norms: Sequence[NormalisedText], feats: np.ndarray, rows: np.ndarray) -> ModelOutput:
+        """The model's output for every post, computed for ``rows`` only (the others: zeros)."""
+        n, k = len(norms), len(CATEGORIES)
+        if len(rows) == n:
+            return self.model.predict([nm.text for nm in norms], feats)
+        part = self.model.predict([norms[i].text for i in rows], feats[rows])
+        prob, ngram, rule, inv = np.zeros((n, k)), np.zeros((n, k)), np.zeros((n, k)), np.zeros(n)
+        prob[rows], ngram[rows], rule[rows], inv[rows] = part.prob, part.ngram_logit, part.rule_logit, part.inv_norm
+        return ModelOutput(prob, ngram, rule, part.bias, inv)
+
     def _classify(self, texts: Sequence[str]) -> list[Classification]:
         n = len(texts)
         if n == 0:
@@ -184,19 +195,27 @@ class CombinedClassifier:
         feats = np.zeros((n, len(RULE_FEATURES)))
         k = len(CATEGORIES)
         damp = np.ones((n, k))
+        gate = np.zeros((n, k))
         damp_reasons: list[list[Reason]] = []
+        anchors = []
         for i, (t, norm) in enumerate(zip(texts, norms, strict=True)):
+            found = find_anchors(norm)
+            anchors.append(found)
             res, raw, mult, why = self.rules.score_with_dampers(t, norm)
             rule_results.append(res)
             if res.reasons:               # all-zero rule scores leave the row at zero
                 feats[i, :k] = [res.scores[c] for c in CATEGORIES]
                 feats[i, k:] = [raw[c] for c in CATEGORIES]
             damp[i] = [mult[c] for c in CATEGORIES]
+            gate[i] = [1.0 if c in found else 0.0 for c in CATEGORIES]
             damp_reasons.append(why)
-        out = self.model.predict([nm.text for nm in norms], feats)
+        # The model scores only posts with an anchor of some category (anchors.py): a label must
+        # rest on a word of its category, and most everyday posts have none, so skip them.
+        rows = np.flatnonzero(gate.any(axis=1))
+        out = self._predict(norms, feats, rows)
         # The model's words cannot see negation, reporting or context: the same cues that lower
         # the rules lower its score (evidence in ``reasons``, effect "context").
-        probs = np.round(out.prob * damp, 4)
+        probs = np.round(out.prob * damp * gate, 4)
         labelled = probs >= self._thr
         explain: list[bool] = np.any(probs >= self._thr * EXPLAIN_FRACTION, axis=1).tolist()  # type: ignore[assignment]
         prob_rows = probs.tolist()
@@ -221,7 +240,12 @@ class CombinedClassifier:
             reasons += [r for r in damp_reasons[i] if (r["category"], r["rule"], r["start"]) not in have
                         and out.prob[i, cats.index(r["category"])] >= self.thresholds[r["category"]] * 0.5]
             if explain[i]:
-                for j in range(len(cats)):
+                for j, c in enumerate(cats):
+                    if (i, j) in model_reasons and c not in rule_res.labels:
+                        a = anchors[i][c]          # the word of this category the label rests on
+                        reasons.append(Reason(category=c, rule=f"anchor.{c}", term=a.term, start=a.start,
+                                              end=a.end, text=texts[i][a.start:a.end], weight=0.0,
+                                              effect="match"))
                     reasons.extend(model_reasons.get((i, j), ()))
                 reasons.sort(key=lambda r: (r["start"], r["end"], r["effect"] != "match", r["category"], r["rule"]))
             results.append(Classification(
@@ -229,6 +253,7 @@ class CombinedClassifier:
                 thresholds=dict(self.thresholds), lexicon_version=lex_v, model_version=model_v,
                 components={"rules": rule_res.scores, "model": dict(scores),
                             "model_words": dict(zip(cats, word_rows[i], strict=True)),
-                            "model_rules": dict(zip(cats, rule_rows[i], strict=True))},
+                            "model_rules": dict(zip(cats, rule_rows[i], strict=True)),
+                            "anchor": dict(zip(cats, gate[i].tolist(), strict=True))},
             ))
         return results

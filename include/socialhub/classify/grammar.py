@@ -71,8 +71,9 @@ TARGET = (r"(?:(?:" + _PRONOUN + r")(?:" + _G + r"(?:all|both|lot|lots|two|too))
           r"|[a-z]+\s+(?:people|folk|folks|scum|vermin)|(?:" + _PERSON_NOUNS + r")\s+like\s+(?:you|him|her|them|that)"
           r"|next\s+\w+\s+(?:i|we)\s+see)")
 _BODY = (r"(?:head|heads|face|faces|throat|throats|neck|necks|legs?|arms?|jaw|jaws|knees?|kneecaps?|skull|skulls|"
-         r"chest|chests|heart|hearts|back|eyes?|teeth|nose|fingers?|ribs?|spine|brains?|guts?|stomach|belly|hands?)")
-TARGET_OR_BODY = (r"(?:" + TARGET + r"|(?:your|ur|yo|his|her|their|dem|them|that\s+\w+'?s?|the|there)\s+(?:\w+\s+)?" + _BODY + r")")
+         r"chest|chests|heart|hearts|back|eyes?|teeth|nose|fingers?|ribs?|spine|brains?|guts?|stomach|belly|hands?|"
+         r"ass|arse|wig|lights|melon|shoulders?|mouth|kidneys?|lungs?)")
+TARGET_OR_BODY = (r"(?:" + TARGET + r"|(?:your|ur|yo|yuh|ya|his|her|their|dem|them|that\s+\w+'?s?|the|there)\s+(?:\w+\s+)?" + _BODY + r")")
 
 # ------------------------------------------------------------------------------------ acts
 # Verbs that are violent with a person as object. Ambiguous ones carry their frame with them.
@@ -87,7 +88,9 @@ _VERB_STRONG = (
     r"riddle|fuck\s+up|mess\s+up|jump|attack|assault|punch|stamp\s+on|kick|slap|whack|hit|fight|deck|bang|"
     r"run\s+up\s+on|pull\s+up\s+on|slide\s+on|spin\s+on|ride\s+on|put\s+hands\s+on|lay\s+hands\s+on|"
     r"get\s+hands\s+on|violate|shoot\s+at|fire\s+at|throw\s+acid\s+(?:at|on|in)|pour\s+acid\s+on|"
-    r"set\s+fire\s+to")
+    r"set\s+fire\s+to|stretch|air\s+out|wack|whack|smack|knock\s+out|knock|stomp\s+out|whoop|drop|bruk|"
+    r"lick\s+off|mash\s+up|fling|box|bun\s+dung|run\s+down|hunt\s+down|drag|crack|split|rearrange|do\s+in|"
+    r"put\s+to\s+sleep|send|leave|put|chop")
 # ... whose object must come straight after them and that also need an extra frame when used
 # as "modal + verb + target" (see _WEAK_OK below).
 _WEAK = {"beat", "hurt", "harm", "break", "snap", "smash", "pop", "cap", "spray", "jump", "attack", "punch",
@@ -96,7 +99,11 @@ _WEAK = {"beat", "hurt", "harm", "break", "snap", "smash", "pop", "cap", "spray"
          "eliminate", "mess up", "fuck up", "dip", "splash", "chef", "cut", "slash", "slice", "choke", "gas",
          "run over", "hang", "bomb", "blow up", "glass", "bottle", "acid", "bus", "buss", "shot", "assault",
          "violate", "stomp", "hack", "kick in", "pull up on", "run up on", "slide on", "spin on", "ride on",
-         "drown", "poison", "batter", "knife", "jook", "juk"}
+         "drown", "poison", "batter", "knife", "jook", "juk", "stretch", "wack", "whack", "smack", "knock",
+         "knock out", "whoop", "drop", "box", "fling", "crack", "split", "send", "leave", "put", "drag", "lick off",
+         "bruk", "mash up", "air out", "chop", "stomp out", "run down", "hunt down", "rearrange", "do in", "put to sleep"}
+# Verbs that count only with a body part or a frame after the target, never through a gap.
+_FRAME_ONLY = {"send", "leave", "put", "drag", "fling"}
 # A weak verb counts with a person target when one of these frames follows (or the verb is used
 # with a body part: "break your legs", "cut his throat").
 _WEAK_OK = re.compile(
@@ -106,9 +113,19 @@ _WEAK_OK = re.compile(
     r"all|and\s+(?:your|ur|his|her|their)|where\s+(?:you|u|he|she|they)\s+stand|"
     r"(?:you|u|yo|ya)\s+(?:little|stupid|fucking|fkn|pussy|piece)|"
     r"(?:the|your|ur|his|her)\s+(?:shit|crap|hell|life|fuck)\s+out|"
-    r"so\s+hard|first))"
+    r"so\s+hard|first|properly|for\s+real|to\s+sleep(?:\s+(?:for\s+good|permanently|forever))|"
+    r"in\s+(?:a|the)\s+(?:ditch|dirt|ground|grave|box|coffin|river|canal|body\s*bag|hospital)|"
+    r"through\s+(?:a|the|that|this)\s+(?:window|wall|door|windscreen)|to\s+(?:meet|see)\s+(?:ya|your|ur|his|her|their|yo)\s+"
+    r"(?:granny|grandma|nan|maker|ancestors|god)|tf\s+up|the\s+fuck\s+up|out\s+cold|inna\s+di|inna|"
+    r"till|til|and\s+(?:everyone|every|all)|every\s+one\s+of|all\s+of))"
     r"|^\s*(?:!|\.\.\.|$)"
 )
+# Where "put", "send", "leave", "drag" and "fling" take a person: the place is the threat.
+_PUT_FRAME = re.compile(
+    r"\s+(?:to\s+sleep(?:\s+(?:for\s+good|permanently|forever)|\W+permanently)|"
+    r"(?:in|inna|into)\s+(?:a|the|di|da)\s+(?:ditch|dirt|ground|grave|box|coffin|river|canal|body\s*bag|hospital|morgue)|"
+    r"through\s+(?:a|the|that|this)\s+(?:window|wall|door|windscreen)|six\s+feet\s+under|"
+    r"to\s+(?:go\s+)?(?:meet|see)\s+(?:ya|your|ur|his|her|their|yo)\s+(?:granny|grandma|nan|maker|ancestors|god))")
 _PARTICIPLE = (
     r"killed|murdered|stabbed|shanked|shot|shot\s+dead|slit|beheaded|decapitated|lynched|strangled|tortured|"
     r"executed|exterminated|slaughtered|butchered|massacred|gunned\s+down|mowed\s+down|raped|wet|wetted|"
@@ -325,6 +342,57 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"|(?:catch|caught|see|find|get)\s+(?P<target>you|u|ya|him|her|them|dem|ur\s+\w+|your\s+\w+|that\s+\w+)\s+"
           r"(?:lacking|slipping|slippin|lackin|alone|on\s+(?:your|ur|his|her|their)\s+own)"
           r"|(?:it'?s|its|is)\s+on\s+sight|(?:you|u|him|her|them|dem|opps?|man)\s+(?:are\s+|r\s+|is\s+)?on\s+sight"),
+    _rule("vt.grammar.progressive", 0.8,
+          "a first-person threat in the present tense, as a plan (\"I'm breaking his legs\", \"I'm running you over\")",
+          r"(?P<modal>(?:i|we)\s*(?:'m|'re|\s+am|\s+are|\s+m)|ima|imma)" + _G + _OPT_ADV +
+          r"(?P<verb>killing|murdering|stabbing|shanking|shooting|breaking|snapping|running\s+(?:\w+\s+)?over|"
+          r"putting|cutting|slicing|burning|torching|smashing|beating|battering|hurting|slapping|punching|kicking|"
+          r"bodying|wetting|chinging|doing|dragging|drowning|strangling|choking|hanging|bottling|glassing|"
+          r"stomping|bussing|blasting|splashing|dipping|cheffing|ending|finishing|taking)" + _G +
+          r"(?P<target>" + TARGET_OR_BODY + r")"),
+    _rule("vt.grammar.intent_gap", 0.75,
+          "announced intent, with a few words between the act and the person (\"ima beat yo ass\", \"i'll knock your teeth out\")",
+          r"(?P<modal>" + _MODAL + r")" + _G + r"(?P<neg>(?:(?:never|not|n't|nt|ever)" + _G + r")*)" + _OPT_ADV +
+          r"(?:(?:find|catch|ketch|see|get|grab|meet|come\s+fi|come\s+for|pull\s+up\s+on)\s+(?:you|u|yuh|ya|him|her|them|dem)"
+          r"(?:\s+\w+){0,3}?\s+(?:and|an|n)\s+)?"
+          r"(?P<verb>" + _VERB_STRONG + r")" + _G + r"(?:\w+\s+){0,2}?(?P<target>" + TARGET_OR_BODY + r")"
+          r"(?P<tail>(?:\s+(?:\w+\s+){0,2}?(?:off|out|in|up|down|open))?)"),
+    _rule("vt.grammar.put_away", 0.8,
+          "a person put in the ground, through a window, to sleep for good (\"somebody should put that man in the ground\")",
+          r"(?P<verb>put|putting|puttin|send|sending|leave|leaving|lay|laying)\s+(?P<target>" + TARGET + r")\s+"
+          r"(?:in\s+(?:the|a|an|his|her|their|your|ur)\s+(?:ground|grave|dirt|ditch|box|coffin|body\s*bag|morgue|hospital|"
+          r"river|canal|early\s+grave|wheelchair)|through\s+(?:a|the|that|this)\s+(?:window|wall|windscreen)|"
+          r"to\s+sleep\s+(?:for\s+good|permanently|forever)|to\s+sleep\W+permanently|six\s+feet\s+under|"
+          r"to\s+(?:meet|see)\s+(?:ya|your|ur|his|her|their|yo)\s+(?:granny|grandma|nan|maker|ancestors|god)|"
+          r"in\s+a\s+pool\s+of\s+(?:blood|their\s+own\s+blood)|on\s+(?:a\s+)?t[\W_]*shirt)"),
+    _rule("vt.grammar.question2", 0.75,
+          "a threat as a question (\"are you ready to die?\", \"who wants to be the first one I stab?\", \"want your wig split?\")",
+          r"(?:(?:are|r)\s+(?:you|u|ya|yuh)\s+ready\s+to\s+(?P<verb>die|bleed|get\s+\w+ed)"
+          r"|(?:do\s+)?(?:you|u|ya|yuh)\s+(?:want|wanna|waan|tryna)\s+(?:to\s+)?(?P<verb2>die|dead|end\s+up\s+(?:on\s+a\s+t[\W_]*shirt|"
+          r"in\s+a\s+(?:box|ditch|body\s*bag)|dead))"
+          r"|who\s+wants\s+to\s+be\s+the\s+(?:first|next)\s+(?:one\s+)?(?:i|we)\s+(?P<verb3>" + _VERB_STRONG + r")"
+          r"|(?:want|fancy|like)\s+(?:a|your|ur|yo|getting\s+your|getting\s+ur)\s+(?:\w+\s+)?(?P<target>" + _BODY + r")\s+"
+          r"(?P<verb4>split|broken|broke|rearranged|cracked|smashed|opened\s+up|caved\s+in|kicked\s+in|cut|slit|"
+          r"stamped\s+on|snapped|knocked\s+out)"
+          r"|(?:fancy|want)\s+a\s+(?P<verb5>cracked\s+skull|broken\s+(?:jaw|nose|leg|neck)|stab\s+wound|bullet|trip\s+to\s+a\W*e))",
+          negatable=False),
+    _rule("vt.grammar.implicit", 0.7,
+          "a threat in a set phrase that marks a person (\"you're on borrowed time\", \"see you at your funeral\")",
+          r"(?P<verb>(?:you'?re|you\s+are|ur|u\s+r|yuh|your\s+\w+\s+(?:is|are))\s+on\s+borrowed\s+time"
+          r"|(?:your|ur|yuh)\s+time(?:'s|\s+is)?\s+(?:\w+\s+)?(?:up|reach|soon\s+come|running\s+out)"
+          r"|(?:see|c)\s+(?:you|u|ya)\s+at\s+(?:your|ur)\s+(?:funeral|wake|grave)"
+          r"|(?:start\s+)?(?:picking|pick)\s+out\s+(?:your|ur)\s+(?:coffin|casket|headstone|grave)"
+          r"|saving\s+(?:up\s+)?for\s+(?:the|your|ur|his)\s+funeral|(?:buy|get)\s+black\s+clothes"
+          r"|(?:said|say)\s+your\s+goodbyes|(?:looking|look)\s+over\s+(?:your|ur)\s+shoulder"
+          r"|(?:it'?ll|it\s+will|this\s+will)\s+be\s+(?:your|ur|his)\s+last\s+(?:one|christmas|birthday|summer|day)"
+          r"|(?:your|ur)\s+last\s+(?:christmas|birthday|mistake|warning)|made\s+(?:your|ur)\s+last\s+mistake"
+          r"|(?:your|ur)\s+name'?s?\s+(?:is\s+)?on\s+the\s+list|already\s+a\s+(?:memory|ghost|dead\s+man)"
+          r"|(?:rip|rest\s+in\s+peace)\s+to\s+(?:you|u|ya)\s+in\s+advance|pray\s+(?:i|we)\s+(?:don'?t|never)\s+(?:find|catch|see)"
+          r"|(?:you|u|yuh)\s+(?:won'?t|will\s+not|nah\s+go|aint\s+gonna|ain'?t\s+gonna)\s+(?:walk|leave|get\s+out|make\s+it)\s+"
+          r"(?:out|again|alive|home|here)|(?:won'?t|will\s+not)\s+walk\s+again"
+          r"|(?:end\s+up|be)\s+on\s+(?:a\s+)?t[\W_]*shirt|(?:rest|sleep)\s+in\s+peace\s+soon"
+          r"|(?:(?:fi|to)\s+dead|gunshot\s+fi\s+(?:yuh|you|dem|unu)|yuh\s+(?:a\s+)?dead(?:\s+man)?|yuh\s+life\s+done))",
+          negatable=False),
 )
 
 _LABELS = {
@@ -340,9 +408,15 @@ _LABELS = {
     "vt.grammar.aim_for": "instruction to aim at a person",
     "vt.grammar.burn_down": "threat to burn or bomb people's homes",
     "vt.grammar.you_are_dead": "tells a person they are marked",
+    "vt.grammar.progressive": "announced plan to attack a person",
+    "vt.grammar.intent_gap": "announced intent to attack a person",
+    "vt.grammar.put_away": "threat to kill or injure a person",
+    "vt.grammar.question2": "threat phrased as a question",
+    "vt.grammar.implicit": "threat in a set phrase",
 }
 
-_WEAK_CHECK_RULES = {"vt.grammar.intent", "vt.grammar.imperative", "vt.grammar.question"}
+_WEAK_CHECK_RULES = {"vt.grammar.intent", "vt.grammar.imperative", "vt.grammar.question", "vt.grammar.intent_gap",
+                     "vt.grammar.progressive"}
 
 
 def _verb_of(m: re.Match[str]) -> str:
@@ -438,7 +512,14 @@ def scan(text: str, suppressed: list[tuple[str, int, int]] | None = None) -> lis
             if rule.id in _WEAK_CHECK_RULES and verb in _WEAK:
                 target = _target_of(m) or ""
                 body = re.search(_BODY + r"$", target) is not None
-                if not body and not _WEAK_OK.search(text[end:end + 40]):
+                after = text[m.end("target") if target else end:][:40]
+                if verb in _FRAME_ONLY:
+                    body = False
+                    if not _PUT_FRAME.match(after):
+                        continue
+                if verb == "hit" and re.match(r"\s+up\b", after):
+                    continue                    # "i'll hit you up later": a message, not a blow
+                if not body and not _WEAK_OK.search(after):
                     continue
             if rule.id == "vt.grammar.normative":
                 subj = m.group("subject")
