@@ -303,6 +303,14 @@ def collect_shard(store: ObjectStore, shard: dict[str, Any], connector_factory: 
         log.info("%s:%s -> %s (%d posts)%s", entry.platform, entry.account, outcome.status, outcome.posts,
                  f": {outcome.error}" if outcome.error else "")
         outcomes.append(outcome.to_dict())
+    if any(o["status"] == "ok" for o in outcomes):
+        # the staleness check (socialhub_watchdog) reads this: the platform is still being collected
+        from socialhub.staleness import record_collection_success
+
+        try:
+            record_collection_success(store, shard["platform"], now)
+        except SocialhubError as exc:  # the batches are stored; a missed heartbeat only risks a false alarm
+            log.warning("could not record the collection heartbeat of %s: %s", shard["platform"], exc)
     return outcomes
 
 

@@ -8,6 +8,8 @@
     flagged/platform=P/date=D/<batch>.jsonl              posts over a category threshold
     queue/pending/<batch>.json, queue/done/<batch>.json, queue/held/<batch>.json
     state/cursors/P/A.json                               mutable cursor per account
+    state/health/collect/P.json                          last successful collection per platform
+    state/health/watchdog.json                           the staleness check's own state (notices sent)
     alerts/ledger/<alert_id>.json                        one per alert delivered (never twice)
     reports/collect/<run>.json, reports/process/<run>.json   per-run summaries
 """
@@ -57,3 +59,10 @@ def ledger_key(alert_id: str) -> str:
 
 def report_key(kind: str, run_id: str) -> str:
     return f"reports/{key_segment(kind)}/{key_segment(run_id)}.json"
+
+
+def collect_health_key(platform: str) -> str:
+    return f"state/health/collect/{key_segment(platform)}.json"
+
+
+WATCHDOG_STATE_KEY = "state/health/watchdog.json"
