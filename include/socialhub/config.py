@@ -60,6 +60,32 @@ def _positive(name: str, default: int) -> int:
     return value
 
 
+#: what ``SOCIALHUB_LOCAL_DEFAULTS`` may name: the local-folder store and the local alert outbox
+LOCAL_DEFAULTS = ("store", "outbox")
+
+
+def _local_defaults() -> frozenset[str]:
+    """``SOCIALHUB_LOCAL_DEFAULTS``: which missing connections may fall back to a local folder.
+
+    Empty (the default): none, a missing ``socialhub_storage`` or ``socialhub_slack`` connection
+    fails the task. ``1``/``true``/``yes``/``all``: both (the demo and the tests set it).
+    ``store``, ``outbox`` or ``store,outbox``: only those.
+    """
+    raw = os.environ.get("SOCIALHUB_LOCAL_DEFAULTS", "").strip().lower()
+    if raw in ("", "0", "false", "no", "off", "none"):
+        return frozenset()
+    if raw in ("1", "true", "yes", "on", "all"):
+        return frozenset(LOCAL_DEFAULTS)
+    names = {part.strip() for part in raw.split(",") if part.strip()}
+    unknown = sorted(names - set(LOCAL_DEFAULTS))
+    if unknown:
+        from socialhub.errors import ConfigError
+
+        raise ConfigError(f"SOCIALHUB_LOCAL_DEFAULTS names {', '.join(unknown)}, which is not a local default",
+                          hint="set it to 1 (all), store, outbox or store,outbox; or unset it")
+    return frozenset(names)
+
+
 @dataclass(frozen=True)
 class Settings:
     watchlist: Path
@@ -74,6 +100,8 @@ class Settings:
     digest_threshold: int
     #: posts per Great Expectations run and per streamed slice of a large batch (memory ~ this)
     process_slice_posts: int = 10_000
+    #: missing connections allowed to fall back to a local folder ("store", "outbox"); empty in production
+    local_defaults: frozenset[str] = frozenset()
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -90,4 +118,5 @@ class Settings:
             poll_all=os.environ.get("SOCIALHUB_POLL_ALL", "").lower() in ("1", "true", "yes"),
             digest_threshold=_int("SOCIALHUB_DIGEST_THRESHOLD", 10, 0),
             process_slice_posts=_positive("SOCIALHUB_PROCESS_SLICE_POSTS", 10_000),
+            local_defaults=_local_defaults(),
         )

@@ -33,6 +33,8 @@ def airflow_env(project: Path, home: Path, data_dir: Path, extra: dict[str, str]
         "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": env.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO"),
         "SOCIALHUB_DATA_DIR": str(data_dir),
+        # one machine: a missing storage/Slack connection means the local store/outbox (production: never)
+        "SOCIALHUB_LOCAL_DEFAULTS": env.get("SOCIALHUB_LOCAL_DEFAULTS") or "1",
         "SOCIALHUB_WATCHLIST": env.get("SOCIALHUB_WATCHLIST") or str(project / "include" / "watchlist.yaml"),
         "GX_ANALYTICS_ENABLED": "False",
         "NO_PROXY": "127.0.0.1,localhost",

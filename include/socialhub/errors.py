@@ -3,7 +3,8 @@
     SocialhubError                 base: carries a message and a ``hint`` (what to do)
     ├── ConfigError                a configuration file or connection is wrong
     │   ├── WatchlistError         the watchlist does not validate (one line per bad entry)
-    │   └── InvalidConnection      a platform's Airflow Connection is malformed (one line per bad field)
+    │   ├── InvalidConnection      a platform's Airflow Connection is malformed (one line per bad field)
+    │   └── MissingConnection      a required Airflow Connection (store, Slack) does not exist
     ├── ConnectorError             one account could not be collected (per account, never fatal to a run)
     │   ├── AccountUnavailable     deleted, suspended, private or renamed (404/410)
     │   ├── AuthError              401/403: the connection's credentials are wrong or lack access
@@ -64,6 +65,24 @@ class InvalidConnection(ConfigError):
             f"Airflow Connection {conn_id}: {len(problems)} problem(s):\n" + "\n".join(f"  - {p}" for p in problems),
             hint=f"fix the field(s) listed in Admin > Connections > {conn_id} (or the {env} variable); "
                  f"see docs/connectors.md for the extras each platform understands")
+
+
+class MissingConnection(ConfigError):
+    """A connection the pipeline cannot run without is missing, and no local default is allowed.
+
+    ``purpose`` says what it is for; ``local`` names the ``SOCIALHUB_LOCAL_DEFAULTS`` value and the
+    folder that a single-machine set-up (demo, tests) may use instead.
+    """
+
+    def __init__(self, conn_id: str, purpose: str, *, example: str, local: str, local_path: str) -> None:
+        self.conn_id = conn_id
+        env = "AIRFLOW_CONN_" + conn_id.upper()
+        super().__init__(
+            f"Airflow Connection {conn_id} does not exist (or this worker cannot see it): it is {purpose}, "
+            f"and socialhub does not fall back to a local folder outside the demo and the tests",
+            hint=f"create it (Admin > Connections, the {env} variable, a secrets backend, or "
+                 f"`airflow connections add {conn_id} {example}`); only on one machine, where a local "
+                 f"folder is read by someone, set SOCIALHUB_LOCAL_DEFAULTS={local} to use {local_path}")
 
 
 class ConnectorError(SocialhubError):

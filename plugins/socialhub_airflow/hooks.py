@@ -6,8 +6,11 @@
 | ``socialhub_storage``    | aws   | S3 store: extra ``bucket``, ``prefix``, ``endpoint_url``       |
 | ``socialhub_slack``      | slack | Slack bot token (password) and optional extra ``base_url``     |
 
-A missing platform connection means "public endpoint, no token"; a missing storage
-connection means the local folder; a missing Slack connection means the local outbox.
+A missing platform connection means "public endpoint, no token". A missing storage or Slack
+connection fails the task with ``MissingConnection`` (naming it and what to do), unless
+``SOCIALHUB_LOCAL_DEFAULTS`` allows the local folder (``store``) or the local outbox (``outbox``):
+the demo and the tests set it, production never should (on several workers or pods a local folder
+splits evidence and cursors across machines, and alerts land in a folder nobody reads).
 """
 
 from __future__ import annotations
@@ -18,6 +21,16 @@ from typing import Any
 from airflow.sdk import BaseHook
 
 log = logging.getLogger(__name__)
+
+
+def _local_allowed(kind: str, allow_local: bool | None) -> bool:
+    """``allow_local`` if given, else whether ``SOCIALHUB_LOCAL_DEFAULTS`` names ``kind``."""
+    if allow_local is not None:
+        return allow_local
+    from socialhub.config import Settings
+
+    return kind in Settings.from_env().local_defaults
+
 
 def _get_connection(conn_id: str) -> Any | None:
     from airflow.exceptions import AirflowNotFoundException
@@ -74,12 +87,22 @@ class SocialhubStorageHook(BaseHook):
         super().__init__()
         self.conn_id = conn_id
 
-    def get_store(self, local_root: Any) -> Any:
+    def get_store(self, local_root: Any, *, allow_local: bool | None = None) -> Any:
+        """The S3 store of the connection. Missing: ``MissingConnection``, unless local defaults are
+        allowed (``allow_local``, else ``SOCIALHUB_LOCAL_DEFAULTS`` naming ``store``): the folder."""
+        from socialhub.errors import ConfigError, MissingConnection
         from socialhub.storage import LocalStore
 
         conn = _get_connection(self.conn_id)
-        if conn is None or conn.conn_type not in ("aws", "s3"):
-            return LocalStore(local_root)
+        if conn is None:
+            if _local_allowed("store", allow_local):
+                return LocalStore(local_root)
+            raise MissingConnection(self.conn_id, "the evidence store (S3: raw items, posts, cursors, ledger, audit)",
+                                    example="--conn-type aws --conn-extra '{\"bucket\": \"socialhub-evidence\"}'",
+                                    local="store", local_path=str(local_root))
+        if conn.conn_type not in ("aws", "s3"):
+            raise ConfigError(f"connection {self.conn_id} has type {conn.conn_type!r}; the store needs an aws connection",
+                              hint='set its type to aws with {"bucket": "socialhub-evidence"} in the extra')
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
         from socialhub.storage.s3 import S3Store
@@ -87,8 +110,6 @@ class SocialhubStorageHook(BaseHook):
         extra = conn.extra_dejson
         bucket = extra.get("bucket") or extra.get("bucket_name")
         if not bucket:
-            from socialhub.errors import ConfigError
-
             raise ConfigError(f"connection {self.conn_id} has no `bucket` in its extra",
                               hint='add {"bucket": "socialhub-evidence"} to the connection extra')
         client = S3Hook(aws_conn_id=self.conn_id).get_conn()
@@ -97,8 +118,11 @@ class SocialhubStorageHook(BaseHook):
 
 
 def get_alert_sink(outbox_dir: Any, conn_id: str = "socialhub_slack", *,
-                   webhook_conn_id: str = "socialhub_alert_webhook", smtp_conn_id: str = "socialhub_smtp") -> Any:
-    """Slack through the slack provider's SlackHook when its connection exists, else the local outbox.
+                   webhook_conn_id: str = "socialhub_alert_webhook", smtp_conn_id: str = "socialhub_smtp",
+                   allow_local: bool | None = None) -> Any:
+    """Slack through the slack provider's SlackHook. No Slack connection: ``MissingConnection``,
+    unless local defaults are allowed (``allow_local``, else ``SOCIALHUB_LOCAL_DEFAULTS`` naming
+    ``outbox``): then the local outbox.
 
     With Slack and a fallback connection (``socialhub_alert_webhook``: http; ``socialhub_smtp``:
     smtp), Slack is wrapped in a ``FallbackSink``: what Slack will not take after its retries goes
@@ -109,7 +133,13 @@ def get_alert_sink(outbox_dir: Any, conn_id: str = "socialhub_slack", *,
 
     conn = _get_connection(conn_id)
     if conn is None:
-        return OutboxSink(outbox_dir)
+        if _local_allowed("outbox", allow_local):
+            return OutboxSink(outbox_dir)
+        from socialhub.errors import MissingConnection
+
+        raise MissingConnection(conn_id, "where alerts and platform-team notices are sent (Slack bot token)",
+                                example="--conn-type slack --conn-password xoxb-…", local="outbox",
+                                local_path=str(outbox_dir))
     from airflow.providers.slack.hooks.slack import SlackHook
 
     sink: Any = SlackSink(SlackHook(slack_conn_id=conn_id).client)
