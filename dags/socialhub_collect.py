@@ -7,10 +7,12 @@ which schedules ``socialhub_process``).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pendulum
 from airflow.sdk import Asset, dag, task
 
-from socialhub.dag_defaults import default_args
+from socialhub.dag_defaults import deadline_alert, default_args, notify_platform_team_of_run
 from socialhub.models import PLATFORMS
 
 BATCHES = Asset(name="socialhub_batches", uri="x-socialhub://batches")
@@ -22,7 +24,13 @@ BATCHES = Asset(name="socialhub_batches", uri="x-socialhub://batches")
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args=default_args(exponential_backoff=True),
+    # one active run: a stalled run must not hold collection for ever. The deadline tells the
+    # platform team while it still runs; the timeout then fails it (the run callback says so);
+    # socialhub_watchdog reports a platform with no successful collection for 3x its interval.
+    deadline=deadline_alert(timedelta(minutes=20)),
+    dagrun_timeout=timedelta(hours=1),
+    on_failure_callback=notify_platform_team_of_run,
+    default_args=default_args(exponential_backoff=True, execution_timeout=timedelta(minutes=30)),
     tags=["socialhub", "collect"],
     doc_md=__doc__,
 )

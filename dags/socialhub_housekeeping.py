@@ -13,7 +13,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import dag, task
 
-from socialhub.dag_defaults import default_args
+from socialhub.dag_defaults import deadline_alert, default_args, notify_platform_team_of_run
 
 
 @dag(
@@ -22,7 +22,10 @@ from socialhub.dag_defaults import default_args
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args=default_args(retry_delay=timedelta(minutes=5)),
+    deadline=deadline_alert(timedelta(hours=3)),
+    dagrun_timeout=timedelta(hours=6),
+    on_failure_callback=notify_platform_team_of_run,
+    default_args=default_args(retry_delay=timedelta(minutes=5), execution_timeout=timedelta(hours=2)),
     tags=["socialhub", "governance"],
     doc_md=__doc__,
 )

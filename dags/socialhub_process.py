@@ -8,10 +8,12 @@ by the next one.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pendulum
 from airflow.sdk import Asset, dag, task
 
-from socialhub.dag_defaults import default_args
+from socialhub.dag_defaults import deadline_alert, default_args, notify_platform_team_of_run
 
 BATCHES = Asset(name="socialhub_batches", uri="x-socialhub://batches")
 ALERTS = Asset(name="socialhub_alerts", uri="x-socialhub://alerts")   # schedules socialhub_review
@@ -23,7 +25,10 @@ ALERTS = Asset(name="socialhub_alerts", uri="x-socialhub://alerts")   # schedule
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args=default_args(),
+    deadline=deadline_alert(timedelta(hours=1)),
+    dagrun_timeout=timedelta(hours=2),
+    on_failure_callback=notify_platform_team_of_run,
+    default_args=default_args(execution_timeout=timedelta(minutes=45)),
     tags=["socialhub", "process"],
     doc_md=__doc__,
 )

@@ -14,11 +14,13 @@ system's decision. Officers decide; nothing is sent to a platform automatically.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pendulum
 from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import Asset, dag, task
 
-from socialhub.dag_defaults import default_args
+from socialhub.dag_defaults import default_args, notify_platform_team_of_run
 
 ALERTS = Asset(name="socialhub_alerts", uri="x-socialhub://alerts")
 
@@ -55,6 +57,12 @@ class AlertReviewOperator(HITLOperator):
     catchup=False,
     # runs overlap: a run waits for people, and new alerts must not wait for it
     max_active_runs=8,
+    # a run waits for people, but each review escalates itself after its team's response time
+    # (routing.yaml response_minutes, default 30): a run still going after a day is stalled.
+    # execution_timeout (default_args) bounds each task's own work, not the wait for an answer
+    # (that is the HITL response_timeout), so no deadline alert here.
+    dagrun_timeout=timedelta(days=1),
+    on_failure_callback=notify_platform_team_of_run,
     default_args=default_args(),
     tags=["socialhub", "review"],
     doc_md=__doc__,

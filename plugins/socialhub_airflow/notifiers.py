@@ -4,7 +4,8 @@ Goes to the routing file's ``platform_team`` channel through the same sink as al
 (Slack when its connection exists, with its webhook/email fallback if configured, else the local
 outbox). A failing notifier must never hide the original failure, so it only logs its own errors.
 ``tell_platform_team`` is the same without a task context (the alert task uses it when alerts
-went through the fallback).
+went through the fallback; the staleness check and the deadline alerts use it too).
+``notify_platform_team_of_run`` is the DAG-level callback: a failed or timed-out run.
 """
 
 from __future__ import annotations
@@ -55,3 +56,23 @@ def tell_platform_team(text: str, sink: Any = None) -> Any:
 
 def notify_platform_team(context: dict[str, Any]) -> None:
     PlatformTeamNotifier().notify(context)
+
+
+def run_failure_text(context: dict[str, Any]) -> str:
+    """The DAG-level failure message: which run, and why (``timed_out`` when ``dagrun_timeout`` passed)."""
+    dag_run = context.get("dag_run")
+    dag = context.get("dag")
+    dag_id = getattr(dag_run, "dag_id", None) or getattr(dag, "dag_id", None) or "?"
+    run_id = getattr(dag_run, "run_id", None) or context.get("run_id", "?")
+    reason = str(context.get("reason") or "unknown")
+    text = f"socialhub DAG run failed: {dag_id} run {run_id} ({reason})"
+    if reason == "timed_out":
+        timeout = getattr(dag, "dagrun_timeout", None)
+        text += (f": it did not finish within its dagrun_timeout{f' of {timeout}' if timeout else ''}; its unfinished "
+                 f"tasks were stopped. Look for a stalled task (a missing pool, a hung API call) before the next run.")
+    return text
+
+
+def notify_platform_team_of_run(context: dict[str, Any]) -> None:
+    """DAG-level ``on_failure_callback``: one message per failed run, including runs that timed out."""
+    tell_platform_team(run_failure_text(context))

@@ -231,3 +231,35 @@ def verify_audit() -> dict[str, Any]:
         raise RuntimeError(result.describe())
     log.info(result.describe())
     return {"ok": True, "events": result.events, "head": result.last_hash}
+
+
+def check_staleness() -> dict[str, Any]:
+    """Tell the platform team about every platform with no successful collection for 3x its interval.
+
+    Runs in ``socialhub_watchdog``, independent of ``socialhub_collect``, so it speaks even while a
+    collection run hangs. A notice that cannot be delivered fails the task (its state is not saved,
+    so the next run tries again).
+    """
+    from socialhub import staleness
+    from socialhub.watchlist import load_watchlist
+    from socialhub_airflow.notifiers import tell_platform_team
+
+    cfg, st, at = settings(), store(), now()
+    authorised = load_watchlist(cfg.watchlist).authorised(at.date())[0]
+    intervals = staleness.platform_intervals(authorised)
+    result = staleness.check_staleness(intervals, staleness.last_successes(st, intervals), at,
+                                       staleness.load_state(st))
+    undelivered = []
+    for text in result.notices:
+        log.warning("%s", text)
+        if tell_platform_team(text) is None:
+            undelivered.append(text)
+    if undelivered:
+        raise RuntimeError(f"{len(undelivered)} staleness notice(s) could not be sent to the platform team "
+                           f"(see the log above): {undelivered[0]}")
+    staleness.save_state(st, result.state)
+    for h in result.platforms:
+        log.info("%s: %s (interval %s, last success %s)", h.platform, "STALE" if h.stale else "ok", h.interval,
+                 h.last_success)
+    return {"stale": result.stale, "notices": len(result.notices),
+            "platforms": [h.to_dict(at) for h in result.platforms]}

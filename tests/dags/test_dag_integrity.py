@@ -36,6 +36,47 @@ def test_every_dag_has_owner_retries_tags(dagbag):
             assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
 
 
+def test_no_run_or_task_can_stall_silently(dagbag):
+    """Every DAG has a dagrun_timeout and a run-level failure callback; every task an execution_timeout
+    shorter than its run's; the regular DAGs also a deadline alert, before their timeout."""
+    from datetime import timedelta
+
+    from airflow.sdk.definitions.deadline import DagRunQueuedAtDeadline
+
+    from socialhub.dag_defaults import deadline_missed, notify_platform_team, notify_platform_team_of_run
+
+    for dag_id, dag in dagbag.dags.items():
+        assert isinstance(dag.dagrun_timeout, timedelta), f"{dag_id} has no dagrun_timeout"
+        assert dag.on_failure_callback is notify_platform_team_of_run, f"{dag_id} has no run failure callback"
+        for task in dag.tasks:
+            where = f"{dag_id}.{task.task_id}"
+            assert isinstance(task.execution_timeout, timedelta), f"{where} has no execution_timeout"
+            assert task.execution_timeout < dag.dagrun_timeout, where
+            callbacks = task.on_failure_callback
+            callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
+            assert notify_platform_team in callbacks, f"{where} tells no one when it fails"
+    for dag_id in ("socialhub_collect", "socialhub_process", "socialhub_housekeeping"):
+        dag = dagbag.dags[dag_id]
+        (alert,) = dag.deadline
+        assert isinstance(alert.reference, DagRunQueuedAtDeadline), dag_id
+        assert alert.interval < dag.dagrun_timeout, dag_id        # told while the run still goes
+        assert alert.callback.path == f"{deadline_missed.__module__}.{deadline_missed.__qualname__}"
+    # the one-active-run DAG that must never hold collection for long
+    assert dagbag.dags["socialhub_collect"].dagrun_timeout <= timedelta(hours=1)
+
+
+def test_watchdog_runs_apart_from_collection(dagbag):
+    """The staleness check has its own frequent schedule, no pool and short timeouts: it speaks
+    while a collection run hangs."""
+    from datetime import timedelta
+
+    dag = dagbag.dags["socialhub_watchdog"]
+    assert dag.schedule == "*/5 * * * *"
+    (task,) = dag.tasks
+    assert task.task_id == "check_staleness" and task.pool == "default_pool"
+    assert dag.dagrun_timeout <= timedelta(minutes=10) and dag.max_active_runs == 1
+
+
 def test_collection_is_sharded_not_per_account(dagbag):
     dag = dagbag.dags["socialhub_collect"]
     collect_tasks = [t for t in dag.tasks if t.task_id.startswith("collect_")]
