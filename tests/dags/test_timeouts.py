@@ -141,3 +141,42 @@ def test_hung_task_is_stopped_and_reported(tmp_path):
     assert len(stall) == 1 and "Timeout" in stall[0]
     assert len(missing) == 1 and "socialhub_storage does not exist" in missing[0]
     assert len(runs) == 1
+
+
+WATCHLIST = """
+version: 1
+accounts:
+  - platform: mastodon
+    account: crew@x.social
+    display_name: Crew
+    force: met
+    team: gangs
+    owner: DS Example
+    priority: critical
+    authorisation_ref: AUTH-1
+    purpose: Public threats between two named groups.
+    review_by: 2999-01-01
+"""
+
+
+def test_watchdog_task_tells_the_platform_team_once_while_collection_hangs(tmp_path, monkeypatch):
+    """The task socialhub_watchdog runs, with the clock injected (runtime.now), the local store and outbox."""
+    from datetime import UTC, datetime, timedelta
+
+    from socialhub.staleness import record_collection_success
+    from socialhub.storage import LocalStore
+    from socialhub_airflow import runtime
+
+    t0 = datetime(2031, 5, 4, 9, 0, tzinfo=UTC)
+    (tmp_path / "watchlist.yaml").write_text(WATCHLIST)
+    monkeypatch.setenv("SOCIALHUB_WATCHLIST", str(tmp_path / "watchlist.yaml"))
+    monkeypatch.setenv("SOCIALHUB_DATA_DIR", str(tmp_path / "data"))
+    record_collection_success(LocalStore(tmp_path / "data" / "store"), "mastodon", t0)
+    seen = []
+    for minutes in (5, 10, 15, 20):
+        monkeypatch.setattr(runtime, "now", lambda m=minutes: t0 + timedelta(minutes=m))
+        seen.append(runtime.check_staleness())
+    assert [r["stale"] for r in seen] == [[], [], ["mastodon"], ["mastodon"]]
+    assert [r["notices"] for r in seen] == [0, 0, 1, 0]
+    (text,) = _notices(tmp_path / "data" / "outbox")
+    assert "mastodon is not being collected" in text and "15 min ago" in text
