@@ -35,6 +35,8 @@ def airflow_env(project: Path, home: Path, data_dir: Path, extra: dict[str, str]
         "SOCIALHUB_DATA_DIR": str(data_dir),
         # one machine: a missing storage/Slack connection means the local store/outbox (production: never)
         "SOCIALHUB_LOCAL_DEFAULTS": env.get("SOCIALHUB_LOCAL_DEFAULTS") or "1",
+        # `airflow dags test` in Airflow 3.3.2 crashes on a DAG with deadline alerts (socialhub.dag_defaults)
+        "SOCIALHUB_DEADLINE_ALERTS": env.get("SOCIALHUB_DEADLINE_ALERTS") or "0",
         "SOCIALHUB_WATCHLIST": env.get("SOCIALHUB_WATCHLIST") or str(project / "include" / "watchlist.yaml"),
         "GX_ANALYTICS_ENABLED": "False",
         "NO_PROXY": "127.0.0.1,localhost",
