@@ -81,7 +81,9 @@ def deadline_alert(interval: timedelta) -> Any:
 
     if os.environ.get("SOCIALHUB_DEADLINE_ALERTS", "").strip().lower() in ("0", "false", "no", "off"):
         return None
-    from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference
+    # the modules, not ``airflow.sdk``: its type stubs in 3.3.2 do not list these names yet
+    from airflow.sdk.definitions.callback import AsyncCallback
+    from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
 
     minutes = int(interval.total_seconds() // 60)
     return DeadlineAlert(reference=DeadlineReference.DAGRUN_QUEUED_AT, interval=interval,
