@@ -228,6 +228,16 @@ def test_choose_thresholds_keeps_violence_recall_and_maximises_f1_elsewhere() ->
     assert choose_thresholds(gold, scores, vt_recall=0.75)[VT] == 0.3
 
 
+def test_choose_thresholds_takes_the_highest_on_the_f1_plateau() -> None:
+    # F1 is 0.857 at 0.3 (3 TP, 1 FP) and 0.8 at 0.8 (2 TP, 1 FN): within a tolerance of 0.06
+    # the higher threshold wins, within 0.01 the best F1 does.
+    gold = [(VT,), (VT,), (VT,), ()]
+    scores = np.zeros((4, 4))
+    scores[:, 0] = [0.9, 0.8, 0.3, 0.35]
+    assert choose_thresholds(gold, scores, f1_tolerance=0.01)[VT] == 0.3
+    assert choose_thresholds(gold, scores, f1_tolerance=0.06)[VT] == 0.8
+
+
 def test_write_thresholds_keeps_comments(tmp_path: Path) -> None:
     path = tmp_path / "thresholds.yaml"
     path.write_text("# keep me\nversion: '1'\nthresholds:\n  violence_threat: 0.3  # why\n  weapon: 0.4\n"

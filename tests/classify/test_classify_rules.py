@@ -216,10 +216,11 @@ def test_thresholds_override(clf: RuleClassifier) -> None:
         load_rule_classifier(thresholds={"weapon": 0})
 
 
-def test_violence_threshold_is_lowest() -> None:
-    for clf in (load_rule_classifier(), load_classifier()):
-        t = clf.thresholds
-        assert t["violence_threat"] == min(t.values())
+def test_violence_threshold_is_lowest_for_the_rules() -> None:
+    # The rules alone: a missed threat costs most, so its bar is the lowest. (The combined
+    # layer's thresholds are chosen on dev and real data by train.choose_thresholds instead.)
+    t = load_rule_classifier().thresholds
+    assert t["violence_threat"] == min(t.values())
 
 
 def test_default_classifier_is_cached() -> None:

@@ -27,9 +27,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from socialhub.classify import grammar
 from socialhub.classify.normalise import NormalisedText
 
-__all__ = ["ANCHOR_SOURCES", "Anchor", "find_anchors"]
+__all__ = ["ANCHOR_SOURCES", "Anchor", "find_anchors", "only_negated"]
 
 # Stems take any word ending (kill -> kills, killed, killer, killing); "=" marks an exact word.
 ANCHOR_SOURCES: dict[str, str] = {
@@ -122,3 +123,22 @@ def find_anchors(norm: NormalisedText) -> dict[str, Anchor]:
                 start, end = view.to_original(*m.span())
                 found[c] = Anchor(c, m.group(0), start, end)
     return found
+
+
+def only_negated(norm: NormalisedText, category: str) -> tuple[str, int, int] | None:
+    """``("negated" | "reported", start, end)`` when EVERY anchor of ``category`` in the post is
+    negated in its clause or is someone else's quoted or reported words (``grammar.negated`` /
+    ``grammar.reported``): "no one's getting hurt", "I would never pick up a knife", "'go and
+    shank him' is still up? reported it". The model cannot see negation, so its score for the
+    category is then set aside, with this span as the evidence. None otherwise."""
+    text = norm.text
+    first: tuple[str, int, int] | None = None
+    for m in _RX[category].finditer(text):
+        a, b = m.span()
+        why = "negated" if grammar.negated(text, a) else "reported" if grammar.reported(text, a, b) else ""
+        if not why:
+            return None
+        if first is None:
+            start, end = norm.to_original(a, b)
+            first = (why, start, end)
+    return first

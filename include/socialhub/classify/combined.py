@@ -26,7 +26,7 @@ from typing import cast
 
 import numpy as np
 
-from socialhub.classify.anchors import find_anchors
+from socialhub.classify.anchors import find_anchors, only_negated
 from socialhub.classify.base import Classification, Reason
 from socialhub.classify.model import RULE_FEATURES, LinearModel, ModelOutput
 from socialhub.classify.normalise import NormalisedText, normalise
@@ -49,6 +49,10 @@ EXPLAIN_FRACTION = 1.0
 #: pages of filler (its features are length-normalised; the rules are not affected by length).
 WINDOW = 280
 OVERLAP = 80
+
+#: Categories whose model score is set aside when every anchor is negated or reported
+#: (``anchors.only_negated``): "no one's getting hurt", "I refuse to carry a blade".
+NEGATABLE = ("violence_threat", "weapon")
 
 
 def windows(text: str) -> list[tuple[int, int]]:
@@ -208,6 +212,14 @@ class CombinedClassifier:
                 feats[i, k:] = [raw[c] for c in CATEGORIES]
             damp[i] = [mult[c] for c in CATEGORIES]
             gate[i] = [1.0 if c in found else 0.0 for c in CATEGORIES]
+            for j, c in enumerate(CATEGORIES):
+                if c in NEGATABLE and c in found and c not in res.labels:
+                    neg = only_negated(norm, c)
+                    if neg is not None:
+                        gate[i, j] = 0.0
+                        why.append(Reason(category=c, rule=f"ctx.{neg[0]}", term=f"every {c} word is {neg[0]}",
+                                          start=neg[1], end=neg[2], text=t[neg[1]:neg[2]], weight=0.0,
+                                          effect="context"))
             damp_reasons.append(why)
         # The model scores only posts with an anchor of some category (anchors.py): a label must
         # rest on a word of its category, and most everyday posts have none, so skip them.

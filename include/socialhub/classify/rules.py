@@ -236,11 +236,11 @@ class RuleClassifier:
                     key = (alt.rule, start, end)
                     if key in found:
                         continue
-                    if alt.category == "violence_threat":
-                        why = "negated" if grammar.negated(vt, a) else "reported" if grammar.reported(vt, a, b) else ""
+                    if alt.category is not None:
+                        why = _suppressed_why(alt.category, vt, a, b)
                         if why:
                             if suppressed is not None:
-                                suppressed.append(Hit("context", f"ctx.{why}", "violence_threat", alt.term,
+                                suppressed.append(Hit("context", f"ctx.{why}", alt.category, alt.term,
                                                       start, end, SUPPRESSED_MULTIPLIER))
                             continue
                     kind = "context" if alt.category is None else "match"
@@ -331,10 +331,12 @@ class RuleClassifier:
                     else:
                         damp_reasons.append(_reason(text, c, h, "context"))
             scores[c] = round(score * mult[c], 4)
-        if suppressed and not matched["violence_threat"]:
-            h = min(suppressed, key=lambda h: h.start)
-            mult["violence_threat"] *= h.weight
-            damp_reasons.append(_reason(text, "violence_threat", h, "context"))
+        for c in CATEGORIES:
+            gone = [h for h in suppressed or () if h.category == c]
+            if gone and not matched[c]:
+                h = min(gone, key=lambda h: h.start)
+                mult[c] *= h.weight
+                damp_reasons.append(_reason(text, c, h, "context"))
         reasons.sort(key=lambda r: (r["start"], r["end"], r["effect"] != "match", r["category"], r["rule"]))
         labels = [c for c in CATEGORIES if scores[c] > 0.0 and scores[c] >= self.thresholds[c]]
         return (Classification(scores=scores, labels=labels, reasons=reasons, classifier_version=self.version,
@@ -356,6 +358,17 @@ class RuleClassifier:
             except Exception as exc:  # noqa: BLE001 - one bad text must not lose the batch
                 out.append(Classification.failed(self.version, self.thresholds, f"{type(exc).__name__}: {exc}"))
         return out
+
+
+def _suppressed_why(category: str, text: str, a: int, b: int) -> str:
+    """Why a lexicon hit of ``category`` at ``[a, b)`` does not count: ``"negated"`` ("i would
+    never carry a knife"), ``"reported"`` (someone else's words, reported or condemned) or ``""``.
+    Threats and weapons: negated or reported; gangs and drugs: only quoted and framed as reported
+    or condemned ("flyer said 'tap in for bud', passed it to the PCSO"), since "my plug says new
+    packs landed" is still an advert."""
+    if category in ("violence_threat", "weapon"):
+        return "negated" if grammar.negated(text, a) else "reported" if grammar.reported(text, a, b) else ""
+    return "reported" if grammar.reported(text, a, b, quoted_only=True) else ""
 
 
 def _prod(weights: Iterable[float]) -> float:
