@@ -54,6 +54,8 @@ OVERLAP = 80
 #: (``anchors.only_negated``): "no one's getting hurt", "I refuse to carry a blade".
 NEGATABLE = ("violence_threat", "weapon")
 
+_NO_DAMPING = dict.fromkeys(CATEGORIES, 1.0)
+
 
 def windows(text: str) -> list[tuple[int, int]]:
     """``[start, end)`` windows covering ``text``: one for a short text, else overlapping ones
@@ -205,7 +207,10 @@ class CombinedClassifier:
         for i, (t, norm) in enumerate(zip(texts, norms, strict=True)):
             found = find_anchors(norm)
             anchors.append(found)
-            res, raw, mult, why = self.rules.score_with_dampers(t, norm)
+            if found:
+                res, raw, mult, why = self.rules.score_with_dampers(t, norm)
+            else:                         # no anchor: the model will not score it, so no dampers
+                (res, raw), mult, why = self.rules.score_normalised(t, norm), _NO_DAMPING, []
             rule_results.append(res)
             if res.reasons:               # all-zero rule scores leave the row at zero
                 feats[i, :k] = [res.scores[c] for c in CATEGORIES]

@@ -99,7 +99,7 @@ _WEAK = {"beat", "hurt", "harm", "break", "snap", "smash", "pop", "cap", "spray"
          "eliminate", "mess up", "fuck up", "dip", "splash", "chef", "cut", "slash", "slice", "choke", "gas",
          "run over", "hang", "bomb", "blow up", "glass", "bottle", "acid", "bus", "buss", "shot", "assault",
          "violate", "stomp", "hack", "kick in", "pull up on", "run up on", "slide on", "spin on", "ride on",
-         "drown", "poison", "batter", "knife", "jook", "juk", "stretch", "wack", "whack", "smack", "knock",
+         "drown", "poison", "batter", "knife", "jook", "juk", "stretch", "wack", "smack", "knock",
          "knock out", "whoop", "drop", "box", "fling", "crack", "split", "send", "leave", "put", "drag", "lick off",
          "bruk", "mash up", "air out", "chop", "stomp out", "run down", "hunt down", "rearrange", "do in", "put to sleep"}
 # Verbs that count only with a body part or a frame after the target, never through a gap.
