@@ -186,3 +186,82 @@ def test_the_prefilter_never_hides_a_threat(monkeypatch: pytest.MonkeyPatch) -> 
     missed = [(v, w) for v, f, w in zip(views, with_filter, without, strict=True) if f != w]
     assert len(views) > 3000 and not missed, missed[:5]
     assert sum(1 for w in without if w) > 300          # the check covers real grammar hits
+
+
+
+# Plain-English threats and their contrasts, written for this project while extending the grammar
+# (so they are regression cases, not an evaluation: the evaluation is `make eval`).
+PLAIN_THREATS = [
+    'I am going to shoot the next immigrant I see.',
+    "I'm going to kill every Muslim in this town.",
+    'I will slit the throat of any trans person I meet.',
+    'I want to murder all women.',
+    "I'm going to beat up every gay man I see tonight.",
+    'I will stab the next Jew who walks past me.',
+    'All Muslims should be shot.',
+    'Black people should be hanged.',
+    'Immigrants deserve to be killed.',
+    'Gays should all be burned alive.',
+    'Women like her deserve to be raped and killed.',
+    'Refugees must be exterminated.',
+    'The world would be better if all Jews were dead.',
+    'Kill all the immigrants.',
+    'Shoot every single one of them.',
+    'Hang them all from the nearest tree.',
+    'Someone should put a bullet in his head.',
+    'We need to wipe these people off the face of the earth.',
+    'I hope someone stabs you to death.',
+    'I hope you die in a fire.',
+    "I'll find where you live and kill you.",
+    'You will be dead by the end of the week.',
+    'If I ever see you again I will break your neck.',
+    "Let's burn their mosque to the ground.",
+    'These animals need to be put down.',
+    'They should be lined up against a wall and shot.',
+    'Send them all to the gas chambers.',
+    'I would love to beat the crap out of him.',
+    'Muslims should be deported or shot.',
+    'Time to start shooting these vermin.',
+    'kill urself',
+    'Someone needs to run them over.',
+    "I'm gonna blow up their school.",
+    "I'll gut you like a fish.",
+    'Every one of them deserves a bullet.',
+    'Drown them all in the channel.',
+    'These people should be executed publicly.',
+    'I will hunt you down and skin you alive.',
+    'We should kill them before they kill us.',
+]
+
+PLAIN_CONTRASTS = [
+    'I would never kill anyone.',
+    'No Muslim deserves to be shot.',
+    'Saying immigrants should be shot is disgusting.',
+    'You can\'t say "all women should die" and expect no consequences.',
+    'Statements like "kill all gays" are hateful and wrong.',
+    'I hate it when people say Jews should be killed.',
+    'If you think trans people deserve to die, you are the problem.',
+    'Nobody should ever be hurt because of who they are.',
+    'The report says three men were stabbed in the attack.',
+    'He was shot dead by police on Tuesday, the inquiry heard.',
+    'I love Muslims, they are my neighbours.',
+    'Fuck yes, what a game!',
+    'This killer workout is destroying me.',
+    "I'm dying of laughter.",
+    'That comedian absolutely killed it last night.',
+    'My mum is going to kill me when she sees my grades.',
+    "Let's shoot some pool later.",
+    'We need to kill this bug before the release.',
+    'The kids were stabbing at their food with forks.',
+    "I'd kill for a coffee right now.",
+]
+
+
+@pytest.mark.parametrize("text", PLAIN_THREATS)
+def test_plain_english_threats_are_labelled(text: str) -> None:
+    assert "violence_threat" in load_classifier().classify(text).labels
+
+
+@pytest.mark.parametrize("text", PLAIN_CONTRASTS)
+def test_negated_quoted_and_idiomatic_contrasts_are_not(text: str) -> None:
+    assert "violence_threat" not in load_classifier().classify(text).labels

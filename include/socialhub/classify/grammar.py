@@ -88,7 +88,8 @@ _VERB_STRONG = (
     r"riddle|fuck\s+up|mess\s+up|jump|attack|assault|punch|stamp\s+on|kick|slap|whack|hit|fight|deck|bang|"
     r"run\s+up\s+on|pull\s+up\s+on|slide\s+on|spin\s+on|ride\s+on|put\s+hands\s+on|lay\s+hands\s+on|"
     r"get\s+hands\s+on|violate|shoot\s+at|fire\s+at|throw\s+acid\s+(?:at|on|in)|pour\s+acid\s+on|"
-    r"set\s+fire\s+to|stretch|air\s+out|wack|whack|smack|knock\s+out|knock|stomp\s+out|whoop|drop|bruk|"
+    r"set\s+fire\s+to|gut|skin|flay|disembowel|dismember|crucify|castrate|scalp|cripple|paralyse|paralyze|"
+    r"stretch|air\s+out|wack|whack|smack|knock\s+out|knock|stomp\s+out|whoop|drop|bruk|"
     r"lick\s+off|mash\s+up|fling|box|bun\s+dung|run\s+down|hunt\s+down|drag|crack|split|rearrange|do\s+in|"
     r"put\s+to\s+sleep|send|leave|put|chop")
 # ... whose object must come straight after them and that also need an extra frame when used
@@ -101,7 +102,7 @@ _WEAK = {"beat", "hurt", "harm", "break", "snap", "smash", "pop", "cap", "spray"
          "violate", "stomp", "hack", "kick in", "pull up on", "run up on", "slide on", "spin on", "ride on",
          "drown", "poison", "batter", "knife", "jook", "juk", "stretch", "wack", "smack", "knock",
          "knock out", "whoop", "drop", "box", "fling", "crack", "split", "send", "leave", "put", "drag", "lick off",
-         "bruk", "mash up", "air out", "chop", "stomp out", "run down", "hunt down", "rearrange", "do in", "put to sleep"}
+         "bruk", "mash up", "air out", "chop", "gut", "skin", "stomp out", "run down", "hunt down", "rearrange", "do in", "put to sleep"}
 # Verbs that count only with a body part or a frame after the target, never through a gap.
 _FRAME_ONLY = {"send", "leave", "put", "drag", "fling"}
 # A weak verb counts with a person target when one of these frames follows (or the verb is used
@@ -113,7 +114,8 @@ _WEAK_OK = re.compile(
     r"all|and\s+(?:your|ur|his|her|their)|where\s+(?:you|u|he|she|they)\s+stand|"
     r"(?:you|u|yo|ya)\s+(?:little|stupid|fucking|fkn|pussy|piece)|"
     r"(?:the|your|ur|his|her)\s+(?:shit|crap|hell|life|fuck)\s+out|"
-    r"so\s+hard|first|properly|for\s+real|to\s+sleep(?:\s+(?:for\s+good|permanently|forever))|"
+    r"so\s+hard|first|properly|for\s+real|alive|like\s+(?:a|the)\s+(?:fish|pig|dog|animal|rat)s?|"
+    r"from\s+(?:the|a)\s+(?:nearest\s+)?(?:tree|lamp\s*post|bridge|rafters)|to\s+sleep(?:\s+(?:for\s+good|permanently|forever))|"
     r"in\s+(?:a|the)\s+(?:ditch|dirt|ground|grave|box|coffin|river|canal|body\s*bag|hospital)|"
     r"through\s+(?:a|the|that|this)\s+(?:window|wall|door|windscreen)|to\s+(?:meet|see)\s+(?:ya|your|ur|his|her|their|yo)\s+"
     r"(?:granny|grandma|nan|maker|ancestors|god)|tf\s+up|the\s+fuck\s+up|out\s+cold|inna\s+di|inna|"
@@ -193,7 +195,8 @@ _REPORT = re.compile(
     r"(?:^|\W)(?:said|says|saying|tweeted|tweets|tweeting|posted|posting|posts|wrote|writes|writing|"
     r"commented|comments|commenting|chanted|chanting|shouted|shouting|yelled|yelling|screamed|screaming|"
     r"threatened|threatening|threatens|told|tells|messaged|texted|texting|sending|sent|keeps\s+sending|"
-    r"admitted|admits|voicemail|dm'd|claimed|claims|quote|quoting|quoted|"
+    r"(?:people|they|some|others|he|she|folk|folks|everyone|anyone|many|who|to)\s+say|admitted|admits|voicemail|dm'd|(?:if\s+you|anyone\s+who|people\s+who|those\s+who|whoever|when\s+people)\s+"
+    r"(?:think|thinks|believe|believes|say|says|want|wants|claim|claims)|claimed|claims|quote|quoting|quoted|"
     r"called\s+for|calling\s+for|calls\s+for|joked|joking\s+about|sang|singing|rapped|rapping|lyric|lyrics|"
     r"line\s+(?:was|is)|the\s+words|headline|reads|sign\s+(?:said|read))(?=\W|$)")
 _CONDEMN = re.compile(
@@ -261,7 +264,8 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"gotta|better|fi|are\s+gonna|is\s+gonna|will|'ll|are\s+going\s+to|is\s+going\s+to|'re\s+gonna|'s\s+gonna|"
           r"'re\s+going\s+to|'s\s+going\s+to|are|is|'re|'s|r)" + _G +
           r"(?:(?:all|just|really|fucking|each|every\s+one|be\s+getting|definitely|literally|both|gonna|going\s+to)" + _G + r")*"
-          r"(?:be|get|getting|go\s+and\s+get|get\s+got|end\s+up)" + _G + r"(?:(?:all|fucking|properly)" + _G + r")*"
+          r"(?:be|get|getting|go\s+and\s+get|get\s+got|end\s+up)" + _G +
+          r"(?:(?:\w+\s+){1,6}?(?:and|or|then|before\s+being)\s+(?:then\s+)?)?" + r"(?:(?:all|fucking|properly)" + _G + r")*"
           r"(?P<verb>" + _PARTICIPLE + r")(?!\w)"),
     _rule("vt.grammar.should_die", 0.8,
           "people should / deserve to / need to DIE, or deserve a bullet",
@@ -368,7 +372,9 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"river|canal|early\s+grave|wheelchair)|through\s+(?:a|the|that|this)\s+(?:window|wall|windscreen)|"
           r"to\s+sleep\s+(?:for\s+good|permanently|forever)|to\s+sleep\W+permanently|six\s+feet\s+under|"
           r"to\s+(?:meet|see)\s+(?:ya|your|ur|his|her|their|yo)\s+(?:granny|grandma|nan|maker|ancestors|god)|"
-          r"in\s+a\s+pool\s+of\s+(?:blood|their\s+own\s+blood)|on\s+(?:a\s+)?t[\W_]*shirt)"),
+          r"in\s+a\s+pool\s+of\s+(?:blood|their\s+own\s+blood)|on\s+(?:a\s+)?t[\W_]*shirt|"
+          r"(?:all\s+)?to\s+(?:the\s+)?(?:gas\s+chambers?|ovens?|death\s+camps?|camps?|gallows|firing\s+squad|electric\s+chair|"
+          r"slaughter(?:house)?|grave|graves))"),
     _rule("vt.grammar.question2", 0.75,
           "a threat as a question (\"are you ready to die?\", \"who wants to be the first one I stab?\", \"want your wig split?\")",
           r"(?:(?:are|r)\s+(?:you|u|ya|yuh)\s+ready\s+to\s+(?P<verb>die|bleed|get\s+\w+ed)"
@@ -396,8 +402,40 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"(?:out|again|alive|home|here)|(?:won'?t|will\s+not)\s+walk\s+again"
           r"|(?:end\s+up|be)\s+on\s+(?:a\s+)?t[\W_]*shirt|(?:rest|sleep)\s+in\s+peace\s+soon"
           r"|(?:(?:fi|to)\s+dead|gunshot\s+fi\s+(?:yuh|you|dem|unu)|yuh\s+(?:a\s+)?dead(?:\s+man)?|yuh\s+life\s+done))",
-          negatable=False),
+          negatable=False),    _rule("vt.grammar.better_dead", 0.8,
+          "the world would be better if people were dead (\"the world would be better if all X were dead\")",
+          r"(?P<verb>(?:world|country|planet|place|everyone|we|things|life|society|britain|england|uk|earth)\s+"
+          r"(?:would|will|'d|'ll)\s+be\s+(?:a\s+|so\s+much\s+|much\s+)?better(?:\s+place|\s+off)?\s+(?:if|when|once|without)\s+"
+          r"(?:all\s+)?(?:the\s+|these\s+|those\s+|them\s+)?(?:\w+\s+){0,2}?(?:(?:were|are|was|got|get)\s+(?:all\s+)?"
+          r"(?:dead|gone|exterminated|wiped\s+out|killed|shot|hanged|gassed|eliminated|eradicated|murdered|slaughtered)"
+          r"|(?:died|dead)))"),
+    _rule("vt.grammar.wipe_out", 0.8,
+          "people wiped off the face of the earth",
+          r"(?P<verb>(?:wipe|wiped|wiping|erase|erased|remove|removed|exterminate|eradicate)\s+(?P<target>" + TARGET +
+          r")\s+(?:off|from)\s+(?:the\s+)?(?:face\s+of\s+the\s+)?(?:earth|planet|map))"),
+    _rule("vt.grammar.wish", 0.7,
+          "wishing a person death or violence (\"I hope you die in a fire\", \"I hope someone stabs him\")",
+          r"(?:i|we)\s+(?:really\s+|truly\s+|just\s+)?(?:hope|wish|pray)\s+(?:that\s+)?(?P<target>you|u|ya|he|she|they|them|"
+          r"y'all|yall|" + _GROUP + r")\s+(?:all\s+)?(?P<verb>die|dies|rot|burn|drown|choke|get\s+(?:" + _PARTICIPLE +
+          r")|gets\s+(?:" + _PARTICIPLE + r")|are\s+(?:" + _PARTICIPLE + r")|is\s+(?:" + _PARTICIPLE + r"))(?!\w)"),
+    _rule("vt.grammar.particle", 0.75,
+          "intent or a call to attack, with the person between the verb and its particle (\"run them over\", \"knock him out\")",
+          r"(?:(?P<modal>" + _MODAL + r")" + _G + r"(?P<neg>(?:(?:never|not|n't|nt)" + _G + r")*)" + _OPT_ADV +
+          r"|(?:(?<=^)|(?<=[.!?;:\n\"“(])\s*))"
+          r"(?P<verb>run|knock|beat|smash|cut|chop|fuck|mess|rough|bash|cave|light|blow|mash|rip|wipe|hunt|gun|mow|"
+          r"string|burn|shoot|stab|slice)\s+(?P<target>" + TARGET + r")\s+"
+          r"(?:all\s+)?(?:over|out|up|in|down|off|apart|to\s+pieces|to\s+shreds)(?!\w)"),
+    _rule("vt.grammar.call_to", 0.75,
+          "a call to start attacking people (\"time to start shooting these vermin\")",
+          r"(?:time\s+to|it'?s\s+time\s+to|high\s+time\s+(?:we|to)|let'?s|lets|we\s+(?:need|have|ought)\s+to|start)\s+"
+          r"(?:start\s+|go\s+)?(?P<verb>killing|shooting|stabbing|hanging|lynching|burning|gassing|bombing|"
+          r"murdering|slaughtering|exterminating|executing|beating|butchering)\s+(?P<target>" + TARGET + r")"),
+    _rule("vt.grammar.kill_yourself", 0.6,
+          "telling a person to kill themselves",
+          r"(?P<verb>(?:go\s+)?(?:kill|hang|shoot|neck|off)\s+(?:yourself|urself|ur\s+self|your\s+self|yourselves|yaself|"
+          r"yoself)|kys)(?!\w)"),
 )
+
 
 _LABELS = {
     "vt.grammar.intent": "announced intent to attack a person",
@@ -417,6 +455,12 @@ _LABELS = {
     "vt.grammar.put_away": "threat to kill or injure a person",
     "vt.grammar.question2": "threat phrased as a question",
     "vt.grammar.implicit": "threat in a set phrase",
+    "vt.grammar.better_dead": "says the world would be better with people dead",
+    "vt.grammar.wipe_out": "calls for people to be wiped out",
+    "vt.grammar.wish": "wishes a person death or violence",
+    "vt.grammar.particle": "intent or call to attack a person",
+    "vt.grammar.call_to": "call to start attacking people",
+    "vt.grammar.kill_yourself": "tells a person to kill themselves",
 }
 
 _WEAK_CHECK_RULES = {"vt.grammar.intent", "vt.grammar.imperative", "vt.grammar.question", "vt.grammar.intent_gap",
@@ -545,8 +589,15 @@ def scan(text: str, suppressed: list[tuple[str, int, int]] | None = None) -> lis
                         continue
                 if verb == "hit" and re.match(r"\s+up\b", after):
                     continue                    # "i'll hit you up later": a message, not a blow
-                if not body and not _WEAK_OK.search(after):
+                framed = re.search(r"(?:shit|crap|hell|fuck|life)\s+out\s+of\s", m.group(0)) is not None
+                group = re.search(r"(?:\ball|\bevery\s*(?:one|body|single)|\beach\s+of|\bboth)", target) is not None
+                if not (body or framed or (group and verb not in _FRAME_ONLY)) and not _WEAK_OK.search(after):
                     continue
+            if rule.id in ("vt.grammar.normative", "vt.grammar.should_die") and re.match(
+                    r"(?:no|not\s+(?:a|one|all|every)|nobody|no\s+one|never)\b", m.group("subject").strip()):
+                if suppressed is not None:
+                    suppressed.append(("negated", start, end))
+                continue
             if rule.id == "vt.grammar.normative":
                 subj = m.group("subject")
                 if verb in _PARTICIPLE_PERSON_ONLY or m.group("modal") in {"are", "is", "'re", "'s", "r", "will", "'ll"}:
@@ -589,7 +640,9 @@ _NEEDS = re.compile(
     r"battering|hurting|slapping|punching|kicking|bodying|wetting|chinging|doing|dragging|drowning|strangling|"
     r"choking|bottling|glassing|stomping|bussing|blasting|splashing|dipping|cheffing|ending|finishing|taking|"
     r"bleed|broken|trip|borrowed|time|funeral|wake|grave|coffin|casket|headstone|goodbyes|last|list|memory|"
-    r"ghost|advance|pray|walk|shirt|peace|gunshot|life|fi)(?![^\W_])")
+    r"ghost|advance|pray|walk|shirt|peace|gunshot|life|fi|run|knock|beat|smash|cut|chop|fuck|mess|rough|bash|cave|"
+    r"light|blow|mash|rip|wipe|hunt|gun|mow|string|burn|shoot|stab|slice|erase|remove|exterminate|eradicate|better|"
+    r"hope|wish|kys|gassing|executing|butchering)(?![^\W_])")
 
 
 def _dedupe(hits: Iterable[GrammarHit]) -> list[GrammarHit]:
