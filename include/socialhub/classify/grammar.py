@@ -294,14 +294,20 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"beating|slap|shells|lead|rounds?|smoke|wap|ting|stab\s+wounds?))"),
     _rule("vt.grammar.passive_future", 0.8,
           "a person WILL BE attacked (\"you're getting stabbed\", \"he's gonna get wet\", \"you'll end up in a body bag\")",
-          r"(?P<target>you|u|ya|yu|yuh|he|she|they|dem|y'all|yall|your\s+(?:\w+\s+)?(?:man|boy|bro|brother|mum|"
+          r"(?P<target>(?:every\s+(?:single\s+)?one\s+of\s+(?:them|you|those|these|dem|\w+)|all\s+(?:of\s+)?(?:you|them|dem|"
+          r"the\s+\w+|those\s+\w+|these\s+\w+|his\s+\w+|their\s+\w+)|every\s+(?:single\s+)?\w+|the\s+whole\s+\w+)"
+          r"(?:\s+(?!(?:is|are|'re|'s|will|gonna)\b)[\w'&]+){0,5}?|"
+          r"you|u|ya|yu|yuh|he|she|they|dem|y'all|yall|your\s+(?:\w+\s+)?(?:man|boy|bro|brother|mum|"
           r"family|friends?|mate|mates|crew|gang|lot)|ur\s+(?:man|boy|bro|mum|fam|mandem|lot)|that\s+(?:\w+\s+)?(?:"
           + _PERSON_NOUNS + r"))"
           r"\s*(?:'re|are|r|is|'s|will|'ll|gonna|gon|finna|bout\s+to|about\s+to|going\s+to|'re\s+going\s+to|"
           r"are\s+going\s+to|is\s+going\s+to|'s\s+going\s+to|'re\s+gonna|'s\s+gonna|are\s+gonna|is\s+gonna|"
           r"'ll\s+be|will\s+be|r\s+gonna)\s+(?:all\s+)?(?:be\s+|get\s+|getting\s+|get\s+got\s+|end\s+up\s+|be\s+getting\s+)"
           r"(?P<verb>" + _PARTICIPLE + r"|in\s+(?:a|the)\s+(?:body\s*bag|box|coffin|ditch|grave|morgue|hospital|ground)|"
-          r"six\s+feet\s+under|6\s+(?:feet|foot|ft)\s+(?:under|deep)|dead)(?!\w)"),
+          r"six\s+feet\s+under|6\s+(?:feet|foot|ft)\s+(?:under|deep)|dead|"
+          r"it(?=\s*(?:[.!,]|$|\s+(?:when|one\s+by\s+one|tonight|soon|next|on\s+sight|i\s+swear)))|"
+          r"(?:your|their|his|her|ur|dem)\s+(?:\w+\s+)?" + _BODY + r"\s+(?:kicked|smashed|caved|bashed|stamped|cut|slit|"
+          r"broken|opened|split|cracked|knocked|blown|chopped)(?:\s+(?:in|open|off|out|up))?)(?!\w)"),
     _rule("vt.grammar.will_die", 0.75,
           "YOU WILL DIE / won't live to see (\"you won't see your next birthday\")",
           r"(?P<target>you|u|ya|yu|he|she|they|dem|y'all|yall)\s*"
