@@ -4,7 +4,6 @@ import json
 
 import pytest
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from socialhub.alerts.blocks import (
     DIGEST_TEXT_BUDGET,
@@ -246,10 +245,3 @@ def test_digest_of_a_few_lists_them_all() -> None:
     assert part.payload["blocks"][1]["elements"][2]["text"] == "All 3 listed below"
     assert part.payload["blocks"][-1]["block_id"] == "item_2_links"
     assert render_digest_parts([], "gangs") == []
-
-
-def test_fake_slack_refuses_too_much_text_in_all(client: WebClient, slack: SlackAPIServer) -> None:
-    blocks = [{"type": "section", "text": {"type": "plain_text", "text": "x" * 2900}} for _ in range(5)]
-    with pytest.raises(SlackApiError) as info:
-        client.chat_postMessage(channel="#alerts", text="t", blocks=blocks)
-    assert info.value.response["error"] == "msg_blocks_too_long"

@@ -27,7 +27,8 @@ def _button(text: str = "Open", **extra: Any) -> dict[str, Any]:
 VALID = [
     {"type": "header", "text": _plain("h" * 150)},
     {"type": "section", "text": {"type": "mrkdwn", "text": "s" * 3000, "verbatim": True}},
-    {"type": "section", "fields": [_plain("f" * 2000)] * 10, "accessory": _button()},
+    # 10 fields, one of the longest: ten of them would pass each field's limit but not the message's
+    {"type": "section", "fields": [_plain("f" * 2000)] + [_plain("f")] * 9, "accessory": _button()},
     {"type": "context", "elements": [_plain("c")] * 10},
     {"type": "actions", "elements": [_button("b" * 75, action_id="a"), _button(action_id="b", style="danger")]},
     {"type": "divider"},
@@ -70,6 +71,17 @@ def test_invalid_blocks_are_refused(bad: dict, client: WebClient, slack: SlackAP
 def test_limits_themselves_are_accepted(client: WebClient, slack: SlackAPIServer) -> None:
     client.chat_postMessage(channel="#c", text="t", blocks=VALID)
     assert slack.messages[0].blocks == VALID
+
+
+def test_too_much_text_in_all_is_msg_blocks_too_long(client: WebClient, slack: SlackAPIServer) -> None:
+    """Slack refuses a message whose blocks carry more than about 12,000 characters of text in all,
+    even when every block is within its own limit (undocumented; slackapi/bolt-js#2509, #2867)."""
+    blocks = [{"type": "section", "text": _plain("x" * 3000)} for _ in range(4)]
+    client.chat_postMessage(channel="#c", text="t", blocks=blocks)                    # 12,000: accepted
+    with pytest.raises(SlackApiError) as info:
+        client.chat_postMessage(channel="#c", text="t", blocks=[*blocks, {"type": "context",
+                                                                         "elements": [_plain("x")]}])
+    assert info.value.response["error"] == "msg_blocks_too_long" and len(slack.messages) == 1
 
 
 def test_block_count_and_duplicate_block_ids(client: WebClient, slack: SlackAPIServer) -> None:
