@@ -176,6 +176,10 @@ _MODAL = (
     r"(?:don't|dont|do\s+not)\s+make\s+me|"
     r"(?:shall|should)\s+(?:i|we)|(?:want|wanna|want\s+me\s+to|wanna\s+see\s+me)\s+(?:me\s+to|us\s+to|me)"
 )
+_FATE_SUBJECT = re.compile(r"(?:^|\W)(?:cost|costs|bill|bills|life|karma|reality|universe|fate|rent|tax|taxes|it|this|"
+                           r"that|hangover|monday|mondays|work|winter|weather|exam|exams|deadline)\s+"
+                           r"(?:will|'ll|would|is\s+gonna|gonna|might|can|could|is\s+going\s+to)\s+(?:just\s+)?"
+                           r"(?:come\s+(?:and|to|n)\s+)?$")
 _NEG_MODAL = re.compile(r"n't|\bnt\b|\bwont\b|\bnever\b|\bnot\b|\bcannot\b|\bcant\b|\baint\b")
 _NONPERSON_SUBJECT = re.compile(r"(?:^|\W)(?:it|it's|its|this|that|which|what|heat|weather|song|film|movie|game|"
                                 r"exam|work|job|traffic|hangover|tune|track|album|beat|show|episode|book)\s*$")
@@ -617,6 +621,9 @@ def scan(text: str, suppressed: list[tuple[str, int, int]] | None = None) -> lis
                 # start the evidence at the subject's last word, not at words before it
                 sub_words = subj.split()
                 start = m.start("subject") + subj.rfind(sub_words[-1]) if sub_words else start
+            if rule.id in ("vt.grammar.imperative", "vt.grammar.intent") and _FATE_SUBJECT.search(
+                    text[max(0, m.start() - 50):m.start()]):
+                continue                        # "an unplanned cost will just come and slap you in the face"
             if rule.id == "vt.grammar.intent":
                 lead = text[max(0, m.start() - 30):m.start()]
                 if _NONPERSON_SUBJECT.search(lead) and not re.match(r"(?:i|we)\W", m.group("modal")):

@@ -35,7 +35,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from socialhub.classify import grammar
+from socialhub.classify import grammar, structures
 from socialhub.classify.base import Classification, Reason
 from socialhub.classify.lexicon import Lexicon, Thresholds, load_lexicon, load_thresholds
 from socialhub.classify.normalise import NormalisedText, normalise
@@ -246,6 +246,18 @@ class RuleClassifier:
                     kind = "context" if alt.category is None else "match"
                     found[key] = Hit(kind, alt.rule, alt.category, alt.term, start, end, alt.weight)
             if structure:
+                for sh in structures.scan(vt):
+                    start, end = view.to_original(sh.start, sh.end)
+                    key = (sh.rule, start, end)
+                    if key in found:
+                        continue
+                    why = _suppressed_why(sh.category, vt, sh.start, sh.end)
+                    if why:
+                        if suppressed is not None:
+                            suppressed.append(Hit("context", f"ctx.{why}", sh.category, sh.term, start, end,
+                                                  SUPPRESSED_MULTIPLIER))
+                        continue
+                    found[key] = Hit("match", sh.rule, sh.category, sh.term, start, end, sh.weight)
                 dropped: list[tuple[str, int, int]] = []
                 for g in grammar.scan(vt, dropped):
                     start, end = view.to_original(g.start, g.end)

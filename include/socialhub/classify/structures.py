@@ -1,0 +1,139 @@
+"""Drug supply and gang rivalry recognised from their structure, like threats in ``grammar.py``.
+
+Why: an advert for drugs is an OFFER or a PRICE next to a DRUG ("Hash £25 an 8th", "Cali
+deliveries until midnight, snap me"), and recruitment is a REQUEST for people, a drug JOB and a
+PAYMENT ("need 2 more runners, cash daily"); a territorial claim says a PLACE BELONGS to a group
+("Hollow Lane is ours"), a taunt mocks rivals for RUNNING or HIDING, and victim mockery LAUGHS at
+a rival's injury. None of these needs a listed slang phrase, so they are matched as small parts
+that combine freely. Each part alone is everyday speech (selling a bike for £50, "the green" of
+a golf course, a running club wanting runners); only the combination counts.
+
+Runs on the normalised text (``normalise.py``) and returns ``StructureHit``\\ s (rule ids
+``ds.grammar.*`` and ``ga.grammar.*``) that ``rules.py`` scores and explains like lexicon hits;
+context rules (news, prevention, fiction) still lower them, and the negation and quotation checks
+of ``grammar.py`` still drop them. Pure regexes: no model, nothing downloaded.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["STRUCTURE_RULES", "StructureHit", "scan"]
+
+# ------------------------------------------------------------------------------------ drugs
+# Drug names and units that are rarely anything else ...
+_DRUG = (r"weed|(?<!thanks\s)(?<!thank\s)(?<!cheers\s)(?<!ta\s)(?<!hey\s)(?<!night\s)(?<!taste\s)(?<!my\s)bud|buds|kush|skunk|haze|gelato|runtz|zaza|exotics?|cali|hash|resin|coke|cocaine|c\*ke|crack|ket|"
+         r"ketamine|mdma|mandy|pills|pingers|xans|xanax|oxys?|oxycontin|percs?|percocets?|lean|codeine|acid\s+tabs|"
+         r"tabs|lsd|shrooms|mushies|heroin|smack|spice|sniff|charlie|snow|zoots?|spliffs?|edibles|carts|thc|"
+         r"bars|molly|grass|green|white|brown|rock|rocks|bits|work|food|pack|packs|stash|zips?|the\s+good\s+stuff")
+# ... and those that are drugs only with a supply frame around them (green, white, food, work).
+_AMBIGUOUS = {"green", "white", "brown", "rock", "rocks", "bits", "work", "food", "pack", "packs", "stash", "grass",
+              "snow", "bars", "tabs", "spice", "charlie", "lean", "acid tabs", "zip", "zips", "carts", "the good stuff"}
+_PRICE = (r"(?:£|\$)\s*\d+|\d+\s*(?:£|quid|bucks)|\d+\s*(?:a|per|an|/)\s*(?:g|gram|8th|eighth|q|oz|bag|pop)\b|"
+          r"\d+\s+for\s+(?:£|\$)?\s*\d+|\d+\s+each|\d+\s*(?:g|grams?)\b|\d+\.\d+s?\b|(?:an?\s+)?(?:8th|eighth|q|oz|ounce|"
+          r"half\s+o|nine\s*bar|9\s*bar)")
+_OFFER = (r"selling|sellin|sell|got|have|delivering|delivered|delivery|deliveries|dropping|drops|drop|in\s+stock|"
+          r"available|on\s+deck|for\s+sale|text\s+(?:me\s+)?for|hit\s+my\s+line|hit\s+me\s+up|tap\s+in|dm|dms|hmu|"
+          r"snap\s+me|pull\s+up|come\s+get|menu|prices?|order|orders|shift|shifting|serving|servin|plug|line\s+(?:active|open|on)")
+# After the drug ("cali deliveries until midnight, snap me"): no "got"/"have", which follow anything.
+_OFFER_AFTER = (r"delivered|delivery|deliveries|dropping|drops|in\s+stock|available|on\s+deck|for\s+sale|dm|dms|hmu|"
+                r"snap\s+me|tap\s+in|hit\s+my\s+line|hit\s+me\s+up|menu|prices?|come\s+get|line\s+(?:active|open|on)")
+_RECRUIT = (r"need|needs|needed|looking\s+for|hiring|wanted|want\s+to\s+earn|wanna\s+earn|tryna|who\s+wanna|who\s+wants|"
+            r"any\s+(?:of\s+the\s+)?\w+\s+(?:want|wanna|tryna)|slots?\s+open|earn|dm\s+if")
+_JOB = (r"hold\s+(?:the\s+|a\s+)?(?:line|phone|bit|stash|work|white|brown|bag)|run\s+(?:the\s+|a\s+)?(?:line|lines|parcels|bits)|"
+        r"runners?|shotters?|go\s+(?:country|county|cunch|ot)|going\s+(?:country|county|cunch|ot)|trap(?:ping)?\s+from|"
+        r"front\s+the\s+work|sell\s+for\s+me|carry\s+the\s+work|bagging\s+up|bag\s+up|shift\s+from|drop(?:ping)?\s+(?:the\s+)?"
+        r"(?:green|white|pills|bits|food|parcels)|parcels\s+of\s+food|hold\s+the\s+stash|use\s+their\s+flat|"
+        r"youngers?|young\s+ones?|kids\s+on\s+bikes|drivers?\s+to\s+drop")
+_PAY = r"cash|£|\$|money|pay|paid|earn|cut|%|wage|daily|weekly|a\s+week|an\s+hour"
+
+# ------------------------------------------------------------------------------------ gangs
+_GROUP = (r"(?:the\s+)?(?:[a-z0-9]+\s+){0,2}(?:boys|gang|crew|lot|set|youngers|mandem|bloc?ks?|gs|squad|firm|side|"
+          r"yutes|mob|clique|team\s+\w+)")
+_PLACE = r"(?:ends|estate|block|side|streets|road|manor|land|turf|territory|area|flats|postcode|zone|river|lane|strip)"
+
+
+@dataclass(frozen=True, slots=True)
+class StructureRule:
+    id: str
+    category: str
+    weight: float
+    label: str
+    rx: re.Pattern[str]
+
+
+@dataclass(frozen=True, slots=True)
+class StructureHit:
+    """One structural match in the NORMALISED text: ``[start, end)`` into ``text``."""
+
+    rule: str
+    category: str
+    start: int
+    end: int
+    weight: float
+    term: str
+
+
+def _r(rule_id: str, category: str, weight: float, label: str, src: str) -> StructureRule:
+    return StructureRule(rule_id, category, weight, label, re.compile(r"(?<![^\W_])(?:" + src + r")(?![^\W_])"))
+
+
+_NEAR = r"(?:[\s,.:;!-]+[^\s.!?]*){0,6}?[\s,.:;!-]+"       # up to 6 words, same sentence
+
+STRUCTURE_RULES: tuple[StructureRule, ...] = (
+    _r("ds.grammar.price", "drug_supply", 0.7, "a drug with a price or a dealing quantity",
+       r"(?P<drug>" + _DRUG + r")" + _NEAR + r"(?:" + _PRICE + r")|(?:" + _PRICE + r")" + _NEAR + r"(?:on\s+|of\s+)?"
+       r"(?:the\s+)?(?P<drug2>" + _DRUG + r")"),
+    _r("ds.grammar.offer", "drug_supply", 0.65, "a drug offered or delivered",
+       r"(?:" + _OFFER + r")" + _NEAR + r"(?:the\s+|a\s+bit\s+of\s+|some\s+|them\s+|da\s+)?(?P<drug>" + _DRUG + r")"
+       r"|(?P<drug2>" + _DRUG + r")" + _NEAR + r"(?:" + _OFFER_AFTER + r")"),
+    _r("ds.grammar.recruit", "drug_supply", 0.7, "people recruited for drug work for pay",
+       r"(?:" + _RECRUIT + r")(?:[\s,.:;!?()-]+[^\s.!]*){0,14}?[\s,.:;!?()-]+(?P<job>" + _JOB + r")"
+       r"(?:[\s,.:;!?()-]+[^\s.!]*){0,14}?[\s,.:;!?()-]*(?:" + _PAY + r")"),
+    _r("ds.grammar.line", "drug_supply", 0.6, "a named dealing line open for orders",
+       r"\w+\s+line\s+(?:is\s+)?(?:active|open|out\s+now|live|running)|(?:night|day)\s+shift\s+on\s+the\s+line"),
+    _r("ga.grammar.ours", "gang_affiliation", 0.55, "claims a place for a group",
+       r"(?:is|are|'s|=)\s+(?:all\s+)?(?:ours|our\s+(?:land|turf|ends|territory|manor|block|side|streets|estate)|"
+       r"(?:[a-z0-9]+\s+){1,2}(?:territory|land|turf))"
+       r"|belongs?\s+to\s+(?:us|" + _GROUP + r")|(?:we|i)\s+took\s+(?:em|them|dem|it)\s+back|"
+       r"(?:owns?|running|runs|controls?)\s+(?:these|this|the|our|that)\s+" + _PLACE +
+       r"|(?:you'?re|ur|you\s+are)\s+in\s+(?:[a-z0-9]+\s+){1,2}(?:land|territory|turf|ends)|know\s+your\s+place|"
+       r"act\s+accordingly|get\s+a\s+pass|trespassing|flag\s+planted|ends\s+claimed|our\s+land|"
+       r"(?:this|that)\s+(?:whole\s+)?(?:block|side|estate|road|strip)(?:\s+(?:of\s+\w+(?:\s+\w+)?))?\s+(?:is\s+)?ours"),
+    _r("ga.grammar.taunt", "gang_affiliation", 0.55, "mocks a rival group as scared",
+       r"(?:ducking|duckin|dodging|hiding\s+from|running\s+from|ran\s+from|ran\s+when|scared\s+of|shook\s+of)\s+"
+       r"(?:us|we|the\s+\w+|their\s+own|em|dem)|(?:ain'?t|never|didn'?t|don'?t)\s+(?:ever\s+)?(?:spun|spin|slid|slide|rode|ride)"
+       r"\s+back|(?:crying|cry)\s+(?:crew|more|on\s+live)|mummy'?s\s+boys|keep\s+ducking|"
+       + _GROUP + r"\s+(?:are|is|r)\s+(?:a\s+|just\s+)?(?:joke|jokes|yutes|pussies|pussy|dickheads|clowns|bitches|"
+       r"scared|shook|mugs|wastemen|neeks|bunch\s+of\s+\w+)|" + _GROUP + r"\s+a\s+bunch\s+of\s+\w+|more\s+like\s+\w+\s+crying"),
+    _r("ga.grammar.mock_victim", "gang_affiliation", 0.6, "laughs at a rival's injury or death",
+       r"(?:\d+\s+of\s+theirs|stab\s+race|score\s*board\s+don'?t\s+lie|respect\s+to\s+nobody|"
+       r"too\s+late\s+for\s+(?:her|his|their)\s+(?:yute|son|boy|bro))"
+       r"|(?:their|ur|your|his)\s+(?:\w+\s+){0,3}?(?:memorial|funeral|vigil|grave|leg|bro'?s\s+leg)(?:\s+\w+){0,8}?\s+"
+       r"(?:cry\s+more|oh\s+wait|for\s+jokes|still\s+limping|lmao|lol|😂)"
+       r"|(?:their|ur|your|his)\s+(?:top\s+)?(?:man|boy|bro|guy|yute|brother|cousin|boys|mans)(?:'s)?\s+(?:\w+\s+){0,4}?"
+       r"(?:wheelchair|limping|leg|got\s+(?:wet|shot|stabbed|touched|dipped|bodied|splashed|bored|poked)|"
+       r"grave|bleeding|chain)"),
+)
+
+#: Victim mockery needs laughter or a jibe somewhere in the post; a memorial post does not.
+_MOCKERY = re.compile(r"lmao|lmfao|lol|haha|😂|😭|emoji_skull|💀|jokes|cry|crying|can'?t\s+run|bet\s+he|still|"
+                      r"oh\s+wait|respect\s+to\s+nobody|on\s+my\s+neck|keep\s+up|don'?t\s+lie|too\s+late")
+
+
+def scan(text: str) -> list[StructureHit]:
+    """Every drug-supply and gang structure in ``text`` (already normalised)."""
+    hits: list[StructureHit] = []
+    for rule in STRUCTURE_RULES:
+        for m in rule.rx.finditer(text):
+            groups = m.groupdict()
+            drug = groups.get("drug") or groups.get("drug2")
+            if drug and drug in _AMBIGUOUS and rule.id == "ds.grammar.offer" and not re.search(
+                    r"(?:the|da|a\s+bit\s+of|some)\s+" + re.escape(drug), m.group(0)):
+                continue                          # "got the green" counts; "i have work" does not
+            if rule.id == "ga.grammar.mock_victim" and not _MOCKERY.search(text):
+                continue
+            hits.append(StructureHit(rule.id, rule.category, m.start(), m.end(), rule.weight,
+                                     f"{rule.label}: {re.sub(r'[ ]+', ' ', m.group(0))[:60]}"))
+    return hits

@@ -1,0 +1,45 @@
+"""Drug supply and gang rivalry found from their structure (classify/structures.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from socialhub.classify import load_classifier
+from socialhub.classify.normalise import normalise
+from socialhub.classify.structures import scan
+
+
+@pytest.mark.parametrize(("text", "rule"), [
+    ("Hash £25 an 8th, proper Moroccan, hmu", "ds.grammar.price"),
+    ("Cali deliveries until midnight, snap me", "ds.grammar.offer"),
+    ("text for the green, quick ting", "ds.grammar.offer"),
+    ("Looking for workers to hold the line, 12 hour shifts, cash daily", "ds.grammar.recruit"),
+    ("Jay line active, call me", "ds.grammar.line"),
+    ("Hollow Lane is ours", "ga.grammar.ours"),
+    ("Northside gang owns these streets, write it down", "ga.grammar.ours"),
+    ("Keep ducking, T-Block. We know you're scared.", "ga.grammar.taunt"),
+    ("lmao their man's in a wheelchair now, bet he can't run from us no more", "ga.grammar.mock_victim"),
+])
+def test_structures_are_found(text: str, rule: str) -> None:
+    assert rule in {h.rule for h in scan(normalise(text).text)}
+
+
+@pytest.mark.parametrize("text", [
+    "Selling my old bike, £50, collection only",
+    "Runners wanted for the Sunday running club, all paces, free",
+    "thanks bud, have a great weekend",
+    "I have work at 9 and a deadline at 5",
+    "This book belongs to me",
+    "RIP to their brother, fly high, thinking of the family",
+    "Oh wait, I look like that everyday.",
+    "Fran has pre-1800s white Anglo-Saxon beliefs",
+    "Josh Smith dropped a killer trash talk line on Kenneth",
+])
+def test_everyday_lookalikes_are_not(text: str) -> None:
+    assert scan(normalise(text).text) == []
+    assert load_classifier().classify(text).labels == []
+
+
+def test_a_quoted_advert_reported_to_police_is_not_an_advert() -> None:
+    res = load_classifier().classify("Flyer through the door said 'tap in for bud' with a number on it. Passed it to the PCSO.")
+    assert res.labels == []
