@@ -261,3 +261,17 @@ def test_shipped_model_is_small_and_matches_the_thresholds_file() -> None:
     manifest = json.loads((DEFAULT_MODEL_DIR / MANIFEST_FILE).read_text())
     assert load_thresholds().model_version == manifest["model_version"]
     assert manifest["lexicon_version"] == load_rule_classifier().lexicon.version
+
+
+def test_thresholds_are_raised_until_no_benign_group_is_over_flagged() -> None:
+    from socialhub.classify.train import cap_group_fpr
+
+    # 20 cooking posts: 3 score 0.5 (15%), the rest 0.05; 20 everyday posts all at 0.05
+    gold: list[tuple[str, ...]] = [()] * 40
+    groups: list[str | None] = ["cooking"] * 20 + ["everyday"] * 20
+    scores = np.full((40, 4), 0.05)
+    scores[:3, 1] = 0.5
+    t = cap_group_fpr(dict.fromkeys(CATEGORIES, 0.1), gold, groups, scores, 0.05)
+    assert t[WP] == 0.51 and t[VT] == 0.1        # weapon raised past the kitchen knives, others kept
+    # a group under the minimum size does not count
+    assert cap_group_fpr(dict.fromkeys(CATEGORIES, 0.1), gold, groups, scores, 0.05, min_posts=21)[WP] == 0.1

@@ -61,7 +61,7 @@ def test_flags_clear_examples(clf: RuleClassifier, text: str, category: str) -> 
          "teenager with a zombie knife, police said.", "ctx.news"),
         ("Knife crime destroys families. Drop your blade in a knife amnesty bin this week "
          "#LivesNotKnives \U0001F52A\u274C", "ctx.prevention"),
-        ("Use a sharp chef's knife to dice the onions, then fry gently in butter. Recipe below",
+        ("A sharp blade, a sharp chef's knife: dice the onions, then fry gently in butter. Recipe below",
          "ctx.cooking"),
         ("We destroyed them 4-0 today, killed them in the second half \u26BD", "ctx.sport"),
         ("I killed him in Fortnite last night \U0001F602 20 kill game", "ctx.gaming"),
@@ -110,8 +110,8 @@ def test_music_release_without_slang_has_no_evidence(clf: RuleClassifier) -> Non
         ("sh\u200bank", "weapon"),
         ("\u0455h\u0430nk", "weapon"),
         ("5h4nk", "weapon"),
-        ("k n i f e", "weapon"),
-        ("k.n.i.f.e", "weapon"),
+        ("k n i f e on me", "weapon"),            # a bare "knife" is not a label by itself
+        ("k.n.i.f.e on me", "weapon"),
         ("\U0001F52A", "weapon"),
         ("shaaaank", "weapon"),
         ("0pp bl0ck", "gang_affiliation"),

@@ -75,7 +75,8 @@ from socialhub.models import CATEGORIES
 __all__ = ["TrainConfig", "choose_thresholds", "main", "run_train", "write_thresholds"]
 
 DEFAULTS: dict[str, Any] = {"ngram_min": 1, "ngram_max": 4, "min_df": 2, "C": 16.0, "stack_C": 1.0, "cv_folds": 5,
-                            "feedback_weight": 2.0, "vt_recall": None, "real_weight": 1.0, "max_real_fpr": 0.005}
+                            "feedback_weight": 2.0, "vt_recall": None, "real_weight": 1.0, "max_real_fpr": 0.005,
+                            "max_group_fpr": 0.05}
 
 #: Within the Davidson ``calibration`` part (buckets 0-69 of ``realdata.split_part``), buckets
 #: below this train the model as real negatives; the rest (50-69) only choose thresholds.
@@ -304,8 +305,36 @@ def cap_real_fpr(thresholds: dict[str, float], real_scores: np.ndarray, max_fpr:
     return out
 
 
+#: Benign dev groups smaller than this do not cap thresholds (too few posts for a rate).
+MIN_GROUP_POSTS = 20
+
 #: Thresholds: the highest whose dev F1 is within this of the best (see ``choose_thresholds``).
 F1_TOLERANCE = 0.01
+
+
+def cap_group_fpr(thresholds: dict[str, float], gold: list[tuple[str, ...]], groups: list[str | None],
+                  scores: np.ndarray, max_fpr: float, *, min_posts: int = MIN_GROUP_POSTS) -> dict[str, float]:
+    """Raise a threshold until, in EVERY benign group of the dev set with at least ``min_posts``
+    posts (cooking, sport, gaming, music, news, benign slang, everyday), at most ``max_fpr`` of the
+    posts pass it.
+
+    Why: F1 on dev barely notices a few kitchen knives or FIFA posts flagged, but the officers
+    (and the people who write that way) do; and the fairness figure is the worst benign slice, not
+    the average. The groups are the dev set's own near-miss posts, never the test split or the suite.
+    """
+    out = dict(thresholds)
+    benign = [i for i, g in enumerate(gold) if not g]
+    by_group: dict[str, list[int]] = {}
+    for i in benign:
+        if groups[i]:
+            by_group.setdefault(str(groups[i]), []).append(i)
+    slices = [np.array(ix) for ix in by_group.values() if len(ix) >= min_posts]
+    for c, cat in enumerate(CATEGORIES):
+        t = out[cat]
+        while t < 0.99 and any(float(np.mean(scores[ix, c] >= t)) > max_fpr for ix in slices):
+            t = round(t + 0.01, 2)
+        out[cat] = t
+    return out
 
 
 def choose_thresholds(gold: list[tuple[str, ...]], scores: np.ndarray, *, vt_recall: float | None = None,
@@ -451,6 +480,10 @@ def run_train(train_path: str | Path, *, out_dir: str | Path = DEFAULT_MODEL_DIR
         chosen = choose_thresholds([e.labels for e in dev_ex], scores, vt_recall=cfg["vt_recall"])
         rule = (f"violence_threat: highest with recall >= {cfg['vt_recall']}; others: " if cfg["vt_recall"] else
                 "each: ") + f"the highest threshold whose F1 is within {F1_TOLERANCE} of the best"
+        chosen = cap_group_fpr(chosen, [e.labels for e in dev_ex], [e.group for e in dev_ex], scores,
+                               cfg["max_group_fpr"])
+        rule += (f"; then raised until at most {cfg['max_group_fpr']} of every benign dev group "
+                 f"(>= {MIN_GROUP_POSTS} posts) passes")
         if real_calib:
             real_res = combined.classify_batch([e.text for e in real_calib])
             real_scores = np.array([[r.scores[c] for c in CATEGORIES] for r in real_res])
