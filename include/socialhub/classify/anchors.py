@@ -58,7 +58,8 @@ ANCHOR_SOURCES: dict[str, str] = {
         r"explosion|blood|coffin|ambulance|skull)"
     ),
     "weapon": (
-        r"knife|knives|knifed|blade\w*|shank\w*|bora\w*|nank\w*|ching\w*|skeng\w*|machete\w*|rambo\w*|"
+        r"knife|knives|knifed|knifes|blade\w*|shank\w*|pump\w*|glizz\w*|chopp\w*|dracos?|beam|"
+        r"bora\w*|nank\w*|ching\w*|skeng\w*|machete\w*|rambo\w*|"
         r"zombie|switchblade\w*|balisong|dagger\w*|sword\w*|katana\w*|axe|axes|hatchet\w*|cleaver\w*|"
         r"gun|guns|gunn\w*|gunman|gunmen|pistol\w*|handgun\w*|glock\w*|strap|strapped|straps|burner\w*|wap|waps|"
         r"mash|ting|tings|piece|tool|tools|nine|9mm|draco|drac|uzi|ak|ak47|mac|tec|ar15|mp5|revolver\w*|"
@@ -81,7 +82,7 @@ ANCHOR_SOURCES: dict[str, str] = {
         r"mandy|mdma|xans?|bars|pills?|charlie|sniff|gas|food|packs?|pack|oz|ounces?|grams?|8th|eighth|q|"
         r"quarter|half|nine\s*bar|9\s*bar|tenner\w*|£|\d+\s*(?:g|k)|lean|percs?|perc\w*|oxy\w*|fent\w*|heroin|"
         r"smack|spice|dealer\w*|deal|deals|dealing|selling|sell|sells|serving|supply\w*|stock|restock\w*|"
-        r"greens|pressies|mushies|carts|edibles|thc|cali|exotics?|hmu|dm|dms|inbox|snap|tap\s+in|line|"
+        r"press|zoo\w*|gas\s+menu|wickr|tele|greens|pressies|mushies|carts|edibles|thc|cali|exotics?|hmu|dm|dms|inbox|snap|tap\s+in|line|"
         r"shift\w*|work|workers?|youngers?|cash|money|quick\s+money|emoji_(?:leaf|pill|snow|plug|money|"
         r"chocolate)"
     ),

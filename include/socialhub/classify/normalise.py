@@ -250,7 +250,8 @@ def _leet_pass(text: str) -> str:
     """Decode leetspeak inside words. One character for one, so the offset map is unchanged.
 
     A run (letters, digits, ``@``, ``$``) qualifies when it has a letter, and, after dropping
-    a leading ``@`` (a mention) and trailing digits (``ak47``, ``mp5``, ``covid19``), holds no
+    a leading ``@`` (a mention) and trailing digits (``ak47``, ``mp5``, ``covid19``; but one leet
+    digit after three or more characters is a letter: ``knif3``, ``l1n3``), holds no
     digit that isn't leet (``g2g`` stays). A run with no letter at all (``4-0``, ``$100``) and
     a number with a unit (``10g``, ``5pm``, ``1st``) are left alone. Only runs around a leet
     character are looked at, so text without one costs a single regex search.
@@ -276,6 +277,9 @@ def _leet_pass(text: str) -> str:
             continue
         lead = len(run) - len(run.lstrip("@"))
         core = run[lead:].rstrip(_DIGITS)
+        tail = run[lead + len(core):]
+        if len(tail) == 1 and tail in LEET and len(core) >= 3 and sum(ch.isalpha() for ch in core) >= 2:
+            core += tail                  # "knif3", "l1n3": one leet letter at the end of a word
         if (not core or not any(ch.isalpha() for ch in core) or not any(ch in LEET for ch in core)
                 or any(ch in _NON_LEET_DIGITS for ch in core)):
             pieces.append(run)
