@@ -59,7 +59,8 @@ _PERSON_NOUNS = (
     r"niggers?|faggots?|fags?|dykes?|trannies|tranny|paedos?|pedos?|nonces?|scum|vermin|cockroaches|animals|"
     r"savages?|traitors?|neighbours?|neighbors?|landlords?|bosses|boss|mp|mps|politicians?|journalists?|"
     r"crew|gang|members?|lads|geezers?|blokes?|dude|dudes|homie|homies|nigga|ho|hoes|thot|thots|someone|somebody|"
-    r"clowns?|dickheads?|wankers?|neeks?|breddas?|bredrin|cops|coppers|pakis?|gypsies|travellers|illegals")
+    r"clowns?|dickheads?|wankers?|neeks?|breddas?|bredrin|cops|coppers|pakis?|gypsies|travellers|illegals|"
+    r"witness|witnesses|grasses|informers?|informants?|judge|judges|ref|referee|bouncers?|security|landlords?")
 _POSSESSIVE = r"(?:your|ur|yo|his|her|their|dem|them|that|this|those|these|the|every|all\s+the|all|some|any|each|both|my)"
 _PRONOUN = (r"you|u|ya|yu|yuh|yah|yous|youse|y'all|yall|ye|unu|him|hm|her|har|them|dem|em|'em|thee|"
             r"every\s*(?:one|body|single\s+one|last\s+one|one\s+of\s+(?:you|them|dem|u|those|these|y'all))|"
@@ -114,7 +115,8 @@ _WEAK_OK = re.compile(
     r"all|and\s+(?:your|ur|his|her|their)|where\s+(?:you|u|he|she|they)\s+stand|"
     r"(?:you|u|yo|ya)\s+(?:little|stupid|fucking|fkn|pussy|piece)|"
     r"(?:the|your|ur|his|her)\s+(?:shit|crap|hell|life|fuck)\s+out|"
-    r"so\s+hard|first|properly|for\s+real|alive|like\s+(?:a|the)\s+(?:fish|pig|dog|animal|rat)s?|"
+    r"so\s+hard|hard|first|properly|for\s+real|fr|on\s+god|on\s+my\s+mum|alive|"
+    r"while\s+(?:they'?re|he'?s|she'?s|you'?re|they\s+are)\s+(?:on\s+the\s+(?:floor|ground)|down)|like\s+(?:a|the)\s+(?:fish|pig|dog|animal|rat)s?|"
     r"from\s+(?:the|a)\s+(?:nearest\s+)?(?:tree|lamp\s*post|bridge|rafters)|to\s+sleep(?:\s+(?:for\s+good|permanently|forever))|"
     r"in\s+(?:a|the)\s+(?:ditch|dirt|ground|grave|box|coffin|river|canal|body\s*bag|hospital)|"
     r"through\s+(?:a|the|that|this)\s+(?:window|wall|door|windscreen)|to\s+(?:meet|see)\s+(?:ya|your|ur|his|her|their|yo)\s+"
@@ -169,7 +171,7 @@ _MODAL = (
     r"ain't\s+(?:gonna|going\s+to)|aint\s+(?:gonna|going\s+to)|(?:don't|dont|do\s+not)\s+(?:want\s+to|wanna)|"
     r"never\s+(?:wanna|want\s+to)|would\s+not|will\s+not|could\s+never|couldn't|couldnt|can't|cant|cannot)|"
     r"'d|'m\s+not\s+(?:gonna|going\s+to)))"
-    r"|imma|ima|i'ma|i'mma|ama|amma|finna|gonna|gon|going\s+to|bout\s+to|let's|lets|let\s+me|let\s+us|lemme|"
+    r"|imma|ima|i'ma|i'mma|ama|amma|im\s+(?:gonna|going\s+to|finna|bout\s+to|about\s+to|tryna|gon)|finna|gonna|gon|going\s+to|bout\s+to|let's|lets|let\s+me|let\s+us|lemme|"
     r"(?:someone|somebody|some1|anyone|anybody|people|u|you|y'all|yall|we|they|dem|man|mandem|the\s+\w+|he|she)\s*"
     r"(?:should|needs\s+to|need\s+to|has\s+to|have\s+to|gotta|got\s+to|ought\s+to|must|better|pls|please|go)|"
     r"(?:mi|me|wi|we)\s+(?:a\s+go|ago|ah\s+go|a\s+guh|guh|gwine|gwaan|gonna|wi|will|ago\s+go)|"
@@ -366,7 +368,8 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"(?P<verb>killing|murdering|stabbing|shanking|shooting|breaking|snapping|running\s+(?:\w+\s+)?over|"
           r"putting|cutting|slicing|burning|torching|smashing|beating|battering|hurting|slapping|punching|kicking|"
           r"bodying|wetting|chinging|doing|dragging|drowning|strangling|choking|hanging|bottling|glassing|"
-          r"stomping|bussing|blasting|splashing|dipping|cheffing|ending|finishing|taking)" + _G +
+          r"stomping|bussing|blasting|splashing|dipping|cheffing|ending|finishing|taking|stamping\s+on|stomping\s+on|"
+          r"jumping\s+on)" + _G +
           r"(?P<target>" + TARGET_OR_BODY + r")"),
     _rule("vt.grammar.intent_gap", 0.75,
           "announced intent, with a few words between the act and the person (\"ima beat yo ass\", \"i'll knock your teeth out\")",
@@ -411,8 +414,19 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"|(?:you|u|yuh)\s+(?:won'?t|will\s+not|nah\s+go|aint\s+gonna|ain'?t\s+gonna)\s+(?:walk|leave|get\s+out|make\s+it)\s+"
           r"(?:out|again|alive|home|here)|(?:won'?t|will\s+not)\s+walk\s+again"
           r"|(?:end\s+up|be)\s+on\s+(?:a\s+)?t[\W_]*shirt|(?:rest|sleep)\s+in\s+peace\s+soon"
-          r"|(?:(?:fi|to)\s+dead|gunshot\s+fi\s+(?:yuh|you|dem|unu)|yuh\s+(?:a\s+)?dead(?:\s+man)?|yuh\s+life\s+done))",
-          negatable=False),    _rule("vt.grammar.better_dead", 0.8,
+          r"|(?:(?:fi|to)\s+dead|gunshot\s+fi\s+(?:yuh|you|dem|unu)|yuh\s+(?:a\s+)?dead(?:\s+man)?|yuh\s+life\s+done)"
+          r"|see\s+what\s+happens\s+to\s+(?:your|ur)\s+\w+|what\s+happens\s+to\s+(?:people|grasses|snitches|rats|informers|"
+          r"anyone|those)\s+(?:who|round|like)|what\s+(?:your|ur)\s+\w+\s+looks?\s+like\s+(?:opened|cut|smashed|split|"
+          r"caved|kicked)|(?:want|have|play)\s+at\s+(?:your|ur)\s+funeral"
+          r"|(?:hands?|fingers?|rope|belt)\s+(?:round|around)\s+(?:your|ur|his|her)\s+(?:throat|neck)"
+          r"|stab\s+wounds?\s+(?:\w+\s+){0,6}?(?:you|u)\s+(?:can|could)\s+take"
+          r"|(?:make\s+sure|ensure)\s+(?:you|u|he|she|they)\s+(?:don'?t|never|do\s+not|won'?t)\s+(?:leave|walk|get\s+out|"
+          r"make\s+it)|with\s+(?:you|u|them|him|her)\s+(?:still\s+)?in(?:side)?\s+it|til\w*\s+(?:you|u|he|they)\s+stop\s+"
+          r"breathing|emoji_(?:knife|gun|dagger|bomb)(?:\s+\S+){0,4}?\s+(?:that'?s\s+(?:you|u|the\s+plan\s+for\s+you)|for\s+"
+          r"(?:you|u)\b)|=\s*emoji_(?:skull|coffin)|emoji_blood\s+on\s+(?:your|ur)|(?:emoji_target|target)\s+on\s+(?:your|ur)"
+          r"\s+(?:back|head)|(?:your|ur)\s+(?:mum'?s\s+)?house\s+(?:is\s+)?(?:first|going\s+(?:up|emoji_\w+)))",
+          negatable=False),
+    _rule("vt.grammar.better_dead", 0.8,
           "the world would be better if people were dead (\"the world would be better if all X were dead\")",
           r"(?P<verb>(?:world|country|planet|place|everyone|we|things|life|society|britain|england|uk|earth)\s+"
           r"(?:would|will|'d|'ll)\s+be\s+(?:a\s+|so\s+much\s+|much\s+)?better(?:\s+place|\s+off)?\s+(?:if|when|once|without)\s+"
@@ -430,10 +444,13 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r")|gets\s+(?:" + _PARTICIPLE + r")|are\s+(?:" + _PARTICIPLE + r")|is\s+(?:" + _PARTICIPLE + r"))(?!\w)"),
     _rule("vt.grammar.particle", 0.75,
           "intent or a call to attack, with the person between the verb and its particle (\"run them over\", \"knock him out\")",
-          r"(?:(?P<modal>" + _MODAL + r")" + _G + r"(?P<neg>(?:(?:never|not|n't|nt)" + _G + r")*)" + _OPT_ADV +
-          r"|(?:(?<=^)|(?<=[.!?;:\n\"“(])\s*))"
+          r"(?:(?P<modal>" + _MODAL + r"|(?:i|we)\s*(?:'m|'re|\s+am|\s+are)|im)" + _G +
+          r"(?P<neg>(?:(?:never|not|n't|nt)" + _G + r")*)" + _OPT_ADV +
+          r"|(?:(?<=^)|(?<=[.!?;:\n\"“(])\s*|(?<=\s)(?=(?:go|just|pls|please|so|now|then|and|lads|boys|guys)\s))"
+          r"(?:(?:go|just|pls|please|so|now|then|and|lads|boys|guys)\s+)*)"
           r"(?P<verb>run|knock|beat|smash|cut|chop|fuck|mess|rough|bash|cave|light|blow|mash|rip|wipe|hunt|gun|mow|"
-          r"string|burn|shoot|stab|slice)\s+(?P<target>" + TARGET + r")\s+"
+          r"string|burn|shoot|stab|slice|running|knocking|beating|smashing|cutting|chopping|bashing|lighting|blowing|"
+          r"ripping|hunting|burning|shooting|stabbing|slicing)\s+(?P<target>" + TARGET + r")\s+"
           r"(?:all\s+)?(?:over|out|up|in|down|off|apart|to\s+pieces|to\s+shreds)(?!\w)"),
     _rule("vt.grammar.call_to", 0.75,
           "a call to start attacking people (\"time to start shooting these vermin\")",
@@ -511,6 +528,9 @@ def negated(text: str, start: int) -> bool:
         return False
     if _NEG_EXEMPT.search(window):
         return False
+    neg = [m.start() for m in _NEG.finditer(" " + clause)]
+    if neg and re.search(r"(?:^|\W)(?:if|unless|until|till|til|or\s+else)\W", " " + clause[:max(0, neg[-1])] + " "):
+        return False                    # "if u dont delete that video im gonna stab u": a condition
     return _NEG.search(" " + window) is not None
 
 
@@ -655,7 +675,9 @@ _NEEDS = re.compile(
     r"bleed|broken|trip|borrowed|time|funeral|wake|grave|coffin|casket|headstone|goodbyes|last|list|memory|"
     r"ghost|advance|pray|walk|shirt|peace|gunshot|life|fi|run|knock|beat|smash|cut|chop|fuck|mess|rough|bash|cave|"
     r"light|blow|mash|rip|wipe|hunt|gun|mow|string|burn|shoot|stab|slice|erase|remove|exterminate|eradicate|better|"
-    r"hope|wish|kys|gassing|executing|butchering)(?![^\W_])")
+    r"hope|wish|kys|gassing|executing|butchering|happens|looks?|funeral|hands?|fingers?|wounds?|sure|breathing|"
+    r"emoji_\w+|target|house|stamping|stomping|jumping|knocking|beating|smashing|chopping|bashing|lighting|"
+    r"blowing|ripping|hunting|burning|shooting|stabbing|slicing)(?![^\W_])")
 
 
 def _dedupe(hits: Iterable[GrammarHit]) -> list[GrammarHit]:

@@ -80,6 +80,8 @@ EMOJI_TOKENS: dict[str, str] = {
     "\U0001F691": "emoji_ambulance",  # 🚑
     "\U0001F977": "emoji_ninja",      # 🥷 (balaclava imagery in drill)
     "\U0001F480": "emoji_skull",      # 💀 (mostly "I'm dead" laughter)
+    "\U0001FAA6": "emoji_coffin",     # 🪦 headstone
+    "\U0001F3AF": "emoji_target",     # 🎯 direct hit
     "\u26BD": "emoji_football",       # ⚽ (a sport context cue)
     "\U0001F3AE": "emoji_videogame",  # 🎮 (a gaming context cue)
 }
