@@ -15,7 +15,6 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +134,9 @@ def _replay_clock(base: Path) -> Any:
     if epoch_file.exists():
         epoch = datetime.fromisoformat(epoch_file.read_text().strip())
     else:
-        epoch = datetime.now(UTC).replace(microsecond=0)
+        from socialhub.clock import now
+
+        epoch = now().replace(microsecond=0)   # SOCIALHUB_NOW (e.g. +365d) runs the demo on another day
         epoch_file.write_text(epoch.isoformat())
     started = time.monotonic()
     # whole seconds: the first calls (which fix every demo post's id) return exactly the epoch
@@ -159,7 +160,9 @@ def run_demo(*, fresh: bool = False, project_dir: Path | None = None, review: bo
     logs.mkdir(parents=True, exist_ok=True)
     log_file = logs / "demo.log"
     t0 = time.monotonic()
-    started = utc_iso(__import__("datetime").datetime.now(__import__("datetime").timezone.utc))
+    from socialhub.clock import now
+
+    started = utc_iso(now())
 
     def step(msg: str) -> None:
         print(f"[{time.monotonic() - t0:5.1f}s] {msg}", flush=True)

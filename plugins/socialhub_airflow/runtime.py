@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from socialhub.config import Settings
@@ -45,7 +45,10 @@ def auditor(st: Any = None) -> Any:
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    """The wall clock, or the demo's/tests' clock when ``SOCIALHUB_NOW`` moves it (``socialhub.clock``)."""
+    from socialhub.clock import now as clock_now
+
+    return clock_now()
 
 
 def connector_factory(cfg: Settings) -> Any:
@@ -55,7 +58,7 @@ def connector_factory(cfg: Settings) -> Any:
     def make(platform: str) -> Any:
         config = SocialhubPlatformHook(platform).get_connector_config(lookback_days=cfg.lookback_days,
                                                                      max_pages=cfg.max_pages)
-        return get_connector(platform, config)
+        return get_connector(platform, config, now=now)    # look-back and rate limits on the same clock
 
     return make
 

@@ -26,7 +26,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -207,8 +206,9 @@ def run_review_demo(project: Path, home: Path, data_dir: Path, env: dict[str, st
     and not at all when every alert has been reviewed already. ``project`` is not used beyond
     ``env`` (kept for the caller's symmetry).
     """
-    from datetime import datetime, timedelta
+    from datetime import timedelta
 
+    from socialhub.clock import now
     from socialhub.review.bundle import describe_bundle
     from socialhub.review.store import unclaimed_alerts
     from socialhub.storage import LocalStore
@@ -216,7 +216,7 @@ def run_review_demo(project: Path, home: Path, data_dir: Path, env: dict[str, st
     store = LocalStore(data_dir / "store")
     run_id = f"demo_review__{int(time.time())}"
     result: dict[str, Any] = {"run_id": run_id, "outbox": str(data_dir / "outbox")}
-    todo, _ = unclaimed_alerts(store, now=datetime.now(UTC), limit=max_reviews, max_age=timedelta(days=7))
+    todo, _ = unclaimed_alerts(store, now=now(), limit=max_reviews, max_age=timedelta(days=7))
     if not todo:
         step("every alert has been reviewed already: nothing for officers to do")
         result["state"] = "nothing to review"
