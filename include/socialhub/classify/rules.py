@@ -59,6 +59,10 @@ MAX_EVIDENCE_PER_RULE = 10
 #: still find such a post through a strong score, but words alone no longer put it in the queue.
 SUPPRESSED_MULTIPLIER = 0.02
 
+#: A context cue lowers a category only within this many characters of that category's evidence
+#: (about a long sentence or two; the windows the combined layer scores are 280 characters).
+CONTEXT_REACH = 150
+
 
 def term_regex(term: str) -> str:
     """The regex source (without boundaries) for a plain lexicon term; see the module docstring."""
@@ -323,10 +327,10 @@ class RuleClassifier:
                                    components={"rules": dict(zero)}),
                     dict(zero), mult, damp_reasons)
 
-        context_hits: dict[str, Hit] = {}
+        context_hits: dict[str, list[Hit]] = {}
         if self._context_rx is not None:
             for h in sorted(self._scan(norm, [self._context_rx]).values(), key=lambda h: (h.start, h.end)):
-                context_hits.setdefault(h.rule, h)       # first occurrence per rule is the evidence
+                context_hits.setdefault(h.rule, []).append(h)
 
         reasons: list[Reason] = []
         scores: dict[str, float] = {}
@@ -335,8 +339,16 @@ class RuleClassifier:
             for rule_hits in matched[c].values():
                 for h in rule_hits[:MAX_EVIDENCE_PER_RULE]:
                     reasons.append(_reason(text, c, h, "match"))
-            for rule_id, h in context_hits.items():
-                if self._context_categories[rule_id].applies_to(c):
+            spans = [h for hs in matched[c].values() for h in hs]
+            for rule_id, occurrences in context_hits.items():
+                if not self._context_categories[rule_id].applies_to(c):
+                    continue
+                # A context cue counts where the evidence is: a football emoji in 2,000 characters
+                # of padding does not make the threat before it about football. With no evidence
+                # of the category (the model's score alone), anywhere in the post counts.
+                near = [h for h in occurrences if not spans or any(_gap(h, m) <= CONTEXT_REACH for m in spans)]
+                if near:
+                    h = near[0]                 # the first nearby occurrence is the evidence
                     mult[c] *= h.weight
                     if score > 0.0:
                         reasons.append(_reason(text, c, h, "context"))
@@ -370,6 +382,11 @@ class RuleClassifier:
             except Exception as exc:  # noqa: BLE001 - one bad text must not lose the batch
                 out.append(Classification.failed(self.version, self.thresholds, f"{type(exc).__name__}: {exc}"))
         return out
+
+
+def _gap(a: Hit, b: Hit) -> int:
+    """Characters between two spans (0 when they touch or overlap)."""
+    return max(0, max(a.start, b.start) - min(a.end, b.end))
 
 
 def _suppressed_why(category: str, text: str, a: int, b: int) -> str:
