@@ -79,11 +79,11 @@ ANCHOR_SOURCES: dict[str, str] = {
     "drug_supply": (
         r"county|lines?|runners?|shott\w*|trap\w*|bando\w*|cunch|country|ot|plug|plugs|re\s*-?\s*up|menu|"
         r"drops?|dropping|deliver\w*|bud|weed|kush|skunk|zoots?|white|brown|coke|cocaine|crack|ket|pingers|"
-        r"mandy|mdma|xans?|bars|pills?|charlie|sniff|gas|food|packs?|pack|oz|ounces?|grams?|8th|eighth|q|"
+        r"mandy|mdma|xans?|bars|pills?|charlie|sniff|gas|packs?|pack|oz|ounces?|grams?|8th|eighth|q|"
         r"quarter|half|nine\s*bar|9\s*bar|tenner\w*|£|\d+\s*(?:g|k)|lean|percs?|perc\w*|oxy\w*|fent\w*|heroin|"
         r"smack|spice|dealer\w*|deal|deals|dealing|selling|sell|sells|serving|supply\w*|stock|restock\w*|"
         r"press|zoo\w*|gas\s+menu|wickr|tele|greens|pressies|mushies|carts|edibles|thc|cali|exotics?|hmu|dm|dms|inbox|snap|tap\s+in|line|"
-        r"shift\w*|work|workers?|youngers?|cash|money|quick\s+money|emoji_(?:leaf|pill|snow|plug|money|"
+        r"youngers?|emoji_(?:leaf|pill|snow|plug|money|"
         r"chocolate)"
     ),
 }

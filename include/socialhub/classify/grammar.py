@@ -83,7 +83,7 @@ _VERB_STRONG = (
     r"exterminate|slaughter|butcher|massacre|gun\s+down|mow\s+down|rape|wet|ching|juk|jook|bore|knife|drown|"
     r"poison|burn\s+alive|set\s+fire\s+to|blow\s+up|bomb|hang|string\s+up|stab\s+up|shoot\s+up|cut\s+up|slice\s+up|"
     r"chop\s+up|beat\s+up|batter|smash\s+up|bash\s+in|cave\s+in|kick\s+in|stomp|curb\s*stomp|glass|bottle|"
-    r"acid|splash|dip|chef|chef\s+up|duppy|dead|buss|bus|blast|clap|smoke|body|bun|bury|end|finish\s+off|"
+    r"acid|splash|dip|chef|chef\s+up|duppy|dead|buss|blast|clap|smoke|body|bun|bury|end|finish\s+off|"
     r"put\s+down|wipe\s+out|take\s+out|eliminate|cut|slash|slice|snuff|choke|suffocate|beat|hurt|harm|maim|"
     r"break|snap|smash|beat\s+to\s+death|hack|hack\s+up|gas|run\s+over|light\s+up|open\s+up|pop|cap|spray|"
     r"riddle|fuck\s+up|mess\s+up|jump|attack|assault|punch|stamp\s+on|kick|slap|whack|hit|fight|deck|bang|"
@@ -99,7 +99,7 @@ _WEAK = {"beat", "hurt", "harm", "break", "snap", "smash", "pop", "cap", "spray"
          "kick", "slap", "whack", "hit", "fight", "deck", "bang", "end", "bury", "smoke", "blast", "clap",
          "bun", "body", "dead", "take out", "light up", "open up", "finish off", "put down", "wipe out",
          "eliminate", "mess up", "fuck up", "dip", "splash", "chef", "cut", "slash", "slice", "choke", "gas",
-         "run over", "hang", "bomb", "blow up", "glass", "bottle", "acid", "bus", "buss", "shot", "assault",
+         "run over", "hang", "bomb", "blow up", "glass", "bottle", "acid", "buss", "shot", "assault",
          "violate", "stomp", "hack", "kick in", "pull up on", "run up on", "slide on", "spin on", "ride on",
          "drown", "poison", "batter", "knife", "jook", "juk", "stretch", "wack", "smack", "knock",
          "knock out", "whoop", "drop", "box", "fling", "crack", "split", "send", "leave", "put", "drag", "lick off",

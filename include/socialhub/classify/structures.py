@@ -125,10 +125,30 @@ _MOCKERY = re.compile(r"lmao|lmfao|lol|haha|😂|😭|emoji_skull|💀|jokes|cry
                       r"oh\s+wait|respect\s+to\s+nobody|on\s+my\s+neck|keep\s+up|don'?t\s+lie|too\s+late")
 
 
+#: Every drug rule needs one of these words, every gang rule one of those: a text with neither is
+#: skipped without running the rules (tests/classify/test_classify_structures.py checks it on
+#: every written case). Most posts have none, which keeps this module cheap.
+_NEEDS = {
+    "drug_supply": re.compile(r"(?<![^\W_])(?:" + _DRUG + "|" + _JOB + r"|line|8th|eighth|oz|ounce|half|nine|9)(?![^\W_])|£|\$"),
+    "gang_affiliation": re.compile(
+        r"(?<![^\W_])(?:ours|belongs?|took|owns?|running|runs|controls?|land|territory|turf|place|accordingly|pass|"
+        r"trespassing|flag|claimed|ducking|duckin|dodging|hiding|ran|scared|shook|spun|spin|slid|slide|rode|ride|"
+        r"crying|cry|mummy'?s|joke|jokes|yutes|pussies|pussy|dickheads|clowns|bitches|mugs|wastemen|neeks|bunch|"
+        r"theirs|race|scoreboard|score|respect|late|memorial|funeral|vigil|grave|leg|wheelchair|limping|bleeding|"
+        r"chain|got|ends|estate|block|blocks|side|streets|road|manor|area|flats|postcode|zone|river|lane|strip|"
+        r"boys|gang|crew|lot|set|youngers|mandem|gs|squad|firm|mob|clique|team|act|know)(?![^\W_])"),
+}
+
+
 def scan(text: str) -> list[StructureHit]:
     """Every drug-supply and gang structure in ``text`` (already normalised)."""
     hits: list[StructureHit] = []
+    wanted = {c for c, rx in _NEEDS.items() if rx.search(text)}
+    if not wanted:
+        return hits
     for rule in STRUCTURE_RULES:
+        if rule.category not in wanted:
+            continue
         for m in rule.rx.finditer(text):
             groups = m.groupdict()
             drug = groups.get("drug") or groups.get("drug2")
