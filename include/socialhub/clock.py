@@ -47,13 +47,17 @@ def _local() -> bool:
                                                                                    "none")
 
 
-def now() -> datetime:
-    """The current time for the pipeline (UTC): the wall clock unless ``SOCIALHUB_NOW`` moves it."""
+def now(*, demo: bool = False) -> datetime:
+    """The current time for the pipeline (UTC): the wall clock unless ``SOCIALHUB_NOW`` moves it.
+
+    ``demo=True`` is for the ``socialhub demo`` process itself, which is local by definition (it
+    sets ``SOCIALHUB_LOCAL_DEFAULTS`` for the Airflow commands it starts, not for itself).
+    """
     wall = datetime.now(UTC)
     raw = os.environ.get(ENV, "").strip()
     if not raw:
         return wall
-    if not _local():
+    if not (demo or _local()):
         raise ConfigError(f"{ENV} is set ({raw!r}) outside the demo and the tests",
                           hint="unset it: it is honoured only with SOCIALHUB_LOCAL_DEFAULTS (demo, tests)")
     return parse_now(raw, wall)

@@ -136,7 +136,7 @@ def _replay_clock(base: Path) -> Any:
     else:
         from socialhub.clock import now
 
-        epoch = now().replace(microsecond=0)   # SOCIALHUB_NOW (e.g. +365d) runs the demo on another day
+        epoch = now(demo=True).replace(microsecond=0)   # SOCIALHUB_NOW (e.g. +365d) runs the demo on another day
         epoch_file.write_text(epoch.isoformat())
     started = time.monotonic()
     # whole seconds: the first calls (which fix every demo post's id) return exactly the epoch
@@ -162,7 +162,7 @@ def run_demo(*, fresh: bool = False, project_dir: Path | None = None, review: bo
     t0 = time.monotonic()
     from socialhub.clock import now
 
-    started = utc_iso(now())
+    started = utc_iso(now(demo=True))
 
     def step(msg: str) -> None:
         print(f"[{time.monotonic() - t0:5.1f}s] {msg}", flush=True)

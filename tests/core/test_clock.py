@@ -41,14 +41,17 @@ def test_refused_outside_the_demo_and_the_tests(local: str, monkeypatch: pytest.
     monkeypatch.setenv("SOCIALHUB_NOW", "+365d")
     with pytest.raises(ConfigError, match="SOCIALHUB_NOW is set"):
         now()
+    assert now(demo=True) > datetime.now(UTC) + timedelta(days=364)     # the demo process itself is local
 
 
 def test_the_tasks_and_the_demo_replay_use_it(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     from socialhub.demo import _replay_clock
     from socialhub_airflow import runtime
 
-    monkeypatch.setenv("SOCIALHUB_LOCAL_DEFAULTS", "1")
     monkeypatch.setenv("SOCIALHUB_NOW", "2031-05-04T09:00:00Z")
+    monkeypatch.delenv("SOCIALHUB_LOCAL_DEFAULTS", raising=False)   # the demo command sets it only for Airflow's commands
+    assert _replay_clock(tmp_path)() == datetime(2031, 5, 4, 9, tzinfo=UTC)
+    monkeypatch.setenv("SOCIALHUB_LOCAL_DEFAULTS", "1")
     assert runtime.now() == datetime(2031, 5, 4, 9, tzinfo=UTC)
     assert _replay_clock(tmp_path)() == datetime(2031, 5, 4, 9, tzinfo=UTC)   # the demo's posts are dated from it
     assert (tmp_path / "replay-epoch").read_text() == "2031-05-04T09:00:00+00:00"

@@ -216,7 +216,7 @@ def run_review_demo(project: Path, home: Path, data_dir: Path, env: dict[str, st
     store = LocalStore(data_dir / "store")
     run_id = f"demo_review__{int(time.time())}"
     result: dict[str, Any] = {"run_id": run_id, "outbox": str(data_dir / "outbox")}
-    todo, _ = unclaimed_alerts(store, now=now(), limit=max_reviews, max_age=timedelta(days=7))
+    todo, _ = unclaimed_alerts(store, now=now(demo=True), limit=max_reviews, max_age=timedelta(days=7))
     if not todo:
         step("every alert has been reviewed already: nothing for officers to do")
         result["state"] = "nothing to review"
