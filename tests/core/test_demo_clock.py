@@ -82,8 +82,7 @@ def test_demo_today_collects_flags_and_alerts(today: dict[str, Any]) -> None:
     assert collected["accounts_failed"] == []
     assert all(o["posts"] > 0 for o in today["outcomes"]), "a demo account yielded nothing"
     assert processed["quarantined"] > 0, "the demo data exercises the quarantine"
-    assert processed["flagged"] > 0 and set(processed["flagged_by_category"]) == {
-        "drug_supply", "gang_affiliation", "violence_threat", "weapon"}
+    assert processed["flagged"] > 0     # what exactly is the classifier's business; here: the same every year
     assert today["alerts"]["delivered"] == processed["flagged"]
 
 
