@@ -35,7 +35,8 @@ __all__ = ["ANCHOR_SOURCES", "Anchor", "find_anchors", "only_negated"]
 # Stems take any word ending (kill -> kills, killed, killer, killing); "=" marks an exact word.
 ANCHOR_SOURCES: dict[str, str] = {
     "violence_threat": (
-        r"kill\w*|murder\w*|murk\w*|merk\w*|stab\w*|shank\w*|shoot\w*|shot|shots|slit\w*|behead\w*|lynch\w*|"
+        r"kill\w*|murder\w*|murk\w*|merk\w*|stab\w*|shank\w*|shoot\w*(?!\s+(?:my|your|his|her|their|our|a)\s+shot|\s+hoops|\s+(?:a|the|some)\s+"
+        r"(?:photos?|video|pics?|film|scene))|(?<!my\s)(?<!your\s)(?<!his\s)(?<!her\s)(?<!our\s)(?<!their\s)shots?|slit\w*|behead\w*|lynch\w*|"
         r"strangl\w*|tortur\w*|execut\w*|exterminat\w*|slaughter\w*|butcher\w*|massacr\w*|rape\w*|raping|"
         r"wet|wetted|wetting|ching\w*|juk\w*|jook\w*|knife|knifed|knives|blade\w*|drown\w*|poison\w*|burn\w*|"
         r"torch\w*|bomb\w*|blow\w*|blew|hang|hanged|hanging|hung|noose|rope|beat|beats|beaten|beating|batter\w*|"

@@ -63,6 +63,8 @@ _PERSON_NOUNS = (
     r"witness|witnesses|grasses|informers?|informants?|judge|judges|ref|referee|bouncers?|security|landlords?")
 _POSSESSIVE = r"(?:your|ur|yo|his|her|their|dem|them|that|this|those|these|the|every|all\s+the|all|some|any|each|both|my)"
 _PRONOUN = (r"you|u|ya|yu|yuh|yah|yous|youse|y'all|yall|ye|unu|him|hm|her|har|them|dem|em|'em|thee|"
+            r"every\s+(?:single\s+|last\s+)one\s+of\s+(?:you|them|dem|u|those|these|y'all)|"
+            r"(?:the\s+)?next\s+(?:one|person|guy|man|woman|\w+)\s+(?:that|who|to)\s+\w+|"
             r"every\s*(?:one|body|single\s+one|last\s+one|one\s+of\s+(?:you|them|dem|u|those|these|y'all))|"
             r"all\s+of\s+(?:you|u|them|dem|those|these|y'all|yall|ya)|(?:each|both|some|any|most|half)\s+of\s+(?:you|u|them|dem)|"
             r"anyone|anybody|any\s*one|any\s*body|whoever|every\s+\w+\s+(?:i|we)\s+see")
@@ -89,7 +91,7 @@ _VERB_STRONG = (
     r"riddle|fuck\s+up|mess\s+up|jump|attack|assault|punch|stamp\s+on|kick|slap|whack|hit|fight|deck|bang|"
     r"run\s+up\s+on|pull\s+up\s+on|slide\s+on|spin\s+on|ride\s+on|put\s+hands\s+on|lay\s+hands\s+on|"
     r"get\s+hands\s+on|violate|shoot\s+at|fire\s+at|throw\s+acid\s+(?:at|on|in)|pour\s+acid\s+on|"
-    r"set\s+fire\s+to|gut|skin|flay|disembowel|dismember|crucify|castrate|scalp|cripple|paralyse|paralyze|"
+    r"set\s+fire\s+to|cut\s+off|chop\s+off|gut|skin|flay|disembowel|dismember|crucify|castrate|scalp|cripple|paralyse|paralyze|"
     r"stretch|air\s+out|wack|whack|smack|knock\s+out|knock|stomp\s+out|whoop|drop|bruk|"
     r"lick\s+off|mash\s+up|fling|box|bun\s+dung|run\s+down|hunt\s+down|drag|crack|split|rearrange|do\s+in|"
     r"put\s+to\s+sleep|send|leave|put|chop")
@@ -109,7 +111,7 @@ _FRAME_ONLY = {"send", "leave", "put", "drag", "fling"}
 # A weak verb counts with a person target when one of these frames follows (or the verb is used
 # with a body part: "break your legs", "cut his throat").
 _WEAK_OK = re.compile(
-    r"^(?:\s+(?:up|down|in|to\s+death|dead|senseless|black\s+and\s+blue|bad|badly|so\s+bad|so\s+hard|"
+    r"^(?:\s+(?:up|down|in(?=\s*(?:[.!,]|$))|to\s+death|dead|senseless|black\s+and\s+blue|bad|badly|so\s+bad|so\s+hard|"
     r"with\s+(?:a|my|the|this|his)\s+\w+|on\s+sight|tonight|tomorrow|when|if|the\s+second|next\s+time|"
     r"till|until|for\s+(?:life|good)|in\s+(?:the\s+)?(?:street|face|head|neck|back)|outside|right\s+now|"
     r"all|and\s+(?:your|ur|his|her|their)|where\s+(?:you|u|he|she|they)\s+stand|"
@@ -118,11 +120,12 @@ _WEAK_OK = re.compile(
     r"so\s+hard|hard|first|properly|for\s+real|fr|on\s+god|on\s+my\s+mum|alive|"
     r"while\s+(?:they'?re|he'?s|she'?s|you'?re|they\s+are)\s+(?:on\s+the\s+(?:floor|ground)|down)|like\s+(?:a|the)\s+(?:fish|pig|dog|animal|rat)s?|"
     r"from\s+(?:the|a)\s+(?:nearest\s+)?(?:tree|lamp\s*post|bridge|rafters)|to\s+sleep(?:\s+(?:for\s+good|permanently|forever))|"
-    r"in\s+(?:a|the)\s+(?:ditch|dirt|ground|grave|box|coffin|river|canal|body\s*bag|hospital)|"
+    r"in\s+(?:a|the|that|this|your|ur)\s+(?:ditch|dirt|ground|grave|box|coffin|river|canal|lake|sea|bath|pool|"
+    r"body\s*bag|hospital)|in\s+front\s+of|"
     r"through\s+(?:a|the|that|this)\s+(?:window|wall|door|windscreen)|to\s+(?:meet|see)\s+(?:ya|your|ur|his|her|their|yo)\s+"
     r"(?:granny|grandma|nan|maker|ancestors|god)|tf\s+up|the\s+fuck\s+up|out\s+cold|inna\s+di|inna|"
     r"till|til|and\s+(?:everyone|every|all)|every\s+one\s+of|all\s+of))"
-    r"|^\s*(?:!|\.\.\.|$)"
+    r"|^\s*(?:[.!]|$)"
 )
 # Where "put", "send", "leave", "drag" and "fling" take a person: the place is the threat.
 _PUT_FRAME = re.compile(
@@ -278,7 +281,8 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"(?P<subject>" + TARGET + r"|they|he|she|you|u)" + _G + r"(?:(?:all|just|really|fucking|each)" + _G + r")?"
           r"(?:should|must|need\s+to|needs\s+to|ought\s+to|deserve\s+to|deserves\s+to|have\s+to|has\s+to|gotta|fi|"
           r"deserve|deserves|need|needs)" + _G + r"(?:(?:all|just|really|fucking)" + _G + r")?"
-          r"(?P<verb>die|dead|be\s+dead|death|a\s+bullet|bullets|a\s+bullet\s+in\s+the\s+head|the\s+rope|"
+          r"(?P<verb>die|dead|be\s+dead|death|hang|swing|fry|rot|burn|a\s+bullet|bullets|a\s+bullet\s+each|"
+          r"a\s+bullet\s+in\s+the\s+head|the\s+rope|"
           r"a\s+knife\s+in\s+(?:the|their|his|her)\s+\w+|killing|shooting|stabbing|hanging|lynching|"
           r"putting\s+down|wiping\s+out|exterminating|a\s+beating|to\s+be\s+put\s+down)(?!\w)"),
     _rule("vt.grammar.body_harm", 0.8,
@@ -340,9 +344,11 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
     _rule("vt.grammar.burn_down", 0.75,
           "burn / torch / bomb people's homes or places of worship",
           r"(?P<verb>burn|burning|torch|torching|bomb|bombing|firebomb|petrol\s+bomb|blow\s+up|set\s+fire\s+to|"
-          r"set\s+alight)\s+(?:down\s+)?(?:their|his|her|your|ur|the|them|dem|those|these|every|all\s+(?:the|their)|"
-          r"that)\s+(?:\w+\s+)?(?P<target>houses?|homes?|flats?|mosques?|churches?|synagogues?|temples?|gurdwaras?|"
-          r"shops?|cars?|estates?|hotels?|camps?|school|schools|ends|block|blocks|door|doors|family|families)"
+          r"set\s+alight|nuke|nuking|carpet\s+bomb|shoot\s+up)\s+(?:down\s+)?(?:their|his|her|your|ur|the|them|dem|those|"
+          r"these|every|all\s+(?:the|their)|that|this)\s+(?:\w+\s+)?(?P<target>houses?|homes?|flats?|mosques?|churches?|"
+          r"synagogues?|temples?|gurdwaras?|shops?|cars?|estates?|hotels?|camps?|school|schools|ends|block|blocks|door|"
+          r"doors|family|families|place|building|buildings|office|offices|club|pub|station|centre|center|clinic|"
+          r"country|city|town|village|march|protest|rally|parade|crowd)"
           r"(?:\s+down)?"),
     _rule("vt.grammar.you_are_dead", 0.75,
           "YOU ARE DEAD / your days are numbered / watch your back (said to someone)",
@@ -422,7 +428,10 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"|stab\s+wounds?\s+(?:\w+\s+){0,6}?(?:you|u)\s+(?:can|could)\s+take"
           r"|(?:make\s+sure|ensure)\s+(?:you|u|he|she|they)\s+(?:don'?t|never|do\s+not|won'?t)\s+(?:leave|walk|get\s+out|"
           r"make\s+it)|with\s+(?:you|u|them|him|her)\s+(?:still\s+)?in(?:side)?\s+it|til\w*\s+(?:you|u|he|they)\s+stop\s+"
-          r"breathing|emoji_(?:knife|gun|dagger|bomb)(?:\s+\S+){0,4}?\s+(?:that'?s\s+(?:you|u|the\s+plan\s+for\s+you)|for\s+"
+          r"breathing|(?:i'?d|i\s+would|i'?ll|i\s+will)\s+(?:\w+\s+)?pull\s+the\s+trigger(?:\s+(?:myself|on\s+(?:him|her|them|you|"
+          r"em)))|(?:throw|chuck|push)\s+(?:them|him|her|em|'em|you|dem)\s+(?:all\s+)?(?:off|out\s+of|from)\s+(?:a|the)\s+"
+          r"(?:roof|building|bridge|cliff|window|tower|balcony|plane)|let\s+(?:them|him|her|em|'em|dem)\s+(?:all\s+)?"
+          r"(?:drown|die|burn|rot|bleed\s+out|starve)|emoji_(?:knife|gun|dagger|bomb)(?:\s+\S+){0,4}?\s+(?:that'?s\s+(?:you|u|the\s+plan\s+for\s+you)|for\s+"
           r"(?:you|u)\b)|=\s*emoji_(?:skull|coffin)|emoji_blood\s+on\s+(?:your|ur)|(?:emoji_target|target)\s+on\s+(?:your|ur)"
           r"\s+(?:back|head)|(?:your|ur)\s+(?:mum'?s\s+)?house\s+(?:is\s+)?(?:first|going\s+(?:up|emoji_\w+)))",
           negatable=False),
@@ -578,6 +587,8 @@ def _subject_is_person(subject: str) -> bool:
     s = subject.strip().split()
     if not s:
         return False
+    if re.search(r"(?:^|\s)(?:" + _PERSON_NOUNS + r"|people|anyone|anybody|everyone|those)\s+(?:who|that)\b", subject):
+        return True                     # "women who do that should be stoned"
     last = s[-1]
     if re.fullmatch(r"(?:" + _PRONOUN + r"|they|he|she|we|them|dem|people|folk|folks|lot|" + _PERSON_NOUNS + r")",
                     last):
@@ -677,7 +688,8 @@ _NEEDS = re.compile(
     r"light|blow|mash|rip|wipe|hunt|gun|mow|string|burn|shoot|stab|slice|erase|remove|exterminate|eradicate|better|"
     r"hope|wish|kys|gassing|executing|butchering|happens|looks?|funeral|hands?|fingers?|wounds?|sure|breathing|"
     r"emoji_\w+|target|house|stamping|stomping|jumping|knocking|beating|smashing|chopping|bashing|lighting|"
-    r"blowing|ripping|hunting|burning|shooting|stabbing|slicing)(?![^\W_])")
+    r"blowing|ripping|hunting|burning|shooting|stabbing|slicing|trigger|throw|chuck|push|let|nuke|nuking|"
+    r"hang|swing|fry|rot|every|next)(?![^\W_])")
 
 
 def _dedupe(hits: Iterable[GrammarHit]) -> list[GrammarHit]:
