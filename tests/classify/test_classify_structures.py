@@ -19,6 +19,10 @@ from socialhub.classify.structures import scan
     ("Northside gang owns these streets, write it down", "ga.grammar.ours"),
     ("Keep ducking, T-Block. We know you're scared.", "ga.grammar.taunt"),
     ("lmao their man's in a wheelchair now, bet he can't run from us no more", "ga.grammar.mock_victim"),
+    ("Always tooled up when I'm in Westbrook", "wp.grammar.carry"),
+    ("I'm never without my rambo, not after what happened", "wp.grammar.carry"),
+    ("Swapping my PS5 for a strap, serious offers", "wp.grammar.trade"),
+    ("Polished up the 9 mil for the pics, looks mean", "wp.grammar.display"),
 ])
 def test_structures_are_found(text: str, rule: str) -> None:
     assert rule in {h.rule for h in scan(normalise(text).text)}
@@ -34,6 +38,8 @@ def test_structures_are_found(text: str, rule: str) -> None:
     "Oh wait, I look like that everyday.",
     "Fran has pre-1800s white Anglo-Saxon beliefs",
     "Josh Smith dropped a killer trash talk line on Kenneth",
+    "Selling my old cricket bat, barely used",
+    "Strapped the kids into the car seats and off we go",
 ])
 def test_everyday_lookalikes_are_not(text: str) -> None:
     assert scan(normalise(text).text) == []
@@ -64,3 +70,12 @@ def test_the_prefilter_never_hides_a_structure(monkeypatch: pytest.MonkeyPatch) 
     missed = [(v, w) for v, f, w in zip(views, with_filter, without, strict=True) if f != w]
     assert not missed, missed[:5]
     assert sum(1 for w in without if w) > 300
+
+
+def test_a_threat_naming_a_weapon_is_a_weapon_post_too() -> None:
+    res = load_classifier().classify("I'm going to stab you with my kitchen knife, watch")
+    assert {"violence_threat", "weapon"} <= set(res.labels)
+    named = [r for r in res.reasons if r["rule"] == "wp.in_threat"]
+    assert named and named[0]["text"] == "knife"
+    # the labelling guide: a decorative knife emoji or the act alone leaves it a threat only
+    assert "weapon" not in load_classifier().classify("u lot r getting chinged and thats on everything i love").labels

@@ -21,7 +21,6 @@ versions.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from typing import cast
 
@@ -33,6 +32,7 @@ from socialhub.classify.model import RULE_FEATURES, LinearModel, ModelOutput
 from socialhub.classify.normalise import NormalisedText, normalise
 from socialhub.classify.rules import RuleClassifier
 from socialhub.classify.sanitise import sanitise
+from socialhub.classify.structures import weapon_named
 from socialhub.errors import ConfigError
 from socialhub.models import CATEGORIES
 
@@ -56,9 +56,6 @@ OVERLAP = 80
 NEGATABLE = ("violence_threat", "weapon")
 
 _NO_DAMPING = dict.fromkeys(CATEGORIES, 1.0)
-
-#: Weapon anchors that say nothing of a weapon in a threat ("I'll carry on", "armed with facts").
-_NOT_A_WEAPON = re.compile(r"carr\w*|armed|tools?|clip|mag|rounds?|shells?|heat|pole|set")
 
 
 def windows(text: str) -> list[tuple[int, int]]:
@@ -257,16 +254,16 @@ class CombinedClassifier:
                       for c, p in zip(cats, prob_rows[i], strict=True)}
             labels = [c for c, on in zip(cats, lab_rows[i], strict=True) if on or c in rule_res.labels]
             reasons: list[Reason] = list(rule_res.reasons)
-            armed = anchors[i].get("weapon")
-            if ("violence_threat" in rule_res.labels and "weapon" not in labels and armed is not None
-                    and not _NOT_A_WEAPON.fullmatch(armed.term)):
+            armed = weapon_named(norms[i]) if ("violence_threat" in labels and "weapon" not in labels
+                                               and "weapon" in anchors[i]) else None
+            if armed is not None:
                 # A threat that names a weapon ("I'll stab you with my kitchen knife") is about a
                 # weapon too, whatever the kitchen words around it say.
                 labels = [c for c in cats if c in labels or c == "weapon"]
-                scores["weapon"] = max(scores["weapon"], rule_res.scores["violence_threat"])
+                scores["weapon"] = max(scores["weapon"], scores["violence_threat"])
                 reasons.append(Reason(category="weapon", rule="wp.in_threat", term=f"weapon in a threat: {armed.term}",
                                       start=armed.start, end=armed.end, text=texts[i][armed.start:armed.end],
-                                      weight=rule_res.scores["violence_threat"], effect="match"))
+                                      weight=scores["violence_threat"], effect="match"))
             have = {(r["category"], r["rule"], r["start"]) for r in reasons}
             reasons += [r for r in damp_reasons[i] if (r["category"], r["rule"], r["start"]) not in have
                         and out.prob[i, cats.index(r["category"])] >= self.thresholds[r["category"]] * 0.5]

@@ -92,7 +92,7 @@ _VERB_STRONG = (
     r"run\s+up\s+on|pull\s+up\s+on|slide\s+on|spin\s+on|ride\s+on|put\s+hands\s+on|lay\s+hands\s+on|"
     r"get\s+hands\s+on|violate|shoot\s+at|fire\s+at|throw\s+acid\s+(?:at|on|in)|pour\s+acid\s+on|"
     r"set\s+fire\s+to|cut\s+off|chop\s+off|gut|skin|flay|disembowel|dismember|crucify|castrate|scalp|cripple|paralyse|paralyze|"
-    r"stretch|air\s+out|wack|whack|smack|knock\s+out|knock|stomp\s+out|whoop|drop|bruk|"
+    r"lick\s+off|mash\s+up|stretch|air\s+out|wack|whack|smack|knock\s+out|knock|stomp\s+out|whoop|drop|bruk|"
     r"lick\s+off|mash\s+up|fling|box|bun\s+dung|run\s+down|hunt\s+down|drag|crack|split|rearrange|do\s+in|"
     r"put\s+to\s+sleep|send|leave|put|chop")
 # ... whose object must come straight after them and that also need an extra frame when used
@@ -428,7 +428,17 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"|stab\s+wounds?\s+(?:\w+\s+){0,6}?(?:you|u)\s+(?:can|could)\s+take"
           r"|(?:make\s+sure|ensure)\s+(?:you|u|he|she|they)\s+(?:don'?t|never|do\s+not|won'?t)\s+(?:leave|walk|get\s+out|"
           r"make\s+it)|with\s+(?:you|u|them|him|her)\s+(?:still\s+)?in(?:side)?\s+it|til\w*\s+(?:you|u|he|they)\s+stop\s+"
-          r"breathing|(?:i'?d|i\s+would|i'?ll|i\s+will)\s+(?:\w+\s+)?pull\s+the\s+trigger(?:\s+(?:myself|on\s+(?:him|her|them|you|"
+          r"breathing|with\s+(?:your|ur|his|her|their)\s+names?\s+on\s+(?:it|them)|"
+          r"through\s+(?:your|ur|his|her|their)\s+(?:head|skull|chest|heart|neck|face|eye)|"
+          r"(?:i'?ll|ima|imma|gonna|will|i\s+will)\s+use\s+(?:it|this|that|them)\s+on\s+(?:you|u|him|her|them|dem)|"
+          r"let\s+(?:the|my|dat|that)\s+(?:\w+\s+)?(?:glizzy|choppa|stick|blick|strap|nine|9|ting|wap|gun|mac|draco)\s+"
+          r"(?:go|sing|ring|off|rip|loose|bang)|"
+          r"(?:the|my|this|that|dat)\s+(?:\w+\s+)?(?:piece|ting|pistol|gun|nine|9|9mm|strap|blade|knife|shank|bora|matic|"
+          r"pumpy|sawn\s+off|glizzy|choppa|skeng|burner|wap|blick|stick)(?:'s|\s+is|\s+will\s+be|\s+gonna\s+be)\s+coming\s+out|"
+          r"(?:buss|bus|fire|lick)\s+(?:a\s+)?shot\s+(?:inna|in|into)\s+(?:yuh|your|ur|him|dem|her)|"
+          r"(?:pure\s+)?blood\s+(?:a\s+go|go|will|gonna|is\s+gonna)\s+(?:run|spill|flow)|"
+          r"(?:mi|me|we|wi)\s+know\s+weh\s+(?:yuh|you|unu)\s+(?:live|stay|sleep)|"
+          r"(?:i'?d|i\s+would|i'?ll|i\s+will)\s+(?:\w+\s+)?pull\s+the\s+trigger(?:\s+(?:myself|on\s+(?:him|her|them|you|"
           r"em)))|(?:throw|chuck|push)\s+(?:them|him|her|em|'em|you|dem)\s+(?:all\s+)?(?:off|out\s+of|from)\s+(?:a|the)\s+"
           r"(?:roof|building|bridge|cliff|window|tower|balcony|plane)|let\s+(?:them|him|her|em|'em|dem)\s+(?:all\s+)?"
           r"(?:drown|die|burn|rot|bleed\s+out|starve)|emoji_(?:knife|gun|dagger|bomb)(?:\s+\S+){0,4}?\s+(?:that'?s\s+(?:you|u|the\s+plan\s+for\s+you)|for\s+"
@@ -622,8 +632,9 @@ def scan(text: str, suppressed: list[tuple[str, int, int]] | None = None) -> lis
                 continue
             if rule.id in _WEAK_CHECK_RULES and verb in _WEAK:
                 target = _target_of(m) or ""
-                body = re.search(_BODY + r"$", target) is not None
                 after = text[m.end("target") if target else end:][:40]
+                body = (re.search(_BODY + r"$", target) is not None
+                        or re.match(r"\s+" + _BODY + r"(?!\w)", after) is not None)    # "bruk yuh neck"
                 if verb in _FRAME_ONLY:
                     body = False
                     if not _PUT_FRAME.match(after):
@@ -689,7 +700,7 @@ _NEEDS = re.compile(
     r"hope|wish|kys|gassing|executing|butchering|happens|looks?|funeral|hands?|fingers?|wounds?|sure|breathing|"
     r"emoji_\w+|target|house|stamping|stomping|jumping|knocking|beating|smashing|chopping|bashing|lighting|"
     r"blowing|ripping|hunting|burning|shooting|stabbing|slicing|trigger|throw|chuck|push|let|nuke|nuking|"
-    r"hang|swing|fry|rot|every|next)(?![^\W_])")
+    r"hang|swing|fry|rot|every|next|weh|blood|lick|mash|name|names|through|use|let|coming)(?![^\W_])")
 
 
 def _dedupe(hits: Iterable[GrammarHit]) -> list[GrammarHit]:

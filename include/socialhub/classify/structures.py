@@ -18,8 +18,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-__all__ = ["STRUCTURE_RULES", "StructureHit", "scan"]
+if TYPE_CHECKING:
+    from socialhub.classify.anchors import Anchor
+    from socialhub.classify.normalise import NormalisedText
+
+__all__ = ["STRUCTURE_RULES", "StructureHit", "scan", "weapon_named"]
 
 # ------------------------------------------------------------------------------------ drugs
 # Drug names and units that are rarely anything else ...
@@ -47,6 +52,13 @@ _JOB = (r"hold\s+(?:the\s+|a\s+)?(?:line|phone|bit|stash|work|white|brown|bag)|r
         r"(?:green|white|pills|bits|food|parcels)|parcels\s+of\s+food|hold\s+the\s+stash|use\s+their\s+flat|"
         r"youngers?|young\s+ones?|kids\s+on\s+bikes|drivers?\s+to\s+drop")
 _PAY = r"cash|£|\$|money|pay|paid|earn|cut|%|wage|daily|weekly|a\s+week|an\s+hour"
+
+# ------------------------------------------------------------------------------------ weapons
+_WEAPON = (r"knife|knives|blades?|shanks?|bora|nank|ching|skengs?|machetes?|rambo|zombie\s+knife|switchblades?|"
+           r"flick\s+knives?|butterfly\s+knives?|daggers?|swords?|katanas?|guns?|pistols?|glocks?|straps?|burners?|"
+           r"waps?|dracos?|uzis?|ak\s*47s?|revolvers?|rifles?|shotty|shotguns?|ammo|bullets|shells|extendos?|"
+           r"blick(?:y|ies|s)?|glizz(?:y|ies|ys)|choppas?|pole|fye|pumpy|9\s*mil|9mm|the\s+9|the\s+nine|"
+           r"tasers?|crossbows?|knuckle\s*dusters?|blank\s+firers?|converted\s+(?:blanks?|firers?|pistols?)")
 
 # ------------------------------------------------------------------------------------ gangs
 _GROUP = (r"(?:the\s+)?(?:[a-z0-9]+\s+){0,2}(?:boys|gang|crew|lot|set|youngers|mandem|bloc?ks?|gs|squad|firm|side|"
@@ -82,6 +94,18 @@ def _r(rule_id: str, category: str, weight: float, label: str, src: str) -> Stru
 _NEAR = r"(?:[\s,.:;!-]+[^\s.!?]*){0,6}?[\s,.:;!-]+"       # up to 6 words, same sentence
 
 STRUCTURE_RULES: tuple[StructureRule, ...] = (
+    _r("wp.grammar.carry", "weapon", 0.6, "says a weapon is carried",
+       r"(?:tooled|strapped|armed)\s+up|stay(?:ing|s)?\s+strapped|"
+       r"(?:never|not|don'?t\s+(?:leave|go)\s+(?:\w+\s+){0,2}?)\s*without\s+(?:my|the|a|me)\s+(?:\w+\s+)?(?P<w>" + _WEAPON + r")|"
+       r"(?:with|got)\s+(?:the|my|a|da)\s+(?P<w2>" + _WEAPON + r")\s+on\s+(?:me|him|us|my\s+(?:hip|waist|person))"),
+    _r("wp.grammar.trade", "weapon", 0.6, "a weapon bought, sold or swapped",
+       r"(?:sell\w*|buy\w*|tryna\s+(?:buy|get|cop)|cop|swap\w*|trade|who'?s\s+selling|who\s+got|get\s+rid\s+of|"
+       r"in\s+stock|for\s+sale|for\s+price|offers)" + _NEAR + r"(?:a\s+|the\s+|some\s+|my\s+)?(?P<w>" + _WEAPON + r")"
+       r"|(?P<w2>" + _WEAPON + r")" + _NEAR + r"(?:for\s+sale|in\s+stock|dm\s+for\s+price|serious\s+offers|going\s+cheap|"
+       r"as\s+well,?\s+ask)"),
+    _r("wp.grammar.display", "weapon", 0.55, "shows off a weapon",
+       r"(?:feel\s+of|polished(?:\s+up)?|cleaned(?:\s+up)?|loaded|cocked|say\s+hello\s+to|real)\s+(?:the\s+|my\s+|this\s+|"
+       r"a\s+(?:cold\s+)?|a\s+)?(?P<w>" + _WEAPON + r")"),
     _r("ds.grammar.price", "drug_supply", 0.7, "a drug with a price or a dealing quantity",
        r"(?P<drug>" + _DRUG + r")" + _NEAR + r"(?:" + _PRICE + r")|(?:" + _PRICE + r")" + _NEAR + r"(?:on\s+|of\s+)?"
        r"(?:the\s+)?(?P<drug2>" + _DRUG + r")"),
@@ -130,6 +154,7 @@ _MOCKERY = re.compile(r"lmao|lmfao|lol|haha|😂|😭|emoji_skull|💀|jokes|cry
 #: every written case). Most posts have none, which keeps this module cheap.
 _NEEDS = {
     "drug_supply": re.compile(r"(?<![^\W_])(?:" + _DRUG + "|" + _JOB + r"|line|8th|eighth|oz|ounce|half|nine|9)(?![^\W_])|£|\$"),
+    "weapon": re.compile(r"(?<![^\W_])(?:" + _WEAPON + r"|tooled|strapped|armed)(?![^\W_])"),
     "gang_affiliation": re.compile(
         r"(?<![^\W_])(?:ours|belongs?|took|owns?|running|runs|controls?|land|territory|turf|place|accordingly|pass|"
         r"trespassing|flag|claimed|ducking|duckin|dodging|hiding|ran|scared|shook|spun|spin|slid|slide|rode|ride|"
@@ -162,3 +187,23 @@ def scan(text: str) -> list[StructureHit]:
             hits.append(StructureHit(rule.id, rule.category, m.start(), m.end(), rule.weight,
                                      f"{rule.label}: {re.sub(r'[ ]+', ' ', m.group(0))[:60]}"))
     return hits
+
+
+# In a threat, everyday objects named as the means are weapons too ("with a baseball bat").
+_WEAPON_RX = re.compile(r"(?<![^\W_])(?:" + _WEAPON + r"|hammers?|baseball\s+bats?|bats?|crowbars?|axes?|hatchets?|"
+                        r"cleavers?|screwdrivers?|pump|crossbow\s+bolts?|bricks?|bottles?|iron\s+bars?|poles?|(?:the|my|dat)\s+ting|"
+                        r"matic|sawn\s+off|piece)(?![^\W_])")
+
+
+def weapon_named(norm: NormalisedText) -> Anchor | None:
+    """The first weapon NAMED in a post (a noun: "knife", "the 9", "glizzy"), as an anchor into the
+    original text; not a decorative 🔪, not the act ("getting chinged") and not acid, which the
+    labelling guide leaves to the threat (docs/detection.md section 3)."""
+    from socialhub.classify.anchors import Anchor
+
+    for view in norm.views():
+        m = _WEAPON_RX.search(view.text)
+        if m is not None:
+            start, end = view.to_original(*m.span())
+            return Anchor("weapon", m.group(0), start, end)
+    return None
