@@ -60,7 +60,7 @@ _PERSON_NOUNS = (
     r"savages?|traitors?|neighbours?|neighbors?|landlords?|bosses|boss|mp|mps|politicians?|journalists?|"
     r"crew|gang|members?|lads|geezers?|blokes?|dude|dudes|homie|homies|nigga|ho|hoes|thot|thots|someone|somebody|"
     r"clowns?|dickheads?|wankers?|neeks?|breddas?|bredrin|cops|coppers|pakis?|gypsies|travellers|illegals|"
-    r"witness|witnesses|grasses|informers?|informants?|judge|judges|ref|referee|bouncers?|security|landlords?")
+    r"person|persons|brudda|bruddas|witness|witnesses|grasses|informers?|informants?|judge|judges|ref|referee|bouncers?|security|landlords?")
 _POSSESSIVE = r"(?:your|ur|yo|his|her|their|dem|them|that|this|those|these|the|every|all\s+the|all|some|any|each|both|my)"
 _PRONOUN = (r"you|u|ya|yu|yuh|yah|yous|youse|y'all|yall|ye|unu|him|hm|her|har|them|dem|em|'em|thee|"
             r"every\s+(?:single\s+|last\s+)one\s+of\s+(?:you|them|dem|u|those|these|y'all)|"
@@ -136,7 +136,7 @@ _PUT_FRAME = re.compile(
 _PARTICIPLE = (
     r"killed|murdered|stabbed|shanked|shot|shot\s+dead|slit|beheaded|decapitated|lynched|strangled|tortured|"
     r"executed|exterminated|slaughtered|butchered|massacred|gunned\s+down|mowed\s+down|raped|wet|wetted|"
-    r"chinged|juked|jooked|bored|knifed|drowned|poisoned|burned|burnt|burned\s+alive|burnt\s+alive|hanged|hung|"
+    r"chinged|ching'd|shank'd|merk'd|murk'd|bor'd|jook'd|juk'd|juked|jooked|bored|knifed|drowned|poisoned|burned|burnt|burned\s+alive|burnt\s+alive|hanged|hung|"
     r"strung\s+up|beaten|beaten\s+up|beaten\s+to\s+death|battered|stomped|curb\s*stomped|glassed|bottled|"
     r"splashed|dipped|cheffed|cheffed\s+up|duppied|bussed|blasted|clapped|smoked|bodied|bun|bunned|buried|"
     r"ended|finished\s+off|put\s+down|wiped\s+out|eliminated|eradicated|culled|gassed|run\s+over|maimed|"
@@ -275,7 +275,7 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"(?:(?:all|just|really|fucking|each|every\s+one|be\s+getting|definitely|literally|both|gonna|going\s+to)" + _G + r")*"
           r"(?:be|get|getting|go\s+and\s+get|get\s+got|end\s+up)" + _G +
           r"(?:(?:\w+\s+){1,6}?(?:and|or|then|before\s+being)\s+(?:then\s+)?)?" + r"(?:(?:all|fucking|properly)" + _G + r")*"
-          r"(?P<verb>" + _PARTICIPLE + r")(?!\w)"),
+          r"(?P<verb>" + _PARTICIPLE + r"|in\s+(?:a|the)\s+(?:ditch|grave|box|coffin|body\s*bag|morgue|ground|river|canal))(?!\w)"),
     _rule("vt.grammar.should_die", 0.8,
           "people should / deserve to / need to DIE, or deserve a bullet",
           r"(?P<subject>" + TARGET + r"|they|he|she|you|u)" + _G + r"(?:(?:all|just|really|fucking|each)" + _G + r")?"
@@ -347,7 +347,7 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"set\s+alight|nuke|nuking|carpet\s+bomb|shoot\s+up)\s+(?:down\s+)?(?:their|his|her|your|ur|the|them|dem|those|"
           r"these|every|all\s+(?:the|their)|that|this)\s+(?:\w+\s+)?(?P<target>houses?|homes?|flats?|mosques?|churches?|"
           r"synagogues?|temples?|gurdwaras?|shops?|cars?|estates?|hotels?|camps?|school|schools|ends|block|blocks|door|"
-          r"doors|family|families|place|building|buildings|office|offices|club|pub|station|centre|center|clinic|"
+          r"doors|family|families|place|building|buildings|takeaway|restaurant|cafe|cookout|office|offices|club|pub|station|centre|center|clinic|"
           r"country|city|town|village|march|protest|rally|parade|crowd)"
           r"(?:\s+down)?"),
     _rule("vt.grammar.you_are_dead", 0.75,
@@ -390,7 +390,7 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"(?:in\s+(?:the|a|an|his|her|their|your|ur)\s+(?:ground|grave|dirt|ditch|box|coffin|body\s*bag|morgue|hospital|"
           r"river|canal|early\s+grave|wheelchair)|through\s+(?:a|the|that|this)\s+(?:window|wall|windscreen)|"
           r"to\s+sleep\s+(?:for\s+good|permanently|forever)|to\s+sleep\W+permanently|six\s+feet\s+under|"
-          r"to\s+(?:meet|see)\s+(?:ya|your|ur|his|her|their|yo)\s+(?:granny|grandma|nan|maker|ancestors|god)|"
+          r"to\s+(?:go\s+)?(?:meet|see)\s+(?:ya|your|ur|his|her|their|yo)\s+(?:granny|grandma|nan|maker|ancestors|god)|"
           r"in\s+a\s+pool\s+of\s+(?:blood|their\s+own\s+blood)|on\s+(?:a\s+)?t[\W_]*shirt|"
           r"(?:all\s+)?to\s+(?:the\s+)?(?:gas\s+chambers?|ovens?|death\s+camps?|camps?|gallows|firing\s+squad|electric\s+chair|"
           r"slaughter(?:house)?|grave|graves))"),
@@ -429,6 +429,11 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"|(?:make\s+sure|ensure)\s+(?:you|u|he|she|they)\s+(?:don'?t|never|do\s+not|won'?t)\s+(?:leave|walk|get\s+out|"
           r"make\s+it)|with\s+(?:you|u|them|him|her)\s+(?:still\s+)?in(?:side)?\s+it|til\w*\s+(?:you|u|he|they)\s+stop\s+"
           r"breathing|with\s+(?:your|ur|his|her|their)\s+names?\s+on\s+(?:it|them)|"
+          r"make\s+(?:you|u|him|her|them|dem)\s+(?:a\s+|into\s+a\s+)?(?:hashtag|memory|statistic|rip\s+post|t[\W_]*shirt)|"
+          r"zip\s+on\s+(?:your|ur|his|her)\s+face|(?:give|leave)\s+(?:you|u|him|her)\s+(?:with\s+)?(?:a\s+)?(?:buck\s*fifty|zip)|"
+          r"(?:drive|drove|driving|plough|plow|ploughed|ram|rammed)\s+(?:a\s+|my\s+|the\s+)?(?:car|van|truck|lorry)?\s*"
+          r"(?:into|through)\s+(?:that|the|a|those|them)\s+(?:crowd|march|protest|rally|people|mosque|queue|kids)|"
+          r"with\s+(?:the\s+)?(?:owner|owners|family|kids|people|them|him|her|you)\s+(?:still\s+)?inside|"
           r"through\s+(?:your|ur|his|her|their)\s+(?:head|skull|chest|heart|neck|face|eye)|"
           r"(?:i'?ll|ima|imma|gonna|will|i\s+will)\s+use\s+(?:it|this|that|them)\s+on\s+(?:you|u|him|her|them|dem)|"
           r"let\s+(?:the|my|dat|that)\s+(?:\w+\s+)?(?:glizzy|choppa|stick|blick|strap|nine|9|ting|wap|gun|mac|draco)\s+"
@@ -471,6 +476,17 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"string|burn|shoot|stab|slice|running|knocking|beating|smashing|cutting|chopping|bashing|lighting|blowing|"
           r"ripping|hunting|burning|shooting|stabbing|slicing)\s+(?P<target>" + TARGET + r")\s+"
           r"(?:all\s+)?(?:over|out|up|in|down|off|apart|to\s+pieces|to\s+shreds)(?!\w)"),
+    _rule("vt.grammar.shoot_up", 0.75,
+          "shooting up or lighting up a person's home, car or party (\"ima air his whole car out\")",
+          r"(?P<verb>air|light|shoot|spray|lit|blast|riddle)\s+(?:his|her|their|your|ur|yo|dem|the|that)\s+(?:whole\s+)?"
+          r"(?P<target>car|house|crib|porch|block|whip|spot|party|cookout|function|yard|door|window|windows)\s+"
+          r"(?:out|up)(?!\w)|(?P<verb2>shoot|shooting|light|lighting|spray|spraying|air|airing)\s+(?:up|out)\s+(?:the|his|their|"
+          r"that|dat|your|ur)\s+(?:whole\s+)?(?:cookout|party|function|block|school|club|house|crib|place|spot|yard|car|whip)"),
+    _rule("vt.grammar.body_passive", 0.75,
+          "a person is going to have a body part broken (\"Kian's getting his wig split next time I see him\")",
+          r"(?:'s|\s+is|\s+are|'re)\s+(?:gonna\s+|going\s+to\s+)?(?:be\s+)?(?:getting|gonna\s+get|going\s+to\s+get)\s+"
+          r"(?P<target>(?:his|her|their|your|ur|dem)\s+(?:\w+\s+)?" + _BODY + r")\s+(?P<verb>split|cracked|smashed|broken|"
+          r"kicked\s+in|caved\s+in|bashed\s+in|cut|slit|opened\s+up|stamped\s+on|knocked\s+out|taken\s+off|blown\s+off)(?!\w)"),
     _rule("vt.grammar.call_to", 0.75,
           "a call to start attacking people (\"time to start shooting these vermin\")",
           r"(?:time\s+to|it'?s\s+time\s+to|high\s+time\s+(?:we|to)|let'?s|lets|we\s+(?:need|have|ought)\s+to|start)\s+"
@@ -506,11 +522,21 @@ _LABELS = {
     "vt.grammar.wish": "wishes a person death or violence",
     "vt.grammar.particle": "intent or call to attack a person",
     "vt.grammar.call_to": "call to start attacking people",
+    "vt.grammar.shoot_up": "threat to shoot up a person's home, car or party",
+    "vt.grammar.body_passive": "says a person will have a body part broken",
     "vt.grammar.kill_yourself": "tells a person to kill themselves",
 }
 
 _WEAK_CHECK_RULES = {"vt.grammar.intent", "vt.grammar.imperative", "vt.grammar.question", "vt.grammar.intent_gap",
                      "vt.grammar.progressive"}
+
+
+#: Acts that sport, gaming and kitchen talk never use figuratively ("we killed them 4-0" is
+#: banter, "the ref ought to be stabbed" is not): a threat with one of these keeps its score
+#: next to a sport, gaming, cooking or legitimate-use cue (news, fiction and prevention still apply).
+LITERAL_ACTS = re.compile(r"(?:stab|stabbed|stabbing|shank|shanked|slash|slashed|slit|acid|behead\w*|rape\w*|lynch\w*|"
+                          r"burn\w*\s+alive|petrol|throat\w*|machete|knifed|chinged|ching|ching'd|juked|jooked|"
+                          r"cut\s+(?:his|her|their|your)\s+throat)$")
 
 
 def _verb_of(m: re.Match[str]) -> str:
@@ -700,7 +726,8 @@ _NEEDS = re.compile(
     r"hope|wish|kys|gassing|executing|butchering|happens|looks?|funeral|hands?|fingers?|wounds?|sure|breathing|"
     r"emoji_\w+|target|house|stamping|stomping|jumping|knocking|beating|smashing|chopping|bashing|lighting|"
     r"blowing|ripping|hunting|burning|shooting|stabbing|slicing|trigger|throw|chuck|push|let|nuke|nuking|"
-    r"hang|swing|fry|rot|every|next|weh|blood|lick|mash|name|names|through|use|let|coming)(?![^\W_])")
+    r"hang|swing|fry|rot|every|next|weh|blood|lick|mash|name|names|through|use|let|coming|make|zip|leave|give|"
+    r"drive|drove|driving|plough|plow|ploughed|ram|rammed|inside|air|lit|spray|spraying|airing|lighting|getting)(?![^\W_])")
 
 
 def _dedupe(hits: Iterable[GrammarHit]) -> list[GrammarHit]:

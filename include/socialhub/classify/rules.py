@@ -346,6 +346,8 @@ class RuleClassifier:
                 # A context cue counts where the evidence is: a football emoji in 2,000 characters
                 # of padding does not make the threat before it about football. With no evidence
                 # of the category (the model's score alone), anywhere in the post counts.
+                if rule_id in _FIGURATIVE_CONTEXTS and spans and all(_literal(m) for m in spans):
+                    continue                    # "the ref ought to be stabbed": sport does not soften it
                 near = [h for h in occurrences if not spans or any(_gap(h, m) <= CONTEXT_REACH for m in spans)]
                 if near:
                     h = near[0]                 # the first nearby occurrence is the evidence
@@ -382,6 +384,15 @@ class RuleClassifier:
             except Exception as exc:  # noqa: BLE001 - one bad text must not lose the batch
                 out.append(Classification.failed(self.version, self.thresholds, f"{type(exc).__name__}: {exc}"))
         return out
+
+
+#: Contexts where violent words are usually figurative (banter, games, kitchens, tools).
+_FIGURATIVE_CONTEXTS = frozenset({"ctx.sport", "ctx.gaming", "ctx.cooking", "ctx.legit_use"})
+
+
+def _literal(h: Hit) -> bool:
+    """A structural threat whose act is never figurative (``grammar.LITERAL_ACTS``)."""
+    return h.rule.startswith("vt.grammar.") and grammar.LITERAL_ACTS.search(h.term.rsplit(": ", 1)[-1]) is not None
 
 
 def _gap(a: Hit, b: Hit) -> int:

@@ -51,7 +51,7 @@ _JOB = (r"hold\s+(?:the\s+|a\s+)?(?:line|phone|bit|stash|work|white|brown|bag)|r
         r"front\s+the\s+work|sell\s+for\s+me|carry\s+the\s+work|bagging\s+up|bag\s+up|shift\s+from|drop(?:ping)?\s+(?:the\s+)?"
         r"(?:green|white|pills|bits|food|parcels)|parcels\s+of\s+food|hold\s+the\s+stash|use\s+their\s+flat|"
         r"youngers?|young\s+ones?|kids\s+on\s+bikes|drivers?\s+to\s+drop")
-_PAY = r"cash|£|\$|money|pay|paid|earn|cut|%|wage|daily|weekly|a\s+week|an\s+hour"
+_PAY = r"cash|£\s*\d+|£|\$\s*\d+|money|pay|paid|earn|cut|%|wage|daily|weekly|a\s+week|an\s+hour|p"
 
 # ------------------------------------------------------------------------------------ weapons
 _WEAPON = (r"knife|knives|blades?|shanks?|bora|nank|ching|skengs?|machetes?|rambo|zombie\s+knife|switchblades?|"
