@@ -91,7 +91,7 @@ _VERB_STRONG = (
     r"riddle|fuck\s+up|mess\s+up|jump|attack|assault|punch|stamp\s+on|kick|slap|whack|hit|fight|deck|bang|"
     r"run\s+up\s+on|pull\s+up\s+on|slide\s+on|spin\s+on|ride\s+on|put\s+hands\s+on|lay\s+hands\s+on|"
     r"get\s+hands\s+on|violate|shoot\s+at|fire\s+at|throw\s+acid\s+(?:at|on|in)|pour\s+acid\s+on|"
-    r"set\s+fire\s+to|cut\s+off|chop\s+off|gut|skin|flay|disembowel|dismember|crucify|castrate|scalp|cripple|paralyse|paralyze|"
+    r"set\s+fire\s+to|ambush|cut\s+off|chop\s+off|gut|skin|flay|disembowel|dismember|crucify|castrate|scalp|cripple|paralyse|paralyze|"
     r"lick\s+off|mash\s+up|stretch|air\s+out|wack|whack|smack|knock\s+out|knock|stomp\s+out|whoop|drop|bruk|"
     r"lick\s+off|mash\s+up|fling|box|bun\s+dung|run\s+down|hunt\s+down|drag|crack|split|rearrange|do\s+in|"
     r"put\s+to\s+sleep|send|leave|put|chop")
@@ -112,7 +112,7 @@ _FRAME_ONLY = {"send", "leave", "put", "drag", "fling"}
 # with a body part: "break your legs", "cut his throat").
 _WEAK_OK = re.compile(
     r"^(?:\s+(?:up|down|in(?=\s*(?:[.!,]|$))|to\s+death|dead|senseless|black\s+and\s+blue|bad|badly|so\s+bad|so\s+hard|"
-    r"with\s+(?:a|my|the|this|his)\s+\w+|on\s+sight|tonight|tomorrow|when|if|the\s+second|next\s+time|"
+    r"with\s+(?:a|my|the|this|his)\s+\w+|with\s+(?:whatever|everything|anything)|on\s+sight|tonight|tomorrow|when|if|the\s+second|next\s+time|"
     r"till|until|for\s+(?:life|good)|in\s+(?:the\s+)?(?:street|face|head|neck|back)|outside|right\s+now|"
     r"all|and\s+(?:your|ur|his|her|their)|where\s+(?:you|u|he|she|they)\s+stand|"
     r"(?:you|u|yo|ya)\s+(?:little|stupid|fucking|fkn|pussy|piece)|"
@@ -419,7 +419,7 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"|(?:rip|rest\s+in\s+peace)\s+to\s+(?:you|u|ya)\s+in\s+advance|pray\s+(?:i|we)\s+(?:don'?t|never)\s+(?:find|catch|see)"
           r"|(?:you|u|yuh)\s+(?:won'?t|will\s+not|nah\s+go|aint\s+gonna|ain'?t\s+gonna)\s+(?:walk|leave|get\s+out|make\s+it)\s+"
           r"(?:out|again|alive|home|here)|(?:won'?t|will\s+not)\s+walk\s+again"
-          r"|(?:end\s+up|be)\s+on\s+(?:a\s+)?t[\W_]*shirt|(?:rest|sleep)\s+in\s+peace\s+soon"
+          r"|(?:end\s+up|be)\s+on\s+(?:a\s+)?(?:t[\W_]*)?shirt|(?:rest|sleep)\s+in\s+peace\s+soon"
           r"|(?:(?:fi|to)\s+dead|gunshot\s+fi\s+(?:yuh|you|dem|unu)|yuh\s+(?:a\s+)?dead(?:\s+man)?|yuh\s+life\s+done)"
           r"|see\s+what\s+happens\s+to\s+(?:your|ur)\s+\w+|what\s+happens\s+to\s+(?:people|grasses|snitches|rats|informers|"
           r"anyone|those)\s+(?:who|round|like)|what\s+(?:your|ur)\s+\w+\s+looks?\s+like\s+(?:opened|cut|smashed|split|"
@@ -429,6 +429,11 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"|(?:make\s+sure|ensure)\s+(?:you|u|he|she|they)\s+(?:don'?t|never|do\s+not|won'?t)\s+(?:leave|walk|get\s+out|"
           r"make\s+it)|with\s+(?:you|u|them|him|her)\s+(?:still\s+)?in(?:side)?\s+it|til\w*\s+(?:you|u|he|they)\s+stop\s+"
           r"breathing|with\s+(?:your|ur|his|her|their)\s+names?\s+on\s+(?:it|them)|"
+          r"lock(?:ed)?\s+the\s+doors?\s+from\s+the\s+outside|petrol\s+(?:through|in|into)\s+(?:the|their|his|her|your|ur)\s+"
+          r"letter\s*box|(?:it'?ll|you'?ll|will)\s+be\s+(?:from|in)\s+a\s+hospital\s+bed|"
+          r"shame\s+if\s+(?:you|u|something)\s+(?:were|was|happened)|(?:i'?d|i\s+would)\s+stay\s+(?:indoors|inside|home|in)\s+"
+          r"(?:\w+\s+){0,4}?if\s+i\s+(?:were|was)\s+(?:you|u)|(?:i|we)\s+know\s+(?:which|what)\s+(?:bus|train|school|route|"
+          r"time)\s+(?:you|u|ur|your)|closer\s+than\s+(?:you|u)\s+think|"
           r"make\s+(?:you|u|him|her|them|dem)\s+(?:a\s+|into\s+a\s+)?(?:hashtag|memory|statistic|rip\s+post|t[\W_]*shirt)|"
           r"zip\s+on\s+(?:your|ur|his|her)\s+face|(?:give|leave)\s+(?:you|u|him|her)\s+(?:with\s+)?(?:a\s+)?(?:buck\s*fifty|zip)|"
           r"(?:drive|drove|driving|plough|plow|ploughed|ram|rammed)\s+(?:a\s+|my\s+|the\s+)?(?:car|van|truck|lorry)?\s*"
@@ -727,7 +732,8 @@ _NEEDS = re.compile(
     r"emoji_\w+|target|house|stamping|stomping|jumping|knocking|beating|smashing|chopping|bashing|lighting|"
     r"blowing|ripping|hunting|burning|shooting|stabbing|slicing|trigger|throw|chuck|push|let|nuke|nuking|"
     r"hang|swing|fry|rot|every|next|weh|blood|lick|mash|name|names|through|use|let|coming|make|zip|leave|give|"
-    r"drive|drove|driving|plough|plow|ploughed|ram|rammed|inside|air|lit|spray|spraying|airing|lighting|getting)(?![^\W_])")
+    r"drive|drove|driving|plough|plow|ploughed|ram|rammed|inside|air|lit|spray|spraying|airing|lighting|getting|"
+    r"ambush|lock|locked|petrol|bed|shame|stay|know|closer|whatever|everything|anything)(?![^\W_])")
 
 
 def _dedupe(hits: Iterable[GrammarHit]) -> list[GrammarHit]:

@@ -34,7 +34,7 @@ _DRUG = (r"weed|(?<!thanks\s)(?<!thank\s)(?<!cheers\s)(?<!ta\s)(?<!hey\s)(?<!nig
          r"bars|molly|grass|green|white|brown|rock|rocks|bits|work|food|pack|packs|stash|zips?|the\s+good\s+stuff")
 # ... and those that are drugs only with a supply frame around them (green, white, food, work).
 _AMBIGUOUS = {"green", "white", "brown", "rock", "rocks", "bits", "work", "food", "pack", "packs", "stash", "grass",
-              "snow", "bars", "tabs", "spice", "charlie", "lean", "acid tabs", "zip", "zips", "carts", "the good stuff"}
+              "snow", "bars", "tabs", "spice", "charlie", "lean", "zip", "zips", "carts", "the good stuff"}
 _PRICE = (r"(?:£|\$)\s*\d+|\d+\s*(?:£|quid|bucks)|\d+\s*(?:a|per|an|/)\s*(?:g|gram|8th|eighth|q|oz|bag|pop)\b|"
           r"\d+\s+for\s+(?:£|\$)?\s*\d+|\d+\s+each|\d+\s*(?:g|grams?)\b|\d+\.\d+s?\b|(?:an?\s+)?(?:8th|eighth|q|oz|ounce|"
           r"half\s+o|nine\s*bar|9\s*bar)")
@@ -44,6 +44,10 @@ _OFFER = (r"selling|sellin|sell|got|have|delivering|delivered|delivery|deliverie
 # After the drug ("cali deliveries until midnight, snap me"): no "got"/"have", which follow anything.
 _OFFER_AFTER = (r"delivered|delivery|deliveries|dropping|drops|in\s+stock|available|on\s+deck|for\s+sale|dm|dms|hmu|"
                 r"snap\s+me|tap\s+in|hit\s+my\s+line|hit\s+me\s+up|menu|prices?|come\s+get|line\s+(?:active|open|on)")
+#: An ambiguous drug word followed by a noun is an adjective ("white trainers", "green jacket").
+_ADJECTIVE_USE = re.compile(r"(?:\s+(?:and|&|n|or)\s+\w+)*\s+(?!(?:only|and|n|an|or|for|in|on|tonight|today|now|available|delivered|dm|hmu|in|"
+                            r"deals?|bags?|packs?|prices?|menu|drops?|line|ready|landed|x|each)\b)[a-z]{3,}\b")
+_STRONG_OFFER = re.compile(r"selling|sellin|shotting|serving|for\s+sale|in\s+stock|text\s+for|dm\s+for")
 _RECRUIT = (r"need|needs|needed|looking\s+for|hiring|wanted|want\s+to\s+earn|wanna\s+earn|tryna|who\s+wanna|who\s+wants|"
             r"any\s+(?:of\s+the\s+)?\w+\s+(?:want|wanna|tryna)|slots?\s+open|earn|dm\s+if")
 _JOB = (r"hold\s+(?:the\s+|a\s+)?(?:line|phone|bit|stash|work|white|brown|bag)|run\s+(?:the\s+|a\s+)?(?:line|lines|parcels|bits)|"
@@ -108,7 +112,8 @@ STRUCTURE_RULES: tuple[StructureRule, ...] = (
        r"a\s+(?:cold\s+)?|a\s+)?(?P<w>" + _WEAPON + r")"),
     _r("ds.grammar.price", "drug_supply", 0.7, "a drug with a price or a dealing quantity",
        r"(?P<drug>" + _DRUG + r")" + _NEAR + r"(?:" + _PRICE + r")|(?:" + _PRICE + r")" + _NEAR + r"(?:on\s+|of\s+)?"
-       r"(?:the\s+)?(?P<drug2>" + _DRUG + r")"),
+       r"(?:the\s+)?(?P<drug2>" + _DRUG + r")|(?:\d+\.\d+s?|\d+\s*(?:g|grams?)|8ths?|eighths?|ozs?|zips?|q'?s)\s+(?:for|@|at)?\s*"
+       r"(?:£|\$)\s*\d+"),
     _r("ds.grammar.offer", "drug_supply", 0.65, "a drug offered or delivered",
        r"(?:" + _OFFER + r")" + _NEAR + r"(?:the\s+|a\s+bit\s+of\s+|some\s+|them\s+|da\s+)?(?P<drug>" + _DRUG + r")"
        r"|(?P<drug2>" + _DRUG + r")" + _NEAR + r"(?:" + _OFFER_AFTER + r")"),
@@ -128,12 +133,14 @@ STRUCTURE_RULES: tuple[StructureRule, ...] = (
     _r("ga.grammar.taunt", "gang_affiliation", 0.55, "mocks a rival group as scared",
        r"(?:ducking|duckin|dodging|hiding\s+from|running\s+from|ran\s+from|ran\s+when|scared\s+of|shook\s+of)\s+"
        r"(?:us|we|the\s+\w+|their\s+own|em|dem)|(?:ain'?t|never|didn'?t|don'?t)\s+(?:ever\s+)?(?:spun|spin|slid|slide|rode|ride)"
-       r"\s+back|(?:crying|cry)\s+(?:crew|more|on\s+live)|mummy'?s\s+boys|keep\s+ducking|"
+       r"\s+back|didn'?t\s+even\s+(?:spin|slide|ride|come)\s+back|(?:crying|cry)\s+(?:crew|more|on\s+live)|mummy'?s\s+boys|keep\s+ducking|"
        + _GROUP + r"\s+(?:are|is|r)\s+(?:a\s+|just\s+)?(?:joke|jokes|yutes|pussies|pussy|dickheads|clowns|bitches|"
        r"scared|shook|mugs|wastemen|neeks|bunch\s+of\s+\w+)|" + _GROUP + r"\s+a\s+bunch\s+of\s+\w+|more\s+like\s+\w+\s+crying"),
     _r("ga.grammar.mock_victim", "gang_affiliation", 0.6, "laughs at a rival's injury or death",
        r"(?:\d+\s+of\s+theirs|stab\s+race|score\s*board\s+don'?t\s+lie|respect\s+to\s+nobody|"
-       r"too\s+late\s+for\s+(?:her|his|their)\s+(?:yute|son|boy|bro))"
+       r"too\s+late\s+for\s+(?:her|his|their)\s+(?:yute|son|boy|bro)|scores?\s+on\s+the\s+doors|"
+       r"us\s+\d+\s*,?\s*(?:them|they|dem)\s+\d+)"
+       r"|(?:memorial|funeral|vigil|rip\s+post)(?:\s+\S+){0,10}?\s+(?:for\s+jokes|lmao|lmfao|😂)"
        r"|(?:their|ur|your|his)\s+(?:\w+\s+){0,3}?(?:memorial|funeral|vigil|grave|leg|bro'?s\s+leg)(?:\s+\w+){0,8}?\s+"
        r"(?:cry\s+more|oh\s+wait|for\s+jokes|still\s+limping|lmao|lol|😂)"
        r"|(?:their|ur|your|his)\s+(?:top\s+)?(?:man|boy|bro|guy|yute|brother|cousin|boys|mans)(?:'s)?\s+(?:\w+\s+){0,4}?"
@@ -160,7 +167,7 @@ _NEEDS = {
         r"trespassing|flag|claimed|ducking|duckin|dodging|hiding|ran|scared|shook|spun|spin|slid|slide|rode|ride|"
         r"crying|cry|mummy'?s|joke|jokes|yutes|pussies|pussy|dickheads|clowns|bitches|mugs|wastemen|neeks|bunch|"
         r"theirs|race|scoreboard|score|respect|late|memorial|funeral|vigil|grave|leg|wheelchair|limping|bleeding|"
-        r"chain|got|ends|estate|block|blocks|side|streets|road|manor|area|flats|postcode|zone|river|lane|strip|"
+        r"chain|got|even|doors|us|for|ends|estate|block|blocks|side|streets|road|manor|area|flats|postcode|zone|river|lane|strip|"
         r"boys|gang|crew|lot|set|youngers|mandem|gs|squad|firm|mob|clique|team|act|know)(?![^\W_])"),
 }
 
@@ -177,8 +184,10 @@ def scan(text: str) -> list[StructureHit]:
         for m in rule.rx.finditer(text):
             groups = m.groupdict()
             drug = groups.get("drug") or groups.get("drug2")
+            if drug and drug in _AMBIGUOUS and _ADJECTIVE_USE.match(text, m.end("drug" if groups.get("drug") else "drug2")):
+                continue                          # "white and brown trainers for sale": colours, not drugs
             if drug and drug in _AMBIGUOUS and rule.id == "ds.grammar.offer" and not re.search(
-                    r"(?:the|da|a\s+bit\s+of|some)\s+" + re.escape(drug), m.group(0)):
+                    r"(?:the|da|a\s+bit\s+of|some)\s+" + re.escape(drug), m.group(0)) and not _STRONG_OFFER.search(m.group(0)):
                 continue                          # "got the green" counts; "i have work" does not
             if drug and drug in _AMBIGUOUS and rule.id == "ds.grammar.price" and not _UNIT.search(m.group(0)):
                 continue                          # "grass cutting, £20 per garden": a price, but no dealing unit
