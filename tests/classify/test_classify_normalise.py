@@ -99,3 +99,17 @@ def test_to_original_clamps_and_handles_empty_spans() -> None:
     assert norm.to_original(2, 2) == (3, 3)
     assert norm.to_original(-5, 99) == (0, 4)
     assert normalise("").to_original(0, 0) == (0, 0)
+
+
+def test_masked_letters_are_filled_only_from_the_hubs_words() -> None:
+    from socialhub.classify.normalise import normalise
+
+    for masked, plain in [("st*bbed", "stabbed"), ("d*e", "die"), ("h#sh", "hash"), ("c*ke", "coke")]:
+        norm = normalise(f"they {masked} now")
+        assert norm.text == f"they {plain} now"
+        start = norm.text.index(plain)
+        assert norm.to_original(start, start + len(plain)) == (5, 5 + len(masked))
+    # not one of the hub's words, or more than one fits, or mostly mask: left as written
+    assert normalise("f*ck off").text == "f*ck off"
+    assert normalise("b*d").text == "bud"
+    assert normalise("**** you").text == "**** you"

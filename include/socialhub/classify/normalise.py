@@ -15,6 +15,8 @@ The steps, in order (each one keeps the offset map):
    such as ``emoji_knife`` (surrounded by spaces so it is always a word of its own);
 2. leetspeak (``0 1 3 4 5 7 @ $`` -> ``o i e a s t a s``) inside words only, so that ``4-0``,
    ``ak47``, ``mp5`` and ``@handles`` survive;
+   then masked letters filled when exactly one word the hub looks for fits (``st*bbed`` ->
+   ``stabbed``, ``h#sh`` -> ``hash``; ``f*ck`` stays), one character for one;
 3. letter-spacing (``k n i f e``, ``k.n.i.f.e``) joined into one word;
 4. elongation: a letter repeated 3+ times is collapsed to two in ``text`` and to one in the
    ``squeezed`` variant (``shaaaank`` -> ``shaank`` / ``shank``, ``opppps`` -> ``opps`` / ``ops``),
@@ -368,10 +370,39 @@ class NormalisedText:
         return (self,) if self.squeezed is None else (self, self.squeezed)
 
 
+#: Words a masked spelling is matched against ("st*bbed", "d*e", "h#sh"): only words the hub looks
+#: for, so "f*ck" stays as written. A mask is replaced only when exactly one word fits it.
+UNMASK_WORDS: frozenset[str] = frozenset("""
+kill kills killed killing die dies died dead death stab stabs stabbed stabbing shoot shoots shot shooting murder
+murdered murk merk shank shanked knife knives blade blades gun guns bullet bullets hurt slit throat rape raped bomb
+bombed hang hanged burn burned burnt beat beaten attack wet splash splashed ching chinged bury buried opps
+weed bud hash coke crack pills ket mdma xans shrooms heroin cocaine kush zoots skunk spice plug trap bando food
+""".split())
+_MASKED = re.compile(r"(?<![^\W_])(?=[a-z*#]*[a-z])[a-z]*[*#][a-z*#]*(?![^\W_])")
+
+
+def _unmask_pass(text: str) -> str:
+    """Fill masked letters from ``UNMASK_WORDS`` ("st*bbed" -> "stabbed"). Same length, so the
+    offset map is unchanged; a cheap check skips texts without ``*`` or ``#``."""
+    if "*" not in text and "#" not in text:
+        return text
+
+    def fill(m: re.Match[str]) -> str:
+        word = m.group(0)
+        if not 3 <= len(word) <= 12 or word.count("*") + word.count("#") > len(word) // 2:
+            return word
+        rx = re.compile("".join("[a-z]" if ch in "*#" else re.escape(ch) for ch in word))
+        fits = [w for w in UNMASK_WORDS if len(w) == len(word) and rx.fullmatch(w)]
+        return fits[0] if len(fits) == 1 else word
+
+    return _MASKED.sub(fill, text)
+
+
 def normalise(text: str) -> NormalisedText:
     """Normalise ``text`` for matching (see the module docstring for the steps and why)."""
     t, starts, ends = _char_pass(text)
     t = _leet_pass(t)
+    t = _unmask_pass(t)
     t, starts, ends = _spacing_pass(t, starts, ends)
     if not _ELONGATED.search(t):
         return NormalisedText(text, t, starts, ends)
