@@ -112,7 +112,8 @@ _FRAME_ONLY = {"send", "leave", "put", "drag", "fling"}
 # with a body part: "break your legs", "cut his throat").
 _WEAK_OK = re.compile(
     r"^(?:\s+(?:up|down|in(?=\s*(?:[.!,]|$))|to\s+death|dead|senseless|black\s+and\s+blue|bad|badly|so\s+bad|so\s+hard|"
-    r"with\s+(?:a|my|the|this|his)\s+\w+|with\s+(?:whatever|everything|anything)|on\s+sight|tonight|tomorrow|when|if|the\s+second|next\s+time|"
+    r"with\s+(?:a|my|the|this|his)\s+\w+|with\s+(?:whatever|everything|anything)|on\s+sight|(?:as\s+)?soon\s+as|"
+    r"the\s+minute|once|tonight|tomorrow|when|if|the\s+second|next\s+time|"
     r"till|until|for\s+(?:life|good)|in\s+(?:the\s+)?(?:street|face|head|neck|back)|outside|right\s+now|"
     r"all|and\s+(?:your|ur|his|her|their)|where\s+(?:you|u|he|she|they)\s+stand|"
     r"(?:you|u|yo|ya)\s+(?:little|stupid|fucking|fkn|pussy|piece)|"
@@ -203,7 +204,7 @@ _CLAUSE_BREAK = re.compile(r"[.!?;:\n]|\s(?:but|so|because|cos|coz|cause|though|
 _REPORT = re.compile(
     r"(?:^|\W)(?:said|says|saying|tweeted|tweets|tweeting|posted|posting|posts|wrote|writes|writing|"
     r"commented|comments|commenting|chanted|chanting|shouted|shouting|yelled|yelling|screamed|screaming|"
-    r"threatened|threatening|threatens|told|tells|messaged|texted|texting|sending|sent|keeps\s+sending|"
+    r"threatened|threatening|threatens|told|tells|messaged|texted|texting|keeps\s+sending|"
     r"(?:people|they|some|others|he|she|folk|folks|everyone|anyone|many|who|to)\s+say|admitted|admits|voicemail|dm'd|(?:if\s+you|anyone\s+who|people\s+who|those\s+who|whoever|when\s+people)\s+"
     r"(?:think|thinks|believe|believes|say|says|want|wants|claim|claims)|claimed|claims|quote|quoting|quoted|"
     r"called\s+for|calling\s+for|calls\s+for|joked|joking\s+about|sang|singing|rapped|rapping|lyric|lyrics|"
@@ -618,6 +619,8 @@ def reported(text: str, start: int, end: int, *, quoted_only: bool = False) -> b
         return False
     if re.search(r"(?:^|\W)(?:i|we)\s+(?:said|say|swear|promise|told\s+(?:you|u|him|her|them))\s*$", lead):
         return False                     # "i said i'll kill you": the speaker's own threat
+    if re.match(r"\W*(?:keep|carry\s+on|go\s+on)\s+\w+ing\b", lead):
+        return False                     # "keep posting my business and see what happens": a warning
     if _REPORT.search(lead):
         return True
     tail = text[end:sentence_end]
@@ -637,7 +640,7 @@ def _subject_is_person(subject: str) -> bool:
     if last.endswith("s") and len(last) > 3 and len(s) >= 2 and s[-2] in {
             "all", "the", "these", "those", "them", "dem", "every", "some", "most", "any"}:
         return not re.fullmatch(r"\w+(?:ness|ss|us|is)", last)
-    return bool(re.search(r"(?:all|every\s*(?:one|single\s+one|last\s+one))\s+of\s+(?:them|you|those|these|dem|\w+s)$",
+    return bool(re.search(r"(?:all|every\s*(?:one|single\s+one|last\s+one))\s+of\s+(?:them|you|those|these|dem|\w+s)\b",
                           subject.strip()))
 
 

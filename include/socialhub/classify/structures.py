@@ -151,6 +151,9 @@ STRUCTURE_RULES: tuple[StructureRule, ...] = (
 _UNIT = re.compile(r"\d+\s*(?:a|per|an|/)?\s*(?:g|grams?|8th|eighth|q|oz|ounce|bag)\b|8th|eighth|\boz\b|ounce|"
                    r"nine\s*bar|9\s*bar|half\s+o\b|\d+\.\d+s?\b|\d+\s+for\s+(?:£|\$)?\s*\d+")
 
+_LEGIT_JOB = re.compile(r"\b(?:film|tv|production|set|shoot|event|events|office|running\s+club|race|marathon|charity|"
+                        r"festival|warehouse|restaurant|cafe|retail|apprentice\w*|internship)\b")
+
 #: Victim mockery needs laughter or a jibe somewhere in the post; a memorial post does not.
 _MOCKERY = re.compile(r"lmao|lmfao|lol|haha|😂|😭|emoji_skull|💀|jokes|cry|crying|can'?t\s+run|bet\s+he|still|"
                       r"oh\s+wait|respect\s+to\s+nobody|on\s+my\s+neck|keep\s+up|don'?t\s+lie|too\s+late")
@@ -191,6 +194,8 @@ def scan(text: str) -> list[StructureHit]:
                 continue                          # "got the green" counts; "i have work" does not
             if drug and drug in _AMBIGUOUS and rule.id == "ds.grammar.price" and not _UNIT.search(m.group(0)):
                 continue                          # "grass cutting, £20 per garden": a price, but no dealing unit
+            if rule.id == "ds.grammar.recruit" and _LEGIT_JOB.search(text):
+                continue                          # "hiring a runner for our film set, £100/day"
             if rule.id == "ga.grammar.mock_victim" and not _MOCKERY.search(text):
                 continue
             hits.append(StructureHit(rule.id, rule.category, m.start(), m.end(), rule.weight,
