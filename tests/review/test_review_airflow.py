@@ -128,7 +128,9 @@ def test_review_loop_refer_reask_and_timeout_escalation(tmp_path, moto_endpoint,
         assert hostile["options"] == [REFER, ESCALATE, "Keep monitoring", NO_ACTION]
         assert hostile["defaults"] == [ESCALATE] and hostile["multiple"] is False
         assert "justification" in hostile["params"]
-        assert "{{ 7*7 }}" in hostile["body"] and "49" not in hostile["body"]   # Jinja never rendered
+        # Jinja never rendered: both template constructs are there verbatim, side by side (not a search
+        # for "49": the body quotes version ids such as model hashes, which may contain it)
+        assert "{{ 7*7 }} {% raw %}" in hostile["body"]
         assert hostile["chosen_options"] == [ESCALATE] and hostile["responded_by_user"] is None
         assert final[refer_id]["responded_by_user"]["id"] == "officer1"
 
