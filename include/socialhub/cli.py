@@ -165,7 +165,10 @@ def cmd_retention_apply(args: argparse.Namespace) -> int:
         print(f"{'would erase' if args.dry_run else 'erased'} batch {e['batch_id']}: {e['why']}")
     print(f"{summary['batches_seen']} batch(es) seen; {len(summary['erased'])} "
           f"{'to erase' if args.dry_run else 'erased'} ({summary['erased_objects']} object(s)); "
-          f"{summary['held']} under legal hold; {len(summary['failed'])} failed")
+          f"{summary['held']} under legal hold; {summary['pending_objects']} erasure(s) pending; "
+          f"{len(summary['failed'])} failed")
+    for pend in summary["pending"]:
+        print(f"  {pend['key']}: {pend['status']}")
     for f in summary["failed"]:
         print(f"  failed: {f}", file=sys.stderr)
     return 1 if summary["failed"] else 0

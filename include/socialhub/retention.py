@@ -3,6 +3,12 @@
 Run daily by the ``socialhub_housekeeping`` DAG and by ``socialhub retention apply``. The
 decision for each batch is a pure function (``decide``) so it can be shown before it is done
 (``--dry-run``).
+
+An erasure is recorded (``deletion``) only once the store found no version of the object left:
+on a versioned S3 bucket every version and delete marker is removed by its version id and the
+versions are listed again. A version still under Object Lock (retention not expired, or a legal
+hold) cannot be removed: it is recorded as ``erasure_pending`` with its retain-until date, the
+batch is not counted as erased, and each later run tries again until the versions are gone.
 """
 
 from __future__ import annotations
@@ -104,7 +110,7 @@ def _content_keys(store: ObjectStore, manifest: dict[str, Any]) -> tuple[list[st
 def decide(store: ObjectStore, manifest: dict[str, Any], policy: Policy, now: datetime) -> Decision:
     bid = manifest["batch_id"]
     keys, kind, result = _content_keys(store, manifest)
-    keys = [k for k in keys if store.exists(k)]
+    keys = [k for k in keys if store.stored(k)]  # any version left, even behind a delete marker
     if not keys:
         return Decision(bid, "keep", None, "already erased", [])
     account = f"{manifest['platform']}:{manifest['account']}"
@@ -127,9 +133,12 @@ def decide(store: ObjectStore, manifest: dict[str, Any], policy: Policy, now: da
 
 def apply_retention(store: ObjectStore, policy: Policy, now: datetime, *, auditor: Auditor | None = None,
                     dry_run: bool = False) -> dict[str, Any]:
-    """Erase expired batch content; one audit event per erased object (what, hash, rule, why)."""
+    """Erase expired batch content; one ``deletion`` audit event per object erased (what, hash, rule,
+    why), written only after the store checked that no version of it is left; one
+    ``erasure_pending`` event per object that a lock still keeps (retried on the next run)."""
     summary: dict[str, Any] = {"batches_seen": 0, "erased_batches": 0, "erased_objects": 0, "held": 0,
-                               "failed": [], "dry_run": dry_run, "erased": []}
+                               "pending_objects": 0, "pending": [], "failed": [], "dry_run": dry_run,
+                               "erased": []}
     for mkey in store.list("batches/"):
         manifest = json.loads(store.get(mkey))
         summary["batches_seen"] += 1
@@ -142,19 +151,46 @@ def apply_retention(store: ObjectStore, policy: Policy, now: datetime, *, audito
         summary["erased"].append({"batch_id": d.batch_id, "rule": d.rule, "why": d.why, "keys": d.keys})
         if dry_run:
             continue
+        account = f"{manifest['platform']}:{manifest['account']}"
+        complete = True
         for key in d.keys:
-            digest = sha256_hex(store.get(key))
+            current = store.get_or_none(key)  # None once an earlier run hid locked versions behind a marker
+            hashes = {"erased": sha256_hex(current)} if current is not None else {}
             try:
-                store.delete(key)
-            except Exception as exc:  # noqa: BLE001 - e.g. S3 Object Lock still in force: record and go on
+                result = store.erase(key)
+            except Exception as exc:  # noqa: BLE001 - storage down, permissions: record and go on
                 summary["failed"].append(f"{key}: {exc}")
                 log.warning("cannot erase %s: %s", key, exc)
+                complete = False
                 continue
-            summary["erased_objects"] += 1
-            record(auditor, "deletion", key, force=manifest.get("force"), justification=d.why,
-                   hashes={"erased": digest}, details={"rule": d.rule, "batch_id": d.batch_id,
-                                                      "account": f"{manifest['platform']}:{manifest['account']}"})
-        summary["erased_batches"] += 1
+            details = {"rule": d.rule, "batch_id": d.batch_id, "account": account,
+                       "versions_deleted": result.versions_deleted}
+            if result.erased:
+                summary["erased_objects"] += 1
+                record(auditor, "deletion", key, force=manifest.get("force"), justification=d.why,
+                       hashes=hashes, details=details)
+                continue
+            complete = False
+            summary["pending_objects"] += 1
+            until = result.locked_until
+            status = ("erasure pending (legal hold)" if result.legal_hold
+                      else f"erasure pending (locked until {until.isoformat()})" if until is not None
+                      else "erasure pending")
+            if until is not None and until <= now and not result.legal_hold:
+                status += "; the lock date has passed but the store still refused"
+            summary["pending"].append({"key": key, "batch_id": d.batch_id, "status": status,
+                                       "locked_until": until.isoformat() if until else None,
+                                       "remaining_versions": result.remaining, "reason": result.reason})
+            if until is None and not result.legal_hold:  # refused without a lock: a fault, not a wait
+                summary["failed"].append(f"{key}: {result.reason}")
+            log.warning("%s: %s (%s)", key, status, result.reason)
+            record(auditor, "erasure_pending", key, force=manifest.get("force"), justification=d.why,
+                   hashes=hashes, details={**details, "status": status, "reason": result.reason,
+                                           "locked_until": until.isoformat() if until else None,
+                                           "legal_hold": result.legal_hold,
+                                           "remaining_versions": result.remaining})
+        if complete:
+            summary["erased_batches"] += 1
     return summary
 
 

@@ -205,10 +205,10 @@ def apply_retention() -> dict[str, Any]:
 
     st = store()
     summary = apply(st, load_policy(os.environ.get("SOCIALHUB_RETENTION")), now(), auditor=auditor(st))
-    log.info("retention: %d batch(es) seen, %d erased (%d objects), %d under legal hold, %d failed",
-             summary["batches_seen"], summary["erased_batches"], summary["erased_objects"], summary["held"],
-             len(summary["failed"]))
-    return {k: v for k, v in summary.items() if k != "erased"}
+    log.info("retention: %d batch(es) seen, %d erased (%d objects), %d under legal hold, %d erasure(s) pending "
+             "under Object Lock (retried next run), %d failed", summary["batches_seen"], summary["erased_batches"],
+             summary["erased_objects"], summary["held"], summary["pending_objects"], len(summary["failed"]))
+    return {k: v for k, v in summary.items() if k not in ("erased", "pending")}
 
 
 def remind_owners() -> list[str]:

@@ -33,8 +33,8 @@ GENESIS = "0" * 64
 
 ACTIONS = frozenset({
     "collect", "collect_failed", "authorisation_lapsed", "quality_reject", "quality_hold", "classify", "alert",
-    "alert_failed", "review_response", "referral", "export", "watchlist_change", "deletion", "legal_hold", "access",
-    "report", "reminder",
+    "alert_failed", "review_response", "referral", "export", "watchlist_change", "deletion", "erasure_pending",
+    "legal_hold", "access", "report", "reminder",
 })
 
 

@@ -722,15 +722,19 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
         r_rows, "No referral was recorded in this period."))
 
     # --- deletions and legal holds
-    del_rows = [{"time": _fmt_time(ev.get("time")), "action": "deleted" if ev["action"] == "deletion"
+    del_rows = [{"time": _fmt_time(ev.get("time")),
+                 "action": "deleted" if ev["action"] == "deletion"
+                 else str((ev.get("details") or {}).get("status") or "erasure pending")
+                 if ev["action"] == "erasure_pending"
                  else "legal hold " + str((ev.get("details") or {}).get("op", "")).strip(),
                  "force": ev.get("force") or "", "object": ev.get("object", ""), "by": describe_actor(ev.get("actor")),
                  "justification": ev.get("justification") or "", "details": _compact(ev.get("details"), ("op",))}
-                for ev in events if ev["action"] in ("deletion", "legal_hold")]
+                for ev in events if ev["action"] in ("deletion", "erasure_pending", "legal_hold")]
     tables.append(Table(
         "deletions", "Deletions and legal holds",
-        "Stored items erased under the retention policy (or on request), and legal holds placed or lifted, "
-        "which stop erasure.",
+        "Stored items erased under the retention policy (or on request; every stored version removed and "
+        "checked), erasures still pending because S3 Object Lock keeps a version (retried daily), and legal "
+        "holds placed or lifted, which stop erasure.",
         [Column("time", "When"), Column("action", "What"), Column("force", "Force"), Column("object", "Item"),
          Column("by", "By"), Column("justification", "Reason"), Column("details", "Details")],
         del_rows, "No deletion or legal hold was recorded in this period.",

@@ -1,9 +1,9 @@
 """Object storage: one interface, two backends (local folder, S3)."""
 
-from socialhub.storage.base import ObjectStore, StoredObject, key_segment, safe_key
+from socialhub.storage.base import Erasure, ObjectStore, StoredObject, key_segment, safe_key
 from socialhub.storage.local import LocalStore
 
-__all__ = ["ObjectStore", "StoredObject", "LocalStore", "key_segment", "safe_key", "open_store"]
+__all__ = ["Erasure", "ObjectStore", "StoredObject", "LocalStore", "key_segment", "safe_key", "open_store"]
 
 
 def open_store(url: str, **s3_options: object) -> ObjectStore:

@@ -14,6 +14,7 @@ import urllib.parse
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import BinaryIO
 
 from socialhub.errors import UnsafeKeyError
@@ -57,6 +58,21 @@ class StoredObject:
     size: int
     uri: str
     created: bool  # False when an identical object was already there (idempotent retry)
+
+
+@dataclass(frozen=True, slots=True)
+class Erasure:
+    """What ``ObjectStore.erase`` did. ``erased`` is True only once a check after the deletes found
+    no version of the key left (no old version, no delete marker); otherwise ``remaining`` versions
+    are still stored, and ``locked_until`` / ``legal_hold`` say what keeps them (S3 Object Lock)."""
+
+    key: str
+    erased: bool
+    versions_deleted: int = 0
+    remaining: int = 0
+    locked_until: datetime | None = None
+    legal_hold: bool = False
+    reason: str = ""
 
 
 class ObjectStore(ABC):
@@ -157,8 +173,33 @@ class ObjectStore(ABC):
         return self._read(key) is not None
 
     def delete(self, key: str) -> None:
+        """Remove the key from view (on a versioned bucket: a delete marker; old versions stay).
+        For erasure use ``erase``."""
         safe_key(key)
         self._delete(key)
+
+    def erase(self, key: str) -> Erasure:
+        """Erase every stored version of ``key``, then check that none is left. A version the
+        backend may not delete yet (S3 Object Lock retention or legal hold) is left in place and
+        reported, never raised: the caller records the erasure as pending and tries again later."""
+        safe_key(key)
+        return self._erase(key)
+
+    def _erase(self, key: str) -> Erasure:
+        """Unversioned backends: one delete, then check."""
+        self._delete(key)
+        if self._exists(key):
+            return Erasure(key, False, 0, 1, reason="still present after delete")
+        return Erasure(key, True, 1, 0)
+
+    def stored(self, key: str) -> bool:
+        """True while any version of ``key`` is kept, even one hidden behind a delete marker
+        (``exists`` only sees the current version)."""
+        safe_key(key)
+        return self._stored(key)
+
+    def _stored(self, key: str) -> bool:
+        return self._exists(key)
 
     def list(self, prefix: str = "") -> list[str]:
         """Keys under ``prefix``, sorted."""

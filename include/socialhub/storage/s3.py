@@ -4,15 +4,21 @@ The client normally comes from the amazon provider's ``S3Hook`` (credentials and
 endpoint from an Airflow Connection); outside Airflow, boto3's own environment lookup.
 Evidence objects are written with ``If-None-Match: *`` where the server supports it,
 so two writers can never replace each other's evidence.
+
+Erasure (``erase``) deletes every version of a key by its version id, delete markers included, and
+then lists the versions again: on a versioned bucket a plain ``DELETE`` only adds a delete marker
+and every old version stays readable. Versions under Object Lock (retention not yet expired, or a
+legal hold) are left, hidden behind a delete marker, and reported with their retain-until date.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any, BinaryIO
 
 from socialhub.errors import StorageError
-from socialhub.storage.base import ObjectStore, safe_key
+from socialhub.storage.base import Erasure, ObjectStore, safe_key
 
 
 class S3Store(ObjectStore):
@@ -116,6 +122,81 @@ class S3Store(ObjectStore):
         except Exception as exc:
             raise StorageError(f"cannot delete {self.uri(key)}: {type(exc).__name__}") from exc
 
+    def _versions(self, key: str) -> list[dict[str, Any]]:
+        """Every stored version of exactly this key (objects and delete markers), newest first."""
+        k = self._k(key)
+        out: list[dict[str, Any]] = []
+        try:
+            for page in self.client.get_paginator("list_object_versions").paginate(Bucket=self.bucket, Prefix=k):
+                out += [{**v, "marker": False} for v in page.get("Versions", []) if v["Key"] == k]
+                out += [{**m, "marker": True} for m in page.get("DeleteMarkers", []) if m["Key"] == k]
+        except Exception as exc:
+            raise StorageError(f"cannot list the versions of {self.uri(key)}: {_code(exc)}") from exc
+        return out
+
+    def _stored(self, key: str) -> bool:
+        return bool(self._versions(key))
+
+    def _lock_of(self, key: str, version_id: str) -> tuple[datetime | None, bool]:
+        """(retain-until date, legal hold on) of one version; (None, False) if it cannot be read."""
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self._k(key), VersionId=version_id)
+        except Exception:  # noqa: BLE001 - only used to explain a refused delete
+            return None, False
+        until = head.get("ObjectLockRetainUntilDate")
+        return (until if isinstance(until, datetime) else None), head.get("ObjectLockLegalHoldStatus") == "ON"
+
+    def _erase(self, key: str) -> Erasure:
+        from botocore.exceptions import ClientError
+
+        k = self._k(key)
+        versions = self._versions(key)
+        deleted, refused = 0, 0
+        until: datetime | None = None
+        hold = False
+        denied = ""
+        for v in (v for v in versions if not v["marker"]):
+            try:
+                self.client.delete_object(Bucket=self.bucket, Key=k, VersionId=v["VersionId"])
+                deleted += 1
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code")
+                if code in ("NoSuchVersion", *self._MISSING):
+                    continue
+                if code != "AccessDenied":
+                    raise StorageError(f"cannot delete {self.uri(key)} version {v['VersionId']}: {code}") from exc
+                refused += 1
+                denied = code
+                v_until, v_hold = self._lock_of(key, v["VersionId"])
+                hold = hold or v_hold
+                if v_until is not None and (until is None or v_until > until):
+                    until = v_until
+            except Exception as exc:
+                raise StorageError(f"cannot delete {self.uri(key)}: {type(exc).__name__}") from exc
+        try:
+            if not refused:
+                for m in (v for v in versions if v["marker"]):
+                    self.client.delete_object(Bucket=self.bucket, Key=k, VersionId=m["VersionId"])
+                    deleted += 1
+            elif self._exists(key):
+                # locked versions wait, but no plain read may return them meanwhile
+                self.client.delete_object(Bucket=self.bucket, Key=k)
+        except Exception as exc:
+            raise StorageError(f"cannot delete {self.uri(key)}: {_code(exc)}") from exc
+        left = self._versions(key)  # the check: an erasure is only what the bucket no longer holds
+        if not left:
+            return Erasure(key, True, deleted, 0)
+        if hold:
+            reason = "legal hold (Object Lock) on a version"
+        elif until is not None:
+            reason = f"Object Lock retention until {until.isoformat()}"
+        elif denied:
+            reason = (f"delete refused ({denied}) and no Object Lock found: check s3:DeleteObjectVersion "
+                      f"and s3:ListBucketVersions")
+        else:
+            reason = f"{len(left)} version(s) still listed after delete"
+        return Erasure(key, False, deleted, len(left), locked_until=until, legal_hold=hold, reason=reason)
+
     def _list(self, prefix: str) -> Iterator[str]:
         full = self._k(prefix) if prefix else (self.prefix + "/" if self.prefix else "")
         strip = len(self.prefix) + 1 if self.prefix else 0
@@ -126,3 +207,10 @@ class S3Store(ObjectStore):
                     yield obj["Key"][strip:]
         except Exception as exc:
             raise StorageError(f"cannot list s3://{self.bucket}/{full}: {type(exc).__name__}") from exc
+
+
+def _code(exc: Exception) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code"))
+    return type(exc).__name__
