@@ -1,8 +1,10 @@
 """Collect new public posts from every due, authorised watchlist account.
 
 check_watchlist (validates it, audits changes) -> plan_<platform> -> collect_<platform>
-(mapped over a bounded number of shards, one pool per platform) -> finish (records the run report and emits the ``x-socialhub://batches`` asset,
-which schedules ``socialhub_process``).
+(mapped over a bounded number of shards, one pool per platform) -> finish (records the run report)
+-> announce_batches (emits the ``x-socialhub://batches`` asset, which schedules ``socialhub_process``,
+only when the run queued new batches, with their count and ids in the event's ``extra``; an idle
+run skips it, so no event and no processing or review run).
 """
 
 from __future__ import annotations
@@ -10,12 +12,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import dag, task
 
 from socialhub.dag_defaults import deadline_alert, default_args, notify_platform_team_of_run
 from socialhub.models import PLATFORMS
-
-BATCHES = Asset(name="socialhub_batches", uri="x-socialhub://batches")
+from socialhub_airflow.assets import BATCHES
 
 
 @dag(
@@ -62,13 +63,19 @@ def socialhub_collect():
         checked >> planned
         results.append(collect.expand(shard=planned))
 
-    @task(outlets=[BATCHES], trigger_rule="all_done")
+    @task(trigger_rule="all_done")
     def finish(*outcome_lists, run_id=None) -> dict:
         from socialhub_airflow import runtime
 
         return runtime.finish_collection(list(outcome_lists), run_id)
 
-    finish(*results)
+    @task(outlets=[BATCHES])
+    def announce_batches(summary: dict, outlet_events=None) -> None:  # noqa: ANN001
+        from socialhub_airflow.assets import announce, new_batches
+
+        announce(outlet_events, BATCHES, new_batches(summary))
+
+    announce_batches(finish(*results))
 
 
 socialhub_collect()

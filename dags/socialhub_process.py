@@ -1,9 +1,11 @@
 """Validate, classify, store and alert every collected batch.
 
-Scheduled by the ``x-socialhub://batches`` asset. find_pending -> process (mapped over a
-bounded number of chunks) -> alert (one task: rate limits, digests, the ledger) -> report.
-Work comes from the durable queue in the store, so a failed run's batches are picked up
-by the next one.
+Scheduled by the ``x-socialhub://batches`` asset (emitted only when collection queued new
+batches) or every 30 minutes, whichever comes first (``AssetOrTimeSchedule``). find_pending ->
+process (mapped over a bounded number of chunks) -> alert (one task: rate limits, digests, the
+ledger) -> announce_alerts (emits ``x-socialhub://alerts`` only when alerts were delivered) and
+report. Work comes from the durable queue in the store, so a failed run's batches are picked up
+by the next run, at the latest by the next timed one.
 """
 
 from __future__ import annotations
@@ -11,17 +13,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
 from socialhub.dag_defaults import deadline_alert, default_args, notify_platform_team_of_run
-
-BATCHES = Asset(name="socialhub_batches", uri="x-socialhub://batches")
-ALERTS = Asset(name="socialhub_alerts", uri="x-socialhub://alerts")   # schedules socialhub_review
+from socialhub_airflow.assets import ALERTS, BATCHES, PROCESS_DRAIN_CRON
 
 
 @dag(
     dag_id="socialhub_process",
-    schedule=[BATCHES],
+    # new batches, or the timed drain of the durable queue (what a failed run left pending)
+    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable(PROCESS_DRAIN_CRON, timezone="UTC"),
+                                 assets=[BATCHES]),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
@@ -51,7 +53,7 @@ def socialhub_process():
         except QualityGateFailed as exc:  # retrying cannot make a bad batch good
             raise AirflowFailException(str(exc)) from exc
 
-    @task(trigger_rule="all_done", pool="socialhub_alerts", outlets=[ALERTS])
+    @task(trigger_rule="all_done", pool="socialhub_alerts")
     def alert(chunks: list) -> dict:
         from socialhub_airflow import runtime
 
@@ -68,6 +70,14 @@ def socialhub_process():
     alerted = alert(pending)
     processed >> alerted
     report(pending, alerted)
+
+    @task(outlets=[ALERTS])   # schedules socialhub_review
+    def announce_alerts(alert_summary: dict, outlet_events=None) -> None:  # noqa: ANN001
+        from socialhub_airflow.assets import announce, new_alerts
+
+        announce(outlet_events, ALERTS, new_alerts(alert_summary))
+
+    announce_alerts(alerted)
 
 
 socialhub_process()

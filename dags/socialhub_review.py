@@ -1,6 +1,8 @@
 """Officer review of every alert, in Airflow's human-in-the-loop pages.
 
-Scheduled by the ``x-socialhub://alerts`` asset that ``socialhub_process``'s alert task emits.
+Scheduled by the ``x-socialhub://alerts`` asset that ``socialhub_process``'s announce_alerts
+task emits when alerts were delivered, or hourly, whichever comes first (``AssetOrTimeSchedule``:
+an alert whose event never came is still reviewed).
 find_reviews (alerts delivered but not yet under review, oldest first, bounded per run) ->
 review (one mapped ``HITLOperator`` per alert: Refer to platform / Escalate / Keep monitoring /
 No action (false positive), with a required justification; the link is posted in the alert's
@@ -18,11 +20,10 @@ from datetime import timedelta
 
 import pendulum
 from airflow.providers.standard.operators.hitl import HITLOperator
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
 from socialhub.dag_defaults import default_args, notify_platform_team_of_run
-
-ALERTS = Asset(name="socialhub_alerts", uri="x-socialhub://alerts")
+from socialhub_airflow.assets import ALERTS, REVIEW_DRAIN_CRON
 
 
 class AlertReviewOperator(HITLOperator):
@@ -52,7 +53,9 @@ class AlertReviewOperator(HITLOperator):
 
 @dag(
     dag_id="socialhub_review",
-    schedule=[ALERTS],
+    # new alerts, or the hourly pick-up of any delivered alert not yet under review
+    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable(REVIEW_DRAIN_CRON, timezone="UTC"),
+                                 assets=[ALERTS]),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     # runs overlap: a run waits for people, and new alerts must not wait for it
