@@ -5,7 +5,8 @@
 #    on versioning). Each evidence object then gets its own COMPLIANCE retention from the pipeline
 #    (connection extra `object_lock_days`), so not even the root user can delete or overwrite it early.
 # 2. the pipeline's own access key, limited to that bucket by a policy without
-#    s3:BypassGovernanceRetention; Airflow never sees the MinIO root credentials.
+#    s3:BypassGovernanceRetention; Airflow never sees the MinIO root credentials. Retention erases
+#    every version of an object (s3:ListBucketVersions, s3:DeleteObjectVersion), never a locked one.
 #
 # Idempotent: safe to run at every `docker compose up`.
 set -eu
@@ -31,14 +32,15 @@ cat > /tmp/socialhub-policy.json <<JSON
   "Statement": [
     {
       "Effect": "Allow",
-      "Action": ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetBucketObjectLockConfiguration",
-                 "s3:GetBucketVersioning"],
+      "Action": ["s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketLocation",
+                 "s3:GetBucketObjectLockConfiguration", "s3:GetBucketVersioning"],
       "Resource": ["arn:aws:s3:::${SOCIALHUB_BUCKET}"]
     },
     {
       "Effect": "Allow",
-      "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:PutObjectRetention",
-                 "s3:GetObjectRetention", "s3:PutObjectLegalHold", "s3:GetObjectLegalHold"],
+      "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject",
+                 "s3:DeleteObjectVersion", "s3:PutObjectRetention", "s3:GetObjectRetention",
+                 "s3:PutObjectLegalHold", "s3:GetObjectLegalHold"],
       "Resource": ["arn:aws:s3:::${SOCIALHUB_BUCKET}/*"]
     }
   ]

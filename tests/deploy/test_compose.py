@@ -278,6 +278,9 @@ def test_minio_bucket_is_created_with_object_lock(raw):
     resources = {r for st in policy["Statement"] for r in st["Resource"]}
     assert resources == {"arn:aws:s3:::bucket", "arn:aws:s3:::bucket/*"}  # this bucket only
     assert {"s3:PutObject", "s3:GetObject", "s3:PutObjectRetention"} <= actions
+    # retention erases every version of an object and reads why a version is kept (docs/production.md)
+    assert {"s3:ListBucketVersions", "s3:DeleteObjectVersion", "s3:GetObjectVersion",
+            "s3:GetObjectRetention", "s3:GetObjectLegalHold"} <= actions
     # the pipeline's key can neither shorten retention nor change the bucket's lock
     assert not {a for a in actions if "Bypass" in a or "PutBucket" in a or a == "s3:*"}
 
