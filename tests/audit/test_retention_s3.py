@@ -136,3 +136,13 @@ def test_unversioned_bucket_erasure(s3_client, bucket, clock):
     store.put(RAW, b"x\n")
     result = store.erase(RAW)
     assert result.erased and not store.stored(RAW) and versions(s3_client, bucket, RAW) == []
+
+
+def test_local_folder_erasure_is_checked_too(tmp_path):
+    from socialhub.storage import LocalStore
+
+    store = LocalStore(tmp_path / "store")
+    store.put(RAW, b"x\n")  # read-only evidence file
+    result = store.erase(RAW)
+    assert result.erased and result.versions_deleted == 1 and not store.stored(RAW) and not store.exists(RAW)
+    assert store.erase(RAW).erased  # nothing there: still erased, nothing left
