@@ -7,8 +7,9 @@ decision for each batch is a pure function (``decide``) so it can be shown befor
 An erasure is recorded (``deletion``) only once the store found no version of the object left:
 on a versioned S3 bucket every version and delete marker is removed by its version id and the
 versions are listed again. A version still under Object Lock (retention not expired, or a legal
-hold) cannot be removed: it is recorded as ``erasure_pending`` with its retain-until date, the
-batch is not counted as erased, and each later run tries again until the versions are gone.
+hold) cannot be removed: it is recorded as ``erasure_pending`` with its retain-until date (once
+per status, not every day), the batch is not counted as erased, and each later run tries again
+until the versions are gone.
 """
 
 from __future__ import annotations
@@ -165,10 +166,13 @@ def apply_retention(store: ObjectStore, policy: Policy, now: datetime, *, audito
                 continue
             details = {"rule": d.rule, "batch_id": d.batch_id, "account": account,
                        "versions_deleted": result.versions_deleted}
+            marker = _pending_key(key)
             if result.erased:
                 summary["erased_objects"] += 1
                 record(auditor, "deletion", key, force=manifest.get("force"), justification=d.why,
                        hashes=hashes, details=details)
+                if store.exists(marker):
+                    store.erase(marker)  # all its versions: a bare delete would leave a marker behind
                 continue
             complete = False
             summary["pending_objects"] += 1
@@ -184,14 +188,23 @@ def apply_retention(store: ObjectStore, policy: Policy, now: datetime, *, audito
             if until is None and not result.legal_hold:  # refused without a lock: a fault, not a wait
                 summary["failed"].append(f"{key}: {result.reason}")
             log.warning("%s: %s (%s)", key, status, result.reason)
+            seen = store.get_or_none(marker)
+            if seen is not None and json.loads(seen).get("status") == status:
+                continue  # already on record; a daily event per locked object would flood the audit log
             record(auditor, "erasure_pending", key, force=manifest.get("force"), justification=d.why,
                    hashes=hashes, details={**details, "status": status, "reason": result.reason,
                                            "locked_until": until.isoformat() if until else None,
                                            "legal_hold": result.legal_hold,
                                            "remaining_versions": result.remaining})
+            store.put_state(marker, canonical_json({"status": status, "since": utc_iso(now)}))
         if complete:
             summary["erased_batches"] += 1
     return summary
+
+
+def _pending_key(key: str) -> str:
+    """State marker: the erasure of ``key`` is pending with the status last recorded in the audit log."""
+    return f"state/erasure-pending/{key_segment(key)}.json"
 
 
 def due_reminders(store: ObjectStore, watchlist: Any, now: datetime, days_before: int) -> list[Any]:

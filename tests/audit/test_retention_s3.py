@@ -98,9 +98,10 @@ def test_locked_version_is_pending_not_deleted_and_retried_after_the_date(s3_cli
     assert first in left  # the locked version is still stored...
     assert not store.exists(RAW) and store.stored(RAW)  # ...hidden behind a delete marker
 
-    # the next day it is still locked: still pending, still not recorded as deleted
+    # the next day it is still locked: still pending, still not recorded as deleted (and the unchanged
+    # status is not logged again)
     summary = apply_retention(store, POLICY, clock + timedelta(days=1), auditor=auditor)
-    assert summary["pending_objects"] == 1 and len(events(store, "erasure_pending")) == 2
+    assert summary["pending_objects"] == 1 and len(events(store, "erasure_pending")) == 1
     assert [e["object"] for e in events(store, "deletion")] == [POSTS]
 
     # the retain-until date passes on the server too (moto runs on the real clock, so the lock is moved
@@ -112,6 +113,8 @@ def test_locked_version_is_pending_not_deleted_and_retried_after_the_date(s3_cli
     assert versions(s3_client, locked_bucket, RAW) == []
     assert [e["object"] for e in events(store, "deletion")] == [POSTS, RAW]
     assert verify_chain(store).ok
+    marker = s3_client.list_object_versions(Bucket=locked_bucket, Prefix="state/erasure-pending/")
+    assert marker.get("Versions", []) + marker.get("DeleteMarkers", []) == []  # the pending note went too
 
 
 def test_compliance_lock_and_legal_hold_keep_every_version(s3_client, locked_bucket, clock):
