@@ -34,7 +34,8 @@ MAX_IDS_IN_EXTRA = 100   # the queue is the record; the event only points at it
 
 def new_batches(summary: dict[str, Any] | None) -> dict[str, Any] | None:
     """The ``extra`` of a ``BATCHES`` event for a collect run's summary, or None if nothing is new."""
-    ids = sorted((summary or {}).get("batches") or [])
+    summary = summary or {}
+    ids = sorted(summary.get("batches") or [])
     if not ids:
         return None
     extra: dict[str, Any] = {"batches": len(ids), "posts": int(summary.get("posts_collected") or 0),
@@ -48,7 +49,8 @@ def new_batches(summary: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def new_alerts(summary: dict[str, Any] | None) -> dict[str, Any] | None:
     """The ``extra`` of an ``ALERTS`` event for an alert task's summary, or None if no alert was delivered."""
-    delivered = int((summary or {}).get("delivered") or 0)
+    summary = summary or {}
+    delivered = int(summary.get("delivered") or 0)
     if not delivered:
         return None
     return {"alerts": delivered, "digests": int(summary.get("digests") or 0),

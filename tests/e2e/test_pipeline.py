@@ -30,6 +30,20 @@ def _rows(s3, bucket, keys):
     return rows
 
 
+def _asset_events(runner, name: str) -> list[dict]:
+    """The extra of every event of asset ``name`` in Airflow's metadata database, oldest first."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(runner.env()["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+    try:
+        with engine.connect() as c:
+            rows = c.execute(sqlalchemy.text("SELECT e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id "
+                                             "WHERE a.name = :name ORDER BY e.id"), {"name": name}).all()
+    finally:
+        engine.dispose()
+    return [json.loads(x) if isinstance(x, str) else (x or {}) for (x,) in rows]
+
+
 def test_pipeline_on_s3_and_slack_alerts_each_item_once(runner, moto_endpoint, bucket, tmp_path):
     s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1", aws_access_key_id="testing",
                       aws_secret_access_key=S3_SECRET)
@@ -48,7 +62,13 @@ def test_pipeline_on_s3_and_slack_alerts_each_item_once(runner, moto_endpoint, b
                                                            "extra": {"base_url": replay.base_url(p)}})
                for p in replay.platforms()},
         })
+        batches_before, alerts_before = (len(_asset_events(runner, n)) for n in ("socialhub_batches", "socialhub_alerts"))
         runner.cycle()
+        # each asset event says what is new: the batches collected, the alerts delivered
+        (first_batches,) = _asset_events(runner, "socialhub_batches")[batches_before:]
+        assert first_batches["batches"] == len(first_batches["batch_ids"]) > 0 and first_batches["posts"] > 0
+        (first_alerts,) = _asset_events(runner, "socialhub_alerts")[alerts_before:]
+        assert first_alerts["alerts"] > 0
 
         # evidence, results, quarantine and flagged items are apart, in S3 over HTTP
         raw = _objects(s3, bucket, "hub/raw/")
@@ -75,6 +95,9 @@ def test_pipeline_on_s3_and_slack_alerts_each_item_once(runner, moto_endpoint, b
         runner.cycle()
         assert len(_rows(s3, bucket, _objects(s3, bucket, "hub/posts/"))) == len(posts)
         assert len(slack.messages) == len(flagged)
+        # ... and no asset event: an idle run schedules no processing or review run
+        assert len(_asset_events(runner, "socialhub_batches")) == batches_before + 1
+        assert len(_asset_events(runner, "socialhub_alerts")) == alerts_before + 1
 
         # a new threatening post arrives: exactly one new alert
         platform = replay.platforms()[0]
@@ -84,6 +107,10 @@ def test_pipeline_on_s3_and_slack_alerts_each_item_once(runner, moto_endpoint, b
         runner.cycle()
         assert len(_rows(s3, bucket, _objects(s3, bucket, "hub/posts/"))) == len(posts) + 1
         assert len(slack.messages) == len(flagged) + 1
+        assert [e["batches"] for e in _asset_events(runner, "socialhub_batches")[batches_before:]] == [
+            first_batches["batches"], 1]
+        assert [e["alerts"] for e in _asset_events(runner, "socialhub_alerts")[alerts_before:]] == [
+            first_alerts["alerts"], 1]
 
         # the audit log recorded every step, chained, in S3
         from socialhub.audit.chain import AuditLog, verify_chain
