@@ -192,6 +192,26 @@ def test_the_prefilter_never_hides_a_threat(monkeypatch: pytest.MonkeyPatch) -> 
 # Plain-English threats and their contrasts, written for this project while extending the grammar
 # (so they are regression cases, not an evaluation: the evaluation is `make eval`).
 PLAIN_THREATS = [
+    'All refugees should be thrown into the sea.',
+    "I'm going to find every trans person in this town and hurt them.",
+    'Muslims need to be wiped out.',
+    'I swear I will kill the next gay person who looks at me.',
+    "Let's go out tonight and beat up some immigrants.",
+    'You should be dragged into the street and shot.',
+    'Those people deserve to be hanged from lampposts.',
+    'If I had a gun I would shoot every one of them.',
+    'Gonna put a bullet in the head of every politician who voted for this.',
+    'I hope someone puts you in the ground.',
+    'We will hunt every last one of you down.',
+    'Death to all traitors.',
+    'Someone should set him on fire.',
+    'These invaders should be executed on the spot.',
+    "I'd love to see them all burn.",
+    'Break his legs and leave him in the gutter.',
+    'I will end your life.',
+    "Keep talking and I'll cut your tongue out.",
+    'Send every one of them back in body bags.',
+    'Women like you deserve to be beaten.',
     'These people should be shot on sight.',
     'Deport them all, and if they resist, shoot them.',
     'Someone should just bomb that place.',
@@ -262,6 +282,16 @@ PLAIN_THREATS = [
 ]
 
 PLAIN_CONTRASTS = [
+    'Nobody deserves to be hurt because of their religion.',
+    'Saying refugees should be thrown into the sea is vile.',
+    'I will never hurt another person, I promise.',
+    'The article says two people were shot near the station.',
+    '"Death to all traitors" is a line from the film, and it\'s chilling.',
+    'Immigrants make this country better.',
+    "I'm dying to see the new Marvel film.",
+    'We killed it at the gig last night.',
+    'That test absolutely destroyed me.',
+    'My brother and I fight over the remote every night.',
     "I'm gonna shoot my shot with her tonight.",
     'This song slaps.',
     'She absolutely killed that performance.',

@@ -75,7 +75,7 @@ TARGET = (r"(?:(?:" + _PRONOUN + r")(?:" + _G + r"(?:all|both|lot|lots|two|too))
           r"|next\s+\w+\s+(?:i|we)\s+see)")
 _BODY = (r"(?:head|heads|face|faces|throat|throats|neck|necks|legs?|arms?|jaw|jaws|knees?|kneecaps?|skull|skulls|"
          r"chest|chests|heart|hearts|back|eyes?|teeth|nose|fingers?|ribs?|spine|brains?|guts?|stomach|belly|hands?|"
-         r"ass|arse|wig|lights|melon|shoulders?|mouth|kidneys?|lungs?)")
+         r"ass|arse|wig|lights|melon|shoulders?|mouth|kidneys?|lungs?|tongues?|lips|ears?|balls|knees|life|lives)")
 TARGET_OR_BODY = (r"(?:" + TARGET + r"|(?:your|ur|yo|yuh|ya|his|her|their|dem|them|that\s+\w+'?s?|the|there)\s+(?:\w+\s+)?" + _BODY + r")")
 
 # ------------------------------------------------------------------------------------ acts
@@ -144,7 +144,7 @@ _PARTICIPLE = (
     r"cut|cut\s+up|sliced|sliced\s+up|chopped\s+up|slashed|hacked|hacked\s+up|choked|suffocated|merked|murked|"
     r"popped|capped|sprayed|riddled|done\s+in|taken\s+out|fucked\s+up|messed\s+up|jumped|attacked|assaulted|"
     r"kicked\s+in|smashed\s+up|smashed|hurt|harmed|violated|deported\s+and\s+shot|thrown\s+off\s+\w+|"
-    r"thrown\s+in\s+(?:a|the)\s+(?:river|sea|oven|ovens|fire)|set\s+on\s+fire|nuked|bombed|blown\s+up|"
+    r"thrown\s+(?:in|into)\s+(?:a|the)\s+(?:river|sea|ocean|oven|ovens|fire|canal|channel)|set\s+on\s+fire|nuked|bombed|blown\s+up|"
     r"castrated|stoned|skinned|gutted|dead|a\s+body|rushed|lit\s+up|opened\s+up|slumped|smoked\s+out|"
     r"put\s+in\s+(?:a|the)\s+(?:box|ground|hospital|grave|ditch|body\s+bag)|put\s+six\s+feet\s+under")
 # Violent participles whose meaning needs a person subject (film "shot", budget "cut", cake
@@ -208,7 +208,8 @@ _REPORT = re.compile(
     r"(?:people|they|some|others|he|she|folk|folks|everyone|anyone|many|who|to)\s+say|admitted|admits|voicemail|dm'd|(?:if\s+you|anyone\s+who|people\s+who|those\s+who|whoever|when\s+people)\s+"
     r"(?:think|thinks|believe|believes|say|says|want|wants|claim|claims)|claimed|claims|quote|quoting|quoted|"
     r"called\s+for|calling\s+for|calls\s+for|joked|joking\s+about|sang|singing|rapped|rapping|lyric|lyrics|"
-    r"line\s+(?:was|is)|the\s+words|headline|reads|sign\s+(?:said|read))(?=\W|$)")
+    r"line\s+(?:was|is)|(?:a|the)\s+line\s+from|quote\s+from|from\s+the\s+(?:film|movie|song|book|show|series|game)|"
+    r"the\s+words|headline|reads|sign\s+(?:said|read))(?=\W|$)")
 _CONDEMN = re.compile(
     r"(?:^|\W)(?:disgusting|disgraceful|unacceptable|vile|sickening|horrible|horrific|awful|appalling|wrong|"
     r"not\s+ok|not\s+okay|not\s+acceptable|never\s+acceptable|shameful|shame|evil|hateful|hate\s+speech|reported|"
@@ -393,7 +394,7 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"to\s+sleep\s+(?:for\s+good|permanently|forever)|to\s+sleep\W+permanently|six\s+feet\s+under|"
           r"to\s+(?:go\s+)?(?:meet|see)\s+(?:ya|your|ur|his|her|their|yo)\s+(?:granny|grandma|nan|maker|ancestors|god)|"
           r"in\s+a\s+pool\s+of\s+(?:blood|their\s+own\s+blood)|on\s+(?:a\s+)?t[\W_]*shirt|"
-          r"(?:all\s+)?to\s+(?:the\s+)?(?:gas\s+chambers?|ovens?|death\s+camps?|camps?|gallows|firing\s+squad|electric\s+chair|"
+          r"(?:back\s+)?in\s+(?:a\s+)?body\s*bags?|(?:all\s+)?to\s+(?:the\s+)?(?:gas\s+chambers?|ovens?|death\s+camps?|camps?|gallows|firing\s+squad|electric\s+chair|"
           r"slaughter(?:house)?|grave|graves))"),
     _rule("vt.grammar.question2", 0.75,
           "a threat as a question (\"are you ready to die?\", \"who wants to be the first one I stab?\", \"want your wig split?\")",
@@ -430,6 +431,12 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"|(?:make\s+sure|ensure)\s+(?:you|u|he|she|they)\s+(?:don'?t|never|do\s+not|won'?t)\s+(?:leave|walk|get\s+out|"
           r"make\s+it)|with\s+(?:you|u|them|him|her)\s+(?:still\s+)?in(?:side)?\s+it|til\w*\s+(?:you|u|he|they)\s+stop\s+"
           r"breathing|with\s+(?:your|ur|his|her|their)\s+names?\s+on\s+(?:it|them)|"
+          r"death\s+to\s+(?:all\s+)?(?:the\s+)?(?:\w+\s+)?(?:" + _PERSON_NOUNS + r"|traitors|infidels|kuffar|\w+ists|\w+ers)\b|"
+          r"set\s+(?:you|u|him|her|them|dem|'em|em)\s+(?:on\s+fire|alight|ablaze)|"
+          r"(?:love|like|want|wanna|can'?t\s+wait|cant\s+wait)\s+to\s+see\s+(?:them|him|her|you|u|y'all|yall|em|'em|dem)\s+"
+          r"(?:all\s+)?(?:burn|die|hang|bleed|suffer|rot|drown|choke|get\s+(?:shot|stabbed|killed|hanged|lynched))|"
+          r"(?:hope|wish|pray)\s+(?:that\s+)?(?:someone|somebody|some1)\s+(?:kills|stabs|shoots|murders|hangs|burns|beats|"
+          r"rapes|bombs|ends|runs\s+over|puts)\s+(?:you|u|him|her|them|dem)\b|"
           r"lock(?:ed)?\s+the\s+doors?\s+from\s+the\s+outside|petrol\s+(?:through|in|into)\s+(?:the|their|his|her|your|ur)\s+"
           r"letter\s*box|(?:it'?ll|you'?ll|will)\s+be\s+(?:from|in)\s+a\s+hospital\s+bed|"
           r"shame\s+if\s+(?:you|u|something)\s+(?:were|was|happened)|(?:i'?d|i\s+would)\s+stay\s+(?:indoors|inside|home|in)\s+"
@@ -736,7 +743,8 @@ _NEEDS = re.compile(
     r"blowing|ripping|hunting|burning|shooting|stabbing|slicing|trigger|throw|chuck|push|let|nuke|nuking|"
     r"hang|swing|fry|rot|every|next|weh|blood|lick|mash|name|names|through|use|let|coming|make|zip|leave|give|"
     r"drive|drove|driving|plough|plow|ploughed|ram|rammed|inside|air|lit|spray|spraying|airing|lighting|getting|"
-    r"ambush|lock|locked|petrol|bed|shame|stay|know|closer|whatever|everything|anything)(?![^\W_])")
+    r"ambush|lock|locked|petrol|bed|shame|stay|know|closer|whatever|everything|anything|thrown|set|see|"
+    r"someone|somebody|some1|bags?)(?![^\W_])")
 
 
 def _dedupe(hits: Iterable[GrammarHit]) -> list[GrammarHit]:
