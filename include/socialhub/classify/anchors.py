@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from socialhub.classify import grammar
 from socialhub.classify.normalise import NormalisedText
 
-__all__ = ["ANCHOR_SOURCES", "Anchor", "find_anchors", "only_negated"]
+__all__ = ["ANCHOR_SOURCES", "Anchor", "find_anchors", "first_in_views", "only_negated"]
 
 # Stems take any word ending (kill -> kills, killed, killer, killing); "=" marks an exact word.
 ANCHOR_SOURCES: dict[str, str] = {
@@ -112,18 +112,23 @@ _RX: dict[str, re.Pattern[str]] = {
 }
 
 
+def first_in_views(rx: re.Pattern[str], norm: NormalisedText, category: str) -> Anchor | None:
+    """The first match of ``rx`` in any view of ``norm``, as an anchor into the ORIGINAL text."""
+    for view in norm.views():
+        m = rx.search(view.text)
+        if m is not None:
+            start, end = view.to_original(*m.span())
+            return Anchor(category, m.group(0), start, end)
+    return None
+
+
 def find_anchors(norm: NormalisedText) -> dict[str, Anchor]:
     """The first anchor of each category found in any view of ``norm`` (absent: no anchor)."""
     found: dict[str, Anchor] = {}
-    for view in norm.views():
-        text = view.text
-        for c, rx in _RX.items():
-            if c in found:
-                continue
-            m = rx.search(text)
-            if m is not None:
-                start, end = view.to_original(*m.span())
-                found[c] = Anchor(c, m.group(0), start, end)
+    for c, rx in _RX.items():
+        a = first_in_views(rx, norm, c)
+        if a is not None:
+            found[c] = a
     return found
 
 

@@ -213,11 +213,6 @@ def weapon_named(norm: NormalisedText) -> Anchor | None:
     """The first weapon NAMED in a post (a noun: "knife", "the 9", "glizzy"), as an anchor into the
     original text; not a decorative 🔪, not the act ("getting chinged") and not acid, which the
     labelling guide leaves to the threat (docs/detection.md section 3)."""
-    from socialhub.classify.anchors import Anchor
+    from socialhub.classify.anchors import first_in_views
 
-    for view in norm.views():
-        m = _WEAPON_RX.search(view.text)
-        if m is not None:
-            start, end = view.to_original(*m.span())
-            return Anchor("weapon", m.group(0), start, end)
-    return None
+    return first_in_views(_WEAPON_RX, norm, "weapon")
