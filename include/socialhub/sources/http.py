@@ -7,7 +7,8 @@ per platform. It
   404/410 -> ``AccountUnavailable``, unparseable bodies -> ``MalformedResponse``, ...), so the
   collection stage can decide per account what to do;
 * retries what is transient (5xx, timeouts, connection errors) a few times with a short
-  exponential backoff, and nothing else;
+  exponential backoff, and nothing else (tenacity does the retrying; what is transient, and how a
+  429 is waited out, is decided here);
 * reads every platform's rate-limit headers and slows down *before* the limit is hit; when the
   wait would be longer than ``ConnectorConfig.max_wait`` it raises ``RateLimited(retry_at=...)``
   instead, so a worker slot is never parked for minutes;
@@ -47,6 +48,7 @@ from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from socialhub.errors import (
     AccountUnavailable,
@@ -362,6 +364,28 @@ def _tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+class _Transient(Exception):
+    """A failure worth retrying: a transport error (``response`` None) or a 5xx."""
+
+    def __init__(self, problem: str, response: httpx.Response | None = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.response = response
+
+
+class _WaitFor429(Exception):
+    """A 429 whose wait (``delay`` seconds, margin included) is allowed: sleep, then ask again."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__(f"429, waiting {delay:.1f}s")
+        self.delay = delay
+
+
+def _exception(state: RetryCallState) -> Any:
+    """The exception of the attempt a tenacity callback is deciding about."""
+    return state.outcome.exception() if state.outcome else None
+
+
 def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
@@ -569,94 +593,127 @@ class HttpClient:
     def _get(self, path_or_url: str, params: Mapping[str, Any] | None, accept: str,
              headers: Mapping[str, str] | None = None,
              allow_not_modified: bool = False) -> tuple[httpx.Response, str]:
+        """One GET with the client's whole policy. Two tenacity loops: the outer one waits out a
+        429 for as long as the platform asks (``Retry-After`` or its reset header, never longer
+        than ``max_wait``), the inner one (``_send_retrying``) retries transient failures with an
+        exponential backoff. Both sleep through the injectable ``sleep``."""
         url = self._resolve(path_or_url)
         path = urlsplit(url).path or "/"
         self._respect_budget(path)
         if self._auth_params:
             params = {**dict(params or {}), **self._auth_params}
-        failures = 0
-        waits_429 = 0
-        while True:
-            try:
-                self.requests_made += 1
-                request = self._http.build_request("GET", url, params=params,
-                                                   headers={"Accept": accept, **dict(headers or {}), **self._auth})
-                response = self._http.send(request, stream=True)
-                try:
-                    oversize = self._read_capped(response)
-                finally:
-                    response.close()
-            except httpx.TransportError as exc:   # timeouts, refused connections, broken streams
-                failures += 1
-                problem = f"{type(exc).__name__}: {self._excerpt(str(exc)) or 'no detail'}"
-                if failures < self.max_tries:
-                    self._pause_before_retry(failures, path, problem)
-                    continue
+
+        def waited_429(state: RetryCallState) -> None:
+            log.info("%s:%s: 429 on GET %s, waiting %.1fs (retry %d/%d)", self.platform, self.account, path,
+                     state.upcoming_sleep, state.attempt_number, self.max_429_retries)
+            self.last_rate_limit = None
+
+        rate_limited = Retrying(
+            retry=retry_if_exception_type(_WaitFor429), stop=stop_after_attempt(self.max_429_retries + 1),
+            wait=lambda state: _exception(state).delay, sleep=self.sleep, before_sleep=waited_429, reraise=True)
+        for attempt in rate_limited:
+            with attempt:
+                response = self._send_retrying(url, path, params, accept, headers)
+                if response.status_code == 429:
+                    self._raise_429(response, path, attempt.retry_state.attempt_number - 1)
+        return self._check(response, path, allow_not_modified), path
+
+    def _send_retrying(self, url: str, path: str, params: Mapping[str, Any] | None, accept: str,
+                       headers: Mapping[str, str] | None) -> httpx.Response:
+        """Send the GET; a transport error or a 5xx is retried ``max_tries`` times in all, after
+        ``backoff``, 2x``backoff``, ... seconds, then raised as ``ConnectorError``."""
+        def before_retry(state: RetryCallState) -> None:
+            log.warning("%s:%s: GET %s failed (%s); retry %d/%d in %.1fs", self.platform, self.account, path,
+                        _exception(state).problem, state.attempt_number, self.max_tries - 1, state.upcoming_sleep)
+
+        transient = Retrying(
+            retry=retry_if_exception_type(_Transient), stop=stop_after_attempt(self.max_tries),
+            wait=wait_exponential(multiplier=self.backoff), sleep=self.sleep, before_sleep=before_retry,
+            reraise=True)
+        try:
+            return transient(self._send_once, url, params, accept, headers)
+        except _Transient as exc:
+            if exc.response is None:
                 raise ConnectorError(self.platform, self.account,
-                                     f"GET {path} failed {failures} times ({problem})",
+                                     f"GET {path} failed {self.max_tries} times ({exc.problem})",
                                      hint="network problem or the platform is down; the account will be "
                                           "collected on a later run") from None
-            except httpx.DecodingError as exc:   # a corrupt gzip/deflate body
-                raise MalformedResponse(self.platform, self.account,
-                                        f"GET {path}: the body could not be decoded ({self._excerpt(str(exc))})",
-                                        hint=_NOT_UTF8_HINT) from None
-            except httpx.InvalidURL as exc:
-                raise ConnectorError(self.platform, self.account,
-                                     f"GET {printable(path)}: not a valid request URL ({self._excerpt(str(exc))})",
-                                     hint="check base_url and the watchlist entry's account") from None
-            self.last_status = response.status_code
-            self.last_headers = response.headers
-            now = self.now()
-            self.last_rate_limit = parse_rate_limit(response.headers, now)
-            status = response.status_code
+            status = exc.response.status_code
+            raise ConnectorError(self.platform, self.account,
+                                 f"GET {path}: HTTP {status} {self.max_tries} times: {self._detail(exc.response)}",
+                                 hint="the platform is failing; the account will be collected on a later run",
+                                 status=status) from None
+        except httpx.DecodingError as exc:   # a corrupt gzip/deflate body
+            raise MalformedResponse(self.platform, self.account,
+                                    f"GET {path}: the body could not be decoded ({self._excerpt(str(exc))})",
+                                    hint=_NOT_UTF8_HINT) from None
+        except httpx.InvalidURL as exc:
+            raise ConnectorError(self.platform, self.account,
+                                 f"GET {printable(path)}: not a valid request URL ({self._excerpt(str(exc))})",
+                                 hint="check base_url and the watchlist entry's account") from None
 
-            if status == 429:
-                retry_at = parse_retry_after(response.headers.get("retry-after"), now)
-                if retry_at is None and self.last_rate_limit is not None:
-                    retry_at = self.last_rate_limit.reset_at
-                if retry_at is None:
-                    retry_at = now + timedelta(seconds=self.default_429_wait)
-                wait = max((retry_at - now).total_seconds(), 0.0)
-                if waits_429 < self.max_429_retries and wait <= self.config.max_wait:
-                    waits_429 += 1
-                    log.info("%s:%s: 429 on GET %s, waiting %.1fs (retry %d/%d)", self.platform, self.account,
-                             path, wait + self.reset_margin, waits_429, self.max_429_retries)
-                    self.sleep(wait + self.reset_margin)
-                    self.last_rate_limit = None
-                    continue
-                why = ("still rate limited after retrying" if waits_429 else
-                       f"reset is {wait:.0f}s away, longer than max_wait={self.config.max_wait:g}s")
-                raise RateLimited(self.platform, self.account,
-                                  f"HTTP 429 on GET {path} ({why}); retry at {utc_iso(retry_at)}: "
-                                  f"{self._detail(response)}", retry_at=retry_at)
-            if status >= 500:
-                failures += 1
-                problem = f"HTTP {status}"
-                if failures < self.max_tries:
-                    self._pause_before_retry(failures, path, problem)
-                    continue
-                raise ConnectorError(self.platform, self.account,
-                                     f"GET {path}: HTTP {status} {failures} times: {self._detail(response)}",
-                                     hint="the platform is failing; the account will be collected on a later run",
-                                     status=status)
-            if status >= 400:
-                raise self._client_error(response, path)
-            if status == 304 and allow_not_modified:
-                return response, path
-            if status >= 300:
-                location = urlsplit(response.headers.get("location", ""))
-                where = self._redact(f"{location.netloc}{location.path}") or "?"
-                raise ConnectorError(self.platform, self.account,
-                                     f"GET {path}: unexpected redirect (HTTP {status}) to {where}",
-                                     hint="check base_url (scheme and host) in the platform's Connection",
-                                     status=status)
-            if oversize is not None:
-                size, how = ((f"body of {oversize} bytes", "as declared by Content-Length; not read") if oversize > 0
-                             else ("body", "stopped reading there; not parsed"))
-                raise ResponseTooLarge(self.platform, self.account,
-                                       f"GET {self._where(response)}: {size} exceeds the {self.max_body_bytes}-byte "
-                                       f"limit ({how})", limit=self.max_body_bytes, status=status)
-            return response, path
+    def _send_once(self, url: str, params: Mapping[str, Any] | None, accept: str,
+                   headers: Mapping[str, str] | None) -> httpx.Response:
+        """One request, its body read under the cap (``_oversize`` set on the response), its
+        rate-limit headers recorded. Raises ``_Transient`` for what is worth retrying."""
+        self.requests_made += 1
+        request = self._http.build_request("GET", url, params=params,
+                                           headers={"Accept": accept, **dict(headers or {}), **self._auth})
+        try:
+            response = self._http.send(request, stream=True)
+            try:
+                oversize = self._read_capped(response)
+            finally:
+                response.close()
+        except httpx.TransportError as exc:   # timeouts, refused connections, broken streams
+            raise _Transient(f"{type(exc).__name__}: {self._excerpt(str(exc)) or 'no detail'}") from None
+        response.extensions["socialhub_oversize"] = oversize
+        self.last_status = response.status_code
+        self.last_headers = response.headers
+        self.last_rate_limit = parse_rate_limit(response.headers, self.now())
+        if response.status_code >= 500:
+            raise _Transient(f"HTTP {response.status_code}", response)
+        return response
+
+    def _raise_429(self, response: httpx.Response, path: str, waits_so_far: int) -> None:
+        """A 429: ``_WaitFor429`` when the wait is allowed (the retry loop sleeps it), else ``RateLimited``."""
+        now = self.now()
+        retry_at = parse_retry_after(response.headers.get("retry-after"), now)
+        if retry_at is None and self.last_rate_limit is not None:
+            retry_at = self.last_rate_limit.reset_at
+        if retry_at is None:
+            retry_at = now + timedelta(seconds=self.default_429_wait)
+        wait = max((retry_at - now).total_seconds(), 0.0)
+        if waits_so_far < self.max_429_retries and wait <= self.config.max_wait:
+            raise _WaitFor429(wait + self.reset_margin)
+        why = ("still rate limited after retrying" if waits_so_far else
+               f"reset is {wait:.0f}s away, longer than max_wait={self.config.max_wait:g}s")
+        raise RateLimited(self.platform, self.account,
+                          f"HTTP 429 on GET {path} ({why}); retry at {utc_iso(retry_at)}: "
+                          f"{self._detail(response)}", retry_at=retry_at)
+
+    def _check(self, response: httpx.Response, path: str, allow_not_modified: bool) -> httpx.Response:
+        """A final (non-5xx, non-429) response: raise what a 3xx/4xx or an oversize body means."""
+        status = response.status_code
+        if status >= 400:
+            raise self._client_error(response, path)
+        if status == 304 and allow_not_modified:
+            return response
+        if status >= 300:
+            location = urlsplit(response.headers.get("location", ""))
+            where = self._redact(f"{location.netloc}{location.path}") or "?"
+            raise ConnectorError(self.platform, self.account,
+                                 f"GET {path}: unexpected redirect (HTTP {status}) to {where}",
+                                 hint="check base_url (scheme and host) in the platform's Connection",
+                                 status=status)
+        oversize = response.extensions.get("socialhub_oversize")
+        if oversize is not None:
+            size, how = ((f"body of {oversize} bytes", "as declared by Content-Length; not read") if oversize > 0
+                         else ("body", "stopped reading there; not parsed"))
+            raise ResponseTooLarge(self.platform, self.account,
+                                   f"GET {self._where(response)}: {size} exceeds the {self.max_body_bytes}-byte "
+                                   f"limit ({how})", limit=self.max_body_bytes, status=status)
+        return response
 
     def _read_capped(self, response: httpx.Response) -> int | None:
         """Read the body of a streamed response, never more than ``max_body_bytes`` into memory.
@@ -683,12 +740,6 @@ class HttpClient:
             total += len(chunk)
         response._content = b"".join(chunks)
         return None
-
-    def _pause_before_retry(self, failures: int, path: str, problem: str) -> None:
-        delay = self.backoff * (2 ** (failures - 1))
-        log.warning("%s:%s: GET %s failed (%s); retry %d/%d in %.1fs", self.platform, self.account, path,
-                    problem, failures, self.max_tries - 1, delay)
-        self.sleep(delay)
 
     def _detail(self, response: httpx.Response) -> str:
         """The platform's own error text when it sent one, else a body excerpt."""
