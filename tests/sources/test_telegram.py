@@ -55,9 +55,21 @@ class TestParse:
         with pytest.raises(ValueError, match="no Telegram markup"):
             parse_preview("<html><body>hello</body></html>")
 
+    def test_evidence_is_the_exact_source_of_each_message(self) -> None:
+        for message in parse_preview(self.source).messages:
+            start = self.source.index(f'<div class="tgme_widget_message js-widget_message" data-post="{message.post_id}"')
+            assert self.source[start:start + len(message.html)] == message.html
+            assert message.html.count("<div") == message.html.count("</div>")     # its own end tag, no more
+
+    def test_evidence_of_an_unclosed_message_stops_at_the_next_tag(self) -> None:
+        source = ('<section class="tgme_channel_history"><div class="tgme_widget_message" data-post="chan_x/1">'
+                  '<div class="tgme_widget_message_text">one <b>open</section><p class="after">x</p>')
+        [message] = parse_preview(source).messages
+        assert message.text == "one open" and message.html.endswith("<b>open</section>")
+
     def test_tree_tolerates_broken_markup(self) -> None:
         root = parse_html("<div class='a'><p>one<br>two</div></span><div class='b'>three")
-        assert text_of(root.find("a")) == "one\ntwo" and text_of(root.find("b")) == "three"
+        assert text_of(root.find(class_="a")) == "one\ntwo" and text_of(root.find(class_="b")) == "three"
 
 
 # --------------------------------------------------------------------------------------------

@@ -17,21 +17,21 @@ First run: newest page, then ``before=`` pages back to the look-back horizon. La
 *forward* from the cursor with ``after=`` (oldest first), so a run cut short by ``max_pages``
 loses nothing: the cursor only advances to the newest message actually collected.
 
-Parsing uses the stdlib ``html.parser`` into a small tree (no extra dependency); each message's
-exact HTML is kept as its raw evidence.
+Parsing uses BeautifulSoup over the stdlib ``html.parser``; each message's exact source HTML
+(cut from the page at the element's offsets) is kept as its raw evidence.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
+from bs4 import BeautifulSoup, NavigableString, Tag
 
 from socialhub.errors import AccountUnavailable, ConnectorError, MalformedResponse
 from socialhub.models import Post, raw_sha256, utc_iso
@@ -41,112 +41,82 @@ from socialhub.sources.http import HttpClient
 
 _CHANNEL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
 _BG_URL_RE = re.compile(r"background-image:\s*url\(['\"]?([^'\")]+)['\"]?\)")
-_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track",
-         "wbr"}
 
 
 # --------------------------------------------------------------------------------------------
-# a small, forgiving HTML tree
+# the page, parsed by BeautifulSoup
 # --------------------------------------------------------------------------------------------
 
-@dataclass(eq=False)
-class Node:
-    tag: str
-    attrs: dict[str, str]
-    parent: Node | None = None
-    children: list[Node | str] = field(default_factory=list)
-    start: int = 0            # offsets into the source, for the message's raw HTML
-    end: int = 0
+class ParsedPage(BeautifulSoup):
+    """A page parsed by BeautifulSoup over the stdlib ``html.parser`` (forgiving with broken
+    markup, and it keeps NUL and control characters verbatim, as the hostile-input tests expect),
+    with each tag's position in the source, so a message's raw evidence is its exact source text."""
 
-    @property
-    def classes(self) -> set[str]:
-        return set(self.attrs.get("class", "").split())
-
-    def iter(self) -> Iterator[Node]:
-        for child in self.children:
-            if isinstance(child, Node):
-                yield child
-                yield from child.iter()
-
-    def find_all(self, cls: str, tag: str | None = None) -> list[Node]:
-        return [n for n in self.iter() if cls in n.classes and (tag is None or n.tag == tag)]
-
-    def find(self, cls: str, tag: str | None = None) -> Node | None:
-        return next((n for n in self.iter() if cls in n.classes and (tag is None or n.tag == tag)), None)
-
-    def inside(self, cls: str, stop: Node) -> bool:
-        node = self.parent
-        while node is not None and node is not stop:
-            if cls in node.classes:
-                return True
-            node = node.parent
-        return False
-
-
-class _TreeBuilder(HTMLParser):
     def __init__(self, source: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.root = Node("#root", {})
-        self.stack = [self.root]
+        super().__init__(source, "html.parser", store_line_numbers=True)
         self.source = source
-        self._line_starts = [0]
-        for match in re.finditer("\n", source):
-            self._line_starts.append(match.end())
+        self._line_starts = [0] + [m.end() for m in re.finditer("\n", source)]
 
-    def _offset(self) -> int:
-        line, col = self.getpos()
-        return self._line_starts[line - 1] + col
+    def offset(self, tag: Tag) -> int:
+        """Where ``tag``'s start tag begins in the source."""
+        return self._line_starts[(tag.sourceline or 1) - 1] + (tag.sourcepos or 0)
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        node = Node(tag, {k: v or "" for k, v in attrs}, self.stack[-1], start=self._offset())
-        self.stack[-1].children.append(node)
-        if tag in _VOID:
-            node.end = node.start + len(self.get_starttag_text() or "")
-        else:
-            self.stack.append(node)
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        node = Node(tag, {k: v or "" for k, v in attrs}, self.stack[-1], start=self._offset())
-        node.end = node.start + len(self.get_starttag_text() or "")
-        self.stack[-1].children.append(node)
-
-    def handle_endtag(self, tag: str) -> None:
-        # close up to the matching open tag; a stray end tag closes nothing
-        for index in range(len(self.stack) - 1, 0, -1):
-            if self.stack[index].tag == tag:
-                end = self.source.find(">", self._offset()) + 1
-                for node in self.stack[index:]:
-                    node.end = end
-                del self.stack[index:]
-                return
-
-    def handle_data(self, data: str) -> None:
-        self.stack[-1].children.append(data)
+    def outer_source(self, tag: Tag) -> str:
+        """``tag``'s exact source text, from its start tag to its own end tag. The end tag is the
+        one that balances the tags of the same name inside it (the parser gives no end offsets);
+        if it is missing (broken markup), the text runs to the next tag after the element."""
+        start = self.offset(tag)
+        closes = re.compile(rf"</{re.escape(tag.name)}\s*>", re.I).finditer(self.source, start)
+        wanted = len(tag.find_all(tag.name)) + 1
+        close = next((m for i, m in enumerate(closes, 1) if i == wanted), None)
+        following = tag.find_next(lambda t: tag not in t.parents)
+        limit = self.offset(following) if isinstance(following, Tag) else len(self.source)
+        return self.source[start:close.end() if close is not None and close.end() <= limit else limit]
 
 
-def parse_html(source: str) -> Node:
-    builder = _TreeBuilder(source)
-    builder.feed(source)
-    builder.close()
-    for node in builder.stack[1:]:   # unclosed at EOF
-        node.end = len(source)
-    return builder.root
+def parse_html(source: str) -> ParsedPage:
+    return ParsedPage(source)
 
 
-def text_of(node: Node, skip: set[str] = frozenset()) -> str:  # type: ignore[assignment]
+def _find(node: Tag, cls: str, tag: str | None = None) -> Tag | None:
+    found = node.find(tag or True, class_=cls)
+    return found if isinstance(found, Tag) else None
+
+
+def _find_all(node: Tag, cls: str, tag: str | None = None) -> list[Tag]:
+    return [t for t in node.find_all(tag or True, class_=cls) if isinstance(t, Tag)]
+
+
+def _inside(node: Tag, cls: str, stop: Tag) -> bool:
+    """Whether an ancestor of ``node`` below ``stop`` has the class ``cls``."""
+    for parent in node.parents:
+        if parent is stop:
+            return False
+        if cls in (parent.get("class") or ()):
+            return True
+    return False
+
+
+def _attr(node: Tag, name: str) -> str:
+    value = node.get(name)
+    return " ".join(value) if isinstance(value, list) else value or ""
+
+
+def text_of(node: Tag, skip: set[str] = frozenset()) -> str:  # type: ignore[assignment]
     """Visible text: ``<br>`` = newline, block ends = newline, classes in ``skip`` left out."""
     parts: list[str] = []
 
-    def visit(n: Node) -> None:
+    def visit(n: Tag) -> None:
         for child in n.children:
-            if isinstance(child, str):
-                parts.append(re.sub(r"\s+", " ", child))
-            elif child.tag == "br":
-                parts.append("\n")
-            elif not (child.classes & skip) and child.tag not in ("script", "style"):
-                visit(child)
-                if child.tag in ("p", "div", "blockquote", "li"):
+            if isinstance(child, Tag):
+                if child.name == "br":
                     parts.append("\n")
+                elif not (set(child.get("class") or ()) & skip) and child.name not in ("script", "style"):
+                    visit(child)
+                    if child.name in ("p", "div", "blockquote", "li"):
+                        parts.append("\n")
+            elif type(child) is NavigableString:   # not comments, doctypes, CDATA
+                parts.append(re.sub(r"\s+", " ", str(child)))
 
     visit(node)
     lines = [line.strip() for line in "".join(parts).split("\n")]
@@ -196,45 +166,44 @@ def _int_param(href: str, name: str) -> int | None:
     return int(values[0]) if values and values[0].isdigit() else None
 
 
-def _media(node: Node) -> list[str]:
+def _media(node: Tag) -> list[str]:
     urls: list[str] = []
-    for n in node.iter():
-        if n.inside("tgme_widget_message_reply", node) or n.inside("tgme_widget_message_link_preview", node):
+    for n in node.find_all(True):
+        if _inside(n, "tgme_widget_message_reply", node) or _inside(n, "tgme_widget_message_link_preview", node):
             continue
-        if n.classes & {"tgme_widget_message_photo_wrap", "tgme_widget_message_video_thumb",
-                        "tgme_widget_message_roundvideo_thumb"}:
-            match = _BG_URL_RE.search(n.attrs.get("style", ""))
+        if set(n.get("class") or ()) & {"tgme_widget_message_photo_wrap", "tgme_widget_message_video_thumb",
+                                        "tgme_widget_message_roundvideo_thumb"}:
+            match = _BG_URL_RE.search(_attr(n, "style"))
             if match:
                 urls.append(match.group(1))
-        elif n.tag == "video" and n.attrs.get("src"):
-            urls.append(n.attrs["src"])
+        elif n.name == "video" and _attr(n, "src"):
+            urls.append(_attr(n, "src"))
     return list(dict.fromkeys(urls))
 
 
-def _message(node: Node, source: str) -> Message | None:
-    channel, _, ident = node.attrs.get("data-post", "").partition("/")
+def _message(node: Tag, page: ParsedPage) -> Message | None:
+    channel, _, ident = _attr(node, "data-post").partition("/")
     if not channel or not ident.isdigit():
         return None
-    text_node = next((n for n in node.find_all("tgme_widget_message_text")
-                      if not n.inside("tgme_widget_message_reply", node)), None)
-    date_link = node.find("tgme_widget_message_date", "a")
-    time_node = next((n for n in date_link.iter() if n.tag == "time"), None) if date_link else None
-    signature = node.find("tgme_widget_message_from_author")
-    owner = node.find("tgme_widget_message_owner_name")
-    reply = node.find("tgme_widget_message_reply", "a")
-    forwarded = node.find("tgme_widget_message_forwarded_from_name")
+    text_node = next((n for n in _find_all(node, "tgme_widget_message_text")
+                      if not _inside(n, "tgme_widget_message_reply", node)), None)
+    date_link = _find(node, "tgme_widget_message_date", "a")
+    time_node = date_link.find("time") if date_link else None
+    signature = _find(node, "tgme_widget_message_from_author")
+    owner = _find(node, "tgme_widget_message_owner_name")
+    reply = _find(node, "tgme_widget_message_reply", "a")
+    forwarded = _find(node, "tgme_widget_message_forwarded_from_name")
     return Message(
         channel=channel,
         id=int(ident),
-        html=source[node.start:node.end],
-        url=date_link.attrs.get("href", "") if date_link else f"https://t.me/{channel}/{ident}",
+        html=page.outer_source(node),
+        url=_attr(date_link, "href") if date_link else f"https://t.me/{channel}/{ident}",
         author=text_of(signature) if signature else text_of(owner) if owner else "",
         text=text_of(text_node) if text_node else "",
-        time_raw=time_node.attrs.get("datetime", "") if time_node else "",
+        time_raw=_attr(time_node, "datetime") if isinstance(time_node, Tag) else "",
         media=_media(node),
-        reply_to=_post_ref(reply.attrs.get("href", "")) if reply else None,
-        forwarded_from=(_post_ref(forwarded.attrs.get("href", "")) or text_of(forwarded) or None)
-        if forwarded else None,
+        reply_to=_post_ref(_attr(reply, "href")) if reply else None,
+        forwarded_from=(_post_ref(_attr(forwarded, "href")) or text_of(forwarded) or None) if forwarded else None,
     )
 
 
@@ -246,20 +215,20 @@ def parse_preview(source: str) -> PreviewPage:
     if "tgme_" not in source:
         raise ValueError("no Telegram markup (tgme_*) in the page")
     root = parse_html(source)
-    history = root.find("tgme_channel_history")
-    messages = [m for m in (_message(n, source) for n in root.find_all("tgme_widget_message")
-                            if n.attrs.get("data-post") and "service_message" not in n.classes) if m]
+    history = _find(root, "tgme_channel_history")
+    messages = [m for m in (_message(n, root) for n in _find_all(root, "tgme_widget_message")
+                            if _attr(n, "data-post") and "service_message" not in (n.get("class") or ())) if m]
     before = after = None
-    for link in (n for n in root.iter() if n.tag == "link"):
-        rel, href = link.attrs.get("rel", ""), link.attrs.get("href", "")
+    for link in root.find_all("link"):
+        rel, href = _attr(link, "rel"), _attr(link, "href")
         if rel == "prev":
             before = _int_param(href, "before")
         elif rel == "next":
             after = _int_param(href, "after")
-    more = root.find("tme_messages_more")
-    if more is not None and more.attrs.get("data-before", "").isdigit():
-        before = int(more.attrs["data-before"])
-    title = root.find("tgme_channel_info_header_title") or root.find("tgme_header_title")
+    more = _find(root, "tme_messages_more")
+    if more is not None and _attr(more, "data-before").isdigit():
+        before = int(_attr(more, "data-before"))
+    title = _find(root, "tgme_channel_info_header_title") or _find(root, "tgme_header_title")
     return PreviewPage(text_of(title) if title else "", messages, before, after, history is not None)
 
 
@@ -402,5 +371,5 @@ class TelegramConnector(Connector):
                 return collected, pages, "reached the newest message"
 
 
-__all__ = ["Message", "PreviewPage", "TelegramConnector", "normalise_message", "parse_html", "parse_preview",
+__all__ = ["Message", "ParsedPage", "PreviewPage", "TelegramConnector", "normalise_message", "parse_html", "parse_preview",
            "text_of"]
