@@ -16,11 +16,13 @@ from airflow.sdk import dag, task
 
 from socialhub.dag_defaults import deadline_alert, default_args, notify_platform_team_of_run
 from socialhub.models import PLATFORMS
+from socialhub_airflow.access import access_control
 from socialhub_airflow.assets import BATCHES
 
 
 @dag(
     dag_id="socialhub_collect",
+    access_control=access_control("socialhub_collect"),
     schedule="*/5 * * * *",
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
@@ -37,7 +39,7 @@ from socialhub_airflow.assets import BATCHES
 )
 def socialhub_collect():
     @task
-    def check_watchlist() -> dict:
+    def check_watchlist():
         from socialhub_airflow import runtime
 
         return runtime.check_watchlist()
@@ -64,7 +66,7 @@ def socialhub_collect():
         results.append(collect.expand(shard=planned))
 
     @task(trigger_rule="all_done")
-    def finish(*outcome_lists, run_id=None) -> dict:
+    def finish(*outcome_lists, run_id=None):
         from socialhub_airflow import runtime
 
         return runtime.finish_collection(list(outcome_lists), run_id)

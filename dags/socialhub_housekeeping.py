@@ -14,10 +14,12 @@ import pendulum
 from airflow.sdk import dag, task
 
 from socialhub.dag_defaults import deadline_alert, default_args, notify_platform_team_of_run
+from socialhub_airflow.access import access_control
 
 
 @dag(
     dag_id="socialhub_housekeeping",
+    access_control=access_control("socialhub_housekeeping"),
     schedule="@daily",
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
@@ -31,7 +33,7 @@ from socialhub.dag_defaults import deadline_alert, default_args, notify_platform
 )
 def socialhub_housekeeping():
     @task
-    def apply_retention() -> dict:
+    def apply_retention():
         from socialhub_airflow import runtime
 
         return runtime.apply_retention()
@@ -43,7 +45,7 @@ def socialhub_housekeeping():
         return runtime.remind_owners()
 
     @task
-    def verify_audit() -> dict:
+    def verify_audit():
         from socialhub_airflow import runtime
 
         return runtime.verify_audit()

@@ -16,11 +16,13 @@ import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
 from socialhub.dag_defaults import deadline_alert, default_args, notify_platform_team_of_run
+from socialhub_airflow.access import access_control
 from socialhub_airflow.assets import ALERTS, BATCHES, PROCESS_DRAIN_CRON
 
 
 @dag(
     dag_id="socialhub_process",
+    access_control=access_control("socialhub_process"),
     # new batches, or the timed drain of the durable queue (what a failed run left pending)
     schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable(PROCESS_DRAIN_CRON, timezone="UTC"),
                                  assets=[BATCHES]),
@@ -54,13 +56,13 @@ def socialhub_process():
             raise AirflowFailException(str(exc)) from exc
 
     @task(trigger_rule="all_done", pool="socialhub_alerts")
-    def alert(chunks: list) -> dict:
+    def alert(chunks: list):
         from socialhub_airflow import runtime
 
         return runtime.alert(chunks)
 
     @task(trigger_rule="all_done")
-    def report(chunks: list, alert_summary: dict | None, run_id=None) -> dict:
+    def report(chunks: list, alert_summary: dict | None, run_id=None):
         from socialhub_airflow import runtime
 
         return runtime.report_processing(chunks, alert_summary, run_id)

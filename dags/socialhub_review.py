@@ -23,11 +23,17 @@ from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
 from socialhub.dag_defaults import default_args, notify_platform_team_of_run
+from socialhub_airflow.access import access_control
 from socialhub_airflow.assets import ALERTS, REVIEW_DRAIN_CRON
 
 
 class AlertReviewOperator(HITLOperator):
-    """One officer review of one alert; what it asks and does lives in ``socialhub_airflow.review``."""
+    """One officer review of one alert; what it asks and does lives in ``socialhub_airflow.review``.
+
+    Its mapped argument (``review``, an XCom of find_reviews) is the alert id and response time
+    only; the page is built from the stored alert when the task runs, and the routing file's
+    ``reviewers`` for the alert's team become its ``assigned_users``.
+    """
 
     # subject and body quote post text written by the people being monitored: never render them
     # as Jinja templates ("{{ conn.… }}" in a post must stay text)
@@ -53,6 +59,7 @@ class AlertReviewOperator(HITLOperator):
 
 @dag(
     dag_id="socialhub_review",
+    access_control=access_control("socialhub_review"),
     # new alerts, or the hourly pick-up of any delivered alert not yet under review
     schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable(REVIEW_DRAIN_CRON, timezone="UTC"),
                                  assets=[ALERTS]),
@@ -83,7 +90,7 @@ def socialhub_review():
     ).expand(review=find_reviews())
 
     @task(trigger_rule="all_done")
-    def summarise(results, run_id=None) -> dict:  # noqa: ANN001
+    def summarise(results, run_id=None):  # noqa: ANN001
         from socialhub_airflow import review
 
         return review.summarise(list(results or []), run_id)

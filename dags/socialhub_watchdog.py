@@ -16,10 +16,12 @@ import pendulum
 from airflow.sdk import dag, task
 
 from socialhub.dag_defaults import default_args, notify_platform_team_of_run
+from socialhub_airflow.access import access_control
 
 
 @dag(
     dag_id="socialhub_watchdog",
+    access_control=access_control("socialhub_watchdog"),
     schedule="*/5 * * * *",
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
@@ -32,7 +34,7 @@ from socialhub.dag_defaults import default_args, notify_platform_team_of_run
 )
 def socialhub_watchdog():
     @task
-    def check_staleness() -> dict:
+    def check_staleness():
         from socialhub_airflow import runtime
 
         return runtime.check_staleness()

@@ -5,6 +5,17 @@ The review page is Airflow's own human-in-the-loop page (standard provider ``HIT
 (``hitl_arguments``), posts the link (``ReviewLinkNotifier``), checks and acts on the answer
 (``complete_review``), and resumes a retried task without asking again (``start_review``).
 
+What is stored where: the mapped argument of each review task (an XCom of ``find_reviews``) is
+the alert id and the response time only. The review task loads the alert from the store by its
+id and builds the page then (``prepare_question``): the subject, listed and searchable on the
+Required Actions page, names the alert, its categories and the platform, with no post text or
+account; the body, shown on the task's own page, has the post text (bounded), author, account,
+authorisation and why it was flagged, because an officer cannot decide without reading them.
+Airflow keeps subject and body in its ``hitl_detail`` table (see docs/production.md). Who may
+answer comes from the routing file's ``reviewers`` (HITL ``assigned_users``).
+
+Airflow's HITL internals are used only through ``socialhub_airflow.hitl``.
+
 Imported only inside tasks, so parsing the DAG file stays cheap.
 """
 
@@ -50,15 +61,10 @@ def task_ref(context: dict[str, Any]) -> dict[str, Any]:
 
 
 def review_link(context: dict[str, Any]) -> str | None:
-    from airflow.providers.standard.operators.hitl import HITLOperator
+    from socialhub_airflow.hitl import link_to_review
 
     url = base_url()
-    if not url:
-        return None
-    try:
-        return HITLOperator.generate_link_to_ui_from_context(context=context, base_url=url)  # type: ignore[arg-type]
-    except ValueError:
-        return None
+    return link_to_review(context, url) if url else None
 
 
 def _sink() -> Any:
@@ -93,8 +99,7 @@ def find_reviews() -> list[dict[str, Any]]:
         except ReviewError as exc:
             log.warning("alert %s cannot be reviewed: %s", entry["alert_id"], exc)
             continue
-        route = routing.route_for(ctx.alert.force, ctx.alert.team)[0]
-        requests.append(build_request(ctx.alert, escalation_channel=route.escalation,
+        requests.append(build_request(ctx.alert,
                                       response_seconds=response_seconds(routing, ctx.alert.force, ctx.alert.team)))
     log.info("%d alert(s) to review now; ledger %d, already reviewed/claimed %d, older than %g day(s) %d, "
              "left for the next run %d", len(requests), stats["ledger"], stats["claimed"], max_age_days(),
@@ -126,7 +131,11 @@ class ReviewLinkNotifier(BaseNotifier):
 
 
 def hitl_arguments(review: dict[str, Any]) -> dict[str, Any]:
-    """The HITLOperator arguments for one review request (built by ``find_reviews``)."""
+    """The HITLOperator arguments for one review request (built by ``find_reviews``).
+
+    The subject and body here are placeholders naming the alert: ``prepare_question`` replaces
+    them, and sets the reviewers, from the store and the routing file when the task runs.
+    """
     from airflow.sdk import Param
 
     from socialhub.review.model import (
@@ -138,7 +147,7 @@ def hitl_arguments(review: dict[str, Any]) -> dict[str, Any]:
     )
 
     return {
-        "subject": review["subject"], "body": review["body"], "options": list(OPTIONS),
+        "subject": f"Review alert {review['alert_id']}", "body": None, "options": list(OPTIONS),
         "defaults": [DEFAULT_OPTION], "multiple": False,
         "params": {JUSTIFICATION_PARAM: Param(None, description=JUSTIFICATION_HELP, **justification_schema())},
         "response_timeout": timedelta(seconds=int(review["response_seconds"])),
@@ -154,6 +163,26 @@ def _act(decision: Any) -> dict[str, Any]:
                               organisation=os.environ.get("SOCIALHUB_ORGANISATION", ""))
     log.info("alert %s: %s by %s", decision.alert_id, decision.option, decision.decided_by)
     return outcome
+
+
+def prepare_question(op: Any) -> None:
+    """Fill in the review page (subject, body) and who may answer it, from the stored alert and the routing.
+
+    Called before asking and before asking again; the operator is built afresh when a parked
+    task resumes, so nothing of this is kept between the two.
+    """
+    from socialhub.review.model import review_question
+    from socialhub.review.store import load_alert_context
+    from socialhub_airflow import runtime
+    from socialhub_airflow.hitl import assigned_user
+
+    alert = load_alert_context(runtime.store(), op.review["alert_id"]).alert
+    routing = _routing()
+    route = routing.route_for(alert.force, alert.team)[0]
+    question = review_question(alert, response_seconds=int(op.review["response_seconds"]),
+                               escalation_channel=route.escalation)
+    op.subject, op.body = question["subject"], question["body"]
+    op.assigned_users = [assigned_user(r.id, r.name) for r in routing.reviewers_for(alert.force, alert.team)] or None
 
 
 def start_review(op: Any, context: dict[str, Any]) -> dict[str, Any] | None:
@@ -175,27 +204,26 @@ def start_review(op: Any, context: dict[str, Any]) -> dict[str, Any] | None:
     if stored:
         log.info("alert %s was decided in an earlier attempt (%s): carrying it out", alert_id, stored.get("option"))
         return _act(Decision.from_dict(stored))
+    prepare_question(op)
     return None
 
 
 def complete_review(op: Any, context: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
     """The answer (or the timeout default) arrived: check it, store it, act on it."""
-    from airflow.providers.standard.operators.hitl import HITLOperator
-
     from socialhub.review.model import JUSTIFICATION_PARAM, Decision, check_justification
     from socialhub.review.store import record_decision
-    from socialhub_airflow import runtime
+    from socialhub_airflow import hitl, runtime
 
     if "error" in event:
-        return HITLOperator.execute_complete(op, context, event)  # type: ignore[arg-type]  # raises the provider's error
-    timed_out = bool(event.get("timedout")) or not event.get("responded_by_user")
+        return hitl.execute_complete(op, context, event)  # type: ignore[no-any-return]  # raises the provider's error
+    timed_out = hitl.timed_out(event)
     params_input = dict(event.get("params_input") or {})
     if not timed_out:
         problem = check_justification(params_input.get(JUSTIFICATION_PARAM))
         if problem:
             _ask_again(op, context, f"response from {event.get('responded_by_user')} not accepted: {problem}")
     params_input.setdefault(JUSTIFICATION_PARAM, None)
-    result = HITLOperator.execute_complete(op, context, dict(event, params_input=params_input))  # type: ignore[arg-type]
+    result = hitl.execute_complete(op, context, dict(event, params_input=params_input))
     decision = Decision.from_hitl(op.review["alert_id"], result, timed_out=timed_out,
                                   response_seconds=int(op.review["response_seconds"]),
                                   review_task=task_ref(context), review_url=review_link(context))
@@ -205,14 +233,11 @@ def complete_review(op: Any, context: dict[str, Any], event: dict[str, Any]) -> 
 
 def _ask_again(op: Any, context: dict[str, Any], why: str) -> None:
     """Clear the response and park the task again (the response timeout starts afresh)."""
-    from airflow.sdk.exceptions import TaskAwaitingInput
-    from airflow.sdk.execution_time.hitl import upsert_hitl_detail
+    from socialhub_airflow.hitl import ask_again
 
     log.warning("alert %s: %s; asking again", op.review["alert_id"], why)
-    upsert_hitl_detail(ti_id=context["task_instance"].id, options=op.options, subject=op.subject, body=op.body,
-                       defaults=op.defaults, multiple=op.multiple, params=op.serialized_params,
-                       assigned_users=op.assigned_users)
-    raise TaskAwaitingInput(method_name="execute_complete", timeout=op.response_timeout)
+    prepare_question(op)     # a resumed task's operator was built afresh, with the placeholders
+    ask_again(op, context)
 
 
 # --- summary ----------------------------------------------------------------------------------

@@ -90,7 +90,13 @@ def check_watchlist() -> dict[str, Any]:
 
 
 def plan(platform: str) -> list[dict[str, Any]]:
-    """The shards of one platform's due, authorised accounts (lapsed ones are logged, not collected)."""
+    """The shards of one platform's due, authorised accounts (lapsed ones are logged, not collected).
+
+    What goes to XCom (and so into Airflow's metadata database, readable by anyone who may read
+    the DAG's XComs) is only each shard's platform, index and account *keys*: never a watchlist
+    entry's purpose, authorisation, owner or review date. ``collect`` reads the entries from the
+    watchlist itself (``shard_entries``).
+    """
     plan = _plan(platform)
     for line in plan.describe():
         (log.warning if line.startswith("NOT COLLECTED") else log.info)(line)
@@ -99,14 +105,39 @@ def plan(platform: str) -> list[dict[str, Any]]:
         audit.record("authorisation_lapsed", lapse["key"], force=lapse["force"],
                      justification=f"not collected: authorisation {lapse['authorisation_ref']} lapsed on "
                                    f"{lapse['review_by']}", details=lapse)
-    return plan.shards
+    return [shard_keys(s) for s in plan.shards]
+
+
+def shard_keys(shard: dict[str, Any]) -> dict[str, Any]:
+    """A planned shard as XCom carries it: platform, index and the accounts' keys (``platform:account``)."""
+    return {"platform": shard["platform"], "index": shard["index"],
+            "accounts": [f"{a['platform']}:{a['account']}" for a in shard["accounts"]]}
+
+
+def shard_entries(shard: dict[str, Any], watchlist: Any, today: Any) -> dict[str, Any]:
+    """The shard ``collect_shard`` works on: the keys of ``shard`` looked up in the watchlist as it is now.
+
+    A key no longer in the watchlist, or whose authorisation lapsed since the plan, is not
+    collected (logged); nothing about an entry travels through XCom.
+    """
+    entries = {e.key: e for e in watchlist.authorised(today)[0]}
+    accounts = []
+    for key in shard["accounts"]:
+        entry = entries.get(key)
+        if entry is None:
+            log.warning("NOT COLLECTED %s: no longer an authorised watchlist entry (changed since the plan)", key)
+            continue
+        accounts.append(entry.model_dump(mode="json"))
+    return {"platform": shard["platform"], "index": shard["index"], "accounts": accounts}
 
 
 def collect(shard: dict[str, Any]) -> list[dict[str, Any]]:
     from socialhub.collect import collect_shard
+    from socialhub.watchlist import load_watchlist
 
-    cfg, st = settings(), store()
-    return collect_shard(st, shard, connector_factory(cfg), now(), auditor(st))
+    cfg, st, at = settings(), store(), now()
+    full = shard_entries(shard, load_watchlist(cfg.watchlist), at.date())
+    return collect_shard(st, full, connector_factory(cfg), at, auditor(st))
 
 
 def finish_collection(outcome_lists: list[Any], run_id: str) -> dict[str, Any]:
@@ -123,7 +154,10 @@ def finish_collection(outcome_lists: list[Any], run_id: str) -> dict[str, Any]:
     store().put_state(layout.report_key("collect", run_id), canonical_json(summary))
     log.info("collected %d post(s) from %d account(s); %d failed; %d lapsed", summary["posts_collected"],
              summary["accounts_polled"], len(summary["accounts_failed"]), len(summary["accounts_lapsed"]))
-    return {k: v for k, v in summary.items() if k != "outcomes"}
+    # XCom gets counts and keys: the lapsed entries' authorisation, owner and dates stay in the stored report
+    xcom = {k: v for k, v in summary.items() if k != "outcomes"}
+    xcom["accounts_lapsed"] = [lapse["key"] for lapse in summary["accounts_lapsed"]]
+    return xcom
 
 
 def find_pending() -> list[list[str]]:

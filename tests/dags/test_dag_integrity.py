@@ -125,6 +125,36 @@ def test_assets_are_events_of_something_new_with_a_timed_drain(dagbag):
             assert "from socialhub_airflow.assets import" in text, path.name
 
 
+def test_no_task_writes_multiple_outputs(dagbag):
+    """A task returning a dict must not turn on ``multiple_outputs`` (a ``-> dict`` annotation does):
+    every key would be written again as its own XCom row (issue 13.4)."""
+    for dag_id, dag in dagbag.dags.items():
+        for task in dag.tasks:
+            assert getattr(task, "multiple_outputs", False) is False, f"{dag_id}.{task.task_id}"
+    for path in DAG_FILES:
+        assert "-> dict" not in path.read_text(), f"{path.name}: a `-> dict` task turns on multiple_outputs"
+
+
+def test_access_control_per_role(dagbag):
+    """Each DAG says who may do what: the platform team runs every DAG, auditors read every DAG,
+    officers see and answer the review DAG only. The role names are defined once."""
+    from socialhub_airflow.access import AUDITOR, OFFICER, PLATFORM, ROLES
+
+    assert set(ROLES) == {OFFICER, AUDITOR, PLATFORM}
+    for dag_id, dag in dagbag.dags.items():
+        acl = dag.access_control
+        assert acl, f"{dag_id} has no access_control"
+        assert acl[PLATFORM]["DAG Runs"] >= {"can_read", "can_create"} and "can_edit" in acl[PLATFORM]["DAGs"]
+        assert acl[AUDITOR] == {"DAGs": {"can_read"}, "DAG Runs": {"can_read"}}, dag_id
+        if dag_id == "socialhub_review":
+            assert acl[OFFICER] == {"DAGs": {"can_read", "can_edit"}, "DAG Runs": {"can_read"}}
+        else:
+            assert OFFICER not in acl, f"officers do not need {dag_id}"
+        assert set(acl) <= set(ROLES), dag_id
+    for path in DAG_FILES:      # no role named anywhere but socialhub_airflow.access
+        assert "socialhub_officer" not in path.read_text() and "socialhub_auditor" not in path.read_text()
+
+
 BASELINE_DAG = """
 import pendulum
 from airflow.sdk import Asset, dag, task
@@ -162,7 +192,8 @@ def test_dag_file_imports_nothing_heavy_at_parse_time(dag_file, baseline_modules
 
     Compared with a minimal DAG using an Asset, so that what Airflow itself imports is not counted."""
     extra = _modules_after_parsing(dag_file) - baseline_modules
-    light = ("socialhub_airflow", "socialhub_airflow.assets")     # the assets, defined once
+    light = ("socialhub_airflow", "socialhub_airflow.assets",      # the assets, defined once
+             "socialhub_airflow.access")                           # the roles, named once
     heavy = sorted(m for m in extra if m.split(".")[0] in HEAVY or (m.startswith("socialhub_airflow")
                                                                     and m not in light))
     assert heavy == []

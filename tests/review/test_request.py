@@ -12,11 +12,14 @@ from socialhub.review.model import (
     JUSTIFICATION_MIN,
     OPTIONS,
     REFER,
+    REQUEST_KEYS,
     Decision,
     build_request,
     check_justification,
     md_code_block,
+    md_inline,
     response_seconds,
+    review_question,
 )
 from socialhub.review.store import load_alert_context
 
@@ -27,8 +30,7 @@ def _html(markdown: str) -> str:
 
 def test_request_names_the_alert_and_neutralises_hostile_post_text(store, alerted_outbox):
     alert = load_alert_context(store, alerted_outbox["5"]).alert
-    req = build_request(alert, response_seconds=1800, escalation_channel="#escalation")
-    assert req["alert_id"] == alert.alert_id and req["response_seconds"] == 1800
+    req = review_question(alert, response_seconds=1800, escalation_channel="#escalation")
     assert alert.alert_id in req["subject"]          # the alert's Review link searches for it
     assert "\u202e" not in req["subject"] + req["body"] and "\u200b" not in req["body"]
     html = _html(req["body"])
@@ -40,6 +42,21 @@ def test_request_names_the_alert_and_neutralises_hostile_post_text(store, alerte
     outside = html.replace(pre[0], "")
     assert "javascript:" not in outside and "@here" not in outside
     assert not re.search(r"(?<![0-9a-f])49(?![0-9a-f])", req["subject"])   # not rendered (ids are hex)
+
+
+def test_request_is_the_alert_id_only_and_the_subject_quotes_no_post(store, alerted_outbox):
+    """The mapped argument (an XCom row) carries no post text, account, author or authorisation; the
+    subject, listed to everyone who may see the review DAG, names no account and quotes no post."""
+    alert = load_alert_context(store, alerted_outbox["2"]).alert
+    req = build_request(alert, response_seconds=1800)
+    assert req == {"alert_id": alert.alert_id, "response_seconds": 1800} and tuple(req) == REQUEST_KEYS
+    question = review_question(alert, response_seconds=1800, escalation_channel="#escalation")
+    for private in (alert.post["text"], alert.post["account"], alert.post.get("author"), alert.authorisation_ref):
+        assert private and private not in question["subject"]
+    # the page itself still shows the officer what they need to decide
+    for needed in (alert.post["text"], md_inline(alert.post["account"]), md_inline(alert.authorisation_ref),
+                   "Why it was flagged"):
+        assert needed in question["body"]
 
 
 def test_code_fence_cannot_be_closed_from_inside():

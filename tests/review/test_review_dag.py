@@ -31,22 +31,82 @@ def test_scheduled_by_the_alerts_asset_and_mapped_per_alert(dag):
     assert dag.max_active_runs > 1        # a run waiting for people must not hold back new alerts
 
 
-def test_operator_asks_the_four_options_with_a_required_justification(store, alerted_outbox, monkeypatch):
+def _operator_class():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("socialhub_review_dag", ROOT / "dags" / "socialhub_review.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
+    return mod.AlertReviewOperator
+
+
+@pytest.fixture
+def review_env(store, tmp_path, monkeypatch):
+    """The review task's runtime on the test store, with a routing file naming the gangs team's reviewers."""
+    import json
+
+    from socialhub_airflow import runtime
+    from tests.review._pipeline import ROUTING
+
+    routing = dict(ROUTING, forces={"met": {"teams": {"gangs": {
+        "on_duty": "#on-duty", "escalation": "#escalation",
+        "reviewers": [{"id": "officer1", "name": "DS One"}, {"id": "officer2"}]}}}})
+    path = tmp_path / "routing.yaml"
+    path.write_text(json.dumps(routing))
+    monkeypatch.setenv("SOCIALHUB_ROUTING", str(path))
+    monkeypatch.setattr(runtime, "store", lambda: store)
+    return path
+
+
+def test_operator_asks_the_four_options_with_a_required_justification(store, alerted_outbox, review_env):
+    from socialhub_airflow.review import prepare_question
+
     alert = load_alert_context(store, alerted_outbox["5"]).alert
-    req = build_request(alert, response_seconds=1800, escalation_channel="#escalation")
-    op = mod.AlertReviewOperator(task_id="review", review=req)
+    req = build_request(alert, response_seconds=1800)
+    op = _operator_class()(task_id="review", review=req)
     assert op.options == list(OPTIONS) and op.defaults == [DEFAULT_OPTION] and op.multiple is False
     assert op.response_timeout == timedelta(minutes=30)
     schema = op.serialized_params["justification"]["schema"]
     assert schema["minLength"] >= 10 and "string" in schema["type"]
     assert op.template_fields == ()                      # post text is never rendered as a Jinja template
-    assert op.subject == req["subject"] and "{{ 7*7 }}" in op.body
     assert [type(n).__name__ for n in op.notifiers] == ["ReviewLinkNotifier"]
+    # the page is built from the stored alert when the task runs, not carried in the mapped argument
+    assert alert.post["text"][:20] not in op.subject + str(op.body)
+    prepare_question(op)
+    from socialhub.review.model import md_inline
+
+    assert alert.alert_id in op.subject and "{{ 7*7 }}" in op.body and md_inline(alert.post["account"]) in op.body
+    # who may answer: the routing file's reviewers of the alert's team (HITL assigned_users)
+    assert op.assigned_users == [{"id": "officer1", "name": "DS One"}, {"id": "officer2", "name": "officer2"}]
+
+
+def test_find_reviews_passes_alert_ids_only(store, alerted_outbox, review_env, monkeypatch):
+    """find_reviews' return value is the XCom that maps the review tasks: alert ids and response times."""
+    import json
+
+    from socialhub.review.model import REQUEST_KEYS
+    from socialhub_airflow import review
+
+    monkeypatch.setenv("SOCIALHUB_REVIEW_MAX_AGE_DAYS", "100000")      # the fixture's alerts are dated
+    requests = review.find_reviews()
+    assert sorted(r["alert_id"] for r in requests) == sorted(alerted_outbox.values())
+    assert all(tuple(r) == REQUEST_KEYS for r in requests)
+    text = json.dumps(requests)
+    for aid in alerted_outbox.values():
+        post = load_alert_context(store, aid).alert.post
+        assert post["text"][:20] not in text and post["account"] not in text
+
+
+def test_a_team_without_reviewers_is_open_to_the_officer_role(store, alerted_outbox, review_env, monkeypatch):
+    from socialhub.alerts.routing import Routing
+    from socialhub_airflow.review import prepare_question
+
+    assert Routing.load(review_env).reviewers_for("met", "public-order") == []
+    monkeypatch.setenv("SOCIALHUB_ROUTING", str(ROOT / "include" / "socialhub" / "alerts" / "routing.yaml"))
+    op = _operator_class()(task_id="review", review=build_request(
+        load_alert_context(store, alerted_outbox["2"]).alert, response_seconds=60))
+    prepare_question(op)
+    assert op.assigned_users is None
 
 
 def test_alert_review_url_searches_airflow_required_actions(monkeypatch):

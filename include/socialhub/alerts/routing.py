@@ -8,6 +8,10 @@ header. A deployment that wants supervisors to receive high-severity alerts dire
 ``high_to_escalation: true`` globally or on a single force default or team route (the most
 specific setting wins).
 
+A route may also name its ``reviewers``: the Airflow users who may answer the officer review of
+its alerts (the review task's ``assigned_users``); a team without its own inherits its force
+default's, then the top-level default's; none anywhere means anyone with the officer role.
+
 Lookup order: ``forces.<force>.teams.<team>``, then ``forces.<force>.default``, then the
 top-level ``default``. Force and team names are matched case-insensitively with surrounding
 whitespace ignored, because they come from a hand-edited watchlist; two keys that match the
@@ -39,6 +43,15 @@ def _norm(name: str) -> str:
     return name.strip().casefold()
 
 
+class Reviewer(BaseModel):
+    """An Airflow user who may answer this route's reviews: ``id`` as the auth manager knows the user."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1, max_length=256)
+    name: str | None = Field(default=None, min_length=1, max_length=256)
+
+
 class Route(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -46,6 +59,9 @@ class Route(BaseModel):
     escalation: Channel
     high_to_escalation: bool | None = None   # None: inherit from the force default / top level
     response_minutes: float | None = Field(default=None, gt=0)  # review response time; None: top level
+    #: who may answer the reviews of this route's alerts (Airflow HITL ``assigned_users``);
+    #: None: inherit from the force default, then the top-level default; [] : anyone the review DAG allows
+    reviewers: tuple[Reviewer, ...] | None = None
 
 
 class ForceRoutes(BaseModel):
@@ -179,6 +195,18 @@ class Routing:
         if matched != "default" and route.high_to_escalation is not None:
             high = route.high_to_escalation
         return route, matched, high  # type: ignore[return-value]
+
+    def reviewers_for(self, force: str, team: str) -> list[Reviewer]:
+        """Who may answer a review for ``force``/``team``: the team route's ``reviewers``, else the
+        force default's, else the top-level default's; empty means anyone the review DAG's
+        access control allows (the ``socialhub_officer`` role)."""
+        force_routes = self._forces.get(_norm(force))
+        chain = [self._teams.get(_norm(force), {}).get(_norm(team)),
+                 force_routes.default if force_routes is not None else None, self.config.default]
+        for route in chain:
+            if route is not None and route.reviewers is not None:
+                return list(route.reviewers)
+        return []
 
     def decide(self, alert: Alert) -> RouteDecision:
         route, matched, high_to_escalation = self.route_for(alert.force, alert.team)

@@ -3,7 +3,7 @@
 Importable without Airflow; the Airflow side is ``socialhub_airflow.review`` and
 ``dags/socialhub_review.py``. See docs/review.md.
 
-    model.py     options, the review request (subject/body, escaped), Decision, response times
+    model.py     options, the review request (alert id only) and page (subject/body, escaped), Decision, response times
     store.py     claims, decisions and state in the object store; an alert's evidence read back
     bundle.py    the referral package (write-once, hash-verified) under referrals/<alert_id>/
     report.py    the package's human-readable HTML report (escaped, loads nothing)

@@ -183,11 +183,15 @@ def _score(value: object) -> str:
 
 
 def review_subject(alert: Alert) -> str:
-    """One line naming the alert id (the alert's Review link searches for it) and what fired."""
+    """One line naming the alert id (the alert's Review link searches for it), what fired and the platform.
+
+    No post text and no account: the subject is listed on Airflow's Required Actions page to
+    everyone who may see the review DAG, and is searchable; the body (one task's page) has the rest.
+    """
     scores = alert.classification.get("scores") or {}
     cats = ", ".join(f"{one_line(c, 40)} {_score(scores.get(c))}" for c in alert.labels[:4]) or "flagged post"
-    who = one_line(f"{alert.post.get('platform', '')} {alert.post.get('account', '')}", 80)
-    return one_line(f"Review alert {alert.alert_id} · {cats} · {who}", SUBJECT_MAX)
+    return one_line(f"Review alert {alert.alert_id} · {cats} · {one_line(alert.post.get('platform', ''), 20)}",
+                    SUBJECT_MAX)
 
 
 def review_body(alert: Alert, *, response_seconds: int, escalation_channel: str) -> str:
@@ -235,12 +239,24 @@ def review_body(alert: Alert, *, response_seconds: int, escalation_channel: str)
     return "\n".join(lines)
 
 
-def build_request(alert: Alert, *, response_seconds: int, escalation_channel: str) -> dict[str, Any]:
-    """The mapped-task argument for one review: small, JSON-serialisable, everything the page shows."""
-    return {"alert_id": alert.alert_id, "force": alert.force, "team": alert.team,
-            "subject": review_subject(alert),
-            "body": review_body(alert, response_seconds=response_seconds, escalation_channel=escalation_channel),
-            "response_seconds": int(response_seconds)}
+#: the keys of a review request, the mapped argument of one review task (and so an XCom value)
+REQUEST_KEYS = ("alert_id", "response_seconds")
+
+
+def build_request(alert: Alert, *, response_seconds: int) -> dict[str, Any]:
+    """The mapped-task argument for one review: the alert id and the response time, nothing else.
+
+    It travels through XCom (Airflow's metadata database), so it carries no post text, account,
+    author or authorisation: the review task loads the alert from the store by its id and builds
+    the page then (``review_question``).
+    """
+    return {"alert_id": alert.alert_id, "response_seconds": int(response_seconds)}
+
+
+def review_question(alert: Alert, *, response_seconds: int, escalation_channel: str) -> dict[str, str]:
+    """What the review page shows: ``subject`` (listed, no post text) and ``body`` (the post and why)."""
+    return {"subject": review_subject(alert),
+            "body": review_body(alert, response_seconds=response_seconds, escalation_channel=escalation_channel)}
 
 
 # --- the answer ------------------------------------------------------------------------------------
