@@ -279,6 +279,19 @@ PLAIN_THREATS = [
     'These people should be executed publicly.',
     'I will hunt you down and skin you alive.',
     'We should kill them before they kill us.',
+    # a fourth probe, written before the rules for the eight it missed were added
+    "I'd happily run over every protester blocking the road.",
+    'I hope someone slits your throat while you sleep.',
+    'The only good Muslim is a dead Muslim.',
+    "Keep talking and you'll end up in the river.",
+    "I'm bringing a gun to school tomorrow, don't come in.",
+    'I want to see blood on the streets when they come back.',
+    'that fat pig needs a good kicking',
+    'A few well-placed bullets would solve this problem.',
+    'Beat him to a pulp, he deserves it.',
+    'they all deserve to be stabbed',
+    "I'll sl.it your thr.oat",
+    'Everyone on that convoy, hit the coppers with whatever you have got',
 ]
 
 PLAIN_CONTRASTS = [
@@ -332,6 +345,14 @@ PLAIN_CONTRASTS = [
     'We need to kill this bug before the release.',
     'The kids were stabbing at their food with forks.',
     "I'd kill for a coffee right now.",
+    'Hanging out with my friends tonight.',
+    'No one should ever be shot for protesting.',
+    'Nobody deserves a bullet for their beliefs.',
+    'Stop saying gay people should be executed, it is disgusting.',
+    'I could murder a pizza right now.',
+    'We need to kill this bill in parliament.',
+    "I'm not bringing a knife to school, I'm not stupid.",
+    'The knife crime figures for London were published today.',
 ]
 
 

@@ -275,3 +275,14 @@ def test_thresholds_are_raised_until_no_benign_group_is_over_flagged() -> None:
     assert t[WP] == 0.51 and t[VT] == 0.1        # weapon raised past the kitchen knives, others kept
     # a group under the minimum size does not count
     assert cap_group_fpr(dict.fromkeys(CATEGORIES, 0.1), gold, groups, scores, 0.05, min_posts=21)[WP] == 0.1
+
+
+def test_an_ambiguous_weapon_word_anchors_unless_it_is_in_an_everyday_phrase() -> None:
+    from socialhub.classify.anchors import find_anchors
+    from socialhub.classify.normalise import normalise
+
+    assert "weapon" not in find_anchors(normalise("my girl is the best ting in my life"))
+    assert "weapon" not in find_anchors(normalise("Where's the ting for the telly? the remote innit"))
+    assert "weapon" in find_anchors(normalise("say hello to the new ting, fully loaded"))
+    # an everyday phrase still anchors when the post also has a word of violence
+    assert "weapon" in find_anchors(normalise("best ting is, he gets stabbed tonight"))

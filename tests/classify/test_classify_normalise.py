@@ -113,3 +113,13 @@ def test_masked_letters_are_filled_only_from_the_hubs_words() -> None:
     assert normalise("f*ck off").text == "f*ck off"
     assert normalise("b*d").text == "bud"
     assert normalise("**** you").text == "**** you"
+
+
+def test_a_separator_inside_a_violent_word_is_undone_with_its_offsets() -> None:
+    n = normalise("I'll sl.it your thr.oat")
+    assert n.text == "i'll slit your throat"
+    start = n.text.index("throat")
+    assert n.to_original(start, start + 6) == (16, 23)            # "thr.oat" as written
+    assert normalise("im going to |<ill u").text == "im going to kill u"
+    for everyday in ("e.g. the well-known file.txt", "see bbc.co.uk/news", "a well-timed re-start"):
+        assert normalise(everyday).text == everyday.lower()

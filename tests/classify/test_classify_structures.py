@@ -23,6 +23,11 @@ from socialhub.classify.structures import scan
     ("I'm never without my rambo, not after what happened", "wp.grammar.carry"),
     ("Swapping my PS5 for a strap, serious offers", "wp.grammar.trade"),
     ("Polished up the 9 mil for the pics, looks mean", "wp.grammar.display"),
+    ("want money? need kids on bikes to run parcels for me", "ds.grammar.recruit"),
+    ("any of the lot tryna go county? slots open", "ds.grammar.recruit"),
+    ("runner is on his way with your food, have it ready", "ds.grammar.line"),
+    ("anyone round Eastfield after some mandy? driving round now", "ds.grammar.ask"),
+    ("one of their youngers hid in a shop lmao", "ga.grammar.fled"),
 ])
 def test_structures_are_found(text: str, rule: str) -> None:
     assert rule in {h.rule for h in scan(normalise(text).text)}
@@ -40,6 +45,10 @@ def test_structures_are_found(text: str, rule: str) -> None:
     "Josh Smith dropped a killer trash talk line on Kenneth",
     "Selling my old cricket bat, barely used",
     "Strapped the kids into the car seats and off we go",
+    "anyone want some coke? driving to the shop now",
+    "their whole team ran out of steam in the second half lol",
+    "the kids cried at the end of the film lol",
+    "runner on his way to the finish line, what a race",
 ])
 def test_everyday_lookalikes_are_not(text: str) -> None:
     assert scan(normalise(text).text) == []

@@ -30,16 +30,16 @@ from dataclasses import dataclass
 from socialhub.classify import grammar
 from socialhub.classify.normalise import NormalisedText
 
-__all__ = ["ANCHOR_SOURCES", "Anchor", "find_anchors", "first_in_views", "only_negated"]
+__all__ = ["AMBIGUOUS_WEAPON", "ANCHOR_SOURCES", "Anchor", "find_anchors", "first_in_views", "only_negated"]
 
 # Stems take any word ending (kill -> kills, killed, killer, killing); "=" marks an exact word.
 ANCHOR_SOURCES: dict[str, str] = {
     "violence_threat": (
-        r"kill\w*|murder\w*|murk\w*|merk\w*|stab\w*|shank\w*|shoot\w*(?!\s+(?:my|your|his|her|their|our|a)\s+shot|\s+hoops|\s+(?:a|the|some)\s+"
+        r"kill\w*|kil|murder\w*|murk\w*|merk\w*|stab\w*|shank\w*|shoot\w*(?!\s+(?:my|your|his|her|their|our|a)\s+shot|\s+hoops|\s+(?:a|the|some)\s+"
         r"(?:photos?|video|pics?|film|scene))|(?<!my\s)(?<!your\s)(?<!his\s)(?<!her\s)(?<!our\s)(?<!their\s)shots?|slit\w*|behead\w*|lynch\w*|"
         r"strangl\w*|tortur\w*|execut\w*|exterminat\w*|slaughter\w*|butcher\w*|massacr\w*|rape\w*|raping|"
         r"wet|wetted|wetting|ching\w*|juk\w*|jook\w*|knife|knifed|knives|blade\w*|drown\w*|poison\w*|burn\w*|"
-        r"torch\w*|bomb\w*|blow\w*|blew|hang|hanged|hanging|hung|noose|rope|beat|beats|beaten|beating|batter\w*|"
+        r"torch\w*|bomb\w*|blow\w*|blew|(?:hang|hanging|hung)(?!\s+(?:out|around|about|round|up|on))|hanged|noose|rope|beat|beats|beaten|beating|batter\w*|"
         r"smash\w*|stomp\w*|stamp\w*|glass|glassed|bottled|acid|bleach|splash\w*|dip|dipped|dipping|chef\w*|"
         r"duppy|duppied|dead|deadly|die|dies|died|dying|death|deaths|grave|graves|coffin\w*|body|bodies|"
         r"bodied|bodybag\w*|bury|buried|wipe|wiped|eliminat\w*|eradicat\w*|cull\w*|cut|cuts|cutting|"
@@ -104,12 +104,32 @@ class Anchor:
 #: still decides, but masking is itself how evasive posts are written.
 MASKED = r"[a-z]+[*!#]+[a-z]+[*!#a-z]*"
 
+#: Weapon words that are everyday words first ("ting", "piece", "tool", "nine", "heat", "bat"). In
+#: drill slang they do name guns and knives ("say hello to the new ting, fully loaded"), so they
+#: anchor, except where every one of them sits in an everyday phrase (``_EVERYDAY``: "the best
+#: ting in my life", "the ting for the telly", "a piece of cake") and nothing else in the post is
+#: a weapon or violence word.
+AMBIGUOUS_WEAPON = (r"ting|tings|piece|tool|tools|nine|mash|heat|pole|bat|bats|beam|pump\w*|rounds?|shells?|clip|mag|"
+                    r"carry\w*|carrie\w*|stun|hammer\w*|zombie|mac|tec|ak|armed|strap|straps|burner\w*|chopp\w*")
+
 _SOURCES = dict(ANCHOR_SOURCES)
 _SOURCES["violence_threat"] += "|" + ANCHOR_SOURCES["weapon"]      # "the nine is coming out"
 
-_RX: dict[str, re.Pattern[str]] = {
-    c: re.compile(r"(?<![^\W_])(?:" + src + "|" + MASKED + r")(?![^\W_])") for c, src in _SOURCES.items()
-}
+
+def _compile(src: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![^\W_])(?:" + src + "|" + MASKED + r")(?![^\W_])")
+
+
+_RX: dict[str, re.Pattern[str]] = {c: _compile(src) for c, src in _SOURCES.items()}
+_AMBIGUOUS_RX = re.compile(r"(?<![^\W_])(?:" + AMBIGUOUS_WEAPON + r")(?![^\W_])")
+_VIOLENCE_ONLY_RX = _compile(ANCHOR_SOURCES["violence_threat"])
+_EVERYDAY = re.compile(
+    r"(?:best|nicest|peng|sweet|good|lovely|pretty|cute|only|same|whole|other|funniest|worst|realest|craziest|maddest|"
+    r"weirdest|wildest|biggest|main|little|lil|one|first|last|next|every|sorta|kinda|mad|big)\s+(?:ting|tings|piece)\b|"
+    r"\b(?:ting|tings)\s+(?:for\s+the\s+(?:telly|tv|remote|box|phone|charger|door|car\s+park)|called|innit|is\s+so\b)|"
+    r"\bpiece\s+of\s+(?:cake|work|paper|advice|mind|art|music|history|furniture|shit|crap|news|land|toast|string)|"
+    r"\b(?:tool|tools)\s*(?:kit|box|shed|belt|bar|tip)|\bpower\s+tools?\b|\bcricket\s+bat|\bbat\s+(?:an?\s+eye|mitzvah)|"
+    r"\b(?:heat|heatwave)\s+(?:wave|warning|pump|is|today|tho)|\bcloud\s+nine\b|\bnine\s+(?:to|till|til)\s+five\b")
 
 
 def first_in_views(rx: re.Pattern[str], norm: NormalisedText, category: str) -> Anchor | None:
@@ -129,7 +149,26 @@ def find_anchors(norm: NormalisedText) -> dict[str, Anchor]:
         a = first_in_views(rx, norm, c)
         if a is not None:
             found[c] = a
+    for c in ("weapon", "violence_threat"):
+        a = found.get(c)
+        if a is not None and _AMBIGUOUS_RX.fullmatch(a.term) and not _clear_anchor(norm, c):
+            del found[c]                  # "the best ting in my life": an everyday word here
     return found
+
+
+def _clear_anchor(norm: NormalisedText, category: str) -> bool:
+    """Some anchor of ``category`` that is not an ambiguous weapon word inside an everyday phrase."""
+    rx = _RX[category]
+    for view in norm.views():
+        everyday = [m.span() for m in _EVERYDAY.finditer(view.text)]
+        for m in rx.finditer(view.text):
+            if not _AMBIGUOUS_RX.fullmatch(m.group(0)):
+                return True
+            if not any(a <= m.start() and m.end() <= b for a, b in everyday):
+                return True
+        if category == "weapon" and _VIOLENCE_ONLY_RX.search(view.text):
+            return True
+    return False
 
 
 def only_negated(norm: NormalisedText, category: str) -> tuple[str, int, int] | None:

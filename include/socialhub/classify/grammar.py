@@ -57,7 +57,7 @@ _PERSON_NOUNS = (
     r"refugees?|foreigners?|muslims?|jews?|christians?|hindus?|sikhs?|blacks?|whites?|asians?|gays?|lesbians?|"
     r"trans|women|woman|females?|males?|feminists?|liberals?|tories|lefties|leftists?|protesters?|niggas?|niggaz|"
     r"niggers?|faggots?|fags?|dykes?|trannies|tranny|paedos?|pedos?|nonces?|scum|vermin|cockroaches|animals|"
-    r"savages?|traitors?|neighbours?|neighbors?|landlords?|bosses|boss|mp|mps|politicians?|journalists?|"
+    r"savages?|traitors?|pig|pigs|neighbours?|neighbors?|landlords?|bosses|boss|mp|mps|politicians?|journalists?|"
     r"crew|gang|members?|lads|geezers?|blokes?|dude|dudes|homie|homies|nigga|ho|hoes|thot|thots|someone|somebody|"
     r"clowns?|dickheads?|wankers?|neeks?|breddas?|bredrin|cops|coppers|pakis?|gypsies|travellers|illegals|"
     r"person|persons|brudda|bruddas|witness|witnesses|grasses|informers?|informants?|judge|judges|ref|referee|bouncers?|security|landlords?")
@@ -81,7 +81,7 @@ TARGET_OR_BODY = (r"(?:" + TARGET + r"|(?:your|ur|yo|yuh|ya|his|her|their|dem|th
 # ------------------------------------------------------------------------------------ acts
 # Verbs that are violent with a person as object. Ambiguous ones carry their frame with them.
 _VERB_STRONG = (
-    r"kill|killl|murder|murk|merk|stab|shank|shoot|shot|slit|behead|decapitate|lynch|strangle|torture|execute|"
+    r"kill|killl|kil|murder|murk|merk|stab|shank|shoot|shot|slit|behead|decapitate|lynch|strangle|torture|execute|"
     r"exterminate|slaughter|butcher|massacre|gun\s+down|mow\s+down|rape|wet|ching|juk|jook|bore|knife|drown|"
     r"poison|burn\s+alive|set\s+fire\s+to|blow\s+up|bomb|hang|string\s+up|stab\s+up|shoot\s+up|cut\s+up|slice\s+up|"
     r"chop\s+up|beat\s+up|batter|smash\s+up|bash\s+in|cave\s+in|kick\s+in|stomp|curb\s*stomp|glass|bottle|"
@@ -101,7 +101,7 @@ _WEAK = {"beat", "hurt", "harm", "break", "snap", "smash", "pop", "cap", "spray"
          "kick", "slap", "whack", "hit", "fight", "deck", "bang", "end", "bury", "smoke", "blast", "clap",
          "bun", "body", "dead", "take out", "light up", "open up", "finish off", "put down", "wipe out",
          "eliminate", "mess up", "fuck up", "dip", "splash", "chef", "cut", "slash", "slice", "choke", "gas",
-         "run over", "hang", "bomb", "blow up", "glass", "bottle", "acid", "buss", "shot", "assault",
+         "hang", "bomb", "blow up", "glass", "bottle", "acid", "buss", "shot", "assault",
          "violate", "stomp", "hack", "kick in", "pull up on", "run up on", "slide on", "spin on", "ride on",
          "drown", "poison", "batter", "knife", "jook", "juk", "stretch", "wack", "smack", "knock",
          "knock out", "whoop", "drop", "box", "fling", "crack", "split", "send", "leave", "put", "drag", "lick off",
@@ -125,7 +125,8 @@ _WEAK_OK = re.compile(
     r"body\s*bag|hospital)|in\s+front\s+of|"
     r"through\s+(?:a|the|that|this)\s+(?:window|wall|door|windscreen)|to\s+(?:meet|see)\s+(?:ya|your|ur|his|her|their|yo)\s+"
     r"(?:granny|grandma|nan|maker|ancestors|god)|tf\s+up|the\s+fuck\s+up|out\s+cold|inna\s+di|inna|"
-    r"till|til|and\s+(?:everyone|every|all)|every\s+one\s+of|all\s+of))"
+    r"till|til|and\s+(?:everyone|every|all)|every\s+one\s+of|all\s+of|to\s+(?:a\s+)?pulp|half\s+to\s+death|"
+    r"within\s+an\s+inch\s+of|to\s+(?:shreds|pieces|a\s+bloody)|unconscious|bloody|black\s+and\s+blue))"
     r"|^\s*(?:[.!]|$)"
 )
 # Where "put", "send", "leave", "drag" and "fling" take a person: the place is the threat.
@@ -263,7 +264,7 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"(?:(?:the\s+)?(?:shit|crap|hell|fuck|life)\s+out\s+of\s+)?(?P<target>" + TARGET_OR_BODY + r")"),
     _rule("vt.grammar.imperative", 0.8,
           "a call to attack people, at the start of a clause: ACT + TARGET (\"kill them all\", \"go and shank him\")",
-          r"(?:(?<=^)|(?<=[.!?;:\n\"“(])\s*|(?<=\s)(?=(?:go|just|pls|please|so|now|then|and|lads|boys|guys|mandem)\s))"
+          r"(?:(?<=^)|(?<=[.!?;:\n\"“(,])\s*|(?<=\s)(?=(?:go|just|pls|please|so|now|then|and|lads|boys|guys|mandem)\s))"
           r"(?:(?:go|just|pls|please|so|now|then|and|lads|boys|guys|mandem|everyone|someone|somebody|fucking)" + _G +
           r"(?:(?:and|n|an)" + _G + r")?)*"
           r"(?P<verb>" + _VERB_STRONG + r")" + _G + r"(?P<target>" + TARGET_OR_BODY + r")"
@@ -286,7 +287,9 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"(?P<verb>die|dead|be\s+dead|death|hang|swing|fry|rot|burn|a\s+bullet|bullets|a\s+bullet\s+each|"
           r"a\s+bullet\s+in\s+the\s+head|the\s+rope|"
           r"a\s+knife\s+in\s+(?:the|their|his|her)\s+\w+|killing|shooting|stabbing|hanging|lynching|"
-          r"putting\s+down|wiping\s+out|exterminating|a\s+beating|to\s+be\s+put\s+down)(?!\w)"),
+          r"putting\s+down|wiping\s+out|exterminating|a\s+beating|to\s+be\s+put\s+down|"
+          r"a\s+(?:good\s+|proper\s+|right\s+)?(?:kicking|beating|hiding|battering|shoeing|stabbing|shanking|bullet)|"
+          r"(?:a\s+)?(?:bullet|knife|blade|shank)\s+(?:in|through)\s+(?:the|their|his|her|your|ur)\s+\w+)(?!\w)"),
     _rule("vt.grammar.body_harm", 0.8,
           "a person's body part to be cut, smashed or blown off (\"he deserves to get his throat cut\")",
           r"(?P<modal>" + _MODAL + r"|deserves?\s+to|needs?\s+to|(?:'re|are|is|'s)\s+(?:gonna|going\s+to|about\s+to)|"
@@ -315,7 +318,8 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"\s*(?:'re|are|r|is|'s|will|'ll|gonna|gon|finna|bout\s+to|about\s+to|going\s+to|'re\s+going\s+to|"
           r"are\s+going\s+to|is\s+going\s+to|'s\s+going\s+to|'re\s+gonna|'s\s+gonna|are\s+gonna|is\s+gonna|"
           r"'ll\s+be|will\s+be|r\s+gonna)\s+(?:all\s+)?(?:be\s+|get\s+|getting\s+|get\s+got\s+|end\s+up\s+|be\s+getting\s+)"
-          r"(?P<verb>" + _PARTICIPLE + r"|in\s+(?:a|the)\s+(?:body\s*bag|box|coffin|ditch|grave|morgue|hospital|ground)|"
+          r"(?P<verb>" + _PARTICIPLE + r"|in\s+(?:a|the)\s+(?:body\s*bag|box|coffin|ditch|grave|morgue|hospital|ground|river|canal|"
+          r"thames|sea|lake|wheelchair|boot\s+of\s+a\s+car)|"
           r"six\s+feet\s+under|6\s+(?:feet|foot|ft)\s+(?:under|deep)|dead|"
           r"it(?=\s*(?:[.!,]|$|\s+(?:when|one\s+by\s+one|tonight|soon|next|on\s+sight|i\s+swear)))|"
           r"(?:your|their|his|her|ur|dem)\s+(?:\w+\s+)?" + _BODY + r"\s+(?:kicked|smashed|caved|bashed|stamped|cut|slit|"
@@ -435,6 +439,12 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"set\s+(?:you|u|him|her|them|dem|'em|em)\s+(?:on\s+fire|alight|ablaze)|"
           r"(?:love|like|want|wanna|can'?t\s+wait|cant\s+wait)\s+to\s+see\s+(?:them|him|her|you|u|y'all|yall|em|'em|dem)\s+"
           r"(?:all\s+)?(?:burn|die|hang|bleed|suffer|rot|drown|choke|get\s+(?:shot|stabbed|killed|hanged|lynched))|"
+          r"the\s+only\s+good\s+(?:\w+\s+){1,2}?(?:is|are)\s+(?:a\s+)?dead\s+(?:one|ones|\w+)|"
+          r"(?:want|wanna|need|going|gonna|will|'ll|can'?t\s+wait|cant\s+wait|love)\s+(?:to\s+)?see\s+(?:some\s+)?blood\s+"
+          r"(?:on|in|spilt|spilled|spill|run|flow)|there\s+(?:will|'ll|is\s+gonna|is\s+going\s+to)\s+be\s+blood\b|"
+          r"(?:a|one|two|few|couple\s+of|some|several|\d+)\s+(?:[\w-]+\s+){0,2}?(?:bullets?|rounds|shots|rope|nooses?|"
+          r"gas\s+chambers?|ovens?|machetes?|molotovs?|petrol\s+bombs?)\s+(?:would|will|'d|could|should|might)\s+"
+          r"(?:solve|sort|fix|end|settle|take\s+care\s+of)|"
           r"(?:hope|wish|pray)\s+(?:that\s+)?(?:someone|somebody|some1)\s+(?:kills|stabs|shoots|murders|hangs|burns|beats|"
           r"rapes|bombs|ends|runs\s+over|puts)\s+(?:you|u|him|her|them|dem)\b|"
           r"lock(?:ed)?\s+the\s+doors?\s+from\s+the\s+outside|petrol\s+(?:through|in|into)\s+(?:the|their|his|her|your|ur)\s+"
@@ -505,6 +515,27 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"(?:time\s+to|it'?s\s+time\s+to|high\s+time\s+(?:we|to)|let'?s|lets|we\s+(?:need|have|ought)\s+to|start)\s+"
           r"(?:start\s+|go\s+)?(?P<verb>killing|shooting|stabbing|hanging|lynching|burning|gassing|bombing|"
           r"murdering|slaughtering|exterminating|executing|beating|butchering)\s+(?P<target>" + TARGET + r")"),
+    _rule("vt.grammar.wish_other", 0.7,
+          "wishing that someone else attacks a person (\"I hope someone slits your throat\")",
+          r"(?:hope|hoping|wish|wishing|pray|praying|can'?t\s+wait\s+(?:till|until|for\s+the\s+day))\s+(?:that\s+)?"
+          r"(?:someone|somebody|some1|some\s+\w+|one\s+day\s+someone|they|the\s+\w+|a\s+\w+|he|she)\s+"
+          r"(?:(?:will|'ll|finally|actually|just)\s+)?"
+          r"(?P<verb>kills?|murders?|stabs?|shoots?|slits?|strangles?|hangs?|burns?|beats?|rapes?|bombs?|lynch(?:es)?|"
+          r"tortures?|executes?|drowns?|poisons?|shanks?|knifes?|butchers?|slaughters?|cuts?|breaks?|snaps?|smash(?:es)?|"
+          r"chops?|batters?|glass(?:es)?|runs?\s+over|guns?\s+down|blows?\s+up|sets?\s+fire\s+to|caves?\s+in|"
+          r"kicks?\s+in|beheads?|guts?|ends?|finish(?:es)?\s+off|puts?\s+a\s+bullet\s+in|throws?\s+acid\s+(?:at|on|in))"
+          r"\s+(?P<target>" + TARGET_OR_BODY + r")"),
+    _rule("vt.grammar.armed_to", 0.75,
+          "announces bringing a weapon to a school, workplace or gathering (\"I'm bringing a gun to school tomorrow\")",
+          r"(?P<modal>(?:i|we)\s*(?:'m|'re|\s+am|\s+are|'ll|\s+will|\s+m)(?:\s+(?:gonna|going\s+to|about\s+to))?|"
+          r"im(?:\s+(?:gonna|going\s+to))?|ima|imma|i'ma|gonna|finna)\s+(?P<neg>(?:not|never|n't)\s+(?:(?:gonna|going\s+to)\s+)?)?"
+          r"(?:(?!not\b|never\b)\w+\s+)?"
+          r"(?P<verb>bring|bringing|take|taking|carry|carrying)\s+(?:a|my|the|his|dad'?s|my\s+dad'?s|an)\s+(?:\w+\s+)?"
+          r"(?P<target>gun|guns|rifle|shotgun|pistol|glock|ak|ak47|ar15|knife|machete|bomb|weapon|weapons|nine|9mm|"
+          r"strap|blade|axe|pipe\s+bomb|explosives?)\s+(?:to|into|in\s+to|in)\s+"
+          r"(?:school|class|college|uni|work|church|mosque|synagogue|temple|(?:the|my|our|this|that)\s+"
+          r"(?:school|class|office|party|match|game|march|rally|protest|church|mosque|synagogue|concert|club|mall|"
+          r"shopping\s+centre|meeting|lecture|assembly|prom))"),
     _rule("vt.grammar.kill_yourself", 0.6,
           "telling a person to kill themselves",
           r"(?P<verb>(?:go\s+)?(?:kill|hang|shoot|neck|off)\s+(?:yourself|urself|ur\s+self|your\s+self|yourselves|yaself|"
@@ -538,6 +569,8 @@ _LABELS = {
     "vt.grammar.shoot_up": "threat to shoot up a person's home, car or party",
     "vt.grammar.body_passive": "says a person will have a body part broken",
     "vt.grammar.kill_yourself": "tells a person to kill themselves",
+    "vt.grammar.wish_other": "wishes that someone attacks a person",
+    "vt.grammar.armed_to": "announces bringing a weapon to a school or gathering",
 }
 
 _WEAK_CHECK_RULES = {"vt.grammar.intent", "vt.grammar.imperative", "vt.grammar.question", "vt.grammar.intent_gap",
@@ -636,6 +669,8 @@ def reported(text: str, start: int, end: int, *, quoted_only: bool = False) -> b
 
 def _subject_is_person(subject: str) -> bool:
     s = subject.strip().split()
+    while len(s) > 1 and s[-1] in {"all", "both", "each", "just", "really", "honestly", "literally", "fucking"}:
+        s.pop()                         # "they all deserve to be stabbed"
     if not s:
         return False
     if re.search(r"(?:^|\s)(?:" + _PERSON_NOUNS + r"|people|anyone|anybody|everyone|those)\s+(?:who|that)\b", subject):
@@ -744,7 +779,8 @@ _NEEDS = re.compile(
     r"hang|swing|fry|rot|every|next|weh|blood|lick|mash|name|names|through|use|let|coming|make|zip|leave|give|"
     r"drive|drove|driving|plough|plow|ploughed|ram|rammed|inside|air|lit|spray|spraying|airing|lighting|getting|"
     r"ambush|lock|locked|petrol|bed|shame|stay|know|closer|whatever|everything|anything|thrown|set|see|"
-    r"someone|somebody|some1|bags?)(?![^\W_])")
+    r"someone|somebody|some1|bags?|good|bullets?|rounds|ovens?|nooses?|molotovs?|hoping|wishing|praying|wait|"
+    r"bring|bringing|take|taking|carry|carrying)(?![^\W_])")
 
 
 def _dedupe(hits: Iterable[GrammarHit]) -> list[GrammarHit]:

@@ -374,6 +374,8 @@ class NormalisedText:
 #: for, so "f*ck" stays as written. A mask is replaced only when exactly one word fits it.
 UNMASK_WORDS: frozenset[str] = frozenset("""
 kill kills killed killing die dies died dead death stab stabs stabbed stabbing shoot shoots shot shooting murder
+slit slits throat throats batter battered strangle strangled lynch lynched behead beheaded butcher butchered execute
+executed torture tortured shanking knifed murk murked merked bodied bleed bleeding skull gas gassed
 murdered murk merk shank shanked knife knives blade blades gun guns bullet bullets hurt slit throat rape raped bomb
 bombed hang hanged burn burned burnt beat beaten attack wet splash splashed ching chinged bury buried opps
 weed bud hash coke crack pills ket mdma xans shrooms heroin cocaine kush zoots skunk spice plug trap bando food
@@ -398,11 +400,39 @@ def _unmask_pass(text: str) -> str:
     return _MASKED.sub(fill, text)
 
 
+_JOINED = re.compile(r"(?<![\w.\-/@])[a-z]+(?:[.\-_][a-z]+)+(?![\w/@]|\.[a-z])")
+_PIPE_K = re.compile(r"(?<![^\W_])\|<(?=[a-z])|(?<=[a-z])\|<")
+
+
+def _join_pass(text: str, starts: Sequence[int], ends: Sequence[int]
+               ) -> tuple[str, Sequence[int], Sequence[int]]:
+    """Undo a separator put inside one violent word ("sl.it your thr.oat", "st-ab") and the
+    two-character ``|<`` for ``k`` ("|<ill"). A split word is joined only when the joined word is
+    one of ``UNMASK_WORDS``, so "e.g", "well-known" and file names stay as they are."""
+    if "." not in text and "-" not in text and "_" not in text and "|<" not in text:
+        return text, starts, ends
+    edits = []
+    for m in _PIPE_K.finditer(text):
+        a = m.start()
+        edits.append((a, a + 2, "k", [starts[a]], [ends[a + 1]]))
+    for m in _JOINED.finditer(text):
+        word = re.sub(r"[.\-_]", "", m.group(0))
+        if word not in UNMASK_WORDS:
+            continue
+        keep = [i for i in range(m.start(), m.end()) if text[i] not in ".-_"]
+        edits.append((m.start(), m.end(), word, [starts[i] for i in keep], [ends[i] for i in keep]))
+    if not edits:
+        return text, starts, ends
+    edits.sort(key=lambda e: e[0])
+    return _splice(text, starts, ends, edits)
+
+
 def normalise(text: str) -> NormalisedText:
     """Normalise ``text`` for matching (see the module docstring for the steps and why)."""
     t, starts, ends = _char_pass(text)
     t = _leet_pass(t)
     t = _unmask_pass(t)
+    t, starts, ends = _join_pass(t, starts, ends)
     t, starts, ends = _spacing_pass(t, starts, ends)
     if not _ELONGATED.search(t):
         return NormalisedText(text, t, starts, ends)

@@ -46,7 +46,8 @@ _OFFER_AFTER = (r"delivered|delivery|deliveries|dropping|drops|in\s+stock|availa
                 r"snap\s+me|tap\s+in|hit\s+my\s+line|hit\s+me\s+up|menu|prices?|come\s+get|line\s+(?:active|open|on)")
 #: An ambiguous drug word followed by a noun is an adjective ("white trainers", "green jacket").
 _ADJECTIVE_USE = re.compile(r"(?:\s+(?:and|&|n|or)\s+\w+)*\s+(?!(?:only|and|n|an|or|for|in|on|tonight|today|now|available|delivered|dm|hmu|in|"
-                            r"deals?|bags?|packs?|prices?|menu|drops?|line|ready|landed|x|each)\b)[a-z]{3,}\b")
+                            r"deals?|bags?|packs?|prices?|menu|drops?|line|ready|landed|x|each|anywhere|everywhere|around|round|till|until|"
+                            r"from|just|all|same|here|there|back|too|also|still|left)\b)[a-z]{3,}\b")
 _STRONG_OFFER = re.compile(r"selling|sellin|shotting|serving|for\s+sale|in\s+stock|text\s+for|dm\s+for")
 _RECRUIT = (r"need|needs|needed|looking\s+for|hiring|wanted|want\s+to\s+earn|wanna\s+earn|tryna|who\s+wanna|who\s+wants|"
             r"any\s+(?:of\s+the\s+)?\w+\s+(?:want|wanna|tryna)|slots?\s+open|earn|dm\s+if")
@@ -55,7 +56,10 @@ _JOB = (r"hold\s+(?:the\s+|a\s+)?(?:line|phone|bit|stash|work|white|brown|bag)|r
         r"front\s+the\s+work|sell\s+for\s+me|carry\s+the\s+work|bagging\s+up|bag\s+up|shift\s+from|drop(?:ping)?\s+(?:the\s+)?"
         r"(?:green|white|pills|bits|food|parcels)|parcels\s+of\s+food|hold\s+the\s+stash|use\s+their\s+flat|"
         r"youngers?|young\s+ones?|kids\s+on\s+bikes|drivers?\s+to\s+drop")
-_PAY = r"cash|£\s*\d+|£|\$\s*\d+|money|pay|paid|earn|cut|%|wage|daily|weekly|a\s+week|an\s+hour|p"
+_PAY = (r"cash|£\s*\d+|£|\$\s*\d+|money|pay|pays|paying|paid|earn|cut|%|wage|daily|weekly|a\s+week|an\s+hour|p|"
+        r"slots?\s+(?:open|left|available)|spaces?\s+(?:open|left|available)")
+#: Recruitment that starts from the money ("want money? need kids on bikes to run parcels").
+_EARN = r"(?:want|wanna|tryna|need|make|making|earn)\s+(?:some\s+|quick\s+|easy\s+|real\s+)?(?:money|cash|p|bread|paper)|(?:want|wanna|tryna)\s+(?:to\s+)?earn"
 
 # ------------------------------------------------------------------------------------ weapons
 _WEAPON = (r"knife|knives|blades?|shanks?|bora|nank|ching|skengs?|machetes?|rambo|zombie\s+knife|switchblades?|"
@@ -119,9 +123,17 @@ STRUCTURE_RULES: tuple[StructureRule, ...] = (
        r"|(?P<drug2>" + _DRUG + r")" + _NEAR + r"(?:" + _OFFER_AFTER + r")"),
     _r("ds.grammar.recruit", "drug_supply", 0.7, "people recruited for drug work for pay",
        r"(?:" + _RECRUIT + r")(?:[\s,.:;!?()-]+[^\s.!]*){0,14}?[\s,.:;!?()-]+(?P<job>" + _JOB + r")"
-       r"(?:[\s,.:;!?()-]+[^\s.!]*){0,14}?[\s,.:;!?()-]*(?:" + _PAY + r")"),
+       r"(?:[\s,.:;!?()-]+[^\s.!]*){0,14}?[\s,.:;!?()-]*(?:" + _PAY + r")"
+       r"|(?:" + _EARN + r")(?:[\s,.:;!?()+-]+[^\s.!]*){0,10}?[\s,.:;!?()-]+(?P<job2>" + _JOB + r")"
+       r"|(?:go|going|run|running|do)\s+(?:country|county|cunch|ot)\s+for\s+(?:me|us|the\s+\w+)"),
+    _r("ds.grammar.ask", "drug_supply", 0.6, "asks who wants a drug, with an offer to deliver",
+       r"(?:anyone|any1|anybody|who|who'?s|whos)\s+(?:\w+\s+){0,3}?(?:need|needs|want|wants|wanna|after)\s+"
+       r"(?:a\s+bit\s+of\s+|some\s+|any\s+|a\s+lil\s+)?(?P<drug>" + _DRUG + r")(?=\W+(?:\w+\W+){0,8}?(?:driving|"
+       r"pull\s+up|pulling\s+up|dropping|drop|deliver\w*|out\s+now|on\s+(?:road|the\s+road)|round\s+now|hmu|dm|"
+       r"line|text|snap))"),
     _r("ds.grammar.line", "drug_supply", 0.6, "a named dealing line open for orders",
-       r"\w+\s+line\s+(?:is\s+)?(?:active|open|out\s+now|live|running)|(?:night|day)\s+shift\s+on\s+the\s+line"),
+       r"runners?\s+(?:is\s+)?on\s+(?:his|her|their|the|its)\s+way\s+(?:\w+\s+){0,2}?with\s+(?:your|ur|the)\s+"
+       r"(?:bits|food|pack|order|ting|stuff|parcel)|\w+\s+line\s+(?:is\s+)?(?:active|open|out\s+now|live|running)|(?:night|day)\s+shift\s+on\s+the\s+line"),
     _r("ga.grammar.ours", "gang_affiliation", 0.55, "claims a place for a group",
        r"(?:is|are|'s|=)\s+(?:all\s+)?(?:ours|our\s+(?:land|turf|ends|territory|manor|block|side|streets|estate)|"
        r"(?:[a-z0-9]+\s+){1,2}(?:territory|land|turf))"
@@ -136,6 +148,11 @@ STRUCTURE_RULES: tuple[StructureRule, ...] = (
        r"\s+back|didn'?t\s+even\s+(?:spin|slide|ride|come)\s+back|(?:crying|cry)\s+(?:crew|more|on\s+live)|mummy'?s\s+boys|keep\s+ducking|"
        + _GROUP + r"\s+(?:are|is|r)\s+(?:a\s+|just\s+)?(?:joke|jokes|yutes|pussies|pussy|dickheads|clowns|bitches|"
        r"scared|shook|mugs|wastemen|neeks|bunch\s+of\s+\w+)|" + _GROUP + r"\s+a\s+bunch\s+of\s+\w+|more\s+like\s+\w+\s+crying"),
+    _r("ga.grammar.fled", "gang_affiliation", 0.55, "mocks rivals for running, hiding or crying",
+       r"(?:ran|run\s+off|running\s+off|legged\s+it|cried|crying|hid|hiding|went\s+(?:dead|quiet|missing|silent|private)|"
+       r"deleted\s+(?:their|his|her)\s+\w+|lost\s+(?:a|his|their)\s+(?:shoe|trainer|creps|phone)|can'?t\s+even\s+post|"
+       r"bottled\s+it|dropped\s+(?:his|their)\s+(?:phone|shoe|bag|ting))(?!\s+(?:out|a\s+race|the\s+\w+\s+race|"
+       r"for\s+(?:mayor|office|election)))"),
     _r("ga.grammar.mock_victim", "gang_affiliation", 0.6, "laughs at a rival's injury or death",
        r"(?:\d+\s+of\s+theirs|stab\s+race|score\s*board\s+don'?t\s+lie|respect\s+to\s+nobody|"
        r"too\s+late\s+for\s+(?:her|his|their)\s+(?:yute|son|boy|bro)|scores?\s+on\s+the\s+doors|"
@@ -159,11 +176,22 @@ _MOCKERY = re.compile(r"lmao|lmfao|lol|haha|😂|😭|emoji_skull|💀|jokes|cry
                       r"oh\s+wait|respect\s+to\s+nobody|on\s+my\s+neck|keep\s+up|don'?t\s+lie|too\s+late")
 
 
+#: Who the fled-taunt must be about: a rival gang, set, youngers or a named "lot" (not a sports team).
+_RIVAL = re.compile(r"(?<![^\W_])(?:(?:their|dem|the\s+other|that)\s+(?:whole\s+)?(?:gang|set|youngers|olders|mandem|crew|block|"
+                    r"side|lot|bloc)|one\s+of\s+(?:their|the\s+\w+|dem)\s+(?:youngers|olders|lot|mandem|boys|gang|crew|set)|"
+                    r"the\s+(?!whole|same|first|last|other|entire)\w+\s+lot|opps?|oppz|gangsters?|gangstas?|rivals?)(?![^\W_])")
+#: ... with a jibe in the same post.
+_JIBE = re.compile(r"lmao|lmfao|\blol\b|haha|😂|😭|🤣|emoji_skull|💀|embarrassing|thought\s+they\s+(?:was|were)|so\s+fast|"
+                   r"can'?t\s+even|pussy|pussies|shook|cowards?|scared|dickheads|clowns|jokes|funniest|"
+                   r"nobody\s+was\s+there|where\s+(?:u|you|they)\s+at")
+
+
 #: Every drug rule needs one of these words, every gang rule one of those: a text with neither is
 #: skipped without running the rules (tests/classify/test_classify_structures.py checks it on
 #: every written case). Most posts have none, which keeps this module cheap.
 _NEEDS = {
-    "drug_supply": re.compile(r"(?<![^\W_])(?:" + _DRUG + "|" + _JOB + r"|line|8th|eighth|oz|ounce|half|nine|9)(?![^\W_])|£|\$"),
+    "drug_supply": re.compile(r"(?<![^\W_])(?:" + _DRUG + "|" + _JOB + r"|line|8th|eighth|oz|ounce|half|nine|9|country|county|"
+                              r"cunch|ot|runners?)(?![^\W_])|£|\$"),
     "weapon": re.compile(r"(?<![^\W_])(?:" + _WEAPON + r"|tooled|strapped|armed)(?![^\W_])"),
     "gang_affiliation": re.compile(
         r"(?<![^\W_])(?:ours|belongs?|took|owns?|running|runs|controls?|land|territory|turf|place|accordingly|pass|"
@@ -171,7 +199,8 @@ _NEEDS = {
         r"crying|cry|mummy'?s|joke|jokes|yutes|pussies|pussy|dickheads|clowns|bitches|mugs|wastemen|neeks|bunch|"
         r"theirs|race|scoreboard|score|respect|late|memorial|funeral|vigil|grave|leg|wheelchair|limping|bleeding|"
         r"chain|got|even|doors|us|for|ends|estate|block|blocks|side|streets|road|manor|area|flats|postcode|zone|river|lane|strip|"
-        r"boys|gang|crew|lot|set|youngers|mandem|gs|squad|firm|mob|clique|team|act|know)(?![^\W_])"),
+        r"boys|gang|crew|lot|set|youngers|mandem|gs|squad|firm|mob|clique|team|act|know|ran|run|legged|cried|hid|went|"
+        r"deleted|lost|bottled|dropped)(?![^\W_])"),
 }
 
 
@@ -198,6 +227,10 @@ def scan(text: str) -> list[StructureHit]:
                 continue                          # "hiring a runner for our film set, £100/day"
             if rule.id == "ga.grammar.mock_victim" and not _MOCKERY.search(text):
                 continue
+            if rule.id == "ga.grammar.fled" and not (_RIVAL.search(text) and _JIBE.search(text)):
+                continue                          # "he ran so fast" is a taunt only about rivals, with a jibe
+            if rule.id == "ds.grammar.ask" and drug in _AMBIGUOUS | {"coke", "green", "snow"}:
+                continue                          # "anyone want some coke?": a drink
             hits.append(StructureHit(rule.id, rule.category, m.start(), m.end(), rule.weight,
                                      f"{rule.label}: {re.sub(r'[ ]+', ' ', m.group(0))[:60]}"))
     return hits
