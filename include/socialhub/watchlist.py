@@ -2,6 +2,11 @@
 
 Governance is data: every entry names its authorisation reference, purpose, owner, force,
 team and review-by date, and an entry past its review-by date is never collected.
+
+The file may also say who made its latest change and under which change ticket (top-level
+``changed_by``, ``change_ticket``, ``change_reason``): ``socialhub.watchlist_changes`` records
+them with every change it finds, which works where no version-control history is at hand (an
+image without ``.git``, a mounted folder).
 """
 
 from __future__ import annotations
@@ -78,11 +83,25 @@ class WatchlistEntry(BaseModel):
         return today <= self.review_by
 
 
+#: the optional top-level fields naming the latest change of the file (who, which ticket, why)
+CHANGE_FIELDS = ("changed_by", "change_ticket", "change_reason")
+
+
 class Watchlist(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: int = 1
     accounts: list[WatchlistEntry]
+    #: who made the latest change to the file (name, collar number or user id)
+    changed_by: str | None = Field(default=None, min_length=1, max_length=200)
+    #: the change ticket or decision record that authorised it
+    change_ticket: str | None = Field(default=None, min_length=1, max_length=100)
+    #: why, in a sentence
+    change_reason: str | None = Field(default=None, min_length=1, max_length=1000)
+
+    @property
+    def change(self) -> dict[str, str | None]:
+        return {f: getattr(self, f) for f in CHANGE_FIELDS}
 
     def authorised(self, today: date) -> tuple[list[WatchlistEntry], list[WatchlistEntry]]:
         """Split into (authorised, lapsed) for ``today``."""
@@ -185,15 +204,23 @@ def parse_watchlist(text: str, source: str = "<watchlist>") -> Watchlist:
         seen[same] = len(entries)
         indexes.append(i)
         entries.append(entry)
-    extra = set(data) - {"version", "accounts"}
+    extra = set(data) - {"version", "accounts", *CHANGE_FIELDS}
     if extra:
         problems.append(f"unknown top-level key(s): {', '.join(sorted(_shown(str(k)) for k in extra))}")
     version = data.get("version", 1)
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         problems.append(f"version: {_shown(version)} is not a positive whole number (use `version: 1`)")
+    change = {f: data[f] for f in CHANGE_FIELDS if data.get(f) is not None}
+    for f, value in change.items():
+        if not isinstance(value, str) or not value.strip():
+            problems.append(f"{f}: {_shown(value)} is not text (who, which ticket or why, in words)")
     if problems:
         raise WatchlistError(source, problems)
-    return Watchlist(version=version, accounts=entries)
+    try:
+        return Watchlist(version=version, accounts=entries, **change)
+    except ValidationError as exc:
+        raise WatchlistError(source, [f"{'.'.join(_shown(p) for p in err['loc'])}: {err['msg']}"
+                                      for err in exc.errors()]) from None
 
 
 def load_watchlist(path: str | Path | None = None) -> Watchlist:
@@ -214,5 +241,5 @@ def is_due(entry: WatchlistEntry, last_polled: datetime | None, now: datetime) -
     return now - last_polled >= entry.interval - timedelta(seconds=30)
 
 
-__all__ = ["PLATFORMS", "PRIORITY_INTERVALS", "Watchlist", "WatchlistEntry", "is_due", "load_watchlist",
+__all__ = ["CHANGE_FIELDS", "PLATFORMS", "PRIORITY_INTERVALS", "Watchlist", "WatchlistEntry", "is_due", "load_watchlist",
            "parse_watchlist", "DEFAULT_PATH"]

@@ -75,14 +75,43 @@ def _plan(platform: str | None = None) -> Any:
                            force_all=cfg.poll_all)
 
 
+def run_source() -> dict[str, Any]:
+    """Where the running task's code came from: its DAG bundle's name and version, and the DAG run.
+
+    ``bundle_version`` is the version the run was pinned to (a git bundle's commit), else the
+    bundle's current version, else ``None`` (an unversioned local bundle, as in a plain image).
+    Outside a task: all ``None``.
+    """
+    out: dict[str, Any] = {"bundle_name": None, "bundle_version": None, "dag_run": None}
+    try:
+        from airflow.sdk import get_current_context
+
+        ctx = get_current_context()
+    except Exception:  # noqa: BLE001 - outside a task (CLI, tests)
+        return out
+    out["dag_run"] = ctx.get("run_id")
+    bundle = getattr(ctx.get("ti"), "bundle_instance", None)
+    if bundle is not None:
+        out["bundle_name"] = getattr(bundle, "name", None)
+        version = getattr(bundle, "version", None)
+        if version is None:
+            try:
+                version = bundle.get_current_version()
+            except Exception:  # noqa: BLE001 - an unversioned bundle may not say
+                version = None
+        version = getattr(version, "version", version)        # a BundleVersion, or a plain string
+        out["bundle_version"] = str(version) if version is not None else None
+    return out
+
+
 def check_watchlist() -> dict[str, Any]:
-    """Validate the watchlist and record its changes since the last run (who, why) in the audit log."""
+    """Validate the watchlist and record its changes since the last run (who, why, which code) in the audit log."""
     from socialhub.watchlist import load_watchlist
     from socialhub.watchlist_changes import record_watchlist_changes
 
     cfg, st = settings(), store()
     wl = load_watchlist(cfg.watchlist)
-    changes = record_watchlist_changes(st, wl, cfg.watchlist, auditor(st))
+    changes = record_watchlist_changes(st, wl, cfg.watchlist, auditor(st), source=run_source())
     ok, lapsed = wl.authorised(now().date())
     for ch in changes:
         log.info("watchlist %s: %s", ch["change"], ch["key"])
