@@ -416,3 +416,16 @@ def test_real_platform_posts_are_reported_unlabelled(tmp_path: Path, monkeypatch
     out = io.StringIO()
     assert run_evaluation(real=folder, classifier=_TextStub({}), out=out, err=io.StringIO()) == 0
     assert "real platform posts: skipped (recordings folder" in out.getvalue()
+
+
+def test_ratio_notes_say_when_worst_is_worst_only_by_smoothing_and_whether_it_is_significant() -> None:
+    from socialhub.classify.slices import ratio_notes
+
+    small_zero = SliceRate("real:aae", n=104, flagged=0, min_n=50)
+    big = SliceRate("real:no_aae", n=2815, flagged=10, min_n=50)
+    notes = ratio_notes(small_zero, big)
+    assert "only after smoothing" in notes[0] and "0/104" in notes[0]
+    assert "not significant" in notes[1]
+    high = SliceRate("suite:mle", n=400, flagged=80, min_n=25)
+    low = SliceRate("suite:aae", n=400, flagged=2, min_n=25)
+    assert ratio_notes(high, low) == ["the difference is significant at 95%: the two slices' Wilson intervals do not overlap"]

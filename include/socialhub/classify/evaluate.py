@@ -519,6 +519,8 @@ def _fairness_section(benign: list[SliceRate]) -> tuple[list[str], dict[str, Any
         lines.append(f"worst-to-best benign slice ratio (smoothed; {rule}): {f['ratio']:.2f} "
                      f"(worst {w.name}: FPR {w.fpr:.3f}, smoothed {w.smoothed:.3f}; "
                      f"best {b.name}: FPR {b.fpr:.3f}, smoothed {b.smoothed:.3f})")
+        for note in slices.ratio_notes(w, b):
+            lines.append(f"  {note}")
     sources = sorted({s.name.split(":", 1)[0] for s in benign})
     per_source: dict[str, Any] = {}
     if len(sources) > 1:

@@ -62,6 +62,7 @@ __all__ = [
     "fairness",
     "mle_markers",
     "real_slice_names",
+    "ratio_notes",
     "smoothed_rate",
     "wilson_interval",
 ]
@@ -272,6 +273,22 @@ class SliceRate:
         return {"slice": self.name, "n": self.n, "flagged": self.flagged, "errors": self.errors,
                 "false_positive_rate": self.fpr, "wilson95": [lo, hi], "smoothed_rate": self.smoothed,
                 "min_n_for_ratio": self.min_n, "in_ratio": self.in_ratio and self.n >= self.min_n}
+
+
+def ratio_notes(worst: SliceRate, best: SliceRate) -> list[str]:
+    """What an auditor must know to read a worst-to-best ratio: whether the two slices differ beyond
+    chance (their 95% Wilson intervals overlap or not), and when the "worst" is worst only because
+    smoothing weighs a small slice's zero more (its raw rate is not higher)."""
+    notes = []
+    if worst.fpr <= best.fpr:
+        notes.append(f"{worst.name} is 'worst' only after smoothing: its raw rate ({worst.flagged}/{worst.n}) is not "
+                     f"higher than {best.name}'s ({best.flagged}/{best.n}); smoothing weighs a smaller slice's count more")
+    (wlo, whi), (blo, bhi) = worst.interval, best.interval
+    if wlo <= bhi and blo <= whi:
+        notes.append("the difference is not significant at 95%: the two slices' Wilson intervals overlap")
+    else:
+        notes.append("the difference is significant at 95%: the two slices' Wilson intervals do not overlap")
+    return notes
 
 
 def fairness(slices: Sequence[SliceRate]) -> dict[str, Any]:
