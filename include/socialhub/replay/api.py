@@ -40,6 +40,7 @@ class Request:
     query: dict[str, str]           # last value wins
     headers: Mapping[str, str]
     base_url: str                   # ``http://host:port/<platform>`` as the client addressed it
+    body: bytes = b""               # a POST's body (Reddit's token endpoint is the only POST served)
 
 
 @dataclass(slots=True)
@@ -110,6 +111,14 @@ class PlatformAPI:
     def rate_headers(self, window: RateWindow, *, remaining: int | None = None,
                      reset_at: datetime | None = None) -> dict[str, str]:  # pragma: no cover
         raise NotImplementedError
+
+    def accepts(self, req: Request) -> bool:
+        """Whether the method is served for ``req`` (read-only APIs: GET only)."""
+        return req.method == "GET"
+
+    def public(self, req: Request) -> bool:
+        """True for an endpoint that needs no token and costs no rate limit (an OAuth token endpoint)."""
+        return False
 
     def authorized(self, req: Request, token: str) -> bool:
         """True when ``req`` carries ``token`` the way the platform expects (Bearer by default)."""

@@ -8,6 +8,13 @@
 * ``GET /user/:name/about`` -> ``{"kind": "t2", "data": {...}}``
 * unknown user -> 404 ``{"message": "Not Found", "error": 404}``; a suspended account -> 403
   ``{"reason": "suspended", "message": "Forbidden", "error": 403}``
+* ``POST /api/v1/access_token`` (HTTP Basic auth = client id and secret, form
+  ``grant_type=client_credentials``) -> ``{"access_token", "token_type": "bearer", "expires_in",
+  "scope": "*"}``, for the apps listed under ``oauth_clients`` in the data or registered with
+  ``register_client``; a wrong id or secret -> 401, another grant type -> 200
+  ``{"error": "unsupported_grant_type"}`` (as Reddit answers). A listing request with a bearer
+  token that was issued here but has expired -> 401; with ``required`` every listing request needs
+  a live token (the public ``.json`` listings too).
 * headers ``X-Ratelimit-Used`` / ``-Remaining`` (float) / ``-Reset`` (seconds until the window
   ends; the window is 10 minutes); 429 ``{"message": "Too Many Requests", "error": 429}``.
 
@@ -16,12 +23,16 @@ Ids are base-36 numbers growing with the post time (from the server clock) plus 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import html
 import re
+import secrets
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl
 
 from socialhub.replay.api import (
     PlatformAPI,
@@ -33,6 +44,7 @@ from socialhub.replay.api import (
     base36,
     check_post_keys,
     digest,
+    header,
     json_response,
     parse_age,
 )
@@ -44,6 +56,7 @@ IMAGE_HOST = "https://i.hubdemo.example"
 PREVIEW_HOST = "https://preview.hubdemo.example"
 VIDEO_HOST = "https://v.hubdemo.example"
 _VIDEO_EXT = (".mp4", ".mov", ".webm")
+TOKEN_PATH = "/api/v1/access_token"
 
 
 class RedditAPI(PlatformAPI):
@@ -57,6 +70,13 @@ class RedditAPI(PlatformAPI):
         self._users: dict[str, dict[str, Any]] = {}       # name (lower) -> {"name", "suspended", "id"}
         self._things: dict[str, list[dict[str, Any]]] = {}  # name (lower) -> children, newest first
         self._labels: dict[str, dict[str, Any]] = {}
+        self._clients: dict[str, str] = {}                 # OAuth app: client id -> secret
+        self._issued: dict[str, datetime] = {}             # access token -> expiry (server clock)
+        self.token_lifetime = float(spec.get("token_lifetime") or 3600)
+        self.app_token_required = False
+        self.tokens_issued = 0
+        for client in spec.get("oauth_clients") or []:
+            self.register_client(str(client["client_id"]), str(client["client_secret"]))
         for entry in spec.get("accounts") or []:
             name = str(entry["username"])
             self._users[name.lower()] = {"name": name, "suspended": bool(entry.get("suspended")),
@@ -155,6 +175,52 @@ class RedditAPI(PlatformAPI):
     def accounts(self) -> list[str]:
         return [u["name"] for u in self._users.values()]
 
+    # -- OAuth (client credentials) -------------------------------------------------------------
+
+    def register_client(self, client_id: str, client_secret: str, *, lifetime: float | None = None,
+                        required: bool = False) -> None:
+        self._clients[client_id] = client_secret
+        if lifetime is not None:
+            self.token_lifetime = lifetime
+        self.app_token_required = self.app_token_required or required
+
+    def accepts(self, req: Request) -> bool:
+        return req.method == "GET" or (req.method == "POST" and req.path == TOKEN_PATH)
+
+    def public(self, req: Request) -> bool:
+        return req.path == TOKEN_PATH
+
+    def _issue_token(self, req: Request) -> Response:
+        if req.method != "POST":
+            return self.error(405, "Method Not Allowed")
+        scheme, _, encoded = (header(req, "Authorization") or "").partition(" ")
+        try:
+            client_id, _, secret = base64.b64decode(encoded, validate=True).decode("utf-8").partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            client_id = secret = ""
+        if scheme.lower() != "basic" or not client_id or self._clients.get(client_id) != secret:
+            return self.error(401, "Unauthorized")
+        form = dict(parse_qsl(req.body.decode("utf-8", "replace")))
+        if form.get("grant_type") != "client_credentials":
+            return json_response(200, {"error": "unsupported_grant_type"})
+        token = secrets.token_urlsafe(24)
+        self._issued[token] = self.now() + timedelta(seconds=self.token_lifetime)
+        self.tokens_issued += 1
+        return json_response(200, {"access_token": token, "token_type": "bearer",
+                                   "expires_in": int(self.token_lifetime), "scope": "*"})
+
+    def _token_problem(self, req: Request) -> Response | None:
+        """401 for an expired (or, when required, a missing or unknown) app token."""
+        scheme, _, token = (header(req, "Authorization") or "").partition(" ")
+        bearer = token.strip() if scheme.lower() == "bearer" else ""
+        expires = self._issued.get(bearer)
+        if expires is not None and expires <= self.now():
+            del self._issued[bearer]
+            return self.error(401, "Unauthorized")
+        if self.app_token_required and expires is None:
+            return self.error(401, "Unauthorized")
+        return None
+
     # -- HTTP ---------------------------------------------------------------------------------
 
     def rate_headers(self, window: RateWindow, *, remaining: int | None = None,
@@ -174,6 +240,11 @@ class RedditAPI(PlatformAPI):
         return self.error(401, "Unauthorized")
 
     def handle(self, req: Request) -> Response:
+        if req.path == TOKEN_PATH:
+            return self._issue_token(req)
+        problem = self._token_problem(req)
+        if problem is not None:
+            return problem
         match = re.fullmatch(r"/user/([^/]+)(?:/(submitted|comments|overview|about))?/?(?:\.json)?", req.path)
         if not match:
             return self.error(404, "Not Found")

@@ -13,7 +13,9 @@ served: ``/mastodon``, ``/bluesky``, ``/youtube`` (Data API + ``/youtube/feeds/v
 the feed ``https://host/path`` is served at ``/rss/host/path``).
 
 Each platform has a rate-limit window (headers on every response, 429 when exhausted), an
-optional required token, and a fault queue: ``inject_fault`` makes the next N matching requests
+optional required token (Reddit also serves its OAuth token endpoint, ``POST
+/reddit/api/v1/access_token``, and can require the tokens it issues: ``require_app_token``), and
+a fault queue: ``inject_fault`` makes the next N matching requests
 fail (429 with Retry-After or reset headers, 5xx, a malformed or truncated body). Data comes
 from ``demo_data.yaml`` (fictional accounts; post ages relative to server start) or a dict,
 and ``add_post`` adds posts while running, to show incremental collection.
@@ -67,6 +69,7 @@ PLATFORM_APIS: dict[str, type[PlatformAPI]] = {
 }
 
 DEMO_DATA = Path(__file__).with_name("demo_data.yaml")
+MAX_POST_BYTES = 64 * 1024   # a token request is a few dozen bytes
 _SECRET_PARAM = re.compile(r"(?i)\b(key|api_key|access_token|token)=[^&\s\"]+")
 HOST = "127.0.0.1"
 
@@ -248,6 +251,17 @@ class ReplayServer:
         with self._lock:
             self._platform(platform).token = token
 
+    def require_app_token(self, platform: str, client_id: str, client_secret: str, *,
+                          lifetime: float = 3600.0) -> None:
+        """Reddit: register an OAuth app and answer 401 to any listing request without a live
+        access token issued to it by ``POST /reddit/api/v1/access_token`` (tokens expire after
+        ``lifetime`` seconds of the server clock, like Reddit's app tokens after an hour)."""
+        with self._lock:
+            api = self._platform(platform).api
+            if not hasattr(api, "register_client"):
+                raise KeyError(f"{platform} has no OAuth token endpoint in the replay")
+            api.register_client(client_id, client_secret, lifetime=lifetime, required=True)
+
     def clear_log(self) -> None:
         with self._lock:
             self.request_log.clear()
@@ -266,13 +280,14 @@ class ReplayServer:
         except KeyError:
             raise KeyError(f"platform {platform!r} is not served; served: {', '.join(self._platforms)}") from None
 
-    def handle(self, method: str, raw_path: str, headers: Mapping[str, str]) -> Response:
-        response, delay = self._handle(method, raw_path, headers)
+    def handle(self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes = b"") -> Response:
+        response, delay = self._handle(method, raw_path, headers, body)
         if delay:
             time.sleep(delay)   # outside the lock: other requests are served meanwhile
         return response
 
-    def _handle(self, method: str, raw_path: str, headers: Mapping[str, str]) -> tuple[Response, float]:
+    def _handle(self, method: str, raw_path: str, headers: Mapping[str, str],
+                body: bytes = b"") -> tuple[Response, float]:
         with self._lock:
             self.request_log.append((method, raw_path))
             parts = urlsplit(raw_path)
@@ -283,17 +298,20 @@ class ReplayServer:
                                            "served": [f"/{p}" for p in self._platforms]}), 0.0
             host = headers.get("Host") or f"{HOST}:{self.port}"
             req = Request(method, "/" + rest, dict(parse_qsl(parts.query, keep_blank_values=True)), headers,
-                          f"http://{host}/{prefix}")
+                          f"http://{host}/{prefix}", body)
             api, window, now = platform.api, platform.window, self.now()
+            if not api.accepts(req):
+                return Response(405, b'{"error":"the replay server is read-only: GET only"}',
+                                {"Content-Type": "application/json", "Allow": "GET"}), 0.0
             fault = self._take_fault(platform, raw_path)
             delay = fault.delay if fault is not None else 0.0
             if fault is not None and fault.repeat and platform.last is not None:
                 return Response(platform.last.status, platform.last.body, dict(platform.last.headers)), delay
             if fault is not None and not (fault.truncate or fault.delay or fault.repeat):
                 return self._fault_response(api, window, fault, now), delay
-            if platform.token is not None and not api.authorized(req, platform.token):
+            if platform.token is not None and not api.public(req) and not api.authorized(req, platform.token):
                 response = api.unauthorized()
-            elif api.request_cost(req) and not window.take(now):
+            elif not api.public(req) and api.request_cost(req) and not window.take(now):
                 response = api.exhausted(window)
             else:
                 try:
@@ -350,8 +368,25 @@ class _Handler(BaseHTTPRequestHandler):
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_GET(self) -> None:  # noqa: N802 - http.server naming
+        self._answer("GET", b"")
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server naming
+        """Only Reddit's token endpoint accepts a POST; every other path answers 405."""
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_POST_BYTES:
+            self.close_connection = True   # the body is not read
+            self.send_response(413)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self._answer("POST", self.rfile.read(length) if length else b"")
+
+    def _answer(self, method: str, body: bytes) -> None:
         replay: ReplayServer = self.server.replay  # type: ignore[attr-defined]
-        response = replay.handle("GET", self.path, {k: v for k, v in self.headers.items()})
+        headers = {k: v for k, v in self.headers.items()}
+        # a GET is handed over without a body (tests wrap ``handle`` with the three-argument form)
+        response = (replay.handle(method, self.path, headers, body) if method != "GET"
+                    else replay.handle(method, self.path, headers))
         self.send_response(response.status)
         for key, value in response.headers.items():
             self.send_header(key, value)
@@ -371,7 +406,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    do_POST = do_PUT = do_PATCH = do_DELETE = _not_allowed  # noqa: N815
+    do_PUT = do_PATCH = do_DELETE = _not_allowed  # noqa: N815
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base class signature
         # request lines carry query strings, and YouTube's API key is one: never log it

@@ -30,6 +30,9 @@ class FetchResult:
 class ConnectorConfig:
     base_url: str
     token: str | None = field(default=None, repr=False)   # never in reprs/logs
+    # an OAuth app's client credentials (Reddit): exchanged for short-lived access tokens
+    client_id: str | None = field(default=None, repr=False)
+    client_secret: str | None = field(default=None, repr=False)
     lookback: timedelta = timedelta(days=7)
     max_pages: int = 10
     page_size: int = 40

@@ -64,6 +64,7 @@ EXTRAS: dict[str, Extra] = {
     "max_body_bytes": Extra("int", 1, 2**31, what="largest response body read, bytes"),
     "user_agent": Extra("str", 1, 256, what="the User-Agent header"),
     "reddit_listings": Extra("listings", platforms=("reddit",), what="Reddit listings to read"),
+    "token_url": Extra("url", platforms=("reddit",), what="the OAuth token endpoint (client credentials)"),
     "youtube_api": Extra("bool", platforms=("youtube",), what="use the Data API (false: RSS feed only)"),
     "max_units": Extra("int", 0, 1_000_000, platforms=("youtube",), what="YouTube API units one fetch may spend"),
     "rss_base_url": Extra("url", platforms=("youtube",), what="the YouTube feed endpoint"),
@@ -228,6 +229,7 @@ def connector_config_from_connection(
     host: str | None = None,
     schema: str | None = None,
     port: Any = None,
+    login: str | None = None,
     password: str | None = None,
     extra: str | Mapping[str, Any] | None = None,
     lookback_days: int = 7,
@@ -238,7 +240,9 @@ def connector_config_from_connection(
 
     All arguments but ``platform`` are the connection's fields (``None`` when there is no
     connection: the public endpoint without a token, and ``exists=False`` so a message can say
-    so). ``lookback_days``/``max_pages`` are the run's defaults, which the connection's extras
+    so). Reddit: with a ``login`` the connection holds an OAuth app's client credentials (login =
+    client id, password = client secret), exchanged for hour-long app tokens; without one the
+    password is a bearer token. ``lookback_days``/``max_pages`` are the run's defaults, which the connection's extras
     override. Raises ``InvalidConnection`` listing
     every problem, or ``ConfigError`` for an unknown platform.
     """
@@ -274,6 +278,15 @@ def connector_config_from_connection(
                             "not shown); paste the token alone")
             token = None
 
+    client_id = client_secret = None
+    if platform == "reddit" and isinstance(login, str) and login.strip():
+        client_id, client_secret, token = login.strip(), token, None
+        if _BAD_TOKEN.search(client_id):
+            problems.append("login: the Reddit client id contains whitespace or control characters")
+        if not client_secret:
+            problems.append("password: the Reddit app's client secret is missing (login holds the client id); put "
+                            "the secret in the connection's password")
+
     # -- extras ---------------------------------------------------------------------------------
     settings: dict[str, Any] = {}
     unknown: list[str] = []
@@ -291,7 +304,7 @@ def connector_config_from_connection(
                     ", ".join(k for k, v in EXTRAS.items() if not v.platforms or platform in v.platforms))
 
     before = len(problems)
-    _check_credentials(platform, base_url, token, settings, problems)
+    _check_credentials(platform, base_url, token or client_secret, settings, problems)
     if len(problems) > before and not exists:
         problems[-1] += f" (there is no connection {conn_id} yet: create one of type http)"
     if problems:
@@ -305,6 +318,8 @@ def connector_config_from_connection(
     return ConnectorConfig(
         base_url=base_url,
         token=token,
+        client_id=client_id,
+        client_secret=client_secret,
         lookback=timedelta(days=days),
         max_pages=int(config_fields.pop("max_pages", max_pages)),
         **config_fields,

@@ -32,6 +32,7 @@ Time is injectable (``now``, ``sleep``) so tests never really wait.
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import functools
 import json
@@ -469,16 +470,33 @@ class HttpClient:
         self.last_status: int | None = None
         self.last_rate_limit: RateLimit | None = None
         self.requests_made = 0
+        self._verb = "GET"
 
     # -- public API ---------------------------------------------------------------------------
 
     def get_json(self, path_or_url: str, params: Mapping[str, Any] | None = None) -> Any:
         """GET and parse JSON. Non-JSON or invalid JSON raises ``MalformedResponse``."""
         response, path = self._get(path_or_url, params, accept="application/json")
+        return self._json(response, path)
+
+    def post_form(self, path_or_url: str, form: Mapping[str, str], *,
+                  basic_auth: tuple[str, str] | None = None) -> Any:
+        """POST a form (e.g. an OAuth token request, with ``basic_auth`` = client id and secret)
+        and parse the JSON answer, with the same caps, retries and error mapping as a GET."""
+        response, path = self._get(path_or_url, None, accept="application/json", method="POST", form=form,
+                                   basic_auth=basic_auth)
+        return self._json(response, path)
+
+    def set_token(self, token: str | None) -> None:
+        """Send ``token`` as the bearer from now on (a refreshed OAuth access token)."""
+        self._token = token or None
+        self._auth = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+
+    def _json(self, response: httpx.Response, path: str) -> Any:
         ctype = response.headers.get("content-type", "").lower()
         if ctype and "json" not in ctype and any(t in ctype for t in ("html", "xml")):
             raise MalformedResponse(self.platform, self.account,
-                                    f"GET {path}: expected JSON but got {ctype.split(';')[0]}: "
+                                    f"{self._verb} {path}: expected JSON but got {ctype.split(';')[0]}: "
                                     f"{self._excerpt(response.text)!r}")
         content = response.content
         encoding = json.detect_encoding(content)
@@ -487,23 +505,23 @@ class HttpClient:
         except UnicodeDecodeError as exc:
             raise MalformedResponse(
                 self.platform, self.account,
-                f"GET {self._where(response)}: the body is not valid {encoding.upper().removesuffix('-SIG')} "
+                f"{self._verb} {self._where(response)}: the body is not valid {encoding.upper().removesuffix('-SIG')} "
                 f"({exc.reason}: {exc.object[exc.start:exc.start + 4]!r} at byte {exc.start} of {len(content)}); "
                 f"nothing was parsed", hint=_NOT_UTF8_HINT) from None
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise MalformedResponse(self.platform, self.account,
-                                    f"GET {path}: invalid JSON ({exc.msg.removesuffix(' at')} at char {exc.pos} "
+                                    f"{self._verb} {path}: invalid JSON ({exc.msg.removesuffix(' at')} at char {exc.pos} "
                                     f"of {len(content)}): {self._excerpt(response.text)!r}") from None
         except RecursionError:
             raise MalformedResponse(self.platform, self.account,
-                                    f"GET {path}: JSON nested too deeply to parse ({len(content)} bytes)") from None
+                                    f"{self._verb} {path}: JSON nested too deeply to parse ({len(content)} bytes)") from None
         if _SURROGATE_ESCAPE.search(text):
             data, replaced = replace_lone_surrogates(data)
             if replaced:
-                log.warning("%s:%s: GET %s: %d lone UTF-16 surrogate(s) in the JSON replaced by U+FFFD",
-                            self.platform, self.account, path, replaced)
+                log.warning("%s:%s: %s %s: %d lone UTF-16 surrogate(s) in the JSON replaced by U+FFFD",
+                            self.platform, self.account, self._verb, path, replaced)
         return data
 
     def get_text(self, path_or_url: str, params: Mapping[str, Any] | None = None) -> str:
@@ -581,7 +599,7 @@ class HttpClient:
             raise RateLimited(
                 self.platform, self.account,
                 f"only {rl.remaining:g} request(s) left before {utc_iso(rl.reset_at)} "
-                f"({wait:.0f}s away, longer than max_wait={self.config.max_wait:g}s); stopped before GET {path}",
+                f"({wait:.0f}s away, longer than max_wait={self.config.max_wait:g}s); stopped before {self._verb} {path}",
                 retry_at=rl.reset_at, status=None)
         if wait > 0:
             pause = wait + self.reset_margin
@@ -591,12 +609,14 @@ class HttpClient:
         self.last_rate_limit = None   # a fresh window: the next response tells us the new budget
 
     def _get(self, path_or_url: str, params: Mapping[str, Any] | None, accept: str,
-             headers: Mapping[str, str] | None = None,
-             allow_not_modified: bool = False) -> tuple[httpx.Response, str]:
+             headers: Mapping[str, str] | None = None, allow_not_modified: bool = False, *,
+             method: str = "GET", form: Mapping[str, str] | None = None,
+             basic_auth: tuple[str, str] | None = None) -> tuple[httpx.Response, str]:
         """One GET with the client's whole policy. Two tenacity loops: the outer one waits out a
         429 for as long as the platform asks (``Retry-After`` or its reset header, never longer
         than ``max_wait``), the inner one (``_send_retrying``) retries transient failures with an
         exponential backoff. Both sleep through the injectable ``sleep``."""
+        self._verb = method   # for messages
         url = self._resolve(path_or_url)
         path = urlsplit(url).path or "/"
         self._respect_budget(path)
@@ -604,7 +624,7 @@ class HttpClient:
             params = {**dict(params or {}), **self._auth_params}
 
         def waited_429(state: RetryCallState) -> None:
-            log.info("%s:%s: 429 on GET %s, waiting %.1fs (retry %d/%d)", self.platform, self.account, path,
+            log.info("%s:%s: 429 on %s %s, waiting %.1fs (retry %d/%d)", self.platform, self.account, self._verb, path,
                      state.upcoming_sleep, state.attempt_number, self.max_429_retries)
             self.last_rate_limit = None
 
@@ -613,17 +633,18 @@ class HttpClient:
             wait=lambda state: _exception(state).delay, sleep=self.sleep, before_sleep=waited_429, reraise=True)
         for attempt in rate_limited:
             with attempt:
-                response = self._send_retrying(url, path, params, accept, headers)
+                response = self._send_retrying(url, path, params, accept, headers, form, basic_auth)
                 if response.status_code == 429:
                     self._raise_429(response, path, attempt.retry_state.attempt_number - 1)
         return self._check(response, path, allow_not_modified), path
 
     def _send_retrying(self, url: str, path: str, params: Mapping[str, Any] | None, accept: str,
-                       headers: Mapping[str, str] | None) -> httpx.Response:
+                       headers: Mapping[str, str] | None, form: Mapping[str, str] | None = None,
+                       basic_auth: tuple[str, str] | None = None) -> httpx.Response:
         """Send the GET; a transport error or a 5xx is retried ``max_tries`` times in all, after
         ``backoff``, 2x``backoff``, ... seconds, then raised as ``ConnectorError``."""
         def before_retry(state: RetryCallState) -> None:
-            log.warning("%s:%s: GET %s failed (%s); retry %d/%d in %.1fs", self.platform, self.account, path,
+            log.warning("%s:%s: %s %s failed (%s); retry %d/%d in %.1fs", self.platform, self.account, self._verb, path,
                         _exception(state).problem, state.attempt_number, self.max_tries - 1, state.upcoming_sleep)
 
         transient = Retrying(
@@ -631,34 +652,37 @@ class HttpClient:
             wait=wait_exponential(multiplier=self.backoff), sleep=self.sleep, before_sleep=before_retry,
             reraise=True)
         try:
-            return transient(self._send_once, url, params, accept, headers)
+            return transient(self._send_once, url, params, accept, headers, form, basic_auth)
         except _Transient as exc:
             if exc.response is None:
                 raise ConnectorError(self.platform, self.account,
-                                     f"GET {path} failed {self.max_tries} times ({exc.problem})",
+                                     f"{self._verb} {path} failed {self.max_tries} times ({exc.problem})",
                                      hint="network problem or the platform is down; the account will be "
                                           "collected on a later run") from None
             status = exc.response.status_code
             raise ConnectorError(self.platform, self.account,
-                                 f"GET {path}: HTTP {status} {self.max_tries} times: {self._detail(exc.response)}",
+                                 f"{self._verb} {path}: HTTP {status} {self.max_tries} times: {self._detail(exc.response)}",
                                  hint="the platform is failing; the account will be collected on a later run",
                                  status=status) from None
         except httpx.DecodingError as exc:   # a corrupt gzip/deflate body
             raise MalformedResponse(self.platform, self.account,
-                                    f"GET {path}: the body could not be decoded ({self._excerpt(str(exc))})",
+                                    f"{self._verb} {path}: the body could not be decoded ({self._excerpt(str(exc))})",
                                     hint=_NOT_UTF8_HINT) from None
         except httpx.InvalidURL as exc:
             raise ConnectorError(self.platform, self.account,
-                                 f"GET {printable(path)}: not a valid request URL ({self._excerpt(str(exc))})",
+                                 f"{self._verb} {printable(path)}: not a valid request URL ({self._excerpt(str(exc))})",
                                  hint="check base_url and the watchlist entry's account") from None
 
     def _send_once(self, url: str, params: Mapping[str, Any] | None, accept: str,
-                   headers: Mapping[str, str] | None) -> httpx.Response:
+                   headers: Mapping[str, str] | None, form: Mapping[str, str] | None = None,
+                   basic_auth: tuple[str, str] | None = None) -> httpx.Response:
         """One request, its body read under the cap (``_oversize`` set on the response), its
         rate-limit headers recorded. Raises ``_Transient`` for what is worth retrying."""
         self.requests_made += 1
-        request = self._http.build_request("GET", url, params=params,
-                                           headers={"Accept": accept, **dict(headers or {}), **self._auth})
+        sent = {"Accept": accept, **dict(headers or {}), **self._auth}
+        if basic_auth is not None:   # the client secret goes only in this header, never in a message
+            sent["Authorization"] = "Basic " + base64.b64encode(":".join(basic_auth).encode()).decode("ascii")
+        request = self._http.build_request(self._verb, url, params=params, data=form, headers=sent)
         try:
             response = self._http.send(request, stream=True)
             try:
@@ -689,7 +713,7 @@ class HttpClient:
         why = ("still rate limited after retrying" if waits_so_far else
                f"reset is {wait:.0f}s away, longer than max_wait={self.config.max_wait:g}s")
         raise RateLimited(self.platform, self.account,
-                          f"HTTP 429 on GET {path} ({why}); retry at {utc_iso(retry_at)}: "
+                          f"HTTP 429 on {self._verb} {path} ({why}); retry at {utc_iso(retry_at)}: "
                           f"{self._detail(response)}", retry_at=retry_at)
 
     def _check(self, response: httpx.Response, path: str, allow_not_modified: bool) -> httpx.Response:
@@ -703,7 +727,7 @@ class HttpClient:
             location = urlsplit(response.headers.get("location", ""))
             where = self._redact(f"{location.netloc}{location.path}") or "?"
             raise ConnectorError(self.platform, self.account,
-                                 f"GET {path}: unexpected redirect (HTTP {status}) to {where}",
+                                 f"{self._verb} {path}: unexpected redirect (HTTP {status}) to {where}",
                                  hint="check base_url (scheme and host) in the platform's Connection",
                                  status=status)
         oversize = response.extensions.get("socialhub_oversize")
@@ -711,7 +735,7 @@ class HttpClient:
             size, how = ((f"body of {oversize} bytes", "as declared by Content-Length; not read") if oversize > 0
                          else ("body", "stopped reading there; not parsed"))
             raise ResponseTooLarge(self.platform, self.account,
-                                   f"GET {self._where(response)}: {size} exceeds the {self.max_body_bytes}-byte "
+                                   f"{self._verb} {self._where(response)}: {size} exceeds the {self.max_body_bytes}-byte "
                                    f"limit ({how})", limit=self.max_body_bytes, status=status)
         return response
 
@@ -766,7 +790,7 @@ class HttpClient:
         mapping = mapped if isinstance(mapped, ErrorMapping) else ErrorMapping(mapped) if mapped else None
         cls: type[ConnectorError] = mapping.cls if mapping else (
             AuthError if status in (401, 403) else AccountUnavailable if status in (404, 410) else ConnectorError)
-        message = f"GET {path}: HTTP {status}: {self._detail(response)}"
+        message = f"{self._verb} {path}: HTTP {status}: {self._detail(response)}"
         if issubclass(cls, RateLimited):
             error: ConnectorError = cls(self.platform, self.account, message,
                                         retry_at=mapping.retry_at if mapping else None, status=status)

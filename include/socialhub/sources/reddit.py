@@ -2,9 +2,18 @@
 
 Endpoints: ``/user/{name}/submitted`` and ``/user/{name}/comments`` with ``sort=new``,
 ``limit`` (max 100), ``raw_json=1`` (so text is not HTML-escaped) and ``after=<fullname>``
-for the next (older) page; the end is ``data.after == null``. Without a token the public
-``www.reddit.com`` listings are used (``.json`` suffix, 10 queries/min); with a token
+for the next (older) page; the end is ``data.after == null``. Without credentials the public
+``www.reddit.com`` listings are used (``.json`` suffix, 10 queries/min); with OAuth
 (``Authorization: Bearer``, base ``https://oauth.reddit.com``) the OAuth API (100 queries/min).
+
+OAuth, the way Reddit means it for a server: an app's *client credentials* (the Airflow
+Connection ``socialhub_reddit``: login = client id, password = client secret) are exchanged at
+``https://www.reddit.com/api/v1/access_token`` (``extra.token_url``; on any other host
+``<base_url>/api/v1/access_token``, as the replay server serves it) for an app token that expires
+after about an hour. The token is cached per process, renewed five minutes before it expires,
+and once more if the API answers 401 (revoked, or the clock was off). Neither the secret nor the
+token is ever logged or put in a message. A connection with only a password is sent as a fixed
+bearer token (it stops working when it expires).
 Reddit throttles generic User-Agents: set ``extra.user_agent`` to
 ``<platform>:<app id>:<version> (by /u/<name>)`` as Reddit asks.
 
@@ -20,11 +29,16 @@ stop at about 1,000 items (documented horizon).
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import html
+import logging
 import re
+import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -40,6 +54,12 @@ MAX_GAPS = 10
 LISTINGS = ("submitted", "comments")
 ALLOWED_LISTINGS = ("submitted", "comments", "overview")
 SITE = "https://www.reddit.com"
+OAUTH_BASE = "https://oauth.reddit.com"
+TOKEN_URL = "https://www.reddit.com/api/v1/access_token"
+TOKEN_PATH = "/api/v1/access_token"
+RENEW_BEFORE = timedelta(minutes=5)        # renew an app token this long before it expires
+DEFAULT_TOKEN_LIFETIME = 3600              # seconds, when the answer gives no usable expires_in
+log = logging.getLogger(__name__)
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-]{3,20}$")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -162,6 +182,20 @@ def _pinned(child: Any) -> bool:
 
 
 # --------------------------------------------------------------------------------------------
+# OAuth app tokens (client credentials)
+# --------------------------------------------------------------------------------------------
+
+_TOKENS: dict[tuple[str, str, str], tuple[str, datetime]] = {}   # (token url, client id, secret hash) -> token
+_TOKENS_LOCK = threading.Lock()
+
+
+def forget_app_tokens() -> None:
+    """Drop every cached app token (tests; a rotated secret needs nothing: it is part of the key)."""
+    with _TOKENS_LOCK:
+        _TOKENS.clear()
+
+
+# --------------------------------------------------------------------------------------------
 # connector
 # --------------------------------------------------------------------------------------------
 
@@ -181,10 +215,83 @@ class RedditConnector(Connector):
                  transport: httpx.BaseTransport | None = None) -> None:
         super().__init__(config, now=now, sleep=sleep)
         self.transport = transport
+        self.app = bool(config.client_id and config.client_secret)
+        self.oauth = self.app or bool(config.token)
+        # an app token is only good on oauth.reddit.com, not on the public www.reddit.com
+        self.api_config = (dataclasses.replace(config, base_url=OAUTH_BASE)
+                           if self.app and _host(config.base_url) in ("www.reddit.com", "reddit.com") else config)
 
     def client(self, account: str) -> HttpClient:
-        return HttpClient(self.config, platform=self.platform, account=account, now=self.now, sleep=self.sleep,
-                          transport=self.transport, error_hook=reddit_error(bool(self.config.token)))
+        return HttpClient(self.api_config, platform=self.platform, account=account, now=self.now, sleep=self.sleep,
+                          transport=self.transport, error_hook=reddit_error(self.oauth))
+
+    # -- OAuth ---------------------------------------------------------------------------------
+
+    @property
+    def token_url(self) -> str:
+        configured = self.config.extra.get("token_url")
+        if configured:
+            return str(configured)
+        if _host(self.config.base_url).endswith("reddit.com"):
+            return TOKEN_URL
+        return self.config.base_url.rstrip("/") + TOKEN_PATH
+
+    def _token_key(self) -> tuple[str, str, str]:
+        secret = hashlib.sha256((self.config.client_secret or "").encode()).hexdigest()[:16]
+        return self.token_url, self.config.client_id or "", secret
+
+    def app_token(self, account: str, *, renew: bool = False) -> str:
+        """A live app token: the cached one unless it expires within ``RENEW_BEFORE`` (or
+        ``renew``), else a new one from the token endpoint."""
+        key = self._token_key()
+        now = self.now()
+        with _TOKENS_LOCK:
+            cached = _TOKENS.get(key)
+            if cached is not None and not renew and cached[1] - RENEW_BEFORE > now:
+                return cached[0]
+        token, lifetime = self._request_token(account)
+        with _TOKENS_LOCK:
+            _TOKENS[key] = (token, now + timedelta(seconds=lifetime))
+        log.info("reddit: obtained an app token (valid %ds)", lifetime)
+        return token
+
+    def _request_token(self, account: str) -> tuple[str, int]:
+        url = self.token_url
+        config = ConnectorConfig(base_url=url, timeout=self.config.timeout, max_wait=self.config.max_wait,
+                                 extra={k: v for k, v in self.config.extra.items()
+                                        if k in ("user_agent", "max_body_bytes")})
+        with HttpClient(config, platform=self.platform, account=account, now=self.now, sleep=self.sleep,
+                        transport=self.transport, auth="none") as http:
+            try:
+                body = http.post_form(url, {"grant_type": "client_credentials"},
+                                      basic_auth=(self.config.client_id or "", self.config.client_secret or ""))
+            except AuthError as exc:
+                exc.hint = ("Reddit rejected the app's client credentials: check the client id (login) and the "
+                            "secret (password) of the connection socialhub_reddit")
+                raise
+        token = s(d(body).get("access_token"))
+        if not token or s(d(body).get("token_type")).lower() not in ("", "bearer"):
+            problem = s(d(body).get("error")) or "no bearer access_token"
+            raise AuthError(self.platform, account, f"the Reddit token endpoint gave no app token ({problem[:80]})",
+                            hint="the connection socialhub_reddit must hold a script or web app's client id "
+                                 "(login) and secret (password)")
+        lifetime = d(body).get("expires_in")
+        seconds = int(lifetime) if isinstance(lifetime, (int, float)) and not isinstance(lifetime, bool) else 0
+        return token, min(max(seconds, 60), 86_400) if seconds else DEFAULT_TOKEN_LIFETIME
+
+    def _get_listing(self, http: HttpClient, account: str, path: str, params: dict[str, Any]) -> Any:
+        """GET a listing page; with an app, under a live token, renewed once on a 401."""
+        if not self.app:
+            return http.get_json(path, params)
+        http.set_token(self.app_token(account))
+        try:
+            return http.get_json(path, params)
+        except AuthError as exc:
+            if exc.status != 401:
+                raise
+            log.info("reddit: 401 with the cached app token; renewing it once")
+            http.set_token(self.app_token(account, renew=True))
+            return http.get_json(path, params)
 
     def listings(self, account: str) -> tuple[str, ...]:
         wanted = tuple(self.config.extra.get("reddit_listings") or LISTINGS)
@@ -224,15 +331,14 @@ class RedditConnector(Connector):
 
     def _listing(self, http: HttpClient, account: str, name: str, listing: str, part: dict[str, Any],
                  seen: set[str]) -> tuple[dict[str, Any], list[Any], int, list[str]]:
-        oauth = bool(self.config.token)
-        path = f"/user/{name}/{listing}" + ("" if oauth else ".json")
+        path = f"/user/{name}/{listing}" + ("" if self.oauth else ".json")
         limit = max(1, min(self.config.page_size, MAX_LIMIT))
 
         def fetch_page(after: str | None) -> Page[str]:
             params: dict[str, Any] = {"sort": "new", "limit": limit, "raw_json": 1}
             if after:
                 params["after"] = after
-            body = http.get_json(path, params)
+            body = self._get_listing(http, account, path, params)
             data = d(body).get("data") if d(body).get("kind") == "Listing" else None
             children = d(data).get("children")
             if not isinstance(children, list):
@@ -310,4 +416,8 @@ class RedditConnector(Connector):
         return new_part, collected, max(1, self.config.max_pages) - pages_left, notes
 
 
-__all__ = ["LISTINGS", "RedditConnector", "normalise_thing", "reddit_error", "thing_media"]
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+__all__ = ["LISTINGS", "RedditConnector", "forget_app_tokens", "normalise_thing", "reddit_error", "thing_media"]
