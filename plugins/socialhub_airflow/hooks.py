@@ -2,7 +2,8 @@
 
 | connection id            | type  | what for                                                       |
 |--------------------------|-------|----------------------------------------------------------------|
-| ``socialhub_<platform>`` | http  | platform API: host/base_url, password = token or API key       |
+| ``socialhub_<platform>`` | http  | platform API: host/base_url, password = token or API key;      |
+|                          |       | Reddit: login = OAuth client id, password = client secret      |
 | ``socialhub_storage``    | aws   | S3 store: extra ``bucket``, ``prefix``, ``endpoint_url``       |
 | ``socialhub_slack``      | slack | Slack bot token (password) and optional extra ``base_url``     |
 
@@ -71,7 +72,7 @@ class SocialhubPlatformHook(BaseHook):
         # the raw extra text, not extra_dejson: that one logs and returns {} for invalid JSON
         return connector_config_from_connection(
             self.platform, conn_id=self.conn_id, host=conn.host, schema=conn.schema, port=conn.port,
-            password=conn.password, extra=conn.extra if conn.extra is not None else None,
+            login=conn.login, password=conn.password, extra=conn.extra if conn.extra is not None else None,
             lookback_days=lookback_days, max_pages=max_pages)
 
 
@@ -174,12 +175,12 @@ def get_webhook_sink(conn_id: str = "socialhub_alert_webhook") -> Any | None:
 
     URL: extra ``url``, else ``schema://host:port`` + extra ``endpoint``; ``password`` is sent as
     ``Authorization: Bearer …`` (with ``login``: HTTP basic); extra ``headers`` are added; extras
-    ``timeout``, ``max_attempts``, ``max_wait``.
+    ``timeout``, ``max_attempts``, ``max_wait``. Sent through the http provider's ``HttpHook``
+    (``HttpHookPoster``) with its tenacity retries.
     """
     conn = _get_connection(conn_id)
     if conn is None:
         return None
-    import base64
     from urllib.parse import urlsplit
 
     from socialhub.alerts.fallback import WebhookSink
@@ -200,16 +201,86 @@ def get_webhook_sink(conn_id: str = "socialhub_alert_webhook") -> Any | None:
         endpoint = str(extra.get("endpoint") or "")
         url = host.rstrip("/") + ("/" + endpoint.lstrip("/") if endpoint else "")
     headers = {str(k): str(v) for k, v in (extra.get("headers") or {}).items()}
-    if conn.password and conn.login:
-        token = base64.b64encode(f"{conn.login}:{conn.password}".encode()).decode()
-        headers["Authorization"] = f"Basic {token}"
-    elif conn.password:
-        headers["Authorization"] = f"Bearer {conn.password}"
+    if conn.password and not conn.login:
+        headers["Authorization"] = f"Bearer {conn.password}"   # with a login, HttpHook sends basic auth
     try:
-        return WebhookSink(url, headers=headers, timeout=float(extra.get("timeout", 10)),
-                           max_attempts=int(extra.get("max_attempts", 4)), max_wait=float(extra.get("max_wait", 60)))
+        timeout = float(extra.get("timeout", 10))
+        return WebhookSink(url, headers=headers, timeout=timeout, max_attempts=int(extra.get("max_attempts", 4)),
+                           max_wait=float(extra.get("max_wait", 60)), post=HttpHookPoster(conn_id, url, timeout))
     except ValueError:
         raise ConfigError(f"connection {conn_id}: the webhook URL must be an absolute http(s) URL") from None
+
+
+class _Redacting(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """A logger that formats each message and replaces ``secrets`` in it before logging."""
+
+    def __init__(self, logger: logging.Logger, secrets: list[str]) -> None:
+        super().__init__(logger, {})
+        self.secrets = secrets
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        if self.isEnabledFor(level):
+            text = str(msg) % args if args else str(msg)
+            for secret in self.secrets:
+                text = text.replace(secret, "/<redacted>")
+            kwargs.pop("exc_info", None)   # a traceback would repeat the URL
+            self.logger.log(level, "%s", text, **kwargs)
+
+
+class HttpHookPoster:
+    """``WebhookPoster`` over the http provider's ``HttpHook``: the POST goes through
+    ``run_with_advanced_retry`` with socialhub's tenacity policy (``WebhookSink.retry_args``), so
+    the Connection's host, port, ``login``/``password`` (basic auth), proxies, ``verify`` and
+    ``cert`` are read the provider's way. socialhub's own extras (``url``, ``endpoint``,
+    ``headers``, ``max_attempts``, ``max_wait``) are not sent as HTTP headers, unlike any other
+    extra of an http Connection; redirects are not followed. The hook logs the URL (and a
+    connection error's text holds it), and a webhook's path is often its secret: the hook's log
+    lines have the path and query replaced, and both are registered with Airflow's secrets masker."""
+
+    OWN_EXTRAS = ("url", "endpoint", "headers", "max_attempts", "max_wait", "to")
+
+    def __init__(self, conn_id: str, url: str, timeout: float) -> None:
+        from urllib.parse import urlsplit
+
+        import requests
+        from airflow.providers.http.hooks.http import HttpHook
+
+        own = self.OWN_EXTRAS
+        parts = urlsplit(url)
+        secrets = [p for p in (parts.path, parts.query) if len(p) > 1]
+        quiet = _Redacting(logging.getLogger("socialhub_airflow.webhook"), secrets)
+
+        class WebhookHttpHook(HttpHook):
+            @property
+            def log(self) -> Any:        # the hook logs the URL, and a connection error's text holds it
+                return quiet
+
+            def url_from_endpoint(self, endpoint: str | None) -> str:
+                return url                   # the full URL (host + endpoint, or extra url), validated above
+
+            def get_conn(self, headers: dict[Any, Any] | None = None,
+                         extra_options: dict[str, Any] | None = None) -> Any:
+                session = super().get_conn(None, extra_options)
+                for name in own:
+                    session.headers.pop(name, None)
+                session.headers.update(headers or {})
+                return session
+
+        self.hook = WebhookHttpHook(method="POST", http_conn_id=conn_id)
+        from airflow.sdk.log import mask_secret
+
+        for secret in secrets:          # task logs too, whoever logs it
+            mask_secret(secret)
+        for noisy in ("urllib3", "requests"):   # urllib3 logs request lines (with the path) at DEBUG
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+        self.timeout = timeout
+        self.transport_errors: tuple[type[BaseException], ...] = (requests.exceptions.ConnectionError,
+                                                                  requests.exceptions.Timeout)
+
+    def __call__(self, body: bytes, headers: Any, retry_args: dict[str, Any]) -> Any:
+        return self.hook.run_with_advanced_retry(
+            retry_args, data=body, headers=dict(headers),
+            extra_options={"check_response": False, "allow_redirects": False, "timeout": self.timeout})
 
 
 def get_email_sink(conn_id: str = "socialhub_smtp") -> Any | None:

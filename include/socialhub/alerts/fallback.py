@@ -45,6 +45,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
+from tenacity import RetryCallState, Retrying, stop_after_attempt
 
 from socialhub.alerts.blocks import _fit, _one_line, _score, neutralise, safe_url
 from socialhub.alerts.model import Alert, is_alert_id
@@ -509,13 +510,49 @@ def _public_location(url: str) -> str:
     return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
 
 
+class WebhookPoster(Protocol):
+    """Sends the webhook's POST under a tenacity retry policy; returns the final response (any
+    object with ``status_code`` and ``headers``). ``transport_errors``: the exceptions that mean the
+    request did not get an answer (they are retried, then re-raised). Inside Airflow this is the
+    http provider's ``HttpHook.run_with_advanced_retry`` (``plugins/socialhub_airflow/hooks.py``);
+    the default, ``HttpxPoster``, runs the same policy with httpx."""
+
+    transport_errors: tuple[type[BaseException], ...]
+
+    def __call__(self, body: bytes, headers: Mapping[str, str], retry_args: dict[str, Any]) -> Any: ...
+
+
+class HttpxPoster:
+    """``WebhookPoster`` over httpx: ``tenacity.Retrying(**retry_args)`` around one POST."""
+
+    transport_errors: tuple[type[BaseException], ...] = (httpx.TransportError,)
+
+    def __init__(self, url: str, *, timeout: float = 10.0, client: httpx.Client | None = None) -> None:
+        self.url = url
+        self.timeout = timeout
+        self.client = client
+
+    def __call__(self, body: bytes, headers: Mapping[str, str], retry_args: dict[str, Any]) -> Any:
+        client = self.client or httpx.Client(timeout=self.timeout, follow_redirects=False)
+        try:
+            return Retrying(**retry_args)(client.post, self.url, content=body, headers=dict(headers))
+        finally:
+            if self.client is None:
+                client.close()
+
+
+def _retryable_status(status: int) -> bool:
+    return status == 408 or status == 429 or status >= 500
+
+
 class WebhookSink:
     """POSTs each message as JSON to one URL (a generic incoming webhook: a relay, Teams/Mattermost
     bridge, an incident tool). ``Idempotency-Key`` = the message key (the alert id for an alert), so
-    a receiver can drop a repeat. Retries: 5xx, 408 and network errors with exponential backoff,
-    429 after ``Retry-After`` unless that exceeds ``max_wait``; at most ``max_attempts`` requests.
-    Other 4xx fail at once. The URL is never logged or put in an error or a ``Delivery`` beyond its
-    scheme and host (webhook URLs often carry their secret in the path).
+    a receiver can drop a repeat. Retries (a tenacity policy, run by ``post``: the http provider's
+    ``HttpHook`` inside Airflow, httpx otherwise): 5xx, 408 and network errors with exponential
+    backoff, 429 after ``Retry-After`` unless that exceeds ``max_wait``; at most ``max_attempts``
+    requests. Other 4xx fail at once. The URL is never logged or put in an error or a ``Delivery``
+    beyond its scheme and host (webhook URLs often carry their secret in the path).
     """
 
     name = "webhook"
@@ -524,7 +561,7 @@ class WebhookSink:
     def __init__(self, url: str, *, headers: Mapping[str, str] | None = None, timeout: float = 10.0,
                  max_attempts: int = 4, max_wait: float = 60.0, backoff: float = 1.0, max_backoff: float = 30.0,
                  sleep: Callable[[float], None] = time.sleep, now: Callable[[], datetime] = _utcnow,
-                 client: httpx.Client | None = None) -> None:
+                 client: httpx.Client | None = None, post: WebhookPoster | None = None) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("the webhook URL must be an absolute http(s) URL")
@@ -539,7 +576,7 @@ class WebhookSink:
         self.max_backoff = max_backoff
         self.sleep = sleep
         self.now = now
-        self.client = client
+        self.post: WebhookPoster = post or HttpxPoster(url, timeout=timeout, client=client)
         self.location = f"webhook:{_public_location(url)}"
 
     def __repr__(self) -> str:
@@ -565,58 +602,79 @@ class WebhookSink:
                                            fallback_reason=fallback_reason, sent_at=sent_at),
                           channel, key=key, sent_at=sent_at)
 
+    def retry_args(self, key: str, attempts: list[int]) -> dict[str, Any]:
+        """The tenacity policy (``Retrying`` keyword arguments) for one message; ``attempts[0]``
+        counts the requests made."""
+        transport = self.post.transport_errors
+
+        def retry_after(response: Any) -> float:
+            value = _retry_after(response.headers)
+            return value if value is not None else self.backoff
+
+        def should_retry(state: RetryCallState) -> bool:
+            outcome = state.outcome
+            if outcome is None:
+                return False
+            if outcome.failed:
+                return isinstance(outcome.exception(), transport)
+            status = outcome.result().status_code
+            if status == 429:
+                return retry_after(outcome.result()) <= self.max_wait
+            return _retryable_status(status)
+
+        def wait(state: RetryCallState) -> float:
+            outcome = state.outcome
+            if outcome is not None and not outcome.failed and outcome.result().status_code == 429:
+                return retry_after(outcome.result())
+            return min(self.max_backoff, self.backoff * (2 ** (state.attempt_number - 1)))
+
+        def before(state: RetryCallState) -> None:
+            attempts[0] = state.attempt_number
+
+        def before_sleep(state: RetryCallState) -> None:
+            outcome = state.outcome
+            if outcome is not None and not outcome.failed and outcome.result().status_code == 429:
+                log.warning("webhook %s rate-limited %s; waiting %.1fs as Retry-After says", self.location, key,
+                            state.upcoming_sleep)
+                return
+            what = (type(outcome.exception()).__name__ if outcome is not None and outcome.failed
+                    else outcome.result().status_code if outcome is not None else "?")
+            log.warning("webhook %s answered %s for %s; retry in %.1fs", self.location, what, key,
+                        state.upcoming_sleep)
+
+        return {"retry": should_retry, "wait": wait, "stop": stop_after_attempt(self.max_attempts),
+                "sleep": self.sleep, "before": before, "before_sleep": before_sleep, "reraise": True,
+                "retry_error_callback": lambda state: state.outcome.result() if state.outcome else None}
+
     def _post(self, document: Mapping[str, Any], channel: str, *, key: str, sent_at: str) -> Delivery:
         body = json.dumps(document, ensure_ascii=False, sort_keys=True).encode("utf-8")
         headers = {**self.headers, "Content-Type": "application/json; charset=utf-8",
                    "Idempotency-Key": key, "User-Agent": "socialhub-alerts/1"}
-        client = self.client or httpx.Client(timeout=self.timeout, follow_redirects=False)
+        attempts = [0]
         try:
-            attempt = 0
-            while True:
-                attempt += 1
-                status: int | None = None
-                failure: str | None = None
-                retry_after: float | None = None
-                try:
-                    response = client.post(self.url, content=body, headers=headers)
-                except httpx.TransportError as exc:     # connection refused, timeouts, resets
-                    failure = type(exc).__name__
-                else:
-                    status = response.status_code
-                    if 200 <= status < 300:
-                        return Delivery(sink="webhook", channel=channel, message_id=key, location=self.location,
-                                        sent_at=sent_at, key=key, attempts=attempt)
-                    if status == 429:
-                        retry_after = _retry_after(response.headers)
-                wait = self._wait(status, failure, retry_after, attempt, key)
-                if attempt >= self.max_attempts:
-                    what = f"HTTP {status}" if status else f"connection failed ({failure})"
-                    raise WebhookDeliveryError(f"webhook {self.location} kept failing for {key}: {what} after "
-                                               f"{attempt} attempt(s)", status=status, retryable=True,
-                                               attempts=attempt, hint="the webhook receiver is down or overloaded")
-                self.sleep(wait)
-        finally:
-            if self.client is None:
-                client.close()
-
-    def _wait(self, status: int | None, failure: str | None, retry_after: float | None, attempt: int,
-              key: str) -> float:
-        if failure is not None or status == 408 or (status is not None and status >= 500):
-            wait = min(self.max_backoff, self.backoff * (2 ** (attempt - 1)))
-            log.warning("webhook %s answered %s for %s; retry in %.1fs", self.location, failure or status, key, wait)
-            return wait
-        if status == 429:
-            wait = retry_after if retry_after is not None else self.backoff
-            if wait > self.max_wait:
-                raise WebhookDeliveryError(f"webhook {self.location} rate-limited {key} for {wait:.0f}s "
-                                           f"(> max_wait {self.max_wait:.0f}s)", status=429, retryable=True,
-                                           attempts=attempt, hint="retry the task after the rate-limit window")
-            log.warning("webhook %s rate-limited %s; waiting %.1fs as Retry-After says", self.location, key, wait)
-            return wait
+            response = self.post(body, headers, self.retry_args(key, attempts))
+        except self.post.transport_errors as exc:     # connection refused, timeouts, resets
+            raise WebhookDeliveryError(f"webhook {self.location} kept failing for {key}: connection failed "
+                                       f"({type(exc).__name__}) after {attempts[0]} attempt(s)", status=None,
+                                       retryable=True, attempts=attempts[0],
+                                       hint="the webhook receiver is down or overloaded") from None
+        status = int(response.status_code)
+        if 200 <= status < 300:
+            return Delivery(sink="webhook", channel=channel, message_id=key, location=self.location,
+                            sent_at=sent_at, key=key, attempts=attempts[0])
+        wait = _retry_after(response.headers) if status == 429 else None
+        if wait is not None and wait > self.max_wait:
+            raise WebhookDeliveryError(f"webhook {self.location} rate-limited {key} for {wait:.0f}s "
+                                       f"(> max_wait {self.max_wait:.0f}s)", status=429, retryable=True,
+                                       attempts=attempts[0], hint="retry the task after the rate-limit window")
+        if _retryable_status(status):
+            raise WebhookDeliveryError(f"webhook {self.location} kept failing for {key}: HTTP {status} after "
+                                       f"{attempts[0]} attempt(s)", status=status, retryable=True,
+                                       attempts=attempts[0], hint="the webhook receiver is down or overloaded")
         hint = ("the webhook connection's URL or credentials are wrong" if status in (401, 403, 404)
                 else "the webhook receiver refused the message")
         raise WebhookDeliveryError(f"webhook {self.location} refused {key}: HTTP {status}", status=status,
-                                   retryable=False, attempts=attempt, hint=hint)
+                                   retryable=False, attempts=attempts[0], hint=hint)
 
 
 # -- email -----------------------------------------------------------------------------------------
