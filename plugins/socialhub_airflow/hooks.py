@@ -288,6 +288,9 @@ def get_email_sink(conn_id: str = "socialhub_smtp") -> Any | None:
 
     Recipients: the Connection's extra ``to`` (list or comma-separated), else
     ``SOCIALHUB_FALLBACK_EMAIL_TO``. The sender is the extra ``from_email`` (SmtpHook's own setting).
+    Retries are SmtpHook's own: the extra ``retry_limit`` (default 5) bounds its reconnects after a
+    dropped connection and its repeated ``sendmail``; a refused connection or a failed login is not
+    retried within the task (the alert task fails and Airflow retries it).
     """
     conn = _get_connection(conn_id)
     if conn is None:
@@ -300,7 +303,8 @@ def get_email_sink(conn_id: str = "socialhub_smtp") -> Any | None:
     extra = dict(conn.extra_dejson or {})
     to = extra.get("to") or os.environ.get("SOCIALHUB_FALLBACK_EMAIL_TO", "")
     try:
-        return EmailSink(SmtpSender(conn_id), to, max_attempts=int(extra.get("max_attempts", 2)))
+        # no outer retry loop: SmtpHook retries by itself (extra ``retry_limit``, 5 by default)
+        return EmailSink(SmtpSender(conn_id), to, max_attempts=1)
     except ValueError as exc:
         raise ConfigError(f"connection {conn_id}: {exc}",
                           hint='set the extra {"to": "platform@example.org"} or SOCIALHUB_FALLBACK_EMAIL_TO') from None

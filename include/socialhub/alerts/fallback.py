@@ -45,7 +45,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
-from tenacity import RetryCallState, Retrying, stop_after_attempt
+from tenacity import RetryCallState, Retrying, stop_after_attempt, wait_exponential
 
 from socialhub.alerts.blocks import _fit, _one_line, _score, neutralise, safe_url
 from socialhub.alerts.model import Alert, is_alert_id
@@ -772,8 +772,10 @@ class EmailSink:
 
     ``Message-ID`` is derived from the message key (``<key.hash@socialhub.invalid>``) and
     ``X-Socialhub-Key`` carries the key, so a repeat after a crash is recognisably the same message.
-    A failing ``send`` is retried ``max_attempts`` times with backoff (the SMTP hook also retries
-    its own connection), then ``EmailDeliveryError``.
+    A failing ``send`` is tried ``max_attempts`` times in all with backoff (tenacity), then
+    ``EmailDeliveryError``. Inside Airflow the sender is the smtp provider's ``SmtpHook``, which
+    retries by itself (the Connection's extra ``retry_limit``), so the Airflow adapter makes one
+    attempt here.
     """
 
     name = "email"
@@ -816,23 +818,31 @@ class EmailSink:
         digest = hashlib.sha256(f"{key}\n{channel}".encode()).hexdigest()[:12]
         message_id = f"<{key}.{digest}@socialhub.invalid>"
         headers = {"Message-ID": message_id, "X-Socialhub-Key": key}
-        attempt = 0
-        while True:
-            attempt += 1
-            failure: str | None = None
-            try:
-                self._send(subject=subject, html=body, text=text, to=list(self.to), headers=headers)
-            except Exception as exc:  # noqa: BLE001 - any transport error; classified below
-                failure = f"{type(exc).__name__}: {_one_line(redact(str(exc)))[:200]}"
-            if failure is None:
-                return Delivery(sink="email", channel=channel, message_id=message_id, location=self.location,
-                                sent_at=utc_iso(self.now()), key=key, attempts=attempt)
-            if attempt >= self.max_attempts:
-                raise EmailDeliveryError(f"email to {len(self.to)} recipient(s) failed for {key} after {attempt} "
-                                         f"attempt(s): {failure}", attempts=attempt)
-            wait = min(self.max_backoff, self.backoff * (2 ** (attempt - 1)))
-            log.warning("email for %s failed (%s); retry in %.1fs", key, failure, wait)
-            self.sleep(wait)
+        attempts = [0]
+
+        def once() -> None:
+            attempts[0] += 1
+            self._send(subject=subject, html=body, text=text, to=list(self.to), headers=headers)
+
+        def before_sleep(state: RetryCallState) -> None:
+            log.warning("email for %s failed (%s); retry in %.1fs", key, _email_failure(state.outcome),
+                        state.upcoming_sleep)
+
+        try:
+            Retrying(stop=stop_after_attempt(self.max_attempts), sleep=self.sleep, reraise=True,
+                     wait=wait_exponential(multiplier=self.backoff, max=self.max_backoff),
+                     before_sleep=before_sleep)(once)
+        except Exception as exc:  # noqa: BLE001 - any transport error
+            failure = f"{type(exc).__name__}: {_one_line(redact(str(exc)))[:200]}"
+            raise EmailDeliveryError(f"email to {len(self.to)} recipient(s) failed for {key} after {attempts[0]} "
+                                     f"attempt(s): {failure}", attempts=attempts[0]) from None
+        return Delivery(sink="email", channel=channel, message_id=message_id, location=self.location,
+                        sent_at=utc_iso(self.now()), key=key, attempts=attempts[0])
+
+
+def _email_failure(outcome: Any) -> str:
+    exc = outcome.exception() if outcome is not None else None
+    return f"{type(exc).__name__}: {_one_line(redact(str(exc)))[:200]}" if exc else "?"
 
 
 class EmailDeliveryError(AlertDeliveryError):
