@@ -1,122 +1,113 @@
 """Settings from the environment, with defaults that work on a laptop.
 
-Credentials never live here: tokens and keys come from Airflow Connections (or, outside
-Airflow, from the environment variables named in the README).
+Read by pydantic-settings: each field names its ``SOCIALHUB_*`` variable; an empty variable is
+the default; a value out of range is a ``ConfigError`` naming the variable, the value and the
+accepted range. Credentials never live here: tokens and keys come from Airflow Connections (or,
+outside Airflow, from the environment variables named in the README).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from annotated_types import Ge, Le
+from pydantic import Field, ValidationError, field_validator
+from pydantic_core import PydanticUseDefault
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 INCLUDE_DIR = Path(__file__).resolve().parent.parent
-
-
-def _int(name: str, default: int, low: int | None = None, high: int | None = None) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = None
-    return _in_range(name, raw, value, default, low, high, "a whole number")
-
-
-def _float(name: str, default: float, low: float | None = None, high: float | None = None) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value: float | None = float(raw)
-    except ValueError:
-        value = None
-    if value is not None and value != value:   # NaN
-        value = None
-    return _in_range(name, raw, value, default, low, high, "a number")
-
-
-def _in_range(name: str, raw: str, value: Any, default: Any, low: Any, high: Any, kind: str) -> Any:
-    """``value`` if it is a number within [low, high]; else a ``ConfigError`` naming the variable."""
-    if value is not None and (low is None or value >= low) and (high is None or value <= high):
-        return value
-    from socialhub.errors import ConfigError
-
-    bounds = (f" from {low:g} to {high:g}" if low is not None and high is not None else
-              f" of at least {low:g}" if low is not None else "")
-    shown = raw if len(raw) <= 40 and raw.isprintable() else raw[:40].encode("unicode_escape").decode("ascii")
-    raise ConfigError(f"{name}={shown!r} is not {kind}{bounds}",
-                      hint=f"set {name} to {kind}{bounds}, or unset it for the default ({default:g})")
-
-
-def _positive(name: str, default: int) -> int:
-    value = _int(name, default)
-    if value < 1:
-        from socialhub.errors import ConfigError
-
-        raise ConfigError(f"{name}={value} must be at least 1")
-    return value
-
 
 #: what ``SOCIALHUB_LOCAL_DEFAULTS`` may name: the local-folder store and the local alert outbox
 LOCAL_DEFAULTS = ("store", "outbox")
 
 
-def _local_defaults() -> frozenset[str]:
-    """``SOCIALHUB_LOCAL_DEFAULTS``: which missing connections may fall back to a local folder.
-
-    Empty (the default): none, a missing ``socialhub_storage`` or ``socialhub_slack`` connection
-    fails the task. ``1``/``true``/``yes``/``all``: both (the demo and the tests set it).
-    ``store``, ``outbox`` or ``store,outbox``: only those.
-    """
-    raw = os.environ.get("SOCIALHUB_LOCAL_DEFAULTS", "").strip().lower()
-    if raw in ("", "0", "false", "no", "off", "none"):
-        return frozenset()
-    if raw in ("1", "true", "yes", "on", "all"):
-        return frozenset(LOCAL_DEFAULTS)
-    names = {part.strip() for part in raw.split(",") if part.strip()}
-    unknown = sorted(names - set(LOCAL_DEFAULTS))
-    if unknown:
-        from socialhub.errors import ConfigError
-
-        raise ConfigError(f"SOCIALHUB_LOCAL_DEFAULTS names {', '.join(unknown)}, which is not a local default",
-                          hint="set it to 1 (all), store, outbox or store,outbox; or unset it")
-    return frozenset(names)
+def _home() -> Path:
+    return Path(os.environ.get("SOCIALHUB_HOME") or os.environ.get("AIRFLOW_HOME") or Path.home() / ".socialhub")
 
 
-@dataclass(frozen=True)
-class Settings:
-    watchlist: Path
-    data_dir: Path
-    routing: Path
-    max_shards_per_platform: int
-    max_batches_per_run: int
-    max_bad_fraction: float
-    lookback_days: int
-    max_pages: int
-    poll_all: bool
-    digest_threshold: int
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(case_sensitive=True, env_ignore_empty=True, frozen=True, extra="ignore",
+                                      allow_inf_nan=False)
+
+    watchlist: Path = Field(default_factory=lambda: INCLUDE_DIR / "watchlist.yaml",
+                            validation_alias="SOCIALHUB_WATCHLIST")
+    data_dir: Path = Field(default_factory=lambda: _home() / "socialhub-data", validation_alias="SOCIALHUB_DATA_DIR")
+    routing: Path = Field(default_factory=lambda: INCLUDE_DIR / "socialhub" / "alerts" / "routing.yaml",
+                          validation_alias="SOCIALHUB_ROUTING")
+    max_shards_per_platform: int = Field(default=4, ge=1, validation_alias="SOCIALHUB_MAX_SHARDS")
+    max_batches_per_run: int = Field(default=500, ge=1, validation_alias="SOCIALHUB_MAX_BATCHES_PER_RUN")
+    max_bad_fraction: float = Field(default=0.5, ge=0.0, le=1.0, validation_alias="SOCIALHUB_MAX_BAD_FRACTION")
+    lookback_days: int = Field(default=7, ge=0, le=3650, validation_alias="SOCIALHUB_LOOKBACK_DAYS")
+    max_pages: int = Field(default=10, ge=1, le=10_000, validation_alias="SOCIALHUB_MAX_PAGES")
+    #: poll every account each run: only ``1``/``true``/``yes`` switch it on
+    poll_all: bool = Field(default=False, validation_alias="SOCIALHUB_POLL_ALL")
+    digest_threshold: int = Field(default=10, ge=0, validation_alias="SOCIALHUB_DIGEST_THRESHOLD")
     #: posts per Great Expectations run and per streamed slice of a large batch (memory ~ this)
-    process_slice_posts: int = 10_000
+    process_slice_posts: int = Field(default=10_000, ge=1, validation_alias="SOCIALHUB_PROCESS_SLICE_POSTS")
     #: missing connections allowed to fall back to a local folder ("store", "outbox"); empty in production
-    local_defaults: frozenset[str] = frozenset()
+    local_defaults: Annotated[frozenset[str], NoDecode] = Field(default=frozenset(),
+                                                                validation_alias="SOCIALHUB_LOCAL_DEFAULTS")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            raise PydanticUseDefault()
+        return value
+
+    @field_validator("poll_all", mode="before")
+    @classmethod
+    def _poll_all(cls, value: Any) -> Any:
+        return str(value).strip().lower() in ("1", "true", "yes") if isinstance(value, str) else value
+
+    @field_validator("local_defaults", mode="before")
+    @classmethod
+    def _local_defaults(cls, value: Any) -> Any:
+        """Empty (the default): none, a missing ``socialhub_storage`` or ``socialhub_slack``
+        connection fails the task. ``1``/``true``/``yes``/``all``: both (the demo and the tests set
+        it). ``store``, ``outbox`` or ``store,outbox``: only those."""
+        if not isinstance(value, str):
+            return value
+        raw = value.strip().lower()
+        if raw in ("", "0", "false", "no", "off", "none"):
+            return frozenset()
+        if raw in ("1", "true", "yes", "on", "all"):
+            return frozenset(LOCAL_DEFAULTS)
+        names = {part.strip() for part in raw.split(",") if part.strip()}
+        unknown = sorted(names - set(LOCAL_DEFAULTS))
+        if unknown:
+            from socialhub.errors import ConfigError
+
+            raise ConfigError(f"SOCIALHUB_LOCAL_DEFAULTS names {', '.join(unknown)}, which is not a local default",
+                              hint="set it to 1 (all), store, outbox or store,outbox; or unset it")
+        return frozenset(names)
 
     @classmethod
     def from_env(cls) -> Settings:
-        home = os.environ.get("SOCIALHUB_HOME") or os.environ.get("AIRFLOW_HOME") or str(Path.home() / ".socialhub")
-        return cls(
-            watchlist=Path(os.environ.get("SOCIALHUB_WATCHLIST") or INCLUDE_DIR / "watchlist.yaml"),
-            data_dir=Path(os.environ.get("SOCIALHUB_DATA_DIR") or Path(home) / "socialhub-data"),
-            routing=Path(os.environ.get("SOCIALHUB_ROUTING") or INCLUDE_DIR / "socialhub" / "alerts" / "routing.yaml"),
-            max_shards_per_platform=_int("SOCIALHUB_MAX_SHARDS", 4, 1),
-            max_batches_per_run=_int("SOCIALHUB_MAX_BATCHES_PER_RUN", 500, 1),
-            max_bad_fraction=_float("SOCIALHUB_MAX_BAD_FRACTION", 0.5, 0.0, 1.0),
-            lookback_days=_int("SOCIALHUB_LOOKBACK_DAYS", 7, 0, 3650),
-            max_pages=_int("SOCIALHUB_MAX_PAGES", 10, 1, 10_000),
-            poll_all=os.environ.get("SOCIALHUB_POLL_ALL", "").lower() in ("1", "true", "yes"),
-            digest_threshold=_int("SOCIALHUB_DIGEST_THRESHOLD", 10, 0),
-            process_slice_posts=_positive("SOCIALHUB_PROCESS_SLICE_POSTS", 10_000),
-            local_defaults=_local_defaults(),
-        )
+        """The settings from ``SOCIALHUB_*``; a bad value raises ``ConfigError`` naming it."""
+        try:
+            return cls()
+        except ValidationError as exc:
+            raise _config_error(cls, exc) from None
+
+
+def _config_error(cls: type[Settings], exc: ValidationError) -> Exception:
+    from socialhub.errors import ConfigError
+
+    error = exc.errors()[0]
+    if isinstance((error.get("ctx") or {}).get("error"), ConfigError):
+        return error["ctx"]["error"]
+    name = str(error["loc"][0]) if error.get("loc") else "?"
+    field = next((f for f in cls.model_fields.values() if f.validation_alias == name), None)
+    raw = str(error.get("input", ""))
+    low = next((m.ge for m in (field.metadata if field else []) if isinstance(m, Ge)), None)
+    high = next((m.le for m in (field.metadata if field else []) if isinstance(m, Le)), None)
+    kind = "a whole number" if field is not None and field.annotation in (int, "int") else "a number"
+    bounds = (f" from {low:g} to {high:g}" if low is not None and high is not None else
+              f" of at least {low:g}" if low is not None else "")
+    shown = raw if len(raw) <= 40 and raw.isprintable() else raw[:40].encode("unicode_escape").decode("ascii")
+    default = field.default if field is not None else "?"
+    return ConfigError(f"{name}={shown!r} is not {kind}{bounds}",
+                       hint=f"set {name} to {kind}{bounds}, or unset it for the default ({default:g})")
