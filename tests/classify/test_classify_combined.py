@@ -112,11 +112,11 @@ def test_a_model_label_rests_on_a_word_of_its_category(clf: CombinedClassifier) 
     for text in ["Toot number 9!", "new trainers came, clean 👟", "nandos with the mandem tonight",
                  "anyone watching the match tonight?", "lucky monkey"]:
         assert clf.classify(text).labels == [], text
-    text = "i'll p\u043eke anyone who touches my little sister, test me"      # a Cyrillic o
+    text = "any opp we see in Abbotsway gets r\u0456pped, trust"      # a Cyrillic i; no rule matches it
     result = clf.classify(text)
     assert "violence_threat" in result.labels and result.components["rules"]["violence_threat"] == 0.0
     anchors = [r for r in result.reasons if r["rule"] == "anchor.violence_threat"]
-    assert [(a["text"], a["effect"], a["weight"]) for a in anchors] == [("p\u043eke", "match", 0.0)]
+    assert [(a["text"], a["effect"], a["weight"]) for a in anchors] == [("opp", "match", 0.0)]
     assert any(r["effect"] == "model" and r["category"] == "violence_threat" for r in result.reasons)
 
 

@@ -292,6 +292,20 @@ PLAIN_THREATS = [
     'they all deserve to be stabbed',
     "I'll sl.it your thr.oat",
     'Everyone on that convoy, hit the coppers with whatever you have got',
+    # implicit threats of the kinds the labelled dev split holds (written afresh here)
+    'keep posting and see what happens to you',
+    "tell him we're coming for him tonight",
+    'got the blade loaded for @someone.x, he knows',
+    "bought a machete just for him, he knows why",
+    "you've got till monday. after that you're stabbed",
+    'your face is gonna meet the pavement',
+    "don't let me see you round here again",
+    'k!ll urself',
+    "i hope ur mum has the number of a good undertaker",
+    'that boy gettin smoked soon as he touch the block',
+    "you're going in a ⚰️ this weekend",
+    "I'm going to 🔪 you",
+    'he needs his head caved in',
 ]
 
 PLAIN_CONTRASTS = [
@@ -352,6 +366,12 @@ PLAIN_CONTRASTS = [
     'I could murder a pizza right now.',
     'We need to kill this bill in parliament.',
     "I'm not bringing a knife to school, I'm not stupid.",
+    'the kids will get wet if it rains',
+    "you're gonna get wet today, bring a coat",
+    'watch ur back, ur bag is open',
+    "I'll fight anyone who says my dog isn't the best boy",
+    "we're coming for you for dinner on sunday",
+    'we gonna slide on the dancefloor tonight',
     'The knife crime figures for London were published today.',
 ]
 

@@ -72,11 +72,11 @@ _GROUP = r"(?:\w+\s+){0,2}(?:" + _PERSON_NOUNS + r")"
 TARGET = (r"(?:(?:" + _PRONOUN + r")(?:" + _G + r"(?:all|both|lot|lots|two|too))?|"
           + _POSSESSIVE + r"\s+(?:next\s+|little\s+|lil\s+|fucking\s+|pussy\s+|stupid\s+)?" + _GROUP +
           r"|[a-z]+\s+(?:people|folk|folks|scum|vermin)|(?:" + _PERSON_NOUNS + r")\s+like\s+(?:you|him|her|them|that)"
-          r"|next\s+\w+\s+(?:i|we)\s+see)")
+          r"|next\s+\w+\s+(?:i|we)\s+see|@[a-z0-9_][\w.]*[a-z0-9_])")
 _BODY = (r"(?:head|heads|face|faces|throat|throats|neck|necks|legs?|arms?|jaw|jaws|knees?|kneecaps?|skull|skulls|"
          r"chest|chests|heart|hearts|back|eyes?|teeth|nose|fingers?|ribs?|spine|brains?|guts?|stomach|belly|hands?|"
          r"ass|arse|wig|lights|melon|shoulders?|mouth|kidneys?|lungs?|tongues?|lips|ears?|balls|knees|life|lives)")
-TARGET_OR_BODY = (r"(?:" + TARGET + r"|(?:your|ur|yo|yuh|ya|his|her|their|dem|them|that\s+\w+'?s?|the|there)\s+(?:\w+\s+)?" + _BODY + r")")
+TARGET_OR_BODY = (r"(?:every\s+(?:single\s+)?bone\s+in\s+(?:your|ur|his|her|their|yo)\s+body|" + TARGET + r"|(?:your|ur|yo|yuh|ya|his|her|their|dem|them|that\s+\w+'?s?|the|there)\s+(?:\w+\s+)?" + _BODY + r")")
 
 # ------------------------------------------------------------------------------------ acts
 # Verbs that are violent with a person as object. Ambiguous ones carry their frame with them.
@@ -85,7 +85,7 @@ _VERB_STRONG = (
     r"exterminate|slaughter|butcher|massacre|gun\s+down|mow\s+down|rape|wet|ching|juk|jook|bore|knife|drown|"
     r"poison|burn\s+alive|set\s+fire\s+to|blow\s+up|bomb|hang|string\s+up|stab\s+up|shoot\s+up|cut\s+up|slice\s+up|"
     r"chop\s+up|beat\s+up|batter|smash\s+up|bash\s+in|cave\s+in|kick\s+in|stomp|curb\s*stomp|glass|bottle|"
-    r"acid|splash|dip|chef|chef\s+up|duppy|dead|buss|blast|clap|smoke|body|bun|bury|end|finish\s+off|"
+    r"acid|splash|dip|chef|cheff|chef\s+up|duppy|dead|buss|blast|clap|smoke|body|bun|bury|end|finish\s+off|"
     r"put\s+down|wipe\s+out|take\s+out|eliminate|cut|slash|slice|snuff|choke|suffocate|beat|hurt|harm|maim|"
     r"break|snap|smash|beat\s+to\s+death|hack|hack\s+up|gas|run\s+over|light\s+up|open\s+up|pop|cap|spray|"
     r"riddle|fuck\s+up|mess\s+up|jump|attack|assault|punch|stamp\s+on|kick|slap|whack|hit|fight|deck|bang|"
@@ -94,12 +94,12 @@ _VERB_STRONG = (
     r"set\s+fire\s+to|ambush|cut\s+off|chop\s+off|gut|skin|flay|disembowel|dismember|crucify|castrate|scalp|cripple|paralyse|paralyze|"
     r"lick\s+off|mash\s+up|stretch|air\s+out|wack|whack|smack|knock\s+out|knock|stomp\s+out|whoop|drop|bruk|"
     r"lick\s+off|mash\s+up|fling|box|bun\s+dung|run\s+down|hunt\s+down|drag|crack|split|rearrange|do\s+in|"
-    r"put\s+to\s+sleep|send|leave|put|chop")
+    r"put\s+to\s+sleep|send|leave|put|chop|poke|emoji_knife|emoji_dagger|emoji_gun")
 # ... whose object must come straight after them and that also need an extra frame when used
 # as "modal + verb + target" (see _WEAK_OK below).
 _WEAK = {"beat", "hurt", "harm", "break", "snap", "smash", "pop", "cap", "spray", "jump", "attack", "punch",
          "kick", "slap", "whack", "hit", "fight", "deck", "bang", "end", "bury", "smoke", "blast", "clap",
-         "bun", "body", "dead", "take out", "light up", "open up", "finish off", "put down", "wipe out",
+         "bun", "body", "dead", "cheff", "poke", "take out", "light up", "open up", "finish off", "put down", "wipe out",
          "eliminate", "mess up", "fuck up", "dip", "splash", "chef", "cut", "slash", "slice", "choke", "gas",
          "hang", "bomb", "blow up", "glass", "bottle", "acid", "buss", "shot", "assault",
          "violate", "stomp", "hack", "kick in", "pull up on", "run up on", "slide on", "spin on", "ride on",
@@ -120,7 +120,9 @@ _WEAK_OK = re.compile(
     r"(?:the|your|ur|his|her)\s+(?:shit|crap|hell|life|fuck)\s+out|"
     r"so\s+hard|hard|first|properly|for\s+real|fr|on\s+god|on\s+my\s+mum|alive|"
     r"while\s+(?:they'?re|he'?s|she'?s|you'?re|they\s+are)\s+(?:on\s+the\s+(?:floor|ground)|down)|like\s+(?:a|the)\s+(?:fish|pig|dog|animal|rat)s?|"
-    r"from\s+(?:the|a)\s+(?:nearest\s+)?(?:tree|lamp\s*post|bridge|rafters)|to\s+sleep(?:\s+(?:for\s+good|permanently|forever))|"
+    r"from\s+(?:the|a)\s+(?:nearest\s+)?(?:tree|lamp\s*post|bridge|rafters)|"
+    r"(?:who|that)\s+(?:ever\s+)?(?:touches|touch|looks?\s+at|disrespects?|comes?\s+(?:near|round|for)|violates?|"
+    r"steps?\s+(?:to|on)|messes\s+with|snitches|snitch|gets\s+in)\b|to\s+sleep(?:\s+(?:for\s+good|permanently|forever))|"
     r"in\s+(?:a|the|that|this|your|ur)\s+(?:ditch|dirt|ground|grave|box|coffin|river|canal|lake|sea|bath|pool|"
     r"body\s*bag|hospital)|in\s+front\s+of|"
     r"through\s+(?:a|the|that|this)\s+(?:window|wall|door|windscreen)|to\s+(?:meet|see)\s+(?:ya|your|ur|his|her|their|yo)\s+"
@@ -134,6 +136,7 @@ _PUT_FRAME = re.compile(
     r"\s+(?:to\s+sleep(?:\s+(?:for\s+good|permanently|forever)|\W+permanently)|"
     r"(?:in|inna|into)\s+(?:a|the|di|da)\s+(?:ditch|dirt|ground|grave|box|coffin|river|canal|body\s*bag|hospital|morgue)|"
     r"through\s+(?:a|the|that|this)\s+(?:window|wall|door|windscreen)|six\s+feet\s+under|"
+    r"(?:\s+\S+){0,2}?\s+on\s+the\s+(?:floor|ground|pavement|concrete)(?:\s+(?:bleeding|leaking|dead))?|"
     r"to\s+(?:go\s+)?(?:meet|see)\s+(?:ya|your|ur|his|her|their|yo)\s+(?:granny|grandma|nan|maker|ancestors|god))")
 _PARTICIPLE = (
     r"killed|murdered|stabbed|shanked|shot|shot\s+dead|slit|beheaded|decapitated|lynched|strangled|tortured|"
@@ -176,7 +179,7 @@ _MODAL = (
     r"ain't\s+(?:gonna|going\s+to)|aint\s+(?:gonna|going\s+to)|(?:don't|dont|do\s+not)\s+(?:want\s+to|wanna)|"
     r"never\s+(?:wanna|want\s+to)|would\s+not|will\s+not|could\s+never|couldn't|couldnt|can't|cant|cannot)|"
     r"'d|'m\s+not\s+(?:gonna|going\s+to)))"
-    r"|imma|ima|i'ma|i'mma|ama|amma|im\s+(?:gonna|going\s+to|finna|bout\s+to|about\s+to|tryna|gon)|finna|gonna|gon|going\s+to|bout\s+to|let's|lets|let\s+me|let\s+us|lemme|"
+    r"|imma|ima|i'ma|i'mma|ama|amma|(?<=i\sswear\s)ill|(?<=^)ill|(?<=[.!?,]\s)ill|im\s+(?:gonna|going\s+to|finna|bout\s+to|about\s+to|tryna|gon)|finna|gonna|gon|going\s+to|bout\s+to|let's|lets|let\s+me|let\s+us|lemme|"
     r"(?:someone|somebody|some1|anyone|anybody|people|u|you|y'all|yall|we|they|dem|man|mandem|the\s+\w+|he|she)\s*"
     r"(?:should|needs\s+to|need\s+to|has\s+to|have\s+to|gotta|got\s+to|ought\s+to|must|better|pls|please|go)|"
     r"(?:mi|me|wi|we)\s+(?:a\s+go|ago|ah\s+go|a\s+guh|guh|gwine|gwaan|gonna|wi|will|ago\s+go)|"
@@ -260,7 +263,7 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
     _rule("vt.grammar.intent", 0.85,
           "someone announces or wants a violent act against a person or group: WHO + WILL/GONNA/SHOULD + ACT + TARGET",
           r"(?P<modal>" + _MODAL + r")" + _G + r"(?P<neg>(?:(?:never|not|n't|nt|ever|no\s+longer)" + _G + r")*)" +
-          _OPT_ADV + r"(?P<verb>" + _VERB_STRONG + r")" + _G +
+          _OPT_ADV + r"(?:(?:see|watch)\s+me\s+)?(?P<verb>" + _VERB_STRONG + r")" + _G +
           r"(?:(?:the\s+)?(?:shit|crap|hell|fuck|life)\s+out\s+of\s+)?(?P<target>" + TARGET_OR_BODY + r")"),
     _rule("vt.grammar.imperative", 0.8,
           "a call to attack people, at the start of a clause: ACT + TARGET (\"kill them all\", \"go and shank him\")",
@@ -292,8 +295,8 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"(?:a\s+)?(?:bullet|knife|blade|shank)\s+(?:in|through)\s+(?:the|their|his|her|your|ur)\s+\w+)(?!\w)"),
     _rule("vt.grammar.body_harm", 0.8,
           "a person's body part to be cut, smashed or blown off (\"he deserves to get his throat cut\")",
-          r"(?P<modal>" + _MODAL + r"|deserves?\s+to|needs?\s+to|(?:'re|are|is|'s)\s+(?:gonna|going\s+to|about\s+to)|"
-          r"will|'ll|gonna|finna)" + _G + r"(?:get|have|see)" + _G +
+          r"(?:(?P<modal>" + _MODAL + r"|deserves?\s+to|needs?\s+to|(?:'re|are|is|'s)\s+(?:gonna|going\s+to|about\s+to)|"
+          r"will|'ll|gonna|finna)" + _G + r"(?:get|have|see)|(?:need|needs|deserve|deserves|want|wants))" + _G +
           r"(?P<target>(?:your|ur|his|her|their|dem|yo)\s+(?:\w+\s+)?" + _BODY + r")" + _G +
           r"(?P<verb>cut|slit|slashed|smashed\s+in|smashed|kicked\s+in|caved\s+in|blown\s+off|blown\s+out|cut\s+off|"
           r"chopped\s+off|bashed\s+in|broken|broke|snapped|ripped\s+out|ripped\s+off|stamped\s+on|split\s+open|"
@@ -312,14 +315,16 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"(?P<target>(?:every\s+(?:single\s+)?one\s+of\s+(?:them|you|those|these|dem|\w+)|all\s+(?:of\s+)?(?:you|them|dem|"
           r"the\s+\w+|those\s+\w+|these\s+\w+|his\s+\w+|their\s+\w+)|every\s+(?:single\s+)?\w+|the\s+whole\s+\w+)"
           r"(?:\s+(?!(?:is|are|'re|'s|will|gonna)\b)[\w'&]+){0,5}?|"
-          r"you|u|ya|yu|yuh|he|she|they|dem|y'all|yall|your\s+(?:\w+\s+)?(?:man|boy|bro|brother|mum|"
+          r"you|u|ya|yu|yuh|he|she|they|dem|y'all|yall|man(?='s)|your\s+(?:\w+\s+)?(?:man|boy|bro|brother|mum|"
           r"family|friends?|mate|mates|crew|gang|lot)|ur\s+(?:man|boy|bro|mum|fam|mandem|lot)|that\s+(?:\w+\s+)?(?:"
           + _PERSON_NOUNS + r"))"
-          r"\s*(?:'re|are|r|is|'s|will|'ll|gonna|gon|finna|bout\s+to|about\s+to|going\s+to|'re\s+going\s+to|"
+          r"(?:\s*(?:'re|are|r|is|'s|will|'ll|gonna|gon|finna|bout\s+to|about\s+to|going\s+to|'re\s+going\s+to|"
           r"are\s+going\s+to|is\s+going\s+to|'s\s+going\s+to|'re\s+gonna|'s\s+gonna|are\s+gonna|is\s+gonna|"
-          r"'ll\s+be|will\s+be|r\s+gonna)\s+(?:all\s+)?(?:be\s+|get\s+|getting\s+|get\s+got\s+|end\s+up\s+|be\s+getting\s+)"
+          r"'ll\s+be|will\s+be|r\s+gonna)\s+|\s+(?=gettin\s|getting\s))"
+          r"(?:all\s+)?(?:be\s+|get\s+|getting\s+|gettin\s+|get\s+got\s+|end\s+up\s+|be\s+getting\s+|"
+          r"(?:going|goin)\s+(?=in\s+(?:a|the)\s+(?:body|box|coffin|grave|ditch|emoji_coffin)))"
           r"(?P<verb>" + _PARTICIPLE + r"|in\s+(?:a|the)\s+(?:body\s*bag|box|coffin|ditch|grave|morgue|hospital|ground|river|canal|"
-          r"thames|sea|lake|wheelchair|boot\s+of\s+a\s+car)|"
+          r"thames|sea|lake|wheelchair|boot\s+of\s+a\s+car|emoji_coffin)|emoji_coffin|emoji_skull|"
           r"six\s+feet\s+under|6\s+(?:feet|foot|ft)\s+(?:under|deep)|dead|"
           r"it(?=\s*(?:[.!,]|$|\s+(?:when|one\s+by\s+one|tonight|soon|next|on\s+sight|i\s+swear)))|"
           r"(?:your|their|his|her|ur|dem)\s+(?:\w+\s+)?" + _BODY + r"\s+(?:kicked|smashed|caved|bashed|stamped|cut|slit|"
@@ -365,7 +370,9 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"nice|sweet|\w+ing)\b)(?=\s*(?:[^\w\s]|$)|\s+(?:when|if|bro|fam|bruv|mate|blud|man|pussy|you|u|wallahi|"
           r"trust|watch|mark|now|tonight|soon|fr|for\s+real|innit|yeah|ya|g|cuz|lol)\b)"
           r"|(?:your|ur|his|her|their|ya)\s+days\s+(?:are|r|is)\s+numbered"
-          r"|(?:watch|mind|check)\s+(?:your|ur|ya|yo|his|their)\s+back"
+          r"|(?:watch|mind|check)\s+(?:your|ur|ya|yo|his|their)\s+back(?![\s,]+(?:ur|your|ya|yo|the)\s+(?:bag|zip|pocket|"
+          r"phone|wallet|purse|coat|jacket|top|shirt|trousers|jeans|hood|label|tag)|\s+(?:when|while)\s+(?:lifting|"
+          r"squatting|training|deadlifting|bending))"
           r"|(?:i|we|i\s+already|we\s+already)\s+(?:know|knw|kno|found\s+out)\s+where\s+(?:you|u|ya|he|she|they|"
           r"your\s+\w+|ur\s+\w+)\s+(?:live|lives|sleep|sleeps|stay|stays|rest|go\s+to\s+school|work)"
           r"|sleep\s+with\s+one\s+eye\s+open|dead\s+(?:man|men|yute|ting)\s+walking"
@@ -439,6 +446,40 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"set\s+(?:you|u|him|her|them|dem|'em|em)\s+(?:on\s+fire|alight|ablaze)|"
           r"(?:love|like|want|wanna|can'?t\s+wait|cant\s+wait)\s+to\s+see\s+(?:them|him|her|you|u|y'all|yall|em|'em|dem)\s+"
           r"(?:all\s+)?(?:burn|die|hang|bleed|suffer|rot|drown|choke|get\s+(?:shot|stabbed|killed|hanged|lynched))|"
+          r"see\s+what\s+happens\s+to\s+(?:you|u|ya|yu|yuh|you\s+lot|u\s+lot|y'?all)\b|"
+          r"(?:keep|carry\s+on)\s+\w+(?:ing|in)(?:\s+\S+){0,4}?\s+(?:and|n|an|&)\s+see\s+what\s+happens|"
+          r"(?:to\s+my\s+face|come\s+(?:round|outside|here|down|to\s+\w+))(?:\s+\S+){0,3}?\s+(?:and|n|an|&)\s+see\s+what\s+happens|"
+          r"(?:i'?m|we'?re|man'?s|mandem'?s|mandem\s+(?:is|are)|we\s+are|i\s+am|they'?re|they\s+are)\s+(?:\w+\s+)?coming\s+for\s+"
+          r"(?:you|u|ya|him|her|them|dem|@[\w.]+|your\s+\w+|ur\s+\w+)(?!\s+(?:for|to)\s+(?:dinner|tea|lunch|drinks|the\s+title))|"
+          r"loaded\s+(?:up\s+)?for\s+(?:@[\w.]+|you|u|ya|him|her|them|dem|your\s+\w+|ur\s+\w+)|"
+          r"(?:bought|got|copped|sharpened|cleaned|brought)\s+(?:a|the|my|this)\s+(?:\w+\s+){0,2}?(?:knife|blade|shank|bora|"
+          r"ching|nank|skeng|machete|rambo|gun|strap|burner|wap|piece|ting|draco|9mm|nine|glock|pistol|shotty|shotgun|"
+          r"revolver|mash|bat|hammer|axe|acid)\s+(?:just\s+)?(?:for|4)\s+(?:@[\w.]+|you|u|ya|him|her|them|dem)\b|"
+          r"(?:@[\w.]+'?s|(?:his|her|your|ur|yo)(?:\s+\w+)?)\s+name\s+on\s+(?:it|them|this|that)|"
+          r"(?:after\s+that|next\s+time|then)\s*,?\s+(?:ur|you'?re|you\s+are|u\s+r|ya|you'?ll\s+be|he'?s|he\s+is|they'?re)\s+"
+          r"(?:getting\s+|gonna\s+be\s+|going\s+to\s+be\s+|leaving\s+|going\s+)?(?:" + _PARTICIPLE + r"|ripped|done|finished|"
+          r"in\s+an?\s+(?:ambulance|body\s*bag|box|hearse|coffin)|home\s+in\s+an?\s+(?:ambulance|body\s*bag|box))(?!\w)|"
+          r"(?:face|head|skull|teeth)\s+(?:is\s+|are\s+)?(?:gonna|going\s+to|will|'ll|about\s+to)\s+meet\s+(?:the|my|this)\s+"
+          r"(?:pavement|floor|ground|concrete|curb|kerb|wall|fist|bat|blade|tarmac)|"
+          r"(?:gonna|going\s+to|will|'ll|about\s+to|finna|tryna|are\s+gonna)\s+catch\s+(?:a|an|one|that|dat|some|another)\s+"
+          r"(?:\w+\s+)?(?:yute|yout|youts|yutes|opp|opps|younger|youngers|pussy|neek|wasteman)\b|"
+          r"(?:better|should|need\s+to|needs\s+to)\s+(?:move|get)\s+out\s+(?:of\s+)?(?:the|this|our|my)\s+(?:area|ends|city|town|"
+          r"country|estate|block)\s+(?:before|by)\b|"
+          r"(?:don'?t|dont|never)\s+let\s+me\s+(?:see|catch)\s+(?:you|u|him|her|ya|yu|them|dem)\s+(?:\S+\s+){0,5}?again\b|"
+          r"(?:number\s+(?:of|for)\s+a\s+(?:good\s+)?|call\s+(?:an?|the)\s+|book\s+(?:an?|the)\s+)(?:undertaker|"
+          r"funeral\s+director|coroner)|"
+          r"(?:can'?t\s+wait\s+to|cant\s+wait\s+to|wanna|want\s+to|gonna|going\s+to|will|'ll)\s+see\s+(?:you|u|him|her|them|"
+          r"dem|@[\w.]+|that\s+\w+|your\s+\w+|ur\s+\w+)\s+in\s+(?:a|the|his|her|their)\s+(?:box|coffin|body\s*bag|grave|"
+          r"wheelchair|casket|morgue|hearse)|"
+          r"(?:mum|mom|mother|mama|family|fam|girl|kids)(?:'s|\s+will|\s+'ll|\s+is\s+gonna|\s+gonna)?\s+(?:be\s+)?(?:crying|cry|"
+          r"weeping)\s+(?:at|over)\s+(?:the|his|her|their|your|ur)\s+(?:funeral|grave|graveside|coffin)|"
+          r"(?:not|won'?t|ain'?t)\s+(?:gonna\s+|going\s+to\s+)?be\s+a\s+warning\s+shot|"
+          r"(?:need|needs|gonna|finna|will|'ll|deserve|deserves|about\s+to|bout\s+to)\s+(?:to\s+)?catch\s+(?:a|an|some)\s+"
+          r"(?:beating|bullet|stray|bat|blade|shank|kicking|battering|hiding)\b|"
+          r"(?:is\s+)?what\s+(?:you'?ll|you\s+will|u'?ll|you'?re\s+gonna)\s+be\s+when\s+(?:i'?m|i\s+am|we'?re|we\s+are)\s+"
+          r"(?:done|finished)\s+with\s+(?:you|u|ya)|"
+          r"(?:long|last)\s+night\s+for\s+(?:somebody|someone|some1|you|u|him|them|dem|your\s+\w+|ur\s+\w+)|"
+          r"bring\s+me\s+(?:@[\w.]+'?s?|his|her|their|(?:that|the)\s+\w+'s)\s+head|"
           r"the\s+only\s+good\s+(?:\w+\s+){1,2}?(?:is|are)\s+(?:a\s+)?dead\s+(?:one|ones|\w+)|"
           r"(?:want|wanna|need|going|gonna|will|'ll|can'?t\s+wait|cant\s+wait|love)\s+(?:to\s+)?see\s+(?:some\s+)?blood\s+"
           r"(?:on|in|spilt|spilled|spill|run|flow)|there\s+(?:will|'ll|is\s+gonna|is\s+going\s+to)\s+be\s+blood\b|"
@@ -515,6 +556,12 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"(?:time\s+to|it'?s\s+time\s+to|high\s+time\s+(?:we|to)|let'?s|lets|we\s+(?:need|have|ought)\s+to|start)\s+"
           r"(?:start\s+|go\s+)?(?P<verb>killing|shooting|stabbing|hanging|lynching|burning|gassing|bombing|"
           r"murdering|slaughtering|exterminating|executing|beating|butchering)\s+(?P<target>" + TARGET + r")"),
+    _rule("vt.grammar.slide", 0.75,
+          "announces a raid on a named person in drill slang (\"we finna slide on Dre tonight\")",
+          r"(?P<modal>finna|gonna|gon|will|'ll|bout\s+to|about\s+to|tryna|going\s+to|let'?s|lets|ima|imma)\s+"
+          r"(?P<verb>slide|spin|slidin|sliding|spinning)\s+(?:on|onto)\s+"
+          r"(?P<target>(?!(?:the|a|an|my|it|this|that|ice|snow|water|stage|top|them\s+tracks|beat|beats|track|tracks|riddim)\b)"
+          r"@?[\w.]+)"),
     _rule("vt.grammar.wish_other", 0.7,
           "wishing that someone else attacks a person (\"I hope someone slits your throat\")",
           r"(?:hope|hoping|wish|wishing|pray|praying|can'?t\s+wait\s+(?:till|until|for\s+the\s+day))\s+(?:that\s+)?"
@@ -570,9 +617,26 @@ _LABELS = {
     "vt.grammar.body_passive": "says a person will have a body part broken",
     "vt.grammar.kill_yourself": "tells a person to kill themselves",
     "vt.grammar.wish_other": "wishes that someone attacks a person",
+    "vt.grammar.slide": "announces a raid on a person",
     "vt.grammar.armed_to": "announces bringing a weapon to a school or gathering",
 }
 
+#: Participles that are violent only in street slang ("he's getting wet", "opps will get bored") and
+#: everyday words otherwise ("the kids will get wet if it rains", "you'll get bored"): a threat
+#: built on one of them needs a street-slang or violent cue somewhere in the post (``_STREET_CUE``).
+_SLANG_ONLY = {"wet", "wetted", "bored", "dipped", "splashed", "bun", "bunned", "lit up",
+               "opened up", "rushed", "slumped", "clapped", "cheffed", "blasted", "bodied", "bussed", "duppied",
+               "capped", "sprayed", "smoked out", "done in", "a body", "it"}
+_STREET_CUE = re.compile(
+    r"(?<![^\W_])(?:opps?|oppz|yutes?|youts|mandem|man'?s|waste\s*man|pussy|pussio|on\s+sight|lacking|lackin|slipping|"
+    r"broad\s+day|ting|skeng|bora|shank|nank|strap|strapped|wap|ends|block|bloc|trap\w*|postcode|gang|drill|"
+    r"blud|bruv|cuz|ur\s+man|your\s+man|that\s+boy|dem|on\s+my\s+mum|swear\s+down|wallahi|snitch\w*|rat|"
+    r"violat\w*|beef|smoke|sight|kill|stab|shoot|knife|blade|gun|dead|die|opp|emoji_(?:knife|dagger|gun|blood|skull|"
+    r"coffin|bomb|ninja|ambulance|swords|explosion|target)|every\s+(?:single\s+)?one\s+of|one\s+by\s+one|no\s+exceptions|"
+    r"youngers|olders|crew|the\s+boys|(?:come|comes|coming)\s+back|mark\s+my\s+words|or\s+(?:sum|sumn|something|what|nah))"
+    r"(?![^\W_])|@\w|😈|👿|🤫|🥷|🩸")
+
+_SLANG_CHECK_RULES = {"vt.grammar.normative", "vt.grammar.passive_future", "vt.grammar.wish", "vt.grammar.question"}
 _WEAK_CHECK_RULES = {"vt.grammar.intent", "vt.grammar.imperative", "vt.grammar.question", "vt.grammar.intent_gap",
                      "vt.grammar.progressive"}
 
@@ -739,6 +803,8 @@ def scan(text: str, suppressed: list[tuple[str, int, int]] | None = None) -> lis
                 # start the evidence at the subject's last word, not at words before it
                 sub_words = subj.split()
                 start = m.start("subject") + subj.rfind(sub_words[-1]) if sub_words else start
+            if verb in _SLANG_ONLY and rule.id in _SLANG_CHECK_RULES and not _STREET_CUE.search(text):
+                continue                        # "the kids will get wet if it rains"
             if rule.id in ("vt.grammar.imperative", "vt.grammar.intent") and _FATE_SUBJECT.search(
                     text[max(0, m.start() - 50):m.start()]):
                 continue                        # "an unplanned cost will just come and slap you in the face"
@@ -780,7 +846,11 @@ _NEEDS = re.compile(
     r"drive|drove|driving|plough|plow|ploughed|ram|rammed|inside|air|lit|spray|spraying|airing|lighting|getting|"
     r"ambush|lock|locked|petrol|bed|shame|stay|know|closer|whatever|everything|anything|thrown|set|see|"
     r"someone|somebody|some1|bags?|good|bullets?|rounds|ovens?|nooses?|molotovs?|hoping|wishing|praying|wait|"
-    r"bring|bringing|take|taking|carry|carrying)(?![^\W_])")
+    r"bring|bringing|take|taking|carry|carrying|undertaker|coroner|crying|cry|weeping|warning|night|head|"
+    r"cheff|ill|happens|coming|loaded|meet|catch|area|ends|again|after|then|slide|spin|slidin|sliding|spinning|"
+    r"gettin|need|needs|deserve|deserves|want|wants|floor|ground|pavement|concrete|knife|blade|shank|bora|ching|nank|"
+    r"skeng|machete|rambo|gun|strap|burner|wap|piece|ting|draco|9mm|nine|glock|pistol|shotty|shotgun|revolver|mash|"
+    r"bat|hammer|axe|acid)(?![^\W_])")
 
 
 def _dedupe(hits: Iterable[GrammarHit]) -> list[GrammarHit]:

@@ -376,24 +376,24 @@ UNMASK_WORDS: frozenset[str] = frozenset("""
 kill kills killed killing die dies died dead death stab stabs stabbed stabbing shoot shoots shot shooting murder
 slit slits throat throats batter battered strangle strangled lynch lynched behead beheaded butcher butchered execute
 executed torture tortured shanking knifed murk murked merked bodied bleed bleeding skull gas gassed
-murdered murk merk shank shanked knife knives blade blades gun guns bullet bullets hurt slit throat rape raped bomb
+murdered murk merk shank urself yourself shanked knife knives blade blades gun guns bullet bullets hurt slit throat rape raped bomb
 bombed hang hanged burn burned burnt beat beaten attack wet splash splashed ching chinged bury buried opps
 weed bud hash coke crack pills ket mdma xans shrooms heroin cocaine kush zoots skunk spice plug trap bando food
 """.split())
-_MASKED = re.compile(r"(?<![^\W_])(?=[a-z*#]*[a-z])[a-z]*[*#][a-z*#]*(?![^\W_])")
+_MASKED = re.compile(r"(?<![^\W_])(?:(?=[a-z*#]*[a-z])[a-z]*[*#][a-z*#]*|[a-z]+!+[a-z]+)(?![^\W_])")
 
 
 def _unmask_pass(text: str) -> str:
     """Fill masked letters from ``UNMASK_WORDS`` ("st*bbed" -> "stabbed"). Same length, so the
     offset map is unchanged; a cheap check skips texts without ``*`` or ``#``."""
-    if "*" not in text and "#" not in text:
+    if "*" not in text and "#" not in text and "!" not in text:
         return text
 
     def fill(m: re.Match[str]) -> str:
         word = m.group(0)
-        if not 3 <= len(word) <= 12 or word.count("*") + word.count("#") > len(word) // 2:
+        if not 3 <= len(word) <= 12 or sum(word.count(c) for c in "*#!") > len(word) // 2:
             return word
-        rx = re.compile("".join("[a-z]" if ch in "*#" else re.escape(ch) for ch in word))
+        rx = re.compile("".join("[a-z]" if ch in "*#!" else re.escape(ch) for ch in word))
         fits = [w for w in UNMASK_WORDS if len(w) == len(word) and rx.fullmatch(w)]
         return fits[0] if len(fits) == 1 else word
 
