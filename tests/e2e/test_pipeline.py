@@ -44,6 +44,19 @@ def _asset_events(runner, name: str) -> list[dict]:
     return [json.loads(x) if isinstance(x, str) else (x or {}) for (x,) in rows]
 
 
+def _xcom_rows(runner) -> list[tuple[str, str, str, str]]:
+    """(dag_id, task_id, key, value) of every XCom row in Airflow's metadata database."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(runner.env()["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+    try:
+        with engine.connect() as c:
+            rows = c.execute(sqlalchemy.text("SELECT dag_id, task_id, key, value FROM xcom")).all()
+    finally:
+        engine.dispose()
+    return [(d, t, k, v if isinstance(v, str) else json.dumps(v)) for d, t, k, v in rows]
+
+
 def test_pipeline_on_s3_and_slack_alerts_each_item_once(runner, moto_endpoint, bucket, tmp_path):
     s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1", aws_access_key_id="testing",
                       aws_secret_access_key=S3_SECRET)
@@ -125,6 +138,24 @@ def test_pipeline_on_s3_and_slack_alerts_each_item_once(runner, moto_endpoint, b
         alert_events = [e for e in events if e["action"] == "alert"]
         assert len(alert_events) == len(slack.messages)
         assert all(e["actor"]["kind"] == "task" and e["actor"]["dag_id"] for e in events)
+
+        # who changed the watchlist, without git: the diff, the file's hash, the run and its DAG bundle
+        # (`airflow dags test` runs tasks without a bundle, so name and version are None here; a worker
+        # has them: tests/audit/test_watchlist_changes.py), and an honest "unknown" for who
+        changes = [e for e in events if e["action"] == "watchlist_change"]
+        assert changes and all(e["details"]["dag_run"] and {"bundle_name", "bundle_version"} <= set(e["details"])
+                               and e["details"]["attributed_from"] == "none" and e["hashes"]["watchlist_file"]
+                               for e in changes)
+
+        # XCom (Airflow's metadata database) carries keys and counts, never a watchlist entry's purpose,
+        # authorisation, owner or review date, and no task writes one row per dict key (multiple_outputs)
+        xcoms = [r for r in _xcom_rows(runner) if r[0] in ("socialhub_collect", "socialhub_process")]
+        assert {r[1] for r in xcoms} >= {"check_watchlist", "plan_mastodon", "collect_mastodon", "finish", "alert"}
+        assert {r[2] for r in xcoms} == {"return_value"}
+        private = ("End-to-end test of the pipeline", "DS Test", "AUTH-T-", "AUTH-LAPSED", "2099-01-01")
+        assert [(r[1], p) for r in xcoms for p in private if p in r[3]] == []
+        plan = next(json.loads(r[3]) for r in xcoms if r[1] == "plan_mastodon" and r[3] not in ("[]", "null"))
+        assert set(plan[0]) == {"platform", "index", "accounts"} and plan[0]["accounts"][0].startswith("mastodon:")
 
         # credentials never reach the logs, task output, alerts or stored objects
         secrets = (SLACK_TOKEN, S3_SECRET, PLATFORM_TOKEN)

@@ -52,8 +52,10 @@ def test_review_loop_refer_reask_and_timeout_escalation(tmp_path, moto_endpoint,
         refer_id, reask_id, timeout_id = alerts["2"], alerts["3"], alerts["5"]
         alert_ts = {aid: next(m.ts for m in slack.messages if aid in json.dumps(m.blocks)) for aid in alerts.values()}
         routing = tmp_path / "routing.yaml"
-        routing.write_text(json.dumps({"version": 1, "default": {"on_duty": "#on-duty", "escalation": "#escalation"},
-                                       "platform_team": "#platform"}))
+        routing.write_text(json.dumps({"version": 1, "default": {
+            "on_duty": "#on-duty", "escalation": "#escalation",
+            "reviewers": [{"id": "officer1", "name": "Officer One"}]},      # HITL assigned_users
+            "platform_team": "#platform"}))
         home = tmp_path / "airflow"
         dags = tmp_path / "dags"           # only the review DAG: less parsing on a busy machine
         dags.mkdir()
@@ -133,6 +135,22 @@ def test_review_loop_refer_reask_and_timeout_escalation(tmp_path, moto_endpoint,
         assert "{{ 7*7 }} {% raw %}" in hostile["body"]
         assert hostile["chosen_options"] == [ESCALATE] and hostile["responded_by_user"] is None
         assert final[refer_id]["responded_by_user"]["id"] == "officer1"
+        # only the team's reviewers may answer (routing.yaml reviewers -> assigned_users), asked again too
+        assert all(d["assigned_users"] == [{"id": "officer1", "name": "Officer One"}] for d in final.values())
+        # the listed subject quotes no post and names no account; the page body has what the officer needs
+        assert all("stab" not in d["subject"] and "acct" not in d["subject"] for d in final.values())
+        assert "gonna stab him" in hostile["body"]
+        # the mapped argument (find_reviews' XCom) is the alert id and the response time, no post text
+        import sqlalchemy
+
+        engine = sqlalchemy.create_engine(f"sqlite:///{home / 'airflow.db'}")
+        with engine.connect() as c:
+            xcom = c.execute(sqlalchemy.text("SELECT value FROM xcom WHERE dag_id = :d AND task_id = 'find_reviews'"),
+                             {"d": DAG}).scalars().all()
+        engine.dispose()
+        assert xcom and all("stab" not in str(v) and "acct@x.social" not in str(v) for v in xcom)
+        requests = [r for v in xcom for r in (json.loads(v) if isinstance(v, str) else v)]
+        assert requests and all(set(r) == {"alert_id", "response_seconds"} for r in requests)
 
         # the referral package, in S3
         prefix = f"hub/referrals/{refer_id}/"
