@@ -306,6 +306,23 @@ PLAIN_THREATS = [
     "you're going in a ⚰️ this weekend",
     "I'm going to 🔪 you",
     'he needs his head caved in',
+    # a fifth probe (18/40 caught before these rules; written fresh, not from the suite)
+    'somebody should just round them all up and put them against a wall',
+    "one more word and I'm caving his head in with a brick",
+    'Every politician who voted for this deserves to hang.',
+    'we will find the people who did this and we will make them suffer',
+    'Lock them in a barn and light it up, problem solved.',
+    "Mark my words, that teacher won't make it to the end of term.",
+    'Women who cheat deserve to have acid thrown in their faces.',
+    'Bring back public executions for paedos, string them up.',
+    "I'm coming to your house tonight and I'm not coming alone.",
+    'The homeless should be rounded up and gassed.',
+    "Keep your daughter indoors if you know what's good for her.",
+    "Let's see how brave you are with a knife in your gut.",
+    'I know your shift finishes at 10, see you in the car park.',
+    "you're lucky there were witnesses or you'd be in A&E right now",
+    'Bomb the lot of them back to the stone age.',
+    'I will beat the living daylights out of you if you come near my kids again.',
 ]
 
 PLAIN_CONTRASTS = [
@@ -372,6 +389,11 @@ PLAIN_CONTRASTS = [
     "I'll fight anyone who says my dog isn't the best boy",
     "we're coming for you for dinner on sunday",
     'we gonna slide on the dancefloor tonight',
+    '"They should all be lined up and shot" - my grandad, explaining WW2 to me. Dark.',
+    "He's a dead man walking in the new series, best role he's had.",
+    "I'm coming to your house tonight with pizza and wine!",
+    'We will find the people who did this and we will hold them accountable in court.',
+    'These rats in the loft need exterminating, any good pest control in Leeds?',
     'The knife crime figures for London were published today.',
 ]
 

@@ -66,7 +66,7 @@ _PRONOUN = (r"you|u|ya|yu|yuh|yah|yous|youse|y'all|yall|ye|unu|him|hm|her|har|th
             r"every\s+(?:single\s+|last\s+)one\s+of\s+(?:you|them|dem|u|those|these|y'all)|"
             r"(?:the\s+)?next\s+(?:one|person|guy|man|woman|\w+)\s+(?:that|who|to)\s+\w+|"
             r"every\s*(?:one|body|single\s+one|last\s+one|one\s+of\s+(?:you|them|dem|u|those|these|y'all))|"
-            r"all\s+of\s+(?:you|u|them|dem|those|these|y'all|yall|ya)|(?:each|both|some|any|most|half)\s+of\s+(?:you|u|them|dem)|"
+            r"all\s+of\s+(?:you|u|them|dem|those|these|y'all|yall|ya)|(?:the\s+)?(?:whole\s+)?lot\s+of\s+(?:you|them|em|'em|dem)|(?:each|both|some|any|most|half)\s+of\s+(?:you|u|them|dem)|"
             r"anyone|anybody|any\s*one|any\s*body|whoever|every\s+\w+\s+(?:i|we)\s+see")
 _GROUP = r"(?:\w+\s+){0,2}(?:" + _PERSON_NOUNS + r")"
 TARGET = (r"(?:(?:" + _PRONOUN + r")(?:" + _G + r"(?:all|both|lot|lots|two|too))?|"
@@ -128,7 +128,8 @@ _WEAK_OK = re.compile(
     r"through\s+(?:a|the|that|this)\s+(?:window|wall|door|windscreen)|to\s+(?:meet|see)\s+(?:ya|your|ur|his|her|their|yo)\s+"
     r"(?:granny|grandma|nan|maker|ancestors|god)|tf\s+up|the\s+fuck\s+up|out\s+cold|inna\s+di|inna|"
     r"till|til|and\s+(?:everyone|every|all)|every\s+one\s+of|all\s+of|to\s+(?:a\s+)?pulp|half\s+to\s+death|"
-    r"within\s+an\s+inch\s+of|to\s+(?:shreds|pieces|a\s+bloody)|unconscious|bloody|black\s+and\s+blue))"
+    r"within\s+an\s+inch\s+of|to\s+(?:shreds|pieces|a\s+bloody)|unconscious|bloody|black\s+and\s+blue|"
+    r"back\s+to\s+the\s+stone\s+age|off\s+the\s+map|into\s+(?:oblivion|next\s+week|the\s+ground)))"
     r"|^\s*(?:[.!]|$)"
 )
 # Where "put", "send", "leave", "drag" and "fling" take a person: the place is the threat.
@@ -136,7 +137,8 @@ _PUT_FRAME = re.compile(
     r"\s+(?:to\s+sleep(?:\s+(?:for\s+good|permanently|forever)|\W+permanently)|"
     r"(?:in|inna|into)\s+(?:a|the|di|da)\s+(?:ditch|dirt|ground|grave|box|coffin|river|canal|body\s*bag|hospital|morgue)|"
     r"through\s+(?:a|the|that|this)\s+(?:window|wall|door|windscreen)|six\s+feet\s+under|"
-    r"(?:\s+\S+){0,2}?\s+on\s+the\s+(?:floor|ground|pavement|concrete)(?:\s+(?:bleeding|leaking|dead))?|"
+    r"(?:\S+\s+){0,2}?on\s+the\s+(?:floor|ground|pavement|concrete)(?!\s+(?:laughing|crying|rolling|in\s+stitches|dying\s+of))|"
+    r"to\s+(?:the\s+)?(?:hospital|a&e|morgue|grave|icu|intensive\s+care|emergency\s+room|er)\b|"
     r"to\s+(?:go\s+)?(?:meet|see)\s+(?:ya|your|ur|his|her|their|yo)\s+(?:granny|grandma|nan|maker|ancestors|god))")
 _PARTICIPLE = (
     r"killed|murdered|stabbed|shanked|shot|shot\s+dead|slit|beheaded|decapitated|lynched|strangled|tortured|"
@@ -264,7 +266,8 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           "someone announces or wants a violent act against a person or group: WHO + WILL/GONNA/SHOULD + ACT + TARGET",
           r"(?P<modal>" + _MODAL + r")" + _G + r"(?P<neg>(?:(?:never|not|n't|nt|ever|no\s+longer)" + _G + r")*)" +
           _OPT_ADV + r"(?:(?:see|watch)\s+me\s+)?(?P<verb>" + _VERB_STRONG + r")" + _G +
-          r"(?:(?:the\s+)?(?:shit|crap|hell|fuck|life)\s+out\s+of\s+)?(?P<target>" + TARGET_OR_BODY + r")"),
+          r"(?:(?:the\s+)?(?:living\s+)?(?:shit|crap|hell|fuck|life|daylights|stuffing|snot)\s+out\s+of\s+)?(?P<target>" +
+          TARGET_OR_BODY + r")"),
     _rule("vt.grammar.imperative", 0.8,
           "a call to attack people, at the start of a clause: ACT + TARGET (\"kill them all\", \"go and shank him\")",
           r"(?:(?<=^)|(?<=[.!?;:\n\"“(,])\s*|(?<=\s)(?=(?:go|just|pls|please|so|now|then|and|lads|boys|guys|mandem)\s))"
@@ -284,7 +287,8 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"(?P<verb>" + _PARTICIPLE + r"|in\s+(?:a|the)\s+(?:ditch|grave|box|coffin|body\s*bag|morgue|ground|river|canal))(?!\w)"),
     _rule("vt.grammar.should_die", 0.8,
           "people should / deserve to / need to DIE, or deserve a bullet",
-          r"(?P<subject>" + TARGET + r"|they|he|she|you|u)" + _G + r"(?:(?:all|just|really|fucking|each)" + _G + r")?"
+          r"(?P<subject>" + TARGET + r"|they|he|she|you|u)(?:\s+(?:who|that)(?:\s+\S+){1,5}?(?=\s+(?:should|must|need|needs|"
+          r"ought|deserve|deserves|have|has|gotta)\b))?" + _G + r"(?:(?:all|just|really|fucking|each)" + _G + r")?"
           r"(?:should|must|need\s+to|needs\s+to|ought\s+to|deserve\s+to|deserves\s+to|have\s+to|has\s+to|gotta|fi|"
           r"deserve|deserves|need|needs)" + _G + r"(?:(?:all|just|really|fucking)" + _G + r")?"
           r"(?P<verb>die|dead|be\s+dead|death|hang|swing|fry|rot|burn|a\s+bullet|bullets|a\s+bullet\s+each|"
@@ -331,13 +335,14 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"broken|opened|split|cracked|knocked|blown|chopped)(?:\s+(?:in|open|off|out|up))?)(?!\w)"),
     _rule("vt.grammar.will_die", 0.75,
           "YOU WILL DIE / won't live to see (\"you won't see your next birthday\")",
-          r"(?P<target>you|u|ya|yu|he|she|they|dem|y'all|yall)\s*"
+          r"(?P<target>you|u|ya|yu|he|she|they|dem|y'all|yall|(?:that|this|the|your|ur)\s+(?:\w+\s+)?(?:" + _PERSON_NOUNS + r"))\s*"
           r"(?:(?:'re|are|r|is|'s)\s+(?:gonna|going\s+to|about\s+to|bout\s+to)\s+(?P<verb>die)|"
           r"(?:'ll|will|gonna|finna)\s+(?P<verb2>die|be\s+dead|be\s+next|pay\s+with\s+(?:your|his|their)\s+life)|"
           r"(?:won't|wont|will\s+not|ain't|aint|not\s+gonna|aren't\s+gonna|are\s+not\s+going\s+to|r\s+not\s+gonna)\s+"
           r"(?P<verb3>(?:see|make\s+it\s+to|live\s+to\s+see|reach|last|survive|see\s+out)\s+(?:tomorrow|\d+|"
           r"(?:your|ur|his|her|their)\s+next\s+birthday|christmas|the\s+weekend|next\s+week|another\s+day|the\s+morning|"
-          r"the\s+night|the\s+year|(?:your|ur|his|her|their)\s+\d+\w*(?:\s+birthday)?)))", negatable=False),
+          r"the\s+night|the\s+year|(?:your|ur|his|her|their)\s+\d+\w*(?:\s+birthday)?|the\s+end\s+of\s+(?:the\s+)?(?:term|week|"
+          r"month|year|summer|day|night))))", negatable=False),
     _rule("vt.grammar.put_in", 0.8,
           "bullets, blades or holes PUT IN a person (\"put one in his head\")",
           r"(?P<verb>put|putting|puttin|stick|sticking|shove|bang|send|sending|pump|pumping|empty|emptying|leave|"
@@ -355,7 +360,8 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
     _rule("vt.grammar.burn_down", 0.75,
           "burn / torch / bomb people's homes or places of worship",
           r"(?P<verb>burn|burning|torch|torching|bomb|bombing|firebomb|petrol\s+bomb|blow\s+up|set\s+fire\s+to|"
-          r"set\s+alight|nuke|nuking|carpet\s+bomb|shoot\s+up)\s+(?:down\s+)?(?:their|his|her|your|ur|the|them|dem|those|"
+          r"set\s+alight|nuke|nuking|carpet\s+bomb|shoot\s+up|smash|smash\s+up|smashing|wreck|wrecking|trash|torch\s+up|"
+          r"raid|attack|attacking)\s+(?:down\s+)?(?:their|his|her|your|ur|the|them|dem|those|"
           r"these|every|all\s+(?:the|their)|that|this)\s+(?:\w+\s+)?(?P<target>houses?|homes?|flats?|mosques?|churches?|"
           r"synagogues?|temples?|gurdwaras?|shops?|cars?|estates?|hotels?|camps?|school|schools|ends|block|blocks|door|"
           r"doors|family|families|place|building|buildings|takeaway|restaurant|cafe|cookout|office|offices|club|pub|station|centre|center|clinic|"
@@ -367,7 +373,8 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"(?:so\s+|fucking\s+|actually\s+|literally\s+)?(?:dead|dead\s+meat|a\s+dead\s+man|a\s+dead\s+(?:ting|yute)|"
           r"next|finished|done\s+for|a\s+goner|getting\s+it))(?!\s*(?:wrong|right|funny|good|cute|serious|sexy|"
           r"on|tired|bored|lucky|wrong|behind|inside|ass|broke|weird|bad|loud|quiet|late|early|set|keen|"
-          r"nice|sweet|\w+ing)\b)(?=\s*(?:[^\w\s]|$)|\s+(?:when|if|bro|fam|bruv|mate|blud|man|pussy|you|u|wallahi|"
+          r"nice|sweet|\w+ing)\b)(?=\s*(?:[^\w\s]|$)|\s+(?:when|if|bro|fam|bruv|mate|blud|man|pussy|you|u|wallahi|the\s+(?:moment|minute|"
+          r"second|day)|once|as\s+soon|"
           r"trust|watch|mark|now|tonight|soon|fr|for\s+real|innit|yeah|ya|g|cuz|lol)\b)"
           r"|(?:your|ur|his|her|their|ya)\s+days\s+(?:are|r|is)\s+numbered"
           r"|(?:watch|mind|check)\s+(?:your|ur|ya|yo|his|their)\s+back(?![\s,]+(?:ur|your|ya|yo|the)\s+(?:bag|zip|pocket|"
@@ -375,7 +382,8 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"squatting|training|deadlifting|bending))"
           r"|(?:i|we|i\s+already|we\s+already)\s+(?:know|knw|kno|found\s+out)\s+where\s+(?:you|u|ya|he|she|they|"
           r"your\s+\w+|ur\s+\w+)\s+(?:live|lives|sleep|sleeps|stay|stays|rest|go\s+to\s+school|work)"
-          r"|sleep\s+with\s+one\s+eye\s+open|dead\s+(?:man|men|yute|ting)\s+walking"
+          r"|sleep\s+with\s+one\s+eye\s+open|dead\s+(?:man|men|yute|ting)\s+walking(?!\s+(?:in|on)\s+(?:the|this|that|a)\s+"
+          r"(?:new\s+)?(?:series|show|film|movie|episode|book|play|musical|season))"
           r"|(?:you|u|he|she|they|ur\s+man|your\s+man)\s*(?:'re|are|r|is|'s|will\s+be|'ll\s+be)\s+"
           r"(?:in\s+a\s+body\s*bag|in\s+a\s+box|six\s+feet\s+under|6\s+(?:feet|foot|ft)\s+(?:under|deep))"
           r"|(?:catch|caught|see|find|get)\s+(?P<target>you|u|ya|him|her|them|dem|ur\s+\w+|your\s+\w+|that\s+\w+)\s+"
@@ -388,7 +396,9 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"putting|cutting|slicing|burning|torching|smashing|beating|battering|hurting|slapping|punching|kicking|"
           r"bodying|wetting|chinging|doing|dragging|drowning|strangling|choking|hanging|bottling|glassing|"
           r"stomping|bussing|blasting|splashing|dipping|cheffing|ending|finishing|taking|stamping\s+on|stomping\s+on|"
-          r"jumping\s+on)" + _G +
+          r"jumping\s+on|caving|bashing|kicking\s+in|slashing|chopping|gutting|hacking|knifing|slitting|gunning\s+down|"
+          r"lynching|executing|torturing|butchering|bombing|gassing|burying|dropping|merking|murking|shanking|juking|jooking|"
+          r"boring|poking|spraying|blasting|popping|clapping|lighting\s+up|opening\s+up)" + _G +
           r"(?P<target>" + TARGET_OR_BODY + r")"),
     _rule("vt.grammar.intent_gap", 0.75,
           "announced intent, with a few words between the act and the person (\"ima beat yo ass\", \"i'll knock your teeth out\")",
@@ -447,6 +457,25 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"(?:love|like|want|wanna|can'?t\s+wait|cant\s+wait)\s+to\s+see\s+(?:them|him|her|you|u|y'all|yall|em|'em|dem)\s+"
           r"(?:all\s+)?(?:burn|die|hang|bleed|suffer|rot|drown|choke|get\s+(?:shot|stabbed|killed|hanged|lynched))|"
           r"see\s+what\s+happens\s+to\s+(?:you|u|ya|yu|yuh|you\s+lot|u\s+lot|y'?all)\b|"
+          r"round\s+(?:them|em|'em|dem|the\s+\w+)\s+(?:all\s+)?up\s+(?:and|n|&)\s+(?:\w+\s+){0,2}?(?:put|line|shoot|gas|"
+          r"hang|kill|burn|drown|deport\s+and)|(?:put|line|stand)\s+(?:them|em|'em|dem|him|her|you|the\s+\w+|these\s+\w+|those\s+\w+)"
+          r"\s+(?:all\s+)?(?:up\s+)?against\s+(?:a|the)\s+wall|"
+          r"make\s+(?:you|u|ya|him|her|them|dem|em|'em|your\s+\w+|ur\s+\w+)\s+(?:all\s+)?(?:suffer|bleed|scream|beg\s+for)|"
+          r"lock(?:ed)?\s+(?:them|him|her|em|'em|you)\s+(?:all\s+)?in\s+(?:a|the|their|his|her)\s+\w+\s+(?:and|n|&)\s+"
+          r"(?:light|burn|set\s+fire|torch|set\s+it\s+alight)|"
+          r"(?:acid|petrol|bleach|boiling\s+water)\s+(?:thrown|poured|splashed|chucked)\s+(?:in|on|over|into)\s+(?:their|his|her|your|ur)\s+"
+          r"(?:faces?|eyes|heads?)|"
+          r"(?:i'?m|we'?re|i\s+am|we\s+are|man'?s)\s+not\s+coming\s+alone|"
+          r"keep\s+(?:your|ur|yo)\s+(?:daughter|son|kids|children|wife|missus|girl|family|mum|little\s+\w+)\s+(?:indoors|inside|"
+          r"at\s+home|home|locked\s+up|close)|if\s+(?:you|u)\s+know\s+what'?s\s+good\s+for\s+(?:her|him|them|your\s+\w+)|"
+          r"with\s+(?:a|my|the|this)\s+(?:knife|blade|bullet|shank|bora|machete|screwdriver)\s+in\s+(?:your|ur|his|her|their)\s+"
+          r"(?:gut|guts|back|chest|neck|head|belly|stomach|side|throat|heart|eye)|"
+          r"(?:i|we)\s+know\s+(?:when|where|what\s+time)\s+(?:your|ur|you|u)\s+(?:\w+\s+)?(?:finishes|finish|ends|end|starts|leaves|"
+          r"leave|gets\s+out|get\s+out|walks?|parks?)|see\s+(?:you|u|ya)\s+in\s+the\s+car\s*park|"
+          r"(?:till|until|til)\s+(?:they|he|she|you|u|them|dem)(?:'re|'s|\s+are|\s+is|\s+r)\s+(?:all\s+)?(?:on\s+the\s+(?:floor|ground)|"
+          r"dead|bleeding|unconscious|in\s+(?:a&e|hospital))|"
+          r"(?:you'?d|you\s+would|u'?d|he'?d|she'?d|they'?d|ya'?d)\s+(?:already\s+)?be\s+(?:in\s+(?:a&e|a\s+and\s+e|hospital|"
+          r"the\s+hospital|a\s+body\s*bag|a\s+box|the\s+ground|a\s+coffin|a\s+wheelchair)|dead|six\s+feet\s+under)|"
           r"(?:keep|carry\s+on)\s+\w+(?:ing|in)(?:\s+\S+){0,4}?\s+(?:and|n|an|&)\s+see\s+what\s+happens|"
           r"(?:to\s+my\s+face|come\s+(?:round|outside|here|down|to\s+\w+))(?:\s+\S+){0,3}?\s+(?:and|n|an|&)\s+see\s+what\s+happens|"
           r"(?:i'?m|we'?re|man'?s|mandem'?s|mandem\s+(?:is|are)|we\s+are|i\s+am|they'?re|they\s+are)\s+(?:\w+\s+)?coming\s+for\s+"
@@ -508,7 +537,7 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"(?:pure\s+)?blood\s+(?:a\s+go|go|will|gonna|is\s+gonna)\s+(?:run|spill|flow)|"
           r"(?:mi|me|we|wi)\s+know\s+weh\s+(?:yuh|you|unu)\s+(?:live|stay|sleep)|"
           r"(?:i'?d|i\s+would|i'?ll|i\s+will)\s+(?:\w+\s+)?pull\s+the\s+trigger(?:\s+(?:myself|on\s+(?:him|her|them|you|"
-          r"em)))|(?:throw|chuck|push)\s+(?:them|him|her|em|'em|you|dem)\s+(?:all\s+)?(?:off|out\s+of|from)\s+(?:a|the)\s+"
+          r"em)))|(?:throw|chuck|push)\s+(?:them|him|her|em|'em|you|dem|the\s+lot\s+of\s+(?:them|em|you))\s+(?:all\s+)?(?:off|out\s+of|from)\s+(?:a|the)\s+"
           r"(?:roof|building|bridge|cliff|window|tower|balcony|plane)|let\s+(?:them|him|her|em|'em|dem)\s+(?:all\s+)?"
           r"(?:drown|die|burn|rot|bleed\s+out|starve)|emoji_(?:knife|gun|dagger|bomb)(?:\s+\S+){0,4}?\s+(?:that'?s\s+(?:you|u|the\s+plan\s+for\s+you)|for\s+"
           r"(?:you|u)\b)|=\s*emoji_(?:skull|coffin)|emoji_blood\s+on\s+(?:your|ur)|(?:emoji_target|target)\s+on\s+(?:your|ur)"
@@ -534,7 +563,7 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           "intent or a call to attack, with the person between the verb and its particle (\"run them over\", \"knock him out\")",
           r"(?:(?P<modal>" + _MODAL + r"|(?:i|we)\s*(?:'m|'re|\s+am|\s+are)|im)" + _G +
           r"(?P<neg>(?:(?:never|not|n't|nt)" + _G + r")*)" + _OPT_ADV +
-          r"|(?:(?<=^)|(?<=[.!?;:\n\"“(])\s*|(?<=\s)(?=(?:go|just|pls|please|so|now|then|and|lads|boys|guys)\s))"
+          r"|(?:(?<=^)|(?<=[.!?;:\n\"“(,])\s*|(?<=\s)(?=(?:go|just|pls|please|so|now|then|and|lads|boys|guys)\s))"
           r"(?:(?:go|just|pls|please|so|now|then|and|lads|boys|guys)\s+)*)"
           r"(?P<verb>run|knock|beat|smash|cut|chop|fuck|mess|rough|bash|cave|light|blow|mash|rip|wipe|hunt|gun|mow|"
           r"string|burn|shoot|stab|slice|running|knocking|beating|smashing|cutting|chopping|bashing|lighting|blowing|"
@@ -718,6 +747,9 @@ def reported(text: str, start: int, end: int, *, quoted_only: bool = False) -> b
     lead = text[sentence_start:start]
     if inside_quote or (start > 0 and text[start - 1] in "'" and "'" in text[end:end + 2]):
         outside = text[:start] + " " + text[end:]
+        close = min([i for i in (text.find(q, end) for q in _QUOTES + "'") if i >= 0] or [len(text)])
+        if re.match(r"\s*[-–—~]+\s*[a-z@]", text[close + 1:close + 6]):
+            return True                 # '"..." - my grandad': attributed to someone else
         return bool(_REPORT.search(outside) or _CONDEMN.search(outside))
     if quoted_only:
         return False
@@ -740,6 +772,9 @@ def _subject_is_person(subject: str) -> bool:
     if re.search(r"(?:^|\s)(?:" + _PERSON_NOUNS + r"|people|anyone|anybody|everyone|those)\s+(?:who|that)\b", subject):
         return True                     # "women who do that should be stoned"
     last = s[-1]
+    if len(s) >= 2 and s[-2] == "the" and last in {"homeless", "poor", "rich", "disabled", "elderly", "unemployed",
+                                                   "old", "sick", "weak", "jewish", "gay", "trans", "foreign"}:
+        return True                     # "the homeless should be rounded up and gassed"
     if re.fullmatch(r"(?:" + _PRONOUN + r"|they|he|she|we|them|dem|people|folk|folks|lot|" + _PERSON_NOUNS + r")",
                     last):
         return True
@@ -776,13 +811,13 @@ def scan(text: str, suppressed: list[tuple[str, int, int]] | None = None) -> lis
                 body = (re.search(_BODY + r"$", target) is not None
                         or re.match(r"\s+" + _BODY + r"(?!\w)", after) is not None)    # "bruk yuh neck"
                 if verb in _FRAME_ONLY:
-                    body = False
                     if not _PUT_FRAME.match(after):
                         continue
+                    body = True                 # the place is the frame: "leave you on the floor"
                 if verb == "hit" and re.match(r"\s+up\b", after):
                     continue                    # "i'll hit you up later": a message, not a blow
-                framed = re.search(r"(?:shit|crap|hell|fuck|life)\s+out\s+of\s", m.group(0)) is not None
-                group = re.search(r"(?:\ball|\bevery\s*(?:one|body|single)|\beach\s+of|\bboth)", target) is not None
+                framed = re.search(r"(?:shit|crap|hell|fuck|life|daylights|stuffing|snot)\s+out\s+of\s", m.group(0)) is not None
+                group = re.search(r"(?:\ball|\bevery\s*(?:one|body|single)|\beach\s+of|\bboth|\blot\s+of)", target) is not None
                 if not (body or framed or (group and verb not in _FRAME_ONLY)) and not _WEAK_OK.search(after):
                     continue
             if rule.id in ("vt.grammar.normative", "vt.grammar.should_die") and re.match(
@@ -850,7 +885,8 @@ _NEEDS = re.compile(
     r"cheff|ill|happens|coming|loaded|meet|catch|area|ends|again|after|then|slide|spin|slidin|sliding|spinning|"
     r"gettin|need|needs|deserve|deserves|want|wants|floor|ground|pavement|concrete|knife|blade|shank|bora|ching|nank|"
     r"skeng|machete|rambo|gun|strap|burner|wap|piece|ting|draco|9mm|nine|glock|pistol|shotty|shotgun|revolver|mash|"
-    r"bat|hammer|axe|acid)(?![^\W_])")
+    r"bat|hammer|axe|acid|round|against|suffer|bleed|scream|beg|lock|locked|coming|indoors|inside|home|good|gut|car|"
+    r"till|until|til|you'?d|u'?d|he'?d|she'?d|they'?d|ya'?d|would)(?![^\W_])")
 
 
 def _dedupe(hits: Iterable[GrammarHit]) -> list[GrammarHit]:

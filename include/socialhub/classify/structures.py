@@ -28,13 +28,15 @@ __all__ = ["STRUCTURE_RULES", "StructureHit", "scan", "weapon_named"]
 
 # ------------------------------------------------------------------------------------ drugs
 # Drug names and units that are rarely anything else ...
-_DRUG = (r"weed|(?<!thanks\s)(?<!thank\s)(?<!cheers\s)(?<!ta\s)(?<!hey\s)(?<!night\s)(?<!taste\s)(?<!my\s)bud|buds|kush|skunk|haze|gelato|runtz|zaza|exotics?|cali|hash|resin|coke|cocaine|c\*ke|crack|ket|"
+_DRUG = (r"(?:loud|gas|za|exotic|zaza)\s+packs?|weed|(?<!thanks\s)(?<!thank\s)(?<!cheers\s)(?<!ta\s)(?<!hey\s)(?<!night\s)(?<!taste\s)(?<!my\s)bud|buds|kush|skunk|haze|gelato|runtz|zaza|exotics?|cali|hash|resin|coke|cocaine|c\*ke|crack|ket|"
          r"ketamine|mdma|mandy|pills|pingers|xans|xanax|oxys?|oxycontin|percs?|percocets?|lean|codeine|acid\s+tabs|"
          r"tabs|lsd|shrooms|mushies|heroin|smack|spice|sniff|charlie|snow|zoots?|spliffs?|edibles|carts|thc|"
-         r"bars|molly|grass|green|white|brown|rock|rocks|bits|work|food|pack|packs|stash|zips?|the\s+good\s+stuff")
+         r"bars|molly|grass|green|white|brown|rock|rocks|bits|work|food|pack|packs|stash|zips?|the\s+good\s+stuff|flake|"
+         r"powder")
 # ... and those that are drugs only with a supply frame around them (green, white, food, work).
 _AMBIGUOUS = {"green", "white", "brown", "rock", "rocks", "bits", "work", "food", "pack", "packs", "stash", "grass",
-              "snow", "bars", "tabs", "spice", "charlie", "lean", "zip", "zips", "carts", "the good stuff"}
+              "snow", "bars", "tabs", "spice", "charlie", "lean", "zip", "zips", "carts", "the good stuff", "flake",
+              "powder"}
 _PRICE = (r"(?:£|\$)\s*\d+|\d+\s*(?:£|quid|bucks)|\d+\s*(?:a|per|an|/)\s*(?:g|gram|8th|eighth|q|oz|bag|pop)\b|"
           r"\d+\s+for\s+(?:£|\$)?\s*\d+|\d+\s+each|\d+\s*(?:g|grams?)\b|\d+\.\d+s?\b|(?:an?\s+)?(?:8th|eighth|q|oz|ounce|"
           r"half\s+o|nine\s*bar|9\s*bar)")
@@ -47,7 +49,8 @@ _OFFER_AFTER = (r"delivered|delivery|deliveries|dropping|drops|in\s+stock|availa
 #: An ambiguous drug word followed by a noun is an adjective ("white trainers", "green jacket").
 _ADJECTIVE_USE = re.compile(r"(?:\s+(?:and|&|n|or)\s+\w+)*\s+(?!(?:only|and|n|an|or|for|in|on|tonight|today|now|available|delivered|dm|hmu|in|"
                             r"deals?|bags?|packs?|prices?|menu|drops?|line|ready|landed|x|each|anywhere|everywhere|around|round|till|until|"
-                            r"from|just|all|same|here|there|back|too|also|still|left)\b)[a-z]{3,}\b")
+                            r"from|just|all|same|here|there|back|too|also|still|left|white|green|brown|pink|blue|rock|bud|weed|food|"
+                            r"prices?|bio)\b)[a-z]{3,}\b")
 _STRONG_OFFER = re.compile(r"selling|sellin|shotting|serving|for\s+sale|in\s+stock|text\s+for|dm\s+for")
 _RECRUIT = (r"need|needs|needed|looking\s+for|hiring|wanted|want\s+to\s+earn|wanna\s+earn|tryna|who\s+wanna|who\s+wants|"
             r"any\s+(?:of\s+the\s+)?\w+\s+(?:want|wanna|tryna)|slots?\s+open|earn|dm\s+if")
@@ -221,7 +224,8 @@ def scan(text: str) -> list[StructureHit]:
             if drug and drug in _AMBIGUOUS and rule.id == "ds.grammar.offer" and not re.search(
                     r"(?:the|da|a\s+bit\s+of|some)\s+" + re.escape(drug), m.group(0)) and not _STRONG_OFFER.search(m.group(0)):
                 continue                          # "got the green" counts; "i have work" does not
-            if drug and drug in _AMBIGUOUS and rule.id == "ds.grammar.price" and not _UNIT.search(m.group(0)):
+            if drug and drug in _AMBIGUOUS and rule.id == "ds.grammar.price" and not _UNIT.search(
+                    text[m.start():m.end() + 8]):
                 continue                          # "grass cutting, £20 per garden": a price, but no dealing unit
             if rule.id == "ds.grammar.recruit" and _LEGIT_JOB.search(text):
                 continue                          # "hiring a runner for our film set, £100/day"
