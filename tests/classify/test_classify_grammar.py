@@ -323,6 +323,21 @@ PLAIN_THREATS = [
     "you're lucky there were witnesses or you'd be in A&E right now",
     'Bomb the lot of them back to the stone age.',
     'I will beat the living daylights out of you if you come near my kids again.',
+    # a sixth probe (14/30 caught before these rules)
+    'You Muslims are all going to die, you just don\'t know it yet.',
+    "I'd stab a trans woman if one came near my daughter.",
+    'Any Pakistani who walks into this pub leaves in an ambulance.',
+    "Next time I see you I'm breaking both your legs.",
+    "I'll be waiting in your garden tonight.",
+    "Make one more video about me and you'll be eating through a straw.",
+    'Hope you like hospital food.',
+    "someone needs to go round his house and teach him a lesson he won't forget",
+    'Each and every one of you will burn.',
+    "They're all going to pay in blood for this.",
+    "She won't be so pretty after I've finished with her face.",
+    'give me five minutes alone with him and a baseball bat',
+    'I will find your kids.',
+    'People like you end up in ditches.',
 ]
 
 PLAIN_CONTRASTS = [
@@ -394,6 +409,14 @@ PLAIN_CONTRASTS = [
     "I'm coming to your house tonight with pizza and wine!",
     'We will find the people who did this and we will hold them accountable in court.',
     'These rats in the loft need exterminating, any good pest control in Leeds?',
+    "I'll be waiting outside the gates at 3, don't be late picking up the kids!",
+    'He taught me a lesson I won\'t forget: always save your work.',
+    'The whole team will burn out if we keep working weekends.',
+    "They'll pay for this in the next election.",
+    'This is your last warning: library books are due back Friday.',
+    "I'd kill a man for a pint right now",
+    "I'm cutting you weak hoes off",
+    'Now you are drinking till you are unconscious',
     'The knife crime figures for London were published today.',
 ]
 

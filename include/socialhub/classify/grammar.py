@@ -61,7 +61,7 @@ _PERSON_NOUNS = (
     r"crew|gang|members?|lads|geezers?|blokes?|dude|dudes|homie|homies|nigga|ho|hoes|thot|thots|someone|somebody|"
     r"clowns?|dickheads?|wankers?|neeks?|breddas?|bredrin|cops|coppers|pakis?|gypsies|travellers|illegals|"
     r"person|persons|brudda|bruddas|witness|witnesses|grasses|informers?|informants?|judge|judges|ref|referee|bouncers?|security|landlords?")
-_POSSESSIVE = r"(?:your|ur|yo|his|her|their|dem|them|that|this|those|these|the|every|all\s+the|all|some|any|each|both|my)"
+_POSSESSIVE = r"(?:your|ur|yo|his|her|their|dem|them|that|this|those|these|the|every|all\s+the|all|some|any|each|both|my|a|an)"
 _PRONOUN = (r"you|u|ya|yu|yuh|yah|yous|youse|y'all|yall|ye|unu|him|hm|her|har|them|dem|em|'em|thee|"
             r"every\s+(?:single\s+|last\s+)one\s+of\s+(?:you|them|dem|u|those|these|y'all)|"
             r"(?:the\s+)?next\s+(?:one|person|guy|man|woman|\w+)\s+(?:that|who|to)\s+\w+|"
@@ -76,7 +76,7 @@ TARGET = (r"(?:(?:" + _PRONOUN + r")(?:" + _G + r"(?:all|both|lot|lots|two|too))
 _BODY = (r"(?:head|heads|face|faces|throat|throats|neck|necks|legs?|arms?|jaw|jaws|knees?|kneecaps?|skull|skulls|"
          r"chest|chests|heart|hearts|back|eyes?|teeth|nose|fingers?|ribs?|spine|brains?|guts?|stomach|belly|hands?|"
          r"ass|arse|wig|lights|melon|shoulders?|mouth|kidneys?|lungs?|tongues?|lips|ears?|balls|knees|life|lives)")
-TARGET_OR_BODY = (r"(?:every\s+(?:single\s+)?bone\s+in\s+(?:your|ur|his|her|their|yo)\s+body|" + TARGET + r"|(?:your|ur|yo|yuh|ya|his|her|their|dem|them|that\s+\w+'?s?|the|there)\s+(?:\w+\s+)?" + _BODY + r")")
+TARGET_OR_BODY = (r"(?:every\s+(?:single\s+)?bone\s+in\s+(?:your|ur|his|her|their|yo)\s+body|" + TARGET + r"|(?:(?:both|all)\s+)?(?:your|ur|yo|yuh|ya|his|her|their|dem|them|that\s+\w+'?s?|the|there)\s+(?:\w+\s+)?" + _BODY + r")")
 
 # ------------------------------------------------------------------------------------ acts
 # Verbs that are violent with a person as object. Ambiguous ones carry their frame with them.
@@ -335,9 +335,12 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"broken|opened|split|cracked|knocked|blown|chopped)(?:\s+(?:in|open|off|out|up))?)(?!\w)"),
     _rule("vt.grammar.will_die", 0.75,
           "YOU WILL DIE / won't live to see (\"you won't see your next birthday\")",
-          r"(?P<target>you|u|ya|yu|he|she|they|dem|y'all|yall|(?:that|this|the|your|ur)\s+(?:\w+\s+)?(?:" + _PERSON_NOUNS + r"))\s*"
-          r"(?:(?:'re|are|r|is|'s)\s+(?:gonna|going\s+to|about\s+to|bout\s+to)\s+(?P<verb>die)|"
-          r"(?:'ll|will|gonna|finna)\s+(?P<verb2>die|be\s+dead|be\s+next|pay\s+with\s+(?:your|his|their)\s+life)|"
+          r"(?P<target>you|u|ya|yu|he|she|they|dem|y'all|yall|(?:that|this|the|your|ur|you|u)\s+(?:\w+\s+)?(?:" + _PERSON_NOUNS + r")|"
+          r"(?:each\s+and\s+)?every\s+(?:single\s+)?one\s+of\s+(?:you|u|them|dem|y'?all))\s*"
+          r"(?:(?:'re|are|r|is|'s)\s+(?:all\s+)?(?:gonna|going\s+to|about\s+to|bout\s+to)\s+(?P<verb>die|burn|hang|rot|bleed|"
+          r"pay\s+(?:in|with)\s+(?:blood|(?:your|their|his|her)\s+lives?))|"
+          r"(?:'ll|will|gonna|finna)\s+(?:all\s+)?(?P<verb2>die|be\s+dead|be\s+next|pay\s+with\s+(?:your|his|their)\s+life|"
+          r"burn(?!\s+(?:out|the|a|your|my|through|off|calories|bright))|rot|hang|bleed|pay\s+in\s+blood)|"
           r"(?:won't|wont|will\s+not|ain't|aint|not\s+gonna|aren't\s+gonna|are\s+not\s+going\s+to|r\s+not\s+gonna)\s+"
           r"(?P<verb3>(?:see|make\s+it\s+to|live\s+to\s+see|reach|last|survive|see\s+out)\s+(?:tomorrow|\d+|"
           r"(?:your|ur|his|her|their)\s+next\s+birthday|christmas|the\s+weekend|next\s+week|another\s+day|the\s+morning|"
@@ -437,7 +440,8 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"|saving\s+(?:up\s+)?for\s+(?:the|your|ur|his)\s+funeral|(?:buy|get)\s+black\s+clothes"
           r"|(?:said|say)\s+your\s+goodbyes|(?:looking|look)\s+over\s+(?:your|ur)\s+shoulder"
           r"|(?:it'?ll|it\s+will|this\s+will)\s+be\s+(?:your|ur|his)\s+last\s+(?:one|christmas|birthday|summer|day)"
-          r"|(?:your|ur)\s+last\s+(?:christmas|birthday|mistake|warning)|made\s+(?:your|ur)\s+last\s+mistake"
+          r"|(?:your|ur)\s+last\s+(?:christmas|birthday|mistake)|made\s+(?:your|ur)\s+last\s+mistake"
+          r"|last\s+warning\W+(?:\w+\W+){0,4}?(?:next\s+time|or\s+else|or\s+you|before\s+(?:i|we)|there\s+won'?t\s+be)"
           r"|(?:your|ur)\s+name'?s?\s+(?:is\s+)?on\s+the\s+list|already\s+a\s+(?:memory|ghost|dead\s+man)"
           r"|(?:rip|rest\s+in\s+peace)\s+to\s+(?:you|u|ya)\s+in\s+advance|pray\s+(?:i|we)\s+(?:don'?t|never)\s+(?:find|catch|see)"
           r"|(?:you|u|yuh)\s+(?:won'?t|will\s+not|nah\s+go|aint\s+gonna|ain'?t\s+gonna)\s+(?:walk|leave|get\s+out|make\s+it)\s+"
@@ -457,6 +461,25 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"(?:love|like|want|wanna|can'?t\s+wait|cant\s+wait)\s+to\s+see\s+(?:them|him|her|you|u|y'all|yall|em|'em|dem)\s+"
           r"(?:all\s+)?(?:burn|die|hang|bleed|suffer|rot|drown|choke|get\s+(?:shot|stabbed|killed|hanged|lynched))|"
           r"see\s+what\s+happens\s+to\s+(?:you|u|ya|yu|yuh|you\s+lot|u\s+lot|y'?all)\b|"
+          r"(?:leave|leaves|leaving|go\s+home|goes\s+home|going\s+home|end\s+up|ends\s+up|carried\s+out|come\s+out)\s+in\s+an?\s+"
+          r"(?:ambulance|body\s*bag|box|hearse|coffin|stretcher)|"
+          r"(?:i'?ll|we'?ll|i\s+will|we\s+will)\s+be\s+waiting\s+(?:for\s+(?:you|u)\s+)?in\s+(?:your|ur)\s+(?:garden|house|flat|room|"
+          r"car|bedroom|kitchen|hallway|loft|shed)|bring\s+(?:your|ur)\s+(?:friends|mates|boys|crew|family|mandem)\W+(?:you'?ll|you\s+will|"
+          r"u'?ll)\s+need\s+(?:them|em|'em|it)|"
+          r"(?:be\s+)?(?:eating|drinking)\s+through\s+a\s+straw|picking\s+(?:your|ur|his|her|their)\s+teeth\s+(?:up\s+)?"
+          r"(?:off|from)\s+the\s+(?:floor|ground|pavement)|"
+          r"(?:hope|hoping)\s+(?:you|u|he|she|they)\s+(?:like|likes|enjoy|enjoys)\s+(?:hospital\s+food|wheelchairs?|the\s+taste\s+of\s+"
+          r"(?:blood|concrete|steel|the\s+pavement))|"
+          r"teach\s+(?:him|her|them|you|u|dem)\s+a\s+lesson\s+(?:he|she|they|you|u)\s+(?:won'?t|will\s+never|wont|ain'?t\s+gonna)\s+forget|"
+          r"(?:won'?t|wont|will\s+not)\s+be\s+(?:so\s+)?(?:pretty|handsome|smiling|laughing|talking|cocky|brave)\s+(?:for\s+long\s+)?"
+          r"(?:after|when|once)\s+(?:i'?ve|i\s+have|i'?m|we'?ve|we'?re|i\s+get)|"
+          r"alone\s+with\s+(?:him|her|them|you|u|that\s+\w+)(?:\s+\S+){0,3}?\s+(?:and|with)\s+(?:a|my)\s+(?:\w+\s+)?(?:bat|knife|"
+          r"hammer|crowbar|gun|machete|blade|brick|pipe|iron\s+bar)|"
+          r"(?:i|we)\s*(?:'ll|will|'m\s+gonna|'m\s+going\s+to|am\s+going\s+to|\s+will)\s+find\s+(?:your|ur)\s+(?:kids|children|family|"
+          r"daughter|son|wife|mum|little\s+\w+)(?!\s*'?s?\s+(?:shoes|toys|coats?|bags?|books?|keys|phone))|"
+          r"(?:people|men|women|guys|snitches|grasses|rats|boys|girls|lads)\s+like\s+(?:you|u|him|her|them)\s+(?:always\s+)?"
+          r"(?:end\s+up|wind\s+up|turn\s+up)\s+(?:in\s+(?:a\s+|the\s+)?(?:ditch|ditches|hospital|body\s*bags?|graves?|river|canal|"
+          r"coffins?|boxes|morgue)|dead)|"
           r"round\s+(?:them|em|'em|dem|the\s+\w+)\s+(?:all\s+)?up\s+(?:and|n|&)\s+(?:\w+\s+){0,2}?(?:put|line|shoot|gas|"
           r"hang|kill|burn|drown|deport\s+and)|(?:put|line|stand)\s+(?:them|em|'em|dem|him|her|you|the\s+\w+|these\s+\w+|those\s+\w+)"
           r"\s+(?:all\s+)?(?:up\s+)?against\s+(?:a|the)\s+wall|"
@@ -473,7 +496,7 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"(?:i|we)\s+know\s+(?:when|where|what\s+time)\s+(?:your|ur|you|u)\s+(?:\w+\s+)?(?:finishes|finish|ends|end|starts|leaves|"
           r"leave|gets\s+out|get\s+out|walks?|parks?)|see\s+(?:you|u|ya)\s+in\s+the\s+car\s*park|"
           r"(?:till|until|til)\s+(?:they|he|she|you|u|them|dem)(?:'re|'s|\s+are|\s+is|\s+r)\s+(?:all\s+)?(?:on\s+the\s+(?:floor|ground)|"
-          r"dead|bleeding|unconscious|in\s+(?:a&e|hospital))|"
+          r"dead|bleeding|in\s+(?:a&e|hospital))|"
           r"(?:you'?d|you\s+would|u'?d|he'?d|she'?d|they'?d|ya'?d)\s+(?:already\s+)?be\s+(?:in\s+(?:a&e|a\s+and\s+e|hospital|"
           r"the\s+hospital|a\s+body\s*bag|a\s+box|the\s+ground|a\s+coffin|a\s+wheelchair)|dead|six\s+feet\s+under)|"
           r"(?:keep|carry\s+on)\s+\w+(?:ing|in)(?:\s+\S+){0,4}?\s+(?:and|n|an|&)\s+see\s+what\s+happens|"
@@ -665,6 +688,16 @@ _STREET_CUE = re.compile(
     r"youngers|olders|crew|the\s+boys|(?:come|comes|coming)\s+back|mark\s+my\s+words|or\s+(?:sum|sumn|something|what|nah))"
     r"(?![^\W_])|@\w|😈|👿|🤫|🥷|🩸")
 
+#: Present participles of the weak verbs: "I'm cutting you off" and "I'm taking you serious" are
+#: not threats; "I'm cutting his throat" and "I'm beating her ass" are (the weak-verb frame check).
+_WEAK_ING = {"cutting", "taking", "doing", "ending", "finishing", "dropping", "popping", "putting", "spraying", "blasting",
+             "clapping", "bashing", "hacking", "chopping", "boring", "poking", "burying", "lighting up", "opening up",
+             "smashing", "beating", "hurting", "breaking", "snapping", "kicking", "punching", "slapping", "dragging",
+             "choking", "bodying", "wetting", "dipping", "splashing", "cheffing", "bussing", "hitting"}
+_HYPERBOLE_AFTER = re.compile(
+    r"\s+for\s+(?:a|an|some|one|another|my)\s+(?:\w+\s+)?(?:pint|coffee|beer|drink|burger|kebab|pizza|curry|cuppa|tea|nap|"
+    r"sleep|holiday|cigarette|fag|snack|bite|takeaway|chippy|maccies|mcdonalds|greggs|sausage\s+roll|lie\s+in|day\s+off|"
+    r"cold\s+one|bacon\s+sarnie|sandwich)\b")
 _SLANG_CHECK_RULES = {"vt.grammar.normative", "vt.grammar.passive_future", "vt.grammar.wish", "vt.grammar.question"}
 _WEAK_CHECK_RULES = {"vt.grammar.intent", "vt.grammar.imperative", "vt.grammar.question", "vt.grammar.intent_gap",
                      "vt.grammar.progressive"}
@@ -805,7 +838,10 @@ def scan(text: str, suppressed: list[tuple[str, int, int]] | None = None) -> lis
                 if suppressed is not None:
                     suppressed.append(("negated", start, end))
                 continue
-            if rule.id in _WEAK_CHECK_RULES and verb in _WEAK:
+            if rule.id in ("vt.grammar.intent", "vt.grammar.intent_gap") and _HYPERBOLE_AFTER.match(
+                    text, m.end("target") if _target_of(m) else end):
+                continue                        # "i'd kill a man for a pint"
+            if rule.id in _WEAK_CHECK_RULES and (verb in _WEAK or verb in _WEAK_ING):
                 target = _target_of(m) or ""
                 after = text[m.end("target") if target else end:][:40]
                 body = (re.search(_BODY + r"$", target) is not None
@@ -886,7 +922,8 @@ _NEEDS = re.compile(
     r"gettin|need|needs|deserve|deserves|want|wants|floor|ground|pavement|concrete|knife|blade|shank|bora|ching|nank|"
     r"skeng|machete|rambo|gun|strap|burner|wap|piece|ting|draco|9mm|nine|glock|pistol|shotty|shotgun|revolver|mash|"
     r"bat|hammer|axe|acid|round|against|suffer|bleed|scream|beg|lock|locked|coming|indoors|inside|home|good|gut|car|"
-    r"till|until|til|you'?d|u'?d|he'?d|she'?d|they'?d|ya'?d|would)(?![^\W_])")
+    r"till|until|til|you'?d|u'?d|he'?d|she'?d|they'?d|ya'?d|would|leave|leaves|leaving|waiting|straw|teeth|food|lesson|"
+    r"pretty|handsome|smiling|laughing|talking|cocky|brave|alone|find|like)(?![^\W_])")
 
 
 def _dedupe(hits: Iterable[GrammarHit]) -> list[GrammarHit]:
