@@ -28,6 +28,14 @@ from socialhub.classify.structures import scan
     ("runner is on his way with your food, have it ready", "ds.grammar.line"),
     ("anyone round Eastfield after some mandy? driving round now", "ds.grammar.ask"),
     ("one of their youngers hid in a shop lmao", "ga.grammar.fled"),
+    ("our youngers run Eastfield now", "ga.grammar.ours"),
+    ("Millbrook is our market, only from us", "ga.grammar.ours"),
+    ("we dont go there, that side's full of snakes", "ga.grammar.ours"),
+    ("nobody shots in our ends without us knowing", "ga.grammar.ours"),
+    ("who wants to go halves on a bucky", "wp.grammar.trade"),
+    ("need a 10 inch for tonight, who can sort me", "wp.grammar.trade"),
+    ("12 machetes in my room lol", "wp.grammar.display"),
+    ("the new glock is so light, I forget its even on me", "wp.grammar.carry"),
 ])
 def test_structures_are_found(text: str, rule: str) -> None:
     assert rule in {h.rule for h in scan(normalise(text).text)}
@@ -49,6 +57,10 @@ def test_structures_are_found(text: str, rule: str) -> None:
     "their whole team ran out of steam in the second half lol",
     "the kids cried at the end of the film lol",
     "runner on his way to the finish line, what a race",
+    "our team runs the Sunday parkrun",
+    "need a piece of cake after that",
+    "need a knife to cut the bread",
+    "the other side is full of tourists",
 ])
 def test_everyday_lookalikes_are_not(text: str) -> None:
     assert scan(normalise(text).text) == []

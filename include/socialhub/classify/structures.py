@@ -69,7 +69,9 @@ _WEAPON = (r"knife|knives|blades?|shanks?|bora|nank|ching|skengs?|machetes?|ramb
            r"flick\s+knives?|butterfly\s+knives?|daggers?|swords?|katanas?|guns?|pistols?|glocks?|straps?|burners?|"
            r"waps?|dracos?|uzis?|ak\s*47s?|revolvers?|rifles?|shotty|shotguns?|ammo|bullets|shells|extendos?|"
            r"blick(?:y|ies|s)?|glizz(?:y|ies|ys)|choppas?|pole|fye|pumpy|9\s*mil|9mm|the\s+9|the\s+nine|"
-           r"tasers?|crossbows?|knuckle\s*dusters?|blank\s+firers?|converted\s+(?:blanks?|firers?|pistols?)")
+           r"tasers?|crossbows?|knuckle\s*dusters?|blank\s+firers?|converted\s+(?:blanks?|firers?|pistols?)|buck(?:y|ies)|matics?|"
+           r"10\s*inch(?:es|s)?|ten\s+inch(?:es|s)?|zombie\s+knifes?|(?:flick|butterfly|lock|combat)\s+knifes|machetes|boras|nanks|chings|"
+           r"rambos|pumpy|(?:the|my|a)\s+piece(?!\s+of\b)")
 
 # ------------------------------------------------------------------------------------ gangs
 _GROUP = (r"(?:the\s+)?(?:[a-z0-9]+\s+){0,2}(?:boys|gang|crew|lot|set|youngers|mandem|bloc?ks?|gs|squad|firm|side|"
@@ -108,14 +110,19 @@ STRUCTURE_RULES: tuple[StructureRule, ...] = (
     _r("wp.grammar.carry", "weapon", 0.6, "says a weapon is carried",
        r"(?:tooled|strapped|armed)\s+up|stay(?:ing|s)?\s+strapped|"
        r"(?:never|not|don'?t\s+(?:leave|go)\s+(?:\w+\s+){0,2}?)\s*without\s+(?:my|the|a|me)\s+(?:\w+\s+)?(?P<w>" + _WEAPON + r")|"
-       r"(?:with|got)\s+(?:the|my|a|da)\s+(?P<w2>" + _WEAPON + r")\s+on\s+(?:me|him|us|my\s+(?:hip|waist|person))"),
+       r"(?:with|got)\s+(?:the|my|a|da)\s+(?P<w2>" + _WEAPON + r")\s+on\s+(?:me|him|us|my\s+(?:hip|waist|person))|"
+       r"(?P<w3>" + _WEAPON + r")\s+(?:is|'s)\s+so\s+light(?:\W+\w+){0,4}?\W+(?:even|always|still)\s+on\s+(?:u|you|me|ya)\b|"
+       r"(?:never|don'?t)\s+leave\s+the\s+(?:house|yard|ends)\s+without\s+(?:the|my|a)\s+(?P<w4>" + _WEAPON + r")"),
     _r("wp.grammar.trade", "weapon", 0.6, "a weapon bought, sold or swapped",
-       r"(?:sell\w*|buy\w*|tryna\s+(?:buy|get|cop)|cop|swap\w*|trade|who'?s\s+selling|who\s+got|get\s+rid\s+of|"
+       r"(?:sell\w*|buy\w*|tryna\s+(?:buy|get|cop)|cop|swap\w*|trade|who'?s\s+selling|who\s+got|get\s+rid\s+of|go\s+halves\s+on|"
+       r"need\s+(?:a|an|another)(?=\s+\S+(?:\s+\S+)?\s+(?:for\s+(?:tmrw|tomorrow|tonight|the\s+weekend|later)|asap|who\s+"
+       r"(?:can|got|has|wants)|sort\s+me))|got\s+(?:a|an)\s+(?=\S+\s+off\s+(?:a|some)\s+(?:guy|man|bloke|yute|lad))|"
        r"in\s+stock|for\s+sale|for\s+price|offers)" + _NEAR + r"(?:a\s+|the\s+|some\s+|my\s+)?(?P<w>" + _WEAPON + r")"
        r"|(?P<w2>" + _WEAPON + r")" + _NEAR + r"(?:for\s+sale|in\s+stock|dm\s+for\s+price|serious\s+offers|going\s+cheap|"
        r"as\s+well,?\s+ask)"),
     _r("wp.grammar.display", "weapon", 0.55, "shows off a weapon",
-       r"(?:feel\s+of|polished(?:\s+up)?|cleaned(?:\s+up)?|loaded|cocked|say\s+hello\s+to|real)\s+(?:the\s+|my\s+|this\s+|"
+       r"(?:\d+|bare|loads\s+of)\s+(?:\w+\s+)?(?P<w2>" + _WEAPON + r")\s+in\s+my\s+(?:room|drawer|wardrobe|loft|garage|car|bag)|"
+       r"(?:feel\s+of|polished(?:\s+up)?|cleaned(?:\s+up)?|cleaning|loaded|cocked|say\s+hello\s+to|real)\s+(?:the\s+|my\s+|this\s+|"
        r"a\s+(?:cold\s+)?|a\s+)?(?P<w>" + _WEAPON + r")"),
     _r("ds.grammar.price", "drug_supply", 0.7, "a drug with a price or a dealing quantity",
        r"(?P<drug>" + _DRUG + r")" + _NEAR + r"(?:" + _PRICE + r")|(?:" + _PRICE + r")" + _NEAR + r"(?:on\s+|of\s+)?"
@@ -144,6 +151,12 @@ STRUCTURE_RULES: tuple[StructureRule, ...] = (
        r"(?:owns?|running|runs|controls?)\s+(?:these|this|the|our|that)\s+" + _PLACE +
        r"|(?:you'?re|ur|you\s+are)\s+in\s+(?:[a-z0-9]+\s+){1,2}(?:land|territory|turf|ends)|know\s+your\s+place|"
        r"act\s+accordingly|get\s+a\s+pass|trespassing|flag\s+planted|ends\s+claimed|our\s+land|"
+       r"(?:our|my)\s+(?:youngers|olders|mandem|gang|crew|set)\s+(?:run|runs|own|owns|control|controls|hold|"
+       r"holds|took\s+over|run\s+things\s+in)\s+\w+|(?:is|are|'s)\s+our\s+(?:market|patch|area|manor|turf|ends|block|territory)|"
+       r"(?:we|i)\s+(?:own|run|control)\s+(?:everything|all|every\s+street|every\s+road)\s+(?:from|between)|"
+       r"(?:that|their|the\s+other)\s+side'?s?\s+(?:is\s+)?full\s+of\s+(?:rats|snakes|opps|pussies|neeks|cowards|snitches)|"
+       r"(?:nobody|no\s+one|nothing)\s+(?:moves|happens|sells|shots|deals|eats)\s+(?:in|on|round|around)\s+our\s+\w+\s+without|"
+       r"(?:strapped|tooled|armed)\W+(?:\S+\s+){0,3}?on\s+every\s+(?:single\s+)?one\s+of\s+us|"
        r"(?:this|that)\s+(?:whole\s+)?(?:block|side|estate|road|strip)(?:\s+(?:of\s+\w+(?:\s+\w+)?))?\s+(?:is\s+)?ours"),
     _r("ga.grammar.taunt", "gang_affiliation", 0.55, "mocks a rival group as scared",
        r"(?:ducking|duckin|dodging|hiding\s+from|running\s+from|ran\s+from|ran\s+when|scared\s+of|shook\s+of)\s+"
@@ -203,6 +216,7 @@ _NEEDS = {
         r"theirs|race|scoreboard|score|respect|late|memorial|funeral|vigil|grave|leg|wheelchair|limping|bleeding|"
         r"chain|got|even|doors|us|for|ends|estate|block|blocks|side|streets|road|manor|area|flats|postcode|zone|river|lane|strip|"
         r"boys|gang|crew|lot|set|youngers|mandem|gs|squad|firm|mob|clique|team|act|know|ran|run|legged|cried|hid|went|"
+        r"market|patch|everything|full|nobody|nothing|strapped|tooled|armed|"
         r"deleted|lost|bottled|dropped)(?![^\W_])"),
 }
 
