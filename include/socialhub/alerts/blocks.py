@@ -337,11 +337,31 @@ def _field(label: str, value: str) -> dict[str, Any]:
     return _plain(_own(f"{label}\n{body}", FIELD_TEXT_MAX))
 
 
+def evidence_label(reason: Mapping[str, Any]) -> tuple[str, str]:
+    """(what fired, in words; the term, only if it reads as words) for one reason, unescaped.
+
+    A known rule is shown by its plain label (``weapon word: blade``, ``context: sport``,
+    ``announced intent to attack a person: cut``) and its term is left out: for lexicon regex
+    entries and context rules the term is a raw regular expression, noise to an officer, and
+    the quoted span already shows the words. A rule this version does not know keeps its id,
+    and its term when that is words rather than a pattern. See ``socialhub.classify.describe``.
+    """
+    # Imported here: the classify package compiles its grammar on import, which alert-only
+    # callers (DAG parsing, the sinks) should not pay for until a reason is rendered.
+    from socialhub.classify.describe import plain_term, rule_label
+
+    label = rule_label(reason)
+    if label is not None:
+        return label, ""
+    return str(reason.get("rule") or ""), plain_term(reason.get("term")) or ""
+
+
 def _reason_line(reason: Mapping[str, Any]) -> str:
     category = _fit(_one_line(str(reason.get("category", ""))), 80, mrkdwn=True, empty="?")
-    rule = _fit(_one_line(str(reason.get("rule", ""))), 80, mrkdwn=True)
+    label, plain = evidence_label(reason)
+    rule = _fit(_one_line(label), 100, mrkdwn=True)
     span = _fit(_one_line(str(reason.get("text", ""))), SPAN_MAX, mrkdwn=True)
-    term = _fit(_one_line(str(reason.get("term", ""))), 80, mrkdwn=True)
+    term = _fit(_one_line(plain), 80, mrkdwn=True)
     details = []
     if term:
         details.append(f"term “{term}”")
@@ -494,7 +514,7 @@ class DigestPart:
 
 def _digest_reason(reason: Mapping[str, Any]) -> str:
     category = _fit(_one_line(str(reason.get("category", ""))), 40, empty="?")
-    rule = _fit(_one_line(str(reason.get("rule", ""))), 60)
+    rule = _fit(_one_line(evidence_label(reason)[0]), 60)
     span = _fit(_one_line(str(reason.get("text", ""))), DIGEST_SPAN_MAX)
     out = category + (f" ({rule})" if rule else "")
     return out + (f" “{span}”" if span else "")

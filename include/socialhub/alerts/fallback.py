@@ -47,7 +47,7 @@ from urllib.parse import urlsplit
 import httpx
 from tenacity import RetryCallState, Retrying, stop_after_attempt, wait_exponential
 
-from socialhub.alerts.blocks import _fit, _one_line, _score, neutralise, safe_url
+from socialhub.alerts.blocks import _fit, _one_line, _score, evidence_label, neutralise, safe_url
 from socialhub.alerts.model import Alert, is_alert_id
 from socialhub.alerts.sinks import (
     CHANNEL_SLACK_ERRORS,
@@ -354,6 +354,9 @@ def _facts(alert: Alert) -> list[tuple[str, str]]:
 
 def _reason_parts(reason: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {k: str(reason.get(k) or "") for k in ("category", "rule", "term", "text", "effect")}
+    # What a person reads: the rule in plain words, and the term only when it is words (a lexicon
+    # or context regex is noise to an officer; the quoted span shows the words that matched).
+    out["label"], out["plain_term"] = evidence_label(reason)
     for k in ("start", "end"):
         out[k] = reason.get(k) if isinstance(reason.get(k), int) and not isinstance(reason.get(k), bool) else None
     weight = reason.get("weight")
@@ -363,12 +366,12 @@ def _reason_parts(reason: Mapping[str, Any]) -> dict[str, Any]:
 
 def _reason_text(r: Mapping[str, Any], esc: Callable[[str], str]) -> str:
     line = f"{esc(r['category']) or '?'}"
-    if r["rule"]:
-        line += f" ({esc(r['rule'])})"
+    if r["label"]:
+        line += f" ({esc(r['label'])})"
     line += f": \u201c{esc(r['text'])}\u201d" if r["text"] else ": (no span)"
     details = []
-    if r["term"]:
-        details.append(f"term \u201c{esc(r['term'])}\u201d")
+    if r["plain_term"]:
+        details.append(f"term \u201c{esc(r['plain_term'])}\u201d")
     if r["start"] is not None and r["end"] is not None:
         details.append(f"chars {r['start']}\u2013{r['end']}")
     if r["weight"] is not None:
@@ -424,7 +427,8 @@ def alert_document(alert: Alert, channel: str, *, fallback_reason: str | None = 
             "text": inert(post.get("text", ""), TEXT_MAX),
             "media_count": len(post.get("media") or []),
         },
-        "reasons": [{**r, **{k: _inert_line(r[k], 200) for k in ("category", "rule", "term", "text", "effect")}}
+        "reasons": [{**{k: v for k, v in r.items() if k != "plain_term"},
+                     **{k: _inert_line(r[k], 200) for k in ("category", "rule", "term", "text", "effect", "label")}}
                     for r in reasons[:20]],
         "links": links,
         "classifier_version": _inert_line(alert.classification.get("classifier_version", ""), 100),

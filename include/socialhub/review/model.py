@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC
 from typing import Any
 
-from socialhub.alerts.blocks import safe_url
+from socialhub.alerts.blocks import evidence_label, safe_url
 from socialhub.alerts.model import Alert, is_alert_id
 
 REFER = "Refer to platform"
@@ -182,6 +182,12 @@ def _score(value: object) -> str:
     return f"{value:.2f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "?"
 
 
+def evidence_words(reason: Mapping[str, Any]) -> str:
+    """What fired, in plain words (``weapon word: blade``); see ``blocks.evidence_label``."""
+    label, term = evidence_label(reason)
+    return f"{label}, term “{term}”" if label and term else label or term or "evidence"
+
+
 def review_subject(alert: Alert) -> str:
     """One line naming the alert id (the alert's Review link searches for it), what fired and the platform.
 
@@ -220,8 +226,10 @@ def review_body(alert: Alert, *, response_seconds: int, escalation_channel: str)
               md_code_block(post.get("text")), "", "**Why it was flagged**", ""]
     reasons = list(alert.classification.get("reasons") or [])
     for r in reasons[:10]:
-        lines.append(f"- {md_inline(r.get('category'), 40)} ({md_inline(r.get('rule'), 60)}): "
-                     f"“{md_inline(r.get('text') or r.get('term'), 200)}”")
+        # The rule in plain words and the post's own words: never the rule's term, which for a
+        # lexicon or context regex is a raw pattern (socialhub.classify.describe).
+        span = f"“{md_inline(r.get('text'), 200)}”" if r.get("text") else "(no span)"
+        lines.append(f"- {md_inline(r.get('category'), 40)} ({md_inline(evidence_words(r), 100)}): {span}")
     if len(reasons) > 10:
         lines.append(f"- …and {len(reasons) - 10} more")
     if not reasons:

@@ -17,7 +17,7 @@ from html import escape
 from typing import Any
 
 from socialhub.alerts.blocks import safe_url
-from socialhub.review.model import Decision, display_text
+from socialhub.review.model import Decision, display_text, evidence_words
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;
@@ -64,8 +64,9 @@ def render_report(facts: Mapping[str, Any], *, classification: Mapping[str, Any]
     cats = ", ".join(f"{_e(c, 60)} ({_score(scores.get(c))})" for c in labels) or "—"
     reasons = list(classification.get("reasons") or [])
     reason_rows = "".join(
-        f"<tr><td>{_e(r.get('category'), 60)}</td><td>{_e(r.get('rule'), 80)}</td>"
-        f"<td>“{_e(r.get('text') or r.get('term'), 300)}”</td><td>{_score(r.get('weight'))}</td></tr>"
+        f"<tr><td>{_e(r.get('category'), 60)}</td><td>{_e(evidence_words(r), 120)}</td>"
+        f"<td>{('“' + _e(r.get('text'), 300) + '”') if r.get('text') else '(no span)'}</td>"
+        f"<td>{_score(r.get('weight'))}</td></tr>"
         for r in reasons[:25]) or '<tr><td colspan="4">(no evidence spans recorded)</td></tr>'
 
     by = decision.responded_by or {}
@@ -104,7 +105,7 @@ refer it; the automated scores below only brought it to the officer's attention.
 
 <h2>Why it was flagged</h2>
 <p>Categories: {cats}. Classifier <code>{_e(classification.get("classifier_version") or "unknown", 80)}</code>.</p>
-<table><tr><th>Category</th><th>Rule</th><th>Matched text</th><th>Weight</th></tr>{reason_rows}</table>
+<table><tr><th>Category</th><th>What matched</th><th>Matched text</th><th>Weight</th></tr>{reason_rows}</table>
 <p class="note">The classifier is a triage aid. Its output is not evidence of an offence or of anyone's membership
 of any group.</p>
 
