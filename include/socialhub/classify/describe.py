@@ -15,8 +15,9 @@ Labels, by rule:
   ``threat phrase: intent with target``;
 * a structure (``wp.grammar.*``, ``ds.grammar.*``, ``ga.grammar.*``): the structure's own label,
   ``a drug with a price or a dealing quantity``;
-* the threat grammar (``vt.grammar.*``) and a weapon in a threat (``wp.in_threat``): the term,
-  which already reads as words (``announced intent to attack a person: cut``);
+* the threat grammar (``vt.grammar.*``, and a structure this version does not list) and a
+  weapon in a threat (``wp.in_threat``): the term, which already reads as words
+  (``announced intent to attack a person: cut``);
 * a context rule (``ctx.<id>``): ``context: sport``; a negated or reported match:
   ``negated, not counted`` / ``reported, quoted or condemned, not counted``;
 * the statistical model (``model.ngrams``): ``model words, raised the score`` (or lowered);
@@ -156,7 +157,7 @@ def rule_label(reason: Mapping[str, Any]) -> str | None:
     if head in _PREFIX_CATEGORY and rest.startswith("grammar."):
         return _cut(term) if term else f"{CATEGORY_NOUNS[_PREFIX_CATEGORY[head]]} structure"
     if rule in entries or (head in _PREFIX_CATEGORY and rest):
-        words = _words(rest)
+        words = _words(rest if head in _PREFIX_CATEGORY else rule)
         if not words or looks_like_pattern(words):
             return None
         category = entries.get(rule) or _PREFIX_CATEGORY[head]
