@@ -45,15 +45,11 @@ def socialhub_process():
 
     @task(pool="socialhub_process")
     def process(batch_ids: list) -> list:
-        from airflow.exceptions import AirflowFailException
-
-        from socialhub.errors import QualityGateFailed
+        # a QualityGateFailed is not retried (retrying cannot make a bad batch good): the retry
+        # policy in default_args fails the task at once
         from socialhub_airflow import runtime
 
-        try:
-            return runtime.process(batch_ids)
-        except QualityGateFailed as exc:  # retrying cannot make a bad batch good
-            raise AirflowFailException(str(exc)) from exc
+        return runtime.process(batch_ids)
 
     @task(trigger_rule="all_done", pool="socialhub_alerts")
     def alert(chunks: list):

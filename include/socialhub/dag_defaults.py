@@ -1,7 +1,7 @@
 """What every socialhub DAG shares: owner, retries, timeouts, and telling the platform team.
 
-* ``default_args``: owner, retries, a per-task ``execution_timeout`` and the task-level
-  ``on_failure_callback``.
+* ``default_args``: owner, retries (with Airflow 3.3's retry policy: what cannot mend is not
+  retried), a per-task ``execution_timeout`` and the task-level ``on_failure_callback``.
 * ``notify_platform_team_of_run``: the DAG-level ``on_failure_callback``; it also fires when a
   run is failed by its ``dagrun_timeout`` (reason ``timed_out``), which no task callback sees.
 * ``deadline_alert``: an Airflow 3 ``DeadlineAlert`` (the successor of SLAs) that tells the
@@ -91,13 +91,37 @@ def deadline_alert(interval: timedelta) -> Any:
                          name="socialhub run not finished in time")
 
 
+#: with ``exponential_backoff``: the multiplier (Airflow 3.3 reads ``retry_exponential_backoff`` as
+#: one; ``True`` is 1.0, a constant delay) and the longest wait between two tries
+BACKOFF_MULTIPLIER = 2.0
+MAX_RETRY_DELAY = timedelta(minutes=10)
+
+#: failures no retry can mend: the task fails at once (Airflow's retry policy, not a wrapped exception)
+NOT_RETRYABLE = ("socialhub.errors.ConfigError", "socialhub.errors.QualityGateFailed")
+
+
+def retry_policy() -> Any:
+    """Airflow 3.3's ``ExceptionRetryPolicy``: a configuration error (a missing or invalid connection,
+    a bad watchlist or setting) or a failed quality gate fails the task at once; anything else is
+    retried as ``retries`` says. Imports ``airflow.sdk``, which the DAG file has already imported."""
+    from airflow.sdk import ExceptionRetryPolicy, RetryAction, RetryRule
+
+    return ExceptionRetryPolicy(rules=[
+        RetryRule(exception=list(NOT_RETRYABLE), action=RetryAction.FAIL,
+                  reason="not transient: a configuration error or a failed quality gate"),
+    ])
+
+
 def default_args(*, retries: int = 2, retry_delay: timedelta = timedelta(seconds=30),
                  exponential_backoff: bool = False,
                  execution_timeout: timedelta = DEFAULT_TASK_TIMEOUT) -> dict[str, Any]:
-    """``default_args`` for a socialhub DAG: retried, time-limited, owned by and reported to the platform team."""
+    """``default_args`` for a socialhub DAG: retried (not what cannot mend), time-limited, owned by and
+    reported to the platform team."""
     args: dict[str, Any] = {"owner": OWNER, "retries": retries, "retry_delay": retry_delay,
+                            "retry_policy": retry_policy(),
                             "execution_timeout": execution_timeout,
                             "on_failure_callback": notify_platform_team}
     if exponential_backoff:
-        args["retry_exponential_backoff"] = True
+        args["retry_exponential_backoff"] = BACKOFF_MULTIPLIER
+        args["max_retry_delay"] = MAX_RETRY_DELAY
     return args
