@@ -828,7 +828,8 @@ def scan(text: str, suppressed: list[tuple[str, int, int]] | None = None) -> lis
     hits: list[GrammarHit] = []
     if len(text) < 4 or _NEEDS.search(text) is None:
         return hits
-    for rule in GRAMMAR_RULES:
+    rules = GRAMMAR_RULES if _CORE.search(text) is not None else _PHRASE_RULES
+    for rule in rules:
         for m in rule.rx.finditer(text):
             verb = _verb_of(m)
             start, end = m.span()
@@ -924,6 +925,30 @@ _NEEDS = re.compile(
     r"bat|hammer|axe|acid|round|against|suffer|bleed|scream|beg|lock|locked|coming|indoors|inside|home|good|gut|car|"
     r"till|until|til|you'?d|u'?d|he'?d|she'?d|they'?d|ya'?d|would|leave|leaves|leaving|waiting|straw|teeth|food|lesson|"
     r"pretty|handsome|smiling|laughing|talking|cocky|brave|alone|find|like)(?![^\W_])")
+
+
+#: The rules built on a violent act (an act, a participle, a body part, a weapon): a text without
+#: any of these CORE stems runs only the set-phrase rules (``_PHRASE_RULES``), which is what most
+#: everyday posts that pass ``_NEEDS`` (it has common words such as "like", "home", "see") do.
+#: Stems, not whole words ("kill" covers "kills", "killing"). The prefilter test checks both.
+_CORE = re.compile(
+    r"(?<![^\W_])(?:" + _VERB_STRONG + "|" + _PARTICIPLE + "|" + _BODY +
+    r"|die|dies|dead|death|bullet|rope|knife|knives|blade|shank|shell|lead|round|wap|ting|slug|hole|shot|nine|9|steel|"
+    r"clip|mag|bora|dagger|machete|arrow|torch|firebomb|petrol|wreck|trash|raid|nuke|erase|remove|exterminat|eradicat|"
+    r"caving|bashing|kicking|slashing|chopping|gutting|hacking|knifing|slitting|gunning|lynching|executing|torturing|"
+    r"butchering|bombing|gassing|burying|dropping|merking|murking|shanking|juking|jooking|boring|poking|spraying|"
+    r"blasting|popping|clapping|lighting|opening|running|breaking|snapping|putting|cutting|slicing|burning|smashing|"
+    r"beating|battering|hurting|slapping|punching|bodying|wetting|chinging|doing|dragging|drowning|strangling|choking|"
+    r"hanging|bottling|glassing|stomping|bussing|splashing|dipping|cheffing|ending|finishing|taking|stamping|jumping|"
+    r"killing|murdering|stabbing|shooting|executing|slaughtering|exterminating|"
+    r"kys|yourself|urself|yourselves|yaself|yoself|ur\s+self|your\s+self|ditch|grave|box|coffin|body|morgue|ground|river|"
+    r"canal|swing|fry|rot|hiding|shoeing|rough|rip|lay|laying|sending|leaving|air|lit|slide|spin|slidin|sliding|spinning|"
+    r"gun|rifle|shotgun|pistol|glock|ak|bomb|weapon|strap|axe|pipe|explosive|burn|run|knock|mess|cave|light|blow|mash|"
+    r"wipe|hunt|mow|string|fuck|beat|smash|cut|chop|bash|emoji_)")
+#: The rules that can match without any CORE stem (set phrases, "you'll be dead", "your days are numbered").
+_PHRASE_RULES = tuple(r for r in GRAMMAR_RULES if r.id in {
+    "vt.grammar.passive_future", "vt.grammar.will_die", "vt.grammar.you_are_dead", "vt.grammar.question2",
+    "vt.grammar.implicit", "vt.grammar.better_dead"})
 
 
 def _dedupe(hits: Iterable[GrammarHit]) -> list[GrammarHit]:
