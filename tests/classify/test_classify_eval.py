@@ -429,3 +429,10 @@ def test_ratio_notes_say_when_worst_is_worst_only_by_smoothing_and_whether_it_is
     high = SliceRate("suite:mle", n=400, flagged=80, min_n=25)
     low = SliceRate("suite:aae", n=400, flagged=2, min_n=25)
     assert ratio_notes(high, low) == ["the difference is significant at 95%: the two slices' Wilson intervals do not overlap"]
+
+
+def test_ratio_notes_say_when_no_slice_has_a_false_positive() -> None:
+    from socialhub.classify.slices import ratio_notes
+
+    notes = ratio_notes(SliceRate("group:gaming", n=39, flagged=0), SliceRate("group:everyday", n=158, flagged=0))
+    assert "no slice in the ratio has a false positive" in notes[0]
