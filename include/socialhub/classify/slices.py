@@ -280,7 +280,7 @@ def ratio_notes(worst: SliceRate, best: SliceRate) -> list[str]:
     chance (their 95% Wilson intervals overlap or not), and when the "worst" is worst only because
     smoothing weighs a small slice's zero more (its raw rate is not higher)."""
     notes = []
-    if worst.flagged == 0:
+    if worst.flagged == 0 and best.flagged == 0:
         notes.append(f"no slice in the ratio has a false positive ({worst.name} 0/{worst.n}, {best.name} 0/{best.n}): "
                      "the ratio reflects only their sizes through smoothing, not a difference in false positives")
     elif worst.fpr < best.fpr:
