@@ -83,7 +83,7 @@ def socialhub_hung():
     def stall():
         time.sleep(300)   # a platform API that never answers
 
-    @task
+    @task(retries=2, retry_delay=timedelta(0))   # the retry policy: a missing connection is not retried
     def store_without_connection():
         from socialhub_airflow import runtime
 
@@ -108,7 +108,8 @@ dag = DagBag(dag_folder=sys.argv[1]).dags["socialhub_hung"]
 t0 = time.monotonic()
 run = dag.test()
 print(json.dumps({"state": str(run.state), "seconds": time.monotonic() - t0,
-                  "tasks": {ti.task_id: str(ti.state) for ti in run.get_task_instances()}}))
+                  "tasks": {ti.task_id: str(ti.state) for ti in run.get_task_instances()},
+                  "tries": {ti.task_id: ti.try_number for ti in run.get_task_instances()}}))
 """
 
 
@@ -134,6 +135,7 @@ def test_hung_task_is_stopped_and_reported(tmp_path):
     assert result["state"] == "failed"
     assert result["tasks"] == {"stall": "failed", "store_without_connection": "failed"}
     assert result["seconds"] < 120                     # stopped by the 2 s timeout, not by the 300 s sleep
+    assert result["tries"]["store_without_connection"] == 1   # retries=2, but a ConfigError fails at once
     notices = _notices(data / "outbox")
     stall = [t for t in notices if "socialhub_hung.stall" in t]
     missing = [t for t in notices if "socialhub_hung.store_without_connection" in t]
