@@ -94,12 +94,12 @@ _VERB_STRONG = (
     r"set\s+fire\s+to|ambush|cut\s+off|chop\s+off|gut|skin|flay|disembowel|dismember|crucify|castrate|scalp|cripple|paralyse|paralyze|"
     r"lick\s+off|mash\s+up|stretch|air\s+out|wack|whack|smack|knock\s+out|knock|stomp\s+out|whoop|drop|bruk|"
     r"lick\s+off|mash\s+up|fling|box|bun\s+dung|run\s+down|hunt\s+down|drag|crack|split|rearrange|do\s+in|"
-    r"put\s+to\s+sleep|send|leave|put|chop|poke|emoji_knife|emoji_dagger|emoji_gun")
+    r"put\s+to\s+sleep|send|leave|put|chop|poke|rip|tear|emoji_knife|emoji_dagger|emoji_gun")
 # ... whose object must come straight after them and that also need an extra frame when used
 # as "modal + verb + target" (see _WEAK_OK below).
 _WEAK = {"beat", "hurt", "harm", "break", "snap", "smash", "pop", "cap", "spray", "jump", "attack", "punch",
          "kick", "slap", "whack", "hit", "fight", "deck", "bang", "end", "bury", "smoke", "blast", "clap",
-         "bun", "body", "dead", "cheff", "poke", "take out", "light up", "open up", "finish off", "put down", "wipe out",
+         "bun", "body", "dead", "cheff", "poke", "rip", "tear", "take out", "light up", "open up", "finish off", "put down", "wipe out",
          "eliminate", "mess up", "fuck up", "dip", "splash", "chef", "cut", "slash", "slice", "choke", "gas",
          "hang", "bomb", "blow up", "glass", "bottle", "acid", "buss", "shot", "assault",
          "violate", "stomp", "hack", "kick in", "pull up on", "run up on", "slide on", "spin on", "ride on",
@@ -136,7 +136,7 @@ _WEAK_OK = re.compile(
 _PUT_FRAME = re.compile(
     r"\s+(?:to\s+sleep(?:\s+(?:for\s+good|permanently|forever)|\W+permanently)|"
     r"(?:in|inna|into)\s+(?:a|the|di|da)\s+(?:ditch|dirt|ground|grave|box|coffin|river|canal|body\s*bag|hospital|morgue)|"
-    r"through\s+(?:a|the|that|this)\s+(?:window|wall|door|windscreen)|six\s+feet\s+under|"
+    r"through\s+(?:a|the|that|this)\s+(?:window|wall|door|windscreen|glass|table|fence|floor)|six\s+feet\s+under|"
     r"(?:\S+\s+){0,2}?on\s+the\s+(?:floor|ground|pavement|concrete)(?!\s+(?:laughing|crying|rolling|in\s+stitches|dying\s+of))|"
     r"to\s+(?:the\s+)?(?:hospital|a&e|morgue|grave|icu|intensive\s+care|emergency\s+room|er)\b|"
     r"to\s+(?:go\s+)?(?:meet|see)\s+(?:ya|your|ur|his|her|their|yo)\s+(?:granny|grandma|nan|maker|ancestors|god))")
@@ -287,7 +287,7 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"(?P<verb>" + _PARTICIPLE + r"|in\s+(?:a|the)\s+(?:ditch|grave|box|coffin|body\s*bag|morgue|ground|river|canal))(?!\w)"),
     _rule("vt.grammar.should_die", 0.8,
           "people should / deserve to / need to DIE, or deserve a bullet",
-          r"(?P<subject>" + TARGET + r"|they|he|she|you|u)(?:\s+(?:who|that)(?:\s+\S+){1,5}?(?=\s+(?:should|must|need|needs|"
+          r"(?P<subject>" + TARGET + r"|they|he|she|you|u|(?:(?<=^)|(?<=[.!?,;:\n]\s)|(?<=[.!?,;:\n]))(?:" + _PERSON_NOUNS + r"))(?:\s+(?:who|that)(?:\s+\S+){1,5}?(?=\s+(?:should|must|need|needs|"
           r"ought|deserve|deserves|have|has|gotta)\b))?" + _G + r"(?:(?:all|just|really|fucking|each)" + _G + r")?"
           r"(?:should|must|need\s+to|needs\s+to|ought\s+to|deserve\s+to|deserves\s+to|have\s+to|has\s+to|gotta|fi|"
           r"deserve|deserves|need|needs)" + _G + r"(?:(?:all|just|really|fucking)" + _G + r")?"
@@ -342,7 +342,9 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"(?:'ll|will|gonna|finna)\s+(?:all\s+)?(?P<verb2>die|be\s+dead|be\s+next|pay\s+with\s+(?:your|his|their)\s+life|"
           r"burn(?!\s+(?:out|the|a|your|my|through|off|calories|bright))|rot|hang|bleed|pay\s+in\s+blood)|"
           r"(?:won't|wont|will\s+not|ain't|aint|not\s+gonna|aren't\s+gonna|are\s+not\s+going\s+to|r\s+not\s+gonna)\s+"
-          r"(?P<verb3>(?:see|make\s+it\s+to|live\s+to\s+see|reach|last|survive|see\s+out)\s+(?:tomorrow|\d+|"
+          r"(?P<verb3>live\s+long\s+enough|live\s+to\s+(?:regret|tell|see)|(?:see|make\s+it\s+to)\s+(?:the\s+inside\s+of\s+)?(?:a\s+)?"
+          r"(?:court|courtroom|trial|the\s+trial)|"
+          r"(?:see|make\s+it\s+to|live\s+to\s+see|reach|last|survive|see\s+out)\s+(?:tomorrow|\d+|"
           r"(?:your|ur|his|her|their)\s+next\s+birthday|christmas|the\s+weekend|next\s+week|another\s+day|the\s+morning|"
           r"the\s+night|the\s+year|(?:your|ur|his|her|their)\s+\d+\w*(?:\s+birthday)?|the\s+end\s+of\s+(?:the\s+)?(?:term|week|"
           r"month|year|summer|day|night))))", negatable=False),
@@ -437,7 +439,7 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"|(?:your|ur|yuh)\s+time(?:'s|\s+is)?\s+(?:\w+\s+)?(?:up|reach|soon\s+come|running\s+out)"
           r"|(?:see|c)\s+(?:you|u|ya)\s+at\s+(?:your|ur)\s+(?:funeral|wake|grave)"
           r"|(?:start\s+)?(?:picking|pick)\s+out\s+(?:your|ur)\s+(?:coffin|casket|headstone|grave)"
-          r"|saving\s+(?:up\s+)?for\s+(?:the|your|ur|his)\s+funeral|(?:buy|get)\s+black\s+clothes"
+          r"|saving\s+(?:up\s+)?for\s+(?:the|your|ur|his|a)\s+funeral|(?:buy|get)\s+black\s+clothes"
           r"|(?:said|say)\s+your\s+goodbyes|(?:looking|look)\s+over\s+(?:your|ur)\s+shoulder"
           r"|(?:it'?ll|it\s+will|this\s+will)\s+be\s+(?:your|ur|his)\s+last\s+(?:one|christmas|birthday|summer|day)"
           r"|(?:your|ur)\s+last\s+(?:christmas|birthday|mistake)|made\s+(?:your|ur)\s+last\s+mistake"
@@ -461,6 +463,16 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"(?:love|like|want|wanna|can'?t\s+wait|cant\s+wait)\s+to\s+see\s+(?:them|him|her|you|u|y'all|yall|em|'em|dem)\s+"
           r"(?:all\s+)?(?:burn|die|hang|bleed|suffer|rot|drown|choke|get\s+(?:shot|stabbed|killed|hanged|lynched))|"
           r"see\s+what\s+happens\s+to\s+(?:you|u|ya|yu|yuh|you\s+lot|u\s+lot|y'?all)\b|"
+          r"gets?\s+a\s+(?:brick|bullet|knife|bottle|bat|hammer|blade|machete)\s+(?:through|in|into|to|across)\s+(?:the|his|her|their|your|ur)\s+"
+          r"(?:skull|head|face|chest|neck|back|throat)|"
+          r"(?:you'?ll|you\s+will|he'?ll|she'?ll|they'?ll|you'?re\s+gonna|u'?ll)\s+be\s+pushing\s+up\s+(?:the\s+)?daisies|"
+          r"(?:wouldn'?t|would\s+not|won'?t|will\s+not)\s+lose\s+(?:any\s+)?sleep\s+if\s+(?:someone|somebody|they|he|she|some\s+\w+)\s+"
+          r"(?:\w+\s+){0,2}?(?:killed|shot|stabbed|ran|run|hanged|hung|murdered|bombed|burned|burnt|beat|battered|knifed|torched)|"
+          r"empt(?:y|ied|ying)\s+(?:the|a|my|his|whole|that)\s+(?:whole\s+)?(?:clip|mag|magazine|chamber|extendo)|"
+          r"(?:learn|know|find\s+out|show\s+you)\s+what\s+(?:real\s+)?pain\s+(?:is|feels\s+like|really\s+is)|"
+          r"make\s+(?:you|u|him|her|them|dem)\s+(?:eat|swallow)\s+(?:your|ur|his|her|their|dem)\s+(?:own\s+)?teeth|"
+          r"set(?:ting)?\s+(?:the|my|our|a)\s+dogs?\s+on\s+(?:you|u|him|her|them|dem)|finish(?:ing)?\s+the\s+job\s+(?:myself|ourselves|properly)|"
+          r"bring\s+(?:the|your|ur|ya)\s+(?:bats|blades|knives|straps|guns|tools|shanks|machetes|hammers|ting|tings|skengs|boras|weapons)|"
           r"(?:leave|leaves|leaving|go\s+home|goes\s+home|going\s+home|end\s+up|ends\s+up|carried\s+out|come\s+out)\s+in\s+an?\s+"
           r"(?:ambulance|body\s*bag|box|hearse|coffin|stretcher)|"
           r"(?:i'?ll|we'?ll|i\s+will|we\s+will)\s+be\s+waiting\s+(?:for\s+(?:you|u)\s+)?in\s+(?:your|ur)\s+(?:garden|house|flat|room|"
@@ -560,7 +572,7 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"(?:pure\s+)?blood\s+(?:a\s+go|go|will|gonna|is\s+gonna)\s+(?:run|spill|flow)|"
           r"(?:mi|me|we|wi)\s+know\s+weh\s+(?:yuh|you|unu)\s+(?:live|stay|sleep)|"
           r"(?:i'?d|i\s+would|i'?ll|i\s+will)\s+(?:\w+\s+)?pull\s+the\s+trigger(?:\s+(?:myself|on\s+(?:him|her|them|you|"
-          r"em)))|(?:throw|chuck|push)\s+(?:them|him|her|em|'em|you|dem|the\s+lot\s+of\s+(?:them|em|you))\s+(?:all\s+)?(?:off|out\s+of|from)\s+(?:a|the)\s+"
+          r"em|the\s+lot\s+of\s+(?:them|em|you)|every\s+\w+|all\s+of\s+(?:them|you))))|(?:throw|chuck|push)\s+(?:them|him|her|em|'em|you|dem|the\s+lot\s+of\s+(?:them|em|you))\s+(?:all\s+)?(?:off|out\s+of|from)\s+(?:a|the)\s+"
           r"(?:roof|building|bridge|cliff|window|tower|balcony|plane)|let\s+(?:them|him|her|em|'em|dem)\s+(?:all\s+)?"
           r"(?:drown|die|burn|rot|bleed\s+out|starve)|emoji_(?:knife|gun|dagger|bomb)(?:\s+\S+){0,4}?\s+(?:that'?s\s+(?:you|u|the\s+plan\s+for\s+you)|for\s+"
           r"(?:you|u)\b)|=\s*emoji_(?:skull|coffin)|emoji_blood\s+on\s+(?:your|ur)|(?:emoji_target|target)\s+on\s+(?:your|ur)"
@@ -854,7 +866,7 @@ def scan(text: str, suppressed: list[tuple[str, int, int]] | None = None) -> lis
                 if verb == "hit" and re.match(r"\s+up\b", after):
                     continue                    # "i'll hit you up later": a message, not a blow
                 framed = re.search(r"(?:shit|crap|hell|fuck|life|daylights|stuffing|snot)\s+out\s+of\s", m.group(0)) is not None
-                group = re.search(r"(?:\ball|\bevery\s*(?:one|body|single)|\beach\s+of|\bboth|\blot\s+of)", target) is not None
+                group = re.search(r"(?:\ball|\bevery\s*(?:one|body|single|last)|\beach\s+of|\bboth|\blot\s+of)", target) is not None
                 if not (body or framed or (group and verb not in _FRAME_ONLY)) and not _WEAK_OK.search(after):
                     continue
             if rule.id in ("vt.grammar.normative", "vt.grammar.should_die") and re.match(
@@ -924,7 +936,8 @@ _NEEDS = re.compile(
     r"skeng|machete|rambo|gun|strap|burner|wap|piece|ting|draco|9mm|nine|glock|pistol|shotty|shotgun|revolver|mash|"
     r"bat|hammer|axe|acid|round|against|suffer|bleed|scream|beg|lock|locked|coming|indoors|inside|home|good|gut|car|"
     r"till|until|til|you'?d|u'?d|he'?d|she'?d|they'?d|ya'?d|would|leave|leaves|leaving|waiting|straw|teeth|food|lesson|"
-    r"pretty|handsome|smiling|laughing|talking|cocky|brave|alone|find|like)(?![^\W_])")
+    r"pretty|handsome|smiling|laughing|talking|cocky|brave|alone|find|like|gets?|pushing|sleep|empty|emptied|emptying|pain|"
+    r"eat|swallow|dog|dogs|job|bring|live|court|courtroom|trial|trigger|funeral)(?![^\W_])")
 
 
 #: The rules built on a violent act (an act, a participle, a body part, a weapon): a text without
