@@ -70,7 +70,8 @@ class Page:
     def __init__(self, ws_url: str) -> None:
         from websockets.sync.client import connect
 
-        self.ws = connect(ws_url, max_size=64 * 1024 * 1024, open_timeout=10)
+        # legacy=True: a connection held open across calls, not a "with" block (websockets 17.1+ warns otherwise)
+        self.ws = connect(ws_url, max_size=64 * 1024 * 1024, open_timeout=10, legacy=True)
         self._id = 0
         for domain in ("Page", "Runtime", "Network"):
             self.send(f"{domain}.enable")
