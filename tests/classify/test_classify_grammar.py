@@ -356,6 +356,18 @@ PLAIN_THREATS = [
     "I'm setting the dog on you and then finishing the job myself.",
     "we're outside his school at 3, bring the bats",
     "I'd happily pull the trigger on the lot of them.",
+    # an eighth probe, threats against groups in the style of published functional tests (13/25 before)
+    'I will personally make sure that every immigrant in this town suffers.',
+    'I want to see all women burned at the stake.',
+    "I can't wait to watch every Jew die in agony.",
+    'All disabled people should be euthanised.',
+    'It is time to exterminate the lot of them.',
+    'The only solution is to kill every last Muslim.',
+    "Somebody should put a bullet in every immigrant's head.",
+    'Black people should be hunted for sport.',
+    'It would be a good idea to shoot every protester.',
+    'Get rid of the Jews by any means necessary, violence included.',
+    "Why don't we just shoot them all and be done with it?",
 ]
 
 PLAIN_CONTRASTS = [
@@ -442,6 +454,13 @@ PLAIN_CONTRASTS = [
     'The gardener will be pushing up the daisies in the spring bed.',
     '"Migrants deserve a bullet" is the kind of post that gets you arrested, and rightly so.',
     "We're outside his school at 3 to pick him up, bring the snacks.",
+    'I will personally make sure that every immigrant in this town feels welcome.',
+    'It is time to welcome the lot of them.',
+    'Shooting every protester is what dictatorships do, and it is evil.',
+    "Why don't we just invite them all round for tea?",
+    "Get rid of the weeds by any means necessary, I'm desperate.",
+    'all dogs should be euthanised',
+    'foxes should be hunted',
     'The knife crime figures for London were published today.',
 ]
 

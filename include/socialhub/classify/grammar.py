@@ -151,7 +151,8 @@ _PARTICIPLE = (
     r"popped|capped|sprayed|riddled|done\s+in|taken\s+out|fucked\s+up|messed\s+up|jumped|attacked|assaulted|"
     r"kicked\s+in|smashed\s+up|smashed|hurt|harmed|violated|deported\s+and\s+shot|thrown\s+off\s+\w+|"
     r"thrown\s+(?:in|into)\s+(?:a|the)\s+(?:river|sea|ocean|oven|ovens|fire|canal|channel)|set\s+on\s+fire|nuked|bombed|blown\s+up|"
-    r"castrated|stoned|skinned|gutted|dead|a\s+body|rushed|lit\s+up|opened\s+up|slumped|smoked\s+out|"
+    r"castrated|stoned|skinned|gutted|dead|a\s+body|euthanised|euthanized|sterilised|sterilized|hunted|hunted\s+down|"
+    r"burned\s+at\s+the\s+stake|burnt\s+at\s+the\s+stake|rushed|lit\s+up|opened\s+up|slumped|smoked\s+out|"
     r"put\s+in\s+(?:a|the)\s+(?:box|ground|hospital|grave|ditch|body\s+bag)|put\s+six\s+feet\s+under")
 # Violent participles whose meaning needs a person subject (film "shot", budget "cut", cake
 # "sliced", debt "wiped out"): counted only after a person/group subject.
@@ -162,7 +163,8 @@ _PARTICIPLE_PERSON_ONLY = {"shot", "cut", "sliced", "burned", "burnt", "buried",
                            "taken out", "culled", "eliminated", "eradicated", "attacked", "bombed", "blown up",
                            "nuked", "gutted", "skinned", "stoned", "choked", "slumped", "hacked", "run over",
                            "fucked up", "messed up", "done in", "bodied", "bussed", "gassed", "slashed",
-                           "smoked out"}
+                           "smoked out", "hunted", "hunted down", "euthanised", "euthanized", "sterilised",
+                           "sterilized"}
 
 # ------------------------------------------------------------------------------------ who + intent
 _MODAL = (
@@ -356,7 +358,7 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"(?:bullets?|shots?|holes?|rounds?|slugs?|blades?|knife|knives|shanks?|nines?|9s?|shells?|lead|steel|"
           r"one|two|clip|mag|magazine|ting|bora|shanks|dagger|machete|arrows?)\s+"
           r"(?:in|into|through|inna|in\s+to|thru|inside)\s+(?P<target>you|u|yuh|ya|yu|him|her|them|dem|"
-          r"(?:your|ur|his|her|their|dem|that\s+\w+'?s?|the)\s+(?:\w+\s+)?(?:" + _BODY + r"|" + _PERSON_NOUNS + r"))"),
+          r"(?:your|ur|his|her|their|dem|that\s+\w+'?s?|every\s+\w+'s|the)\s+(?:\w+\s+)?(?:" + _BODY + r"|" + _PERSON_NOUNS + r"))"),
     _rule("vt.grammar.aim_for", 0.7,
           "aim for the head / neck (an instruction to hurt someone)",
           r"(?P<verb>aim|aiming|go|going|shoot|shooting|cut|stab|stabbing|strike|hit)\s+(?:for|at)\s+"
@@ -463,6 +465,12 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"(?:love|like|want|wanna|can'?t\s+wait|cant\s+wait)\s+to\s+see\s+(?:them|him|her|you|u|y'all|yall|em|'em|dem)\s+"
           r"(?:all\s+)?(?:burn|die|hang|bleed|suffer|rot|drown|choke|get\s+(?:shot|stabbed|killed|hanged|lynched))|"
           r"see\s+what\s+happens\s+to\s+(?:you|u|ya|yu|yuh|you\s+lot|u\s+lot|y'?all)\b|"
+          r"(?:want|wanna|love|like|can'?t\s+wait|cant\s+wait|would\s+love|dream\s+of\s+the\s+day\s+I\s+get)\s+to\s+(?:see|watch)\s+"
+          r"(?:" + TARGET + r")\s+(?:all\s+)?(?:die|burn|hang|bleed|suffer|rot|drown|choke|scream|"
+          r"(?:get\s+|being\s+|be\s+)?(?:" + _PARTICIPLE + r"))(?!\w)|"
+          r"make\s+sure\s+(?:that\s+)?(?:" + TARGET + r")(?:\s+\S+){0,4}?\s+(?:suffers?|dies?|bleeds?|never\s+walks?\s+again|"
+          r"gets?\s+(?:hurt|killed|stabbed|shot|beaten))\b|"
+          r"get\s+rid\s+of\s+(?:" + TARGET + r")\s+(?:by\s+any\s+means|permanently|for\s+good|once\s+and\s+for\s+all|violently)|"
           r"gets?\s+a\s+(?:brick|bullet|knife|bottle|bat|hammer|blade|machete)\s+(?:through|in|into|to|across)\s+(?:the|his|her|their|your|ur)\s+"
           r"(?:skull|head|face|chest|neck|back|throat)|"
           r"(?:you'?ll|you\s+will|he'?ll|she'?ll|they'?ll|you'?re\s+gonna|u'?ll)\s+be\s+pushing\s+up\s+(?:the\s+)?daisies|"
@@ -619,7 +627,15 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           "a call to start attacking people (\"time to start shooting these vermin\")",
           r"(?:time\s+to|it'?s\s+time\s+to|high\s+time\s+(?:we|to)|let'?s|lets|we\s+(?:need|have|ought)\s+to|start)\s+"
           r"(?:start\s+|go\s+)?(?P<verb>killing|shooting|stabbing|hanging|lynching|burning|gassing|bombing|"
-          r"murdering|slaughtering|exterminating|executing|beating|butchering)\s+(?P<target>" + TARGET + r")"),
+          r"murdering|slaughtering|exterminating|executing|beating|butchering)\s+(?P<target>" + TARGET + r")"
+          r"|(?:time\s+to|it'?s\s+time\s+to|high\s+time\s+(?:we|to)|(?:solution|answer|only\s+way|only\s+option|plan|way\s+forward|"
+          r"thing\s+to\s+do)\s+(?:is|would\s+be)\s+to|(?:good|great|best|better)\s+idea\s+(?:is\s+)?to)\s+(?:just\s+|simply\s+|finally\s+)?"
+          r"(?P<verb2>kill|shoot|stab|hang|lynch|burn|gas|bomb|murder|slaughter|exterminate|execute|butcher|eliminate|eradicate|"
+          r"wipe\s+out|massacre|behead|drown|nuke|poison|string\s+up|round\s+up\s+and\s+shoot)\s+(?P<target2>" + TARGET + r")"),
+    _rule("vt.grammar.why_not", 0.75,
+          "a call to attack people as a question (\"why don't we just shoot them all?\")",
+          r"why\s+(?:don'?t|dont|do\s+not|not)\s+(?:we|you|they|someone|somebody|the\s+\w+)?\s*(?:just\s+|simply\s+)?"
+          r"(?P<verb>" + _VERB_STRONG + r")\s+(?P<target>" + TARGET_OR_BODY + r")"),
     _rule("vt.grammar.slide", 0.75,
           "announces a raid on a named person in drill slang (\"we finna slide on Dre tonight\")",
           r"(?P<modal>finna|gonna|gon|will|'ll|bout\s+to|about\s+to|tryna|going\s+to|let'?s|lets|ima|imma)\s+"
@@ -682,6 +698,7 @@ _LABELS = {
     "vt.grammar.kill_yourself": "tells a person to kill themselves",
     "vt.grammar.wish_other": "wishes that someone attacks a person",
     "vt.grammar.slide": "announces a raid on a person",
+    "vt.grammar.why_not": "call to attack people, as a question",
     "vt.grammar.armed_to": "announces bringing a weapon to a school or gathering",
 }
 
@@ -711,7 +728,7 @@ _HYPERBOLE_AFTER = re.compile(
     r"sleep|holiday|cigarette|fag|snack|bite|takeaway|chippy|maccies|mcdonalds|greggs|sausage\s+roll|lie\s+in|day\s+off|"
     r"cold\s+one|bacon\s+sarnie|sandwich)\b")
 _SLANG_CHECK_RULES = {"vt.grammar.normative", "vt.grammar.passive_future", "vt.grammar.wish", "vt.grammar.question"}
-_WEAK_CHECK_RULES = {"vt.grammar.intent", "vt.grammar.imperative", "vt.grammar.question", "vt.grammar.intent_gap",
+_WEAK_CHECK_RULES = {"vt.grammar.why_not", "vt.grammar.intent", "vt.grammar.imperative", "vt.grammar.question", "vt.grammar.intent_gap",
                      "vt.grammar.progressive"}
 
 
@@ -808,6 +825,12 @@ def reported(text: str, start: int, end: int, *, quoted_only: bool = False) -> b
     return bool(re.search(r"^\W*(?:is|are|was|were|'s|=)\s+(?:\w+\s+){0,3}?", tail) and _CONDEMN.search(tail))
 
 
+_ANIMALS_AND_THINGS = frozenset(
+    "dogs cats foxes pigeons badgers deer wolves sharks snakes mice pests weeds trees bees wasps squirrels seagulls "
+    "bulls cattle cows horses sheep chickens birds fish flies slugs snails moles rabbits crows magpies geese ducks "
+    "plants bugs ants spiders cockroach mosquitoes ticks fleas lice germs bacteria viruses cells tumours".split())
+
+
 def _subject_is_person(subject: str) -> bool:
     s = subject.strip().split()
     while len(s) > 1 and s[-1] in {"all", "both", "each", "just", "really", "honestly", "literally", "fucking"}:
@@ -823,6 +846,8 @@ def _subject_is_person(subject: str) -> bool:
     if re.fullmatch(r"(?:" + _PRONOUN + r"|they|he|she|we|them|dem|people|folk|folks|lot|" + _PERSON_NOUNS + r")",
                     last):
         return True
+    if last in _ANIMALS_AND_THINGS:
+        return False                    # "all dogs should be euthanised", "the weeds need killing"
     if last.endswith("s") and len(last) > 3 and len(s) >= 2 and s[-2] in {
             "all", "the", "these", "those", "them", "dem", "every", "some", "most", "any"}:
         return not re.fullmatch(r"\w+(?:ness|ss|us|is)", last)
@@ -937,7 +962,8 @@ _NEEDS = re.compile(
     r"bat|hammer|axe|acid|round|against|suffer|bleed|scream|beg|lock|locked|coming|indoors|inside|home|good|gut|car|"
     r"till|until|til|you'?d|u'?d|he'?d|she'?d|they'?d|ya'?d|would|leave|leaves|leaving|waiting|straw|teeth|food|lesson|"
     r"pretty|handsome|smiling|laughing|talking|cocky|brave|alone|find|like|gets?|pushing|sleep|empty|emptied|emptying|pain|"
-    r"eat|swallow|dog|dogs|job|bring|live|court|courtroom|trial|trigger|funeral)(?![^\W_])")
+    r"eat|swallow|dog|dogs|job|bring|live|court|courtroom|trial|trigger|funeral|watch|sure|rid|why|time|solution|"
+    r"answer|way|option|plan|idea|euthanised|euthanized|sterilised|sterilized|hunted)(?![^\W_])")
 
 
 #: The rules built on a violent act (an act, a participle, a body part, a weapon): a text without
