@@ -368,6 +368,17 @@ PLAIN_THREATS = [
     'It would be a good idea to shoot every protester.',
     'Get rid of the Jews by any means necessary, violence included.',
     "Why don't we just shoot them all and be done with it?",
+    # a ninth probe, long comments in the style of YouTube and Reddit threads (4/15 before)
+    'These paedos should have their hands chopped off and be left to bleed out in the town square.',
+    "Send them all back in boxes, that's what they deserve.",
+    'Someone needs to do to him what he did to that little girl, and then some.',
+    'Next person who says that word to me is getting a bottle over the head.',
+    "If this government won't deal with them, we will, with baseball bats and petrol.",
+    "Give me a rifle and a rooftop and I'll sort this problem out in an afternoon.",
+    'Honestly I hope his plane crashes and nobody survives.',
+    "watch what happens to the next one who tries it round here, they'll be carried out",
+    "I'd gladly be the one to flip the switch on the electric chair for that scumbag.",
+    'Mark my words, blood will be spilled if that mosque gets built.',
 ]
 
 PLAIN_CONTRASTS = [
@@ -461,6 +472,12 @@ PLAIN_CONTRASTS = [
     "Get rid of the weeds by any means necessary, I'm desperate.",
     'all dogs should be euthanised',
     'foxes should be hunted',
+    'Someone needs to do for him what he did for that little girl, what a hero.',
+    'Honestly I hope his plane lands safely and he gets home soon.',
+    "Give me a camera and a rooftop and I'll get the best sunset shot.",
+    "I'd gladly be the one to flip the switch on the Christmas lights this year.",
+    'Next person who says that word to me is getting a lecture on grammar lol.',
+    'The repairs will be carried out by the council next week.',
     'The knife crime figures for London were published today.',
 ]
 

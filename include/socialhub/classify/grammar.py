@@ -137,6 +137,7 @@ _PUT_FRAME = re.compile(
     r"\s+(?:to\s+sleep(?:\s+(?:for\s+good|permanently|forever)|\W+permanently)|"
     r"(?:in|inna|into)\s+(?:a|the|di|da)\s+(?:ditch|dirt|ground|grave|box|coffin|river|canal|body\s*bag|hospital|morgue)|"
     r"through\s+(?:a|the|that|this)\s+(?:window|wall|door|windscreen|glass|table|fence|floor)|six\s+feet\s+under|"
+    r"(?:all\s+)?(?:back\s+)?(?:home\s+)?in\s+(?:boxes|body\s*bags|coffins|pieces|bits|a\s+box|a\s+body\s*bag|a\s+coffin)|"
     r"(?:\S+\s+){0,2}?on\s+the\s+(?:floor|ground|pavement|concrete)(?!\s+(?:laughing|crying|rolling|in\s+stitches|dying\s+of))|"
     r"to\s+(?:the\s+)?(?:hospital|a&e|morgue|grave|icu|intensive\s+care|emergency\s+room|er)\b|"
     r"to\s+(?:go\s+)?(?:meet|see)\s+(?:ya|your|ur|his|her|their|yo)\s+(?:granny|grandma|nan|maker|ancestors|god))")
@@ -302,7 +303,7 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
     _rule("vt.grammar.body_harm", 0.8,
           "a person's body part to be cut, smashed or blown off (\"he deserves to get his throat cut\")",
           r"(?:(?P<modal>" + _MODAL + r"|deserves?\s+to|needs?\s+to|(?:'re|are|is|'s)\s+(?:gonna|going\s+to|about\s+to)|"
-          r"will|'ll|gonna|finna)" + _G + r"(?:get|have|see)|(?:need|needs|deserve|deserves|want|wants))" + _G +
+          r"will|'ll|gonna|finna|should|must|ought\s+to)" + _G + r"(?:get|have|see)|(?:need|needs|deserve|deserves|want|wants))" + _G +
           r"(?P<target>(?:your|ur|his|her|their|dem|yo)\s+(?:\w+\s+)?" + _BODY + r")" + _G +
           r"(?P<verb>cut|slit|slashed|smashed\s+in|smashed|kicked\s+in|caved\s+in|blown\s+off|blown\s+out|cut\s+off|"
           r"chopped\s+off|bashed\s+in|broken|broke|snapped|ripped\s+out|ripped\s+off|stamped\s+on|split\s+open|"
@@ -465,6 +466,20 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"(?:love|like|want|wanna|can'?t\s+wait|cant\s+wait)\s+to\s+see\s+(?:them|him|her|you|u|y'all|yall|em|'em|dem)\s+"
           r"(?:all\s+)?(?:burn|die|hang|bleed|suffer|rot|drown|choke|get\s+(?:shot|stabbed|killed|hanged|lynched))|"
           r"see\s+what\s+happens\s+to\s+(?:you|u|ya|yu|yuh|you\s+lot|u\s+lot|y'?all)\b|"
+          r"(?:be\s+)?left\s+to\s+(?:bleed\s+out|bleed\s+to\s+death|die|rot|burn)|"
+          r"do\s+to\s+(?:him|her|them|you|that\s+\w+)\s+what\s+(?:he|she|they|you)\s+did\s+to|"
+          r"(?:is|are|'s|'re)\s+getting\s+a\s+(?:bottle|brick|bat|knife|blade|bullet|hammer|chair|glass)\s+(?:over|across|in|to|through|round)\s+"
+          r"(?:the|his|her|their|your|ur)\s+(?:head|face|skull|neck|chest)|"
+          r"with\s+(?:baseball\s+bats|bats|knives|machetes|guns|petrol|bricks|hammers|crowbars)\s+and\s+(?:petrol|knives|machetes|guns|"
+          r"bricks|hammers|matches|lighters|fire|bats)|"
+          r"give\s+me\s+(?:a|an|my|the)\s+(?:rifle|gun|sniper(?:\s+rifle)?|machine\s+gun|ak|ak47|shotgun|bomb|knife|machete|rope|"
+          r"flamethrower|tank)\s+and(?=\s)|"
+          r"hope\s+(?:his|her|their|your|ur|that)\s+(?:\w+\s+)?(?:plane|car|house|bus|flat|boat|train)\s+(?:crashes|burns|explodes|blows\s+up|"
+          r"goes\s+up\s+in\s+flames|sinks|goes\s+down)|"
+          r"(?:they'?ll|you'?ll|he'?ll|she'?ll|they\s+will|you\s+will)\s+be\s+carried\s+out(?!\s+(?:by|of|as|according|under|in\s+"
+          r"(?:line|accordance)))|"
+          r"(?:flip|pull|throw|press)\s+the\s+(?:switch|lever|button)\s+on\s+(?:the\s+|that\s+)?(?:electric\s+chair|gallows|trap\s*door|"
+          r"gas\s+chamber)|kick\s+the\s+(?:chair|stool)\s+(?:away|out\s+from\s+under)|"
           r"(?:want|wanna|love|like|can'?t\s+wait|cant\s+wait|would\s+love|dream\s+of\s+the\s+day\s+I\s+get)\s+to\s+(?:see|watch)\s+"
           r"(?:" + TARGET + r")\s+(?:all\s+)?(?:die|burn|hang|bleed|suffer|rot|drown|choke|scream|"
           r"(?:get\s+|being\s+|be\s+)?(?:" + _PARTICIPLE + r"))(?!\w)|"
@@ -577,7 +592,7 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"(?:the|my|this|that|dat)\s+(?:\w+\s+)?(?:piece|ting|pistol|gun|nine|9|9mm|strap|blade|knife|shank|bora|matic|"
           r"pumpy|sawn\s+off|glizzy|choppa|skeng|burner|wap|blick|stick)(?:'s|\s+is|\s+will\s+be|\s+gonna\s+be)\s+coming\s+out|"
           r"(?:buss|bus|fire|lick)\s+(?:a\s+)?shot\s+(?:inna|in|into)\s+(?:yuh|your|ur|him|dem|her)|"
-          r"(?:pure\s+)?blood\s+(?:a\s+go|go|will|gonna|is\s+gonna)\s+(?:run|spill|flow)|"
+          r"(?:pure\s+)?blood\s+(?:a\s+go|go|will|gonna|is\s+gonna|shall)\s+(?:be\s+)?(?:run|spill|flow|spilled|spilt|shed)|"
           r"(?:mi|me|we|wi)\s+know\s+weh\s+(?:yuh|you|unu)\s+(?:live|stay|sleep)|"
           r"(?:i'?d|i\s+would|i'?ll|i\s+will)\s+(?:\w+\s+)?pull\s+the\s+trigger(?:\s+(?:myself|on\s+(?:him|her|them|you|"
           r"em|the\s+lot\s+of\s+(?:them|em|you)|every\s+\w+|all\s+of\s+(?:them|you))))|(?:throw|chuck|push)\s+(?:them|him|her|em|'em|you|dem|the\s+lot\s+of\s+(?:them|em|you))\s+(?:all\s+)?(?:off|out\s+of|from)\s+(?:a|the)\s+"
@@ -819,8 +834,9 @@ def reported(text: str, start: int, end: int, *, quoted_only: bool = False) -> b
         return False                     # "i said i'll kill you": the speaker's own threat
     if re.match(r"\W*(?:keep|carry\s+on|go\s+on)\s+\w+ing\b", lead):
         return False                     # "keep posting my business and see what happens": a warning
-    if _REPORT.search(lead):
-        return True
+    rm = _REPORT.search(lead)
+    if rm and not re.search(r"(?:^|\W)(?:who|whoever|anyone|anybody|if\s+\w+|person|one|man)\s*$", lead[:rm.start() + 1]):
+        return True                      # "next person who says that word to me is getting...": a condition, not a report
     tail = text[end:sentence_end]
     return bool(re.search(r"^\W*(?:is|are|was|were|'s|=)\s+(?:\w+\s+){0,3}?", tail) and _CONDEMN.search(tail))
 
@@ -963,7 +979,9 @@ _NEEDS = re.compile(
     r"till|until|til|you'?d|u'?d|he'?d|she'?d|they'?d|ya'?d|would|leave|leaves|leaving|waiting|straw|teeth|food|lesson|"
     r"pretty|handsome|smiling|laughing|talking|cocky|brave|alone|find|like|gets?|pushing|sleep|empty|emptied|emptying|pain|"
     r"eat|swallow|dog|dogs|job|bring|live|court|courtroom|trial|trigger|funeral|watch|sure|rid|why|time|solution|"
-    r"answer|way|option|plan|idea|euthanised|euthanized|sterilised|sterilized|hunted)(?![^\W_])")
+    r"answer|way|option|plan|idea|euthanised|euthanized|sterilised|sterilized|hunted|left|did|getting|bats|knives|"
+    r"machetes|guns|petrol|bricks|hammers|crowbars|give|hope|carried|flip|pull|throw|press|kick|spilled|spilt|shed|"
+    r"boxes|bags|coffins|pieces|bits)(?![^\W_])")
 
 
 #: The rules built on a violent act (an act, a participle, a body part, a weapon): a text without
