@@ -379,6 +379,17 @@ PLAIN_THREATS = [
     "watch what happens to the next one who tries it round here, they'll be carried out",
     "I'd gladly be the one to flip the switch on the electric chair for that scumbag.",
     'Mark my words, blood will be spilled if that mosque gets built.',
+    # a tenth probe, run on 4.15 (4/15 before)
+    "I'm going to find out where you live and pay you a visit you won't forget.",
+    "One of these nights you'll wake up with a knife at your throat.",
+    'Your family better watch out, I know what car your wife drives.',
+    "Next time it won't be your tyres that get slashed.",
+    "I'm going to make an example of you in front of everyone.",
+    "you wanna act hard online? come see me and we'll see who's still standing",
+    "They're going to find your body in the woods.",
+    'I would pay good money to see someone knock him out.',
+    'Every mosque in this country should be burned to the ground.',
+    "Cross me again and they'll need dental records to identify you.",
 ]
 
 PLAIN_CONTRASTS = [
@@ -478,6 +489,12 @@ PLAIN_CONTRASTS = [
     "I'd gladly be the one to flip the switch on the Christmas lights this year.",
     'Next person who says that word to me is getting a lecture on grammar lol.',
     'The repairs will be carried out by the council next week.',
+    "I'm going to find out where you live and send you a Christmas card!",
+    "Next time it won't be your tyres that need replacing, it'll be the brakes.",
+    "I'm going to make an example of my best essay in class tomorrow.",
+    'I would pay good money to see someone beat him at chess.',
+    'They found a body in the woods, police have appealed for witnesses.',
+    'Every mosque in this country should be open to visitors on heritage day.',
     'The knife crime figures for London were published today.',
 ]
 

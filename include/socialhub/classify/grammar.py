@@ -466,6 +466,19 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"(?:love|like|want|wanna|can'?t\s+wait|cant\s+wait)\s+to\s+see\s+(?:them|him|her|you|u|y'all|yall|em|'em|dem)\s+"
           r"(?:all\s+)?(?:burn|die|hang|bleed|suffer|rot|drown|choke|get\s+(?:shot|stabbed|killed|hanged|lynched))|"
           r"see\s+what\s+happens\s+to\s+(?:you|u|ya|yu|yuh|you\s+lot|u\s+lot|y'?all)\b|"
+          r"pay\s+(?:you|u|him|her|them|dem)\s+a\s+(?:little\s+|quick\s+)?visit(?:\s+\S+){0,2}?\s+(?:you|u|he|she|they)\s+(?:won'?t|will\s+never)\s+forget|"
+          r"(?:knife|blade|gun|pistol|machete|shank)\s+(?:at|to|against|in)\s+(?:your|ur|his|her|their)\s+(?:throat|neck|head|back|temple)|"
+          r"next\s+time\s+it\s+won'?t\s+be\s+(?:your|ur|his|her|their)\s+\w+\s+(?:that|which)\s+(?:get|gets|is|are|gonna\s+get)\s+"
+          r"(?:slashed|smashed|burned|burnt|broken|stabbed|cut|kicked\s+in|torched|shot)|"
+          r"make\s+an\s+example\s+(?:out\s+)?of\s+(?:you|u|him|her|them|dem)\b|"
+          r"see\s+who'?s\s+(?:still\s+)?(?:standing|breathing|alive)|"
+          r"(?:going\s+to|gonna|will|'ll)\s+find\s+(?:your|ur|his|her|their)\s+(?:body|bodies|remains|corpse)|"
+          r"pay\s+(?:good\s+|big\s+|real\s+)?money\s+to\s+see\s+(?:someone|somebody|some1|them|you)\s+(?:kill|shoot|stab|hang|hurt|"
+          r"smash|batter|punch|knock\s+\w+\s+out|beat\s+\w+\s+up|run\s+\w+\s+over)|"
+          r"(?:every|all\s+the|all|those|these|their)\s+(?:mosques?|churches?|synagogues?|temples?|gurdwaras?|(?:refugee\s+|migrant\s+)?hotels?|"
+          r"camps?|homes?|houses?)(?:\s+\S+){0,4}?\s+(?:should|must|need\s+to|needs\s+to|deserve\s+to|ought\s+to)\s+be\s+"
+          r"(?:burned|burnt|torched|bombed|blown\s+up|razed|set\s+on\s+fire|firebombed)|"
+          r"dental\s+records\s+to\s+identify|"
           r"(?:be\s+)?left\s+to\s+(?:bleed\s+out|bleed\s+to\s+death|die|rot|burn)|"
           r"do\s+to\s+(?:him|her|them|you|that\s+\w+)\s+what\s+(?:he|she|they|you)\s+did\s+to|"
           r"(?:is|are|'s|'re)\s+getting\s+a\s+(?:bottle|brick|bat|knife|blade|bullet|hammer|chair|glass)\s+(?:over|across|in|to|through|round)\s+"
@@ -578,7 +591,7 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"lock(?:ed)?\s+the\s+doors?\s+from\s+the\s+outside|petrol\s+(?:through|in|into)\s+(?:the|their|his|her|your|ur)\s+"
           r"letter\s*box|(?:it'?ll|you'?ll|will)\s+be\s+(?:from|in)\s+a\s+hospital\s+bed|"
           r"shame\s+if\s+(?:you|u|something)\s+(?:were|was|happened)|(?:i'?d|i\s+would)\s+stay\s+(?:indoors|inside|home|in)\s+"
-          r"(?:\w+\s+){0,4}?if\s+i\s+(?:were|was)\s+(?:you|u)|(?:i|we)\s+know\s+(?:which|what)\s+(?:bus|train|school|route|"
+          r"(?:\w+\s+){0,4}?if\s+i\s+(?:were|was)\s+(?:you|u)|(?:i|we)\s+know\s+(?:which|what)\s+(?:car|house|door|gym|shift|street|flat|bus|train|school|route|"
           r"time)\s+(?:you|u|ur|your)|closer\s+than\s+(?:you|u)\s+think|"
           r"make\s+(?:you|u|him|her|them|dem)\s+(?:a\s+|into\s+a\s+)?(?:hashtag|memory|statistic|rip\s+post|t[\W_]*shirt)|"
           r"zip\s+on\s+(?:your|ur|his|her)\s+face|(?:give|leave)\s+(?:you|u|him|her)\s+(?:with\s+)?(?:a\s+)?(?:buck\s*fifty|zip)|"
@@ -917,6 +930,9 @@ def scan(text: str, suppressed: list[tuple[str, int, int]] | None = None) -> lis
                 continue
             if rule.id == "vt.grammar.normative":
                 subj = m.group("subject")
+                if re.search(r"(?:^|\s)(?:" + _PERSON_NOUNS + r"|people|anyone|everyone|those)\s+(?:who|that)\s+(?:\S+\s+){0,6}?"
+                             + re.escape(subj) + r"$", text[max(0, m.start("subject") - 60):m.end("subject")]):
+                    subj = "people who " + subj   # "the teachers who pushed this agenda should be dragged out and beaten"
                 if verb in _PARTICIPLE_PERSON_ONLY or m.group("modal") in {"are", "is", "'re", "'s", "r", "will", "'ll"}:
                     if not _subject_is_person(subj):
                         continue
@@ -981,7 +997,7 @@ _NEEDS = re.compile(
     r"eat|swallow|dog|dogs|job|bring|live|court|courtroom|trial|trigger|funeral|watch|sure|rid|why|time|solution|"
     r"answer|way|option|plan|idea|euthanised|euthanized|sterilised|sterilized|hunted|left|did|getting|bats|knives|"
     r"machetes|guns|petrol|bricks|hammers|crowbars|give|hope|carried|flip|pull|throw|press|kick|spilled|spilt|shed|"
-    r"boxes|bags|coffins|pieces|bits)(?![^\W_])")
+    r"boxes|bags|coffins|pieces|bits|visit|example|standing|breathing|money|mosques?|churches?|synagogues?|dental)(?![^\W_])")
 
 
 #: The rules built on a violent act (an act, a participle, a body part, a weapon): a text without
