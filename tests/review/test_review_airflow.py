@@ -88,6 +88,9 @@ def test_review_loop_refer_reask_and_timeout_escalation(tmp_path, moto_endpoint,
                 parked = af.parked_reviews(DAG, run_id, user="officer1")
                 return parked if len(parked) >= n else None
 
+            def describe() -> str:
+                return af.describe_run(DAG, run_id, user="officer1")
+
             def aid_of(d: dict) -> str:
                 return re.search(r"[0-9a-f]{24}", d["subject"]).group(0)
 
@@ -100,7 +103,9 @@ def test_review_loop_refer_reask_and_timeout_escalation(tmp_path, moto_endpoint,
             todo = [(refer_id, REFER, None), (reask_id, NO_ACTION, "ok"),   # "ok": too short, asked again
                     (reask_id, NO_ACTION, "Drill lyrics quoted from a released track; not a threat.")]
             while todo:
-                parked = {aid_of(d): d for d in af.wait(lambda: waiting(1), 180, "a review waiting for input")}
+                parked = {aid_of(d): d for d in af.wait(lambda: waiting(1), 300, f"a review waiting for input "
+                                                    f"(next to answer: {todo[0][0]}, {todo[0][1]})",
+                                                    describe=describe)}
                 aid, option, why = todo[0]
                 if aid not in parked:
                     time.sleep(0.5)
@@ -115,7 +120,7 @@ def test_review_loop_refer_reask_and_timeout_escalation(tmp_path, moto_endpoint,
                 answer(parked[aid], option, why)
                 todo.pop(0)
             af.wait(lambda: af.run_state(DAG, run_id, user="officer1") in ("success", "failed"),
-                    RESPONSE_SECONDS + 180, "the review run to finish", poll=1)
+                    RESPONSE_SECONDS + 300, "the review run to finish", poll=1, describe=describe)
             tis = af.task_instances(DAG, run_id, user="officer1")
             assert af.run_state(DAG, run_id, user="officer1") == "success", tis
             final = {re.search(r"[0-9a-f]{24}", d["subject"]).group(0): d

@@ -19,6 +19,7 @@ officer's script or another system would. The review tests use it too.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import subprocess
 import time
@@ -30,6 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from socialhub.airflow_processes import AirflowProcesses, airflow_bin, free_port  # noqa: F401 - re-exported
+
+#: log lines that say nothing about a stall: the test's own polling, the dag-processor's rescans
+_ROUTINE_LOG = re.compile(r"\[http\.access\]|Refreshing bundle|Searching for files in|Found \d+ files for bundle")
 
 
 class AirflowAPIError(RuntimeError):
@@ -179,7 +183,10 @@ class LocalAirflow(AirflowProcesses):
         return self.api("PATCH", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/{map_index}"
                                  "/hitlDetails", {"chosen_options": [option], "params_input": params}, user=user)
 
-    def wait(self, done: Callable[[], Any], timeout: float, what: str, poll: float = 0.5) -> Any:
+    def wait(self, done: Callable[[], Any], timeout: float, what: str, poll: float = 0.5,
+             describe: Callable[[], str] | None = None) -> Any:
+        """Poll ``done`` until it returns something true; on timeout, say what was awaited and, with
+        ``describe``, what the deployment looked like then (task states, the components' last log lines)."""
         deadline = time.monotonic() + timeout
         while True:
             self.check_alive()
@@ -187,8 +194,34 @@ class LocalAirflow(AirflowProcesses):
             if result:
                 return result
             if time.monotonic() > deadline:
-                raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+                detail = ""
+                if describe is not None:
+                    try:
+                        detail = "\n" + describe()
+                    except Exception as exc:  # noqa: BLE001 - a diagnosis must not hide the timeout
+                        detail = f"\n(could not describe the deployment: {exc!r})"
+                raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}{detail}")
             time.sleep(poll)
+
+    def describe_run(self, dag_id: str, run_id: str, *, user: str, log_lines: int = 25) -> str:
+        """Task instance states and HITL requests of a run, and the end of each component's log:
+        what a timeout message needs for its cause to be found afterwards (e.g. in CI)."""
+        lines = [f"run {run_id}: {self.run_state(dag_id, run_id, user=user)}"]
+        for ti in self.task_instances(dag_id, run_id, user=user):
+            lines.append(f"  {ti['task_id']}[{ti.get('map_index')}] {ti['state']} try {ti.get('try_number')} "
+                         f"start {ti.get('start_date')} end {ti.get('end_date')}")
+        for d in self.hitl_details(dag_id, run_id, user=user):
+            ti = d["task_instance"]
+            lines.append(f"  hitl {ti['task_id']}[{ti['map_index']}] state {ti['state']} "
+                         f"response_received {d['response_received']} chosen {d.get('chosen_options')}")
+        for name in self.procs:
+            path = self.log_path(name)
+            if path.is_file():
+                tail = [ln for ln in path.read_text(errors="replace").splitlines()
+                        if not _ROUTINE_LOG.search(ln)][-log_lines:]
+                lines.append(f"--- {path.name} (last {len(tail)} lines)")
+                lines.extend(tail)
+        return "\n".join(lines)
 
 
 DEMO_OFFICER = "demo-officer"
