@@ -13,7 +13,6 @@ import json
 import re
 import secrets
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -82,11 +81,12 @@ def test_review_loop_refer_reask_and_timeout_escalation(tmp_path, moto_endpoint,
             af.wait_for_dag(DAG, user="officer1")
             af.trigger(DAG, run_id, user="officer1")
 
-            def waiting(n: int):
+            def waiting(aid: str):
+                """The run's parked reviews (by alert id) once ``aid``'s is among them."""
                 if af.run_state(DAG, run_id, user="officer1") == "failed":
                     raise AssertionError(f"review run failed: {af.task_instances(DAG, run_id, user='officer1')}")
-                parked = af.parked_reviews(DAG, run_id, user="officer1")
-                return parked if len(parked) >= n else None
+                parked = {aid_of(d): d for d in af.parked_reviews(DAG, run_id, user="officer1")}
+                return parked if aid in parked else None
 
             def describe() -> str:
                 return af.describe_run(DAG, run_id, user="officer1")
@@ -102,14 +102,10 @@ def test_review_loop_refer_reask_and_timeout_escalation(tmp_path, moto_endpoint,
             # answer each review as soon as it waits (the third is never answered)
             todo = [(refer_id, REFER, None), (reask_id, NO_ACTION, "ok"),   # "ok": too short, asked again
                     (reask_id, NO_ACTION, "Drill lyrics quoted from a released track; not a threat.")]
-            while todo:
-                parked = {aid_of(d): d for d in af.wait(lambda: waiting(1), 300, f"a review waiting for input "
-                                                    f"(next to answer: {todo[0][0]}, {todo[0][1]})",
-                                                    describe=describe)}
-                aid, option, why = todo[0]
-                if aid not in parked:
-                    time.sleep(0.5)
-                    continue
+            for aid, option, why in todo:
+                parked = af.wait(lambda aid=aid: waiting(aid), 300,
+                                 f"the review of {aid} waiting for input (to answer {option!r}, {why!r})",
+                                 describe=describe)
                 if aid == refer_id:
                     with pytest.raises(AirflowAPIError) as denied:     # a viewer may look, not decide
                         answer(parked[aid], REFER, "I am not allowed to decide this one.", user="viewer1")
@@ -118,7 +114,6 @@ def test_review_loop_refer_reask_and_timeout_escalation(tmp_path, moto_endpoint,
                 elif why != "ok":
                     assert parked[aid]["responded_by_user"] is None     # the rejected answer was cleared
                 answer(parked[aid], option, why)
-                todo.pop(0)
             af.wait(lambda: af.run_state(DAG, run_id, user="officer1") in ("success", "failed"),
                     RESPONSE_SECONDS + 300, "the review run to finish", poll=1, describe=describe)
             tis = af.task_instances(DAG, run_id, user="officer1")

@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass
 
 from socialhub.classify import grammar
+from socialhub.classify.fastre import Gated
 from socialhub.classify.normalise import NormalisedText
 
 __all__ = ["AMBIGUOUS_WEAPON", "ANCHOR_SOURCES", "Anchor", "find_anchors", "first_in_views", "only_negated"]
@@ -121,7 +122,8 @@ def _compile(src: str) -> re.Pattern[str]:
     return re.compile(r"(?<![^\W_])(?:" + src + "|" + MASKED + r")(?![^\W_])")
 
 
-_RX: dict[str, re.Pattern[str]] = {c: _compile(src) for c, src in _SOURCES.items()}
+#: gated (``fastre``): most posts have no anchor, and the folded twin says so ~5x faster
+_RX: dict[str, Gated] = {c: Gated(r"(?<![^\W_])", src + "|" + MASKED, r"(?![^\W_])") for c, src in _SOURCES.items()}
 _AMBIGUOUS_RX = re.compile(r"(?<![^\W_])(?:" + AMBIGUOUS_WEAPON + r")(?![^\W_])")
 _VIOLENCE_ONLY_RX = _compile(ANCHOR_SOURCES["violence_threat"])
 _EVERYDAY = re.compile(
@@ -133,7 +135,7 @@ _EVERYDAY = re.compile(
     r"\b(?:heat|heatwave)\s+(?:wave|warning|pump|is|today|tho)|\bcloud\s+nine\b|\bnine\s+(?:to|till|til)\s+five\b")
 
 
-def first_in_views(rx: re.Pattern[str], norm: NormalisedText, category: str) -> Anchor | None:
+def first_in_views(rx: re.Pattern[str] | Gated, norm: NormalisedText, category: str) -> Anchor | None:
     """The first match of ``rx`` in any view of ``norm``, as an anchor into the ORIGINAL text."""
     for view in norm.views():
         m = rx.search(view.text)

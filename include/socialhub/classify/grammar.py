@@ -36,6 +36,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from socialhub.classify.fastre import Gated, compile_folded
+
 __all__ = ["GRAMMAR_RULES", "GrammarHit", "NEGATION_WINDOW_WORDS", "negated", "reported", "scan"]
 
 #: Words looked back from the start of a threat for a negation in the same clause.
@@ -240,7 +242,7 @@ class GrammarRule:
     id: str
     weight: float
     notes: str
-    rx: re.Pattern[str]
+    rx: Gated                     # the rule's regex, with a faster twin in front (``fastre``)
     negatable: bool = True
 
 
@@ -261,7 +263,7 @@ class GrammarHit:
 
 
 def _rule(rule_id: str, weight: float, notes: str, src: str, *, negatable: bool = True) -> GrammarRule:
-    return GrammarRule(rule_id, weight, notes, re.compile(r"(?<![^\W_])" + src + r"(?![^\W_])"), negatable)
+    return GrammarRule(rule_id, weight, notes, Gated.of(r"(?<![^\W_])" + src + r"(?![^\W_])"), negatable)
 
 
 GRAMMAR_RULES: tuple[GrammarRule, ...] = (
@@ -968,8 +970,9 @@ def scan(text: str, suppressed: list[tuple[str, int, int]] | None = None) -> lis
 def _prefilter(*words: str, stems: bool) -> re.Pattern[str]:
     """One alternation of every act, participle and body part plus ``words`` (raw regex pieces,
     "|"-joined). ``stems``: match at a word start only ("kill" covers "killing"); else whole words."""
-    return re.compile(r"(?<![^\W_])(?:" + _VERB_STRONG + "|" + _PARTICIPLE + "|" + _BODY + "|" + "".join(words) + ")"
-                      + ("" if stems else r"(?![^\W_])"))
+    # folded into a trie (``fastre``): the same texts pass, several times faster
+    return compile_folded(r"(?<![^\W_])", _VERB_STRONG + "|" + _PARTICIPLE + "|" + _BODY + "|" + "".join(words),
+                          "" if stems else r"(?![^\W_])")
 
 
 _NEEDS = _prefilter(

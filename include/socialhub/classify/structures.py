@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from socialhub.classify.fastre import Gated, compile_folded
+
 if TYPE_CHECKING:
     from socialhub.classify.anchors import Anchor
     from socialhub.classify.normalise import NormalisedText
@@ -85,7 +87,7 @@ class StructureRule:
     category: str
     weight: float
     label: str
-    rx: re.Pattern[str]
+    rx: Gated                     # the rule's regex, with a faster twin in front (``fastre``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +103,7 @@ class StructureHit:
 
 
 def _r(rule_id: str, category: str, weight: float, label: str, src: str) -> StructureRule:
-    return StructureRule(rule_id, category, weight, label, re.compile(r"(?<![^\W_])(?:" + src + r")(?![^\W_])"))
+    return StructureRule(rule_id, category, weight, label, Gated.of(r"(?<![^\W_])(?:" + src + r")(?![^\W_])"))
 
 
 _NEAR = r"(?:[\s,.:;!-]+[^\s.!?]*){0,6}?[\s,.:;!-]+"       # up to 6 words, same sentence
@@ -205,19 +207,24 @@ _JIBE = re.compile(r"lmao|lmfao|\blol\b|haha|😂|😭|🤣|emoji_skull|💀|emb
 #: Every drug rule needs one of these words, every gang rule one of those: a text with neither is
 #: skipped without running the rules (tests/classify/test_classify_structures.py checks it on
 #: every written case). Most posts have none, which keeps this module cheap.
+def _words(src: str, extra: str = "") -> re.Pattern[str]:
+    """Any of the words in ``src`` (an alternation, folded into a trie: ~10x faster, same texts pass)."""
+    return compile_folded(r"(?<![^\W_])", src, r"(?![^\W_])" + extra)
+
+
 _NEEDS = {
-    "drug_supply": re.compile(r"(?<![^\W_])(?:" + _DRUG + "|" + _JOB + r"|line|8th|eighth|oz|ounce|half|nine|9|country|county|"
-                              r"cunch|ot|runners?)(?![^\W_])|£|\$"),
-    "weapon": re.compile(r"(?<![^\W_])(?:" + _WEAPON + r"|tooled|strapped|armed)(?![^\W_])"),
-    "gang_affiliation": re.compile(
-        r"(?<![^\W_])(?:ours|belongs?|took|owns?|running|runs|controls?|land|territory|turf|place|accordingly|pass|"
+    "drug_supply": _words(_DRUG + "|" + _JOB + r"|line|8th|eighth|oz|ounce|half|nine|9|country|county|cunch|ot|runners?",
+                          r"|£|\$"),
+    "weapon": _words(_WEAPON + r"|tooled|strapped|armed"),
+    "gang_affiliation": _words(
+        r"ours|belongs?|took|owns?|running|runs|controls?|land|territory|turf|place|accordingly|pass|"
         r"trespassing|flag|claimed|ducking|duckin|dodging|hiding|ran|scared|shook|spun|spin|slid|slide|rode|ride|"
         r"crying|cry|mummy'?s|joke|jokes|yutes|pussies|pussy|dickheads|clowns|bitches|mugs|wastemen|neeks|bunch|"
         r"theirs|race|scoreboard|score|respect|late|memorial|funeral|vigil|grave|leg|wheelchair|limping|bleeding|"
         r"chain|got|even|doors|us|for|ends|estate|block|blocks|side|streets|road|manor|area|flats|postcode|zone|river|lane|strip|"
         r"boys|gang|crew|lot|set|youngers|mandem|gs|squad|firm|mob|clique|team|act|know|ran|run|legged|cried|hid|went|"
         r"market|patch|everything|full|nobody|nothing|strapped|tooled|armed|"
-        r"deleted|lost|bottled|dropped)(?![^\W_])"),
+        r"deleted|lost|bottled|dropped"),
 }
 
 
