@@ -56,6 +56,8 @@ OVERLAP = 80
 NEGATABLE = ("violence_threat", "weapon")
 
 _NO_DAMPING = dict.fromkeys(CATEGORIES, 1.0)
+_ONES = [1.0] * len(CATEGORIES)          # shared rows: never modified in place
+_ZEROS = [0.0] * len(CATEGORIES)
 
 
 def windows(text: str) -> list[tuple[int, int]]:
@@ -201,8 +203,8 @@ class CombinedClassifier:
         rule_results = []
         feats = np.zeros((n, len(RULE_FEATURES)))
         k = len(CATEGORIES)
-        damp = np.ones((n, k))
-        gate = np.zeros((n, k))
+        damp_rows: list[list[float]] = []
+        gate_rows: list[list[float]] = []
         damp_reasons: list[list[Reason]] = []
         anchors = []
         for i, (t, norm) in enumerate(zip(texts, norms, strict=True)):
@@ -216,17 +218,18 @@ class CombinedClassifier:
             if res.reasons:               # all-zero rule scores leave the row at zero
                 feats[i, :k] = [res.scores[c] for c in CATEGORIES]
                 feats[i, k:] = [raw[c] for c in CATEGORIES]
-            damp[i] = [mult[c] for c in CATEGORIES]
-            gate[i] = [1.0 if c in found else 0.0 for c in CATEGORIES]
+            damp_rows.append([mult[c] for c in CATEGORIES] if mult is not _NO_DAMPING else _ONES)
+            gate_rows.append([1.0 if c in found else 0.0 for c in CATEGORIES] if found else _ZEROS)
             for j, c in enumerate(CATEGORIES):
                 if c in NEGATABLE and c in found and c not in res.labels:
                     neg = only_negated(norm, c)
                     if neg is not None:
-                        gate[i, j] = 0.0
+                        gate_rows[i] = [0.0 if jj == j else g for jj, g in enumerate(gate_rows[i])]
                         why.append(Reason(category=c, rule=f"ctx.{neg[0]}", term=f"every {c} word is {neg[0]}",
                                           start=neg[1], end=neg[2], text=t[neg[1]:neg[2]], weight=0.0,
                                           effect="context"))
             damp_reasons.append(why)
+        damp, gate = np.array(damp_rows, dtype=float), np.array(gate_rows, dtype=float)
         # The model scores only posts with an anchor of some category (anchors.py): a label must
         # rest on a word of its category, and most everyday posts have none, so skip them.
         rows = np.flatnonzero(gate.any(axis=1))
@@ -282,6 +285,6 @@ class CombinedClassifier:
                 components={"rules": rule_res.scores, "model": dict(scores),
                             "model_words": dict(zip(cats, word_rows[i], strict=True)),
                             "model_rules": dict(zip(cats, rule_rows[i], strict=True)),
-                            "anchor": dict(zip(cats, gate[i].tolist(), strict=True))},
+                            "anchor": dict(zip(cats, gate_rows[i], strict=True))},
             ))
         return results

@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterator
 
 _QUANT = set("?*+{")
+_COPY_LIMIT = 300                 # characters a distributed leading group may copy (see ``_expand``)
 
 
 def split_top(src: str) -> list[str]:
@@ -133,7 +134,8 @@ def _expand(alts: list[str], budget: int = 400) -> list[str]:
     out: list[str] = []
     for a in alts:
         lead = _lead_group(a)
-        if lead is None or len(lead[0]) > 24 or len(out) + len(lead[0]) > budget:
+        # only where copying the rest stays cheap: the folded regex must not grow much
+        if lead is None or len(lead[1]) * (len(lead[0]) - 1) > _COPY_LIMIT or len(out) + len(lead[0]) > budget:
             out.append(a)
             continue
         out.extend(_expand([x + lead[1] for x in lead[0]], budget - len(out)))
@@ -231,6 +233,31 @@ def compile_folded(left: str, body: str, right: str = "", flags: int = 0) -> re.
     rx = re.compile(left + "(?:" + trie(body) + ")" + right, flags)
     FOLDED[rx.pattern] = left + "(?:" + body + ")" + right
     return rx
+
+
+def folded(rx: re.Pattern[str]) -> re.Pattern[str]:
+    """``rx`` with every group folded, for a regex used only for WHERE it matches (``search``,
+    ``match``, a match's ``start()``), never for what it matched; ``rx`` itself if not foldable."""
+    try:
+        fast = re.compile(fold_all(rx.pattern), rx.flags)
+    except NotFoldable:
+        return rx
+    FOLDED[fast.pattern] = rx.pattern
+    return fast
+
+
+def union(patterns: list[str]) -> re.Pattern[str]:
+    """One folded regex that matches where ANY of ``patterns`` does (a gate in front of several
+    rules). Named groups become plain ones; a left boundary they all start with is put in front."""
+    srcs = [re.sub(r"\(\?P<\w+>", "(?:", p) for p in patterns]
+    left = _BOUNDARY if all(p.startswith(_BOUNDARY) for p in srcs) else ""
+    body = "|".join("(?:" + p[len(left):] + ")" for p in srcs)
+    rx = re.compile(left + "(?:" + fold_all(body) + ")")
+    FOLDED[rx.pattern] = left + "(?:" + body + ")"
+    return rx
+
+
+_BOUNDARY = r"(?<![^\W_])"
 
 
 class Gated:

@@ -37,7 +37,7 @@ from pathlib import Path
 
 from socialhub.classify import grammar, structures
 from socialhub.classify.base import Classification, Reason
-from socialhub.classify.fastre import Gated
+from socialhub.classify.fastre import Gated, compile_folded
 from socialhub.classify.lexicon import Lexicon, Thresholds, load_lexicon, load_thresholds
 from socialhub.classify.normalise import NormalisedText, normalise
 from socialhub.classify.sanitise import sanitise
@@ -124,8 +124,9 @@ class _Alternation:
 
     def __init__(self, alts: Sequence[tuple[_Alt, str]]) -> None:
         self.alts = [a for a, _ in alts]
+        self.body = "|".join(f"(?:{src})" for _, src in alts)
         # with a trie-folded twin in front (``fastre``): most posts match no entry at all
-        self.combined = Gated.of(f"{_LEFT}(?:{'|'.join(f'(?:{src})' for _, src in alts)}){_RIGHT}")
+        self.combined = Gated.of(f"{_LEFT}(?:{self.body}){_RIGHT}")
         self.singles = [re.compile(f"(?:{src}){_RIGHT}") for _, src in alts]
 
     def finditer(self, text: str) -> Iterator[tuple[_Alt, int, int]]:
@@ -163,6 +164,8 @@ class RuleClassifier:
             raise ConfigError("thresholds: " + "; ".join(problems))
         self.thresholds: dict[str, float] = {c: float(base[c]) for c in CATEGORIES}
         self._category_rx: list[_Alternation] = self._compile_entries()
+        # one folded search says whether any category's entry is in a text at all (most have none)
+        self._any_entry = compile_folded(_LEFT, "|".join(a.body for a in self._category_rx), _RIGHT)
         self._context_rx: _Alternation | None = self._compile_context()
         self._context_categories = {r.id: r for r in lexicon.context_rules}
 
@@ -236,7 +239,7 @@ class RuleClassifier:
         found: dict[tuple[str, int, int], Hit] = {}
         for view in norm.views():
             vt = view.text
-            for rx in rxs:
+            for rx in (rxs if rxs is not self._category_rx or self._any_entry.search(vt) else ()):
                 for alt, a, b in rx.finditer(vt):
                     start, end = view.to_original(a, b)
                     key = (alt.rule, start, end)
