@@ -8,7 +8,11 @@ is pinned to one thread. Timed per mix, in batches of 1,000 posts as the pipelin
 * normalise only;
 * the rules alone (``load_rule_classifier``);
 * the whole layer, rules + model (``load_classifier``), which is what the pipeline runs;
-* the held-out test split (real-length labelled posts), if present.
+* the held-out test split (real-length labelled posts), if present;
+
+and, as the baseline in the same run, a naive keyword list (one word-bounded regex of the
+lexicon's plain terms over the lower-cased text, no normalisation, no context), with the ratio
+naive / layer: how many times slower than the simplest possible matcher the whole layer is.
 
 Three synthetic mixes, because cost depends on the text: plain ASCII chatter takes the fast
 path, emoji/homoglyphs take the per-character path, and dense slang makes many hits (and
@@ -103,8 +107,13 @@ def main() -> None:
     if test.is_file():
         texts = [json.loads(line)["text"] for line in test.read_text(encoding="utf-8").splitlines() if line.strip()]
         mixes["held-out test split (x repeated)"] = (texts * (n // max(len(texts), 1) + 1))[:n]
+    import re
+
+    terms = sorted({e.pattern.lower() for e in rules.lexicon.entries if not e.regex}, key=len, reverse=True)
+    naive_rx = re.compile(r"\b(?:" + "|".join(re.escape(t) for t in terms) + r")\b")
+    print(f"baseline: a naive keyword list of the lexicon's {len(terms)} plain terms")
     print(f"{'mix':42s} {'n':>6} {'chars':>6} {'normalise':>10} {'rules':>9} {'rules+model':>12} {'(wall)':>8} "
-          f"{'labelled':>9}   posts/s per core (CPU time)")
+          f"{'labelled':>9} {'naive kw':>9} {'naive/layer':>11}   posts/s per core (CPU time)")
     for name, posts in mixes.items():
         avg = sum(map(len, posts)) / len(posts)
         norm = rate(lambda ps: [normalise(p) for p in ps], posts)
@@ -112,7 +121,9 @@ def main() -> None:
         full = rate(layer.classify_batch, posts)
         wall = wall_rate(layer.classify_batch, posts)
         labelled = sum(1 for res in layer.classify_batch(posts) if res.labels)
-        print(f"{name:42s} {len(posts):6d} {avg:6.1f} {norm:10.0f} {r:9.0f} {full:12.0f} {wall:8.0f} {labelled / len(posts):9.1%}")
+        naive = rate(lambda ps: [naive_rx.search(p.lower()) for p in ps], posts)
+        print(f"{name:42s} {len(posts):6d} {avg:6.1f} {norm:10.0f} {r:9.0f} {full:12.0f} {wall:8.0f} "
+              f"{labelled / len(posts):9.1%} {naive:9.0f} {naive / full:10.1f}x")
 
 
 if __name__ == "__main__":
