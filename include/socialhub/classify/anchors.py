@@ -118,15 +118,15 @@ _SOURCES = dict(ANCHOR_SOURCES)
 _SOURCES["violence_threat"] += "|" + ANCHOR_SOURCES["weapon"]      # "the nine is coming out"
 
 
-def _compile(src: str) -> re.Pattern[str]:
-    return re.compile(r"(?<![^\W_])(?:" + src + "|" + MASKED + r")(?![^\W_])")
+def _words(src: str) -> str:
+    return r"(?<![^\W_])(?:" + src + "|" + MASKED + r")(?![^\W_])"
 
 
 #: gated (``fastre``): most posts have no anchor, and the folded twin says so ~5x faster
-_RX: dict[str, Gated] = {c: Gated(r"(?<![^\W_])", src + "|" + MASKED, r"(?![^\W_])") for c, src in _SOURCES.items()}
+_RX: dict[str, Gated] = {c: Gated(_words(src)) for c, src in _SOURCES.items()}
 _ANY = compile_folded(r"(?<![^\W_])", "|".join(_SOURCES.values()) + "|" + MASKED, r"(?![^\W_])")
 _AMBIGUOUS_RX = re.compile(r"(?<![^\W_])(?:" + AMBIGUOUS_WEAPON + r")(?![^\W_])")
-_VIOLENCE_ONLY_RX = _compile(ANCHOR_SOURCES["violence_threat"])
+_VIOLENCE_ONLY_RX = re.compile(_words(ANCHOR_SOURCES["violence_threat"]))
 _EVERYDAY = re.compile(
     r"(?:best|nicest|peng|sweet|good|lovely|pretty|cute|only|same|whole|other|funniest|worst|realest|craziest|maddest|"
     r"weirdest|wildest|biggest|main|little|lil|one|first|last|next|every|sorta|kinda|mad|big)\s+(?:ting|tings|piece)\b|"

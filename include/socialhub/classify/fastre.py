@@ -7,11 +7,12 @@ none of them. Folding the words into a trie by their first characters,
 ``(?:k(?:ill|nife)|m(?:urder)|s(?:tab|hoot))``, lets the engine drop every word that does not
 start with the character in front of it after one comparison.
 
-``trie(src)`` rewrites an alternation's regex SOURCE. Only the order in which alternatives are
-tried changes, so a search finds a match exactly where the original finds one; the matched
-TEXT may differ (another alternative that also matches there may be taken first). Hence two
-uses: as a prefilter whose answer is only "a match or none" (``gate``), and as a gate in front
-of the original regex, which then runs only on the few posts the gate lets through.
+``fold_all(src)`` rewrites every group of a regex SOURCE (``trie`` one alternation). Only the
+order in which alternatives are tried changes, so a search finds a match exactly where the
+original finds one; the matched TEXT may differ (another alternative that also matches there
+may be taken first). Hence two uses: alone, where only "where, or none" is asked
+(``compile_folded``, ``folded``, ``union``), and as a twin in front of the original regex
+(``Gated``), which then runs only from where the twin matched.
 ``tests/classify/test_fastre.py`` checks the equivalence on every written case.
 """
 
@@ -223,27 +224,33 @@ def fold_all(src: str, depth: int = 3) -> str:
     return _trie(_flatten(top), depth)
 
 
-#: every folded regex made by ``compile_folded``: its pattern -> the unfolded original's (for the tests)
+#: every folded regex made here: its pattern -> the unfolded original's (the tests compare them)
 FOLDED: dict[str, str] = {}
+
+_BOUNDARY = r"(?<![^\W_])"
+
+
+def _fold(src: str, flags: int = 0) -> re.Pattern[str] | None:
+    """``src`` compiled with every group folded, or None if that could change what it matches."""
+    try:
+        fast = re.compile(fold_all(src), flags)
+    except NotFoldable:
+        return None
+    FOLDED[fast.pattern] = src
+    return fast
 
 
 def compile_folded(left: str, body: str, right: str = "", flags: int = 0) -> re.Pattern[str]:
-    """``left + (?: body ) + right`` with ``body`` folded: for prefilters, whose answer is only "a
-    match or none" (the matched text may differ from the original's, the position does not)."""
-    rx = re.compile(left + "(?:" + trie(body) + ")" + right, flags)
-    FOLDED[rx.pattern] = left + "(?:" + body + ")" + right
-    return rx
+    """``left + (?: body ) + right``, folded: for prefilters, whose answer is only "a match or
+    none" (the matched text may differ from the original's, the position does not)."""
+    src = left + "(?:" + body + ")" + right
+    return _fold(src, flags) or re.compile(src, flags)
 
 
 def folded(rx: re.Pattern[str]) -> re.Pattern[str]:
-    """``rx`` with every group folded, for a regex used only for WHERE it matches (``search``,
-    ``match``, a match's ``start()``), never for what it matched; ``rx`` itself if not foldable."""
-    try:
-        fast = re.compile(fold_all(rx.pattern), rx.flags)
-    except NotFoldable:
-        return rx
-    FOLDED[fast.pattern] = rx.pattern
-    return fast
+    """``rx`` folded, for a regex used only for WHERE it matches (``search``, ``match``, a match's
+    ``start()``), never for what it matched; ``rx`` itself if not foldable."""
+    return _fold(rx.pattern, rx.flags) or rx
 
 
 def union(patterns: list[str]) -> re.Pattern[str]:
@@ -251,38 +258,20 @@ def union(patterns: list[str]) -> re.Pattern[str]:
     rules). Named groups become plain ones; a left boundary they all start with is put in front."""
     srcs = [re.sub(r"\(\?P<\w+>", "(?:", p) for p in patterns]
     left = _BOUNDARY if all(p.startswith(_BOUNDARY) for p in srcs) else ""
-    body = "|".join("(?:" + p[len(left):] + ")" for p in srcs)
-    rx = re.compile(left + "(?:" + fold_all(body) + ")")
-    FOLDED[rx.pattern] = left + "(?:" + body + ")"
-    return rx
-
-
-_BOUNDARY = r"(?<![^\W_])"
+    return compile_folded(left, "|".join("(?:" + p[len(left):] + ")" for p in srcs))
 
 
 class Gated:
-    """A compiled regex with a trie-folded twin in front: ``search`` and ``finditer`` over a whole
-    text run the original only from where the twin finds something, so the results are the
+    """A compiled regex with a folded twin in front: ``search`` and ``finditer`` over a whole text
+    run the original only from where the twin finds something, so the results are the
     original's. Most posts match none of a rule's words, and the twin says so several times faster.
     """
 
     __slots__ = ("fast", "rx")
 
-    def __init__(self, left: str, body: str, right: str = "", flags: int = 0) -> None:
-        self.rx = re.compile(left + "(?:" + body + ")" + right, flags)
-        self.fast = compile_folded(left, body, right, flags)
-
-    @classmethod
-    def of(cls, src: str, flags: int = 0) -> Gated:
-        """A whole pattern, every group folded (unfolded where that could change what it matches)."""
-        self = cls.__new__(cls)
+    def __init__(self, src: str, flags: int = 0) -> None:
         self.rx = re.compile(src, flags)
-        try:
-            self.fast = re.compile(fold_all(src), flags)
-            FOLDED[self.fast.pattern] = src
-        except NotFoldable:
-            self.fast = self.rx
-        return self
+        self.fast = folded(self.rx)
 
     @property
     def pattern(self) -> str:

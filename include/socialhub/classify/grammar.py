@@ -264,7 +264,7 @@ class GrammarHit:
 
 
 def _rule(rule_id: str, weight: float, notes: str, src: str, *, negatable: bool = True) -> GrammarRule:
-    return GrammarRule(rule_id, weight, notes, Gated.of(r"(?<![^\W_])" + src + r"(?![^\W_])"), negatable)
+    return GrammarRule(rule_id, weight, notes, Gated(r"(?<![^\W_])" + src + r"(?![^\W_])"), negatable)
 
 
 GRAMMAR_RULES: tuple[GrammarRule, ...] = (

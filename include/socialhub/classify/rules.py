@@ -126,7 +126,7 @@ class _Alternation:
         self.alts = [a for a, _ in alts]
         self.body = "|".join(f"(?:{src})" for _, src in alts)
         # with a trie-folded twin in front (``fastre``): most posts match no entry at all
-        self.combined = Gated.of(f"{_LEFT}(?:{self.body}){_RIGHT}")
+        self.combined = Gated(f"{_LEFT}(?:{self.body}){_RIGHT}")
         self.singles = [re.compile(f"(?:{src}){_RIGHT}") for _, src in alts]
 
     def finditer(self, text: str) -> Iterator[tuple[_Alt, int, int]]:

@@ -103,7 +103,7 @@ class StructureHit:
 
 
 def _r(rule_id: str, category: str, weight: float, label: str, src: str) -> StructureRule:
-    return StructureRule(rule_id, category, weight, label, Gated.of(r"(?<![^\W_])(?:" + src + r")(?![^\W_])"))
+    return StructureRule(rule_id, category, weight, label, Gated(r"(?<![^\W_])(?:" + src + r")(?![^\W_])"))
 
 
 _NEAR = r"(?:[\s,.:;!-]+[^\s.!?]*){0,6}?[\s,.:;!-]+"       # up to 6 words, same sentence
