@@ -65,6 +65,9 @@ def test_review_loop_refer_reask_and_timeout_escalation(tmp_path, moto_endpoint,
             "SOCIALHUB_ROUTING": str(routing),
             "SOCIALHUB_REVIEW_RESPONSE_SECONDS": str(RESPONSE_SECONDS),
             "SOCIALHUB_REVIEW_MAX_AGE_DAYS": "100000",     # the fixture's alerts are dated 2026-11-25
+            # no scheduled runs: unpausing the DAG (catchup=False) makes the scheduler start the latest
+            # hourly drain at once, and that run raced ours for the same alerts (seen in a fresh clone)
+            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
             "AIRFLOW_CONN_SOCIALHUB_STORAGE": _conn({
                 "conn_type": "aws", "login": "testing", "password": "testing",
                 "extra": {"endpoint_url": moto_endpoint, "region_name": "us-east-1", "bucket": bucket,
