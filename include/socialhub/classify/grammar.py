@@ -70,16 +70,27 @@ _PRONOUN = (r"you|u|ya|yu|yuh|yah|yous|youse|y'all|yall|ye|unu|him|hm|her|har|th
             r"(?:the\s+)?next\s+(?:one|person|guy|man|woman|\w+)\s+(?:that|who|to)\s+\w+|"
             r"every\s*(?:one|body|single\s+one|last\s+one|one\s+of\s+(?:you|them|dem|u|those|these|y'all))|"
             r"all\s+of\s+(?:you|u|them|dem|those|these|y'all|yall|ya)|(?:the\s+)?(?:whole\s+)?lot\s+of\s+(?:you|them|em|'em|dem)|(?:each|both|some|any|most|half)\s+of\s+(?:you|u|them|dem)|"
-            r"anyone|anybody|any\s*one|any\s*body|whoever|every\s+\w+\s+(?:i|we)\s+see")
+            r"anyone|anybody|any\s*one|any\s*body|whoever|every\s+\w+\s+(?:i|we|you|u)\s+(?:see|meet)")
 _GROUP = r"(?:\w+\s+){0,2}(?:" + _PERSON_NOUNS + r")"
+#: Agent nouns ("looters", "cyclists", "rapists", "landlords") name people only after a quantifier
+#: ("every looter", "all the cyclists"); objects with the same endings are listed out.
+_AGENT_NOT_PERSON = (r"others?|numbers?|corners?|papers?|computers?|printers?|timers?|servers?|orders?|letters?|answers?|"
+                     r"colou?rs?|doors?|floors?|posters?|burgers?|cent(?:re|er)s?|met(?:re|er)s?|chapters?|layers?|filters?|"
+                     r"folders?|markers?|stickers?|flowers?|towers?|powers?|borders?|headers?|monsters?|creepers?|sliders?|"
+                     r"trailers?|characters?|motors?|errors?|factors?|sectors?|doctors?|ants?|plants?|points?|counters?|"
+                     r"covers?|waters?|chargers?|controllers?|speakers?|burners?|containers?|hours?|flavou?rs?|rivers?|"
+                     r"weathers?|summers?|winters?|quarters?|matters?|members?|mirrors?|posts?|parents?|accents?|"
+                     r"events?|students?|clients?|patients?|residents?")
+_AGENT = r"(?!(?:" + _AGENT_NOT_PERSON + r")\b)[a-z]{3,}(?:ists?|ers?|ians?|ors?|ites?|ants?|ents?)"
+_QUANT_AGENT = r"(?:every|each|all\s+the|all|these|those|any)\s+(?:single\s+|last\s+)?(?:\w+\s+)?" + _AGENT
 TARGET = (r"(?:(?:" + _PRONOUN + r")(?:" + _G + r"(?:all|both|lot|lots|two|too))?|"
           + _POSSESSIVE + r"\s+(?:next\s+|little\s+|lil\s+|fucking\s+|pussy\s+|stupid\s+)?" + _GROUP +
           r"|[a-z]+\s+(?:people|folk|folks|scum|vermin)|(?:" + _PERSON_NOUNS + r")\s+like\s+(?:you|him|her|them|that)"
-          r"|next\s+\w+\s+(?:i|we)\s+see|@[a-z0-9_][\w.]*[a-z0-9_])")
+          r"|next\s+\w+\s+(?:i|we)\s+see|" + _QUANT_AGENT + r"|@[a-z0-9_][\w.]*[a-z0-9_])")
 _BODY = (r"(?:head|heads|face|faces|throat|throats|neck|necks|legs?|arms?|jaw|jaws|knees?|kneecaps?|skull|skulls|"
          r"chest|chests|heart|hearts|back|eyes?|teeth|nose|fingers?|ribs?|spine|brains?|guts?|stomach|belly|hands?|"
          r"ass|arse|wig|lights|melon|shoulders?|mouth|kidneys?|lungs?|tongues?|lips|ears?|balls|knees|life|lives)")
-TARGET_OR_BODY = (r"(?:every\s+(?:single\s+)?bone\s+in\s+(?:your|ur|his|her|their|yo)\s+body|" + TARGET + r"|(?:(?:both|all)\s+)?(?:your|ur|yo|yuh|ya|his|her|their|dem|them|that\s+\w+'?s?|the|there)\s+(?:\w+\s+)?" + _BODY + r")")
+TARGET_OR_BODY = (r"(?:every\s+(?:single\s+)?bone\s+in\s+(?:your|ur|his|her|their|yo)\s+body|" + TARGET + r"|(?:(?:both|all)\s+)?(?:your|ur|yo|yuh|ya|his|her|their|dem|them|that\s+\w+'?s?|(?:the|there)(?!\s+(?:\w+\s+)?lights\b))\s+(?:\w+\s+)?" + _BODY + r")")
 
 # ------------------------------------------------------------------------------------ acts
 # Verbs that are violent with a person as object. Ambiguous ones carry their frame with them.
@@ -87,7 +98,7 @@ _VERB_STRONG = (
     r"kill|killl|kil|murder|murk|merk|stab|shank|shoot|shot|slit|behead|decapitate|lynch|strangle|torture|execute|"
     r"exterminate|slaughter|butcher|massacre|gun\s+down|mow\s+down|rape|wet|ching|juk|jook|bore|knife|drown|"
     r"poison|burn\s+alive|set\s+fire\s+to|blow\s+up|bomb|hang|string\s+up|stab\s+up|shoot\s+up|cut\s+up|slice\s+up|"
-    r"chop\s+up|beat\s+up|batter|smash\s+up|bash\s+in|cave\s+in|kick\s+in|stomp|curb\s*stomp|glass|bottle|"
+    r"chop\s+up|beat\s+up|batter|smash\s+up|bash\s+in|cave\s+in|kick\s+in|stomp\s+on|stomp|curb\s*stomp|glass|bottle|"
     r"acid|splash|dip|chef|cheff|chef\s+up|duppy|dead|buss|blast|clap|smoke|body|bun|bury|end|finish\s+off|"
     r"put\s+down|wipe\s+out|take\s+out|eliminate|cut|slash|slice|snuff|choke|suffocate|beat|hurt|harm|maim|"
     r"break|snap|smash|beat\s+to\s+death|hack|hack\s+up|gas|run\s+over|light\s+up|open\s+up|pop|cap|spray|"
@@ -172,9 +183,9 @@ _PARTICIPLE_PERSON_ONLY = {"shot", "cut", "sliced", "burned", "burnt", "buried",
 
 # ------------------------------------------------------------------------------------ who + intent
 _MODAL = (
-    r"(?:(?:i|we|me\s+and\s+\w+|me\s+n\s+\w+|my\s+(?:boys|mandem|bros|brothers|guys|crew|gang|lot|team|g|gs|cousins?)|"
+    r"(?:(?:i|we|me\s+(?:and|n|&)\s+(?:the\s+|my\s+)?\w+|my\s+(?:boys|mandem|bros|brothers|guys|crew|gang|lot|team|g|gs|cousins?)|"
     r"the\s+(?:boys|mandem|guys|crew|gang|lads)|mandem|man|i\s+swear\s+(?:i|we))\s*"
-    r"(?:'ll|'m\s+(?:gonna|going\s+to|finna|about\s+to|bout\s+to|tryna|trying\s+to|coming\s+to|gon|ready\s+to)|"
+    r"(?:'ll|'d\s+(?:love|like|happily|gladly)(?:\s+to)?|'m\s+(?:gonna|going\s+to|finna|about\s+to|bout\s+to|tryna|trying\s+to|coming\s+to|gon|ready\s+to)|"
     r"\s+will|\s+shall|\s+wil|\s+wl|\s+am\s+(?:gonna|going\s+to|about\s+to|coming\s+to|ready\s+to)|"
     r"\s+are\s+(?:gonna|going\s+to|coming\s+to|about\s+to|ready\s+to)|'re\s+(?:gonna|going\s+to|coming\s+to|about\s+to)|"
     r"\s+re\s+(?:gonna|going\s+to)|\s+(?:gonna|finna|gon|bout\s+to|about\s+to|wanna|want\s+to|intend\s+to|"
@@ -426,7 +437,7 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"to\s+sleep\s+(?:for\s+good|permanently|forever)|to\s+sleep\W+permanently|six\s+feet\s+under|"
           r"to\s+(?:go\s+)?(?:meet|see)\s+(?:ya|your|ur|his|her|their|yo)\s+(?:granny|grandma|nan|maker|ancestors|god)|"
           r"in\s+a\s+pool\s+of\s+(?:blood|their\s+own\s+blood)|on\s+(?:a\s+)?t[\W_]*shirt|"
-          r"(?:back\s+)?in\s+(?:a\s+)?body\s*bags?|(?:all\s+)?to\s+(?:the\s+)?(?:gas\s+chambers?|ovens?|death\s+camps?|camps?|gallows|firing\s+squad|electric\s+chair|"
+          r"(?:back\s+)?(?:home\s+)?in\s+(?:a\s+)?(?:body\s*bags?|box|boxes|coffins?|pieces)|(?:all\s+)?to\s+(?:the\s+)?(?:gas\s+chambers?|ovens?|death\s+camps?|camps?|gallows|firing\s+squad|electric\s+chair|"
           r"slaughter(?:house)?|grave|graves))"),
     _rule("vt.grammar.question2", 0.75,
           "a threat as a question (\"are you ready to die?\", \"who wants to be the first one I stab?\", \"want your wig split?\")",
@@ -517,7 +528,25 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"(?:i'?ll|we'?ll|i\s+will|we\s+will)\s+be\s+waiting\s+(?:for\s+(?:you|u)\s+)?in\s+(?:your|ur)\s+(?:garden|house|flat|room|"
           r"car|bedroom|kitchen|hallway|loft|shed)|bring\s+(?:your|ur)\s+(?:friends|mates|boys|crew|family|mandem)\W+(?:you'?ll|you\s+will|"
           r"u'?ll)\s+need\s+(?:them|em|'em|it)|"
-          r"(?:be\s+)?(?:eating|drinking)\s+through\s+a\s+straw|picking\s+(?:your|ur|his|her|their)\s+teeth\s+(?:up\s+)?"
+          r"(?:be\s+)?(?:eating|drinking)\s+through\s+a\s+straw|"
+          r"(?:(?:i|we)\s*(?:'ll|will|'m\s+gonna|'m\s+going\s+to|am\s+going\s+to|are\s+gonna|'re\s+gonna)|(?:till|until|til|when|once)\s+(?:i|we))\s+"
+          r"(?:find\s+out|find|get|work\s+out|track\s+down)\s+where\s+(?:you|u|ya|he|she|they|your\s+\w+|ur\s+\w+)\s+"
+          r"(?:live|lives|sleep|sleeps|stay|stays|work|works)(?!\w|\s+(?:so|to\s+(?:send|post|deliver|drop)|and\s+(?:send|post|drop)|"
+          r"for\s+the|when\s+(?:the|your)\s+(?:parcel|card|letter|delivery)))|"
+          r"(?:won'?t|wont|will\s+not|will\s+never)\s+(?:even\s+)?recogni[sz]e\s+(?:you|u|him|her|them)\s+(?:when|after|once)\s+"
+          r"(?:i'?m|i\s+am|we'?re|i'?ve|we'?ve|i\s+have|i\s+get|we\s+get)|"
+          r"(?:greet|greeted|welcome|welcomed|meet|answer|receive|treat)\s+(?:them|him|her|you|u|em|'em|dem|the\s+\w+|every\s+\w+)\s+"
+          r"with\s+(?:bullets|lead|a\s+bullet|machetes|knives|(?:baseball\s+)?bats|guns|a\s+gun|a\s+knife|petrol|a\s+noose|nooses|"
+          r"rifles|shotguns|grenades)|"
+          r"(?:fill|filled|filling|pump|pumped|pumping)\s+(?:them|him|her|you|u|em|'em|dem|his\s+\w+|their\s+\w+)\s+(?:full\s+)?"
+          r"(?:of|with)\s+(?:lead|holes|bullets|buckshot)|"
+          r"teach\s+(?:him|her|them|you|u|dem|that\s+\w+)\s+a\s+lesson\s+with\s+(?:a|my|the|his|some)\s+(?:\w+\s+)?(?:bat|knife|"
+          r"blade|hammer|brick|crowbar|gun|machete|belt|fists?|boot|bottle|iron\s+bar|pipe)|"
+          r"(?:i'?ll|we'?ll|i\s+will|we\s+will|i'?m|we'?re)\s+(?:be\s+)?waiting\s+(?:for\s+(?:you|u|him|her|them)\s+)?(?:\w+\s+){0,3}?"
+          r"with\s+(?:a|my|the|some|an)\s+(?:\w+\s+)?(?:hammer|bat|knife|blade|machete|gun|crowbar|brick|shank|axe|pipe|"
+          r"shotgun|pistol|bottle)(?!\s+(?:of|and\s+ball|for))|"
+          r"regret\s+(?:this|it|that)(?:\s+\S+){0,3}?\s+(?:when|once|while)\s+(?:you'?re|you\s+are|ur|u\s+r|he'?s|she'?s|they'?re)\s+"
+          r"(?:lying\s+|left\s+)?(?:bleeding|dying(?!\s+(?:of|to|for|from|inside))|in\s+(?:a&e|hospital|a\s+wheelchair|a\s+body\s*bag|a\s+box))|picking\s+(?:your|ur|his|her|their)\s+teeth\s+(?:up\s+)?"
           r"(?:off|from)\s+the\s+(?:floor|ground|pavement)|"
           r"(?:hope|hoping)\s+(?:you|u|he|she|they)\s+(?:like|likes|enjoy|enjoys)\s+(?:hospital\s+food|wheelchairs?|the\s+taste\s+of\s+"
           r"(?:blood|concrete|steel|the\s+pavement))|"
@@ -536,7 +565,7 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"\s+(?:all\s+)?(?:up\s+)?against\s+(?:a|the)\s+wall|"
           r"make\s+(?:you|u|ya|him|her|them|dem|em|'em|your\s+\w+|ur\s+\w+)\s+(?:all\s+)?(?:suffer|bleed|scream|beg\s+for)|"
           r"lock(?:ed)?\s+(?:them|him|her|em|'em|you)\s+(?:all\s+)?in\s+(?:a|the|their|his|her)\s+\w+\s+(?:and|n|&)\s+"
-          r"(?:light|burn|set\s+fire|torch|set\s+it\s+alight)|"
+          r"(?:light|burn|set\s+fire|torch|set\s+it\s+(?:alight|on\s+fire|ablaze))|"
           r"(?:acid|petrol|bleach|boiling\s+water)\s+(?:thrown|poured|splashed|chucked)\s+(?:in|on|over|into)\s+(?:their|his|her|your|ur)\s+"
           r"(?:faces?|eyes|heads?)|"
           r"(?:i'?m|we'?re|i\s+am|we\s+are|man'?s)\s+not\s+coming\s+alone|"
@@ -598,7 +627,8 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"time)\s+(?:you|u|ur|your)|closer\s+than\s+(?:you|u)\s+think|"
           r"make\s+(?:you|u|him|her|them|dem)\s+(?:a\s+|into\s+a\s+)?(?:hashtag|memory|statistic|rip\s+post|t[\W_]*shirt)|"
           r"zip\s+on\s+(?:your|ur|his|her)\s+face|(?:give|leave)\s+(?:you|u|him|her)\s+(?:with\s+)?(?:a\s+)?(?:buck\s*fifty|zip)|"
-          r"(?:drive|drove|driving|plough|plow|ploughed|ram|rammed)\s+(?:a\s+|my\s+|the\s+)?(?:car|van|truck|lorry)?\s*"
+          r"(?:drive|drove|driving|plough|plow|ploughed|ram|rammed|ran|run|running|steer|steered|smash|smashed)\s+"
+          r"(?:a\s+|my\s+|the\s+|his\s+|their\s+)?(?:car|van|truck|lorry|bus|4x4|suv|motor)?\s*"
           r"(?:into|through)\s+(?:that|the|a|those|them)\s+(?:crowd|march|protest|rally|people|mosque|queue|kids)|"
           r"with\s+(?:the\s+)?(?:owner|owners|family|kids|people|them|him|her|you)\s+(?:still\s+)?inside|"
           r"through\s+(?:your|ur|his|her|their)\s+(?:head|skull|chest|heart|neck|face|eye)|"
@@ -639,7 +669,7 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"(?P<neg>(?:(?:never|not|n't|nt)" + _G + r")*)" + _OPT_ADV +
           r"|(?:(?<=^)|(?<=[.!?;:\n\"“(,])\s*|(?<=\s)(?=(?:go|just|pls|please|so|now|then|and|lads|boys|guys)\s))"
           r"(?:(?:go|just|pls|please|so|now|then|and|lads|boys|guys)\s+)*)"
-          r"(?P<verb>run|knock|beat|smash|cut|chop|fuck|mess|rough|bash|cave|light|blow|mash|rip|wipe|hunt|gun|mow|"
+          r"(?P<verb>do(?=\s+\S+\s+(?:in|over)(?!\w))|run|knock|beat|smash|cut|chop|fuck|mess|rough|bash|cave|light|blow|mash|rip|wipe|hunt|gun|mow|"
           r"string|burn|shoot|stab|slice|running|knocking|beating|smashing|cutting|chopping|bashing|lighting|blowing|"
           r"ripping|hunting|burning|shooting|stabbing|slicing)\s+(?P<target>" + TARGET + r")\s+"
           r"(?:all\s+)?(?:over|out|up|in|down|off|apart|to\s+pieces|to\s+shreds)(?!\w)"),
@@ -659,6 +689,9 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"(?:time\s+to|it'?s\s+time\s+to|high\s+time\s+(?:we|to)|let'?s|lets|we\s+(?:need|have|ought)\s+to|start)\s+"
           r"(?:start\s+|go\s+)?(?P<verb>killing|shooting|stabbing|hanging|lynching|burning|gassing|bombing|"
           r"murdering|slaughtering|exterminating|executing|beating|butchering)\s+(?P<target>" + TARGET + r")"
+          r"|(?:time\s+to|it'?s\s+time\s+to|let'?s|lets|(?:i|we)'?m?\s+(?:gonna|going\s+to)\s+(?:be\s+)?|start)\s+(?:start\s+|go\s+)?"
+          r"(?P<verb3>cracking|crack|smashing|smash|bashing|bash|kicking|kick|caving|cave|breaking|break|splitting|split)\s+"
+          r"(?:in\s+)?(?:some\s+|a\s+few\s+|their\s+|dem\s+)?(?P<target3>skulls|heads|faces|kneecaps|jaws|legs)(?:\s+in)?(?!\w)"
           r"|(?:time\s+to|it'?s\s+time\s+to|high\s+time\s+(?:we|to)|(?:solution|answer|only\s+way|only\s+option|plan|way\s+forward|"
           r"thing\s+to\s+do)\s+(?:is|would\s+be)\s+to|(?:good|great|best|better)\s+idea\s+(?:is\s+)?to)\s+(?:just\s+|simply\s+|finally\s+)?"
           r"(?P<verb2>kill|shoot|stab|hang|lynch|burn|gas|bomb|murder|slaughter|exterminate|execute|butcher|eliminate|eradicate|"
@@ -683,6 +716,20 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"chops?|batters?|glass(?:es)?|runs?\s+over|guns?\s+down|blows?\s+up|sets?\s+fire\s+to|caves?\s+in|"
           r"kicks?\s+in|beheads?|guts?|ends?|finish(?:es)?\s+off|puts?\s+a\s+bullet\s+in|throws?\s+acid\s+(?:at|on|in))"
           r"\s+(?P<target>" + TARGET_OR_BODY + r")"),
+    _rule("vt.grammar.want_dead", 0.75,
+          "wanting a person or group dead (\"I want him dead\", \"I want every one of them dead\")",
+          r"(?P<modal>(?:i|we|i\s+just|we\s+just|i\s+really|we\s+all)\s+(?:want|wanted|need|'d\s+like|would\s+like|'d\s+love|would\s+love)|"
+          r"(?:i|we)'?d\s+(?:like|love)\s+to\s+see)\s+(?P<target>" + TARGET + r")\s+(?:all\s+)?"
+          r"(?P<verb>dead|killed|shot|hanged|hung|executed|six\s+feet\s+under|in\s+(?:a|the)\s+(?:ground|grave|box|coffin|body\s*bag))"
+          r"(?!\w)"),
+    _rule("vt.grammar.wish_accident", 0.7,
+          "wishing that a vehicle hits a person or group (\"I hope your kids get hit by a car\", \"I pray a lorry hits them\")",
+          r"(?:hope|hoping|wish|wishing|pray|praying)\s+(?:that\s+)?"
+          r"(?:(?P<target>" + TARGET + r"|you|u|he|she|they|your\s+\w+|ur\s+\w+|his\s+\w+|her\s+\w+)\s+(?:all\s+)?(?:gets?|get|are|is|will\s+get)\s+"
+          r"(?P<verb>hit|run\s+over|mown\s+down|flattened|knocked\s+down|crushed)\s+by\s+(?:a|an|the|some)\s+(?:\w+\s+)?"
+          r"(?:car|bus|lorry|truck|train|tram|van|tractor|driver)"
+          r"|(?:a|the|some)\s+(?:\w+\s+)?(?:car|bus|lorry|truck|train|tram|van|driver)\s+(?P<verb2>hits|runs\s+over|flattens|mows\s+down|"
+          r"ploughs\s+(?:into|through)|crushes|smashes\s+into)\s+(?P<target2>" + TARGET + r"|your\s+\w+|ur\s+\w+|his\s+\w+|her\s+\w+))(?!\w)"),
     _rule("vt.grammar.armed_to", 0.75,
           "announces bringing a weapon to a school, workplace or gathering (\"I'm bringing a gun to school tomorrow\")",
           r"(?P<modal>(?:i|we)\s*(?:'m|'re|\s+am|\s+are|'ll|\s+will|\s+m)(?:\s+(?:gonna|going\s+to|about\s+to))?|"
@@ -731,6 +778,8 @@ _LABELS = {
     "vt.grammar.slide": "announces a raid on a person",
     "vt.grammar.why_not": "call to attack people, as a question",
     "vt.grammar.armed_to": "announces bringing a weapon to a school or gathering",
+    "vt.grammar.want_dead": "wants a person dead",
+    "vt.grammar.wish_accident": "wishes that a vehicle hits a person",
 }
 
 #: Participles that are violent only in street slang ("he's getting wet", "opps will get bored") and
@@ -910,6 +959,8 @@ def _subject_is_person(subject: str) -> bool:
         return True
     if last in _ANIMALS_AND_THINGS:
         return False                    # "all dogs should be euthanised", "the weeds need killing"
+    if re.fullmatch(_QUANT_AGENT, " ".join(s[-3:])) or re.fullmatch(_QUANT_AGENT, " ".join(s[-2:])):
+        return True                     # "every rapist should be tortured to death"
     if last.endswith("s") and len(last) > 3 and len(s) >= 2 and s[-2] in {
             "all", "the", "these", "those", "them", "dem", "every", "some", "most", "any"}:
         return not re.fullmatch(r"\w+(?:ness|ss|us|is)", last)
@@ -955,10 +1006,13 @@ def scan(text: str, suppressed: list[tuple[str, int, int]] | None = None) -> lis
                     if not _PUT_FRAME.match(after):
                         continue
                     body = True                 # the place is the frame: "leave you on the floor"
+                if verb == "jump" and re.fullmatch(r"(?:him|her|them|dem|you|u|ya|em|'em)", target):
+                    body = True                 # "we're gonna jump him after school": an ambush, not a queue
                 if verb == "hit" and re.match(r"\s+up\b", after):
                     continue                    # "i'll hit you up later": a message, not a blow
                 framed = re.search(r"(?:shit|crap|hell|fuck|life|daylights|stuffing|snot)\s+out\s+of\s", m.group(0)) is not None
-                group = re.search(r"(?:\ball|\bevery\s*(?:one|body|single|last)|\beach\s+of|\bboth|\blot\s+of)", target) is not None
+                group = (re.search(r"(?:\ball|\bevery\s*(?:one|body|single|last)|\beach\s+of|\bboth|\blot\s+of)", target) is not None
+                         and re.fullmatch(_QUANT_AGENT, target) is None)    # "beat all the other runners": a race
                 if not (body or framed or (group and verb not in _FRAME_ONLY)) and not _WEAK_OK.search(after):
                     continue
             if rule.id in ("vt.grammar.normative", "vt.grammar.should_die") and re.match(
@@ -1039,7 +1093,9 @@ _NEEDS = _prefilter(
     r"cocky|brave|find|like|gets?|pushing|sleep|emptied|pain|eat|swallow|dog|dogs|job|live|court|courtroom|"
     r"trial|watch|rid|why|solution|answer|way|option|plan|idea|euthanised|euthanized|sterilised|sterilized|"
     r"hunted|left|did|bats|machetes|guns|bricks|hammers|crowbars|carried|flip|pull|press|kick|spilled|spilt|"
-    r"shed|boxes|bags|coffins|pieces|bits|visit|example|standing|money|mosques?|churches?|synagogues?|dental",
+    r"shed|boxes|bags|coffins|pieces|bits|visit|example|standing|money|mosques?|churches?|synagogues?|dental|"
+    r"ran|steer|steered|recogni[sz]e|greet|greeted|welcome|welcomed|treat|answer|receive|fill|filled|filling|pumped|"
+    r"regret|cracking|splitting|crushed|flattened|mown|smashes|crushes|flattens|ploughs|mows|hits|runs",
     stems=False)
 
 
@@ -1060,7 +1116,7 @@ _CORE = _prefilter(
     r"grave|box|coffin|body|morgue|ground|river|canal|swing|fry|rot|hiding|shoeing|rough|rip|lay|laying|"
     r"sending|leaving|air|lit|slide|spin|slidin|sliding|spinning|gun|rifle|shotgun|pistol|glock|ak|bomb|"
     r"weapon|strap|axe|pipe|explosive|burn|run|knock|mess|cave|light|blow|mash|wipe|hunt|mow|string|fuck|beat|"
-    r"smash|cut|chop|bash|emoji_",
+    r"smash|cut|chop|bash|mown|flatten|crush|plough|emoji_",
     stems=True)
 #: The rules that can match without any CORE stem (set phrases, "you'll be dead", "your days are numbered").
 _PHRASE_RULES = tuple(r for r in GRAMMAR_RULES if r.id in {
