@@ -22,7 +22,16 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from tests.ui.scenario import COLLECT_RUN, COUNTY, FORMULA_ACCOUNT, MET, PROCESS_RUN, Scenario, populate
+from tests.ui.scenario import (
+    COLLECT_RUN,
+    COUNTY,
+    FORMULA_ACCOUNT,
+    MET,
+    PROCESS_RUN,
+    REFER_JUSTIFICATION,
+    Scenario,
+    populate,
+)
 
 from socialhub.audit.chain import AuditLog, event_key, verify_chain
 from socialhub.audit.report import (
@@ -92,13 +101,20 @@ def test_every_section_reports_what_the_pipeline_did(filled):
 
     alerts = {r["force"]: r for r in _rows(rep, "alerts")}
     assert set(alerts) == {MET, COUNTY}
-    assert alerts[MET]["time_to_response"] == "42 min" and alerts[MET]["responded_by"] == "PC Jones via review page"
-    assert alerts[MET]["outcome"] == "escalated to CID" and "violence_threat" in alerts[MET]["labels"]
+    assert alerts[MET]["time_to_response"] == "42 min" and alerts[MET]["responded_by"].startswith("PC Jones via ")
+    assert alerts[MET]["outcome"] == "Refer to platform" and "violence_threat" in alerts[MET]["labels"]
+    assert alerts[MET]["account"] == "mastodon:ghost_yardz@social.example"
     assert alerts[COUNTY]["time_to_response"] == "no response recorded"
+    assert alerts[COUNTY]["outcome"] == "Escalate (automatically on review timeout)"
     assert any("median 42 min" in n and "1 of 2" in n for n in rep.table("alerts").notes)
 
-    assert _rows(rep, "decisions") == [{"force": MET, "outcome": "escalated to CID", "count": 1, "share": "100%"}]
-    assert [r["justification"] for r in _rows(rep, "referrals")] == ["threat to life: referred to CID duty officer"]
+    # an officer's referral is a decision and a referral; the county timeout is an escalation, not a decision
+    assert _rows(rep, "decisions") == [{"force": MET, "outcome": "Refer to platform", "count": 1, "share": "100%"}]
+    (ref,) = _rows(rep, "referrals")
+    assert ref["justification"] == REFER_JUSTIFICATION and ref["by"].startswith("PC Jones")
+    (esc,) = _rows(rep, "escalations")
+    assert (esc["force"], esc["how"], esc["by"], esc["channel"]) == (
+        COUNTY, "automatically on review timeout", "nobody answered in time", "#esc")
     assert [(r["action"], r["force"]) for r in _rows(rep, "deletions")] == [("deleted", COUNTY)]
     assert {r["change"] for r in _rows(rep, "watchlist_changes")} == {"added"}
 
@@ -137,7 +153,7 @@ def test_per_force_report_hides_other_forces_entirely(filled, tmp_path):
     rep = _report(filled, force=COUNTY)
     every_cell = json.dumps([t.rows for t in rep.tables], ensure_ascii=False)
     assert COUNTY in every_cell and "corner_shop" in every_cell
-    for leak in (MET, "ghost_yardz", "AUTH-MET", "PC Jones", "escalated to CID", "HYPERLINK"):
+    for leak in (MET, "ghost_yardz", "AUTH-MET", "PC Jones", REFER_JUSTIFICATION, "HYPERLINK"):
         assert leak not in every_cell, leak
     # also in what is written out: the HTML and every CSV
     files = write_report(rep, tmp_path / "out")
@@ -175,7 +191,7 @@ def test_first_response_is_the_earliest_by_a_person(filled, tmp_path):
     row = next(r for r in _rows(_report(filled, store), "alerts") if r["alert_id"] == sc.answered)
     assert (row["time_to_response"], row["responded_by"], row["outcome"]) == ("5 min", "Sgt Early", "noted")
     decisions = {r["outcome"]: r["count"] for r in _rows(_report(filled, store), "decisions")}
-    assert decisions == {"escalated to CID": 1, "noted": 1, "closed": 1}   # the task's "auto" is no decision
+    assert decisions == {"Refer to platform": 1, "noted": 1, "closed": 1}   # the task's "auto" is no decision
 
 
 def test_csv_files_are_utf8_and_cannot_run_formulas(filled, tmp_path):
@@ -250,7 +266,7 @@ def test_cli_writes_the_files_and_audits_the_report(filled, tmp_path, capsys):
     assert ev["actor"] == {"kind": "person", "name": "A. Auditor", "via": "cli"}
     assert ev["details"]["from"] == str(day - timedelta(days=7)) and ev["details"]["to"] == str(day)
     written = {p.name: sha256_hex(p.read_bytes()) for p in (tmp_path / "out").iterdir()}
-    assert ev["hashes"] == written and len(written) == 13
+    assert ev["hashes"] == written and len(written) == 14
     assert verify_chain(store).ok
 
 

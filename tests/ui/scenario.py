@@ -3,8 +3,8 @@
 Two forces, four watched accounts (one collected with a threat, a drug-supply post and a
 malformed post; one whose platform fails; one due for review; one whose authorisation has
 lapsed), processed by the real Great Expectations suite and classifier, alerted to the local
-outbox, then the human steps that have no code yet (review responses, a referral, a
-deletion) are appended to the audit log the way they will be. One event lies outside the
+outbox, reviewed by the real review code (an officer refers one alert to the platform, the
+other is escalated automatically when nobody answers in time), then a deletion is appended. One event lies outside the
 period so that period filtering is tested too.
 """
 
@@ -24,6 +24,8 @@ from socialhub.collect import collect_account
 from socialhub.errors import ConnectorError
 from socialhub.models import Post, raw_sha256, utc_iso
 from socialhub.process import process_batch
+from socialhub.review.actions import act_on_decision
+from socialhub.review.model import ESCALATE, REFER, TIMEOUT_JUSTIFICATION, Decision
 from socialhub.sources.base import Connector, ConnectorConfig, FetchResult
 from socialhub.storage.base import ObjectStore
 from socialhub.watchlist import Watchlist, parse_watchlist
@@ -33,6 +35,7 @@ MET, COUNTY = "demo-metropolitan", "demo-county"
 COLLECT_RUN = "scheduled__scenario-collect"
 PROCESS_RUN = "scheduled__scenario-process"
 #: A text that would be a spreadsheet formula if written to a CSV unguarded.
+REFER_JUSTIFICATION = "explicit threat to stab a named rival: refer for removal"
 FORMULA_ACCOUNT = "=HYPERLINK(\"http://evil.example\",\"x\")"
 
 
@@ -148,13 +151,25 @@ def populate(store: ObjectStore, tmp: Path, now: datetime | None = None) -> Scen
                   auditor=Auditor(log, {**process_actor, "task_id": "alert"}))
     alerts = [ev for ev in log.events() if ev["action"] == "alert"]
     met_alert = next(ev for ev in alerts if ev["force"] == MET)
+    county_alert = next(ev for ev in alerts if ev["force"] == COUNTY)
     answered = met_alert["object"].removeprefix("alert:")
-    officer = {"kind": "person", "name": "PC Jones", "via": "review page"}
-    log.append("review_response", actor=officer, obj=met_alert["object"], force=MET,
-               at=datetime.now(UTC) + timedelta(minutes=42),
-               details={"alert_id": answered, "outcome": "escalated to CID"})
-    log.append("referral", actor=officer, obj=met_alert["object"], force=MET,
-               justification="threat to life: referred to CID duty officer", details={"to": "CID"})
+    # the review step, by the real review code: an officer refers the MET alert to the platform after
+    # 42 minutes; nobody answers the county alert, which is escalated automatically after 30 minutes
+    sink = OutboxSink(tmp / "outbox")
+    task = {"dag_id": "socialhub_review", "task_id": "review", "run_id": "scheduled__scenario-review", "map_index": 0}
+    for alert_ev, minutes, decision in (
+            (met_alert, 42, dict(option=REFER, timed_out=False, justification=REFER_JUSTIFICATION,
+                                 responded_by={"id": "pc-jones", "name": "PC Jones"})),
+            (county_alert, 30, dict(option=ESCALATE, timed_out=True, responded_by=None,
+                                    justification=TIMEOUT_JUSTIFICATION.format(duration="30 min")))):
+        when = datetime.fromisoformat(alert_ev["time"].replace("Z", "+00:00")) + timedelta(minutes=minutes)
+
+        def append(action: str, _when: datetime = when, **kw: Any) -> dict[str, Any]:
+            return log.append(action, at=_when, **kw)
+
+        act_on_decision(store, Decision(alert_id=alert_ev["object"].removeprefix("alert:"), responded_at=utc_iso(when),
+                                        response_seconds=1800, review_task=task, **decision),  # type: ignore[arg-type]
+                        sink=sink, routing=routing, now=when, organisation="Demo Police", audit=append)
     log.append("deletion", actor={"kind": "task", "dag_id": "socialhub_housekeeping", "task_id": "apply_retention",
                                   "run_id": "scheduled__scenario-housekeeping"},
                obj="posts/platform=mastodon/old.jsonl", force=COUNTY, justification="retention: 90 days passed")

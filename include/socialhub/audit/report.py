@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from socialhub.audit.chain import AuditLog, VerifyResult, verify_chain
+from socialhub.audit.outcomes import AUTOMATIC, BY_OFFICER, decision_option, is_timeout, review_outcomes
 from socialhub.models import parse_iso, sha256_hex, utc_iso
 from socialhub.storage.base import ObjectStore
 
@@ -69,6 +70,7 @@ class Column:
     heading: str
     numeric: bool = False
     html: bool = True          # False: in the CSV only (technical detail a reader of the page does not need)
+    csv: bool = True           # False: on the page only (several CSV columns shown together, to fit the screen)
 
 
 @dataclass
@@ -217,6 +219,11 @@ def describe_actor(actor: Mapping[str, Any] | None) -> str:
     return f"{name} ({kind}){via}" if kind else f"{name}{via}"
 
 
+def _name(actor: Mapping[str, Any] | None) -> str:
+    """Just who (a person's name, or the task), without the "via" that the CSV keeps."""
+    return describe_actor({k: v for k, v in (actor or {}).items() if k != "via"})
+
+
 def _compact(d: Mapping[str, Any] | None, skip: Iterable[str] = ()) -> str:
     if not d:
         return ""
@@ -231,6 +238,51 @@ def _compact(d: Mapping[str, Any] | None, skip: Iterable[str] = ()) -> str:
     return "; ".join(parts)
 
 
+def referral_details(d: Mapping[str, Any]) -> str:
+    """A referral event's details in words: the public post, the package in the store and its files.
+
+    No local file paths: a ``file://`` location is shown as the package's key in the store.
+    """
+    parts = []
+    if d.get("permalink"):
+        parts.append(f"public post {d['permalink']}")
+    location = str(d.get("location") or "")
+    if location.startswith("s3://"):
+        parts.append(f"package {location}")
+    elif d.get("manifest"):
+        parts.append(f"package {str(d['manifest']).rsplit('/', 1)[0]}/ in the store")
+    files = [str(f) for f in d.get("files") or []]
+    if files:
+        parts.append(f"{len(files)} file(s): {', '.join(files)}")
+    skip = {"kind", "alert_id", "post", "location", "manifest", "files", "permalink"}
+    for k, v in d.items():
+        if k in skip or v in (None, "", [], {}) or isinstance(v, (dict, list)):
+            continue
+        text = str(v)
+        if text.startswith(("file:", "/")):
+            continue
+        parts.append(f"{k.replace('_', ' ')}: {text}")
+    return "; ".join(parts)
+
+
+def describe_watchlist_change(d: Mapping[str, Any]) -> str:
+    """What changed for one watchlist entry, in words."""
+    change = d.get("change", "")
+    fields = d.get("fields") or {}
+    diffs = "; ".join(f"{k.replace('_', ' ')}: {v[0]} -> {v[1]}" for k, v in sorted(fields.items())
+                      if isinstance(v, list) and len(v) == 2)
+    if diffs:
+        return diffs
+    facts = ", ".join(x for x in (f"authorisation {d['authorisation_ref']}" if d.get("authorisation_ref") else "",
+                                  f"review by {d['review_by']}" if d.get("review_by") else "") if x)
+    if change == "added":
+        start = "on the watchlist when recording began" if d.get("first_snapshot") else "added"
+        return f"{start}{': ' + facts if facts else ''}"
+    if change == "removed":
+        return f"removed{' (was ' + facts + ')' if facts else ''}"
+    return facts
+
+
 def csv_safe(value: Any) -> Any:
     """Neutralise spreadsheet formulas: a text cell starting with = + - @ (or tab/CR) gets a leading '."""
     if isinstance(value, str) and value.startswith(_FORMULA_START):
@@ -242,9 +294,10 @@ def table_csv(table: Table) -> bytes:
     """The table as UTF-8 CSV with a heading row; every text cell made formula-safe."""
     buf = io.StringIO(newline="")
     w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow([csv_safe(c.heading) for c in table.columns])
+    columns = [c for c in table.columns if c.csv]
+    w.writerow([csv_safe(c.heading) for c in columns])
     for row in table.rows:
-        w.writerow([csv_safe("" if row.get(c.key) is None else row.get(c.key)) for c in table.columns])
+        w.writerow([csv_safe("" if row.get(c.key) is None else row.get(c.key)) for c in columns])
     return buf.getvalue().encode("utf-8")
 
 
@@ -447,8 +500,21 @@ def _run_rows(store: ObjectStore, events: list[dict[str, Any]], runs: list[dict[
             "accounts_ok": run.ok, "accounts_failed": run.failed, "accounts_lapsed": len(run.lapsed),
             "posts": run.posts, "batches": run.batches, "rejected": run.rejected, "held": run.held,
             "alerts": run.alerts, "sources": ", ".join(sorted(run.sources)),
+            "run_html": f"{run.dag_id.removeprefix('socialhub_')}: {run.run_id}",
+            "when_html": _span(run.started, run.finished),
+            "accounts_html": f"{run.ok} / {run.failed} / {len(run.lapsed)}",
         })
     return rows
+
+
+def _span(start: datetime | None, end: datetime | None) -> str:
+    """``2026-12-03 09:17 to 09:40 UTC``: one readable cell for a run's start and end."""
+    a, b = _fmt_time(start), _fmt_time(end)
+    if not a or not b or a == b:
+        return a or b
+    if a[:10] == b[:10]:
+        return f"{a.removesuffix(' UTC')} to {b[11:]}"
+    return f"{a.removesuffix(' UTC')} to {b}"
 
 
 def _collect_outcomes(store: ObjectStore, start: datetime, end: datetime) -> list[tuple[datetime, dict[str, Any]]]:
@@ -546,10 +612,15 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
         "Each run of the collection, processing and housekeeping DAGs in the period: when it ran, what it did"
         + (f" for {force}" if force else "") + " and any problem it recorded. 'Airflow state' is the run's final "
         "state in Airflow ('not asked' when the report was made without access to Airflow).",
-        [Column("dag_id", "DAG"), Column("run_id", "Run"), Column("started", "Started"),
-         Column("finished", "Finished"), Column("state", "Airflow state"), Column("outcome", "Problems"),
-         Column("accounts_ok", "Accounts collected", True), Column("accounts_failed", "Accounts failed", True),
-         Column("accounts_lapsed", "Not collected (lapsed)", True), Column("posts", "Posts collected", True),
+        [Column("dag_id", "DAG", html=False), Column("run_id", "Run", html=False),
+         Column("run_html", "DAG: run", csv=False), Column("started", "Started", html=False),
+         Column("finished", "Finished", html=False), Column("when_html", "When", csv=False),
+         Column("state", "Airflow state"), Column("outcome", "Problems"),
+         Column("accounts_ok", "Accounts collected", True, html=False),
+         Column("accounts_failed", "Accounts failed", True, html=False),
+         Column("accounts_lapsed", "Not collected (lapsed)", True, html=False),
+         Column("accounts_html", "Accounts collected / failed / lapsed", True, csv=False),
+         Column("posts", "Posts collected", True),
          Column("batches", "Batches processed", True), Column("rejected", "Posts rejected", True),
          Column("held", "Batches held", True), Column("alerts", "Alerts sent", True),
          Column("sources", "Recorded in")],
@@ -646,13 +717,19 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
         q_rows, "No post was rejected by the quality checks in this period."))
 
     # --- alerts and first officer response
+    outcomes = review_outcomes(events)            # decisions, escalations, referrals: defined once (outcomes.py)
     responses: dict[str, list[dict[str, Any]]] = {}
+    timeouts: dict[str, dict[str, Any]] = {}
     for ev in all_events:   # a response may come after the period: it still answers the alert
-        if ev["action"] == "review_response" and (ev.get("actor") or {}).get("kind") == "person" \
-                and _in_scope(ev, force):
-            aid = str((ev.get("details") or {}).get("alert_id") or "")
-            if aid:
-                responses.setdefault(aid, []).append(ev)
+        if ev["action"] != "review_response" or not _in_scope(ev, force):
+            continue
+        aid = str((ev.get("details") or {}).get("alert_id") or "")
+        if not aid:
+            continue
+        if (ev.get("actor") or {}).get("kind") == "person" and not is_timeout(ev):
+            responses.setdefault(aid, []).append(ev)
+        elif is_timeout(ev):
+            timeouts.setdefault(aid, ev)
     a_rows: list[dict[str, Any]] = []
     waits: list[float] = []
     for ev in by_action.get("alert", []):
@@ -664,15 +741,30 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
         if first is not None and at is not None and _t(first.get("time")) is not None:
             wait = (_t(first["time"]) - at).total_seconds()  # type: ignore[operator]
             waits.append(wait)
+        account = _account_of(store, str(d.get("batch_id") or ""), batch_account) if d.get("batch_id") else ""
+        if first is not None:
+            outcome = decision_option(first)
+        elif aid in timeouts:
+            outcome = f"{decision_option(timeouts[aid])} ({AUTOMATIC})"
+        else:
+            outcome = ""
+        first_at = _fmt_time(first.get("time")) if first else ""
+        by = describe_actor(first.get("actor")) if first else ""
         a_rows.append({
             "time": _fmt_time(at), "force": ev.get("force") or "", "team": d.get("team", ""),
-            "alert_id": aid, "post": d.get("post", ""), "labels": ", ".join(d.get("labels") or []),
+            "force_team": ", ".join(x for x in (ev.get("force") or "", d.get("team", "")) if x),
+            "alert_id": aid, "account": account, "post": d.get("post", ""),
+            "post_html": " ".join(x for x in (account, f"(post {d.get('post', '')})" if d.get("post") else "") if x),
+            "labels": ", ".join(d.get("labels") or []),
             "severity": d.get("severity", ""), "delivered_to": f"{d.get('sink', '')} {d.get('channel', '')}".strip()
             + (" (digest)" if d.get("digest") else ""),
-            "first_response": _fmt_time(first.get("time")) if first else "",
+            "first_response": first_at,
             "time_to_response": fmt_duration(wait) if wait is not None else "no response recorded",
-            "responded_by": describe_actor(first.get("actor")) if first else "",
-            "outcome": str((first.get("details") or {}).get("outcome", "")) if first else "",
+            "responded_by": by,
+            "response_html": (f"{first_at}, after {fmt_duration(wait)}, by {_name(first.get('actor'))}"
+                              if first and wait is not None else
+                              f"{first_at} by {_name(first.get('actor'))}" if first else "no officer response recorded"),
+            "outcome": outcome,
         })
     alert_notes = []
     if not responses:
@@ -684,42 +776,70 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
     tables.append(Table(
         "alerts", "Alerts and time to first officer response",
         "Every alert sent to an on-duty team in the period, and when an officer first recorded a response "
-        "to it. Alerts inform officers; every decision is a person's.",
-        [Column("time", "Alerted"), Column("force", "Force"), Column("team", "Team"), Column("alert_id", "Alert"),
-         Column("post", "Post"), Column("labels", "Categories"), Column("severity", "Severity"),
-         Column("delivered_to", "Delivered to"), Column("first_response", "First response"),
-         Column("time_to_response", "Time to first response"), Column("responded_by", "Responded by"),
-         Column("outcome", "Decision")],
+        f"to it. Alerts inform officers; every decision is a person's. A review nobody answered in time is "
+        f"escalated {AUTOMATIC} (marked so under Decision).",
+        [Column("time", "Alerted"), Column("force", "Force", html=False), Column("team", "Team", html=False),
+         Column("force_team", "Force, team", csv=False), Column("alert_id", "Alert", html=False),
+         Column("account", "Account", html=False), Column("post", "Post", html=False),
+         Column("post_html", "Account and post", csv=False), Column("labels", "Categories"),
+         Column("severity", "Severity"), Column("delivered_to", "Delivered to"),
+         Column("first_response", "First response", html=False),
+         Column("time_to_response", "Time to first response", html=False),
+         Column("responded_by", "Responded by", html=False),
+         Column("response_html", "First officer response", csv=False), Column("outcome", "Decision")],
         a_rows, "No alert was sent in this period.", alert_notes))
 
-    # --- decisions by outcome
+    # --- decisions by outcome (officers only: a review that timed out is no decision)
     decisions: dict[tuple[str, str], int] = {}
-    for ev in by_action.get("review_response", []):
-        if (ev.get("actor") or {}).get("kind") != "person":
-            continue
-        outcome = str((ev.get("details") or {}).get("outcome") or "not stated")
-        k = (ev.get("force") or "", outcome)
+    for ev in outcomes.decisions:
+        k = (ev.get("force") or "", decision_option(ev))
         decisions[k] = decisions.get(k, 0) + 1
-    total_decisions = sum(decisions.values())
+    total_decisions = len(outcomes.decisions)
     d_rows = [{"force": f, "outcome": o, "count": n, "share": f"{n / total_decisions:.0%}"}
               for (f, o), n in sorted(decisions.items())]
     tables.append(Table(
         "decisions", "Officers' decisions by outcome",
-        "The decisions officers recorded when reviewing alerts in the period, counted by outcome.",
+        "The options officers chose when reviewing alerts in the period, counted by outcome. A review that "
+        f"nobody answered in time is not a decision: it is escalated {AUTOMATIC} and listed under Escalations.",
         [Column("force", "Force"), Column("outcome", "Decision"), Column("count", "Decisions", True),
          Column("share", "Share")],
         d_rows, f"No decisions: {NO_RESPONSES}."))
 
-    # --- referrals
-    r_rows = [{"time": _fmt_time(ev.get("time")), "force": ev.get("force") or "", "object": ev.get("object", ""),
-               "by": describe_actor(ev.get("actor")), "justification": ev.get("justification") or "",
-               "details": _compact(ev.get("details"))} for ev in by_action.get("referral", [])]
+    # --- escalations (by an officer, or automatically on review timeout)
+    e_rows = []
+    for ev in outcomes.escalations:
+        d = ev.get("details") or {}
+        auto = is_timeout(ev)
+        e_rows.append({"time": _fmt_time(ev.get("time")), "force": ev.get("force") or "",
+                       "alert_id": str(d.get("alert_id") or str(ev.get("object", "")).removeprefix("alert:")),
+                       "post": d.get("post", ""), "how": AUTOMATIC if auto else BY_OFFICER,
+                       "by": "nobody answered in time" if auto else describe_actor(ev.get("actor")),
+                       "channel": d.get("channel", ""), "justification": ev.get("justification") or ""})
     tables.append(Table(
-        "referrals", "Referrals",
-        "Items an officer referred onwards (for example to another team or agency), with the recorded reason.",
-        [Column("time", "When"), Column("force", "Force"), Column("object", "Item"), Column("by", "Referred by"),
-         Column("justification", "Reason"), Column("details", "Details")],
-        r_rows, "No referral was recorded in this period."))
+        "escalations", "Escalations",
+        "Alerts posted to the escalation channel for supervisors: either an officer chose 'Escalate', or "
+        f"nobody answered the review within the team's response time and it was escalated {AUTOMATIC}.",
+        [Column("time", "When"), Column("force", "Force"), Column("alert_id", "Alert", html=False),
+         Column("post", "Post"), Column("how", "Escalated"), Column("by", "By"),
+         Column("channel", "Escalation channel"), Column("justification", "Reason")],
+        e_rows, "No alert was escalated in this period."))
+
+    # --- referrals to a platform
+    r_rows = []
+    for ev in outcomes.referrals:
+        d = ev.get("details") or {}
+        r_rows.append({"time": _fmt_time(ev.get("time")), "force": ev.get("force") or "",
+                       "alert_id": str(d.get("alert_id") or str(ev.get("object", "")).removeprefix("alert:")),
+                       "post": d.get("post", ""), "by": describe_actor(ev.get("actor")),
+                       "justification": ev.get("justification") or "", "details": referral_details(d)})
+    tables.append(Table(
+        "referrals", "Referrals to a platform",
+        "Posts an officer decided to refer to the platform (its trusted-flagger team), with the officer's "
+        "reason and the referral package kept in the store.",
+        [Column("time", "When"), Column("force", "Force"), Column("alert_id", "Alert", html=False),
+         Column("post", "Post"), Column("by", "Referred by"), Column("justification", "Reason"),
+         Column("details", "Package")],
+        r_rows, "No referral to a platform was recorded in this period."))
 
     # --- deletions and legal holds
     del_rows = [{"time": _fmt_time(ev.get("time")),
@@ -741,25 +861,41 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
         ["Legal holds are not tied to a force in the audit log, so a per-force report does not list them."]
         if force else []))
 
-    # --- watchlist changes
+    # --- watchlist changes: what changed per entry; the reason once per change set (one file change)
     wc_rows = []
+    sets: dict[tuple[str, ...], dict[str, Any]] = {}
     for ev in by_action.get("watchlist_change", []):
         d = ev.get("details") or {}
-        fields = d.get("fields") or {}
+        reason = ev.get("justification") or ""
+        set_key = (reason, str(d.get("changed_by") or ""), str(d.get("commit") or ""), str(d.get("change_ticket") or ""),
+                   str(d.get("dag_run") or ""), str((ev.get("hashes") or {}).get("watchlist_file") or ""))
+        cs = sets.setdefault(set_key, {"n": len(sets) + 1, "entries": 0, "time": ev.get("time"), "details": d,
+                                       "reason": reason})
+        cs["entries"] += 1
         wc_rows.append({"time": _fmt_time(ev.get("time")), "force": ev.get("force") or "",
                         "account": ev.get("object", ""), "change": d.get("change", ""),
-                        "fields": "; ".join(f"{k}: {v[0]} -> {v[1]}" for k, v in sorted(fields.items())
-                                            if isinstance(v, list) and len(v) == 2),
-                        "changed_by": d.get("changed_by", ""), "reason": ev.get("justification") or "",
+                        "fields": describe_watchlist_change(d), "changed_by": d.get("changed_by", ""),
+                        "change_set": cs["n"], "reason": reason,
                         "authorisation_ref": d.get("authorisation_ref", ""), "review_by": d.get("review_by", "")})
+    wc_notes = []
+    for cs in sets.values():
+        d = cs["details"]
+        where = ", ".join(x for x in (
+            f"by {d['changed_by']}" if d.get("changed_by") else "",
+            f"git commit {str(d['commit'])[:12]}" if d.get("commit") else "",
+            f"change ticket {d['change_ticket']}" if d.get("change_ticket") else "") if x)
+        wc_notes.append(f"Change set {cs['n']} ({cs['entries']} entr{'y' if cs['entries'] == 1 else 'ies'}, "
+                        f"{_fmt_time(cs['time'])}{', ' + where if where else ''}): reason given: {cs['reason'] or 'none'}")
     tables.append(Table(
         "watchlist_changes", "Watchlist changes",
-        "Accounts added to, renewed on, changed on or removed from the watchlist in the period, with who made "
-        "the change and the reason they gave.",
+        "Accounts added to, renewed on, changed on or removed from the watchlist in the period: what changed "
+        "for each account, and (once per change set, i.e. one change of the watchlist file) who made it and "
+        "the reason they gave.",
         [Column("time", "Seen"), Column("force", "Force"), Column("account", "Account"), Column("change", "Change"),
-         Column("fields", "What changed"), Column("changed_by", "Changed by"), Column("reason", "Reason given"),
-         Column("authorisation_ref", "Authorisation"), Column("review_by", "Review by")],
-        wc_rows, "The watchlist did not change in this period."))
+         Column("fields", "What changed"), Column("changed_by", "Changed by"),
+         Column("change_set", "Change set", True), Column("reason", "Reason given", html=False),
+         Column("authorisation_ref", "Authorisation", html=False), Column("review_by", "Review by", html=False)],
+        wc_rows, "The watchlist did not change in this period.", wc_notes))
 
     # --- watchlist status
     today = now.date()
@@ -834,8 +970,9 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
         SummaryItem("Alerts sent", str(len(a_rows)), (f"{n_resp} with an officer response"
                     + (f"; first response after {fmt_duration(statistics.median(waits))} (median)" if waits else ""))
                     if responses else NO_RESPONSES),
-        SummaryItem("Decisions recorded", str(total_decisions)),
-        SummaryItem("Referrals", str(len(r_rows))),
+        SummaryItem("Officer decisions", str(len(outcomes.decisions)), outcomes.decisions_hint()),
+        SummaryItem("Escalations", str(len(outcomes.escalations)), outcomes.escalations_hint()),
+        SummaryItem("Referrals to a platform", str(len(outcomes.referrals))),
         SummaryItem("Deletions", str(sum(1 for r in del_rows if r["action"] == "deleted"))),
         SummaryItem("Authorisations expired", str(expired), "accounts no longer collected", attention=expired > 0),
         SummaryItem(f"Due for review within {due_days} days", str(due), "owners must renew or remove",
