@@ -30,6 +30,8 @@ def make_alert(**overrides: Any) -> Alert:
                      "text": "the blade", "weight": 0.7, "effect": "+"}],
         "classifier_version": "rules-2024.05.1",
     }
+    if "thresholds" in overrides:      # the label thresholds the classifier applied (absent: older alerts)
+        classification["thresholds"] = overrides.pop("thresholds")
     routing = {"force": "example-constabulary", "team": "gangs", "authorisation_ref": "AUTH-2024-0042",
                "account_display_name": "Example Display", "review_url": None}
     for key, value in overrides.items():

@@ -69,21 +69,35 @@ def test_post_without_identity_is_refused() -> None:
         Alert.from_post({"platform": "x", "post_id": ""}, {}, force="f", team="t", authorisation_ref="r")
 
 
+MODEL = "rules-1.19.0+model-lr1-52fae7310cc6"
+THR = {"violence_threat": 0.45, "weapon": 0.12, "gang_affiliation": 0.56, "drug_supply": 0.51}
+
+
 @pytest.mark.parametrize(
     ("classification", "expected"),
     [
-        ({"scores": {"weapon": 0.8}, "labels": ["weapon"]}, "high"),
-        ({"scores": {"weapon": 0.7999}, "labels": ["weapon"]}, "normal"),
-        ({"scores": {"violence_threat": 0.05}, "labels": ["violence_threat"]}, "high"),
+        ({"scores": {"weapon": 0.9}, "labels": ["weapon"], "thresholds": THR}, "high"),
+        ({"scores": {"weapon": 0.8999}, "labels": ["weapon"], "thresholds": THR}, "normal"),
+        # a threat label alone is not HIGH: its score decides (issue 14: posts scored 0.10 went out as HIGH)
+        ({"scores": {"violence_threat": 0.10}, "labels": ["violence_threat"], "thresholds": THR}, "low"),
+        ({"scores": {"violence_threat": 0.80}, "labels": ["violence_threat"], "thresholds": THR}, "high"),
         # A high score the classifier did not label (e.g. negated) does not escalate.
-        ({"scores": {"weapon": 0.99, "drug_supply": 0.6}, "labels": ["drug_supply"]}, "normal"),
-        ({"scores": {}, "labels": ["gang_affiliation"]}, "normal"),
-        ({"scores": {"weapon": True}, "labels": ["weapon"]}, "normal"),
-        ({}, "normal"),
+        ({"scores": {"weapon": 0.99, "drug_supply": 0.6}, "labels": ["drug_supply"], "thresholds": THR}, "normal"),
+        ({"scores": {}, "labels": ["gang_affiliation"]}, "low"),
+        ({"scores": {"weapon": True}, "labels": ["weapon"]}, "low"),
+        ({}, "low"),
     ],
 )
 def test_severity(classification: dict, expected: str) -> None:
     assert severity_of(classification) == expected
+
+
+def test_an_alert_keeps_the_thresholds_its_severity_is_set_against() -> None:
+    alert = make_alert(labels=["violence_threat"], scores={"violence_threat": 0.40}, thresholds=THR,
+                       classifier_version=MODEL)
+    assert alert.classification["thresholds"] == THR and alert.severity == "low"
+    again = Alert.from_dict(json.loads(json.dumps(alert.to_dict())))
+    assert again.classification["thresholds"] == THR and again.severity == "low"
 
 
 def test_bad_scores_are_refused_when_building_an_alert() -> None:

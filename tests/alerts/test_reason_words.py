@@ -92,10 +92,14 @@ def test_no_regex_reaches_any_view_and_the_words_do(name: str) -> None:
         assert not REGEX_NOISE.search(text), (view, REGEX_NOISE.search(text), text)
         for r in raw:
             assert r["term"][:25] not in text, (view, r["rule"])
-    # the post's own words, quoted, in every view that explains why (the subject names no post words)
-    for view in ("alert", "digest", "review body", "escalation", "webhook text", "email", "referral report"):
+    # the post's own words, quoted, in every view that explains why (the subject names no post words);
+    # the alert views (Slack, digest, escalation, webhook, email) explain the labelled categories only
+    officer = ("alert", "digest", "escalation", "webhook text", "email")
+    for view in officer + ("review body", "referral report"):
         for r in raw:
-            if view == "digest" and r is not raw[0]:
+            if view in officer and r["category"] not in alert.labels:
+                continue
+            if view == "digest" and r is not next(x for x in raw if x["category"] in alert.labels):
                 continue        # a digest item shows its first three reasons only
             words = r["text"].replace("-", "\\-") if view == "review body" else r["text"]
             assert f"“{words}”" in views[view], (view, r["text"])
@@ -104,10 +108,11 @@ def test_no_regex_reaches_any_view_and_the_words_do(name: str) -> None:
 def test_the_rule_is_named_in_words() -> None:
     alert, _ = _classified_alert(POSTS["sport"])
     slack = "\n".join(_texts(render_alert(alert)))
-    assert "(weapon word: blade): “blades”" in slack
-    assert "(context: sport): “4-0”" in slack
-    assert "(threat phrase: killed target): “killed them”" in slack
-    assert "wp.blade" not in slack and "term “" not in slack
+    assert "• weapon: “blades”" in slack
+    assert "• weapon lowered, sport context: “4-0”" in slack
+    why = next(b for b in render_alert(alert)["blocks"] if b.get("block_id") == "reasons")["text"]["text"]
+    assert "killed them" not in why            # the threat words were not labelled: not why it was flagged
+    assert "wp.blade" not in slack and "term “" not in slack and "chars " not in slack and "weight" not in slack
     body = review_question(alert, response_seconds=1800, escalation_channel="#esc")["body"]
     assert "(weapon word\\: blade): “blades”" in body
     doc = alert_document(alert, "#alerts")
@@ -138,12 +143,13 @@ def test_every_lexicon_and_structure_rule_has_a_label_in_words() -> None:
     assert describe_reason({"rule": "kw.weapon.v3", "term": r"blades?(?!\s*runner)"}) == "kw weapon v3"
 
 
-def test_unknown_rule_keeps_its_id_and_drops_a_regex_term() -> None:
+def test_unknown_rule_shows_its_category_and_words_never_its_id_or_regex() -> None:
     reason = {"category": "weapon", "rule": "kw.weapon.v9", "term": r"blades?(?!\s*(?:runner|runners))",
               "start": 33, "end": 38, "text": "blade", "weight": 0.7, "effect": "match"}
     alert = make_alert(reasons=[reason])
     slack = "\n".join(_texts(render_alert(alert)))
-    assert "(kw.weapon.v9): “blade”" in slack and "(?" not in slack and "term “" not in slack
+    assert "• weapon: “blade”" in slack and "(?" not in slack and "term “" not in slack
+    assert "kw.weapon" not in slack and "0.70" not in slack and "33" not in slack
 
 
 def test_labels_from_hostile_rule_ids_stay_escaped() -> None:

@@ -41,6 +41,15 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from socialhub.alerts.model import Alert, is_alert_id
+from socialhub.alerts.present import (
+    NO_REVIEW_LINK,
+    NO_REVIEW_LINK_DIGEST,
+    NO_REVIEW_LINK_ITEM,
+    account_label,
+    local_and_utc,
+    why_flagged,
+)
+from socialhub.alerts.severity import SEVERITY_ORDER, marker, severity_rank, why_severity
 
 # Slack Block Kit limits (https://docs.slack.dev/reference/block-kit). Lengths are counted in
 # UTF-16 code units here, which is never fewer than Slack's count, so staying under them is safe.
@@ -324,7 +333,7 @@ def _category_scores(alert: Alert) -> list[tuple[str, object]]:
 
 
 def _severity_marker(severity: str) -> str:
-    return "\U0001f534 HIGH" if severity == "high" else "\U0001f7e1 normal"
+    return marker(severity)
 
 
 def _field(label: str, value: str) -> dict[str, Any]:
@@ -356,50 +365,39 @@ def evidence_label(reason: Mapping[str, Any]) -> tuple[str, str]:
     return str(reason.get("rule") or ""), plain_term(reason.get("term")) or ""
 
 
-def _reason_line(reason: Mapping[str, Any]) -> str:
-    category = _fit(_one_line(str(reason.get("category", ""))), 80, mrkdwn=True, empty="?")
-    label, plain = evidence_label(reason)
-    rule = _fit(_one_line(label), 100, mrkdwn=True)
-    span = _fit(_one_line(str(reason.get("text", ""))), SPAN_MAX, mrkdwn=True)
-    term = _fit(_one_line(plain), 80, mrkdwn=True)
-    details = []
-    if term:
-        details.append(f"term “{term}”")
-    start, end = reason.get("start"), reason.get("end")
-    if isinstance(start, int) and isinstance(end, int):
-        details.append(f"chars {start}–{end}")
-    if reason.get("weight") is not None:
-        details.append(f"weight {_score(reason.get('weight'))}")
-    if reason.get("effect") not in (None, ""):
-        details.append(f"effect {_fit(_one_line(str(reason.get('effect'))), 40, mrkdwn=True)}")
-    line = f"• *{category}*"
-    if rule:
-        line += f" ({rule})"
-    line += f": “{span}”" if span else ": (no span)"
-    if details:
-        line += " — " + ", ".join(details)
-    return line
+#: Not a Slack limit: one line of "why flagged" (a quote and what it is).
+REASON_LINE_MAX = SPAN_MAX + 120
 
 
-def _reasons_text(reasons: list[Mapping[str, Any]]) -> str:
+def _reasons_text(classification: Mapping[str, Any]) -> str:
+    """*Why flagged*: the post's own words and what they are, one line each, in plain words.
+
+    ``present.why_flagged`` chooses and words the lines (no regex, offsets, weights or effect
+    names); each line is escaped here as a whole, because it quotes the post.
+    """
     head = "*Why flagged*"
-    if not reasons:
+    lines_in = why_flagged(classification)
+    if not lines_in:
         return head + "\n(no evidence spans recorded)"
     lines = [head]
     used = slack_len(head)
     shown = 0
-    for reason in reasons:
-        line = _reason_line(reason)
-        remaining = len(reasons) - shown - 1
+    for raw in lines_in:
+        line = "• " + _fit(_one_line(raw), REASON_LINE_MAX, mrkdwn=True)
+        remaining = len(lines_in) - shown - 1
         reserve = 40 if remaining else 0    # room for the "…and N more" line
         if used + 1 + slack_len(line) + reserve > SECTION_TEXT_MAX:
             break
         lines.append(line)
         used += 1 + slack_len(line)
         shown += 1
-    if shown < len(reasons):
-        lines.append(f"…and {len(reasons) - shown} more")
+    if shown < len(lines_in):
+        lines.append(f"…and {len(lines_in) - shown} more")
     return "\n".join(lines)
+
+
+def _no_review_link(alert: Alert) -> str:
+    return NO_REVIEW_LINK.format(alert_id=alert.alert_id if is_alert_id(alert.alert_id) else "(unknown id)")
 
 
 def _fallback_text(alert: Alert, severity: str) -> str:
@@ -435,18 +433,16 @@ def render_alert(alert: Alert) -> dict[str, Any]:
     cat_names = ", ".join(_one_line(c) for c, _ in cats) or "flagged post"
     header = _fit(f"{_severity_marker(severity)} · {cat_names}", HEADER_TEXT_MAX)
 
-    account = _one_line(post.get("account", ""))
-    if alert.account_display_name:
-        account = f"{account} ({_one_line(alert.account_display_name)})"
     fields = [
         _field("Categories", " · ".join(f"{c} {_score(s)}" for c, s in cats) or "—"),
+        _field("Severity", why_severity(alert.classification)),
         _field("Platform", post.get("platform", "")),
-        _field("Account", account),
+        _field("Account", account_label(post.get("account", ""), alert.account_display_name)),
         _field("Author", post.get("author", "")),
         _field("Force / team", f"{alert.force} / {alert.team}"),
         _field("Authorisation", alert.authorisation_ref),
-        _field("Posted at", post.get("created_at", "")),
-        _field("Collected at", post.get("collected_at", "")),
+        _field("Posted at", local_and_utc(post.get("created_at", ""))),
+        _field("Collected at", local_and_utc(post.get("collected_at", ""))),
     ][:MAX_FIELDS]
 
     blocks: list[dict[str, Any]] = [
@@ -455,7 +451,7 @@ def render_alert(alert: Alert) -> dict[str, Any]:
         {"type": "section", "block_id": "post_text",
          "text": _plain(_fit(post.get("text", ""), SECTION_TEXT_MAX, empty="(no text)"))},
         {"type": "section", "block_id": "reasons",
-         "text": _mrkdwn(_reasons_text(list(alert.classification.get("reasons") or [])))},
+         "text": _mrkdwn(_reasons_text(alert.classification))},
     ]
 
     version = _fit(_one_line(alert.classification.get("classifier_version", "")), 100, empty="unknown")
@@ -464,6 +460,8 @@ def render_alert(alert: Alert) -> dict[str, Any]:
     if media:
         context.append(_plain(f"Media: {len(media)} item(s), open the post to view"))
     blocks.append({"type": "context", "block_id": "meta", "elements": context[:CONTEXT_ELEMENTS_MAX]})
+    if not safe_url(alert.review_url):
+        blocks.append({"type": "context", "block_id": "review_where", "elements": [_plain(_no_review_link(alert))]})
 
     value = alert.alert_id if is_alert_id(alert.alert_id) else None
     buttons = []
@@ -483,7 +481,7 @@ def _digest_order(alerts: Iterable[Alert]) -> list[Alert]:
     # High severity first, then newest post first; alert_id breaks ties so order is stable.
     items = sorted(alerts, key=lambda a: a.alert_id)
     items.sort(key=lambda a: str(a.post.get("created_at", "")), reverse=True)
-    items.sort(key=lambda a: a.severity != "high")
+    items.sort(key=lambda a: severity_rank(a.severity))
     return items
 
 
@@ -512,12 +510,8 @@ class DigestPart:
     first_item: int     # 1-based position of its first alert in the digest
 
 
-def _digest_reason(reason: Mapping[str, Any]) -> str:
-    category = _fit(_one_line(str(reason.get("category", ""))), 40, empty="?")
-    rule = _fit(_one_line(evidence_label(reason)[0]), 60)
-    span = _fit(_one_line(str(reason.get("text", ""))), DIGEST_SPAN_MAX)
-    out = category + (f" ({rule})" if rule else "")
-    return out + (f" “{span}”" if span else "")
+def _digest_reason(line: str) -> str:
+    return _fit(_one_line(line), DIGEST_SPAN_MAX + 60)
 
 
 def _digest_item_text(alert: Alert) -> str:
@@ -529,23 +523,23 @@ def _digest_item_text(alert: Alert) -> str:
     """
     post = alert.post
     cats = ", ".join(f"{_fit(_one_line(c), 40, empty='?')} {_score(s)}" for c, s in _category_scores(alert))
-    account = _fit(_one_line(post.get("account", "")), 80, empty="?")
-    if alert.account_display_name:
-        account += f" ({_fit(_one_line(alert.account_display_name), 80)})"
+    account = _fit(_one_line(account_label(post.get("account", ""), alert.account_display_name)), 160, empty="?")
     lines = [
         f"{_severity_marker(alert.severity)} · {_own(cats, 300) if cats else 'flagged post'}",
         f"{_fit(_one_line(post.get('platform', '')), 30, empty='?')} · {account} · "
         f"author {_fit(_one_line(post.get('author', '')), 80, empty='—')}",
         f"Authorisation {_fit(_one_line(alert.authorisation_ref), 80, empty='—')} · "
         f"{_fit(_one_line(f'{alert.force} / {alert.team}'), 120)} · "
-        f"posted {_fit(_one_line(post.get('created_at', '')), 40, empty='?')}",
+        f"posted {_fit(_one_line(local_and_utc(post.get('created_at', ''))), 60, empty='?')}",
         f"“{_fit(_one_line(post.get('text', '')), DIGEST_SNIPPET_MAX, empty='(no text)')}”",
     ]
-    reasons = list(alert.classification.get("reasons") or [])
+    reasons = why_flagged(alert.classification)
     why = "; ".join(_digest_reason(r) for r in reasons[:DIGEST_REASONS_SHOWN]) or "(no evidence spans recorded)"
     if len(reasons) > DIGEST_REASONS_SHOWN:
         why += f"; +{len(reasons) - DIGEST_REASONS_SHOWN} more (open Review)"
     lines.append(f"Why flagged: {why}")
+    if not safe_url(alert.review_url):
+        lines.append(NO_REVIEW_LINK_ITEM)
     lines.append(f"Alert {_fit(alert.alert_id, 64, empty='?')}")
     return _own("\n".join(lines), SECTION_TEXT_MAX)
 
@@ -579,7 +573,7 @@ def _text_size(node: Any) -> int:
 
 
 def _digest_head(total: int, team_text: str, index: int, parts: int, first: int, count: int,
-                 counts: str, sev: str) -> list[dict[str, Any]]:
+                 counts: str, sev: str, no_links: bool = False) -> list[dict[str, Any]]:
     title = f"{total} socialhub alert(s) · {team_text}" + (f" ({index}/{parts})" if parts > 1 else "")
     span = f"items {first}–{first + count - 1} of {total}" if count > 1 else f"item {first} of {total}"
     where = f"Part {index} of {parts}: {span}" if parts > 1 else f"All {total} listed below"
@@ -589,7 +583,7 @@ def _digest_head(total: int, team_text: str, index: int, parts: int, first: int,
             _plain(_fit(counts or "no categories", 1000)),
             _plain(_fit(sev or "no alerts", 200)),
             _plain(where),
-        ]},
+        ] + ([_plain(NO_REVIEW_LINK_DIGEST)] if no_links else [])},
     ]
 
 
@@ -634,12 +628,13 @@ def render_digest_parts(alerts: Iterable[Alert], team: str) -> list[DigestPart]:
         for label in a.labels or ["unlabelled"]:
             per_category[_one_line(label)] += 1
     counts = " · ".join(f"{c}: {n}" for c, n in sorted(per_category.items(), key=lambda kv: (-kv[1], kv[0])))
-    sev = " · ".join(f"{s}: {per_severity[s]}" for s in ("high", "normal") if per_severity[s])
+    sev = " · ".join(f"{s}: {per_severity[s]}" for s in SEVERITY_ORDER if per_severity[s])
 
     rendered = [_digest_item_blocks(a, n) for n, a in enumerate(items)]
     sizes = [(len(b), _text_size(b)) for b in rendered]
     # The head's worst case: its longest part/position wording.
-    head_text = _text_size(_digest_head(total, team_text, total, total, total, total, counts, sev))
+    no_links = any(not safe_url(a.review_url) for a in items)
+    head_text = _text_size(_digest_head(total, team_text, total, total, total, total, counts, sev, no_links))
     capacity_blocks = MAX_BLOCKS - _DIGEST_HEAD_BLOCKS
     capacity_text = DIGEST_TEXT_BUDGET - head_text
     split = _split_items(sizes, capacity_blocks, capacity_text, total)
@@ -653,7 +648,8 @@ def render_digest_parts(alerts: Iterable[Alert], team: str) -> list[DigestPart]:
     parts: list[DigestPart] = []
     start = 0
     for index, count in enumerate(split, start=1):
-        blocks = _digest_head(total, team_text, index, len(split), start + 1, count, counts, sev)
+        blocks = _digest_head(total, team_text, index, len(split), start + 1, count, counts, sev,
+                              any(not safe_url(a.review_url) for a in items[start:start + count]))
         for item in rendered[start:start + count]:
             blocks.extend(item)
         text = fallback if len(split) == 1 else _own(f"{fallback} (part {index} of {len(split)})",

@@ -49,6 +49,8 @@ from tenacity import RetryCallState, Retrying, stop_after_attempt, wait_exponent
 
 from socialhub.alerts.blocks import _fit, _one_line, _score, evidence_label, neutralise, safe_url
 from socialhub.alerts.model import Alert, is_alert_id
+from socialhub.alerts.present import NO_REVIEW_LINK, account_label, local_and_utc, why_flagged
+from socialhub.alerts.severity import why_severity
 from socialhub.alerts.sinks import (
     CHANNEL_SLACK_ERRORS,
     FORMAT_SLACK_ERRORS,
@@ -337,19 +339,26 @@ def _categories(alert: Alert) -> list[tuple[str, object]]:
 def _facts(alert: Alert) -> list[tuple[str, str]]:
     """(label, untrusted raw value) pairs, escaped by the caller for where they go."""
     post = alert.post
-    account = str(post.get("account", ""))
-    if alert.account_display_name:
-        account = f"{account} ({alert.account_display_name})"
     return [
         ("Categories", ", ".join(f"{c} {_score(s)}" for c, s in _categories(alert)) or "flagged post"),
+        ("Severity", why_severity(alert.classification)),
         ("Platform", str(post.get("platform", ""))),
-        ("Account", account),
+        ("Account", account_label(post.get("account", ""), alert.account_display_name)),
         ("Author", str(post.get("author", ""))),
         ("Force / team", f"{alert.force} / {alert.team}"),
         ("Authorisation", alert.authorisation_ref),
-        ("Posted at", str(post.get("created_at", ""))),
-        ("Collected at", str(post.get("collected_at", ""))),
+        ("Posted at", local_and_utc(post.get("created_at", ""))),
+        ("Collected at", local_and_utc(post.get("collected_at", ""))),
     ]
+
+
+def _why_lines(alert: Alert) -> list[str]:
+    """Plain "why flagged" lines (``present.why_flagged``): quoted words and what they are."""
+    return why_flagged(alert.classification)
+
+
+def _no_link(alert: Alert) -> str:
+    return NO_REVIEW_LINK.format(alert_id=alert.alert_id)
 
 
 def _reason_parts(reason: Mapping[str, Any]) -> dict[str, Any]:
@@ -362,21 +371,6 @@ def _reason_parts(reason: Mapping[str, Any]) -> dict[str, Any]:
     weight = reason.get("weight")
     out["weight"] = float(weight) if isinstance(weight, (int, float)) and not isinstance(weight, bool) else None
     return out
-
-
-def _reason_text(r: Mapping[str, Any], esc: Callable[[str], str]) -> str:
-    line = f"{esc(r['category']) or '?'}"
-    if r["label"]:
-        line += f" ({esc(r['label'])})"
-    line += f": \u201c{esc(r['text'])}\u201d" if r["text"] else ": (no span)"
-    details = []
-    if r["plain_term"]:
-        details.append(f"term \u201c{esc(r['plain_term'])}\u201d")
-    if r["start"] is not None and r["end"] is not None:
-        details.append(f"chars {r['start']}\u2013{r['end']}")
-    if r["weight"] is not None:
-        details.append(f"weight {r['weight']:.2f}")
-    return line + (" \u2014 " + ", ".join(details) if details else "")
 
 
 def _links(alert: Alert) -> dict[str, str | None]:
@@ -399,10 +393,13 @@ def alert_document(alert: Alert, channel: str, *, fallback_reason: str | None = 
                      f"{_inert_line(channel, 100)}.")
     lines += [f"{label}: {_inert_line(value)}" for label, value in facts[1:]]
     lines += ["Post text:", inert(post.get("text", ""), TEXT_MAX) or "(no text)", "Why flagged:"]
-    lines += [f"- {_reason_text(r, _inert_line)}" for r in reasons[:20]] or ["(no evidence spans recorded)"]
-    if len(reasons) > 20:
-        lines.append(f"...and {len(reasons) - 20} more")
+    why = _why_lines(alert)
+    lines += [f"- {_inert_line(w, 400)}" for w in why[:20]] or ["(no evidence spans recorded)"]
+    if len(why) > 20:
+        lines.append(f"...and {len(why) - 20} more")
     lines += [f"{name.capitalize()} link: {_text_url(url)}" for name, url in links.items() if url]
+    if not links["review"]:
+        lines.append(_no_link(alert))
     lines.append(f"Alert {alert.alert_id}")
     return {
         "schema": WEBHOOK_SCHEMA,
@@ -728,7 +725,6 @@ def render_alert_email(alert: Alert, channel: str, *, fallback_reason: str | Non
     cats = _one_line(facts[0][1])
     subject = _subject(f"[socialhub] {alert.severity.upper()} alert: {cats} \u00b7 {post.get('platform', '')} "
                        f"{post.get('account', '')} \u00b7 {alert.force} / {alert.team}")
-    reasons = [_reason_parts(r) for r in alert.classification.get("reasons") or [] if isinstance(r, Mapping)]
     links = _links(alert)
     why = (f"Sent by email because Slack failed ({fallback_reason}); it was meant for Slack channel {channel}."
            if fallback_reason else f"Meant for Slack channel {channel}.")
@@ -737,19 +733,23 @@ def render_alert_email(alert: Alert, channel: str, *, fallback_reason: str | Non
     body += ["</table>", "<h3>Post text</h3>",
              f"<pre style=\"white-space:pre-wrap\">{_h(post.get('text', ''), TEXT_MAX) or '(no text)'}</pre>",
              "<h3>Why flagged</h3>", "<ul>"]
-    body += [f"<li>{_reason_text(r, lambda s: _h(s, 200))}</li>" for r in reasons[:20]] or [
-        "<li>(no evidence spans recorded)</li>"]
+    why_lines = _why_lines(alert)
+    body += [f"<li>{_h(w, 400)}</li>" for w in why_lines[:20]] or ["<li>(no evidence spans recorded)</li>"]
     body.append("</ul>")
     anchors = " \u00b7 ".join(a for a in (_link(links["post"], "Open the post"), _link(links["review"], "Review"))
                               if a)
     if anchors:
         body.append(f"<p>{anchors}</p>")
+    if not links["review"]:
+        body.append(f"<p>{html.escape(_no_link(alert))}</p>")
     body.append(f"<p><small>Alert {html.escape(alert.alert_id)} \u00b7 classifier "
                 f"{_h(alert.classification.get('classifier_version', ''), 100)}</small></p></body></html>")
     text = [subject, why, ""] + [f"{label}: {_t(_one_line(value))}" for label, value in facts] + [
         "", "Post text:", _t(post.get("text", ""), TEXT_MAX) or "(no text)", "", "Why flagged:"]
-    text += [f"- {_reason_text(r, lambda s: _t(_one_line(s), 200))}" for r in reasons[:20]]
+    text += [f"- {_t(_one_line(w), 400)}" for w in why_lines[:20]] or ["(no evidence spans recorded)"]
     text += [f"{name.capitalize()} link: {url}" for name, url in links.items() if url]
+    if not links["review"]:
+        text.append(_no_link(alert))
     text.append(f"Alert {alert.alert_id}")
     return subject, "\n".join(body), "\n".join(text)
 

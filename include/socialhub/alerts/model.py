@@ -16,17 +16,12 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
+from socialhub.alerts.severity import Severity, severity_of
 from socialhub.models import Post
 
-Severity = Literal["high", "normal"]
-
-#: Labels whose mere presence makes an alert high severity, whatever the score: a threat of
-#: violence is always worth interrupting someone for.
-ALWAYS_HIGH_LABELS: frozenset[str] = frozenset({"violence_threat"})
-#: Score at or above which any *labelled* category makes an alert high severity.
-HIGH_SCORE: float = 0.8
+__all__ = ["POST_FIELDS", "Alert", "Severity", "alert_id_for", "is_alert_id", "severity_of"]
 
 #: The Post fields an alert copies. Provenance fields (raw_sha256, reply_to, repost_of) stay in
 #: storage: the team does not need them to triage and they would only grow the message.
@@ -49,25 +44,6 @@ def alert_id_for(platform: str, post_id: str) -> str:
 def is_alert_id(value: object) -> bool:
     """True if ``value`` has the shape of an alert id; used before an id becomes a file name."""
     return isinstance(value, str) and _ALERT_ID_RE.fullmatch(value) is not None
-
-
-def severity_of(classification: Mapping[str, Any]) -> Severity:
-    """``"high"`` if any *label* scores >= 0.8 or a label is ``violence_threat``, else ``"normal"``.
-
-    Only labels count: a high score for a category the classifier did not label (for example
-    one suppressed by a negation rule) must not escalate. A missing or non-numeric score is
-    treated as 0 so that a malformed classification can only under-, never over-, escalate;
-    ``violence_threat`` still escalates on its label alone.
-    """
-    labels = [str(label) for label in classification.get("labels") or []]
-    if any(label in ALWAYS_HIGH_LABELS for label in labels):
-        return "high"
-    scores = classification.get("scores") or {}
-    for label in labels:
-        score = scores.get(label, 0.0)
-        if isinstance(score, (int, float)) and not isinstance(score, bool) and score >= HIGH_SCORE:
-            return "high"
-    return "normal"
 
 
 def _post_dict(post: Post | Mapping[str, Any]) -> dict[str, Any]:
@@ -101,12 +77,21 @@ def _classification_dict(classification: Mapping[str, Any]) -> dict[str, Any]:
     reasons_in = classification.get("reasons") or []
     if not isinstance(reasons_in, (list, tuple)) or not all(isinstance(r, Mapping) for r in reasons_in):
         raise ValueError("classification.reasons must be a list of objects")
-    return {
+    out: dict[str, Any] = {
         "scores": scores,
         "labels": [str(label) for label in labels_in],
         "reasons": [dict(r) for r in reasons_in],
         "classifier_version": str(classification.get("classifier_version") or ""),
     }
+    # The label thresholds the classifier applied: the severity bands are set against them
+    # (socialhub.alerts.severity). Kept only when they are numbers; absent in older alerts.
+    thresholds_in = classification.get("thresholds")
+    if isinstance(thresholds_in, Mapping):
+        thresholds = {str(c): float(t) for c, t in thresholds_in.items()
+                      if isinstance(t, (int, float)) and not isinstance(t, bool)}
+        if thresholds:
+            out["thresholds"] = thresholds
+    return out
 
 
 @dataclass(slots=True)
