@@ -138,10 +138,25 @@ def _open_store(url: str | None) -> Any:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
+    """Say which store, refuse a missing or empty one (unless --allow-empty), then re-walk the chain."""
     from socialhub.audit.chain import verify_chain
+    from socialhub.audit.where import EXIT_NO_STORE, choose_store, open_for_audit
 
-    result = verify_chain(_open_store(args.store))
-    print(result.describe())
+    choice = choose_store(args.store)
+    print(choice.describe(), flush=True)
+    store, problem = open_for_audit(choice, allow_empty=args.allow_empty)
+    if problem:
+        _err(problem)
+        return EXIT_NO_STORE
+    if store is None:
+        print(f"audit chain: nothing to check: there is no store at {choice.label} (accepted with --allow-empty; "
+              "nothing was created)")
+        return 0
+    result = verify_chain(store)
+    if result.ok and not result.events:
+        print("audit chain OK: 0 event(s): this store's audit log is empty (accepted with --allow-empty)")
+    else:
+        print(result.describe())
     return 0 if result.ok else 1
 
 
@@ -327,10 +342,15 @@ def build_parser() -> argparse.ArgumentParser:
     asub = a.add_subparsers(dest="acommand", metavar="SUBCOMMAND")
     av = asub.add_parser("verify", help="re-walk the hash chain of the audit log",
                          description="Re-walk the audit log's hash chain and exit 1 naming the first altered, "
-                                     "missing or out-of-order event; exit 0 if the chain is intact.")
+                                     "missing or out-of-order event; exit 0 if the chain is intact; exit 2 if "
+                                     "the store does not exist or holds no audit events (see --allow-empty).")
     av.add_argument("--store", help="store URL or folder: s3://BUCKET/PREFIX (boto3 credentials and "
                                     "AWS_ENDPOINT_URL from the environment) or a path (default: "
-                                    "$SOCIALHUB_STORE, else $SOCIALHUB_DATA_DIR/store)")
+                                    "$SOCIALHUB_STORE, else $SOCIALHUB_DATA_DIR/store); the store read is "
+                                    "always printed. After `make demo`: --store .demo/data/store")
+    av.add_argument("--allow-empty", action="store_true",
+                    help="accept a missing store or one with no audit events (exit 0); without it they exit 2, "
+                         "so an auditor never certifies a store that holds nothing")
     av.set_defaults(func=cmd_audit_verify)
     from socialhub.audit.report import DESCRIPTION as REPORT_DESCRIPTION
     from socialhub.audit.report import add_report_arguments

@@ -9,6 +9,7 @@ alerts nothing twice; ``--fresh`` starts over.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -122,6 +123,39 @@ def format_summary(collect: dict[str, Any] | None, process: dict[str, Any] | Non
     return "\n".join(lines)
 
 
+#: lines of the review summary (socialhub.review.demo) that count by other definitions; replaced by
+#: the figures of socialhub.audit.outcomes, which the auditor's report and page show too
+_OTHER_COUNTS = ("reviews:", "escalated on timeout:")
+
+
+def with_review_outcomes(review_text: str, events: list[dict[str, Any]]) -> str:
+    """The review part of the summary, its figures counted by ``review_outcomes`` from the audit
+    events of this demo run, exactly as the auditor's report and the Airflow auditors' page count them."""
+    from socialhub.audit.outcomes import review_outcomes
+
+    lines = [line for line in review_text.split("\n") if not line.startswith(_OTHER_COUNTS)]
+    at = next((i + 1 for i, line in enumerate(lines) if line.startswith("review run:")), len(lines))
+    lines[at:at] = review_outcomes(events).lines()
+    return "\n".join(lines)
+
+
+def socialhub_command() -> str:
+    """How to run this very ``socialhub`` (the venv's script when the demo runs from the venv)."""
+    cand = Path(sys.executable).with_name("socialhub")
+    return str(cand) if cand.exists() else "socialhub"
+
+
+def audit_hint(store_root: Path, first_day: str, last_day: str) -> str:
+    """The exact commands that point the audit tools at the demo's store (not the default store).
+    The days are wall-clock UTC days: audit events carry the wall-clock time, whatever SOCIALHUB_NOW says."""
+    from shlex import quote
+
+    cmd, root = quote(socialhub_command()), quote(str(store_root))
+    return (f"check the audit log:    {cmd} audit verify --store {root}\n"
+            f"auditor's report:       {cmd} audit report --store {root} --from {first_day} --to {last_day} "
+            f"--out {quote(str(store_root.parent.parent / 'audit-report'))}")
+
+
 def _replay_clock(base: Path) -> Any:
     """A clock for the replay server that starts where the first demo run started.
 
@@ -168,6 +202,8 @@ def run_demo(*, fresh: bool = False, project_dir: Path | None = None, review: bo
         print(f"[{time.monotonic() - t0:5.1f}s] {msg}", flush=True)
 
     step(f"Airflow home {home} (SQLite); log: {log_file}")
+    first_event = len(LocalStore(data_dir / "store").list("audit/events/"))   # this run's events come after
+    wall_start = dt.datetime.now(dt.UTC).date().isoformat()
     with ReplayServer(now=_replay_clock(base)).start() as replay:
         conns: dict[str, str] = {"SOCIALHUB_POLL_ALL": "true"}  # poll every account each demo run
         conns |= {f"AIRFLOW_CONN_SOCIALHUB_{p.upper()}": json.dumps({"conn_type": "http",
@@ -191,10 +227,14 @@ def run_demo(*, fresh: bool = False, project_dir: Path | None = None, review: bo
     process = latest_report(store, "process", started)
     print(format_summary(collect, process, store.root, data_dir / "outbox", slack))
     if review and process and (process.get("alerts") or {}).get("delivered"):  # nothing new: nothing to review
+        from socialhub.audit.chain import AuditLog
         from socialhub.review.demo import format_review_summary, run_review_demo
 
         step("officer review: Airflow api-server + scheduler + dag-processor; one answer by REST, the rest time out")
-        print(format_review_summary(run_review_demo(project, home, data_dir, env, step=step), store.root))
+        reviewed = run_review_demo(project, home, data_dir, env, step=step)
+        events = [e for e in AuditLog(store).events() if int(e.get("seq", -1)) >= first_event]
+        print(with_review_outcomes(format_review_summary(reviewed, store.root), events))
+    print(audit_hint(store.root, wall_start, dt.datetime.now(dt.UTC).date().isoformat()))
     print(f"\nDone in {time.monotonic() - t0:.0f}s. Run `make demo` again: nothing new is collected and no alert "
           f"is sent twice. `make demo-reset` starts over.")
     return 0

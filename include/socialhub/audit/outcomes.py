@@ -90,7 +90,9 @@ class ReviewOutcomes:
 
     def lines(self) -> list[str]:
         """The three figures as text lines (the demo's summary)."""
-        return [f"officer decisions:      {len(self.decisions)} ({self.decisions_hint()})",
+        return [f"reviews decided:        {len(self.decisions) + len(self.timeouts)} ({len(self.decisions)} answered by "
+                f"an officer, {len(self.timeouts)} not answered in time)",
+                f"officer decisions:      {len(self.decisions)} ({self.decisions_hint()})",
                 f"escalations:            {len(self.escalations)} ({self.escalations_hint()})",
                 f"referrals to a platform: {len(self.referrals)}"]
 

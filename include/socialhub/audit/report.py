@@ -1047,7 +1047,8 @@ def _date(value: str) -> date:
 
 DESCRIPTION = ("Write the auditor's report for a period: report.html and one CSV per table. The report is "
                "recorded in the audit log (who, period, force, SHA-256 of each file). Exit 0 when written, 1 when "
-               "written but the audit log failed verification, 2 on bad arguments.")
+               "written but the audit log failed verification, 2 on bad arguments or when the store does not exist "
+               "or holds no audit events (see --allow-empty); the store read is printed first.")
 
 
 def build_parser(prog: str = "socialhub audit report") -> argparse.ArgumentParser:
@@ -1062,7 +1063,10 @@ def add_report_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--to", dest="end", required=True, type=_date, help="last day, included (YYYY-MM-DD, UTC)")
     p.add_argument("--force", help="only this force's rows (default: all forces)")
     p.add_argument("--out", required=True, help="folder to write report.html and the CSV files into")
-    p.add_argument("--store", help="store URL or folder (default: $SOCIALHUB_STORE, else $SOCIALHUB_DATA_DIR/store)")
+    p.add_argument("--store", help="store URL or folder (default: $SOCIALHUB_STORE, else $SOCIALHUB_DATA_DIR/store); "
+                                   "the store read is always printed. After `make demo`: --store .demo/data/store")
+    p.add_argument("--allow-empty", action="store_true",
+                   help="accept a store with no audit events (without it, such a store is an error, exit 2)")
     p.add_argument("--watchlist", help="watchlist file (default: $SOCIALHUB_WATCHLIST or include/watchlist.yaml)")
     p.add_argument("--due-days", type=int, default=DEFAULT_DUE_DAYS,
                    help=f"'due for review' window in days (default: {DEFAULT_DUE_DAYS})")
@@ -1087,14 +1091,22 @@ def run_report(args: argparse.Namespace) -> int:
     if args.end < args.start:
         print("socialhub: error: --to is before --from", file=sys.stderr)
         return 2
+    from socialhub.audit.where import EXIT_NO_STORE, choose_store, open_for_audit
     from socialhub.config import Settings
     from socialhub.errors import SocialhubError
-    from socialhub.storage import open_store
     from socialhub.watchlist import load_watchlist
 
     try:
         cfg = Settings.from_env()
-        store = open_store(args.store or os.environ.get("SOCIALHUB_STORE") or str(cfg.data_dir / "store"))
+        choice = choose_store(args.store)
+        print(choice.describe(), flush=True)
+        store, problem = open_for_audit(choice, allow_empty=args.allow_empty)
+        if store is None:
+            print("socialhub: error: " + (problem or f"there is no store at {choice.label}: a report needs an existing "
+                                          "store, where it records that it was made (--allow-empty accepts an "
+                                          "existing store with no audit events, not a missing one)"),
+                  file=sys.stderr)
+            return EXIT_NO_STORE
         wl_path = Path(args.watchlist) if args.watchlist else cfg.watchlist
         watchlist = load_watchlist(wl_path) if wl_path.exists() or args.watchlist else None
         start, end = period_bounds(args.start, args.end)
