@@ -51,7 +51,17 @@ def _flagged_alerts(store: ObjectStore, record: dict[str, Any],
 def alert_batches(store: ObjectStore, batch_ids: list[str], *, sink: Any, routing: Any, now: datetime,
                   digest_threshold: int = 10, review_url: Callable[[str], str | None] | None = None,
                   auditor: Any = None) -> dict[str, Any]:
-    """Deliver the alerts of processed batches and mark them done. Safe to run again."""
+    """Deliver the alerts of processed batches and mark them done. Safe to run again.
+
+    ``review_url`` gives each alert its Review link; without it the link comes from
+    ``SOCIALHUB_AIRFLOW_PUBLIC_URL`` (``socialhub.alerts.links``), and with neither the alert says
+    where to review instead of showing a link.
+    """
+    if review_url is None:
+        from socialhub.alerts.links import alert_review_url, public_url
+
+        base = public_url()
+        review_url = (lambda alert_id: alert_review_url(alert_id, base)) if base else None
     ledger = AlertLedger(store)
     at = utc_iso(now)
     summary: dict[str, Any] = {"delivered": 0, "already_alerted": 0, "digests": 0, "deliveries": [],

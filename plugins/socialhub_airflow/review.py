@@ -25,7 +25,6 @@ import logging
 import os
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from airflow.sdk import BaseNotifier
 
@@ -33,14 +32,20 @@ log = logging.getLogger(__name__)
 
 
 def base_url() -> str | None:
-    """Airflow's public URL (``[api] base_url``), for links to review pages; ``None`` if unset."""
+    """The Airflow UI's public address, for links to review pages; ``None`` if there is none.
+
+    ``SOCIALHUB_AIRFLOW_PUBLIC_URL`` (``none`` turns links off), else Airflow's ``[api] base_url``
+    (see ``socialhub.alerts.links``). Without either, alerts and thread replies say where to look.
+    """
+    from socialhub.alerts.links import public_url
+
     try:
         from airflow.providers.common.compat.sdk import conf
 
-        url = conf.get("api", "base_url", fallback=None)
-    except Exception:  # noqa: BLE001 - outside Airflow: no links
-        url = os.environ.get("AIRFLOW__API__BASE_URL")
-    return url.rstrip("/") if url else None
+        airflow_url = conf.get("api", "base_url", fallback=None)
+    except Exception:  # noqa: BLE001 - outside Airflow: the environment's setting, if any
+        airflow_url = os.environ.get("AIRFLOW__API__BASE_URL")
+    return public_url(fallback=airflow_url)
 
 
 def alert_review_url(alert_id: str) -> str | None:
@@ -50,8 +55,9 @@ def alert_review_url(alert_id: str) -> str | None:
     (which every review subject contains) instead of naming a task; the review DAG then
     posts the exact task link in the alert's thread.
     """
-    url = base_url()
-    return f"{url}/required_actions?{urlencode({'subject_search': alert_id})}" if url else None
+    from socialhub.alerts.links import alert_review_url as review_url_for
+
+    return review_url_for(alert_id, base_url())
 
 
 def task_ref(context: dict[str, Any]) -> dict[str, Any]:

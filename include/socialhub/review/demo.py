@@ -19,6 +19,7 @@ officer's script or another system would. The review tests use it too.
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 import subprocess
@@ -225,8 +226,36 @@ class LocalAirflow(AirflowProcesses):
 
 
 DEMO_OFFICER = "demo-officer"
-DEMO_JUSTIFICATION = ("Explicit threat of violence against an identifiable rival; refer to the platform for "
-                      "removal under its violent-threats policy.")
+#: The demo officer's scripted justification for a referral, by the category the item is about
+#: (its highest-scored label): a drug-supply advert must not be referred as "an explicit threat".
+DEMO_JUSTIFICATIONS: dict[str, str] = {
+    "violence_threat": ("Explicit threat of violence against an identifiable person; refer to the platform for "
+                        "removal under its violent-threats policy."),
+    "weapon": ("Shows off or offers a weapon (a knife or a firearm); refer to the platform under its weapons "
+               "policy."),
+    "drug_supply": ("Advertises drug supply (a menu, delivery or runners wanted); refer to the platform under its "
+                    "illegal-goods and drug-sales policy."),
+    "gang_affiliation": ("Taunts a rival group and claims territory in a way that risks retaliation; refer to the "
+                         "platform under its violent-organisations policy."),
+}
+DEMO_JUSTIFICATION_OTHER = ("Flagged content that appears to break the platform's rules; refer to the platform for "
+                            "its own review.")
+#: kept for callers of the previous single justification (a threat)
+DEMO_JUSTIFICATION = DEMO_JUSTIFICATIONS["violence_threat"]
+
+
+def demo_justification(classification: dict[str, Any]) -> str:
+    """The scripted justification matching the item: that of its highest-scored labelled category."""
+    scores = classification.get("scores") or {}
+    labels = [str(c) for c in classification.get("labels") or [] if str(c) in DEMO_JUSTIFICATIONS]
+
+    def score(c: str) -> float:
+        s = scores.get(c)
+        return float(s) if isinstance(s, (int, float)) and not isinstance(s, bool) else 0.0
+
+    if not labels:
+        return DEMO_JUSTIFICATION_OTHER
+    return DEMO_JUSTIFICATIONS[max(labels, key=lambda c: (score(c), -labels.index(c)))]
 
 
 def run_review_demo(project: Path, home: Path, data_dir: Path, env: dict[str, str], *,
@@ -256,9 +285,14 @@ def run_review_demo(project: Path, home: Path, data_dir: Path, env: dict[str, st
         return result
     password = secrets.token_urlsafe(12)
     users = {DEMO_OFFICER: ("user", password)}
+    # The demo's api-server stops when the demo ends: links to its port would be dead by the time
+    # anyone reads the outbox, so the messages say where to look instead, unless a public address
+    # of an Airflow UI that stays up is configured (socialhub.alerts.links).
+    public = env.get("SOCIALHUB_AIRFLOW_PUBLIC_URL") or os.environ.get("SOCIALHUB_AIRFLOW_PUBLIC_URL") or "none"
     af = LocalAirflow.configure(env, home / "review-demo", users=users,
                                 extra={"SOCIALHUB_REVIEW_RESPONSE_SECONDS": str(response_seconds),
-                                       "SOCIALHUB_REVIEW_MAX_PER_RUN": str(max_reviews)})
+                                       "SOCIALHUB_REVIEW_MAX_PER_RUN": str(max_reviews),
+                                       "SOCIALHUB_AIRFLOW_PUBLIC_URL": public})
     step(f"starting Airflow (api-server, scheduler, dag-processor) at {af.api_url}; logs in {af.workdir}")
     with af:
         af.start()
@@ -277,9 +311,12 @@ def run_review_demo(project: Path, home: Path, data_dir: Path, env: dict[str, st
             first = sorted(waiting, key=lambda d: d["task_instance"]["map_index"])[0]
             ti = first["task_instance"]
             step(f"{len(waiting)} review(s) waiting in Airflow; first: {first['subject']}")
+            referred = first["subject"].split()[2]
+            why = _justification_for(store, referred)
             af.respond("socialhub_review", run_id, ti["task_id"], ti["map_index"], option="Refer to platform",
-                       params={"justification": DEMO_JUSTIFICATION}, user=DEMO_OFFICER)
-            result["referred"] = first["subject"].split()[2]
+                       params={"justification": why}, user=DEMO_OFFICER)
+            result["referred"] = referred
+            result["justification"] = why
             step(f"answered through the REST API as {DEMO_OFFICER}: Refer to platform; the other(s) are left "
                  f"unanswered and escalate after {response_seconds}s")
         state = af.wait(lambda: (s := af.run_state("socialhub_review", run_id, user=DEMO_OFFICER))
@@ -295,6 +332,16 @@ def run_review_demo(project: Path, home: Path, data_dir: Path, env: dict[str, st
     if result.get("referred"):
         result["referral"] = describe_bundle(store, result["referred"])
     return result
+
+
+def _justification_for(store: Any, alert_id: str) -> str:
+    """``demo_justification`` of the stored alert (the generic one if it cannot be read)."""
+    from socialhub.review.store import ReviewError, load_alert_context
+
+    try:
+        return demo_justification(load_alert_context(store, alert_id).alert.classification)
+    except (ReviewError, OSError, ValueError, KeyError):
+        return DEMO_JUSTIFICATION_OTHER
 
 
 def format_review_summary(result: dict[str, Any], store_root: Path) -> str:
@@ -316,6 +363,8 @@ def format_review_summary(result: dict[str, Any], store_root: Path) -> str:
         lines.append("messages in the outbox: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
     if result.get("referral"):
         lines.append(f"referral package (answered as {DEMO_OFFICER} through the REST API):")
+        if result.get("justification"):
+            lines.append(f"  justification: {result['justification']}")
     for key, size in result.get("referral") or []:
         lines.append(f"  {size:>7} B  {store_root / key}")
     return "\n".join(lines)

@@ -46,7 +46,8 @@ def review_request_payload(alert: Alert, *, review_url: str | None, response_sec
                                     | {"style": "primary"}]})
     else:
         blocks.append({"type": "context", "block_id": "review_where", "elements": [
-            _plain("Open Airflow → Browse → Required Actions and search for the alert id "
+            _plain("No link: no public Airflow address is configured (SOCIALHUB_AIRFLOW_PUBLIC_URL). "
+                   "Open Airflow → Browse → Required Actions and search for the alert id "
                    + _fit(alert.alert_id, 64))]})
     fallback = _fit(f"socialhub: review requested for alert {alert.alert_id} (escalates after {minutes})",
                     600, mrkdwn=True)

@@ -1,0 +1,242 @@
+"""What the on-duty officer reads (issue 14): severity that follows the evidence, why flagged in
+plain words, a way to review in every alert, the account once, times in local time and UTC.
+
+Real classifications come from the real classifier; the severity bands are checked against the
+classifier's own thresholds file and against the table in docs/review.md.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from socialhub.alerts.blocks import render_alert, render_digest_parts
+from socialhub.alerts.fallback import alert_document, render_alert_email
+from socialhub.alerts.links import alert_review_url, public_url
+from socialhub.alerts.present import NO_REVIEW_LINK_DIGEST, account_label, local_and_utc, why_flagged
+from socialhub.alerts.severity import HIGH_AT, THRESHOLDS_PATH, category_band, label_thresholds, severity_of
+from socialhub.classify import load_classifier
+
+from ._factory import make_alert
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL_VERSION = "rules-1.19.0+model-lr1-52fae7310cc6"
+FILE = yaml.safe_load(THRESHOLDS_PATH.read_text(encoding="utf-8"))
+
+
+def _block(payload: dict, block_id: str) -> dict:
+    return next(b for b in payload["blocks"] if b.get("block_id") == block_id)
+
+
+def _texts(node) -> list[str]:
+    if isinstance(node, dict):
+        return [t for v in node.values() for t in _texts(v)]
+    if isinstance(node, list):
+        return [t for v in node for t in _texts(v)]
+    return [node] if isinstance(node, str) else []
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return load_classifier()
+
+
+def _alert_for(classifier, text: str, **kw):
+    c = classifier.classify(text).to_dict()
+    return make_alert(text=text, labels=c["labels"], scores=c["scores"], reasons=c["reasons"],
+                      classifier_version=c["classifier_version"], thresholds=c["thresholds"], **kw)
+
+
+# --- 1. severity follows the calibrated score and the category ---------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "Mario Kart night at the youth club on Friday, come and smash your mates 🏎️",
+    "Tonight's peace walk starts 7pm at Eastgate Library. Every step is for the families who lost someone "
+    "to knife crime. 🕊️",
+    "Boxing tutorial: how to throw a knockout punch, we kill it in the ring every Saturday",
+])
+def test_a_threat_label_scored_low_is_not_high(text: str) -> None:
+    """The issue's false alarms, as the classifier that labelled them scored them: violence_threat 0.10."""
+    alert = make_alert(text=text, labels=["violence_threat"], scores={"violence_threat": 0.10, "weapon": 0.0},
+                       classifier_version=MODEL_VERSION, thresholds=FILE["thresholds"])
+    assert alert.severity == "low"
+    payload = render_alert(alert)
+    assert _block(payload, "header")["text"]["text"].startswith("⚪ low · ")
+    assert "HIGH" not in payload["text"] and payload["text"].startswith("socialhub LOW alert")
+    fields = [f["text"] for f in _block(payload, "facts")["fields"]]
+    assert "Severity\nlow: threat 0.10 (below its label threshold 0.45)" in fields
+
+
+def test_without_recorded_thresholds_the_classifiers_file_applies() -> None:
+    """An alert stored before thresholds were kept: the model's thresholds, or the rules-only ones."""
+    model = {"labels": ["violence_threat"], "scores": {"violence_threat": 0.40}, "classifier_version": MODEL_VERSION}
+    rules = {**model, "classifier_version": "rules-1.19.0"}
+    assert label_thresholds(model) == FILE["thresholds"] and severity_of(model) == "low"       # 0.40 < 0.45
+    assert label_thresholds(rules) == FILE["rules_only"] and severity_of(rules) == "normal"    # 0.40 >= 0.3
+
+
+@pytest.mark.parametrize("category", sorted(FILE["thresholds"]))
+def test_bands_per_category_sit_on_the_classifiers_thresholds(category: str) -> None:
+    threshold, high = FILE["thresholds"][category], HIGH_AT[category]
+    assert threshold < high <= 1.0          # a HIGH band above the label threshold for every category
+    assert category_band(category, threshold - 0.01, threshold) == "low"
+    assert category_band(category, threshold, threshold) == "normal"
+    assert category_band(category, high - 0.001, threshold) == "normal"
+    assert category_band(category, high, threshold) == "high"
+
+
+def test_severity_takes_the_highest_band_and_ignores_unlabelled_scores() -> None:
+    thr = FILE["thresholds"]
+    both = {"labels": ["drug_supply", "violence_threat"], "scores": {"drug_supply": 0.6, "violence_threat": 0.85},
+            "thresholds": thr}
+    assert severity_of(both) == "high"
+    # the same scores, drug supply at 0.94: not HIGH for drug supply (0.95), HIGH for a threat (0.80)
+    drugs = {"labels": ["drug_supply"], "scores": {"drug_supply": 0.94, "violence_threat": 0.99}, "thresholds": thr}
+    assert severity_of(drugs) == "normal"
+    threat = {"labels": ["violence_threat"], "scores": {"violence_threat": 0.94}, "thresholds": thr}
+    assert severity_of(threat) == "high"
+
+
+def test_real_classifications_get_the_band_their_evidence_earns(classifier) -> None:
+    threat = _alert_for(classifier, "I'll wet him up when I see him, he knows what he did")
+    assert threat.labels == ["violence_threat"] and threat.severity == "high"
+    menu = _alert_for(classifier, "dm me for prices, bulk deals for the weekend")
+    assert menu.labels == ["drug_supply"] and menu.severity == "normal"
+    assert menu.classification["scores"]["drug_supply"] < HIGH_AT["drug_supply"]
+
+
+def test_the_documented_bands_are_the_bands_in_the_code() -> None:
+    doc = (ROOT / "docs" / "review.md").read_text(encoding="utf-8")
+    section = doc.split("## Severity", 1)[1].split("\n## ", 1)[0]
+    rows = dict(re.findall(r"^\| `(\w+)` \| [0-9.]+ \| ([0-9.]+) \|", section, flags=re.M))
+    assert {c: float(v) for c, v in rows.items()} == dict(HIGH_AT)
+    thresholds = dict(re.findall(r"^\| `(\w+)` \| ([0-9.]+) \|", section, flags=re.M))
+    assert {c: float(v) for c, v in thresholds.items()} == FILE["thresholds"]
+
+
+# --- 2. why flagged in plain words -----------------------------------------------------------------
+
+INTERNALS = re.compile(r"chars \d|weight \d|effect (match|model|context)|\(\?[:!=<]|\\[sw]|model\.ngrams|"
+                       r"\b(vt|wp|ga|ds|ctx|anchor)\.[a-z_]+")
+
+
+def test_why_flagged_quotes_the_words_and_says_what_they_are(classifier) -> None:
+    threat = _alert_for(classifier, "I'll wet him up when I see him")
+    assert why_flagged(threat.classification) == ["threat: “I'll wet him”"]
+    price = _alert_for(classifier, "£20 a bag, dm me")
+    assert "drug supply: “£20 a bag” (price per gram)" in why_flagged(price.classification)
+    structure = _alert_for(classifier, "£20 a gram of white, tap in")
+    assert why_flagged(structure.classification)[0] == "drug price: “£20 a gram of white”"
+    armed = _alert_for(classifier, "I'm gonna stab you with my kitchen knife")
+    lines = why_flagged(armed.classification)
+    assert "threat: “I'm gonna stab you”" in lines and "weapon: “knife” (named in a threat)" in lines
+    assert "weapon lowered, cooking context: “kitchen knife”" in lines
+    model_only = _alert_for(classifier, "new strap came today, clean ting, anyone from the other side wanna test it")
+    lines = why_flagged(model_only.classification)
+    assert lines[0] == "weapon: “strap”" and lines[1].startswith("weapon, words the model weighed: “")
+
+
+@pytest.mark.parametrize("text", [
+    "ur boy got caught lacking on our ends, next time im gonna shank him",
+    "runners wanted, good pay, tap in on snap 📦",
+    "I'm gonna stab you with my kitchen knife",
+])
+def test_no_internals_in_any_officer_view(classifier, text: str) -> None:
+    alert = _alert_for(classifier, text)
+    assert any(r["term"].startswith("(?") for r in alert.classification["reasons"])      # they are there...
+    subject, html, plain = render_alert_email(alert, "#alerts")
+    views = {"slack": _block(render_alert(alert), "reasons")["text"]["text"],
+             "digest": "\n".join(_texts([p.payload for p in render_digest_parts([alert, make_alert()], "t")])),
+             "webhook": alert_document(alert, "#alerts")["text"], "email html": html, "email text": plain}
+    for view, text_ in views.items():                                                  # ...but never shown
+        assert not INTERNALS.search(text_), (view, INTERNALS.search(text_))
+        assert "“" in text_, view
+
+
+# --- 3. a way to review in every alert --------------------------------------------------------------
+
+def test_public_url_setting(monkeypatch) -> None:
+    monkeypatch.delenv("SOCIALHUB_AIRFLOW_PUBLIC_URL", raising=False)
+    assert public_url() is None
+    assert public_url(fallback="http://127.0.0.1:8080/") == "http://127.0.0.1:8080"     # Airflow's [api] base_url
+    monkeypatch.setenv("SOCIALHUB_AIRFLOW_PUBLIC_URL", "https://airflow.hub.example.police.uk/")
+    assert public_url(fallback="http://127.0.0.1:8080") == "https://airflow.hub.example.police.uk"
+    assert alert_review_url("0123456789abcdef01234567", public_url()) == \
+        "https://airflow.hub.example.police.uk/required_actions?subject_search=0123456789abcdef01234567"
+    for off in ("none", "javascript:alert(1)", "airflow.local"):
+        monkeypatch.setenv("SOCIALHUB_AIRFLOW_PUBLIC_URL", off)
+        assert public_url(fallback="http://127.0.0.1:8080") is None, off
+
+
+def test_an_alert_without_a_link_says_where_to_review(monkeypatch) -> None:
+    alert = make_alert(review_url=None)
+    payload = render_alert(alert)
+    note = _block(payload, "review_where")["elements"][0]["text"]
+    assert "SOCIALHUB_AIRFLOW_PUBLIC_URL" in note and f"search for alert {alert.alert_id}" in note
+    assert "open_review" not in json.dumps(payload)
+    doc = alert_document(alert, "#alerts")
+    assert f"search for alert {alert.alert_id}" in doc["text"] and "\nReview link: http" not in doc["text"]
+    _, html, plain = render_alert_email(alert, "#alerts")
+    assert f"search for alert {alert.alert_id}" in html and f"search for alert {alert.alert_id}" in plain
+
+    linked = render_alert(make_alert(review_url="https://airflow.example/required_actions?subject_search=x"))
+    assert "review_where" not in json.dumps(linked) and "open_review" in json.dumps(linked)
+
+
+def test_every_digest_item_has_a_review_button_or_says_why_not() -> None:
+    alerts = [make_alert(post_id=str(i), review_url=f"https://airflow.example/r/{i}" if i % 2 else None)
+              for i in range(12)]
+    (part,) = render_digest_parts(alerts, "gangs")
+    blocks = part.payload["blocks"]
+    assert NO_REVIEW_LINK_DIGEST in [e["text"] for e in blocks[1]["elements"]]
+    for block in blocks:
+        if block["type"] == "section" and block["block_id"].startswith("item_"):
+            links = next(b for b in blocks if b.get("block_id") == block["block_id"] + "_links")
+            review = [e for e in links["elements"] if e["action_id"].startswith("open_review")]
+            alert_id = block["text"]["text"].rsplit("\nAlert ", 1)[1]
+            alert = next(a for a in alerts if a.alert_id == alert_id)
+            if alert.review_url:
+                assert review[0]["url"] == alert.review_url
+            else:
+                assert not review and "No Review link: see the note at the top" in block["text"]["text"]
+
+
+# --- 5. the account once, times in local time and UTC ---------------------------------------------
+
+@pytest.mark.parametrize(("account", "display", "shown"), [
+    ("t0pboy_ends", "t0pboy_ends (demo)", "t0pboy_ends (demo)"),
+    ("t0pboy_ends", "t0pboy_ends", "t0pboy_ends"),
+    ("t0pboy_ends", "T0PBOY_ENDS", "t0pboy_ends"),
+    ("zone2-rico.hubdemo.example", "Zone2 Rico (demo)", "zone2-rico.hubdemo.example (Zone2 Rico (demo))"),
+    ("acct", "", "acct"),
+])
+def test_account_is_shown_once(account: str, display: str, shown: str) -> None:
+    assert account_label(account, display) == shown
+    fields = [f["text"] for f in _block(render_alert(make_alert(account=account, account_display_name=display)),
+                                        "facts")["fields"]]
+    assert f"Account\n{shown}" in fields
+
+
+@pytest.mark.parametrize(("iso", "shown"), [
+    ("2026-12-03T13:48:13Z", "Thu 3 Dec 2026 13:48 GMT (13:48 UTC)"),
+    ("2026-07-03T13:48:13Z", "Fri 3 Jul 2026 14:48 BST (13:48 UTC)"),
+    ("2026-07-03T23:30:00+00:00", "Sat 4 Jul 2026 00:30 BST (Fri 3 Jul 23:30 UTC)"),
+    ("2026-03-29T00:59:00Z", "Sun 29 Mar 2026 00:59 GMT (00:59 UTC)"),   # the clocks go forward at 01:00 UTC
+    ("2026-03-29T01:00:00Z", "Sun 29 Mar 2026 02:00 BST (01:00 UTC)"),
+    ("not a time", "not a time"),
+    ("", ""),
+])
+def test_times_in_london_and_utc(iso: str, shown: str, monkeypatch) -> None:
+    monkeypatch.delenv("SOCIALHUB_TIMEZONE", raising=False)
+    assert local_and_utc(iso) == shown
+
+
+def test_time_zone_is_configurable(monkeypatch) -> None:
+    monkeypatch.setenv("SOCIALHUB_TIMEZONE", "Europe/Dublin")
+    assert local_and_utc("2026-07-03T13:48:13Z") == "Fri 3 Jul 2026 14:48 IST (13:48 UTC)"
+    monkeypatch.setenv("SOCIALHUB_TIMEZONE", "Not/AZone")
+    assert local_and_utc("2026-07-03T13:48:13Z") == "Fri 3 Jul 2026 14:48 BST (13:48 UTC)"
