@@ -112,6 +112,20 @@ def test_a_team_without_reviewers_is_open_to_the_officer_role(store, alerted_out
 def test_alert_review_url_searches_airflow_required_actions(monkeypatch):
     from socialhub_airflow.review import alert_review_url
 
+    monkeypatch.delenv("SOCIALHUB_AIRFLOW_PUBLIC_URL", raising=False)      # not set: [api] base_url is used
     monkeypatch.setenv("AIRFLOW__API__BASE_URL", "https://airflow.example.police.uk/")
     assert alert_review_url("0123456789abcdef01234567") == \
         "https://airflow.example.police.uk/required_actions?subject_search=0123456789abcdef01234567"
+
+
+def test_the_public_airflow_url_wins_over_api_base_url(monkeypatch):
+    """Links use the address officers reach (SOCIALHUB_AIRFLOW_PUBLIC_URL), not the api-server's own."""
+    from socialhub_airflow.review import alert_review_url, base_url
+
+    monkeypatch.setenv("AIRFLOW__API__BASE_URL", "http://127.0.0.1:40123")
+    monkeypatch.setenv("SOCIALHUB_AIRFLOW_PUBLIC_URL", "https://airflow.hub.example.police.uk/")
+    assert base_url() == "https://airflow.hub.example.police.uk"
+    assert alert_review_url("0123456789abcdef01234567") == \
+        "https://airflow.hub.example.police.uk/required_actions?subject_search=0123456789abcdef01234567"
+    monkeypatch.setenv("SOCIALHUB_AIRFLOW_PUBLIC_URL", "none")      # the demo: its api-server port dies
+    assert base_url() is None and alert_review_url("0123456789abcdef01234567") is None
