@@ -95,7 +95,9 @@ def shown(slack: SlackAPIServer) -> dict[str, list[str]]:
                 continue
             text = block["text"]["text"]
             alert_id = text.rsplit("\nAlert ", 1)[1]
-            assert "author acct" in text and "Authorisation AUTH-9" in text and "\nWhy flagged: " in text
+            assert "author acct" in text and "Authorisation AUTH-9" in text and "\nWhy flagged: threat: “" in text
+            assert "posted Wed 25 Nov 2026 11:50 GMT (11:50 UTC)" in text          # local time and UTC
+            assert "chars " not in text and "weight " not in text and "(?" not in text   # plain words only
             assert "“gonna stab him number " in text and "met / gangs" in text
             links = next(b for b in blocks if b.get("block_id") == block["block_id"] + "_links")
             assert {e["value"] for e in links["elements"]} == {alert_id}
@@ -202,3 +204,35 @@ def test_killed_after_a_part_was_sent_before_it_was_recorded(slack: SlackAPIServ
     assert all(len(ts) == 1 for ts in seen.values())
     assert_recorded_only_as_shown(store, seen, alerts)
     assert all(AlertLedger(store).delivered(a) for a in alerts) and pending_batches(store) == []
+
+
+@pytest.mark.parametrize("public", ["https://airflow.hub.example.police.uk", "none"])
+def test_every_digest_item_can_be_reviewed(public: str, slack: SlackAPIServer, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """No review_url from the caller: the public Airflow address decides; without one, every item
+    (and the top of each part) says where to review instead of showing a dead link."""
+    monkeypatch.setenv("SOCIALHUB_AIRFLOW_PUBLIC_URL", public)
+    store = LocalStore(tmp_path / "store")
+    batch, alerts = burst(store, 25)
+    alert_batches(store, [batch], sink=sink_for(slack), routing=Routing.from_dict(ROUTING), now=NOW,
+                  digest_threshold=10)
+    assert slack.errors == [] and len(slack.messages) >= 2
+    items = 0
+    for message in slack.messages:
+        blocks = message.blocks or []
+        head = [e["text"] for e in blocks[1]["elements"]]
+        for block in blocks:
+            if block["type"] != "section" or not block.get("block_id", "").startswith("item_"):
+                continue
+            items += 1
+            text = block["text"]["text"]
+            alert_id = text.rsplit("\nAlert ", 1)[1]
+            links = next(b for b in blocks if b.get("block_id") == block["block_id"] + "_links")["elements"]
+            review = [e["url"] for e in links if e["action_id"].startswith("open_review")]
+            if public == "none":
+                assert review == [] and "No Review link: see the note at the top" in text
+                assert any("search for an item's alert id" in h for h in head)
+            else:
+                assert review == [f"{public}/required_actions?subject_search={alert_id}"]
+                assert "No Review link" not in text and not any("No Review links" in h for h in head)
+    assert items == 25
