@@ -58,7 +58,22 @@ def ledger_key(alert_id: str) -> str:
 
 
 def report_key(kind: str, run_id: str) -> str:
-    return f"reports/{key_segment(kind)}/{key_segment(run_id)}.json"
+    """``reports/<kind>/<run>.json`` with a readable, safe and unique file name for the run.
+
+    Airflow's run ids are timestamps (``manual__2026-12-03T09:17:36.472879+00:00``), which
+    percent-encoding made unreadable (``%3A``). Here a final ``+00:00`` (UTC) is left out and ':'
+    and '+' become '-'; as that could make two run ids look alike, a name where anything was
+    changed ends with ``~`` and 8 hex digits of the run id's SHA-256 (a '~' in a run id itself is
+    percent-encoded, so only these names carry one):
+    ``manual__2026-12-03T09-17-36.472879~959d2367.json``. The run id itself is inside the file.
+    """
+    readable = run_id.removesuffix("+00:00").replace(":", "-").replace("+", "-")
+    name = key_segment(readable).replace("~", "%7E")
+    if readable != run_id:
+        import hashlib
+
+        name += "~" + hashlib.sha256(run_id.encode("utf-8")).hexdigest()[:8]
+    return f"reports/{key_segment(kind)}/{name}.json"
 
 
 def collect_health_key(platform: str) -> str:
