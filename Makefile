@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Real labelled tweets (Davidson et al. 2017) for `make eval`, read in place, never copied in.
 DATASETS ?= $(or $(SOCIALHUB_DATASETS),../shared/datasets)
 
-.PHONY: help install demo demo-reset test test-postgres conformance bench bench-quick check eval train clean
+.PHONY: help install demo demo-reset browser-deps test test-postgres conformance bench bench-quick check eval train clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -33,7 +33,33 @@ demo: install  ## run the whole pipeline locally and print what happened
 demo-reset:  ## forget the demo's state (.demo/)
 	rm -rf .demo
 
-test: install  ## run the whole test suite
+# The browser tests (tests/ui) drive Debian's chromium. Installing it is this target's job alone, and it says
+# what it will install before it does; the tests themselves never install anything (they skip, naming this target).
+BROWSER_PKGS ?= chromium
+browser-deps:  ## install Debian's chromium for the browser tests (prints what apt-get will do first)
+	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null; then \
+		echo "browser-deps: chromium is installed ($$(command -v chromium || command -v chromium-browser || command -v google-chrome)); nothing to do"; \
+	elif ! command -v apt-get >/dev/null; then \
+		echo "browser-deps: no apt-get here: install Chromium yourself, or the browser tests (tests/ui) are skipped"; \
+	elif [ "$$(id -u)" != 0 ] && ! sudo -n true 2>/dev/null; then \
+		echo "browser-deps: chromium is missing and installing it needs root: run 'sudo make browser-deps'"; \
+		echo "  (until then the browser tests, tests/ui, are skipped)"; \
+	else \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		echo "browser-deps: the browser tests need a headless Chromium. Installing Debian's $(BROWSER_PKGS) as root:"; \
+		echo "  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends $(BROWSER_PKGS)"; \
+		if $$SUDO apt-get update -qq; then \
+			echo "browser-deps: apt-get says it will change these packages:"; \
+			$$SUDO apt-get install -s --no-install-recommends $(BROWSER_PKGS) | grep -E '^(Inst|[0-9]+ upgraded)' | sed 's/^/  /'; \
+		fi; \
+		if DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(BROWSER_PKGS); then \
+			echo "browser-deps: installed $$(command -v chromium || echo '(chromium not found on PATH)')"; \
+		else \
+			echo "browser-deps: WARNING: installing $(BROWSER_PKGS) failed; the browser tests (tests/ui) will be skipped"; \
+		fi; \
+	fi
+
+test: install browser-deps  ## run the whole test suite (browser-deps first: it may install chromium, and says so)
 	SOCIALHUB_AIRFLOW_TESTS=1 $(PY) -m pytest -q
 
 test-postgres: install  ## only the end-to-end run on PostgreSQL with the scheduler (installs PostgreSQL if missing)

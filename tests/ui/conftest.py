@@ -29,28 +29,32 @@ USERS = {"alice": ("viewer", "alice-" + secrets.token_hex(6)),       # named aud
          "bob": ("admin", "bob-" + secrets.token_hex(6))}             # Airflow admin, NOT an auditor
 
 
+NO_CHROMIUM = ("chromium is not installed: run `make browser-deps` (it says what it will install before doing "
+               "it), or install Chromium yourself")
+
+
+def chromium_or_skip() -> str:
+    """Debian's chromium, if installed. The tests never install anything: without it they skip and
+    say how to get it (`make browser-deps`, which prints what it installs before doing it)."""
+    found = find_chromium()
+    if not found:
+        pytest.skip(NO_CHROMIUM)
+    return found
+
+
 @pytest.fixture(scope="session")
 def chromium_binary() -> str:
-    """Debian's chromium; installed with apt-get when missing (root only), else the tests skip."""
-    found = find_chromium()
-    if found:
-        return found
-    why = "chromium is not installed"
-    if os.geteuid() == 0 and Path("/usr/bin/apt-get").exists():
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        try:
-            subprocess.run(["apt-get", "update", "-qq"], env=env, check=True, capture_output=True, timeout=600)
-            subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], env=env, check=True,
-                           capture_output=True, timeout=900)
-        except (subprocess.SubprocessError, OSError) as exc:
-            why += f" and `apt-get install chromium` failed ({exc})"
-        found = find_chromium()
-        if found:
-            return found
-    else:
-        why += " and this is not a root Debian machine where apt-get could install it"
-    pytest.skip(why)
-    raise AssertionError("unreachable")
+    return chromium_or_skip()
+
+
+@pytest.fixture(scope="module")
+def plain_browser(chromium_binary: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    """A browser for pages that need no API server (e.g. the written report file)."""
+    b = Browser(chromium_binary, tmp_path_factory.mktemp("chromium-profile"))
+    try:
+        yield b
+    finally:
+        b.close()
 
 
 @pytest.fixture(scope="module")
