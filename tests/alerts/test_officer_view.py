@@ -82,9 +82,13 @@ def test_without_recorded_thresholds_the_classifiers_file_applies() -> None:
 @pytest.mark.parametrize("category", sorted(FILE["thresholds"]))
 def test_bands_per_category_sit_on_the_classifiers_thresholds(category: str) -> None:
     threshold, high = FILE["thresholds"][category], HIGH_AT[category]
-    assert threshold < high <= 1.0          # a HIGH band above the label threshold for every category
     assert category_band(category, threshold - 0.01, threshold) == "low"
     assert category_band(category, threshold, threshold) == "normal"
+    if high is None:                        # gang, drug supply: never HIGH on their own
+        assert category in ("gang_affiliation", "drug_supply")
+        assert category_band(category, 1.0, threshold) == "normal"
+        return
+    assert threshold < high <= 1.0          # a HIGH band above the label threshold
     assert category_band(category, high - 0.001, threshold) == "normal"
     assert category_band(category, high, threshold) == "high"
 
@@ -94,8 +98,8 @@ def test_severity_takes_the_highest_band_and_ignores_unlabelled_scores() -> None
     both = {"labels": ["drug_supply", "violence_threat"], "scores": {"drug_supply": 0.6, "violence_threat": 0.85},
             "thresholds": thr}
     assert severity_of(both) == "high"
-    # the same scores, drug supply at 0.94: not HIGH for drug supply (0.95), HIGH for a threat (0.80)
-    drugs = {"labels": ["drug_supply"], "scores": {"drug_supply": 0.94, "violence_threat": 0.99}, "thresholds": thr}
+    # a near-certain drug advert is not HIGH (never on its own), nor is an unlabelled threat score
+    drugs = {"labels": ["drug_supply"], "scores": {"drug_supply": 1.0, "violence_threat": 0.99}, "thresholds": thr}
     assert severity_of(drugs) == "normal"
     threat = {"labels": ["violence_threat"], "scores": {"violence_threat": 0.94}, "thresholds": thr}
     assert severity_of(threat) == "high"
@@ -104,16 +108,17 @@ def test_severity_takes_the_highest_band_and_ignores_unlabelled_scores() -> None
 def test_real_classifications_get_the_band_their_evidence_earns(classifier) -> None:
     threat = _alert_for(classifier, "I'll wet him up when I see him, he knows what he did")
     assert threat.labels == ["violence_threat"] and threat.severity == "high"
-    menu = _alert_for(classifier, "dm me for prices, bulk deals for the weekend")
+    menu = _alert_for(classifier, "runners wanted, good pay, tap in on snap 📦")
     assert menu.labels == ["drug_supply"] and menu.severity == "normal"
-    assert menu.classification["scores"]["drug_supply"] < HIGH_AT["drug_supply"]
+    strap = _alert_for(classifier, "no cap, the strap stays on me 🔫")
+    assert "weapon" in strap.labels and strap.severity == "high"
 
 
 def test_the_documented_bands_are_the_bands_in_the_code() -> None:
     doc = (ROOT / "docs" / "review.md").read_text(encoding="utf-8")
     section = doc.split("## Severity", 1)[1].split("\n## ", 1)[0]
-    rows = dict(re.findall(r"^\| `(\w+)` \| [0-9.]+ \| ([0-9.]+) \|", section, flags=re.M))
-    assert {c: float(v) for c, v in rows.items()} == dict(HIGH_AT)
+    rows = dict(re.findall(r"^\| `(\w+)` \| [0-9.]+ \| ([0-9.]+|never) \|", section, flags=re.M))
+    assert {c: None if v == "never" else float(v) for c, v in rows.items()} == dict(HIGH_AT)
     thresholds = dict(re.findall(r"^\| `(\w+)` \| ([0-9.]+) \|", section, flags=re.M))
     assert {c: float(v) for c, v in thresholds.items()} == FILE["thresholds"]
 

@@ -12,7 +12,7 @@ The bands, for each **labelled** category (scores of unlabelled categories never
 ==========  ======================================================================================
 band        when
 ==========  ======================================================================================
-``high``    score >= the category's ``high_at`` (``HIGH_AT`` below)
+``high``    score >= the category's ``high_at`` (``HIGH_AT`` below; ``None``: never HIGH)
 ``normal``  the category's label threshold <= score < ``high_at``
 ``low``     score < the category's label threshold: the label stands on rule evidence that the
             calibrated score does not back (a listed phrase the model rated low), so it is
@@ -30,18 +30,21 @@ current values, ``thresholds`` for the combined rules + model layer (scores are 
 probabilities) or ``rules_only`` when the classifier version has no ``+model`` part.
 
 **``high_at`` per category** (calibrated probability; the same cut-offs apply to the rules-only
-scale, which is cruder). Chosen on the dev and test splits (``data/labelled``) with the
-4.16 classifier: among correctly labelled posts, about 64% of threats, 56% of weapon posts and
-about half of gang and drug-supply posts score at or above these values, against 32%, 16%,
-0% and 12% of the false alarms.
+scale, which is cruder). HIGH means "someone may be hurt soon: interrupt the on-duty officer",
+so the category decides whether a post can be HIGH at all, and the score decides whether it is.
+Checked on the dev and test splits (``data/labelled``) with the 4.16 classifier: among correctly
+labelled posts about 64% of threats and 56% of weapon posts score at or above these values,
+against 32% and 16% of the false alarms.
 
 * ``violence_threat`` **0.80**: a threat to a person is the most urgent category, so it is
   HIGH at the lowest cut-off; its label threshold (0.45) is deliberately low for recall, so
   between the two it is ``normal``.
-* ``weapon`` **0.90**: possession or display of a weapon; a bare mention with some context
-  scores lower.
-* ``gang_affiliation`` **0.95** and ``drug_supply`` **0.95**: intelligence more often than an
-  emergency; HIGH only when the score is near certain. Their slang overlaps everyday speech.
+* ``weapon`` **0.90**: a weapon carried, shown off or offered; a bare mention with some
+  context scores lower.
+* ``gang_affiliation`` and ``drug_supply`` **never** HIGH on their own (at most ``normal``):
+  a taunt or a drug menu is intelligence to review in the shift, not an emergency, and their
+  slang overlaps everyday speech. A post that also threatens or shows a weapon is HIGH through
+  that label.
 
 Change the values here (and the table in docs/review.md, section *Severity*); the tests in
 ``tests/alerts/test_severity.py`` pin them.
@@ -62,12 +65,13 @@ Severity = Literal["high", "normal", "low"]
 #: Highest first: the order of digests and of ``max``.
 SEVERITY_ORDER: tuple[Severity, ...] = ("high", "normal", "low")
 
-#: Score at or above which a labelled category makes an alert HIGH (see the module docstring).
-HIGH_AT: Mapping[str, float] = {
+#: Score at or above which a labelled category makes an alert HIGH (see the module docstring);
+#: ``None``: the category is never HIGH on its own.
+HIGH_AT: Mapping[str, float | None] = {
     "violence_threat": 0.80,
     "weapon": 0.90,
-    "gang_affiliation": 0.95,
-    "drug_supply": 0.95,
+    "gang_affiliation": None,
+    "drug_supply": None,
 }
 #: ``high_at`` of a category this table does not know (a future category): only near-certain scores.
 HIGH_AT_UNKNOWN = 0.95
@@ -110,14 +114,20 @@ def label_thresholds(classification: Mapping[str, Any]) -> dict[str, float]:
     return dict(file["thresholds"] if "+model" in version else file["rules_only"])
 
 
-def high_at(category: str) -> float:
-    return HIGH_AT.get(category, HIGH_AT_UNKNOWN)
+def high_at(category: str) -> float | None:
+    return HIGH_AT[category] if category in HIGH_AT else HIGH_AT_UNKNOWN
+
+
+def _high_text(category: str) -> str:
+    cut = high_at(category)
+    return f"HIGH from {cut:.2f}" if cut is not None else "never HIGH on its own"
 
 
 def category_band(category: str, score: object, threshold: float | None) -> Severity:
     """The band of one labelled category with ``score`` (``None``/non-numeric counts as 0)."""
     value = _number(score) or 0.0
-    if value >= high_at(category):
+    cut = high_at(category)
+    if cut is not None and value >= cut:
         return "high"
     if threshold is not None and value < threshold:
         return "low"
@@ -165,13 +175,11 @@ def why_severity(classification: Mapping[str, Any]) -> str:
     parts = []
     for category, score in deciding:
         shown = f"{score:.2f}" if score is not None else "no score"
-        if severity == "high":
-            parts.append(f"{category_name(category)} {shown} (HIGH from {high_at(category):.2f})")
-        elif severity == "low":
+        if severity == "low":
             thr = thresholds.get(category)
             below = f"below its label threshold {thr:.2f}" if thr is not None else "no score"
             parts.append(f"{category_name(category)} {shown} ({below})")
         else:
-            parts.append(f"{category_name(category)} {shown} (HIGH from {high_at(category):.2f})")
+            parts.append(f"{category_name(category)} {shown} ({_high_text(category)})")
     head = {"high": "HIGH", "normal": "normal", "low": "low"}[severity]
     return f"{head}: " + ", ".join(parts)
