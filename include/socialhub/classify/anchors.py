@@ -187,7 +187,7 @@ def only_negated(norm: NormalisedText, category: str) -> tuple[str, int, int] | 
     first: tuple[str, int, int] | None = None
     for m in _RX[category].finditer(text):
         a, b = m.span()
-        why = "negated" if grammar.negated(text, a) else "reported" if grammar.reported(text, a, b) else ""
+        why = "negated" if grammar.negated(text, a) or grammar.answered_no(text, b) else "reported" if grammar.reported(text, a, b) else ""
         if not why:
             return None
         if first is None:

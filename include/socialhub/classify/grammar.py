@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 from socialhub.classify.fastre import Gated, compile_folded, folded, union
 
-__all__ = ["GRAMMAR_RULES", "GrammarHit", "NEGATION_WINDOW_WORDS", "negated", "reported", "scan"]
+__all__ = ["GRAMMAR_RULES", "GrammarHit", "NEGATION_WINDOW_WORDS", "answered_no", "negated", "reported", "scan"]
 
 #: Words looked back from the start of a threat for a negation in the same clause.
 NEGATION_WINDOW_WORDS = 5
@@ -108,7 +108,7 @@ _VERB_STRONG = (
     r"set\s+fire\s+to|ambush|cut\s+off|chop\s+off|gut|skin|flay|disembowel|dismember|crucify|castrate|scalp|cripple|paralyse|paralyze|"
     r"lick\s+off|mash\s+up|stretch|air\s+out|wack|whack|smack|knock\s+out|knock|stomp\s+out|whoop|drop|bruk|"
     r"lick\s+off|mash\s+up|fling|box|bun\s+dung|run\s+down|hunt\s+down|drag|crack|split|rearrange|do\s+in|"
-    r"put\s+to\s+sleep|send|leave|put|chop|poke|rip|tear|emoji_knife|emoji_dagger|emoji_gun")
+    r"put\s+to\s+sleep|send|leave|put|chop|poke|rip|tear|stone|emoji_knife|emoji_dagger|emoji_gun")
 # ... whose object must come straight after them and that also need an extra frame when used
 # as "modal + verb + target" (see _WEAK_OK below).
 _WEAK = {"beat", "hurt", "harm", "break", "snap", "smash", "pop", "cap", "spray", "jump", "attack", "punch",
@@ -119,7 +119,7 @@ _WEAK = {"beat", "hurt", "harm", "break", "snap", "smash", "pop", "cap", "spray"
          "violate", "stomp", "hack", "kick in", "pull up on", "run up on", "slide on", "spin on", "ride on",
          "drown", "poison", "batter", "knife", "jook", "juk", "stretch", "wack", "smack", "knock",
          "knock out", "whoop", "drop", "box", "fling", "crack", "split", "send", "leave", "put", "drag", "lick off",
-         "bruk", "mash up", "air out", "chop", "gut", "skin", "stomp out", "run down", "hunt down", "rearrange", "do in", "put to sleep"}
+         "bruk", "mash up", "air out", "chop", "gut", "skin", "stomp out", "run down", "hunt down", "rearrange", "do in", "put to sleep", "stone"}
 # Verbs that count only with a body part or a frame after the target, never through a gap.
 _FRAME_ONLY = {"send", "leave", "put", "drag", "fling"}
 # A weak verb counts with a person target when one of these frames follows (or the verb is used
@@ -143,7 +143,8 @@ _WEAK_OK = re.compile(
     r"(?:granny|grandma|nan|maker|ancestors|god)|tf\s+up|the\s+fuck\s+up|out\s+cold|inna\s+di|inna|"
     r"till|til|and\s+(?:everyone|every|all)|every\s+one\s+of|all\s+of|to\s+(?:a\s+)?pulp|half\s+to\s+death|"
     r"within\s+an\s+inch\s+of|to\s+(?:shreds|pieces|a\s+bloody)|unconscious|bloody|black\s+and\s+blue|"
-    r"back\s+to\s+the\s+stone\s+age|off\s+the\s+map|into\s+(?:oblivion|next\s+week|the\s+ground)))"
+    r"back\s+to\s+the\s+stone\s+age|off\s+the\s+map|into\s+(?:oblivion|next\s+week|the\s+ground)|"
+    r"in\s+(?:this|that|the)\s+(?:video|vid|clip|pic|picture|photo|footage)))"
     r"|^\s*(?:[.!]|$)"
 )
 # Where "put", "send", "leave", "drag" and "fling" take a person: the place is the threat.
@@ -168,7 +169,8 @@ _PARTICIPLE = (
     r"thrown\s+(?:in|into)\s+(?:a|the)\s+(?:river|sea|ocean|oven|ovens|fire|canal|channel)|set\s+on\s+fire|nuked|bombed|blown\s+up|"
     r"castrated|stoned|skinned|gutted|dead|a\s+body|euthanised|euthanized|sterilised|sterilized|hunted|hunted\s+down|"
     r"burned\s+at\s+the\s+stake|burnt\s+at\s+the\s+stake|rushed|lit\s+up|opened\s+up|slumped|smoked\s+out|"
-    r"put\s+in\s+(?:a|the)\s+(?:box|ground|hospital|grave|ditch|body\s+bag)|put\s+six\s+feet\s+under")
+    r"put\s+in\s+(?:a|the)\s+(?:box|ground|hospital|grave|ditch|body\s+bag)|put\s+six\s+feet\s+under|"
+    r"dragged\s+(?:behind\s+(?:a|the)\s+(?:car|truck|lorry|horse)|through\s+the\s+streets|out\s+and\s+(?:shot|hanged|hung|beaten|killed))")
 # Violent participles whose meaning needs a person subject (film "shot", budget "cut", cake
 # "sliced", debt "wiped out"): counted only after a person/group subject.
 _PARTICIPLE_PERSON_ONLY = {"shot", "cut", "sliced", "burned", "burnt", "buried", "ended", "put down", "wiped out",
@@ -287,8 +289,9 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           TARGET_OR_BODY + r")"),
     _rule("vt.grammar.imperative", 0.8,
           "a call to attack people, at the start of a clause: ACT + TARGET (\"kill them all\", \"go and shank him\")",
-          r"(?:(?<=^)|(?<=[.!?;:\n\"“(,])\s*|(?<=\s)(?=(?:go|just|pls|please|so|now|then|and|lads|boys|guys|mandem)\s))"
-          r"(?:(?:go|just|pls|please|so|now|then|and|lads|boys|guys|mandem|everyone|someone|somebody|fucking)" + _G +
+          r"(?:(?<=^)|(?<=[.!?;:\n\"“(,])\s*|(?<=\s)(?=(?:go|just|pls|please|so|now|then|and|lads|boys|guys|mandem|fuckin|fucking|honestly)\s))"
+          r"(?:(?:go|just|pls|please|so|now|then|and|lads|boys|guys|mandem|everyone|someone|somebody|fucking|fuckin|fkn|fkin|"
+          r"honestly|seriously|literally|simply)" + _G +
           r"(?:(?:and|n|an)" + _G + r")?)*"
           r"(?P<verb>" + _VERB_STRONG + r")" + _G + r"(?P<target>" + TARGET_OR_BODY + r")"
           r"(?=\s*(?:all|dead|now|tonight|on\s+sight|\W|$))"),
@@ -436,7 +439,7 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"river|canal|early\s+grave|wheelchair)|through\s+(?:a|the|that|this)\s+(?:window|wall|windscreen)|"
           r"to\s+sleep\s+(?:for\s+good|permanently|forever)|to\s+sleep\W+permanently|six\s+feet\s+under|"
           r"to\s+(?:go\s+)?(?:meet|see)\s+(?:ya|your|ur|his|her|their|yo)\s+(?:granny|grandma|nan|maker|ancestors|god)|"
-          r"in\s+a\s+pool\s+of\s+(?:blood|their\s+own\s+blood)|on\s+(?:a\s+)?t[\W_]*shirt|"
+          r"in\s+a\s+pool\s+of\s+(?:blood|their\s+own\s+blood)|on\s+(?:a\s+)?(?:t[\W_]*)?shirt|"
           r"(?:back\s+)?(?:home\s+)?in\s+(?:a\s+)?(?:body\s*bags?|box|boxes|coffins?|pieces)|(?:all\s+)?to\s+(?:the\s+)?(?:gas\s+chambers?|ovens?|death\s+camps?|camps?|gallows|firing\s+squad|electric\s+chair|"
           r"slaughter(?:house)?|grave|graves))"),
     _rule("vt.grammar.question2", 0.75,
@@ -529,6 +532,19 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"car|bedroom|kitchen|hallway|loft|shed)|bring\s+(?:your|ur)\s+(?:friends|mates|boys|crew|family|mandem)\W+(?:you'?ll|you\s+will|"
           r"u'?ll)\s+need\s+(?:them|em|'em|it)|"
           r"(?:be\s+)?(?:eating|drinking)\s+through\s+a\s+straw|"
+          r"(?:his|her|their|your|ur|yo)\s+heads?\s+on\s+(?:a\s+)?(?:spikes?|pikes?|platter)|"
+          r"(?:solution|answer|cure|fix)\s+(?:is|=|would\s+be)\s+(?:simple\W+)?(?:a\s+)?(?:bullet|bullets|the\s+rope|rope|a\s+noose|"
+          r"the\s+gas\s+chamber|gas\s+chambers|a\s+firing\s+squad|the\s+gallows|a\s+machete)\b"
+          r"(?!\s*(?:journal|points?|list|proof|train|time|chess|for\s+(?:your|the)\s+(?:cv|essay)))|"
+          r"(?:(?<=\bi'll\s)|(?<=\bimma\s)|(?<=\bima\s)|(?<=\bill\s)|(?<=\bi\swill\s)|(?<=\bi'm\sgonna\s)|(?<=\bim\sgonna\s)|"
+          r"(?<=\bi'm\sfinna\s)|(?<=\bim\sfinna\s)|(?<=\bi\sgonna\s)|(?<=\bi\sfinna\s))(?:slap|knock|punch|smack)\s+the\s+(?:taste|teeth|spit|piss|shit|snot|stupid|black|white)\s+(?:out|outta|off)\s+"
+          r"(?:of\s+)?(?:yo|your|ur|his|her|their|ya)\b|"
+          r"(?:gonna|gon|going\s+to|will|'ll|finna)\s+find\s+(?:you|u|him|her|them|dem|ya)\s+(?:floating|face\s+down|dead|"
+          r"in\s+(?:a|the)\s+(?:river|canal|ditch|woods|boot|skip|bin))|"
+          r"tie\s+(?:them|him|her|em|'em|dem)\s+(?:up\s+)?(?:to\s+(?:a|the)\s+\w+\s+)?(?:and|n|&)\s+(?:burn|beat|whip|shoot|torture|"
+          r"stone|drown)|(?:give|giving|leave|leaving)\s+(?:you|u|him|her|them)\s+a\s+(?:glasgow|chelsea)\s+smile|"
+          r"(?:make|have)\s+(?:your|ur|his|her|their)\s+(?:mum|mom|mother|family|dad|wife|kids|missus)\s+identify\s+"
+          r"(?:you|u|him|her|them|your\s+body|the\s+body)|"
           r"(?:(?:i|we)\s*(?:'ll|will|'m\s+gonna|'m\s+going\s+to|am\s+going\s+to|are\s+gonna|'re\s+gonna)|(?:till|until|til|when|once)\s+(?:i|we))\s+"
           r"(?:find\s+out|find|get|work\s+out|track\s+down)\s+where\s+(?:you|u|ya|he|she|they|your\s+\w+|ur\s+\w+)\s+"
           r"(?:live|lives|sleep|sleeps|stay|stays|work|works)(?!\w|\s+(?:so|to\s+(?:send|post|deliver|drop)|and\s+(?:send|post|drop)|"
@@ -672,7 +688,8 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"(?P<verb>do(?=\s+\S+\s+(?:in|over)(?!\w))|run|knock|beat|smash|cut|chop|fuck|mess|rough|bash|cave|light|blow|mash|rip|wipe|hunt|gun|mow|"
           r"string|burn|shoot|stab|slice|running|knocking|beating|smashing|cutting|chopping|bashing|lighting|blowing|"
           r"ripping|hunting|burning|shooting|stabbing|slicing)\s+(?P<target>" + TARGET + r")\s+"
-          r"(?:all\s+)?(?:over|out|up|in|down|off|apart|to\s+pieces|to\s+shreds)(?!\w)"),
+          r"(?:all\s+)?(?:over|out|up|in(?!\s+(?:the|a|an|this|that|their|his|her|your|ur|my|our|every|each|\d|round|game|match|"
+          r"final|race|court|quiz|chess|fifa|cod))|down|off|apart|to\s+pieces|to\s+shreds)(?!\w)"),
     _rule("vt.grammar.shoot_up", 0.75,
           "shooting up or lighting up a person's home, car or party (\"ima air his whole car out\")",
           r"(?P<verb>air|light|shoot|spray|lit|blast|riddle)\s+(?:his|her|their|your|ur|yo|dem|the|that)\s+(?:whole\s+)?"
@@ -807,6 +824,8 @@ _HYPERBOLE_AFTER = re.compile(
     r"\s+for\s+(?:a|an|some|one|another|my)\s+(?:\w+\s+)?(?:pint|coffee|beer|drink|burger|kebab|pizza|curry|cuppa|tea|nap|"
     r"sleep|holiday|cigarette|fag|snack|bite|takeaway|chippy|maccies|mcdonalds|greggs|sausage\s+roll|lie\s+in|day\s+off|"
     r"cold\s+one|bacon\s+sarnie|sandwich)\b")
+#: A threat asked as a question and answered no straight after ("kick his teeth in? nah, we just want him banned").
+_ANSWERED_NO = re.compile(r"[^.!?\n]{0,40}\?+\s*(?:no|nope|nah|of\s+course\s+not|absolutely\s+not|hell\s+no)\b")
 _SLANG_CHECK_RULES = {"vt.grammar.normative", "vt.grammar.passive_future", "vt.grammar.wish", "vt.grammar.question"}
 _WEAK_CHECK_RULES = {"vt.grammar.why_not", "vt.grammar.intent", "vt.grammar.imperative", "vt.grammar.question", "vt.grammar.intent_gap",
                      "vt.grammar.progressive"}
@@ -869,6 +888,11 @@ def _no_negation(text: str) -> bool:
 @functools.lru_cache(maxsize=256)
 def _no_report_cue(text: str) -> bool:
     return _CUE_ANYWHERE.search(text) is None and not any(d in text for d in "-–—~")
+
+
+def answered_no(text: str, end: int) -> bool:
+    """The words ending at ``end`` are a question answered no at once ("shoot every looter? No.")."""
+    return "?" in text and _ANSWERED_NO.match(text, end) is not None
 
 
 def negated(text: str, start: int) -> bool:
@@ -994,6 +1018,10 @@ def scan(text: str, suppressed: list[tuple[str, int, int]] | None = None) -> lis
                 if suppressed is not None:
                     suppressed.append(("negated", start, end))
                 continue
+            if rule.negatable and answered_no(text, end):
+                if suppressed is not None:
+                    suppressed.append(("negated", start, end))
+                continue                        # "shoot every looter? No. Arrest them": asked and refused
             if rule.id in ("vt.grammar.intent", "vt.grammar.intent_gap") and _HYPERBOLE_AFTER.match(
                     text, m.end("target") if _target_of(m) else end):
                 continue                        # "i'd kill a man for a pint"
@@ -1095,7 +1123,8 @@ _NEEDS = _prefilter(
     r"hunted|left|did|bats|machetes|guns|bricks|hammers|crowbars|carried|flip|pull|press|kick|spilled|spilt|"
     r"shed|boxes|bags|coffins|pieces|bits|visit|example|standing|money|mosques?|churches?|synagogues?|dental|"
     r"ran|steer|steered|recogni[sz]e|greet|greeted|welcome|welcomed|treat|answer|receive|fill|filled|filling|pumped|"
-    r"regret|cracking|splitting|crushed|flattened|mown|smashes|crushes|flattens|ploughs|mows|hits|runs",
+    r"regret|cracking|splitting|crushed|flattened|mown|smashes|crushes|flattens|ploughs|mows|hits|runs|dragged|spikes?|"
+    r"pikes?|cure|fix|taste|floating|identify|tie|glasgow|chelsea|stone",
     stems=False)
 
 

@@ -412,7 +412,7 @@ def _suppressed_why(category: str, text: str, a: int, b: int) -> str:
     or condemned ("flyer said 'tap in for bud', passed it to the PCSO"), since "my plug says new
     packs landed" is still an advert."""
     if category in ("violence_threat", "weapon"):
-        return "negated" if grammar.negated(text, a) else "reported" if grammar.reported(text, a, b) else ""
+        return "negated" if grammar.negated(text, a) or grammar.answered_no(text, b) else "reported" if grammar.reported(text, a, b) else ""
     return "reported" if grammar.reported(text, a, b, quoted_only=True) else ""
 
 
