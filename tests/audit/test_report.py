@@ -464,3 +464,59 @@ def test_report_event_hashes_match_the_bytes(filled, tmp_path):
 def test_times_are_utc_in_the_html(filled):
     rep = _report(filled, now=datetime(2030, 1, 2, 3, 4, tzinfo=UTC))
     assert "Produced 2030-01-02 03:04 UTC" in render_html(rep)
+
+
+def test_referral_details_are_words_without_local_paths(filled):
+    _, _, tmp = filled
+    rep = _report(filled)
+    (ref,) = _rows(rep, "referrals")
+    details = ref["details"]
+    assert details.startswith("public post https://social.example/@a/1; package referrals/")
+    assert details.endswith("/ in the store; 5 file(s): classification.json, post.json, raw_item.json, "
+                            "report.html, review.json")
+    assert "{" not in details and "file:" not in details and str(tmp) not in details
+    html = render_html(rep)
+    assert "file://" not in html and str(tmp) not in html          # no local path anywhere on the page
+
+
+def test_watchlist_changes_say_what_changed_and_give_each_reason_once(filled, tmp_path):
+    from html import escape
+
+    from socialhub.audit.chain import Auditor
+    from socialhub.watchlist import load_watchlist
+    from socialhub.watchlist_changes import record_watchlist_changes
+    from tests.ui.scenario import watchlist_text
+
+    _, sc, _ = filled
+    store = _copy(filled, tmp_path)
+    # a second change of the file, with its own reason: one account renewed, one removed
+    text = watchlist_text(sc.now.date())
+    old_review = str(sc.now.date() + timedelta(days=90))
+    new_review = str(sc.now.date() + timedelta(days=180))
+    text = text.replace(f"review_by: {old_review}", f"review_by: {new_review}")
+    text = text[:text.index("  - platform: mastodon\n    account: oldcase")]
+    text = "changed_by: DI C. Example\nchange_reason: quarterly review of county lines authorisations\n" + text
+    wl_file = tmp_path / "watchlist.yaml"
+    wl_file.write_text(text, encoding="utf-8")
+    record_watchlist_changes(store, load_watchlist(wl_file), wl_file,
+                             Auditor(AuditLog(store), {"kind": "task", "dag_id": "d", "task_id": "t", "run_id": "r2"}))
+
+    rep = _report(filled, store)
+    t = rep.table("watchlist_changes")
+    rows = {(r["account"], r["change_set"]): r for r in t.rows}
+    assert len(t.rows) == 6 and {r["change_set"] for r in t.rows} == {1, 2}
+    first = rows[("mastodon:oldcase@social.example", 1)]["fields"]
+    assert first.startswith("on the watchlist when recording began: authorisation AUTH-CTY-OLD, review by ")
+    assert rows[("mastodon:corner_shop@social.example", 2)]["fields"] == f"review by: {old_review} -> {new_review}"
+    assert rows[("mastodon:corner_shop@social.example", 2)]["change"] == "renewed"
+    assert rows[("mastodon:oldcase@social.example", 2)]["fields"].startswith("removed (was authorisation AUTH-CTY-OLD")
+    first_reason = t.rows[0]["reason"]
+    assert len(t.notes) == 2
+    assert t.notes[0].startswith("Change set 1 (4 entries,") and t.notes[0].endswith(first_reason)
+    assert t.notes[1].startswith("Change set 2 (2 entries,") and "by DI C. Example" in t.notes[1]
+    assert t.notes[1].endswith("reason given: quarterly review of county lines authorisations")
+    html = render_html(rep)
+    for reason in (first_reason, "quarterly review of county lines authorisations"):
+        assert html.count(escape(reason)) == 1, reason          # once per change set, not once per entry
+    # the CSV still gives each row its reason, for filtering in a spreadsheet
+    assert table_csv(t).decode().count("quarterly review of county lines authorisations") == 2

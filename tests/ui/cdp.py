@@ -128,6 +128,11 @@ class Page:
     def clear_cookies(self) -> None:
         self.send("Network.clearBrowserCookies")
 
+    def set_viewport(self, width: int, height: int = 900) -> None:
+        """Lay the page out as in a window ``width`` CSS pixels wide (until ``screenshot`` resets it)."""
+        self.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": height, "deviceScaleFactor": 1,
+                                                         "mobile": False})
+
     def screenshot(self, path: Path, *, width: int = 1400, max_height: int = 6000) -> Path:
         """The whole page (up to ``max_height`` CSS pixels) as PNG."""
         height = int(self.eval("Math.max(document.documentElement.scrollHeight, document.body ? "

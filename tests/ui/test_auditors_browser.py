@@ -18,6 +18,7 @@ from socialhub.audit.chain import AuditLog
 from socialhub.storage import LocalStore
 from tests.ui.cdp import Browser, Page
 from tests.ui.conftest import USERS, ApiServer
+from tests.ui.layout import check_readable
 from tests.ui.scenario import COUNTY
 
 DOM_FACTS = """JSON.stringify({
@@ -104,6 +105,25 @@ def test_auditor_logs_in_and_reads_the_report(browser: Browser, api_server: ApiS
     granted = [e for e in events if e["actor"]["name"] == "alice" and e["details"]["granted"]]
     assert len(granted) >= 3 and granted[0]["details"]["from"] == period["from"]
     assert any(e["force"] == COUNTY for e in granted)
+
+
+def test_the_page_is_readable_at_1280_and_800_px(browser: Browser, api_server: ApiServer, screenshots, period):
+    """The auditors' page, signed in as a person would, laid out at 1280 and 800 px: no column cut
+    off, no row of mostly blank lines, the same review figures as the report (see
+    tests/audit/test_review_counts.py); screenshots saved and their paths printed."""
+    page = browser.new_page()
+    try:
+        login(page, api_server, "alice", f"{api_server.base_url}/socialhub-audit/?{urlencode(period)}")
+        page.wait_for("location.pathname === '/socialhub-audit/' && !!document.querySelector('table[data-table=alerts]')",
+                      timeout=60, what="the auditors' page after signing in")
+        wide = check_readable(page, 1280, screenshots / "auditors-page-1280.png")
+        narrow = check_readable(page, 800, screenshots / "auditors-page-800.png")
+        body = page.eval("document.body.innerText")
+    finally:
+        page.close()
+    assert len(wide["tables"]["alerts"]["rows"]) == len(narrow["tables"]["alerts"]["rows"]) == 2
+    assert "Escalations" in body and "automatically on review timeout" in body
+    assert str(api_server.store_path) not in body and "file://" not in body   # no local paths
 
 
 def test_airflow_admin_who_is_not_an_auditor_is_turned_away(browser: Browser, api_server: ApiServer,
