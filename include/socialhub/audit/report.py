@@ -571,17 +571,23 @@ def _watchlist_entries(store: ObjectStore, watchlist: Any, sources: list[str]) -
 
 def build_report(store: ObjectStore, *, start: date | datetime, end: date | datetime, force: str | None = None,
                  watchlist: Any = None, runs: list[dict[str, Any]] | None = None, now: datetime | None = None,
-                 due_days: int = DEFAULT_DUE_DAYS, runs_note: str | None = None) -> Report:
+                 due_days: int = DEFAULT_DUE_DAYS, runs_note: str | None = None,
+                 store_label: str | None = None) -> Report:
     """Compute the report for ``[start, end]`` (dates: whole UTC days, both included).
 
     ``force`` restricts every row to that force. ``watchlist`` (a ``Watchlist`` or a list of
     entries) gives the authorisation status table; without it the store's last watchlist
     snapshot is used. ``runs`` are Airflow run records (REST API or DB shape) merged into the
-    run table; ``runs_note`` says where they came from (or why they are missing).
+    run table; ``runs_note`` says where they came from (or why they are missing); ``store_label``
+    names the store read (default: from the store itself).
     """
     now = now or datetime.now(UTC)
     start_dt, end_dt = period_bounds(start, end)
-    sources = ["Audit log: the hash-chained, append-only event log in the store (audit/events/)",
+    from socialhub.audit.where import store_label as _label
+
+    where = store_label or _label(store)
+    sources = [f"Store read: {where}",
+               "Audit log: the hash-chained, append-only event log in the store (audit/events/)",
                "Run summaries: reports/collect/ and reports/process/ in the store"]
     if runs_note:
         sources.append(runs_note)
@@ -1122,7 +1128,7 @@ def run_report(args: argparse.Namespace) -> int:
                 note = f"Airflow run history: NOT available from {args.airflow_url} ({type(exc).__name__}: {exc})"
                 print(f"socialhub: warning: {note}", file=sys.stderr)
         report = build_report(store, start=args.start, end=args.end, force=args.force, watchlist=watchlist,
-                              runs=runs, due_days=args.due_days, runs_note=note)
+                              runs=runs, due_days=args.due_days, runs_note=note, store_label=choice.label)
         paths = write_report(report, args.out)
         actor = {"kind": "person", "name": args.actor or os.environ.get("SOCIALHUB_ACTOR") or getpass.getuser(),
                  "via": "cli"}

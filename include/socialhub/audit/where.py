@@ -49,6 +49,16 @@ class StoreChoice:
         return f"store: {self.label} ({self.origin})"
 
 
+def store_label(store: Any) -> str:
+    """An open store in words: its folder, or ``s3://bucket/prefix`` (no credentials)."""
+    if getattr(store, "root", None) is not None:
+        return str(store.root)
+    if getattr(store, "bucket", None):
+        prefix = str(getattr(store, "prefix", "") or "")
+        return f"s3://{store.bucket}" + (f"/{prefix}" if prefix else "")
+    return type(store).__name__
+
+
 def choose_store(arg: str | None, env: Mapping[str, str] | None = None) -> StoreChoice:
     """``--store`` if given, else ``$SOCIALHUB_STORE``, else ``$SOCIALHUB_DATA_DIR/store`` (the default)."""
     env = os.environ if env is None else env
@@ -97,4 +107,4 @@ def open_for_audit(choice: StoreChoice, *, allow_empty: bool) -> tuple[Any | Non
     return store, None
 
 
-__all__ = ["EXIT_NO_STORE", "StoreChoice", "choose_store", "open_for_audit"]
+__all__ = ["EXIT_NO_STORE", "StoreChoice", "choose_store", "open_for_audit", "store_label"]
