@@ -70,7 +70,7 @@ _PRONOUN = (r"you|u|ya|yu|yuh|yah|yous|youse|y'all|yall|ye|unu|him|hm|her|har|th
             r"(?:the\s+)?next\s+(?:one|person|guy|man|woman|\w+)\s+(?:that|who|to)\s+\w+|"
             r"every\s*(?:one|body|single\s+one|last\s+one|one\s+of\s+(?:you|them|dem|u|those|these|y'all))|"
             r"all\s+of\s+(?:you|u|them|dem|those|these|y'all|yall|ya)|(?:the\s+)?(?:whole\s+)?lot\s+of\s+(?:you|them|em|'em|dem)|(?:each|both|some|any|most|half)\s+of\s+(?:you|u|them|dem)|"
-            r"anyone|anybody|any\s*one|any\s*body|whoever|every\s+\w+\s+(?:i|we|you|u)\s+(?:see|meet)")
+            r"anyone|anybody|any\s*one|any\s*body|whoever|any\s+(?:that|who)\s+\w+|every\s+\w+\s+(?:i|we|you|u)\s+(?:see|meet)")
 _GROUP = r"(?:\w+\s+){0,2}(?:" + _PERSON_NOUNS + r")"
 #: Agent nouns ("looters", "cyclists", "rapists", "landlords") name people only after a quantifier
 #: ("every looter", "all the cyclists"); objects with the same endings are listed out.
@@ -89,7 +89,7 @@ TARGET = (r"(?:(?:" + _PRONOUN + r")(?:" + _G + r"(?:all|both|lot|lots|two|too))
           r"|next\s+\w+\s+(?:i|we)\s+see|" + _QUANT_AGENT + r"|@[a-z0-9_][\w.]*[a-z0-9_])")
 _BODY = (r"(?:head|heads|face|faces|throat|throats|neck|necks|legs?|arms?|jaw|jaws|knees?|kneecaps?|skull|skulls|"
          r"chest|chests|heart|hearts|back|eyes?|teeth|nose|fingers?|ribs?|spine|brains?|guts?|stomach|belly|hands?|"
-         r"ass|arse|wig|lights|melon|shoulders?|mouth|kidneys?|lungs?|tongues?|lips|ears?|balls|knees|life|lives)")
+         r"ass|arse|wig|lights|melon|shoulders?|mouths?|bones|kidneys?|lungs?|tongues?|lips|ears?|balls|knees|life|lives)")
 TARGET_OR_BODY = (r"(?:every\s+(?:single\s+)?bone\s+in\s+(?:your|ur|his|her|their|yo)\s+body|" + TARGET + r"|(?:(?:both|all)\s+)?(?:your|ur|yo|yuh|ya|his|her|their|dem|them|that\s+\w+'?s?|(?:the|there)(?!\s+(?:\w+\s+)?lights\b))\s+(?:\w+\s+)?" + _BODY + r")")
 
 # ------------------------------------------------------------------------------------ acts
@@ -108,7 +108,7 @@ _VERB_STRONG = (
     r"set\s+fire\s+to|ambush|cut\s+off|chop\s+off|gut|skin|flay|disembowel|dismember|crucify|castrate|scalp|cripple|paralyse|paralyze|"
     r"lick\s+off|mash\s+up|stretch|air\s+out|wack|whack|smack|knock\s+out|knock|stomp\s+out|whoop|drop|bruk|"
     r"lick\s+off|mash\s+up|fling|box|bun\s+dung|run\s+down|hunt\s+down|drag|crack|split|rearrange|do\s+in|"
-    r"put\s+to\s+sleep|send|leave|put|chop|poke|rip|tear|stone|emoji_knife|emoji_dagger|emoji_gun")
+    r"put\s+to\s+sleep|send|leave|put|chop|poke|rip|tear|stone|crush|sterilise|sterilize|hunt|emoji_knife|emoji_dagger|emoji_gun")
 # ... whose object must come straight after them and that also need an extra frame when used
 # as "modal + verb + target" (see _WEAK_OK below).
 _WEAK = {"beat", "hurt", "harm", "break", "snap", "smash", "pop", "cap", "spray", "jump", "attack", "punch",
@@ -119,7 +119,7 @@ _WEAK = {"beat", "hurt", "harm", "break", "snap", "smash", "pop", "cap", "spray"
          "violate", "stomp", "hack", "kick in", "pull up on", "run up on", "slide on", "spin on", "ride on",
          "drown", "poison", "batter", "knife", "jook", "juk", "stretch", "wack", "smack", "knock",
          "knock out", "whoop", "drop", "box", "fling", "crack", "split", "send", "leave", "put", "drag", "lick off",
-         "bruk", "mash up", "air out", "chop", "gut", "skin", "stomp out", "run down", "hunt down", "rearrange", "do in", "put to sleep", "stone"}
+         "bruk", "mash up", "air out", "chop", "gut", "skin", "stomp out", "run down", "hunt down", "rearrange", "do in", "put to sleep", "stone", "crush", "sterilise", "sterilize", "hunt"}
 # Verbs that count only with a body part or a frame after the target, never through a gap.
 _FRAME_ONLY = {"send", "leave", "put", "drag", "fling"}
 # A weak verb counts with a person target when one of these frames follows (or the verb is used
@@ -133,7 +133,7 @@ _WEAK_OK = re.compile(
     r"(?:you|u|yo|ya)\s+(?:little|stupid|fucking|fkn|pussy|piece)|"
     r"(?:the|your|ur|his|her)\s+(?:shit|crap|hell|life|fuck)\s+out|"
     r"so\s+hard|hard|first|properly|for\s+real|fr|on\s+god|on\s+my\s+mum|alive|"
-    r"while\s+(?:they'?re|he'?s|she'?s|you'?re|they\s+are)\s+(?:on\s+the\s+(?:floor|ground)|down)|like\s+(?:a|the)\s+(?:fish|pig|dog|animal|rat)s?|"
+    r"while\s+(?:they'?re|he'?s|she'?s|you'?re|they\s+are)\s+(?:on\s+the\s+(?:floor|ground)|down)|like\s+(?:a\s+|the\s+)?(?:fish|pig|dog|animal|rat|vermin|deer|cattle|sheep)s?\b|"
     r"from\s+(?:the|a)\s+(?:nearest\s+)?(?:tree|lamp\s*post|bridge|rafters)|"
     r"(?:who|that)\s+(?:ever\s+)?(?:touches|touch|looks?\s+at|disrespects?|comes?\s+(?:near|round|for)|violates?|"
     r"steps?\s+(?:to|on)|messes\s+with|snitches|snitch|gets\s+in)\b|to\s+sleep(?:\s+(?:for\s+good|permanently|forever))|"
@@ -159,7 +159,7 @@ _PUT_FRAME = re.compile(
 _PARTICIPLE = (
     r"killed|murdered|stabbed|shanked|shot|shot\s+dead|slit|beheaded|decapitated|lynched|strangled|tortured|"
     r"executed|exterminated|slaughtered|butchered|massacred|gunned\s+down|mowed\s+down|raped|wet|wetted|"
-    r"chinged|ching'd|shank'd|merk'd|murk'd|bor'd|jook'd|juk'd|juked|jooked|bored|knifed|drowned|poisoned|burned|burnt|burned\s+alive|burnt\s+alive|hanged|hung|"
+    r"chinged|ching'd|shank'd|merk'd|murk'd|bor'd|jook'd|juk'd|juked|jooked|bored|knifed|drowned(?!\s+out)|poisoned|burned|burnt|burned\s+alive|burnt\s+alive|hanged|hung|"
     r"strung\s+up|beaten|beaten\s+up|beaten\s+to\s+death|battered|stomped|curb\s*stomped|glassed|bottled|"
     r"splashed|dipped|cheffed|cheffed\s+up|duppied|bussed|blasted|clapped|smoked|bodied|bun|bunned|buried|"
     r"ended|finished\s+off|put\s+down|wiped\s+out|eliminated|eradicated|culled|gassed|run\s+over|maimed|"
@@ -170,7 +170,7 @@ _PARTICIPLE = (
     r"castrated|stoned|skinned|gutted|dead|a\s+body|euthanised|euthanized|sterilised|sterilized|hunted|hunted\s+down|"
     r"burned\s+at\s+the\s+stake|burnt\s+at\s+the\s+stake|rushed|lit\s+up|opened\s+up|slumped|smoked\s+out|"
     r"put\s+in\s+(?:a|the)\s+(?:box|ground|hospital|grave|ditch|body\s+bag)|put\s+six\s+feet\s+under|"
-    r"dragged\s+(?:behind\s+(?:a|the)\s+(?:car|truck|lorry|horse)|through\s+the\s+streets|out\s+and\s+(?:shot|hanged|hung|beaten|killed))")
+    r"torn\s+apart|ripped\s+apart|mauled|eaten\s+alive|dragged\s+(?:behind\s+(?:a|the)\s+(?:car|truck|lorry|horse)|through\s+the\s+streets|out\s+and\s+(?:shot|hanged|hung|beaten|killed))")
 # Violent participles whose meaning needs a person subject (film "shot", budget "cut", cake
 # "sliced", debt "wiped out"): counted only after a person/group subject.
 _PARTICIPLE_PERSON_ONLY = {"shot", "cut", "sliced", "burned", "burnt", "buried", "ended", "put down", "wiped out",
@@ -181,7 +181,7 @@ _PARTICIPLE_PERSON_ONLY = {"shot", "cut", "sliced", "burned", "burnt", "buried",
                            "nuked", "gutted", "skinned", "stoned", "choked", "slumped", "hacked", "run over",
                            "fucked up", "messed up", "done in", "bodied", "bussed", "gassed", "slashed",
                            "smoked out", "hunted", "hunted down", "euthanised", "euthanized", "sterilised",
-                           "sterilized"}
+                           "sterilized", "torn apart", "ripped apart", "mauled", "eaten alive"}
 
 # ------------------------------------------------------------------------------------ who + intent
 _MODAL = (
@@ -302,12 +302,13 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"gotta|better|fi|are\s+gonna|is\s+gonna|will|'ll|are\s+going\s+to|is\s+going\s+to|'re\s+gonna|'s\s+gonna|"
           r"'re\s+going\s+to|'s\s+going\s+to|are|is|'re|'s|r)" + _G +
           r"(?:(?:all|just|really|fucking|each|every\s+one|be\s+getting|definitely|literally|both|gonna|going\s+to)" + _G + r")*"
+          r"(?:(?:\w+\s+){1,5}?(?:and|or)\s+(?:then\s+)?(?=be\s))?"
           r"(?:be|get|getting|go\s+and\s+get|get\s+got|end\s+up)" + _G +
           r"(?:(?:\w+\s+){1,6}?(?:and|or|then|before\s+being)\s+(?:then\s+)?)?" + r"(?:(?:all|fucking|properly)" + _G + r")*"
           r"(?P<verb>" + _PARTICIPLE + r"|in\s+(?:a|the)\s+(?:ditch|grave|box|coffin|body\s*bag|morgue|ground|river|canal))(?!\w)"),
     _rule("vt.grammar.should_die", 0.8,
           "people should / deserve to / need to DIE, or deserve a bullet",
-          r"(?P<subject>" + TARGET + r"|they|he|she|you|u|(?:(?<=^)|(?<=[.!?,;:\n]\s)|(?<=[.!?,;:\n]))(?:" + _PERSON_NOUNS + r"))(?:\s+(?:who|that)(?:\s+\S+){1,5}?(?=\s+(?:should|must|need|needs|"
+          r"(?P<subject>whoever(?:\s+\S+){1,5}?(?=\s+(?:should|must|needs?|ought|deserves?)\b)|" + TARGET + r"|they|he|she|you|u|(?:(?<=^)|(?<=[.!?,;:\n]\s)|(?<=[.!?,;:\n]))(?:" + _PERSON_NOUNS + r"))(?:\s+(?:who|that)(?:\s+\S+){1,5}?(?=\s+(?:should|must|need|needs|"
           r"ought|deserve|deserves|have|has|gotta)\b))?" + _G + r"(?:(?:all|just|really|fucking|each)" + _G + r")?"
           r"(?:should|must|need\s+to|needs\s+to|ought\s+to|deserve\s+to|deserves\s+to|have\s+to|has\s+to|gotta|fi|"
           r"deserve|deserves|need|needs)" + _G + r"(?:(?:all|just|really|fucking)" + _G + r")?"
@@ -315,7 +316,9 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"a\s+bullet\s+in\s+the\s+head|the\s+rope|"
           r"a\s+knife\s+in\s+(?:the|their|his|her)\s+\w+|killing|shooting|stabbing|hanging|lynching|"
           r"putting\s+down|wiping\s+out|exterminating|a\s+beating|to\s+be\s+put\s+down|"
-          r"a\s+(?:good\s+|proper\s+|right\s+)?(?:kicking|beating|hiding|battering|shoeing|stabbing|shanking|bullet)|"
+          r"a\s+(?:good\s+|proper\s+|right\s+)?(?:kicking|beating|hiding|battering|shoeing|stabbing|shanking|bullet|slap|smack|"
+          r"punch\s+in\s+the\s+(?:face|mouth)|kick\s+down\s+the\s+stairs)|ending|to\s+be\s+ended|"
+          r"a\s+(?:slow|painful|horrible|horrific|long|agonising|agonizing|violent|brutal|gruesome)(?:(?:\s+and|,)?\s+\w+)?\s+death|"
           r"(?:a\s+)?(?:bullet|knife|blade|shank)\s+(?:in|through)\s+(?:the|their|his|her|your|ur)\s+\w+)(?!\w)"),
     _rule("vt.grammar.body_harm", 0.8,
           "a person's body part to be cut, smashed or blown off (\"he deserves to get his throat cut\")",
@@ -324,7 +327,7 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"(?P<target>(?:your|ur|his|her|their|dem|yo)\s+(?:\w+\s+)?" + _BODY + r")" + _G +
           r"(?P<verb>cut|slit|slashed|smashed\s+in|smashed|kicked\s+in|caved\s+in|blown\s+off|blown\s+out|cut\s+off|"
           r"chopped\s+off|bashed\s+in|broken|broke|snapped|ripped\s+out|ripped\s+off|stamped\s+on|split\s+open|"
-          r"opened\s+up|sliced|sliced\s+open|cut\s+open|shot\s+off|blown\s+away)(?!\w)"),
+          r"opened\s+up|sliced|sliced\s+open|cut\s+open|shot\s+off|blown\s+away|sewn\s+shut|stitched\s+shut|wired\s+shut)(?!\w)"),
     _rule("vt.grammar.question", 0.8,
           "a threat as a question (\"want me to stab you?\", \"do you wanna get shot?\")",
           r"(?:(?:do\s+)?(?:you|u|ya|yu)\s+(?:want|wanna|tryna|trying\s+to|wan)\s+(?:to\s+)?(?:get|be)" + _G +
@@ -392,6 +395,11 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"doors|family|families|place|building|buildings|takeaway|restaurant|cafe|cookout|office|offices|club|pub|station|centre|center|clinic|"
           r"country|city|town|village|march|protest|rally|parade|crowd)"
           r"(?:\s+down)?"),
+    _rule("vt.grammar.bomb_area", 0.75,
+          "bomb, nuke or gas the places where people live (\"carpet bomb those neighbourhoods\")",
+          r"(?P<verb>carpet\s+bomb|bomb|nuke|napalm|firebomb|gas)\s+(?:those|these|their|the|them|all\s+(?:the|their|those))\s+"
+          r"(?:\w+\s+)?(?P<target>neighbourhoods?|neighborhoods?|areas|streets|districts?|slums?|ghettos?|communities|villages?|"
+          r"towns|countries|cities|camps?|estates)(?!\w)"),
     _rule("vt.grammar.you_are_dead", 0.75,
           "YOU ARE DEAD / your days are numbered / watch your back (said to someone)",
           r"(?P<verb>(?:you|u|ya|yu|he|she|they|dem|your\s+man|ur\s+man)\s*(?:'re|are|r|is|'s|a)\s+"
@@ -510,7 +518,7 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"(?:line|accordance)))|"
           r"(?:flip|pull|throw|press)\s+the\s+(?:switch|lever|button)\s+on\s+(?:the\s+|that\s+)?(?:electric\s+chair|gallows|trap\s*door|"
           r"gas\s+chamber)|kick\s+the\s+(?:chair|stool)\s+(?:away|out\s+from\s+under)|"
-          r"(?:want|wanna|love|like|can'?t\s+wait|cant\s+wait|would\s+love|dream\s+of\s+the\s+day\s+I\s+get)\s+to\s+(?:see|watch)\s+"
+          r"(?:want|wanna|love|like|can'?t\s+wait|cant\s+wait|would\s+love|pay|dream\s+of\s+the\s+day\s+I\s+get)\s+to\s+(?:see|watch)\s+"
           r"(?:" + TARGET + r")\s+(?:all\s+)?(?:die|burn|hang|bleed|suffer|rot|drown|choke|scream|"
           r"(?:get\s+|being\s+|be\s+)?(?:" + _PARTICIPLE + r"))(?!\w)|"
           r"make\s+sure\s+(?:that\s+)?(?:" + TARGET + r")(?:\s+\S+){0,4}?\s+(?:suffers?|dies?|bleeds?|never\s+walks?\s+again|"
@@ -532,8 +540,30 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"car|bedroom|kitchen|hallway|loft|shed)|bring\s+(?:your|ur)\s+(?:friends|mates|boys|crew|family|mandem)\W+(?:you'?ll|you\s+will|"
           r"u'?ll)\s+need\s+(?:them|em|'em|it)|"
           r"(?:be\s+)?(?:eating|drinking)\s+through\s+a\s+straw|"
+          r"(?:they|them|he|she|you|all\s+of\s+them|every\s+one\s+of\s+them)(?:'d|'ll|\s+would|\s+will|\s+should)?\s+(?:all\s+)?be\s+"
+          r"(?:all\s+)?swinging\s+from\s+(?:the\s+)?(?:trees|a\s+tree|lamp\s*posts?|lampposts|the\s+gallows|a\s+rope|ropes|nooses?)|"
+          r"(?:drive|push|throw|chase|run)\s+(?:them|em|'em|the\s+lot\s+of\s+them|every\s+\w+)\s+(?:all\s+)?(?:back\s+)?into\s+the\s+sea(?!\s*front)|"
+          r"(?:put|load|pack|stick)\s+(?:them|em|'em|the\s+lot)\s+(?:all\s+)?(?:on|in|into)\s+(?:a|the)\s+(?:boat|ship|raft|dinghy|plane|train)\s+"
+          r"(?:and|n|&)\s+(?:sink|blow|bomb|torpedo|shoot|burn|crash)|"
+          r"line\s+(?:" + TARGET + r")\s+up\s+(?:and|n|&)\s+(?:open\s+fire|fire|gun\s+them\s+down|mow\s+them\s+down)|"
+          r"(?:be\s+)?made\s+an\s+example\s+of(?:\W+\w+){0,3}?\W+with\s+(?:a|the)\s+(?:rope|noose|bullet|gun|knife|machete|bat)|"
+          r"(?:gasoline|petrol|kerosene|fuel)\s+and\s+(?:a\s+)?(?:match|matches|lighter)\s+(?:can'?t|won'?t|wouldn'?t|couldn'?t|would|will|could)\s+"
+          r"(?:fix|solve|sort)|beat\s+(?:it|that|the\s+\w+)\s+out\s+of\s+(?:him|her|them|you|u)\b|"
+          r"aborted\s+(?:the\s+lot\s+of\s+them|them\s+all|all\s+of\s+them|every\s+one\s+of\s+them)|"
+          r"(?:give|do\s+to|treat|deal\s+with)\s+(?:them|him|her|these\s+\w+|those\s+\w+)\s+(?:what|like|the\s+way)\s+hitler\s+(?:gave|did|dealt|treated)|"
+          r"finish\s+what\s+hitler\s+started|"
+          r"(?:brick|bricks|weights?|concrete|rocks?|chains?)\s+(?:to|round|around|on)\s+(?:their|his|her)\s+(?:legs|feet|ankles|necks?)|"
+          r"(?:throw|chuck|dump|toss)\s+(?:him|her|the\s+lot\s+of\s+them)\s+(?:all\s+)?(?:in|into)\s+(?:a|the)\s+(?:fire|furnace|volcano|"
+          r"wood\s*chipper|incinerator|oven)|(?:throw|chuck|dump|toss)\s+(?:all\s+)?(?:the|these|those|every)\s+(?:\w+\s+)?(?:"
+          + _PERSON_NOUNS + r")\s+(?:in|into)\s+(?:the|a)\s+(?:sea|river|lake|ocean|channel|canal)|"
+          r"bring\s+back\s+(?:hanging(?!\s+baskets)|the\s+rope|the\s+noose|the\s+death\s+penalty|public\s+executions|the\s+gallows|firing\s+squads)"
+          r"(?:\W+\w+){0,3}?\W+(?:start|starting|begin|beginning)\s+with\s+(?:him|her|them|you|this\s+\w+|that\s+\w+|@\w+)|"
+          r"(?:release|unleash|let\s+loose|set)\s+(?:the\s+)?(?:hounds|dogs)\s+on\s+(?:" + TARGET + r")|"
+          r"time\s+for\s+(?:a|the|another|some)\s+(?:(?:purge|cull|cleansing)(?:\W+\w+){0,2}?\W+(?:every\s+(?:last\s+|single\s+)?one\s+of\s+them|"
+          r"them\s+all|all\s+of\s+them)|genocide|massacre|bloodbath|holocaust|final\s+solution|ethnic\s+cleansing|lynching|hanging)|"
+          r"(?:loading|loaded|cocking|cocked)\s+(?:the|my|his|a)\s+(?:shotgun|gun|rifle|pistol|glock|piece)\W+(?:\w+\W+){0,8}?gets\s+it\b|"
           r"(?:his|her|their|your|ur|yo)\s+heads?\s+on\s+(?:a\s+)?(?:spikes?|pikes?|platter)|"
-          r"(?:solution|answer|cure|fix)\s+(?:is|=|would\s+be)\s+(?:simple\W+)?(?:a\s+)?(?:bullet|bullets|the\s+rope|rope|a\s+noose|"
+          r"(?:solution|answer|cure|fix)\s+(?:is|=|would\s+be)\s+(?:simple\W+)?(?:a\s+)?(?:bullet|bullets|the\s+rope|rope|a\s+noose|a\s+mass\s+grave|mass\s+graves|extermination|genocide|the\s+ovens|"
           r"the\s+gas\s+chamber|gas\s+chambers|a\s+firing\s+squad|the\s+gallows|a\s+machete)\b"
           r"(?!\s*(?:journal|points?|list|proof|train|time|chess|for\s+(?:your|the)\s+(?:cv|essay)))|"
           r"(?:(?<=\bi'll\s)|(?<=\bimma\s)|(?<=\bima\s)|(?<=\bill\s)|(?<=\bi\swill\s)|(?<=\bi'm\sgonna\s)|(?<=\bim\sgonna\s)|"
@@ -796,6 +826,7 @@ _LABELS = {
     "vt.grammar.why_not": "call to attack people, as a question",
     "vt.grammar.armed_to": "announces bringing a weapon to a school or gathering",
     "vt.grammar.want_dead": "wants a person dead",
+    "vt.grammar.bomb_area": "calls to bomb the places where people live",
     "vt.grammar.wish_accident": "wishes that a vehicle hits a person",
 }
 
@@ -826,6 +857,16 @@ _HYPERBOLE_AFTER = re.compile(
     r"cold\s+one|bacon\s+sarnie|sandwich)\b")
 #: A threat asked as a question and answered no straight after ("kick his teeth in? nah, we just want him banned").
 _ANSWERED_NO = re.compile(r"[^.!?\n]{0,40}\?+\s*(?:no|nope|nah|of\s+course\s+not|absolutely\s+not|hell\s+no)\b")
+_SHOOT_VERBS = {"shoot", "shot", "shooting", "shoot up"}
+_PHOTO = re.compile(r"(?<![^\W_])(?:cameras?|photos?|photograph\w*|pics?|lens(?:es)?|portraits?|selfies?|filming|footage|headshots?|"
+                    r"tripod|shutter|dslr|iphone|studio|photoshoot)(?![^\W_])")
+
+
+def _sentence_end(text: str, end: int) -> int:
+    ends = [i for i in (text.find(c, end) for c in ".!?\n") if i >= 0]
+    return min(ends) if ends else len(text)
+
+
 _SLANG_CHECK_RULES = {"vt.grammar.normative", "vt.grammar.passive_future", "vt.grammar.wish", "vt.grammar.question"}
 _WEAK_CHECK_RULES = {"vt.grammar.why_not", "vt.grammar.intent", "vt.grammar.imperative", "vt.grammar.question", "vt.grammar.intent_gap",
                      "vt.grammar.progressive"}
@@ -1022,6 +1063,8 @@ def scan(text: str, suppressed: list[tuple[str, int, int]] | None = None) -> lis
                 if suppressed is not None:
                     suppressed.append(("negated", start, end))
                 continue                        # "shoot every looter? No. Arrest them": asked and refused
+            if verb in _SHOOT_VERBS and _PHOTO.search(text, _clause_start(text, start), _sentence_end(text, end)):
+                continue                        # "shoot anyone who crosses the line with a camera": photography
             if rule.id in ("vt.grammar.intent", "vt.grammar.intent_gap") and _HYPERBOLE_AFTER.match(
                     text, m.end("target") if _target_of(m) else end):
                 continue                        # "i'd kill a man for a pint"
@@ -1124,7 +1167,11 @@ _NEEDS = _prefilter(
     r"shed|boxes|bags|coffins|pieces|bits|visit|example|standing|money|mosques?|churches?|synagogues?|dental|"
     r"ran|steer|steered|recogni[sz]e|greet|greeted|welcome|welcomed|treat|answer|receive|fill|filled|filling|pumped|"
     r"regret|cracking|splitting|crushed|flattened|mown|smashes|crushes|flattens|ploughs|mows|hits|runs|dragged|spikes?|"
-    r"pikes?|cure|fix|taste|floating|identify|tie|glasgow|chelsea|stone",
+    r"pikes?|cure|fix|taste|floating|identify|tie|glasgow|chelsea|stone|swinging|sea|boat|ship|raft|dinghy|plane|train|fire|"
+    r"example|gasoline|petrol|kerosene|fuel|aborted|hitler|brick|bricks|weights?|concrete|rocks?|chains?|fire|furnace|volcano|"
+    r"incinerator|oven|hanging|hounds|purge|cull|cleansing|genocide|massacre|bloodbath|holocaust|lynching|loading|loaded|"
+    r"cocking|cocked|crush|sterilise|sterilize|hunt|torn|ripped|mauled|eaten|ending|ended|sewn|stitched|wired|flatten|level|"
+    r"napalm|neighbourhoods?|neighborhoods?|mass|extermination",
     stems=False)
 
 
@@ -1145,7 +1192,8 @@ _CORE = _prefilter(
     r"grave|box|coffin|body|morgue|ground|river|canal|swing|fry|rot|hiding|shoeing|rough|rip|lay|laying|"
     r"sending|leaving|air|lit|slide|spin|slidin|sliding|spinning|gun|rifle|shotgun|pistol|glock|ak|bomb|"
     r"weapon|strap|axe|pipe|explosive|burn|run|knock|mess|cave|light|blow|mash|wipe|hunt|mow|string|fuck|beat|"
-    r"smash|cut|chop|bash|mown|flatten|crush|plough|emoji_",
+    r"smash|cut|chop|bash|mown|flatten|crush|plough|steril|hunt|torn|ripped|maul|eaten|ending|ended|sewn|stitched|wired|napalm|"
+    r"level|emoji_",
     stems=True)
 #: The rules that can match without any CORE stem (set phrases, "you'll be dead", "your days are numbered").
 _PHRASE_RULES = tuple(r for r in GRAMMAR_RULES if r.id in {
