@@ -102,10 +102,10 @@ def test_every_section_reports_what_the_pipeline_did(filled):
     alerts = {r["force"]: r for r in _rows(rep, "alerts")}
     assert set(alerts) == {MET, COUNTY}
     assert alerts[MET]["time_to_response"] == "42 min" and alerts[MET]["responded_by"].startswith("PC Jones via ")
-    assert alerts[MET]["outcome"] == "Refer to platform" and "violence_threat" in alerts[MET]["labels"]
+    assert alerts[MET]["decision"] == "Refer to platform" and "violence_threat" in alerts[MET]["labels"]
     assert alerts[MET]["account"] == "mastodon:ghost_yardz@social.example"
     assert alerts[COUNTY]["time_to_response"] == "no response recorded"
-    assert alerts[COUNTY]["outcome"] == "Escalate (automatically on review timeout)"
+    assert alerts[COUNTY]["decision"] == "Escalate (automatically on review timeout)"
     assert any("median 42 min" in n and "1 of 2" in n for n in rep.table("alerts").notes)
 
     # an officer's referral is a decision and a referral; the county timeout is an escalation, not a decision
@@ -189,7 +189,7 @@ def test_first_response_is_the_earliest_by_a_person(filled, tmp_path):
     log.append("review_response", actor={"kind": "person", "name": "Insp Late"}, obj=f"alert:{sc.answered}",
                force=MET, at=alert_time + timedelta(hours=5), details={"alert_id": sc.answered, "outcome": "closed"})
     row = next(r for r in _rows(_report(filled, store), "alerts") if r["alert_id"] == sc.answered)
-    assert (row["time_to_response"], row["responded_by"], row["outcome"]) == ("5 min", "Sgt Early", "noted")
+    assert (row["time_to_response"], row["responded_by"], row["decision"]) == ("5 min", "Sgt Early", "noted")
     decisions = {r["outcome"]: r["count"] for r in _rows(_report(filled, store), "decisions")}
     assert decisions == {"Refer to platform": 1, "noted": 1, "closed": 1}   # the task's "auto" is no decision
 
@@ -483,10 +483,11 @@ def test_referral_details_are_words_without_local_paths(filled):
 def test_watchlist_changes_say_what_changed_and_give_each_reason_once(filled, tmp_path):
     from html import escape
 
+    from tests.ui.scenario import watchlist_text
+
     from socialhub.audit.chain import Auditor
     from socialhub.watchlist import load_watchlist
     from socialhub.watchlist_changes import record_watchlist_changes
-    from tests.ui.scenario import watchlist_text
 
     _, sc, _ = filled
     store = _copy(filled, tmp_path)

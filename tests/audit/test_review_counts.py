@@ -71,6 +71,7 @@ def report_screen(store: LocalStore, sc: Scenario) -> tuple[str, Any]:
 
 def page_screen(store: LocalStore, sc: Scenario, monkeypatch: pytest.MonkeyPatch) -> str:
     from fastapi.testclient import TestClient
+
     from socialhub_airflow.auditors import create_app
 
     class User:

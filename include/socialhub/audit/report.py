@@ -219,6 +219,16 @@ def describe_actor(actor: Mapping[str, Any] | None) -> str:
     return f"{name} ({kind}){via}" if kind else f"{name}{via}"
 
 
+def _post_id(post_key: str) -> str:
+    """``youtube:abc`` -> ``abc`` (the platform is in the account beside it)."""
+    return str(post_key).partition(":")[2] or str(post_key)
+
+
+def _middle(text: str, limit: int) -> str:
+    """Long ids shortened in the middle for the page (the CSV keeps them whole)."""
+    return text if len(text) <= limit else f"{text[:limit - 13]}…{text[-12:]}"
+
+
 def _name(actor: Mapping[str, Any] | None) -> str:
     """Just who (a person's name, or the task), without the "via" that the CSV keeps."""
     return describe_actor({k: v for k, v in (actor or {}).items() if k != "via"})
@@ -753,14 +763,15 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
         elif aid in timeouts:
             outcome = f"{decision_option(timeouts[aid])} ({AUTOMATIC})"
         else:
-            outcome = ""
+            outcome = "no review recorded"
         first_at = _fmt_time(first.get("time")) if first else ""
         by = describe_actor(first.get("actor")) if first else ""
         a_rows.append({
             "time": _fmt_time(at), "force": ev.get("force") or "", "team": d.get("team", ""),
             "force_team": ", ".join(x for x in (ev.get("force") or "", d.get("team", "")) if x),
             "alert_id": aid, "account": account, "post": d.get("post", ""),
-            "post_html": " ".join(x for x in (account, f"(post {d.get('post', '')})" if d.get("post") else "") if x),
+            "post_html": " ".join(x for x in (account, f"(post {_middle(_post_id(d.get('post', '')), 28)})"
+                                              if d.get("post") else "") if x),
             "labels": ", ".join(d.get("labels") or []),
             "severity": d.get("severity", ""), "delivered_to": f"{d.get('sink', '')} {d.get('channel', '')}".strip()
             + (" (digest)" if d.get("digest") else ""),
@@ -770,7 +781,7 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
             "response_html": (f"{first_at}, after {fmt_duration(wait)}, by {_name(first.get('actor'))}"
                               if first and wait is not None else
                               f"{first_at} by {_name(first.get('actor'))}" if first else "no officer response recorded"),
-            "outcome": outcome,
+            "decision": outcome,
         })
     alert_notes = []
     if not responses:
@@ -792,7 +803,7 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
          Column("first_response", "First response", html=False),
          Column("time_to_response", "Time to first response", html=False),
          Column("responded_by", "Responded by", html=False),
-         Column("response_html", "First officer response", csv=False), Column("outcome", "Decision")],
+         Column("response_html", "First officer response", csv=False), Column("decision", "Decision")],
         a_rows, "No alert was sent in this period.", alert_notes))
 
     # --- decisions by outcome (officers only: a review that timed out is no decision)
