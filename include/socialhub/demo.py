@@ -234,7 +234,7 @@ def run_demo(*, fresh: bool = False, project_dir: Path | None = None, review: bo
         reviewed = run_review_demo(project, home, data_dir, env, step=step)
         events = [e for e in AuditLog(store).events() if int(e.get("seq", -1)) >= first_event]
         print(with_review_outcomes(format_review_summary(reviewed, store.root), events))
-    print(audit_hint(store.root, wall_start, dt.datetime.now(dt.UTC).date().isoformat()))
+    print("\n" + audit_hint(store.root, wall_start, dt.datetime.now(dt.UTC).date().isoformat()))
     print(f"\nDone in {time.monotonic() - t0:.0f}s. Run `make demo` again: nothing new is collected and no alert "
           f"is sent twice. `make demo-reset` starts over.")
     return 0
