@@ -135,7 +135,10 @@ def _category_lines(category: str, reasons: Sequence[Mapping[str, Any]]) -> list
             matches.append(r)
     lines: list[tuple[int, str]] = []
     # Rule matches: the most specific reading of the same words wins (a structure over the lexicon
-    # entry on the same span; an anchor word only if no match already quotes it).
+    # entry on the same span). The word a model label rests on (an anchor) only when no rule
+    # quotes anything of the category: then it is the evidence.
+    if any(_kind(r)[2] != 3 for r in matches):
+        matches = [r for r in matches if _kind(r)[2] != 3]
     ranked = sorted(matches, key=lambda r: (_kind(r)[2], (_span(r) or (0, 0))[0]))
     taken: list[tuple[int, int]] = []
     seen: set[str] = set()
