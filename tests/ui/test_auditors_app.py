@@ -118,7 +118,7 @@ def test_an_auditor_sees_the_report_and_the_view_is_audited(client, airflow_auth
     html = unescape(r.text)
     assert "Audit log intact" in html and 'id="signed-in-user">alice<' in html
     for title in ("Pipeline runs and their outcomes", "Posts collected per account", "Alerts and time to first",
-                  "Officers' decisions by outcome", "Referrals", "Deletions and legal holds",
+                  "Officers' decisions by outcome", "Escalations", "Referrals to a platform", "Deletions and legal holds",
                   "Watchlist entries and their authorisation status", "Audit-log verification"):
         assert title in html
     assert "ghost_yardz@social.example" in html and "corner_shop@social.example" in html
