@@ -112,3 +112,18 @@ def test_the_demo_prints_the_command_for_its_own_store_and_it_works(no_env, tmp_
     assert main(argv[1:]) == 0                          # the report command runs as printed
     out, _ = capsys.readouterr()
     assert f"store: {demo_store.root}" in out and "report.html" in out
+
+
+def test_without_any_setting_the_default_is_named_and_left_alone(monkeypatch, tmp_path, capsys):
+    monkeypatch.delenv("SOCIALHUB_STORE", raising=False)
+    monkeypatch.delenv("SOCIALHUB_DATA_DIR", raising=False)
+    monkeypatch.setenv("SOCIALHUB_HOME", str(tmp_path / "home"))
+    from socialhub.config import Settings
+
+    default = Settings.from_env().data_dir / "store"
+    assert str(default).startswith(str(tmp_path / "home"))
+    assert main(["audit", "verify"]) == 2
+    out, err = capsys.readouterr()
+    assert out.startswith(f"store: {default} (the default data folder's store")
+    assert f"there is no store at {default}" in err
+    assert not (tmp_path / "home").exists()

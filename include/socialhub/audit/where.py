@@ -72,7 +72,7 @@ def choose_store(arg: str | None, env: Mapping[str, str] | None = None) -> Store
         url = str(Settings.from_env().data_dir / "store")
         origin = ("the default, $SOCIALHUB_DATA_DIR/store, as neither --store nor $SOCIALHUB_STORE is set"
                   if env.get("SOCIALHUB_DATA_DIR") else
-                  "the default, ~/socialhub-data/store, as neither --store, $SOCIALHUB_STORE nor "
+                  "the default data folder's store, as neither --store, $SOCIALHUB_STORE nor "
                   "$SOCIALHUB_DATA_DIR is set")
     if url.startswith("s3://"):
         return StoreChoice(url, origin, None)
