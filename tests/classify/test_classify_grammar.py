@@ -552,6 +552,48 @@ PLAIN_THREATS = [
     'If you see one of them alone, beat them senseless.',
     'Bash the fash, literally, break their bones.',
     'This cunt needs ending.',
+    # a fourteenth probe, written blind after the thirteenth's rules (11/30 caught before the clause rule, 15/15 contrasts right); 20/30 after; still missed: 10
+    'Shove a grenade down their throats.',
+    'Someone should torch that refugee centre with everyone in it.',
+    "If they won't leave we'll make them leave in pieces.",
+    'She should be beaten with a belt until she learns her place.',
+    'Hang him from his own balcony.',
+    'Let the crows pick at their corpses.',
+    'Hope every one of them chokes to death on their own blood.',
+    'Whoever leaked this needs both hands broken.',
+    'Shoot him on sight if he shows up at the school.',
+    'Crucify the lot of them.',
+    'These pedos should be fed to the sharks alive.',
+    'Lock the doors and let it burn with them inside.',
+    'Those thugs deserve a boot to the face every morning.',
+    'Would love to see his brains on the pavement.',
+    'Give me five minutes with that rapist and a pair of pliers.',
+    'Just gas the whole camp and be done with it.',
+    'Their kind should be wiped out like a disease.',
+    'Throw the traitors in prison and then shoot them.',
+    "I'm gonna end you and your whole bloodline.",
+    'They should be executed in front of their families.',
+    # a fifteenth probe, written blind after the clause rule's first version (9/30 caught, 15/15 contrasts right before); 20/30 after; still missed: 10
+    'Every single one of these invaders deserves a rope around the neck.',
+    "I'd happily drive over every one of those climate protesters glued to the road.",
+    'They breed like rats so treat them like rats, poison the lot.',
+    "If I see a tranny in the ladies I'm smashing her face into the mirror.",
+    'These freaks should be locked in a shed and the shed set alight.',
+    'Give every cop a taste of his own baton.',
+    'His kids should watch him get beaten to death.',
+    'Every journalist who lies should be dragged out and shot in the street.',
+    "I'll be outside her house with a can of petrol tonight.",
+    'The traitors will hang, every last one, mark my words.',
+    'Someone give that ref a knee to the face.',
+    'Bury them alive in the desert where they came from.',
+    "I'd put a bullet between his eyes without a second thought.",
+    'Tie the bastard to a chair and work him over.',
+    'Shove them back into the sea and hold them under.',
+    'Make them dig their own graves first.',
+    "It's open season on these scumbags, take them out.",
+    "Let's go pay the mosque a visit with some petrol bombs.",
+    'That bitch is getting acid in the face the second she leaves work.',
+    'Round the lot up and machine gun them.',
 ]
 
 PLAIN_CONTRASTS = [
@@ -823,6 +865,38 @@ PLAIN_CONTRASTS = [
     'The council should flatten those estates and build proper homes.',
     'You need to beat the eggs until they are stiff.',
     "They'd all be swinging from the rafters at the wedding disco by midnight",
+    # the 14th probe's contrasts
+    'Round up the kids and let the teachers deal with the trip forms.',
+    'The streets will run red with Liverpool fans on Saturday!',
+    "Grab the pitchforks, we're doing the allotment today.",
+    "I'd love to see his brains at work on the quiz tonight.",
+    'Give me five minutes with that recipe and a pair of tongs.',
+    'We will cleanse this house of clutter by the weekend.',
+    'She should be praised until she realises how good she is.',
+    'Lock the doors and let it cook for four hours.',
+    'That sniper scene in the film was tense.',
+    'A bullet journal is cheaper than therapy.',
+    'Hang the picture from the balcony for the party.',
+    'The crows pick at the bins every morning.',
+    'Those lads deserve a medal every morning for that effort.',
+    "I'm gonna end this series tonight, two episodes left.",
+    'Throw the pasta in and then shred the cheese.',
+    # the 15th probe's contrasts
+    'Every single one of these kids deserves a medal for the fundraiser.',
+    "I'd happily drive over to yours and help with the garden.",
+    'Somebody get a mop and clean out the kitchen please.',
+    'Kick the ball in, drag the goalie out and score!',
+    'Give every nurse a pay rise and a long holiday.',
+    'The answer to these potholes is a proper budget, not patches.',
+    'Wish someone would take a photo of that smug face of his when he lost.',
+    "It's open season on the allotments, get your seeds in.",
+    "Let's go pay the museum a visit with the kids.",
+    'Hope the next bus lands right on time for once.',
+    "I'd put a bet on United without a second thought.",
+    'Bury the bulbs in autumn and wait for spring.',
+    'Tie the boat to the post and hold it steady.',
+    'Make them dig the vegetable patch first, then lunch.',
+    "They'd be better off with a new manager, and I'm happy to help pick one.",
 ]
 
 
@@ -834,3 +908,24 @@ def test_plain_english_threats_are_labelled(text: str) -> None:
 @pytest.mark.parametrize("text", PLAIN_CONTRASTS)
 def test_negated_quoted_and_idiomatic_contrasts_are_not(text: str) -> None:
     assert "violence_threat" not in load_classifier().classify(text).labels
+
+
+@pytest.mark.parametrize("text", [
+    "Give me five minutes with that rapist and a pair of pliers.",
+    "Let the crows pick at their corpses.",
+    "These pedos should be fed to the sharks alive.",
+])
+def test_the_clause_rule_finds_a_call_a_violent_act_and_a_person_in_one_sentence(text: str) -> None:
+    hits = scan(normalise(text).text)
+    assert [h.rule for h in hits] == ["vt.grammar.clause"]
+
+
+@pytest.mark.parametrize("text", [
+    "I will never pick up a knife again. Not for anyone.",        # negated
+    "If your answer to everything is 'someone should shoot him', you need help.",   # quoted and condemned
+    "Shoot anyone who crosses the line with a camera, it's a photo finish.",        # photography
+    "I'd kill a man for a pint right now",                        # hyperbole
+    "Line the cups up and open fire with the nerf guns",          # a toy
+])
+def test_the_clause_rule_leaves_negated_quoted_and_figurative_sentences(text: str) -> None:
+    assert not any(h.rule == "vt.grammar.clause" for h in scan(normalise(text).text))

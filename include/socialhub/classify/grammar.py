@@ -827,6 +827,7 @@ _LABELS = {
     "vt.grammar.armed_to": "announces bringing a weapon to a school or gathering",
     "vt.grammar.want_dead": "wants a person dead",
     "vt.grammar.bomb_area": "calls to bomb the places where people live",
+    "vt.grammar.clause": "call for violence against a person",
     "vt.grammar.wish_accident": "wishes that a vehicle hits a person",
 }
 
@@ -860,6 +861,90 @@ _ANSWERED_NO = re.compile(r"[^.!?\n]{0,40}\?+\s*(?:no|nope|nah|of\s+course\s+not
 _SHOOT_VERBS = {"shoot", "shot", "shooting", "shoot up"}
 _PHOTO = re.compile(r"(?<![^\W_])(?:cameras?|photos?|photograph\w*|pics?|lens(?:es)?|portraits?|selfies?|filming|footage|headshots?|"
                     r"tripod|shutter|dslr|iphone|studio|photoshoot)(?![^\W_])")
+
+
+# ------------------------------------------------------------------------------------ clause level
+# The rules above read a threat as a sequence of parts; comments that call for violence against
+# people often put the same parts in an order nobody listed ("Give me five minutes with that
+# rapist and a pair of pliers", "Let the crows pick at their corpses"). This last rule only asks
+# whether ONE short sentence holds all three: a call, wish or intent (an imperative opening it,
+# "should", "deserve", "I'd love", "hope", "we will", "let's", "would solve"); after it, a violent
+# act or instrument; and a person or group between the call and just after the act. Negated,
+# reported and figurative sentences ("kill it", "bullet journal", "on fire") do not count.
+_CL_ACT_SRC = (r"kill|killed|killing|murder|murdered|murdering|slaughter(?:ed|ing)?|massacred?|exterminat\w+|lynch(?:ed|ing)?|"
+       r"behead(?:ed|ing)?|tortur(?:e|ed|ing)|execut(?:e|ed|ion|ions)|hanged|shoot|shot|stab(?:bed|bing)?|strangl\w+|"
+       r"drown(?:ed)?(?!\s+out)|burn(?:ed|t)?\s+alive|grenades?|snipers?|rifles?|bullets?|petrol|gasoline|acid|nooses?|machetes?|"
+       r"pliers|pitchforks?|corpses?|brains\s+(?:on|all\s+over|across|splattered|blown)|bloodbath|blood|pieces|wiped\s+out|wipe\s+(?:them\s+|em\s+)?out|cleanse|gassed|"
+       r"boot\s+to\s+the\s+(?:face|head)|beaten|skulls?|throats?|firing\s+squad|fed\s+to\s+the|crucif\w+|castrat\w+|"
+       r"dismember\w*|decapitat\w+|maim(?:ed)?|mutilat\w+|napalm|shotguns?|pistols?|knives|knife|guns?|rope|hammers?|"
+       r"baseball\s+bats?|crowbars?|bats|bricks?|torches|flames|fire|bombs?|petrol\s+bombs?|hammer|batons?|guillotines?|"
+       r"knee\s+to\s+the\s+(?:face|head)|graves|machine\s+guns?|set\s+alight|alight|work\s+(?:him|her|them)\s+over|"
+       r"hold\s+(?:them|him|her)\s+under|cattle\s+trucks?|(?:the\s+)?camps|orders\s+to\s+shoot|(?:drive|run|ride)\s+over|"
+       r"better\s+off\s+dead|alive|taste\s+of\s+(?:his|her|their)\s+own\s+\w+|dark\s+alley|take\s+(?:them|him|her|em|'em)\s+out|"
+       r"between\s+(?:his|her|their|your)\s+eyes|in\s+the\s+face|to\s+the\s+face")
+_CL_ADV_SRC = (r"should|shud|must|need(?:s)?\s+to|needs|deserve[sd]?|ought\s+to|have\s+to|has\s+to|gotta|got\s+to|"
+       r"(?:i'?d|i\s+would|would|we'?d)\s+(?:love|like|pay|happily|gladly)|hope|hoping|wish|pray|"
+       r"(?:i|we)(?:'ll|\s+will|'m\s+gonna|\s+am\s+gonna|\s+are\s+gonna|'re\s+gonna|\s+shall|\s+gonna)|gonna|finna|ima|imma|"
+       r"let'?s|lets|time\s+to|time\s+for|(?:would|will|could)\s+(?:solve|fix|sort)|(?:is|are)\s+cheaper\s+than|"
+       r"(?:only|best|real)\s+(?:answer|solution|cure|way)|give\s+me|i'?d|we'?d|i\s+would|we\s+would|"
+       r"(?:is|are|'s|'re)\s+(?:getting|gonna\s+get|going\s+to\s+get)|(?:someone|somebody)\s+(?:get|give|take|grab|bring)|"
+       r"open\s+season\s+on|answer\s+to\s+(?:these|those|them|the)\s+\w+(?:\s+\w+)?\s+(?:is|=)|(?:the\s+)?right\s+idea|make\s+(?:them|him|her)|happy\s+to\s+help|"
+       r"(?:should|must)\s+bring|bring\s+back")
+_CL_IMP_SRC = (r"let|shove|give|grab|drag|round|throw|put|feed|hang|crucify|lock|line|burn|shoot|kill|cut|tie|send|make|stab|gas|"
+       r"bomb|nuke|torch|beat|break|smash|string|drown|execute|lynch|behead|castrate|stone|whip|chop|slit|slap|punch|kick|"
+       r"bury|push|chuck|pour|set|blow|run|wipe|cleanse|exterminate|slaughter|murder|feed|skin|gut|hunt|round")
+_CL_TGT_SRC = (r"(?:him|her|them|they|you|u|their|his|dem|em|'em|y'?all|ya|every\s+(?:single\s+|last\s+)?one|the\s+lot)(?![^\W_])|"
+               r"(?:these|those|all\s+the|all)\s+(?:\w+\s+)?\w+(?:s|men|people|folk|kind|scum|trash|filth|vermin)(?![^\W_])|"
+               r"(?:that|this)\s+(?:\w+\s+)?(?:guy|man|woman|bitch|cunt|prick|rapist|paedo|pedo|nonce|bastard|kid|girl|boy|lad|bloke|"
+               r"traitor|scumbag|thug|rat|snitch|judge|mp|politician)(?![^\W_])")
+_CL_FIGURATIVE = re.compile(r"(?<![^\W_])(?:kill(?:ed|ing)?\s+(?:it|for|time|me|myself)|shot\s+of|shoot\s+(?:me|my|your|ur)\s+(?:a\s+)?(?:shot|message|text|dm|email)|"
+                   r"bullet\s+(?:points?|journal|proof|train)|blood\s+(?:orange|test|donor|pressure|sugar|type|moon|bank)|"
+                   r"pieces\s+of\s+(?:cake|art|advice|work|shit|paper)|acid\s+(?:test|house|jazz|reflux)|on\s+fire|fire\s+(?:alarm|drill|brigade|station|fighter)|"
+                   r"(?:camp|bon)fire|fire\s+emoji|in\s+pieces\s+laughing|knife\s+and\s+fork|guns?\s+(?:show|blazing)|"
+                   r"brains?\s+(?:out|storm)|mind|jump\s+the\s+gun|cut\s+(?:me|him|her|them)\s+(?:off|some\s+slack)|"
+                   r"throat\s+(?:sweets?|lozenges?|infection)|sore\s+throat|skull\s+emoji|rope\s+(?:swing|in)|bats\s+and\s+balls|cricket|baseball|nerf|paintball|airsoft|laser\s+tag|"
+                            r"kill\s*streaks?|attempted\s+murder|shoot\s+(?:my|your|his|her)\s+shot|in\s+the\s+face\s+of|"
+                            r"(?:fire|alight)\s+with\s+(?:joy|passion|love|excitement))(?![^\W_])")
+_CL_SENT = re.compile(r"[^.!?\n;]+")
+_CL_ACT = re.compile(r"(?<![^\W_])(?<!emoji_)(?:" + _CL_ACT_SRC + r")(?![^\W_])")
+_CL_ACT_GATE = compile_folded(r"(?<![^\W_])(?<!emoji_)", _CL_ACT_SRC, r"(?![^\W_])")
+_CL_ADV = compile_folded(r"(?<![^\W_])", _CL_ADV_SRC, r"(?![^\W_])")
+_CL_IMP = re.compile(r"^\W*(?:(?:just|so|now|then|and|honestly|seriously|fucking|fuckin|pls|please|someone|somebody|go|lads|"
+                     r"boys)\s+)*(?:" + _CL_IMP_SRC + r")\b")
+_CL_TGT = re.compile(r"(?<![^\W_])(?:" + _CL_TGT_SRC + r"|(?:" + TARGET + r")(?![^\W_])|(?:the|that|their|this|our|your)\s+(?:local\s+)?"
+                     r"(?:mosques?|church|churches|synagogues?|temples?|gurdwaras?|schools?|march|protest|rally|crowd|"
+                     r"refugee\s+\w+|asylum\s+\w+|camp|estate)(?![^\W_]))")
+_CL_NO_SUBJECT = re.compile(r"\W*(?:no|nobody|no\s+one|noone|none|never)\b")
+CLAUSE_RULE = GrammarRule("vt.grammar.clause", 0.7,
+                          "one short sentence holds a call or wish, a violent act or weapon, and a person or group",
+                          Gated(_CL_ACT.pattern), True)
+assert CLAUSE_RULE.id not in {r.id for r in GRAMMAR_RULES}
+
+
+def _clause_hits(text: str) -> list[tuple[int, int, str]]:
+    """``(start, end, act)`` of each sentence of ``text`` that holds all three parts (see above)."""
+    out = []
+    for sm in _CL_SENT.finditer(text):
+        sent = sm.group(0)
+        acts = list(_CL_ACT.finditer(sent))
+        if not acts or len(sent.split()) > 30:
+            continue
+        imp = _CL_IMP.match(sent)
+        adv = imp or _CL_ADV.search(sent)
+        if adv is None:
+            continue
+        first = adv.start()
+        act = next((a for a in acts if a.start() >= first), None)
+        if act is None:
+            continue
+        if not (_CL_TGT.search(sent, first, min(len(sent), act.end() + 15))
+                or (not imp and _CL_TGT.search(sent, 0, first))):
+            continue
+        if _CL_NO_SUBJECT.match(sent) or _CL_FIGURATIVE.search(sent) or _HYPERBOLE_AFTER.search(sent) or (
+                act.group(0) in _SHOOT_VERBS and _PHOTO.search(sent)):
+            continue
+        out.append((sm.start() + first, sm.start() + act.end(), re.sub(r"\s+", " ", act.group(0))))
+    return out
 
 
 def _sentence_end(text: str, end: int) -> int:
@@ -1041,14 +1126,15 @@ def scan(text: str, suppressed: list[tuple[str, int, int]] | None = None) -> lis
     the words alone would raise.
     """
     hits: list[GrammarHit] = []
-    if len(text) < 4 or _NEEDS.search(text) is None:
+    if len(text) < 4:
         return hits
-    if _CORE.search(text) is not None:
+    rules: tuple[GrammarRule, ...] = ()
+    if _NEEDS.search(text) is None:
+        pass
+    elif _CORE.search(text) is not None:
         rules = GRAMMAR_RULES
     elif _ANY_PHRASE.search(text) is not None:
-        rules = _PHRASE_RULES
-    else:
-        return hits                     # most everyday posts: one folded search for all set phrases
+        rules = _PHRASE_RULES           # most everyday posts: one folded search for all set phrases
     for rule in rules:
         for m in rule.rx.finditer(text):
             verb = _verb_of(m)
@@ -1121,6 +1207,16 @@ def scan(text: str, suppressed: list[tuple[str, int, int]] | None = None) -> lis
                     suppressed.append(("reported", start, end))
                 continue
             hits.append(GrammarHit(rule.id, start, end, rule.weight, verb))
+    if not hits and _CL_ACT_GATE.search(text) is not None:
+        for start, end, act in _clause_hits(text):
+            if negated(text, start) or negated(text, end - len(act)) or answered_no(text, end):
+                if suppressed is not None:
+                    suppressed.append(("negated", start, end))
+            elif reported(text, start, end):
+                if suppressed is not None:
+                    suppressed.append(("reported", start, end))
+            else:
+                hits.append(GrammarHit(CLAUSE_RULE.id, start, end, CLAUSE_RULE.weight, act))
     return _dedupe(hits)
 
 
