@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Real labelled tweets (Davidson et al. 2017) for `make eval`, read in place, never copied in.
 DATASETS ?= $(or $(SOCIALHUB_DATASETS),../shared/datasets)
 
-.PHONY: help install demo demo-reset browser-deps test test-postgres conformance bench bench-quick check eval train clean
+.PHONY: help install demo demo-reset browser-deps postgres-deps test test-postgres conformance bench bench-quick check eval train clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -59,10 +59,19 @@ browser-deps:  ## install Debian's chromium for the browser tests (prints what a
 		fi; \
 	fi
 
-test: install browser-deps  ## run the whole test suite (browser-deps first: it may install chromium, and says so)
+postgres-deps:  ## install Debian's postgresql for the PostgreSQL end-to-end test and the benchmarks (says so first)
+	@if bash scripts/ensure_postgres.sh --no-install >/dev/null 2>&1; then \
+		echo "postgres-deps: PostgreSQL's server binaries are installed ($$(bash scripts/ensure_postgres.sh --no-install)); nothing to do"; \
+	else \
+		echo "postgres-deps: the PostgreSQL end-to-end test needs PostgreSQL's server binaries (a private throw-away cluster on 127.0.0.1;"; \
+		echo "  the system cluster is never used). Installing Debian's postgresql: apt-get install -y --no-install-recommends postgresql"; \
+		bash scripts/ensure_postgres.sh || echo "postgres-deps: not installed (see above): tests/e2e_postgres will be skipped"; \
+	fi
+
+test: install browser-deps postgres-deps  ## run the whole test suite (browser-deps and postgres-deps first: they may install chromium and postgresql, and say so)
 	SOCIALHUB_AIRFLOW_TESTS=1 $(PY) -m pytest -q
 
-test-postgres: install  ## only the end-to-end run on PostgreSQL with the scheduler (installs PostgreSQL if missing)
+test-postgres: install postgres-deps  ## only the end-to-end run on PostgreSQL with the scheduler (postgres-deps first)
 	SOCIALHUB_AIRFLOW_TESTS=1 $(PY) -m pytest -q tests/e2e_postgres
 
 conformance: install  ## replay the real recorded platform responses through the connectors
@@ -88,10 +97,10 @@ train: install  ## retrain the classifier reproducibly: written posts + real neg
 	@test -d "$(DATASETS)" || { echo "error: $(DATASETS) does not exist: set DATASETS=DIR (the folder holding davidson2017/)"; exit 2; }
 	$(PY) -m socialhub.classify.train data/labelled/train.jsonl --dev data/labelled/dev.jsonl --real "$(DATASETS)" --write-thresholds
 
-bench: install  ## print throughput and memory figures against a baseline (10,000 accounts: about an hour)
+bench: install postgres-deps  ## print throughput and memory figures against a baseline (10,000 accounts: about an hour)
 	$(PY) bench/run.py
 
-bench-quick: install  ## the same benchmarks on small inputs (a few minutes)
+bench-quick: install postgres-deps  ## the same benchmarks on small inputs (a few minutes)
 	$(PY) bench/run.py --quick
 
 clean:  ## remove the venv, caches and demo state

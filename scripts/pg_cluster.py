@@ -5,8 +5,8 @@ touches the system cluster: ``initdb`` makes a new cluster in a temporary direct
 starts it on 127.0.0.1 on a free port (Unix socket in the same directory), a database and a
 password-protected role are created, and ``stop()`` shuts it down and deletes the directory.
 
-The server binaries come from ``scripts/ensure_postgres.sh`` (which, as root on Debian, runs
-``apt-get install -y postgresql`` if they are missing). PostgreSQL refuses to run as root, so when
+The server binaries come from ``scripts/ensure_postgres.sh --no-install``: installing them is
+``make postgres-deps``'s job (as root on Debian: ``apt-get install postgresql``, announced first). PostgreSQL refuses to run as root, so when
 run as root the cluster belongs to the ``postgres`` system user (created by the Debian package) and
 every server command runs as that user through ``runuser``.
 
@@ -46,8 +46,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def find_bindir(install: bool = True) -> Path:
-    """The directory holding initdb/pg_ctl; installs PostgreSQL first if allowed and needed."""
+def find_bindir(install: bool = False) -> Path:
+    """The directory holding initdb/pg_ctl; installs PostgreSQL first only if ``install`` (``make postgres-deps`` does it, saying so)."""
     cmd = ["bash", str(ENSURE_SCRIPT)] + ([] if install else ["--no-install"])
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=900)
     out = proc.stdout.strip().splitlines()
@@ -69,7 +69,7 @@ class PgCluster:
     # -- lifecycle ------------------------------------------------------------------------------
 
     @classmethod
-    def start_new(cls, *, port: int | None = None, database: str = "airflow", install: bool = True,
+    def start_new(cls, *, port: int | None = None, database: str = "airflow", install: bool = False,
                   base: Path | None = None) -> PgCluster:
         bindir = find_bindir(install=install)
         as_postgres = os.geteuid() == 0

@@ -39,7 +39,7 @@ def postgres() -> Iterator[PgCluster]:
     try:
         cluster = PgCluster.start_new()
     except PostgresUnavailable as exc:
-        pytest.skip(f"PostgreSQL is not available on this machine and could not be installed: {exc}")
+        pytest.skip(f"PostgreSQL is not available on this machine (run `make postgres-deps`, which installs it): {exc}")
     with cluster:
         yield cluster
 
