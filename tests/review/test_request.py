@@ -118,3 +118,63 @@ def test_decision_from_a_person_and_from_the_timeout():
     with pytest.raises(ValueError):
         Decision(aid, REFER, "x" * 20, "2026-11-25T12:00:00Z", False, 60, None)   # a person's decision needs a person
     assert set(OPTIONS) == {"Refer to platform", "Escalate", "Keep monitoring", "No action (false positive)"}
+
+
+def _with(alert, **changes):
+    """``alert`` with some fields changed (the classification or the post), as the store would hold it."""
+    from socialhub.alerts.model import Alert
+
+    d = alert.to_dict()
+    for key, value in changes.items():
+        d[key] = {**d[key], **value} if isinstance(value, dict) else value
+    return Alert.from_dict(d)
+
+
+def test_review_page_says_the_band_in_words_the_account_once_and_local_time_with_utc(store, alerted_outbox,
+                                                                                      monkeypatch):
+    """What the officer reads when deciding: the same band words as the alert (a "low" alert is not
+    "normal"), the account once, times in the hub's zone and UTC, why flagged in plain words."""
+    from socialhub.alerts.severity import marker, why_severity
+
+    monkeypatch.setenv("SOCIALHUB_TIMEZONE", "Europe/London")
+    alert = load_alert_context(store, alerted_outbox["2"]).alert
+    cls = dict(alert.classification)
+    label = alert.labels[0]
+    thresholds = {label: 0.5}
+
+    def body(a):
+        return review_question(a, response_seconds=1800, escalation_channel="#escalation")["body"]
+
+    # the three bands, each said as the alert says it
+    for score, band in ((0.3, "low"), (0.6, "normal"), (0.99, "high")):
+        a = _with(alert, classification={"scores": {**cls.get("scores", {}), label: score}, "labels": [label],
+                                         "thresholds": thresholds})
+        assert a.severity == band
+        first = body(a).splitlines()[0]
+        assert md_inline(marker(band)) in first, (band, first)
+        assert md_inline(why_severity(a.classification), 300) in body(a)
+    low = _with(alert, classification={"scores": {label: 0.3}, "labels": [label], "thresholds": thresholds})
+    assert "normal" not in body(low).splitlines()[0] and "low" in body(low).splitlines()[0]
+
+    # the account once: a display name that already contains the handle is not repeated around it
+    a = _with(alert, account_display_name=f"{alert.post['account']} (demo)")
+    row = next(line for line in body(a).splitlines() if line.startswith("| Platform / account"))
+    assert row.count(md_inline(alert.post["account"])) == 1 and md_inline("(demo)") in row
+
+    # times: local (GMT in winter, BST in summer) and UTC, whatever today is
+    a = _with(alert, post={"created_at": "2026-07-01T13:48:00Z", "collected_at": "2026-12-03T09:05:00Z"})
+    text = body(a)
+    assert md_inline("Wed 1 Jul 2026 14:48 BST (13:48 UTC)") in text
+    assert md_inline("Thu 3 Dec 2026 09:05 GMT (09:05 UTC)") in text
+    assert "2026-07-01T13:48:00Z" not in text
+
+    # why flagged: the post's words and the rule in words, not the rule machinery
+    a = _with(alert, classification={"labels": ["violence_threat"], "scores": {"violence_threat": 0.9},
+                                     "reasons": [{"category": "violence_threat", "rule": "vt.wet_threat",
+                                                  "term": r"(?:i'?ll|i\s+will)\s+wet", "text": "I'll wet him",
+                                                  "start": 17, "end": 29, "weight": 0.85, "effect": "match"}]})
+    why = body(a).split("**Why it was flagged**")[1].split("Classifier")[0]
+    quote = md_inline("I'll wet him")
+    assert f"“{quote}”" in why
+    for internal in ("0.85", "0\\.85", "17", "i\\s", "i\\\\s", "(?:", "\\(?\\:", "effect"):
+        assert internal not in why, internal

@@ -21,6 +21,8 @@ from typing import Any
 
 from socialhub.alerts.blocks import evidence_label, safe_url
 from socialhub.alerts.model import Alert, is_alert_id
+from socialhub.alerts.present import account_label, local_and_utc
+from socialhub.alerts.severity import marker, why_severity
 
 REFER = "Refer to platform"
 ESCALATE = "Escalate"
@@ -40,6 +42,8 @@ DEFAULT_MAX_AGE_DAYS = 7
 
 SUBJECT_MAX = 200
 BODY_TEXT_MAX = 3000
+#: how many "why flagged" lines the review page shows (the rest: "…and N more")
+WHY_SHOWN = 10
 
 
 def justification_schema() -> dict[str, Any]:
@@ -207,16 +211,20 @@ def review_body(alert: Alert, *, response_seconds: int, escalation_channel: str)
     the only link is the post's permalink, and only when it is a plain http(s) URL.
     """
     post = alert.post
-    scores = alert.classification.get("scores") or {}
+    classification = alert.classification
+    scores = classification.get("scores") or {}
+    account = account_label(post.get("account"), alert.account_display_name)
     lines = [
-        f"**{'HIGH' if alert.severity == 'high' else 'normal'} severity** · alert `{alert.alert_id}`",
+        f"**{md_inline(marker(alert.severity))} severity** · alert `{alert.alert_id}`",
+        "",
+        f"Severity {md_inline(why_severity(classification), 300)}",
         "",
         "| | |", "|---|---|",
         f"| Categories | {md_inline(', '.join(f'{c} {_score(scores.get(c))}' for c in alert.labels) or '—')} |",
-        f"| Platform / account | {md_inline(post.get('platform'))} / {md_inline(post.get('account'))} "
-        f"{('(' + md_inline(alert.account_display_name) + ')') if alert.account_display_name else ''} |",
+        f"| Platform / account | {md_inline(post.get('platform'))} / {md_inline(account)} |",
         f"| Author | {md_inline(post.get('author'))} |",
-        f"| Posted / collected | {md_inline(post.get('created_at'))} / {md_inline(post.get('collected_at'))} |",
+        f"| Posted | {md_inline(local_and_utc(post.get('created_at')))} |",
+        f"| Collected | {md_inline(local_and_utc(post.get('collected_at')))} |",
         f"| Force / team | {md_inline(alert.force)} / {md_inline(alert.team)} |",
         f"| Authorisation | {md_inline(alert.authorisation_ref)} |",
     ]
@@ -224,14 +232,14 @@ def review_body(alert: Alert, *, response_seconds: int, escalation_channel: str)
     lines.append(f"| Post | <{url}> |" if url else "| Post | (no usable link) |")
     lines += ["", "**Post text** (as collected; invisible characters removed for display)", "",
               md_code_block(post.get("text")), "", "**Why it was flagged**", ""]
-    reasons = list(alert.classification.get("reasons") or [])
-    for r in reasons[:10]:
+    reasons = list(classification.get("reasons") or [])
+    for r in reasons[:WHY_SHOWN]:
         # The rule in plain words and the post's own words: never the rule's term, which for a
-        # lexicon or context regex is a raw pattern (socialhub.classify.describe).
+        # lexicon or context regex is a raw pattern (socialhub.classify.describe), nor offsets or weights.
         span = f"“{md_inline(r.get('text'), 200)}”" if r.get("text") else "(no span)"
         lines.append(f"- {md_inline(r.get('category'), 40)} ({md_inline(evidence_words(r), 100)}): {span}")
-    if len(reasons) > 10:
-        lines.append(f"- …and {len(reasons) - 10} more")
+    if len(reasons) > WHY_SHOWN:
+        lines.append(f"- …and {len(reasons) - WHY_SHOWN} more")
     if not reasons:
         lines.append("- (no evidence spans recorded)")
     lines += ["", f"Classifier {md_code_span(alert.classification.get('classifier_version') or 'unknown', 60)}: "

@@ -17,6 +17,7 @@ from html import escape
 from typing import Any
 
 from socialhub.alerts.blocks import safe_url
+from socialhub.alerts.present import account_label, local_and_utc
 from socialhub.review.model import Decision, display_text, evidence_words
 
 CSS = """
@@ -48,9 +49,7 @@ def render_report(facts: Mapping[str, Any], *, classification: Mapping[str, Any]
     url = safe_url(facts.get("permalink"))
     link = (f'<a href="{escape(url, quote=True)}" rel="noopener noreferrer nofollow">{_e(url)}</a>'
             if url else f"{_e(facts.get('permalink')) or '(none)'} <span class='note'>(not a web link)</span>")
-    account = _e(facts.get("account"))
-    if facts.get("account_display_name"):
-        account += f" ({_e(facts.get('account_display_name'))})"
+    account = _e(account_label(facts.get("account"), facts.get("account_display_name")), 300)
     raw_text = str(facts.get("text") or "")
     shown = display_text(raw_text)
     removed = len(raw_text.replace("\r\n", "\n").replace("\r", "\n")) - len(shown)
@@ -94,8 +93,8 @@ refer it; the automated scores below only brought it to the officer's attention.
 {_row("Author", _e(facts.get("author"), 300))}
 {_row("Post id", f"<code>{_e(facts.get('post_id'), 300)}</code>")}
 {_row("Permalink", link)}
-{_row("Posted at (UTC)", _e(facts.get("posted_at"), 60))}
-{_row("Captured at (UTC)", _e(facts.get("captured_at"), 60))}
+{_row("Posted at", _e(local_and_utc(facts.get("posted_at")), 80))}
+{_row("Captured at", _e(local_and_utc(facts.get("captured_at")), 80))}
 {_row("Media", media_html)}
 {_row("SHA-256 of the raw item", f"<code>{_e(facts.get('raw_sha256'), 100)}</code>")}
 </table>
@@ -114,7 +113,7 @@ of any group.</p>
 {_row("Decision", _e(decision.option, 60))}
 {_row("Justification", f"<pre>{_e(decision.justification, 4000)}</pre>")}
 {_row("Reviewing officer", officer)}
-{_row("Decided at (UTC)", _e(decision.responded_at, 60))}
+{_row("Decided at", _e(local_and_utc(decision.responded_at), 80))}
 {_row("Authorisation", _e(facts.get("authorisation_ref"), 120))}
 </table>
 
