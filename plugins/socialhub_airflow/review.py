@@ -248,22 +248,33 @@ def _ask_again(op: Any, context: dict[str, Any], why: str) -> None:
 
 # --- summary ----------------------------------------------------------------------------------
 
+def review_counts(results: list[Any]) -> dict[str, Any]:
+    """The per-run figures, with the words of ``socialhub.audit.outcomes``: a *decision* is an option an
+    officer chose (``by_decision``, ``decisions``); a review nobody answered in time is no decision but a
+    *timeout* (``timed_out``), escalated automatically; ``escalations`` counts both kinds
+    (``escalations_automatic``, ``escalations_by_officer``); ``referrals`` are platform referral packages."""
+    rows = [r for r in (results or []) if isinstance(r, dict)]
+    done = [r for r in rows if not r.get("skipped")]
+    answered = [r for r in done if not r.get("timed_out")]
+    by_decision: dict[str, int] = {}
+    for r in answered:
+        by_decision[r.get("option", "?")] = by_decision.get(r.get("option", "?"), 0) + 1
+    escalated = [r for r in done if r.get("escalated")]
+    automatic = sum(1 for r in escalated if r.get("timed_out"))
+    return {"reviews": len(rows), "skipped": len(rows) - len(done), "decisions": len(answered),
+            "by_decision": dict(sorted(by_decision.items())),
+            "timed_out": sum(1 for r in done if r.get("timed_out")),
+            "referrals": sorted(r["referral"] for r in done if r.get("referral")),
+            "escalations": len(escalated), "escalations_automatic": automatic,
+            "escalations_by_officer": len(escalated) - automatic}
+
+
 def summarise(results: list[Any], run_id: str) -> dict[str, Any]:
     from socialhub.models import canonical_json, utc_iso
     from socialhub.storage import layout
     from socialhub_airflow import runtime
 
-    rows = [r for r in (results or []) if isinstance(r, dict)]
-    by_decision: dict[str, int] = {}
-    for r in rows:
-        if r.get("skipped"):
-            continue
-        by_decision[r.get("option", "?")] = by_decision.get(r.get("option", "?"), 0) + 1
-    summary = {"run_id": run_id, "finished_at": utc_iso(runtime.now()), "reviews": len(rows),
-               "skipped": sum(1 for r in rows if r.get("skipped")), "by_decision": dict(sorted(by_decision.items())),
-               "timed_out": sum(1 for r in rows if r.get("timed_out")),
-               "referrals": sorted(r["referral"] for r in rows if r.get("referral")),
-               "escalations": sum(1 for r in rows if r.get("escalated"))}
+    summary = {"run_id": run_id, "finished_at": utc_iso(runtime.now()), **review_counts(results)}
     runtime.store().put_state(layout.report_key("review", run_id), canonical_json(summary))
     log.info("review run %s: %s", run_id, summary)
     return summary

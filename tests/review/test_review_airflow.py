@@ -198,7 +198,9 @@ def test_review_loop_refer_reask_and_timeout_escalation(tmp_path, moto_endpoint,
         assert referrals["platform"]["details"]["alert_id"] == refer_id
         assert referrals["escalation"]["details"]["alert_id"] == timeout_id
         summary = json.loads(store.get(f"reports/review/{run_id}.json"))
-        assert summary["by_decision"] == {ESCALATE: 1, NO_ACTION: 1, REFER: 1} and summary["timed_out"] == 1
+        # decisions are officers' answers; the timeout is an automatic escalation (socialhub.audit.outcomes)
+        assert summary["by_decision"] == {NO_ACTION: 1, REFER: 1} and summary["decisions"] == 2
+        assert summary["timed_out"] == 1 and summary["escalations_automatic"] == 1
         assert json.loads(store.get("reports/review/review_e2e_again.json"))["reviews"] == 0
 
     logs = "".join(p.read_text(errors="replace") for p in (tmp_path / "stack").glob("*.log"))
