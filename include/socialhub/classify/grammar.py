@@ -881,8 +881,11 @@ _CL_ACT_SRC = (r"kill|killed|killing|murder|murdered|murdering|slaughter(?:ed|in
        r"knee\s+to\s+the\s+(?:face|head)|graves|machine\s+guns?|set\s+alight|alight|work\s+(?:him|her|them)\s+over|"
        r"hold\s+(?:them|him|her)\s+under|cattle\s+trucks?|(?:the\s+)?camps|orders\s+to\s+shoot|(?:drive|run|ride)\s+over|"
        r"better\s+off\s+dead|alive|taste\s+of\s+(?:his|her|their)\s+own\s+\w+|dark\s+alley|take\s+(?:them|him|her|em|'em)\s+out|"
-       r"between\s+(?:his|her|their|your)\s+eyes|in\s+the\s+face|to\s+the\s+face")
-_CL_ADV_SRC = (r"should|shud|must|need(?:s)?\s+to|needs|deserve[sd]?|ought\s+to|have\s+to|has\s+to|gotta|got\s+to|"
+       r"between\s+(?:his|her|their|your)\s+eyes|in\s+the\s+face|to\s+the\s+face|to\s+die|in\s+the\s+ground|"
+       r"in\s+(?:a|the)\s+(?:sack|ditch|canal|river|grave|desert)|poison(?:ed)?|gouge\w*|kneecap\w*|(?:railway|train)\s+tracks|"
+       r"to\s+the\s+(?:pigs|dogs|sharks|lions|wolves)|string\s+(?:\w+\s+){1,3}?up|off\s+the\s+top\s+of|through\s+(?:the|his|her|their)\s+window|"
+       r"sink\s+(?:it|them)|teeth\s+in|(?:turn|turns)\s+the\s+gas\s+on|eyes\s+out|throats?\s+(?:cut|slit)|in\s+the\s+back\s+of\s+the\s+head")
+_CL_ADV_SRC = (r"should|shud|must(?!\s+(?:be|have\s+been)\s+(?:the|a|an|so|really|nice|good|mad|crazy|joking|hard|tough|fun|great|lovely)\b)|need(?:s)?\s+to|needs|deserve[sd]?|ought\s+to|have\s+to|has\s+to|gotta|got\s+to|"
        r"(?:i'?d|i\s+would|would|we'?d)\s+(?:love|like|pay|happily|gladly)|hope|hoping|wish|pray|"
        r"(?:i|we)(?:'ll|\s+will|'m\s+gonna|\s+am\s+gonna|\s+are\s+gonna|'re\s+gonna|\s+shall|\s+gonna)|gonna|finna|ima|imma|"
        r"let'?s|lets|time\s+to|time\s+for|(?:would|will|could)\s+(?:solve|fix|sort)|(?:is|are)\s+cheaper\s+than|"
@@ -892,7 +895,8 @@ _CL_ADV_SRC = (r"should|shud|must|need(?:s)?\s+to|needs|deserve[sd]?|ought\s+to|
        r"(?:should|must)\s+bring|bring\s+back")
 _CL_IMP_SRC = (r"let|shove|give|grab|drag|round|throw|put|feed|hang|crucify|lock|line|burn|shoot|kill|cut|tie|send|make|stab|gas|"
        r"bomb|nuke|torch|beat|break|smash|string|drown|execute|lynch|behead|castrate|stone|whip|chop|slit|slap|punch|kick|"
-       r"bury|push|chuck|pour|set|blow|run|wipe|cleanse|exterminate|slaughter|murder|feed|skin|gut|hunt|round")
+       r"bury|push|chuck|pour|set|blow|run|wipe|cleanse|exterminate|slaughter|murder|feed|skin|gut|hunt|round|gouge|kneecap|"
+       r"poison|chain|open\s+fire|strangle|stab|slit|torture|hang|smash|cave|knock")
 _CL_TGT_SRC = (r"(?:him|her|them|they|you|u|their|his|dem|em|'em|y'?all|ya|every\s+(?:single\s+|last\s+)?one|the\s+lot)(?![^\W_])|"
                r"(?:these|those|all\s+the|all)\s+(?:\w+\s+)?\w+(?:s|men|people|folk|kind|scum|trash|filth|vermin)(?![^\W_])|"
                r"(?:that|this)\s+(?:\w+\s+)?(?:guy|man|woman|bitch|cunt|prick|rapist|paedo|pedo|nonce|bastard|kid|girl|boy|lad|bloke|"
@@ -903,9 +907,10 @@ _CL_FIGURATIVE = re.compile(r"(?<![^\W_])(?:kill(?:ed|ing)?\s+(?:it|for|time|me|
                    r"(?:camp|bon)fire|fire\s+emoji|in\s+pieces\s+laughing|knife\s+and\s+fork|guns?\s+(?:show|blazing)|"
                    r"brains?\s+(?:out|storm)|mind|jump\s+the\s+gun|cut\s+(?:me|him|her|them)\s+(?:off|some\s+slack)|"
                    r"throat\s+(?:sweets?|lozenges?|infection)|sore\s+throat|skull\s+emoji|rope\s+(?:swing|in)|bats\s+and\s+balls|cricket|baseball|nerf|paintball|airsoft|laser\s+tag|"
-                            r"kill\s*streaks?|attempted\s+murder|shoot\s+(?:my|your|his|her)\s+shot|in\s+the\s+face\s+of|"
+                            r"kill\s*streaks?|attempted\s+murder|kill\s+(?:yo|your|ur|the|my|his|her)\s+(?:vibe|mood|buzz|joy)|shoot\s+(?:my|your|his|her)\s+shot|in\s+the\s+face\s+of|"
                             r"(?:fire|alight)\s+with\s+(?:joy|passion|love|excitement))(?![^\W_])")
 _CL_SENT = re.compile(r"[^.!?\n;]+")
+_CL_COMMA = re.compile(r",\s*")
 _CL_ACT = re.compile(r"(?<![^\W_])(?<!emoji_)(?:" + _CL_ACT_SRC + r")(?![^\W_])")
 _CL_ACT_GATE = compile_folded(r"(?<![^\W_])(?<!emoji_)", _CL_ACT_SRC, r"(?![^\W_])")
 _CL_ADV = compile_folded(r"(?<![^\W_])", _CL_ADV_SRC, r"(?![^\W_])")
@@ -929,7 +934,7 @@ def _clause_hits(text: str) -> list[tuple[int, int, str]]:
         acts = list(_CL_ACT.finditer(sent))
         if not acts or len(sent.split()) > 30:
             continue
-        imp = _CL_IMP.match(sent)
+        imp = _CL_IMP.match(sent) or next((m for m in (_CL_IMP.match(sent, c.end()) for c in _CL_COMMA.finditer(sent)) if m), None)
         adv = imp or _CL_ADV.search(sent)
         if adv is None:
             continue
