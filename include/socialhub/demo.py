@@ -123,17 +123,13 @@ def format_summary(collect: dict[str, Any] | None, process: dict[str, Any] | Non
     return "\n".join(lines)
 
 
-#: lines of the review summary (socialhub.review.demo) that count by other definitions; replaced by
-#: the figures of socialhub.audit.outcomes, which the auditor's report and page show too
-_OTHER_COUNTS = ("reviews:", "escalated on timeout:")
-
-
 def with_review_outcomes(review_text: str, events: list[dict[str, Any]]) -> str:
-    """The review part of the summary, its figures counted by ``review_outcomes`` from the audit
-    events of this demo run, exactly as the auditor's report and the Airflow auditors' page count them."""
+    """``review_text`` (``format_review_summary`` without events) with the figures of ``review_outcomes``
+    after its "review run:" line. Kept for callers that format the two parts apart; the demo passes its
+    events to ``format_review_summary`` itself."""
     from socialhub.audit.outcomes import review_outcomes
 
-    lines = [line for line in review_text.split("\n") if not line.startswith(_OTHER_COUNTS)]
+    lines = review_text.split("\n")
     at = next((i + 1 for i, line in enumerate(lines) if line.startswith("review run:")), len(lines))
     lines[at:at] = review_outcomes(events).lines()
     return "\n".join(lines)
@@ -233,7 +229,7 @@ def run_demo(*, fresh: bool = False, project_dir: Path | None = None, review: bo
         step("officer review: Airflow api-server + scheduler + dag-processor; one answer by REST, the rest time out")
         reviewed = run_review_demo(project, home, data_dir, env, step=step)
         events = [e for e in AuditLog(store).events() if int(e.get("seq", -1)) >= first_event]
-        print(with_review_outcomes(format_review_summary(reviewed, store.root), events))
+        print(format_review_summary(reviewed, store.root, events))
     print("\n" + audit_hint(store.root, wall_start, dt.datetime.now(dt.UTC).date().isoformat()))
     print(f"\nDone in {time.monotonic() - t0:.0f}s. Run `make demo` again: nothing new is collected and no alert "
           f"is sent twice. `make demo-reset` starts over.")

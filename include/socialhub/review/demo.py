@@ -26,7 +26,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -226,6 +226,11 @@ class LocalAirflow(AirflowProcesses):
 
 
 DEMO_OFFICER = "demo-officer"
+#: Airflow settings of the demo's review step. No scheduled runs: unpausing socialhub_review (catchup=False,
+#: an hourly drain) would make the scheduler start the latest scheduled run at once, and that run could
+#: claim the alerts before the demo's own triggered run, which then had nothing to answer. Runs queued by
+#: the alerts asset still run (the demo waits for them).
+REVIEW_DEMO_AIRFLOW: dict[str, str] = {"AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False"}
 #: The demo officer's scripted justification for a referral, by the category the item is about
 #: (its highest-scored label): a drug-supply advert must not be referred as "an explicit threat".
 DEMO_JUSTIFICATIONS: dict[str, str] = {
@@ -292,7 +297,7 @@ def run_review_demo(project: Path, home: Path, data_dir: Path, env: dict[str, st
     af = LocalAirflow.configure(env, home / "review-demo", users=users,
                                 extra={"SOCIALHUB_REVIEW_RESPONSE_SECONDS": str(response_seconds),
                                        "SOCIALHUB_REVIEW_MAX_PER_RUN": str(max_reviews),
-                                       "SOCIALHUB_AIRFLOW_PUBLIC_URL": public})
+                                       "SOCIALHUB_AIRFLOW_PUBLIC_URL": public, **REVIEW_DEMO_AIRFLOW})
     step(f"starting Airflow (api-server, scheduler, dag-processor) at {af.api_url}; logs in {af.workdir}")
     with af:
         af.start()
@@ -344,13 +349,18 @@ def _justification_for(store: Any, alert_id: str) -> str:
         return DEMO_JUSTIFICATION_OTHER
 
 
-def format_review_summary(result: dict[str, Any], store_root: Path) -> str:
+def format_review_summary(result: dict[str, Any], store_root: Path,
+                          events: Iterable[Mapping[str, Any]] | None = None) -> str:
+    """The review part of the demo's summary. Its figures are ``review_outcomes(events).lines()``
+    (``socialhub.audit.outcomes``): decisions, escalations and referrals counted from the audit events of
+    this demo run exactly as the auditor's report and the Airflow auditors' page count them. Without
+    ``events`` no figures are printed (the caller adds them)."""
+    from socialhub.audit.outcomes import review_outcomes
+
     lines = ["", "officer review (socialhub_review)", "=" * 33]
-    s = result.get("summary") or {}
     lines.append(f"review run:             {result.get('run_id')} ({result.get('state')})")
-    lines.append(f"reviews:                {s.get('reviews', 0)}; decisions: "
-                 + (", ".join(f"{k} {v}" for k, v in (s.get('by_decision') or {}).items()) or "none"))
-    lines.append(f"escalated on timeout:   {s.get('timed_out', 0)} (no answer within the demo's response time)")
+    if events is not None:
+        lines += review_outcomes(events).lines()
     kinds: dict[str, int] = {}
     for path in Path(result.get("outbox") or "/nonexistent").glob("notice-*.json"):
         try:
