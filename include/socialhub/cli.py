@@ -1,4 +1,4 @@
-"""The ``socialhub`` command.
+"""The socialhub command: monitor the public posts of watched accounts, alert officers, record their reviews.
 
     socialhub demo                       run the whole pipeline locally and print what happened
     socialhub watchlist validate [FILE]  check a watchlist file; non-zero exit per bad entry
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from datetime import UTC
 from pathlib import Path
@@ -25,6 +26,43 @@ from typing import Any
 
 from socialhub import __version__
 from socialhub.errors import SocialhubError
+
+#: The platforms ``socialhub fetch`` takes, by the name it takes and as people call them (the connectors are
+#: in socialhub.sources.registry.CONNECTORS; a test checks every registered one is named here).
+PLATFORM_NAMES: dict[str, str] = {
+    "youtube": "YouTube", "x": "X", "bluesky": "Bluesky", "mastodon": "Mastodon", "reddit": "Reddit",
+    "telegram": "Telegram public channels", "rss": "RSS/Atom feeds",
+}
+
+_RST_ROLE = re.compile(r":[a-z]+:`([^`]*)`")
+_DOUBLE_BACKTICKS = re.compile(r"``([^`]*)``")
+_BACKTICKS = re.compile(r"`([^`]*)`")
+_BOLD = re.compile(r"\*\*([^*]+)\*\*")
+
+
+def plain(text: str | None) -> str | None:
+    """Help text without markup: RST roles and ``literals`` become their words, `code` is quoted,
+    **bold** loses its stars. --help is read in a terminal, where markup is only noise."""
+    if not text:
+        return text
+    text = _RST_ROLE.sub(r"\1", text)
+    text = _DOUBLE_BACKTICKS.sub(r"\1", text)
+    text = _BACKTICKS.sub(r"'\1'", text)
+    return _BOLD.sub(r"\1", text)
+
+
+def _plain_help(parser: argparse.ArgumentParser) -> None:
+    """``plain`` over every text of ``parser`` and its subcommands (some come from other modules)."""
+    parser.description = plain(parser.description)
+    parser.epilog = plain(parser.epilog)
+    for action in parser._actions:
+        if isinstance(action.help, str):
+            action.help = plain(action.help)
+        if isinstance(action, argparse._SubParsersAction):
+            for choice in action._choices_actions:
+                choice.help = plain(choice.help)
+            for sub in dict.fromkeys(action.choices.values()):
+                _plain_help(sub)
 
 
 def _err(msg: str) -> None:
@@ -291,7 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("fetch", help="print an account's new public posts as JSON Lines",
                        description="Fetch new public posts of one account since the cursor in --state and print "
                                    "them as normalised JSON Lines. Tokens come from SOCIALHUB_<PLATFORM>_TOKEN.")
-    f.add_argument("platform", help="mastodon, bluesky, ...")
+    f.add_argument("platform", help="one of: " + ", ".join(f"{k} ({v})" for k, v in PLATFORM_NAMES.items()))
     f.add_argument("account", help="handle or id, e.g. user@instance.social")
     f.add_argument("--base-url", help="API base URL (default: the platform's public endpoint)")
     f.add_argument("--state", help="JSON file holding cursors; read before and updated after the fetch")
@@ -393,6 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     r.add_argument("--data", help="demo data YAML (default: the packaged demo_data.yaml)")
     r.set_defaults(func=cmd_replay)
+    _plain_help(p)
     return p
 
 
