@@ -278,9 +278,16 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from socialhub.demo import run_demo
+    from socialhub.demo import demo_inputs, run_demo
+    from socialhub.errors import ConfigError
 
-    return run_demo(fresh=args.fresh, project_dir=Path(args.project_dir).resolve(), review=not args.no_review)
+    try:
+        inputs = demo_inputs(args.watchlist, args.data)    # checked before Airflow or anything starts
+    except ConfigError as exc:
+        _err(f"demo: {exc}")
+        return 2
+    return run_demo(fresh=args.fresh, project_dir=Path(args.project_dir).resolve(), review=not args.no_review,
+                    inputs=inputs)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -315,6 +322,14 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--no-review", action="store_true",
                    help="skip the officer review (starts Airflow's api-server, scheduler and dag-processor, ~2 min)")
     d.add_argument("--project-dir", default=".", help="the socialhub checkout (default: current directory)")
+    d.add_argument("--watchlist", metavar="FILE",
+                   help="the watchlist to poll instead of include/watchlist.yaml; it must validate "
+                        "(see socialhub watchlist validate)")
+    d.add_argument("--data", metavar="DIR",
+                   help="replay data to serve instead of the packaged demo data: a folder holding replay.yaml "
+                        "(or that YAML file), in the format of include/socialhub/replay/demo_data.yaml; the "
+                        "accounts of the watchlist must be in it. With other inputs than the last run, add "
+                        "--fresh")
     d.set_defaults(func=cmd_demo)
 
     w = sub.add_parser("watchlist", help="watchlist tools")

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +153,90 @@ def audit_hint(store_root: Path, first_day: str, last_day: str) -> str:
             f"--out {quote(str(store_root.parent.parent / 'audit-report'))}")
 
 
+#: what ``--data DIR`` may hold as the replay data, first found wins
+DATA_FILES = ("replay.yaml", "replay.yml", "replay.json", "demo_data.yaml")
+
+
+@dataclass(frozen=True)
+class DemoInputs:
+    """The watchlist and replay data a demo run uses (``None``: the packaged ones)."""
+
+    watchlist: Path | None = None
+    data: Path | None = None
+    notes: tuple[str, ...] = ()
+
+
+def demo_inputs(watchlist: str | Path | None = None, data: str | Path | None = None) -> DemoInputs:
+    """Check ``socialhub demo --watchlist FILE --data DIR`` before anything starts.
+
+    The watchlist must validate (every problem is listed, as ``socialhub watchlist validate`` does);
+    ``data`` is a folder holding one of ``DATA_FILES`` (or that file itself), replay data for the
+    platforms' public APIs in the format of ``include/socialhub/replay/demo_data.yaml``. A platform
+    of the watchlist that the replay data does not serve is a note, not an error (its accounts fail,
+    as a platform that is down would). Raises ``ConfigError`` with what to fix.
+    """
+    from socialhub.errors import ConfigError
+
+    notes: list[str] = []
+    wl_path = data_path = None
+    wl = None
+    if watchlist is not None:
+        wl_path = Path(watchlist).expanduser().resolve()
+        if not wl_path.is_file():
+            raise ConfigError(f"--watchlist {watchlist}: no such file",
+                              hint="give a watchlist YAML file, e.g. a copy of include/watchlist.yaml")
+        from socialhub.watchlist import load_watchlist
+
+        wl = load_watchlist(wl_path)      # WatchlistError lists every bad entry
+        if not wl.accounts:
+            raise ConfigError(f"--watchlist {watchlist}: no accounts", hint="add at least one account to watch")
+    if data is not None:
+        given = Path(data).expanduser().resolve()
+        if given.is_dir():
+            found = next((given / n for n in DATA_FILES if (given / n).is_file()), None)
+            if found is None:
+                raise ConfigError(f"--data {data}: the folder holds none of {', '.join(DATA_FILES)}",
+                                  hint="put the replay data in DIR/replay.yaml (the format of "
+                                       "include/socialhub/replay/demo_data.yaml)")
+            data_path = found
+        elif given.is_file():
+            data_path = given
+        else:
+            raise ConfigError(f"--data {data}: no such folder or file",
+                              hint="give a folder holding replay.yaml")
+        from socialhub.replay.server import load_data
+
+        try:
+            spec = load_data(data_path)
+        except ValueError as exc:
+            raise ConfigError(f"--data {data}: {exc}", hint="see include/socialhub/replay/demo_data.yaml "
+                                                           "for the format") from None
+        if not spec:
+            raise ConfigError(f"--data {data}: {data_path.name} serves no platform",
+                              hint="add a section per platform (mastodon:, bluesky:, ...)")
+        if wl is None and watchlist is None:
+            notes.append("--data without --watchlist: the packaged watchlist's accounts are polled; "
+                         "accounts your data does not serve will fail")
+        platforms = set(spec)
+        if wl is not None:
+            missing = sorted({a.platform for a in wl.accounts} - platforms)
+            if missing:
+                notes.append(f"the replay data serves no {', '.join(missing)}: those watchlist accounts will fail")
+    return DemoInputs(watchlist=wl_path, data=data_path, notes=tuple(notes))
+
+
+def _inputs_changed(base: Path, inputs: DemoInputs) -> bool:
+    """True if the last run of this .demo/ used other inputs (its state then mixes both); records these."""
+    record = base / "inputs.json"
+    now = {"watchlist": str(inputs.watchlist or ""), "data": str(inputs.data or "")}
+    try:
+        before = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        before = None
+    record.write_text(json.dumps(now), encoding="utf-8")
+    return before is not None and before != now
+
+
 def _replay_clock(base: Path) -> Any:
     """A clock for the replay server that starts where the first demo run started.
 
@@ -173,7 +258,8 @@ def _replay_clock(base: Path) -> Any:
     return lambda: epoch + __import__("datetime").timedelta(seconds=int(time.monotonic() - started))
 
 
-def run_demo(*, fresh: bool = False, project_dir: Path | None = None, review: bool = True) -> int:
+def run_demo(*, fresh: bool = False, project_dir: Path | None = None, review: bool = True,
+             inputs: DemoInputs | None = None) -> int:
     from socialhub.models import utc_iso
     from socialhub.replay.server import ReplayServer
     from socialhub.storage import LocalStore
@@ -198,10 +284,21 @@ def run_demo(*, fresh: bool = False, project_dir: Path | None = None, review: bo
         print(f"[{time.monotonic() - t0:5.1f}s] {msg}", flush=True)
 
     step(f"Airflow home {home} (SQLite); log: {log_file}")
+    inputs = inputs or DemoInputs()
+    if inputs.watchlist or inputs.data:
+        step(f"watchlist {inputs.watchlist or '(packaged) ' + str(project / 'include' / 'watchlist.yaml')}; "
+             f"replay data {inputs.data or '(packaged demo data)'}")
+    for note in inputs.notes:
+        step(f"note: {note}")
+    if _inputs_changed(base, inputs):
+        step("note: the last demo run here used another watchlist or replay data; its state is kept "
+             "(use --fresh to start over)")
     first_event = len(LocalStore(data_dir / "store").list("audit/events/"))   # this run's events come after
     wall_start = dt.datetime.now(dt.UTC).date().isoformat()
-    with ReplayServer(now=_replay_clock(base)).start() as replay:
+    with ReplayServer(inputs.data, now=_replay_clock(base)).start() as replay:
         conns: dict[str, str] = {"SOCIALHUB_POLL_ALL": "true"}  # poll every account each demo run
+        if inputs.watchlist:
+            conns["SOCIALHUB_WATCHLIST"] = str(inputs.watchlist)
         conns |= {f"AIRFLOW_CONN_SOCIALHUB_{p.upper()}": json.dumps({"conn_type": "http",
                                                                     "extra": {"base_url": replay.base_url(p)}})
                  for p in replay.platforms()}
