@@ -92,3 +92,19 @@ def test_every_setting_the_code_reads_is_documented_somewhere() -> None:
     undocumented = sorted(s for s in _settings_read_by_code()
                           if s not in docs and not s.endswith("_"))      # prefixes such as SOCIALHUB_<PLATFORM>_
     assert not undocumented, f"settings the code reads that neither README.md nor docs/ mention: {undocumented}"
+
+
+def test_the_demo_summary_sample_shows_only_lines_the_demo_prints() -> None:
+    """The Quickstart's sample came from a real run; each of its lines is one the demo's code still
+    prints (its label, "accounts polled:", "officer decisions:", ..., is in the summary's source)."""
+    start = README.index("It prints a summary like this")
+    block = re.search(r"```\n(.*?)```", README[start:], re.S)
+    assert block, "README's Quickstart has no demo summary sample"
+    source = "".join((ROOT / "include" / "socialhub" / f).read_text()
+                     for f in ("demo.py", "review/demo.py", "audit/outcomes.py"))
+    labels = re.findall(r"^[ ]*([a-z][\w '()/-]*?:)[ ]+\S", block.group(1), re.M)
+    assert len(labels) >= 12, labels
+    missing = [label for label in labels if label.strip() not in source]
+    assert not missing, f"README's demo sample shows lines the demo no longer prints: {missing}"
+    titles = re.findall(r"^([a-z][\w ()]+)\n=+$", block.group(1), re.M)
+    assert titles and all(t in source for t in titles), titles
