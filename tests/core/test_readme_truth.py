@@ -104,7 +104,9 @@ def test_the_demo_summary_sample_shows_only_lines_the_demo_prints() -> None:
                      for f in ("demo.py", "review/demo.py", "audit/outcomes.py"))
     labels = re.findall(r"^[ ]*([a-z][\w '()/-]*?:)[ ]+\S", block.group(1), re.M)
     assert len(labels) >= 12, labels
-    missing = [label for label in labels if label.strip() not in source]
+    # a label with run-specific words in brackets ("not collected (authorisation X lapsed D):") is
+    # checked by its fixed part
+    missing = [label for label in labels if re.sub(r"\s*\(.*\):$", "", label.strip()) not in source]
     assert not missing, f"README's demo sample shows lines the demo no longer prints: {missing}"
     titles = re.findall(r"^([a-z][\w ()]+)\n=+$", block.group(1), re.M)
     assert titles and all(t in source for t in titles), titles
