@@ -174,3 +174,16 @@ def test_optional_groups_lookbehinds_and_named_groups_fold_to_the_same_positions
             assert (m1 and m1.start()) == (m2 and m2.start()) == (m3 and m3.start()), (body, text)
             assert ([(m.span(), m.groupdict()) for m in gated.finditer(text)]
                     == [(m.span(), m.groupdict()) for m in plain.finditer(text)])
+
+
+def test_gated_finditer_hops_between_the_twins_matches_even_with_empty_matches():
+    # the original is matched only where the twin finds something; an empty match hands the
+    # rest to the original's own finditer (its rules for what follows an empty match)
+    rng = random.Random(20261205)
+    for src in (r"(?:ab|a|b(?:c|d)|k\s*d|(?=d))", r"(?<![^\W_])(?:ab|abc|b|cd|k|(?=x))(?![^\W_])",
+                r"(?:a|b|c|d)(?:k|x|)", r"(?<![^\W_])(?:ab|ba|kk|dd)(?![^\W_])"):
+        gated = Gated(src)
+        assert gated.fast is not gated.rx
+        for _ in range(300):
+            text = "".join(rng.choice("abcdkx s") for _ in range(rng.randint(0, 40)))
+            assert [m.span() for m in gated.finditer(text)] == [m.span() for m in gated.rx.finditer(text)], (src, text)
