@@ -16,7 +16,18 @@ from pathlib import Path
 import pytest
 
 from socialhub.classify import anchors, grammar, rules, structures
-from socialhub.classify.fastre import FOLDED, Gated, NotFoldable, fold_all, split_top, trie
+from socialhub.classify.fastre import (
+    FOLDED,
+    Gated,
+    NotFoldable,
+    _expand,
+    _push_lookbehinds,
+    _unnamed,
+    compile_folded,
+    fold_all,
+    split_top,
+    trie,
+)
 from socialhub.classify.normalise import normalise
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,3 +141,49 @@ def test_negation_and_report_prechecks_change_no_answer(corpus, monkeypatch):
     slow = [(grammar.negated(t, a), grammar.reported(t, a, b), grammar.reported(t, a, b, quoted_only=True))
             for t, a, b in spans]
     assert fast == slow
+
+
+def test_optional_groups_lookbehinds_and_named_groups_fold_to_the_same_positions():
+    # "(?:a|b)?rest" is distributed as "a rest|b rest|rest"; "(?<!x\s)word" tests the lookbehind
+    # one character later, after the word's first character; named groups become plain groups
+    assert _expand(["(?:ab|cd)?ef", "(?:x|y)z"]) == ["abef", "cdef", "ef", "xz", "yz"]
+    assert _push_lookbehinds(r"(?<!my\s)(?<=\s)shots?") == [r"s(?<!(?:my\s)s)(?<=(?:\s)s)hots?"]
+    assert _push_lookbehinds(r"(?<!my\s)(?:shot|bud)s") == [r"s(?<!(?:my\s)s)hots", r"b(?<!(?:my\s)b)uds"]
+    assert _push_lookbehinds(r"(?<!my\s)(?:shot)?s") is None and _push_lookbehinds("shot") is None
+    assert _unnamed(r"(?P<verb>a|b)(?P<t>c)\(?P<x>") == r"(?:a|b)(?:c)\(?P<x>"
+    rng = random.Random(20261204)
+    for _ in range(300):
+        body = _random_alternation(rng)
+        alts = split_top(body)
+        for k in range(len(alts)):                   # some alternatives get a lookbehind, some a group
+            r = rng.random()
+            if r < 0.2:
+                alts[k] = "(?<!" + rng.choice(["a", "b\\s", "kd", "(?:ab|cd)"]) + ")" + alts[k]
+            elif r < 0.35:
+                alts[k] = "(?:" + alts[k] + "|" + rng.choice("abcdk") + ")?" + rng.choice(["a", "k", "\\s*d"])
+            elif r < 0.45:
+                alts[k] = "(?P<g" + str(k) + ">" + alts[k] + ")"
+        body = "|".join(alts)
+        plain = re.compile(LEFT + "(?:" + body + ")" + RIGHT)
+        gated = Gated(LEFT + "(?:" + body + ")" + RIGHT)
+        fast = compile_folded(LEFT, body, RIGHT)
+        assert gated.fast is not gated.rx
+        for _ in range(20):
+            text = "".join(rng.choice("abcdkx s") for _ in range(rng.randint(0, 40)))
+            m1, m2, m3 = plain.search(text), fast.search(text), gated.fast.search(text)
+            assert (m1 and m1.start()) == (m2 and m2.start()) == (m3 and m3.start()), (body, text)
+            assert ([(m.span(), m.groupdict()) for m in gated.finditer(text)]
+                    == [(m.span(), m.groupdict()) for m in plain.finditer(text)])
+
+
+def test_gated_finditer_hops_between_the_twins_matches_even_with_empty_matches():
+    # the original is matched only where the twin finds something; an empty match hands the
+    # rest to the original's own finditer (its rules for what follows an empty match)
+    rng = random.Random(20261205)
+    for src in (r"(?:ab|a|b(?:c|d)|k\s*d|(?=d))", r"(?<![^\W_])(?:ab|abc|b|cd|k|(?=x))(?![^\W_])",
+                r"(?:a|b|c|d)(?:k|x|)", r"(?<![^\W_])(?:ab|ba|kk|dd)(?![^\W_])"):
+        gated = Gated(src)
+        assert gated.fast is not gated.rx
+        for _ in range(300):
+            text = "".join(rng.choice("abcdkx s") for _ in range(rng.randint(0, 40)))
+            assert [m.span() for m in gated.finditer(text)] == [m.span() for m in gated.rx.finditer(text)], (src, text)

@@ -55,9 +55,9 @@ OVERLAP = 80
 #: (``anchors.only_negated``): "no one's getting hurt", "I refuse to carry a blade".
 NEGATABLE = ("violence_threat", "weapon")
 
-_NO_DAMPING = dict.fromkeys(CATEGORIES, 1.0)
-_ONES = [1.0] * len(CATEGORIES)          # shared rows: never modified in place
-_ZEROS = [0.0] * len(CATEGORIES)
+_ZEROS = [0.0] * len(CATEGORIES)        # a shared row: never modified in place
+_ZERO_SCORES = dict.fromkeys(CATEGORIES, 0.0)
+_NO_RULES = [0.0] * len(RULE_FEATURES)    # the model's rule features of a post without rule evidence
 
 
 def windows(text: str) -> list[tuple[int, int]]:
@@ -200,56 +200,69 @@ class CombinedClassifier:
         if n == 0:
             return []
         norms = [normalise(t) for t in texts]
-        rule_results = []
-        feats = np.zeros((n, len(RULE_FEATURES)))
-        k = len(CATEGORIES)
+        cats = CATEGORIES
+        results: list[Classification | None] = [None] * n
+        # Posts with an anchor of some category (anchors.py) are the only ones the model may score:
+        # a label must rest on a word of its category, and most everyday posts have none. Those
+        # are scored below; the others' results are their rules' (``_rules_only``).
+        idx: list[int] = []                       # the batch index of each anchored post
+        rule_results: list[Classification] = []
+        feat_rows: list[list[float]] = []
         damp_rows: list[list[float]] = []
         gate_rows: list[list[float]] = []
         damp_reasons: list[list[Reason]] = []
         anchors = []
         for i, (t, norm) in enumerate(zip(texts, norms, strict=True)):
             found = find_anchors(norm)
+            if not found:                 # no anchor: the model will not score it, so no dampers
+                results[i] = self._rules_only(self.rules.score_normalised(t, norm)[0])
+                continue
+            res, raw, mult, why = self.rules.score_with_dampers(t, norm)
+            idx.append(i)
             anchors.append(found)
-            if found:
-                res, raw, mult, why = self.rules.score_with_dampers(t, norm)
-            else:                         # no anchor: the model will not score it, so no dampers
-                (res, raw), mult, why = self.rules.score_normalised(t, norm), _NO_DAMPING, []
             rule_results.append(res)
-            if res.reasons:               # all-zero rule scores leave the row at zero
-                feats[i, :k] = [res.scores[c] for c in CATEGORIES]
-                feats[i, k:] = [raw[c] for c in CATEGORIES]
-            damp_rows.append([mult[c] for c in CATEGORIES] if mult is not _NO_DAMPING else _ONES)
-            gate_rows.append([1.0 if c in found else 0.0 for c in CATEGORIES] if found else _ZEROS)
-            for j, c in enumerate(CATEGORIES):
+            scores = res.scores
+            # all-zero rule scores leave the row at zero
+            feat_rows.append([scores[c] for c in cats] + [raw[c] for c in cats] if res.reasons else _NO_RULES)
+            damp_rows.append([mult[c] for c in cats])
+            gate = [1.0 if c in found else 0.0 for c in cats]
+            for j, c in enumerate(cats):
                 if c in NEGATABLE and c in found and c not in res.labels:
                     neg = only_negated(norm, c)
                     if neg is not None:
-                        gate_rows[i] = [0.0 if jj == j else g for jj, g in enumerate(gate_rows[i])]
+                        gate[j] = 0.0
                         why.append(Reason(category=c, rule=f"ctx.{neg[0]}", term=f"every {c} word is {neg[0]}",
                                           start=neg[1], end=neg[2], text=t[neg[1]:neg[2]], weight=0.0,
                                           effect="context"))
+            gate_rows.append(gate)
             damp_reasons.append(why)
-        damp, gate = np.array(damp_rows, dtype=float), np.array(gate_rows, dtype=float)
-        # The model scores only posts with an anchor of some category (anchors.py): a label must
-        # rest on a word of its category, and most everyday posts have none, so skip them.
-        rows = np.flatnonzero(gate.any(axis=1))
-        out = self._predict(norms, feats, rows)
+        if not idx:
+            return cast(list[Classification], results)
+        m = len(idx)
+        a_texts = [texts[i] for i in idx]
+        a_norms = [norms[i] for i in idx]
+        feats = np.array(feat_rows, dtype=float).reshape(m, len(RULE_FEATURES))
+        damp, gates = np.array(damp_rows, dtype=float), np.array(gate_rows, dtype=float)
+        # The model scores only the posts whose anchors are not all negated or reported.
+        rows = np.flatnonzero(gates.any(axis=1))
+        out = self._predict(a_norms, feats, rows)
         # The model's words cannot see negation, reporting or context: the same cues that lower
         # the rules lower its score (evidence in ``reasons``, effect "context").
-        probs = np.round(out.prob * damp * gate, 4)
+        probs = np.round(out.prob * damp * gates, 4)
         labelled = probs >= self._thr
         explain: list[bool] = np.any(probs >= self._thr * EXPLAIN_FRACTION, axis=1).tolist()  # type: ignore[assignment]
         prob_rows = probs.tolist()
         word_rows = np.round(out.ngram_logit, 3).tolist()
         rule_rows = np.round(out.rule_logit, 3).tolist()
         lab_rows = labelled.tolist()
+        model_prob = out.prob.tolist()
         requests = [(int(i), int(j)) for i, j in zip(*np.nonzero(probs >= self._thr * EXPLAIN_FRACTION), strict=True)]
-        model_reasons = self.model.explain(out, requests, texts, norms)
-        results = []
+        model_reasons = self.model.explain(out, requests, a_texts, a_norms)
         version, lex_v, model_v = self.version, self.rules.lexicon.version, self.model.version
-        cats = CATEGORIES
-        for i in range(n):
+        thresholds = self.thresholds
+        for i in range(m):
             rule_res = rule_results[i]
+            text = a_texts[i]
             # The rules' own labels always stand: the model may add labels, never remove the
             # evidence of a listed phrase or a threat's structure (it was trained mostly on
             # written templates and real tweets, so it under-rates threats worded otherwise).
@@ -257,34 +270,51 @@ class CombinedClassifier:
                       for c, p in zip(cats, prob_rows[i], strict=True)}
             labels = [c for c, on in zip(cats, lab_rows[i], strict=True) if on or c in rule_res.labels]
             reasons: list[Reason] = list(rule_res.reasons)
-            armed = weapon_named(norms[i]) if ("violence_threat" in labels and "weapon" not in labels
-                                               and "weapon" in anchors[i]) else None
+            armed = weapon_named(a_norms[i]) if ("violence_threat" in labels and "weapon" not in labels
+                                                 and "weapon" in anchors[i]) else None
             if armed is not None:
                 # A threat that names a weapon ("I'll stab you with my kitchen knife") is about a
                 # weapon too, whatever the kitchen words around it say.
                 labels = [c for c in cats if c in labels or c == "weapon"]
                 scores["weapon"] = max(scores["weapon"], scores["violence_threat"])
                 reasons.append(Reason(category="weapon", rule="wp.in_threat", term=f"weapon in a threat: {armed.term}",
-                                      start=armed.start, end=armed.end, text=texts[i][armed.start:armed.end],
+                                      start=armed.start, end=armed.end, text=text[armed.start:armed.end],
                                       weight=scores["violence_threat"], effect="match"))
-            have = {(r["category"], r["rule"], r["start"]) for r in reasons}
-            reasons += [r for r in damp_reasons[i] if (r["category"], r["rule"], r["start"]) not in have
-                        and out.prob[i, cats.index(r["category"])] >= self.thresholds[r["category"]] * 0.5]
+            if damp_reasons[i]:
+                have = {(r["category"], r["rule"], r["start"]) for r in reasons}
+                mp = model_prob[i]
+                reasons += [r for r in damp_reasons[i] if (r["category"], r["rule"], r["start"]) not in have
+                            and mp[cats.index(r["category"])] >= thresholds[r["category"]] * 0.5]
             if explain[i]:
                 for j, c in enumerate(cats):
                     if (i, j) in model_reasons and c not in rule_res.labels:
                         a = anchors[i][c]          # the word of this category the label rests on
                         reasons.append(Reason(category=c, rule=f"anchor.{c}", term=a.term, start=a.start,
-                                              end=a.end, text=texts[i][a.start:a.end], weight=0.0,
+                                              end=a.end, text=text[a.start:a.end], weight=0.0,
                                               effect="match"))
                     reasons.extend(model_reasons.get((i, j), ()))
                 reasons.sort(key=lambda r: (r["start"], r["end"], r["effect"] != "match", r["category"], r["rule"]))
-            results.append(Classification(
+            results[idx[i]] = Classification(
                 scores=scores, labels=labels, reasons=reasons, classifier_version=version,
-                thresholds=dict(self.thresholds), lexicon_version=lex_v, model_version=model_v,
+                thresholds=dict(thresholds), lexicon_version=lex_v, model_version=model_v,
                 components={"rules": rule_res.scores, "model": dict(scores),
                             "model_words": dict(zip(cats, word_rows[i], strict=True)),
                             "model_rules": dict(zip(cats, rule_rows[i], strict=True)),
                             "anchor": dict(zip(cats, gate_rows[i], strict=True))},
-            ))
-        return results
+            )
+        return cast(list[Classification], results)
+
+    def _rules_only(self, rule_res: Classification) -> Classification:
+        """The result for a post without any anchor: the model does not score it (its score,
+        parts and anchors are 0.0), so its scores, labels and evidence are the rules' own."""
+        rule_scores, rule_labels = rule_res.scores, rule_res.labels
+        if rule_labels:
+            scores = {c: max(0.0, rule_scores[c]) if c in rule_labels else 0.0 for c in CATEGORIES}
+        else:
+            scores = dict(_ZERO_SCORES)
+        return Classification(
+            scores=scores, labels=[c for c in CATEGORIES if c in rule_labels], reasons=list(rule_res.reasons),
+            classifier_version=self.version, thresholds=dict(self.thresholds),
+            lexicon_version=self.rules.lexicon.version, model_version=self.model.version,
+            components={"rules": rule_scores, "model": dict(scores), "model_words": dict(_ZERO_SCORES),
+                        "model_rules": dict(_ZERO_SCORES), "anchor": dict(_ZERO_SCORES)})

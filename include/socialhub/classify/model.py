@@ -27,6 +27,7 @@ import base64
 import hashlib
 import json
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,6 +220,7 @@ class LinearModel:
         batch = present_features(ftexts, self.index, self.n_min, self.n_max)
         slot = {i: k for k, i in enumerate(posts)}
         bounds = batch.bounds.tolist()
+        first_at, length_at = batch.first.tolist(), batch.length.tolist()
         words_of: dict[int, tuple[list[tuple[int, int]], list[int]]] = {}
         result: dict[tuple[int, int], list[Reason]] = {}
         for i, c in requests:
@@ -235,14 +237,16 @@ class LinearModel:
             if i not in words_of:
                 words_of[i] = _words(ftexts[k])
             words, word_of = words_of[i]
-            first, length, cl = batch.first[a:b], batch.length[a:b], contrib.tolist()
+            cl = contrib.tolist()
             score = [0.0] * len(words)
             for j in order:
-                s0 = int(first[j])
-                touched = {w for w in word_of[s0:s0 + int(length[j])] if w >= 0}
+                s0 = first_at[a + j]
+                # the words the n-gram overlaps: every word from the first to the last it touches
+                touched = [w for w in word_of[s0:s0 + length_at[a + j]] if w >= 0]
                 if touched:
-                    share = cl[j] / len(touched)
-                    for w in touched:
+                    lo, hi = touched[0], touched[-1]
+                    share = cl[j] / (hi - lo + 1)
+                    for w in range(lo, hi + 1):
                         score[w] += share
             ft = ftexts[k]
             best = sorted((w for w in range(len(words)) if score[w] > _MIN_WORD_WEIGHT and ft[words[w][0]:words[w][1]] not in ("@", "http")),
@@ -282,19 +286,12 @@ def _words(ftext: str) -> tuple[list[tuple[int, int]], list[int]]:
     return spans, word_of
 
 
+_WORD = re.compile(r"[^ ]+")
+
+
 def _word_spans(ftext: str) -> list[tuple[int, int]]:
-    spans = []
-    i, n = 0, len(ftext)
-    while i < n:
-        if ftext[i] == " ":
-            i += 1
-            continue
-        j = i
-        while j < n and ftext[j] != " ":
-            j += 1
-        spans.append((i, j))
-        i = j
-    return spans
+    """``[start, end)`` of each maximal run of characters other than a space."""
+    return [m.span() for m in _WORD.finditer(ftext)]
 
 
 def _adjacent_groups(indices: list[int]) -> list[list[int]]:

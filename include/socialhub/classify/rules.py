@@ -124,14 +124,34 @@ class _Alternation:
 
     def __init__(self, alts: Sequence[tuple[_Alt, str]]) -> None:
         self.alts = [a for a, _ in alts]
+        self.sources = [src for _, src in alts]
         self.body = "|".join(f"(?:{src})" for _, src in alts)
         # with a trie-folded twin in front (``fastre``): most posts match no entry at all
         self.combined = Gated(f"{_LEFT}(?:{self.body}){_RIGHT}")
         self.singles = [re.compile(f"(?:{src}){_RIGHT}") for _, src in alts]
+        self._which: re.Pattern[str] | None = None
+
+    @property
+    def which(self) -> re.Pattern[str]:
+        """The alternatives again, each in a group, tried in the same order at one position: the
+        group that matches names the first alternative the combined regex could take there. Lexicon
+        patterns have no groups of their own (``lexicon.check_regex``). Compiled at the first hit."""
+        if self._which is None:
+            which = re.compile("(?:" + "|".join(f"({src})" for src in self.sources) + ")" + _RIGHT)
+            # a pattern with groups of its own would shift the numbers: never the case, but then
+            # a regex that matches nowhere sends every hit to the one-by-one search below
+            self._which = which if which.groups == len(self.sources) else re.compile(r"(?!)")
+        return self._which
 
     def finditer(self, text: str) -> Iterator[tuple[_Alt, int, int]]:
         for m in self.combined.finditer(text):
             a, b = m.span()
+            # At a hit, ONE match of ``which`` finds the alternative (the first whose regex matches
+            # here; so it ends where the combined match does) instead of trying them one by one.
+            m2 = self.which.match(text, a)
+            if m2 is not None and m2.end() == b and m2.lastindex is not None:
+                yield self.alts[m2.lastindex - 1], a, b
+                continue
             fallback: _Alt | None = None
             for alt, rx in zip(self.alts, self.singles, strict=True):
                 m2 = rx.match(text, a)
