@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from socialhub.classify.fastre import Gated, compile_folded
+from socialhub.classify.fastre import Gated, compile_folded, union
 
 if TYPE_CHECKING:
     from socialhub.classify.anchors import Anchor
@@ -231,7 +231,7 @@ _NEEDS = {
 def scan(text: str) -> list[StructureHit]:
     """Every drug-supply and gang structure in ``text`` (already normalised)."""
     hits: list[StructureHit] = []
-    wanted = {c for c, rx in _NEEDS.items() if rx.search(text)}
+    wanted = {c for c, rx in _NEEDS.items() if rx.search(text) and _ANY_RULE[c].search(text)}
     if not wanted:
         return hits
     for rule in STRUCTURE_RULES:
@@ -260,6 +260,10 @@ def scan(text: str) -> list[StructureHit]:
                                      f"{rule.label}: {re.sub(r'[ ]+', ' ', m.group(0))[:60]}"))
     return hits
 
+
+#: one folded search per category for all its rules: the gang words include everyday ones ("got",
+#: "for", "us"), so most chatter passes ``_NEEDS`` and would otherwise run every rule for nothing
+_ANY_RULE = {c: union([r.rx.pattern for r in STRUCTURE_RULES if r.category == c]) for c in _NEEDS}
 
 # In a threat, everyday objects named as the means are weapons too ("with a baseball bat").
 _WEAPON_RX = re.compile(r"(?<![^\W_])(?:" + _WEAPON + r"|hammers?|baseball\s+bats?|bats?|crowbars?|axes?|hatchets?|"
