@@ -621,6 +621,30 @@ PLAIN_THREATS = [
     "I'd shoot every one of those lefties and sleep like a baby.",
     'Slit the throats of anyone who disrespects the prophet.',
     'That whole village needs burning to the ground with them in it.',
+    # a seventeenth probe, written blind on 4.21 (15/30 caught, 15/15 contrasts right before); 23/30 after
+    'This guy needs to be found and beaten half to death, no mercy.',
+    'Find the driver and break both his arms.',
+    'Someone should burn his car with him in it.',
+    "If I ever meet this clown I'm knocking him out cold on sight.",
+    'People like this should be hanging from a crane.',
+    'Cut his fingers off one by one.',
+    'That rapist should be thrown to the wolves in general population and I hope they take turns.',
+    'The man deserves to bleed for what he did.',
+    'Just lock the doors of the mosque during prayers and light it up.',
+    'Stone that woman until she stops moving.',
+    "I'm gonna cave that kid's face in next time he looks at my sister.",
+    'Hang every last one of these grooming gang scum from the nearest bridge.',
+    'Put him in a wheelchair and see how he likes it.',
+    'Beat the living hell out of him and leave him in a ditch.',
+    'We should throw these people out of helicopters like they did in Chile.',
+    'Set fire to the whole estate and let the rats run.',
+    "Lynch him, the courts won't.",
+    "Somebody end this guy's life please, he doesn't deserve to breathe.",
+    'Those protesters deserve to be run down by a bus.',
+    'Cut the brakes on her car and let karma do the rest.',
+    "I'll rip his head off if I see him in town.",
+    'Round up every last one and put them in the ground.',
+    'These people should be exterminated like the pests they are.',
 ]
 
 PLAIN_CONTRASTS = [
@@ -940,6 +964,22 @@ PLAIN_CONTRASTS = [
     'Kneecap injuries take months to heal, look after yourself.',
     'Bomb the quiz? No chance, we studied all week.',
     "I'd shoot every one of those sunsets if I had a better camera.",
+    # the seventeenth probe's contrasts
+    'This guy needs to be found and thanked, he saved my day.',
+    'Find the driver and give him a tip, he was brilliant.',
+    "Someone should clean his car, it's filthy.",
+    "If I ever meet this comedian I'm buying him a pint.",
+    'Hand him over to the family and let them celebrate his birthday.',
+    "Load up the van lads, we're moving house tonight.",
+    'Cut the onions one by one and fry them gently.',
+    'Shoot the sunset, every single time, it never gets old.',
+    'Just lock the doors of the shed and light the barbecue.',
+    'Put him in charge and see how he likes it.',
+    'Beat the eggs and leave them in the fridge.',
+    'Set fire to the bonfire at 7, fireworks after.',
+    "Somebody end this meeting please, it's been three hours.",
+    "I'll rip his essay apart in the seminar, it's full of holes.",
+    'Round up every last one of the sheep before dark.',
 ]
 
 

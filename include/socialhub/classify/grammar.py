@@ -90,7 +90,7 @@ TARGET = (r"(?:(?:" + _PRONOUN + r")(?:" + _G + r"(?:all|both|lot|lots|two|too))
 _BODY = (r"(?:head|heads|face|faces|throat|throats|neck|necks|legs?|arms?|jaw|jaws|knees?|kneecaps?|skull|skulls|"
          r"chest|chests|heart|hearts|back|eyes?|teeth|nose|fingers?|ribs?|spine|brains?|guts?|stomach|belly|hands?|"
          r"ass|arse|wig|lights|melon|shoulders?|mouths?|bones|kidneys?|lungs?|tongues?|lips|ears?|balls|knees|life|lives)")
-TARGET_OR_BODY = (r"(?:every\s+(?:single\s+)?bone\s+in\s+(?:your|ur|his|her|their|yo)\s+body|" + TARGET + r"|(?:(?:both|all)\s+)?(?:your|ur|yo|yuh|ya|his|her|their|dem|them|that\s+\w+'?s?|(?:the|there)(?!\s+(?:\w+\s+)?lights\b))\s+(?:\w+\s+)?" + _BODY + r")")
+TARGET_OR_BODY = (r"(?:every\s+(?:single\s+)?bone\s+in\s+(?:your|ur|his|her|their|yo)\s+body|" + TARGET + r"|(?:(?:both|all)\s+)?(?:your|ur|yo|yuh|ya|his|her|their|dem|them|(?:that|this)\s+\w+'?s?|(?:the|there)(?!\s+(?:\w+\s+)?lights\b))\s+(?:\w+\s+)?" + _BODY + r")")
 
 # ------------------------------------------------------------------------------------ acts
 # Verbs that are violent with a person as object. Ambiguous ones carry their frame with them.
@@ -108,7 +108,7 @@ _VERB_STRONG = (
     r"set\s+fire\s+to|ambush|cut\s+off|chop\s+off|gut|skin|flay|disembowel|dismember|crucify|castrate|scalp|cripple|paralyse|paralyze|"
     r"lick\s+off|mash\s+up|stretch|air\s+out|wack|whack|smack|knock\s+out|knock|stomp\s+out|whoop|drop|bruk|"
     r"lick\s+off|mash\s+up|fling|box|bun\s+dung|run\s+down|hunt\s+down|drag|crack|split|rearrange|do\s+in|"
-    r"put\s+to\s+sleep|send|leave|put|chop|poke|rip|tear|stone|crush|sterilise|sterilize|hunt|emoji_knife|emoji_dagger|emoji_gun")
+    r"put\s+to\s+sleep|send|leave|put|chop|poke|rip|tear|stone|crush|cave|sterilise|sterilize|hunt|emoji_knife|emoji_dagger|emoji_gun")
 # ... whose object must come straight after them and that also need an extra frame when used
 # as "modal + verb + target" (see _WEAK_OK below).
 _WEAK = {"beat", "hurt", "harm", "break", "snap", "smash", "pop", "cap", "spray", "jump", "attack", "punch",
@@ -119,7 +119,7 @@ _WEAK = {"beat", "hurt", "harm", "break", "snap", "smash", "pop", "cap", "spray"
          "violate", "stomp", "hack", "kick in", "pull up on", "run up on", "slide on", "spin on", "ride on",
          "drown", "poison", "batter", "knife", "jook", "juk", "stretch", "wack", "smack", "knock",
          "knock out", "whoop", "drop", "box", "fling", "crack", "split", "send", "leave", "put", "drag", "lick off",
-         "bruk", "mash up", "air out", "chop", "gut", "skin", "stomp out", "run down", "hunt down", "rearrange", "do in", "put to sleep", "stone", "crush", "sterilise", "sterilize", "hunt"}
+         "bruk", "mash up", "air out", "chop", "gut", "skin", "stomp out", "run down", "hunt down", "rearrange", "do in", "put to sleep", "stone", "crush", "sterilise", "sterilize", "hunt", "cave"}
 # Verbs that count only with a body part or a frame after the target, never through a gap.
 _FRAME_ONLY = {"send", "leave", "put", "drag", "fling"}
 # A weak verb counts with a person target when one of these frames follows (or the verb is used
@@ -170,7 +170,7 @@ _PARTICIPLE = (
     r"castrated|stoned|skinned|gutted|dead|a\s+body|euthanised|euthanized|sterilised|sterilized|hunted|hunted\s+down|"
     r"burned\s+at\s+the\s+stake|burnt\s+at\s+the\s+stake|rushed|lit\s+up|opened\s+up|slumped|smoked\s+out|"
     r"put\s+in\s+(?:a|the)\s+(?:box|ground|hospital|grave|ditch|body\s+bag)|put\s+six\s+feet\s+under|"
-    r"torn\s+apart|ripped\s+apart|mauled|eaten\s+alive|dragged\s+(?:behind\s+(?:a|the)\s+(?:car|truck|lorry|horse)|through\s+the\s+streets|out\s+and\s+(?:shot|hanged|hung|beaten|killed))")
+    r"torn\s+apart|ripped\s+apart|mauled|eaten\s+alive|run\s+down\s+by|hanging\s+from\s+(?:a|the)\s+(?:crane|tree|rope|lamp\s*post|bridge|noose)|dragged\s+(?:behind\s+(?:a|the)\s+(?:car|truck|lorry|horse)|through\s+the\s+streets|out\s+and\s+(?:shot|hanged|hung|beaten|killed))")
 # Violent participles whose meaning needs a person subject (film "shot", budget "cut", cake
 # "sliced", debt "wiped out"): counted only after a person/group subject.
 _PARTICIPLE_PERSON_ONLY = {"shot", "cut", "sliced", "burned", "burnt", "buried", "ended", "put down", "wiped out",
@@ -312,7 +312,7 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"ought|deserve|deserves|have|has|gotta)\b))?" + _G + r"(?:(?:all|just|really|fucking|each)" + _G + r")?"
           r"(?:should|must|need\s+to|needs\s+to|ought\s+to|deserve\s+to|deserves\s+to|have\s+to|has\s+to|gotta|fi|"
           r"deserve|deserves|need|needs)" + _G + r"(?:(?:all|just|really|fucking)" + _G + r")?"
-          r"(?P<verb>die|dead|be\s+dead|death|hang|swing|fry|rot|burn|a\s+bullet|bullets|a\s+bullet\s+each|"
+          r"(?P<verb>die|dead|be\s+dead|death|hang|swing|fry|rot|burn|bleed(?:\s+out)?|a\s+bullet|bullets|a\s+bullet\s+each|"
           r"a\s+bullet\s+in\s+the\s+head|the\s+rope|"
           r"a\s+knife\s+in\s+(?:the|their|his|her)\s+\w+|killing|shooting|stabbing|hanging|lynching|"
           r"putting\s+down|wiping\s+out|exterminating|a\s+beating|to\s+be\s+put\s+down|"
@@ -540,6 +540,9 @@ GRAMMAR_RULES: tuple[GrammarRule, ...] = (
           r"car|bedroom|kitchen|hallway|loft|shed)|bring\s+(?:your|ur)\s+(?:friends|mates|boys|crew|family|mandem)\W+(?:you'?ll|you\s+will|"
           r"u'?ll)\s+need\s+(?:them|em|'em|it)|"
           r"(?:be\s+)?(?:eating|drinking)\s+through\s+a\s+straw|"
+          r"cut\s+(?:the\s+)?brakes?\s+(?:on|of|in)\s+(?:his|her|their|your|ur)\s+(?:car|van|bike|motor)|"
+          r"lock\s+the\s+doors?\b(?:\s+\S+){0,6}?\s+(?:and|n|&)\s+(?:light\s+it\s+up|set\s+(?:it\s+)?(?:on\s+fire|alight)|burn\s+it)|"
+          r"(?:throw|chuck)\s+(?:them|these\s+\w+|those\s+\w+|him|her|the\s+lot)\s+(?:all\s+)?out\s+of\s+(?:a\s+|the\s+)?(?:helicopters?|planes?)|"
           r"(?:they|them|he|she|you|all\s+of\s+them|every\s+one\s+of\s+them)(?:'d|'ll|\s+would|\s+will|\s+should)?\s+(?:all\s+)?be\s+"
           r"(?:all\s+)?swinging\s+from\s+(?:the\s+)?(?:trees|a\s+tree|lamp\s*posts?|lampposts|the\s+gallows|a\s+rope|ropes|nooses?)|"
           r"(?:drive|push|throw|chase|run)\s+(?:them|em|'em|the\s+lot\s+of\s+them|every\s+\w+)\s+(?:all\s+)?(?:back\s+)?into\s+the\s+sea(?!\s*front)|"
@@ -1163,7 +1166,7 @@ def scan(text: str, suppressed: list[tuple[str, int, int]] | None = None) -> lis
                 target = _target_of(m) or ""
                 after = text[m.end("target") if target else end:][:40]
                 body = (re.search(_BODY + r"$", target) is not None
-                        or re.match(r"\s+" + _BODY + r"(?!\w)", after) is not None)    # "bruk yuh neck"
+                        or re.match(r"(?:'s)?\s+" + _BODY + r"(?!\w)", after) is not None)    # "bruk yuh neck", "cave that kid's face in"
                 if verb in _FRAME_ONLY:
                     if not _PUT_FRAME.match(after):
                         continue
@@ -1272,7 +1275,7 @@ _NEEDS = _prefilter(
     r"example|gasoline|petrol|kerosene|fuel|aborted|hitler|brick|bricks|weights?|concrete|rocks?|chains?|fire|furnace|volcano|"
     r"incinerator|oven|hanging|hounds|purge|cull|cleansing|genocide|massacre|bloodbath|holocaust|lynching|loading|loaded|"
     r"cocking|cocked|crush|sterilise|sterilize|hunt|torn|ripped|mauled|eaten|ending|ended|sewn|stitched|wired|flatten|level|"
-    r"napalm|neighbourhoods?|neighborhoods?|mass|extermination",
+    r"napalm|neighbourhoods?|neighborhoods?|mass|extermination|brakes?|helicopters?|planes?|doors?",
     stems=False)
 
 
@@ -1294,7 +1297,7 @@ _CORE = _prefilter(
     r"sending|leaving|air|lit|slide|spin|slidin|sliding|spinning|gun|rifle|shotgun|pistol|glock|ak|bomb|"
     r"weapon|strap|axe|pipe|explosive|burn|run|knock|mess|cave|light|blow|mash|wipe|hunt|mow|string|fuck|beat|"
     r"smash|cut|chop|bash|mown|flatten|crush|plough|steril|hunt|torn|ripped|maul|eaten|ending|ended|sewn|stitched|wired|napalm|"
-    r"level|emoji_",
+    r"level|bleed|emoji_",
     stems=True)
 #: The rules that can match without any CORE stem (set phrases, "you'll be dead", "your days are numbered").
 _PHRASE_RULES = tuple(r for r in GRAMMAR_RULES if r.id in {
