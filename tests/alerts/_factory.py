@@ -44,3 +44,12 @@ def make_alert(**overrides: Any) -> Alert:
         else:
             raise TypeError(f"unknown override {key}")
     return Alert.from_post(post, classification, **routing)
+
+
+def texts_in(node) -> list[str]:
+    """Every string anywhere in a JSON-like payload (Block Kit blocks, webhook bodies)."""
+    if isinstance(node, dict):
+        return [t for v in node.values() for t in texts_in(v)]
+    if isinstance(node, list):
+        return [t for v in node for t in texts_in(v)]
+    return [node] if isinstance(node, str) else []

@@ -22,7 +22,7 @@ from socialhub.alerts.severity import HIGH_AT, THRESHOLDS_PATH, category_band, l
 from socialhub.classify import load_classifier
 from socialhub.classify.describe import looks_like_pattern
 
-from ._factory import make_alert
+from ._factory import make_alert, texts_in
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_VERSION = "rules-1.19.0+model-lr1-52fae7310cc6"
@@ -33,12 +33,7 @@ def _block(payload: dict, block_id: str) -> dict:
     return next(b for b in payload["blocks"] if b.get("block_id") == block_id)
 
 
-def _texts(node) -> list[str]:
-    if isinstance(node, dict):
-        return [t for v in node.values() for t in _texts(v)]
-    if isinstance(node, list):
-        return [t for v in node for t in _texts(v)]
-    return [node] if isinstance(node, str) else []
+_texts = texts_in
 
 
 @pytest.fixture(scope="module")

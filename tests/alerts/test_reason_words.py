@@ -22,7 +22,7 @@ from socialhub.classify.structures import STRUCTURE_RULES
 from socialhub.review.messages import escalation_payload
 from socialhub.review.model import ESCALATE, Decision, review_question
 from socialhub.review.report import render_report
-from tests.alerts._factory import make_alert
+from tests.alerts._factory import make_alert, texts_in
 
 #: Regex syntax that must never reach an officer.
 REGEX_NOISE = re.compile(r"\(\?[:!=<]|\\[sSwWdDb]|\[\\W_\]|\(\?:|\|\w+\|")
@@ -55,12 +55,7 @@ def _classified_alert(text: str):
     return alert, raw
 
 
-def _texts(node) -> list[str]:
-    if isinstance(node, dict):
-        return [t for v in node.values() for t in _texts(v)]
-    if isinstance(node, list):
-        return [t for v in node for t in _texts(v)]
-    return [node] if isinstance(node, str) else []
+_texts = texts_in
 
 
 def _every_view(alert) -> dict[str, str]:

@@ -114,10 +114,8 @@ def trie(src: str, depth: int = 3) -> str:
     return _trie(_flatten(split_top(src)), depth)
 
 
-def _lead_group(alt: str) -> tuple[list[str], str] | None:
-    """``(?:a|b)rest`` (no quantifier on the group, no named group in ``rest``): ``([a, b], rest)``."""
-    if not alt.startswith("(?:"):
-        return None
+def _group_end(alt: str) -> int:
+    """Where the group that opens ``alt`` ends (just after its ")"); -1 if it never closes."""
     depth = 0
     i = 0
     for tok in _tokens(alt):
@@ -127,7 +125,17 @@ def _lead_group(alt: str) -> tuple[list[str], str] | None:
         elif tok == ")":
             depth -= 1
             if depth == 0:
-                break
+                return i
+    return -1
+
+
+def _lead_group(alt: str) -> tuple[list[str], str] | None:
+    """``(?:a|b)rest`` (no quantifier on the group, no named group in ``rest``): ``([a, b], rest)``."""
+    if not alt.startswith("(?:"):
+        return None
+    i = _group_end(alt)
+    if i < 0:
+        return None
     rest = alt[i:]
     if "(?P<" in rest:
         return None
@@ -163,17 +171,8 @@ def _leading_lookbehinds(alt: str) -> tuple[list[tuple[str, str]], str]:
     """``(?<!a)(?<=b)rest``: ``([("!", "a"), ("=", "b")], "rest")``."""
     found: list[tuple[str, str]] = []
     while alt.startswith(("(?<!", "(?<=")):
-        depth = 0
-        i = 0
-        for tok in _tokens(alt):
-            i += len(tok)
-            if tok == "(":
-                depth += 1
-            elif tok == ")":
-                depth -= 1
-                if depth == 0:
-                    break
-        if depth:
+        i = _group_end(alt)
+        if i < 0:
             break
         found.append((alt[3], alt[4:i - 1]))
         alt = alt[i:]

@@ -1073,7 +1073,7 @@ def reported(text: str, start: int, end: int, *, quoted_only: bool = False) -> b
     before = text[:start]
     inside_quote = sum(before.count(q) for q in _QUOTES) % 2 == 1 or _in_single_quotes(text, start, end)
     sentence_start = max(before.rfind(c) for c in ".!?\n") + 1
-    sentence_end = min([i for i in (text.find(c, end) for c in ".!?\n") if i >= 0] or [len(text)])
+    sentence_end = _sentence_end(text, end)
     lead = text[sentence_start:start]
     if inside_quote or (start > 0 and text[start - 1] in "'" and "'" in text[end:end + 2]):
         outside = text[:start] + " " + text[end:]
