@@ -446,8 +446,16 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     r.add_argument("--data", help="demo data YAML (default: the packaged demo_data.yaml)")
     r.set_defaults(func=cmd_replay)
+    # commands kept in their own modules (each has ``register(sub)``), added here one line each
     _plain_help(p)
     return p
+
+
+def _register(module: str, sub: Any) -> None:
+    """Add the subcommands of ``module`` (its ``register(sub)``); imported when the parser is built."""
+    import importlib
+
+    importlib.import_module(module).register(sub)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -75,19 +75,22 @@ SLICE_POSTS = 10_000
 
 
 def process_batch(store: ObjectStore, batch_id: str, *, classifier: Any, max_bad_fraction: float = 0.5,
-                  now: datetime | None = None, auditor: Any = None, slice_posts: int = SLICE_POSTS
-                  ) -> dict[str, Any]:
+                  now: datetime | None = None, auditor: Any = None, slice_posts: int = SLICE_POSTS,
+                  classifier_id: str | None = None) -> dict[str, Any]:
     """Validate, classify and store one batch. Returns its result record (also stored)."""
     return process_batches(store, [batch_id], classifier=classifier, max_bad_fraction=max_bad_fraction, now=now,
-                           auditor=auditor, slice_posts=slice_posts)[0]
+                           auditor=auditor, slice_posts=slice_posts, classifier_id=classifier_id)[0]
 
 
 def process_batches(store: ObjectStore, batch_ids: list[str], *, classifier: Any, max_bad_fraction: float = 0.5,
                     now: datetime | None = None, auditor: Any = None, slice_posts: int = SLICE_POSTS,
-                    progress: Callable[[int, int], None] | None = None) -> list[dict[str, Any]]:
+                    progress: Callable[[int, int], None] | None = None, classifier_id: str | None = None
+                    ) -> list[dict[str, Any]]:
     """Validate, classify and store several batches; their result records, in the order given.
 
-    Same records and outputs as processing each batch alone; see the module doc for how."""
+    Same records and outputs as processing each batch alone; see the module doc for how.
+    ``classifier_id``: the recorded version of ``classifier`` (``socialhub.classify.versions``),
+    named in each result record and audit event so a decision can be traced to its files."""
     if slice_posts < 1:
         raise ValueError(f"slice_posts must be at least 1, got {slice_posts}")
     records: dict[str, dict[str, Any]] = {}
@@ -99,7 +102,8 @@ def process_batches(store: ObjectStore, batch_ids: list[str], *, classifier: Any
         if existing:
             records[batch_id] = json.loads(existing)
         else:
-            runs[batch_id] = _BatchRun(store, batch_id, load_manifest(store, batch_id), max_bad_fraction, auditor)
+            runs[batch_id] = _BatchRun(store, batch_id, load_manifest(store, batch_id), max_bad_fraction, auditor,
+                                       classifier_id)
     by_time: dict[str, list[_BatchRun]] = {}
     for run in runs.values():
         by_time.setdefault(run.manifest["collected_at"], []).append(run)
@@ -217,10 +221,11 @@ class _BatchRun:
     """One batch on its way through validation (possibly in parts) to its outputs."""
 
     def __init__(self, store: ObjectStore, batch_id: str, manifest: dict[str, Any], max_bad_fraction: float,
-                 auditor: Any) -> None:
+                 auditor: Any, classifier_id: str | None = None) -> None:
         from socialhub.quality.rules import RULES
 
         self.store, self.batch_id, self.manifest = store, batch_id, manifest
+        self.classifier_id = classifier_id
         self.max_bad_fraction, self.auditor = max_bad_fraction, auditor
         self.rows = 0
         self.bad: set[int] = set()
@@ -325,11 +330,14 @@ class _BatchRun:
             buf.close()
         record["flagged"], record["flagged_by_category"] = n_flagged, dict(sorted(by_cat.items()))
         record["classifier_version"] = version
+        if self.classifier_id:
+            record["classifier_id"] = self.classifier_id
         record["processed_at"] = utc_iso(checked_at)
         store.put(result_key(batch_id), canonical_json(record), content_type="application/json")
         audit(self.auditor, "classify", obj_name, force=manifest["force"], hashes=hashes,
               details={"valid": n - quarantined, "flagged": n_flagged, "flagged_by_category": by_cat,
-                       "classifier_version": version})
+                       "classifier_version": version, **({"classifier_id": self.classifier_id}
+                                                         if self.classifier_id else {})})
         return record
 
 

@@ -199,11 +199,13 @@ def find_pending() -> list[list[str]]:
 
 
 def process(batch_ids: list[str]) -> list[dict[str, Any]]:
-    from socialhub.classify import load_classifier
+    from socialhub.classify import versions
     from socialhub.errors import QualityGateFailed
     from socialhub.process import process_batches
 
-    cfg, st, clf = settings(), store(), load_classifier()
+    cfg, st = settings(), store()
+    version, clf = versions.live(st, auditor=auditor(st))   # the promoted version, else the packaged one
+    log.info("classifier %s", version.describe())
     step = max(1, len(batch_ids) // 10)
 
     def progress(done: int, total: int) -> None:
@@ -211,7 +213,8 @@ def process(batch_ids: list[str]) -> list[dict[str, Any]]:
             log.info("processed %d of %d batch(es)", done, total)
 
     records = process_batches(st, batch_ids, classifier=clf, max_bad_fraction=cfg.max_bad_fraction,
-                              auditor=auditor(st), slice_posts=cfg.process_slice_posts, progress=progress)
+                              auditor=auditor(st), slice_posts=cfg.process_slice_posts, progress=progress,
+                              classifier_id=version.id)
     held = [r for r in records if r["status"] == "held"]
     if held:
         raise QualityGateFailed("; ".join(f"batch {r['batch_id']} ({r['platform']}:{r['account']}): {r['error']}"
