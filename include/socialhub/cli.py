@@ -447,6 +447,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--data", help="demo data YAML (default: the packaged demo_data.yaml)")
     r.set_defaults(func=cmd_replay)
     # commands kept in their own modules (each has ``register(sub)``), added here one line each
+    _register("socialhub.classify.versions_cli", sub)
+    _register("socialhub.explain.cli", sub)
     _plain_help(p)
     return p
 

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     digest_threshold: int = Field(default=10, ge=0, validation_alias="SOCIALHUB_DIGEST_THRESHOLD")
     #: posts per Great Expectations run and per streamed slice of a large batch (memory ~ this)
     process_slice_posts: int = Field(default=10_000, ge=1, validation_alias="SOCIALHUB_PROCESS_SLICE_POSTS")
+    #: a second classifier run beside the live one on every batch, stored under shadow/ and never
+    #: alerted: a recorded version id, ``packaged``, or a folder / YAML file (classify/versions.py)
+    shadow_classifier: str | None = Field(default=None, validation_alias="SOCIALHUB_SHADOW_CLASSIFIER")
     #: missing connections allowed to fall back to a local folder ("store", "outbox"); empty in production
     local_defaults: Annotated[frozenset[str], NoDecode] = Field(default=frozenset(),
                                                                 validation_alias="SOCIALHUB_LOCAL_DEFAULTS")

@@ -76,21 +76,23 @@ SLICE_POSTS = 10_000
 
 def process_batch(store: ObjectStore, batch_id: str, *, classifier: Any, max_bad_fraction: float = 0.5,
                   now: datetime | None = None, auditor: Any = None, slice_posts: int = SLICE_POSTS,
-                  classifier_id: str | None = None) -> dict[str, Any]:
+                  classifier_id: str | None = None, shadow: Shadow | None = None) -> dict[str, Any]:
     """Validate, classify and store one batch. Returns its result record (also stored)."""
     return process_batches(store, [batch_id], classifier=classifier, max_bad_fraction=max_bad_fraction, now=now,
-                           auditor=auditor, slice_posts=slice_posts, classifier_id=classifier_id)[0]
+                           auditor=auditor, slice_posts=slice_posts, classifier_id=classifier_id, shadow=shadow)[0]
 
 
 def process_batches(store: ObjectStore, batch_ids: list[str], *, classifier: Any, max_bad_fraction: float = 0.5,
                     now: datetime | None = None, auditor: Any = None, slice_posts: int = SLICE_POSTS,
-                    progress: Callable[[int, int], None] | None = None, classifier_id: str | None = None
-                    ) -> list[dict[str, Any]]:
+                    progress: Callable[[int, int], None] | None = None, classifier_id: str | None = None,
+                    shadow: Shadow | None = None) -> list[dict[str, Any]]:
     """Validate, classify and store several batches; their result records, in the order given.
 
     Same records and outputs as processing each batch alone; see the module doc for how.
     ``classifier_id``: the recorded version of ``classifier`` (``socialhub.classify.versions``),
-    named in each result record and audit event so a decision can be traced to its files."""
+    named in each result record and audit event so a decision can be traced to its files.
+    ``shadow``: a second classifier version whose results are stored beside the live ones
+    (``layout.shadow_key``) and never alerted; see :class:`Shadow`."""
     if slice_posts < 1:
         raise ValueError(f"slice_posts must be at least 1, got {slice_posts}")
     records: dict[str, dict[str, Any]] = {}
@@ -103,7 +105,7 @@ def process_batches(store: ObjectStore, batch_ids: list[str], *, classifier: Any
             records[batch_id] = json.loads(existing)
         else:
             runs[batch_id] = _BatchRun(store, batch_id, load_manifest(store, batch_id), max_bad_fraction, auditor,
-                                       classifier_id)
+                                       classifier_id, shadow)
     by_time: dict[str, list[_BatchRun]] = {}
     for run in runs.values():
         by_time.setdefault(run.manifest["collected_at"], []).append(run)
@@ -221,11 +223,11 @@ class _BatchRun:
     """One batch on its way through validation (possibly in parts) to its outputs."""
 
     def __init__(self, store: ObjectStore, batch_id: str, manifest: dict[str, Any], max_bad_fraction: float,
-                 auditor: Any, classifier_id: str | None = None) -> None:
+                 auditor: Any, classifier_id: str | None = None, shadow: Shadow | None = None) -> None:
         from socialhub.quality.rules import RULES
 
         self.store, self.batch_id, self.manifest = store, batch_id, manifest
-        self.classifier_id = classifier_id
+        self.classifier_id, self.shadow = classifier_id, shadow
         self.max_bad_fraction, self.auditor = max_bad_fraction, auditor
         self.rows = 0
         self.bad: set[int] = set()
@@ -303,6 +305,7 @@ class _BatchRun:
         n_curated = n_flagged = 0
         version = None
         context = {k: manifest[k] for k in ("force", "team", "authorisation_ref", "display_name")}
+        shadow = _ShadowRun(self.shadow, manifest, batch_id) if self.shadow else None
         index = 0
         for rows in slices():
             valid = []
@@ -311,6 +314,8 @@ class _BatchRun:
                     valid.append({k: v for k, v in row.items() if k != REASONS_KEY} if REASONS_KEY in row else row)
                 index += 1
             results = classifier.classify_batch([p.get("text") or "" for p in valid])
+            if shadow:
+                shadow.add(valid)
             for post, result in zip(valid, results, strict=True):
                 line = _jsonl_line(dict(post, classification=result.to_dict(), batch_id=batch_id, **context))
                 curated.write(line)
@@ -328,6 +333,8 @@ class _BatchRun:
                                      content_type="application/x-ndjson")
                 record["outputs"][kind], hashes[kind] = obj.key, obj.sha256
             buf.close()
+        if shadow:   # stored before the result record, which commits the batch
+            record["shadow"] = shadow.store(store, platform, day)
         record["flagged"], record["flagged_by_category"] = n_flagged, dict(sorted(by_cat.items()))
         record["classifier_version"] = version
         if self.classifier_id:
@@ -339,6 +346,65 @@ class _BatchRun:
                        "classifier_version": version, **({"classifier_id": self.classifier_id}
                                                          if self.classifier_id else {})})
         return record
+
+
+class Shadow:
+    """A shadow classifier: a recorded version (``version_id``) classifying every batch beside the
+    live one. Its results go to ``layout.shadow_key`` only: nothing reads them for alerts."""
+
+    def __init__(self, version_id: str, classifier: Any) -> None:
+        self.version_id, self.classifier = version_id, classifier
+
+
+class _ShadowRun:
+    """One batch's shadow results. A failure of the shadow classifier is recorded in the batch's
+    result record and logged, and never stops or changes the live processing."""
+
+    FIELDS = ("platform", "post_id", "url", "account")
+
+    def __init__(self, shadow: Shadow, manifest: dict[str, Any], batch_id: str) -> None:
+        self.shadow, self.batch_id = shadow, batch_id
+        self.context = {k: manifest.get(k) for k in ("force", "team")}
+        self.buf = _spool()
+        self.rows = self.flagged = 0
+        self.by_cat: dict[str, int] = {}
+        self.error: str | None = None
+
+    def add(self, posts: list[dict[str, Any]]) -> None:
+        if self.error:
+            return
+        try:
+            results = self.shadow.classifier.classify_batch([p.get("text") or "" for p in posts])
+        except Exception as exc:  # noqa: BLE001 - the shadow must never break the live run
+            self.error = f"{type(exc).__name__}: {exc}"
+            log.warning("shadow classifier %s failed on batch %s: %s", self.shadow.version_id, self.batch_id,
+                        self.error)
+            return
+        for post, result in zip(posts, results, strict=True):
+            row = {k: post.get(k) for k in self.FIELDS} | self.context | {
+                "batch_id": self.batch_id, "classification": result.to_dict()}
+            self.buf.write(_jsonl_line(row))
+            self.rows += 1
+            if result.labels:
+                self.flagged += 1
+                for cat in result.labels:
+                    self.by_cat[cat] = self.by_cat.get(cat, 0) + 1
+
+    def store(self, store: ObjectStore, platform: str, day: str) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.shadow.version_id}
+        try:
+            if self.error is None and self.rows:
+                obj = store.put_file(layout.shadow_key(self.shadow.version_id, platform, day, self.batch_id),
+                                     self.buf, content_type="application/x-ndjson")
+                out.update(key=obj.key, sha256=obj.sha256)
+        except Exception as exc:  # noqa: BLE001 - as above: recorded, never fatal
+            self.error = f"{type(exc).__name__}: {exc}"
+            log.warning("shadow results of batch %s not stored: %s", self.batch_id, self.error)
+        finally:
+            self.buf.close()
+        if self.error:
+            return out | {"error": self.error}
+        return out | {"posts": self.rows, "flagged": self.flagged, "flagged_by_category": dict(sorted(self.by_cat.items()))}
 
 
 def _unique_in_batch(rows: list[dict[str, Any]], verdicts: list[list[str]],
@@ -387,4 +453,26 @@ def summarise_processing(records: list[dict[str, Any]]) -> dict[str, Any]:
         "held_batches": [r["batch_id"] for r in records if r["status"] == "held"],
         "flagged": sum(r["flagged"] for r in records),
         "flagged_by_category": dict(sorted(by_cat.items())),
+        "classifier_ids": sorted({r["classifier_id"] for r in records if r.get("classifier_id")}),
+        "shadow": _shadow_totals(records),
     }
+
+
+def _shadow_totals(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per shadow version: batches, posts and flagged posts it classified, and batches it failed on."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in records:
+        sh = r.get("shadow")
+        if not sh:
+            continue
+        t = out.setdefault(sh["id"], {"batches": 0, "posts": 0, "flagged": 0, "flagged_by_category": {},
+                                      "failed_batches": 0})
+        t["batches"] += 1
+        if sh.get("error"):
+            t["failed_batches"] += 1
+            continue
+        t["posts"] += sh.get("posts", 0)
+        t["flagged"] += sh.get("flagged", 0)
+        for cat, n in sh.get("flagged_by_category", {}).items():
+            t["flagged_by_category"][cat] = t["flagged_by_category"].get(cat, 0) + n
+    return out

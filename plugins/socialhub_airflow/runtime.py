@@ -206,6 +206,16 @@ def process(batch_ids: list[str]) -> list[dict[str, Any]]:
     cfg, st = settings(), store()
     version, clf = versions.live(st, auditor=auditor(st))   # the promoted version, else the packaged one
     log.info("classifier %s", version.describe())
+    shadow = None
+    if cfg.shadow_classifier:
+        from socialhub.process import Shadow
+
+        shadow_version, shadow_clf = versions.resolve(st, cfg.shadow_classifier, auditor=auditor(st))
+        if shadow_version.id == version.id:
+            log.warning("SOCIALHUB_SHADOW_CLASSIFIER names the live version %s: no shadow run", version.id)
+        else:
+            log.info("shadow classifier (stored under shadow/, never alerted): %s", shadow_version.describe())
+            shadow = Shadow(shadow_version.id, shadow_clf)
     step = max(1, len(batch_ids) // 10)
 
     def progress(done: int, total: int) -> None:
@@ -214,7 +224,7 @@ def process(batch_ids: list[str]) -> list[dict[str, Any]]:
 
     records = process_batches(st, batch_ids, classifier=clf, max_bad_fraction=cfg.max_bad_fraction,
                               auditor=auditor(st), slice_posts=cfg.process_slice_posts, progress=progress,
-                              classifier_id=version.id)
+                              classifier_id=version.id, shadow=shadow)
     held = [r for r in records if r["status"] == "held"]
     if held:
         raise QualityGateFailed("; ".join(f"batch {r['batch_id']} ({r['platform']}:{r['account']}): {r['error']}"

@@ -19,6 +19,7 @@ Store layout (write-once except ``live.json``)::
     classifiers/versions/<id>/files/<name>          lexicon.yaml, thresholds.yaml, model.json, manifest.json
     classifiers/live.json                           which version processing uses (``socialhub classifier promote``)
     classifiers/promotions/<stamp>-<id>.json        each promotion: who, why, evaluation and shadow figures
+    classifiers/evaluations/<id>-<sha>.json         the evaluation file attached to a promotion
 
 Processing registers the version it runs (idempotent: one GET when it is already recorded) and
 names its id in each batch's result record (``classifier_id``). With no ``live.json`` the live

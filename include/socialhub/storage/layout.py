@@ -6,6 +6,7 @@
     curated/platform=P/date=D/<batch>.jsonl              valid posts with their classification
     quarantine/platform=P/date=D/<batch>.jsonl           rows that failed the quality suite, with reasons
     flagged/platform=P/date=D/<batch>.jsonl              posts over a category threshold
+    shadow/<version>/platform=P/date=D/<batch>.jsonl     a shadow classifier's results (never alerted)
     queue/pending/<batch>.json, queue/done/<batch>.json, queue/held/<batch>.json
     state/cursors/P/A.json                               mutable cursor per account
     state/health/collect/P.json                          last successful collection per platform
@@ -42,6 +43,11 @@ def manifest_key(platform: str, account: str, stamp: str, batch_id: str) -> str:
 def stage_key(stage: str, platform: str, day: str, batch_id: str) -> str:
     assert stage in ("curated", "quarantine", "flagged")
     return f"{stage}/{_p(platform)}/date={day}/{batch_id}.jsonl"
+
+
+def shadow_key(version_id: str, platform: str, day: str, batch_id: str) -> str:
+    """A shadow classifier version's results for one batch (``process.Shadow``)."""
+    return f"shadow/{key_segment(version_id)}/{_p(platform)}/date={day}/{batch_id}.jsonl"
 
 
 def queue_key(state: str, batch_id: str) -> str:
