@@ -567,6 +567,67 @@ def _account_of(store: ObjectStore, batch_id: str, known: dict[str, str]) -> str
     return ""
 
 
+def _classifier_rows(store: ObjectStore, events: list[dict[str, Any]], by_action: Mapping[str, list[dict[str, Any]]]
+                     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Rows of the classifier-version tables: versions used (live, from ``classify`` events; shadow,
+    from the result records of those batches) and promotions (``classifier_promote`` events)."""
+    from socialhub.process import result_key
+
+    used: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def note(role: str, vid: str, name: str, at: str, posts: int, flagged: int) -> None:
+        row = used.setdefault((role, vid or name), {"role": role, "id": vid or "not recorded", "classifier_version": name,
+                                                    "batches": 0, "posts": 0, "flagged": 0, "first_used": at,
+                                                    "last_used": at})
+        row["batches"] += 1
+        row["posts"] += posts
+        row["flagged"] += flagged
+        row["first_used"], row["last_used"] = min(row["first_used"], at), max(row["last_used"], at)
+
+    for ev in by_action.get("classify", []):
+        d = ev.get("details") or {}
+        at = _fmt_time(ev.get("time"))
+        note("live", str(d.get("classifier_id") or ""), str(d.get("classifier_version") or ""), at,
+             int(d.get("valid") or 0), int(d.get("flagged") or 0))
+        batch = str(ev.get("object", "")).removeprefix("batch:")
+        raw = store.get_or_none(result_key(batch)) if batch else None
+        shadow = (json.loads(raw).get("shadow") if raw else None) or {}
+        if shadow.get("id"):
+            note("shadow (never alerted)" if not shadow.get("error") else "shadow (failed)", str(shadow["id"]), "",
+                 at, int(shadow.get("posts") or 0), int(shadow.get("flagged") or 0))
+    records: dict[str, dict[str, Any]] = {}
+    for key in store.list("classifiers/versions/"):
+        if key.endswith("/record.json"):
+            try:
+                rec = json.loads(store.get(key))
+                records[rec["id"]] = rec
+            except (ValueError, KeyError):
+                continue
+    rows = []
+    for row in used.values():
+        rec = records.get(row["id"])
+        if rec:
+            row["classifier_version"] = row["classifier_version"] or rec.get("classifier_version", "")
+            row["thresholds"] = ", ".join(f"{c} {t:g}" for c, t in (rec.get("thresholds") or {}).items())
+        else:
+            row["thresholds"] = "not recorded"
+        rows.append(row)
+    rows.sort(key=lambda r: (r["role"] != "live", r["first_used"], r["id"]))
+    promotions = []
+    for ev in by_action.get("classifier_promote", []):
+        d = ev.get("details") or {}
+        ev_att, sh_att = d.get("evaluation") or {}, d.get("shadow") or {}
+        promotions.append({
+            "time": _fmt_time(ev.get("time")), "id": str(ev.get("object", "")).removeprefix("classifier:"),
+            "previous": d.get("previous", ""), "by": describe_actor(ev.get("actor")),
+            "why": ev.get("justification") or "",
+            "evaluation": (f"{ev_att.get('file', '')} (SHA-256 {str(ev_att.get('sha256', ''))[:12]})"
+                           if ev_att.get("sha256") else "none"),
+            "shadow": _compact({k: v for k, v in sh_att.items() if not isinstance(v, (dict, list))})
+            if sh_att and sh_att.get("attached") is not False else "none"})
+    return rows, promotions
+
+
 def _watchlist_entries(store: ObjectStore, watchlist: Any, sources: list[str]) -> list[dict[str, Any]] | None:
     if watchlist is not None:
         sources.append("Watchlist: the watchlist file given to the report")
@@ -942,10 +1003,32 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
         w_rows, "No watchlist was available to the report." if wl_entries is None
         else "No watchlist entry for this scope."))
 
+    # --- classifier versions
+    c_rows, p_rows = _classifier_rows(store, events, by_action)
+    tables.append(Table(
+        "classifier_versions", "Classifier versions that made the decisions",
+        "Each classifier version that classified posts in the period: its id names the lexicon, thresholds and "
+        "model files kept in the store with their SHA-256 (socialhub classifier show ID), so any decision can be "
+        "traced to them and re-run (socialhub reclassify). 'Shadow' versions classified the same posts for "
+        "comparison only and never alerted anyone.",
+        [Column("role", "Role"), Column("id", "Version"), Column("classifier_version", "Lexicon and model"),
+         Column("thresholds", "Thresholds"), Column("batches", "Batches", True), Column("posts", "Posts", True),
+         Column("flagged", "Posts flagged", True), Column("first_used", "First used"),
+         Column("last_used", "Last used")],
+        c_rows, "No post was classified in this period."))
+    tables.append(Table(
+        "classifier_promotions", "Classifier promotions (changes of the live version)",
+        "Each time a classifier version was made live in the period: who, why, and the evaluation and shadow "
+        "figures attached when it was promoted.",
+        [Column("time", "When"), Column("id", "Version made live"), Column("previous", "Previous version"),
+         Column("by", "By"), Column("why", "Why"), Column("evaluation", "Evaluation attached"),
+         Column("shadow", "Shadow figures attached")],
+        p_rows, "The live classifier version did not change in this period."))
+
     # --- access and exports
     x_rows = []
     for ev in events:
-        if ev["action"] not in ("access", "report", "export"):
+        if ev["action"] not in ("access", "report", "export", "reclassify"):
             continue
         d = ev.get("details") or {}
         period = f"{d.get('from', '')} to {d.get('to', '')}" if d.get("from") else ""
