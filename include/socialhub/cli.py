@@ -448,6 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_replay)
     # commands kept in their own modules (each has ``register(sub)``), added here one line each
     _register("socialhub.classify.versions_cli", sub)
+    _register("socialhub.explain.cli", sub)
     _plain_help(p)
     return p
 

@@ -318,7 +318,44 @@ def create_app(*, store_factory: Callable[[], Any] = default_store,
                                              ("force", q.force or "")) if v})
         page = {"base": f"{root}/", "query": query, "user": name, "from": q.start.isoformat(),
                 "to": q.end.isoformat(), "force_choices": report.forces, "forced": grant.forces is not None}
-        return HTMLResponse(render_html(report, page=page), headers=_HEADERS)
+        return HTMLResponse(_with_explain_form(render_html(report, page=page), f"{root}/"), headers=_HEADERS)
+
+    @app.get("/explain", response_class=HTMLResponse)
+    async def explain_page(request: Request) -> Response:
+        """Why was this post alerted, or not? (``?target=URL|platform:post_id|alert id&why=TEXT``).
+
+        The same check as the report page; the force of the post must be granted. The view is
+        recorded (an ``access`` event: who, what, why) before the answer, or refused with 503."""
+        who = await authorise(request)
+        if isinstance(who, Response):
+            return who
+        user, name, grant = who
+        from socialhub.explain.urls import TargetError, parse_target
+
+        root = request.scope.get("root_path", "").rstrip("/")
+        why = (request.query_params.get("why") or "").strip()[:500] or None
+        try:
+            target = parse_target(request.query_params.get("target") or "")
+        except TargetError as exc:
+            return _page("Target not understood", f"<p>{html.escape(str(exc))}</p>", 400)
+        store = store_factory()
+        report = _explain(store, target, watchlist_factory, clock())
+        force = report.get("force")
+        if not grant.may_see(force):
+            _record_refusal(request, user, name, f"force {force or 'unknown'} not granted", force)
+            allowed = ", ".join(sorted(grant.forces or ()))
+            return _page("Not your force", f"<p>{html.escape(name)} may audit only: {html.escape(allowed)}.</p>", 403)
+        try:
+            from socialhub.explain.cli import record_view
+
+            role = getattr(user, "role", None)
+            record_view(store, report, by=name, why=why, via=VIA,
+                        extra_actor={"airflow_role": str(role)} if role else None)
+        except Exception as exc:  # noqa: BLE001 - no unaudited access
+            log.exception("auditors' page: could not record the explain view; refusing it")
+            return _page("Explain unavailable", "<p>The view could not be recorded in the audit log, so the "
+                         f"answer is not shown ({html.escape(type(exc).__name__)}). Tell the platform team.</p>", 503)
+        return HTMLResponse(_explain_doc(report, f"{root}/", name), headers=_HEADERS)
 
     @app.get("/csv/{name}.csv")
     async def report_csv(request: Request, name: str) -> Response:
@@ -347,6 +384,55 @@ def create_app(*, store_factory: Callable[[], Any] = default_store,
                         headers={**_HEADERS, "Content-Disposition": f'attachment; filename="{fname}"'})
 
     return app
+
+
+def _explain(store: Any, target: Any, watchlist_factory: Callable[[], Any], now: datetime) -> dict[str, Any]:
+    from socialhub.explain.index import ExplainIndex
+    from socialhub.explain.report import current_watchlist, explain
+
+    watchlist = watchlist_factory()
+    if watchlist is not None:
+        entries, source = list(watchlist.accounts), "the configured watchlist"
+    else:
+        entries, source = current_watchlist(store)
+    index = ExplainIndex(store, progress=lambda msg: log.info("explain: %s", msg))
+    try:
+        return explain(store, target, index=index, entries=entries, watchlist_source=source, now=now)
+    finally:
+        index.close()
+
+
+def _explain_form(base: str, value: str = "") -> str:
+    return (f"<form class='explain' method='get' action='{html.escape(base)}explain' "
+            "style='margin:24px 0;padding:12px 16px;border:1px solid #c9d3e0;border-radius:8px'>"
+            "<label><b>Why was this post alerted, or not?</b> "
+            f"<input name='target' size='48' required value='{html.escape(value)}' "
+            "placeholder='post URL, platform:post_id or alert id'></label> "
+            "<input name='why' size='28' placeholder='why you are looking (recorded)'> "
+            "<button type='submit'>Explain</button></form>")
+
+
+def _with_explain_form(page: str, base: str) -> str:
+    """The report page with the explain form at its end (the view it opens is audited too)."""
+    form = _explain_form(base)
+    at = page.rfind("</body>")
+    return page[:at] + form + page[at:] if at >= 0 else page + form
+
+
+def _explain_doc(report: dict[str, Any], base: str, user: str) -> str:
+    from socialhub.explain.report import render_html
+
+    e = html.escape
+    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Why was this post alerted, or not?"
+            "</title><style>body{font:15px/1.5 system-ui,sans-serif;color:#1d2430;max-width:60em;margin:30px auto;"
+            "padding:0 20px}h1{font-size:22px}h2{font-size:17px;margin-top:22px}.verdict{font-size:16px;"
+            "border:1px solid #c9d3e0;background:#eef3f9;border-radius:8px;padding:10px 14px}pre{white-space:"
+            "pre-wrap;background:#f6f8fa;padding:8px 12px;border-radius:6px;font-size:13px}th{text-align:left;"
+            "padding-right:12px;vertical-align:top}</style></head><body>"
+            f"<p><a href='{e(base)}'>&larr; Auditor's report</a> &middot; signed in as "
+            f"<span id='signed-in-user'>{e(user)}</span> &middot; this view was recorded in the audit log</p>"
+            f"<h1>Why was this post alerted, or not?</h1><p>Target: <code>{e(str(report.get('target')))}</code></p>"
+            f"{render_html(report)}{_explain_form(base, str(report.get('target') or ''))}</body></html>")
 
 
 __all__ = ["APP_PREFIX", "URL_ROUTE", "AuditorGrant", "configured_auditors", "create_app", "parse_auditors"]
