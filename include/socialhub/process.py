@@ -317,7 +317,10 @@ class _BatchRun:
             if shadow:
                 shadow.add(valid)
             for post, result in zip(valid, results, strict=True):
-                line = _jsonl_line(dict(post, classification=result.to_dict(), batch_id=batch_id, **context))
+                decided = result.to_dict()
+                if self.classifier_id:
+                    decided["classifier_id"] = self.classifier_id   # the recorded version (classify/versions.py)
+                line = _jsonl_line(dict(post, classification=decided, batch_id=batch_id, **context))
                 curated.write(line)
                 n_curated += 1
                 version = version or result.classifier_version

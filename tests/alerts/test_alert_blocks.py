@@ -61,6 +61,18 @@ def test_render_alert_layout() -> None:
     assert "blade" not in payload["text"]
 
 
+def test_the_recorded_classifier_version_is_named_first() -> None:
+    alert = make_alert()
+    classification = dict(alert.classification, classifier_id="4.22.0-6a4a22b66fba")
+    from socialhub.alerts.model import Alert
+
+    with_id = Alert.from_post(alert.post, classification, force=alert.force, team=alert.team,
+                              authorisation_ref=alert.authorisation_ref)
+    assert with_id.classification["classifier_id"] == "4.22.0-6a4a22b66fba"
+    meta = _block(render_alert(with_id), "meta")["elements"][0]["text"]
+    assert meta == "Classifier 4.22.0-6a4a22b66fba (rules-2024.05.1)"
+
+
 def test_high_severity_is_marked_in_header_and_fallback() -> None:
     payload = render_alert(make_alert(labels=["violence_threat", "weapon"],
                                       scores={"violence_threat": 0.41, "weapon": 0.93}))

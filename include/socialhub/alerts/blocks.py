@@ -454,7 +454,10 @@ def render_alert(alert: Alert) -> dict[str, Any]:
          "text": _mrkdwn(_reasons_text(alert.classification))},
     ]
 
-    version = _fit(_one_line(alert.classification.get("classifier_version", "")), 100, empty="unknown")
+    version = _one_line(alert.classification.get("classifier_version", ""))
+    if alert.classification.get("classifier_id"):   # the recorded version first: `socialhub classifier show ID`
+        version = f"{_one_line(alert.classification['classifier_id'])} ({version or 'unknown'})"
+    version = _fit(version, 120, empty="unknown")
     context = [_plain(f"Classifier {version}"), _plain(f"Alert {_fit(alert.alert_id, 64, empty='?')}")]
     media = post.get("media") or []
     if media:

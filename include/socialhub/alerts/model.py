@@ -83,6 +83,8 @@ def _classification_dict(classification: Mapping[str, Any]) -> dict[str, Any]:
         "reasons": [dict(r) for r in reasons_in],
         "classifier_version": str(classification.get("classifier_version") or ""),
     }
+    if classification.get("classifier_id"):     # the recorded version (absent in older alerts)
+        out["classifier_id"] = str(classification["classifier_id"])
     # The label thresholds the classifier applied: the severity bands are set against them
     # (socialhub.alerts.severity). Kept only when they are numbers; absent in older alerts.
     thresholds_in = classification.get("thresholds")
