@@ -157,6 +157,14 @@ def format_summary(collect: dict[str, Any] | None, process: dict[str, Any] | Non
         if where:
             lines.append(f"  delivered to:         {', '.join(where)}")
         lines.append(f"  alert destination:    {'Slack (connection socialhub_slack)' if slack else outbox}")
+        ids = process.get("classifier_ids") or []
+        if ids:
+            lines.append(f"classifier (live):      {', '.join(ids)}")
+        for vid, sh in (process.get("shadow") or {}).items():
+            cats = ", ".join(f"{c} {n}" for c, n in sh["flagged_by_category"].items()) or "none"
+            lines.append(f"classifier (shadow):    {vid}: {sh['posts']} posts, would have flagged {sh['flagged']} "
+                         f"({cats}); never alerted" + (f"; failed on {sh['failed_batches']} batch(es)"
+                                                      if sh["failed_batches"] else ""))
     else:
         lines.append("processing: no report found (see the log)")
     lines.append(f"stored outputs:         {store_root}")
@@ -299,6 +307,34 @@ def _replay_clock(base: Path) -> Any:
     return lambda: epoch + __import__("datetime").timedelta(seconds=int(time.monotonic() - started))
 
 
+#: the demo's shadow candidate: these thresholds instead of the packaged ones (a trial that catches
+#: more possible threats and fewer weapon mentions, the kind of change tried in shadow first)
+TRIAL_THRESHOLDS = {"violence_threat": 0.25, "weapon": 0.5}
+
+
+def demo_candidate(base: Path) -> Path:
+    """The demo's shadow candidate: a folder holding the packaged thresholds file with
+    ``TRIAL_THRESHOLDS`` in place and the version ``<packaged>-trial``. Written afresh each run,
+    so it follows the packaged file."""
+    import re
+
+    from socialhub.classify.lexicon import DEFAULT_THRESHOLDS_PATH, load_thresholds
+
+    packaged = load_thresholds(DEFAULT_THRESHOLDS_PATH)
+    text = DEFAULT_THRESHOLDS_PATH.read_text(encoding="utf-8")
+    head, sep, rest = text.partition("\nthresholds:\n")
+    for cat, value in TRIAL_THRESHOLDS.items():
+        rest = re.sub(rf"(?m)^(  {cat}: )[0-9.]+$", rf"\g<1>{value}", rest, count=1)
+    head = re.sub(r'(?m)^version: "([^"]+)"$', r'version: "\1-trial"', head, count=1)
+    changes = ", ".join(f"{c} {packaged.thresholds[c]:g} -> {v:g}" for c, v in TRIAL_THRESHOLDS.items())
+    folder = base / "candidate"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "thresholds.yaml").write_text(
+        f"# socialhub demo: the shadow candidate ({changes}); written by `socialhub demo`\n" + head + sep + rest,
+        encoding="utf-8")
+    return folder
+
+
 def run_demo(*, fresh: bool = False, project_dir: Path | None = None, review: bool = True,
              inputs: DemoInputs | None = None) -> int:
     from socialhub.models import utc_iso
@@ -337,7 +373,9 @@ def run_demo(*, fresh: bool = False, project_dir: Path | None = None, review: bo
     first_event = len(LocalStore(data_dir / "store").list("audit/events/"))   # this run's events come after
     wall_start = dt.datetime.now(dt.UTC).date().isoformat()
     with ReplayServer(inputs.data, now=_replay_clock(base)).start() as replay:
-        conns: dict[str, str] = {"SOCIALHUB_POLL_ALL": "true"}  # poll every account each demo run
+        conns: dict[str, str] = {"SOCIALHUB_POLL_ALL": "true",   # poll every account each demo run
+                                 # a candidate classifier in shadow: stored beside the live results, never alerted
+                                 "SOCIALHUB_SHADOW_CLASSIFIER": str(demo_candidate(base))}
         if inputs.watchlist:
             conns["SOCIALHUB_WATCHLIST"] = str(inputs.watchlist)
         conns |= {f"AIRFLOW_CONN_SOCIALHUB_{p.upper()}": json.dumps({"conn_type": "http",
