@@ -30,6 +30,7 @@ from functools import partial
 from typing import Any, BinaryIO
 
 from socialhub.audit.chain import record as audit
+from socialhub.errors import ImmutableObjectError
 from socialhub.models import canonical_json, from_jsonl, parse_iso, utc_iso
 from socialhub.storage import layout
 from socialhub.storage.base import ObjectStore
@@ -118,6 +119,15 @@ def process_batches(store: ObjectStore, batch_ids: list[str], *, classifier: Any
         if progress:
             progress(done, len(runs))
 
+    redo: dict[str, str] = {}     # batch id -> the version that started it (see _StartedByAnother)
+
+    def finish(run: _BatchRun, clf: Any, checked_at: datetime,
+               slices: Callable[[], Iterator[list[dict[str, Any]]]]) -> None:
+        try:
+            finished(run, run.finish(clf, checked_at, slices))
+        except _StartedByAnother as other:
+            redo[run.batch_id] = other.version_id
+
     for collected_at in sorted(by_time):
         # sanity is judged against the collection time, so a rerun judges the same way
         checked_at = now or parse_iso(collected_at)
@@ -136,20 +146,32 @@ def process_batches(store: ObjectStore, batch_ids: list[str], *, classifier: Any
                     started = time.perf_counter()
                     run.judge(rows, _row_reasons(rows, checked_at))
                     run.note_validation(time.perf_counter() - started, 1)
-                finished(run, run.finish(classifier, checked_at, partial(_slices, store, posts_key, slice_posts)))
+                finish(run, classifier, checked_at, partial(_slices, store, posts_key, slice_posts))
                 continue
             rows = from_jsonl(store.get(posts_key))
             if pack and packed + len(rows) > slice_posts:
-                _process_pack(pack, classifier, checked_at, finished)
+                _process_pack(pack, classifier, checked_at, finish)
                 pack, packed = [], 0
             pack.append((run, rows))
             packed += len(rows)
-        _process_pack(pack, classifier, checked_at, finished)
+        _process_pack(pack, classifier, checked_at, finish)
+    for batch_id, version_id in redo.items():
+        # An earlier attempt stored this batch's outputs with another classifier version, then stopped
+        # before its result record (a crash, then a promotion): the batch is finished by that version,
+        # so its outputs stay as stored and nothing is decided twice.
+        from socialhub.classify import versions
+
+        log.warning("batch %s was started by classifier %s before a crash; finishing it with that version, "
+                    "not %s", batch_id, version_id, classifier_id)
+        _rec, started_by = versions.load_version(store, version_id)
+        records[batch_id] = process_batches(
+            store, [batch_id], classifier=started_by, max_bad_fraction=max_bad_fraction, now=now, auditor=auditor,
+            slice_posts=slice_posts, classifier_id=version_id, shadow=shadow)[0]
     return [records[b] for b in batch_ids]
 
 
 def _process_pack(pack: list[tuple[_BatchRun, list[dict[str, Any]]]], classifier: Any, checked_at: datetime,
-                  finished: Callable[[_BatchRun, dict[str, Any]], None]) -> None:
+                  finish: Callable[..., None]) -> None:
     """Validate small batches in one GX run, then finish each."""
     if not pack:
         return
@@ -172,7 +194,7 @@ def _process_pack(pack: list[tuple[_BatchRun, list[dict[str, Any]]]], classifier
     results = classifier.classify_batch(texts) if texts else []
     for (run, rows), (start, end) in zip(pack, spans, strict=True):
         done = results[start:end]
-        finished(run, run.finish(_Precomputed(done), checked_at, partial(iter, [rows])))
+        finish(run, _Precomputed(done), checked_at, partial(iter, [rows]))
 
 
 class _Precomputed:
@@ -332,8 +354,16 @@ class _BatchRun:
         hashes = {}
         for kind, buf, count in (("curated", curated, n_curated), ("flagged", flagged, n_flagged)):
             if count:
-                obj = store.put_file(layout.stage_key(kind, platform, day, batch_id), buf,
-                                     content_type="application/x-ndjson")
+                key = layout.stage_key(kind, platform, day, batch_id)
+                try:
+                    obj = store.put_file(key, buf, content_type="application/x-ndjson")
+                except ImmutableObjectError:
+                    started = _stored_classifier_id(store, key)
+                    if started and started != self.classifier_id:
+                        curated.close()
+                        flagged.close()
+                        raise _StartedByAnother(started) from None
+                    raise
                 record["outputs"][kind], hashes[kind] = obj.key, obj.sha256
             buf.close()
         if shadow:   # stored before the result record, which commits the batch
@@ -349,6 +379,24 @@ class _BatchRun:
                        "classifier_version": version, **({"classifier_id": self.classifier_id}
                                                          if self.classifier_id else {})})
         return record
+
+
+class _StartedByAnother(Exception):
+    """This batch's outputs were stored by another classifier version (an attempt that crashed
+    before its result record); ``process_batches`` finishes it with that version."""
+
+    def __init__(self, version_id: str) -> None:
+        super().__init__(version_id)
+        self.version_id = version_id
+
+
+def _stored_classifier_id(store: ObjectStore, key: str) -> str | None:
+    """The ``classifier_id`` of the first row of a stored curated/flagged object, if it names one."""
+    with store.open_read(key) as fh:
+        for line in fh:
+            if line.strip():
+                return (json.loads(line).get("classification") or {}).get("classifier_id")
+    return None
 
 
 class Shadow:
