@@ -38,3 +38,4 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
 def _cache_dir(tmp_path, monkeypatch):
     """The index cache (under $SOCIALHUB_DATA_DIR/cache) in each test's own folder."""
     monkeypatch.setenv("SOCIALHUB_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("SOCIALHUB_CACHE_DIR", raising=False)

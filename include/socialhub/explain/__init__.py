@@ -9,7 +9,8 @@ alert id, with a one-line verdict on top (see ``report.py``). Looking is itself 
     report.py   the report (a JSON-able dict), its verdict, and its text and HTML renderings
     cli.py      ``register(sub)``: the ``explain`` subcommand
 
-The index is a cache, kept at ``<data dir>/cache/explain-<sha256 of the store location>.sqlite``
+The index is a cache, kept at ``<cache>/explain-<sha256 of the store location>.sqlite`` (``<cache>``:
+``$SOCIALHUB_CACHE_DIR``, else ``<data dir>/cache``)
 and updated incrementally on each call (only batch manifests, ledger entries and audit events not
 yet indexed are read). Deleting it loses nothing: the next call rebuilds it from the store.
 """

@@ -17,8 +17,9 @@ much, quarantined (with the reason), account not due, authorisation lapsed, or n
 
 TARGET is a post URL (X, Bluesky, Mastodon, Reddit, Telegram, YouTube, or an RSS item's link),
 PLATFORM:POST_ID, or an alert id. Looking is recorded in the audit log (an `access` event: who,
-what, why). Lookups use a local index (a cache under $SOCIALHUB_DATA_DIR/cache/; deleting it
-loses nothing), updated on each call with the batches stored since the last one."""
+what, why). Lookups use a local index, a cache in $SOCIALHUB_CACHE_DIR (else
+$SOCIALHUB_DATA_DIR/cache/) that deleting loses nothing from, updated on each call with only
+the batches stored since the last one."""
 
 EPILOG = """\
 examples:

@@ -3,8 +3,9 @@
 It is a cache only. Everything in it is read from the store (batch manifests, normalised posts,
 the alert ledger and the audit log) and nothing is written back: deleting the file loses nothing,
 the next ``socialhub explain`` rebuilds it. It lives at
-``<data dir>/cache/explain-<sha256 of the store location>.sqlite`` (``$SOCIALHUB_DATA_DIR``,
-else ``$SOCIALHUB_HOME/socialhub-data``), one file per store.
+``<cache>/explain-<sha256 of the store location>.sqlite``, one file per store, where ``<cache>`` is
+``$SOCIALHUB_CACHE_DIR`` if set, else ``<data dir>/cache`` (``$SOCIALHUB_DATA_DIR``, else
+``$SOCIALHUB_HOME/socialhub-data``).
 
 Built incrementally: each call lists ``batches/`` and ``alerts/ledger/`` and reads only the keys
 not indexed yet (the keys done are in the ``objects`` table), and reads audit events only after the
@@ -66,10 +67,16 @@ def store_location(store: ObjectStore) -> str:
 
 
 def default_index_path(store: ObjectStore) -> Path:
+    """``$SOCIALHUB_CACHE_DIR`` (the local cache folder, shared with the classifier versions) if set,
+    else ``<data dir>/cache``; one file per store: ``explain-<sha256 of the store location>.sqlite``."""
+    import os
+
     from socialhub.config import Settings
 
     digest = hashlib.sha256(store_location(store).encode("utf-8")).hexdigest()[:16]
-    return Settings.from_env().data_dir / "cache" / f"explain-{digest}.sqlite"
+    folder = Path(os.environ["SOCIALHUB_CACHE_DIR"]) if os.environ.get("SOCIALHUB_CACHE_DIR") \
+        else Settings.from_env().data_dir / "cache"
+    return folder / f"explain-{digest}.sqlite"
 
 
 @dataclass(frozen=True)
