@@ -232,3 +232,20 @@ def test_help_has_examples(capsys):
         main(["explain", "--help"])
     out = capsys.readouterr().out
     assert "examples:" in out and "socialhub explain https://x.com/" in out and "--why" in out
+
+
+def test_a_near_miss_names_its_category_and_margin(tmp_path, capsys):
+    """A threat-like post just under its threshold: the verdict gives the score, the gap and the threshold."""
+    from socialhub.alerts.sinks import OutboxSink
+    from socialhub.storage import LocalStore
+    from tests.review._pipeline import populate
+
+    store = LocalStore(tmp_path / "store")
+    populate(store, OutboxSink(tmp_path / "outbox"), texts={"1": "he better watch himself round here",
+                                                     "2": "gonna stab him when we catch him lacking"})
+    assert main(["explain", "https://x.social/@acct/1", "--store", str(store.root), "--json", "--by", "t"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    v = r["classification"]["scores"]["violence_threat"]
+    assert 0 < v["score"] < v["threshold"] and r["outcome"] == "below_threshold"
+    assert r["verdict"] == (f"not alerted: violence_threat scored {v['score']:.2f}, {v['threshold'] - v['score']:.2f} "
+                            f"below its threshold {v['threshold']:.2f} (the closest of 4 categories)")

@@ -490,9 +490,13 @@ def explain(store: ObjectStore, target: Target, *, index: ExplainIndex, entries:
         quality = {"suite": f"{q.get('suite')} {q.get('version')}", "batch_rows": result.get("posts"),
                    "batch_quarantined": result.get("quarantined"), "processed_at": result.get("processed_at")}
         if quarantined is not None:
+            from socialhub.quality.rules import RULES
             from socialhub.quality.suite import REASONS_KEY
 
-            quality.update(status="quarantined", reasons=list(quarantined.get(REASONS_KEY) or []))
+            why = {rule.label: rule.why for rule in RULES}
+            reasons = list(quarantined.get(REASONS_KEY) or [])
+            quality.update(status="quarantined", reasons=reasons,
+                           why_the_rules_exist=[f"{r}: {why.get(r, 'a rule of an older suite version')}" for r in reasons])
         elif result.get("status") == "held":
             quality.update(status="held", gate=result.get("error"))
         else:
