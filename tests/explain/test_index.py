@@ -81,7 +81,7 @@ def test_progress_is_printed_when_many_batches_are_new(tmp_path, monkeypatch):
     said: list[str] = []
     index = ExplainIndex(store, tmp_path / "i.sqlite", progress=said.append)
     explain(store, parse_target("mastodon:2"), index=index, entries=[], watchlist_source="test")
-    assert said[0].startswith("indexing 1 new batch(es) and 3 alert(s)")
+    assert said[0].startswith("indexing 1 new batch(es), 3 alert(s) and about 0 audit event(s)")
     assert said[1].startswith("indexing 1 new batch(es) (4 posts)") and " ... done in " in said[1]
     said.clear()
     explain(store, parse_target("mastodon:2"), index=index, entries=[], watchlist_source="test")

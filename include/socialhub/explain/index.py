@@ -157,10 +157,14 @@ class ExplainIndex:
         stats = UpdateStats(rebuilt=self.rebuilt)
         manifests = [k for k in self._new_keys("batches/") if k.endswith(".json")]
         ledger = [k for k in self._new_keys("alerts/ledger/") if k.endswith(".json")]
-        loud = len(manifests) + len(ledger) >= PROGRESS_AT
+        row = self.db.execute("SELECT v FROM meta WHERE k='audit_seq'").fetchone()
+        head_raw = self.store.get_or_none(HEAD)
+        new_events = max(0, (int(json.loads(head_raw)["seq"]) if head_raw else -1) - (int(row[0]) if row else -1))
+        # audit events are small and many: one in ten counts like a batch towards printing progress
+        loud = len(manifests) + len(ledger) + new_events // 10 >= PROGRESS_AT
         if loud:
-            self.progress(f"indexing {len(manifests):,} new batch(es) and {len(ledger):,} alert(s) of "
-                          f"{store_location(self.store)} into {self.path} ...")
+            self.progress(f"indexing {len(manifests):,} new batch(es), {len(ledger):,} alert(s) and about "
+                          f"{new_events:,} audit event(s) of {store_location(self.store)} into {self.path} ...")
         with self.db:
             for key in manifests:
                 stats.posts += self._index_manifest(key)
