@@ -63,8 +63,12 @@ def test_pipeline_on_s3_and_slack_alerts_each_item_once(runner, moto_endpoint, b
     with ReplayServer().start() as replay, SlackAPIServer(token=SLACK_TOKEN).start() as slack:
         watchlist = write_watchlist(tmp_path / "watchlist.yaml", replay)
         replay.require_token("mastodon", PLATFORM_TOKEN)  # the token must come from the Connection
+        from tests.core.test_shadow import lenient
+
         runner.extra_env.update({
             "SOCIALHUB_WATCHLIST": str(watchlist),
+            # a candidate that flags more, in shadow: its results are stored and must never alert
+            "SOCIALHUB_SHADOW_CLASSIFIER": str(lenient(tmp_path)),
             "AIRFLOW_CONN_SOCIALHUB_STORAGE": conn({
                 "conn_type": "aws", "login": "testing", "password": S3_SECRET,
                 "extra": {"endpoint_url": moto_endpoint, "region_name": "us-east-1", "bucket": bucket,
@@ -100,6 +104,18 @@ def test_pipeline_on_s3_and_slack_alerts_each_item_once(runner, moto_endpoint, b
         # one Slack message per flagged item, accepted by the payload-checking server
         assert slack.errors == []
         assert len(slack.messages) == len(flagged)
+
+        # each decision names the recorded classifier version; the shadow's results are stored beside
+        # the live ones, flag more, and alerted nobody (the message count above is the live one)
+        versions = {json.loads(s3.get_object(Bucket=bucket, Key=k)["Body"].read())["id"]
+                    for k in _objects(s3, bucket, "hub/classifiers/versions/") if k.endswith("/record.json")}
+        live_ids = {r["classification"]["classifier_id"] for r in curated}
+        shadow_rows = _rows(s3, bucket, _objects(s3, bucket, "hub/shadow/"))
+        shadow_ids = {r["classification"].get("classifier_id") for r in shadow_rows}
+        assert len(live_ids) == 1 and live_ids < versions and shadow_ids == {None}
+        assert len(shadow_rows) == len(curated)
+        assert sum(1 for r in shadow_rows if r["classification"]["labels"]) > len(flagged)
+        assert {k.split("/")[2] for k in _objects(s3, bucket, "hub/shadow/")} <= versions - live_ids
         texts = json.dumps([m.blocks for m in slack.messages])
         for row in flagged:
             assert row["url"] in texts
