@@ -449,6 +449,7 @@ def build_parser() -> argparse.ArgumentParser:
     # commands kept in their own modules (each has ``register(sub)``), added here one line each
     _register("socialhub.classify.versions_cli", sub)
     _register("socialhub.explain.cli", sub)
+    _register("socialhub.reclassify.cli", sub)
     _plain_help(p)
     return p
 
