@@ -309,7 +309,7 @@ def _replay_clock(base: Path) -> Any:
 
 #: the demo's shadow candidate: these thresholds instead of the packaged ones (a trial that catches
 #: more possible threats and fewer weapon mentions, the kind of change tried in shadow first)
-TRIAL_THRESHOLDS = {"violence_threat": 0.25, "weapon": 0.5}
+TRIAL_THRESHOLDS: dict[str, float] = {"violence_threat": 0.25, "weapon": 0.5}
 
 
 def demo_candidate(base: Path) -> Path:
@@ -326,7 +326,8 @@ def demo_candidate(base: Path) -> Path:
     for cat, value in TRIAL_THRESHOLDS.items():
         rest = re.sub(rf"(?m)^(  {cat}: )[0-9.]+$", rf"\g<1>{value}", rest, count=1)
     head = re.sub(r'(?m)^version: "([^"]+)"$', r'version: "\1-trial"', head, count=1)
-    changes = ", ".join(f"{c} {packaged.thresholds[c]:g} -> {v:g}" for c, v in TRIAL_THRESHOLDS.items())
+    current: dict[str, float] = {str(c): float(t) for c, t in packaged.thresholds.items()}
+    changes = ", ".join(f"{c} {current[c]:g} -> {v:g}" for c, v in TRIAL_THRESHOLDS.items())
     folder = base / "candidate"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "thresholds.yaml").write_text(

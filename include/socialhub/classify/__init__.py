@@ -28,10 +28,10 @@ from typing import TYPE_CHECKING, Any
 from socialhub.classify.base import Classification, Classifier, Reason
 from socialhub.classify.lexicon import load_lexicon, load_thresholds
 from socialhub.classify.normalise import NormalisedText, normalise
-from socialhub.classify.rules import Hit, RuleClassifier
 
 if TYPE_CHECKING:
     from socialhub.classify.combined import CombinedClassifier
+    from socialhub.classify.rules import Hit, RuleClassifier
 
 __all__ = [
     "CLASSIFIER_VERSION",
@@ -59,6 +59,8 @@ NO_MODEL = False
 def _build(lexicon_path: str | Path | None, thresholds_path: str | Path | None,
            thresholds: dict[str, float] | None, model_dir: str | Path | bool | None,
            ) -> RuleClassifier | CombinedClassifier:
+    from socialhub.classify.rules import RuleClassifier
+
     lexicon = load_lexicon(lexicon_path)
     thr = load_thresholds(thresholds_path)
     if model_dir is False:
@@ -105,6 +107,8 @@ def load_classifier(lexicon_path: str | Path | None = None, thresholds_path: str
 def load_rule_classifier(lexicon_path: str | Path | None = None, thresholds_path: str | Path | None = None,
                          *, thresholds: dict[str, float] | None = None) -> RuleClassifier:
     """The rule classifier alone (``rules_only`` thresholds), e.g. to compare it with the full layer."""
+    from socialhub.classify.rules import RuleClassifier
+
     clf = _build(lexicon_path, thresholds_path, thresholds, NO_MODEL)
     assert isinstance(clf, RuleClassifier)
     return clf
@@ -116,4 +120,8 @@ load_classifier.cache_clear = _default_classifier.cache_clear  # type: ignore[at
 def __getattr__(name: str) -> Any:
     if name == "CLASSIFIER_VERSION":
         return _default_classifier().version
+    if name in ("Hit", "RuleClassifier"):   # imported on first use: the rules compile their patterns (~2 s)
+        from socialhub.classify import rules
+
+        return getattr(rules, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
