@@ -66,8 +66,9 @@ def build(store, shadow=None):
     return live, records
 
 
-def candidate_thresholds(tmp_path, violence_threat=0.015, name="thresholds.yaml", weapon=None):
-    """The packaged thresholds file with another violence_threat (and weapon) threshold, its own version."""
+def candidate_thresholds(tmp_path, violence_threat=0.015, name="thresholds.yaml", weapon=None, rules_violence=None):
+    """The packaged thresholds file with another violence_threat (and weapon, and the rules'
+    violence_threat: the rules' own labels always stand) threshold, and its own version."""
     text = DEFAULT_THRESHOLDS_PATH.read_text(encoding="utf-8")
     head, rest = text.split("\nthresholds:\n", 1)
     block, tail = rest.split("\nrules_only:", 1)
@@ -75,6 +76,8 @@ def candidate_thresholds(tmp_path, violence_threat=0.015, name="thresholds.yaml"
              else f"  weapon: {weapon}" if weapon is not None and ln.strip().startswith("weapon:") else ln
              for ln in block.splitlines()]
     head = head.replace('version: "', f'version: "{name.split(".")[0]}-', 1)
+    if rules_violence is not None:
+        tail = tail.replace("\n  violence_threat:", f"\n  violence_threat: {rules_violence} #", 1)
     path = tmp_path / name
     path.write_text(head + "\nthresholds:\n" + "\n".join(lines) + "\nrules_only:" + tail, encoding="utf-8")
     return path

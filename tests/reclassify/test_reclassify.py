@@ -173,7 +173,7 @@ def test_an_empty_period_or_a_missing_store_exits_2_naming_the_days_there_are(st
                  "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert code == 2
-    assert f"no curated posts stored for 2020-01-01 to 2020-01-31" in err
+    assert "no curated posts stored for 2020-01-01 to 2020-01-31" in err
     assert f"curated posts are stored for 2 day(s), {D1} to {D2}" in err and "--from/--to" in err
     assert snapshot(store) == before
     code = main(["reclassify", "--from", D1, "--to", D2, "--store", str(tmp_path / "nowhere"),
