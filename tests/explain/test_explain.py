@@ -38,15 +38,15 @@ def test_below_threshold_says_which_category_and_by_how_much(world, capsys):
     r = report(world, capsys, "mastodon:2")
     assert r["outcome"] == "below_threshold" and r["alert"] is None
     m = re.fullmatch(r"not alerted: (\w+) scored (\d\.\d\d), (\d\.\d\d) below its threshold (\d\.\d\d) "
-                     r"\(the closest of 4 categories\)", r["verdict"])
+                     r"\(\d+% of it: the nearest of 4 categories\)", r["verdict"])
     assert m, r["verdict"]
     cat, score, gap, threshold = m.group(1), *map(float, m.groups()[1:])
     judged = r["classification"]["scores"]
     assert judged[cat]["threshold"] == pytest.approx(threshold, abs=0.005)
     assert judged[cat]["score"] == pytest.approx(score, abs=0.005)
     assert gap == pytest.approx(threshold - score, abs=0.011)
-    # the named category is the closest to its threshold
-    assert max(judged, key=lambda c: judged[c]["margin"]) == cat
+    # the named category came nearest its threshold, relative to it (thresholds differ a lot)
+    assert max(judged, key=lambda c: (judged[c]["score"] / judged[c]["threshold"], c)) == cat
     assert r["classification"]["labels"] == [] and r["quality"]["status"] == "passed"
 
 
@@ -248,4 +248,5 @@ def test_a_near_miss_names_its_category_and_margin(tmp_path, capsys):
     v = r["classification"]["scores"]["violence_threat"]
     assert 0 < v["score"] < v["threshold"] and r["outcome"] == "below_threshold"
     assert r["verdict"] == (f"not alerted: violence_threat scored {v['score']:.2f}, {v['threshold'] - v['score']:.2f} "
-                            f"below its threshold {v['threshold']:.2f} (the closest of 4 categories)")
+                            f"below its threshold {v['threshold']:.2f} ({v['score'] / v['threshold']:.0%} of it: "
+                            "the nearest of 4 categories)")

@@ -342,9 +342,12 @@ def _below_threshold(classification: dict[str, Any]) -> str:
     judged = [(cat, v["score"], v["threshold"]) for cat, v in scores.items() if v.get("threshold") is not None]
     if not judged:
         return "not alerted: no category has a threshold recorded with its score"
-    cat, score, threshold = max(judged, key=lambda t: (t[1] - t[2], t[0]))
+    # nearest relative to its threshold: thresholds differ (weapon 0.12, gang 0.55), so the smallest
+    # gap would nearly always name the lowest threshold, not the score that came nearest to a label
+    cat, score, threshold = max(judged, key=lambda t: (t[1] / t[2] if t[2] > 0 else 0.0, t[0]))
+    share = score / threshold if threshold > 0 else 0.0
     return (f"not alerted: {cat} scored {_fmt(score)}, {_fmt(threshold - score)} below its threshold "
-            f"{_fmt(threshold)} (the closest of {len(judged)} categories)")
+            f"{_fmt(threshold)} ({share:.0%} of it: the nearest of {len(judged)} categories)")
 
 
 def _verdict(report: dict[str, Any]) -> tuple[str, str]:
