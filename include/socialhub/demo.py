@@ -336,6 +336,47 @@ def demo_candidate(base: Path) -> Path:
     return folder
 
 
+def explain_targets(store: Any) -> tuple[str | None, str | None]:
+    """Two posts to explain at the end of the demo: an alerted one (a referred one if an officer
+    referred any, so the review and referral show too) and the not-alerted post that came closest
+    to a threshold (the verdict then says by how much it stayed below)."""
+    from socialhub.alerts.model import alert_id_for
+    from socialhub.models import from_jsonl
+
+    referred = sorted(k.split("/")[1] for k in store.list("referrals/") if k.count("/") >= 2)
+    alerted: str | None = referred[0] if referred else None
+    closest: tuple[float, str] | None = None
+    for key in sorted(store.list("curated/")):
+        for row in from_jsonl(store.get(key)):
+            c = row.get("classification") or {}
+            target = row.get("url") or f"{row['platform']}:{row['post_id']}"   # as an officer would paste it
+            if c.get("labels"):
+                if alerted is None and store.exists(f"alerts/ledger/{alert_id_for(row['platform'], row['post_id'])}.json"):
+                    alerted = target
+                continue
+            thresholds = c.get("thresholds") or {}
+            ratio = max((score / thresholds[cat] for cat, score in (c.get("scores") or {}).items()
+                         if thresholds.get(cat)), default=0.0)
+            if closest is None or ratio > closest[0]:
+                closest = (ratio, target)
+    return alerted, closest[1] if closest else None
+
+
+def show_explained(store: Any, step: Any) -> None:
+    """``socialhub explain`` on one alerted and one not-alerted post (each view is an audit event)."""
+    from socialhub.cli import main as cli
+
+    alerted, quiet = explain_targets(store)
+    for what, target in (("an alerted post", alerted), ("a post that was not alerted", quiet)):
+        if target is None:
+            continue
+        step(f"why was this alerted, or not? socialhub explain {target}  ({what})")
+        sys.stdout.flush()
+        cli(["explain", target, "--store", str(store.root), "--by", "socialhub demo",
+             "--why", f"demo: explain {what}"])
+        sys.stdout.flush()
+
+
 def run_demo(*, fresh: bool = False, project_dir: Path | None = None, review: bool = True,
              inputs: DemoInputs | None = None) -> int:
     from socialhub.models import utc_iso
@@ -407,6 +448,7 @@ def run_demo(*, fresh: bool = False, project_dir: Path | None = None, review: bo
         reviewed = run_review_demo(project, home, data_dir, env, step=step)
         events = [e for e in AuditLog(store).events() if int(e.get("seq", -1)) >= first_event]
         print(format_review_summary(reviewed, store.root, events))
+    show_explained(store, step)
     print("\n" + audit_hint(store.root, wall_start, dt.datetime.now(dt.UTC).date().isoformat()))
     print(f"\nDone in {time.monotonic() - t0:.0f}s. Run `make demo` again: nothing new is collected and no alert "
           f"is sent twice. `make demo-reset` starts over.")
