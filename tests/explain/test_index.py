@@ -114,3 +114,25 @@ def test_lookup_does_not_list_curated_objects(tmp_path, monkeypatch):
     assert r["outcome"] == "alerted"
     assert not any(p.startswith(("curated", "posts", "flagged", "raw")) for p in listed), listed
     index.close()
+
+
+def test_a_store_started_again_at_the_same_place_gets_a_new_index(tmp_path, capsys):
+    """`make demo-reset` deletes the store; the index of the old one (kept outside it) must not answer
+    for the new one, whose audit events reuse the same numbers: it answers as a fresh index would."""
+    import shutil
+
+    store = _store(tmp_path)
+    old = _explain(store, "mastodon:2", capsys)
+    shutil.rmtree(store.root)
+    shutil.rmtree(tmp_path / "outbox")
+    store = LocalStore(tmp_path / "store")
+    populate(store, OutboxSink(tmp_path / "outbox"), now=NOW + timedelta(days=1))
+    index = ExplainIndex(store)
+    assert index.rebuilt
+    index.close()
+    new = _explain(store, "mastodon:2", capsys)
+    assert new["collection"]["captured_at"] != old["collection"]["captured_at"]
+    default_index_path(store).unlink()
+    fresh = _explain(store, "mastodon:2", capsys)
+    drop = ("generated_at",)
+    assert {k: v for k, v in new.items() if k not in drop} == {k: v for k, v in fresh.items() if k not in drop}

@@ -60,6 +60,10 @@ CREATE INDEX IF NOT EXISTS audit_ref ON audit(ref, seq);
 """
 
 
+#: a random id written once into a store, telling apart two stores at the same location over time
+STORE_ID_KEY = "state/store-id.json"
+
+
 def store_location(store: ObjectStore) -> str:
     from socialhub.audit.where import store_label
 
@@ -126,13 +130,18 @@ class ExplainIndex:
                 db.executescript(_SCHEMA)
                 row = db.execute("SELECT v FROM meta WHERE k='schema'").fetchone()
                 loc = db.execute("SELECT v FROM meta WHERE k='store'").fetchone()
+                ident = db.execute("SELECT v FROM meta WHERE k='identity'").fetchone()
                 if row is None:
                     self.rebuilt = True
                     db.execute("INSERT OR REPLACE INTO meta VALUES('schema', ?)", (SCHEMA_VERSION,))
                     db.execute("INSERT OR REPLACE INTO meta VALUES('store', ?)", (store_location(self.store),))
+                    db.execute("INSERT OR REPLACE INTO meta VALUES('identity', ?)", (self._identity(),))
                     db.commit()
                     return db
-                if row[0] == SCHEMA_VERSION and loc and loc[0] == store_location(self.store):
+                # the same location can hold another store (deleted and started again, e.g. `make demo-reset`):
+                # its identity tells them apart, and an index of the old one is thrown away
+                if (row[0] == SCHEMA_VERSION and loc and loc[0] == store_location(self.store)
+                        and ident and ident[0] == self._identity()):
                     return db
             except sqlite3.DatabaseError:
                 if attempt == 2:
@@ -140,6 +149,25 @@ class ExplainIndex:
             db.close()
             self.path.unlink(missing_ok=True)   # another schema or a damaged file: it is only a cache
         raise RuntimeError("unreachable")
+
+    def _identity(self) -> str:
+        """The store's identity: a random id written once into it (``state/store-id.json``) the first
+        time an index opens it, so a store deleted and started again at the same place is told apart."""
+        if getattr(self, "_ident", None) is None:
+            import uuid
+
+            from socialhub.errors import ImmutableObjectError
+
+            raw = self.store.get_or_none(STORE_ID_KEY)
+            if raw is None:
+                try:
+                    self.store.put(STORE_ID_KEY, json.dumps({"store_id": uuid.uuid4().hex}).encode(),
+                                   content_type="application/json")
+                except ImmutableObjectError:
+                    pass      # another process wrote it first: theirs stands
+                raw = self.store.get(STORE_ID_KEY)
+            self._ident = hashlib.sha256(raw).hexdigest()
+        return str(self._ident)
 
     def close(self) -> None:
         self.db.close()
