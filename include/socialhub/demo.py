@@ -307,9 +307,10 @@ def _replay_clock(base: Path) -> Any:
     return lambda: epoch + __import__("datetime").timedelta(seconds=int(time.monotonic() - started))
 
 
-#: the demo's shadow candidate: these thresholds instead of the packaged ones (a trial that catches
-#: more possible threats and fewer weapon mentions, the kind of change tried in shadow first)
-TRIAL_THRESHOLDS: dict[str, float] = {"violence_threat": 0.25, "weapon": 0.5}
+#: the demo's shadow candidate: these thresholds instead of the packaged ones (a trial meant to catch
+#: more possible threats and fewer drug false alarms, the kind of change tried in shadow first; on the
+#: demo data it catches no new post and drops one drug advert, which the shadow report shows)
+TRIAL_THRESHOLDS: dict[str, float] = {"violence_threat": 0.10, "drug_supply": 0.90}
 
 
 def demo_candidate(base: Path) -> Path:
@@ -412,12 +413,15 @@ def run_demo(*, fresh: bool = False, project_dir: Path | None = None, review: bo
     if _inputs_changed(base, inputs):
         step("note: the last demo run here used another watchlist or replay data; its state is kept "
              "(use --fresh to start over)")
+    os.environ.setdefault("SOCIALHUB_CACHE_DIR", str(base / "cache"))   # explain's index, for this process
     first_event = len(LocalStore(data_dir / "store").list("audit/events/"))   # this run's events come after
     wall_start = dt.datetime.now(dt.UTC).date().isoformat()
     with ReplayServer(inputs.data, now=_replay_clock(base)).start() as replay:
         conns: dict[str, str] = {"SOCIALHUB_POLL_ALL": "true",   # poll every account each demo run
                                  # a candidate classifier in shadow: stored beside the live results, never alerted
-                                 "SOCIALHUB_SHADOW_CLASSIFIER": str(demo_candidate(base))}
+                                 "SOCIALHUB_SHADOW_CLASSIFIER": str(demo_candidate(base)),
+                                 # recorded classifier versions and explain's index: in .demo/, reset with it
+                                 "SOCIALHUB_CACHE_DIR": str(base / "cache")}
         if inputs.watchlist:
             conns["SOCIALHUB_WATCHLIST"] = str(inputs.watchlist)
         conns |= {f"AIRFLOW_CONN_SOCIALHUB_{p.upper()}": json.dumps({"conn_type": "http",
@@ -448,6 +452,14 @@ def run_demo(*, fresh: bool = False, project_dir: Path | None = None, review: bo
         reviewed = run_review_demo(project, home, data_dir, env, step=step)
         events = [e for e in AuditLog(store).events() if int(e.get("seq", -1)) >= first_event]
         print(format_review_summary(reviewed, store.root, events))
+    if process and process.get("shadow"):
+        step("the shadow version against the live one and the officers' decisions: socialhub shadow report")
+        sys.stdout.flush()
+        from socialhub.cli import main as cli
+
+        cli(["shadow", "report", "--from", started[:10], "--to", utc_iso(now(demo=True))[:10], "--store",
+             str(store.root), "--out", str(base / "shadow-report"), "--by", "socialhub demo"])
+        sys.stdout.flush()
     show_explained(store, step)
     print("\n" + audit_hint(store.root, wall_start, dt.datetime.now(dt.UTC).date().isoformat()))
     print(f"\nDone in {time.monotonic() - t0:.0f}s. Run `make demo` again: nothing new is collected and no alert "

@@ -157,13 +157,15 @@ class LocalAirflow(AirflowProcesses):
         return self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/hitlDetails?limit=1000",
                         user=user)["hitl_details"]
 
-    def parked_reviews(self, dag_id: str, run_id: str, *, user: str, settle: float = 5.0) -> list[dict[str, Any]]:
+    def parked_reviews(self, dag_id: str, run_id: str, *, user: str, settle: float = 15.0) -> list[dict[str, Any]]:
         """HITL requests of the run that have been waiting for an answer for at least ``settle`` seconds.
 
         Why wait: in Airflow 3.3.2 an answer that lands before the scheduler has handled the
         executor's "finished" event of the attempt that parked (usually well under a second, more
         on a loaded machine) makes the scheduler think the task was killed externally; it retries
-        and asks again. People never answer that fast; scripts must not either.
+        and asks again. People never answer that fast; scripts must not either. 5 s was once too
+        short: the parked attempt's process took 5 s to exit and the answer came 0.4 s later, so the
+        retry asked again and the answer was lost to a timeout (15 s now, with a 30 s response time).
         """
         now = time.monotonic()
         out = []
