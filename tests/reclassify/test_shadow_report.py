@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import pytest
 
@@ -80,6 +81,10 @@ def test_the_cli_writes_the_report_and_stores_the_summary_promotion_attaches(sto
     assert f"shadow {shadowed.id}, {D1}..{D2}: 12 posts in 2 batch(es)" in out
     assert "agreement:          75.0% same label set" in out
     assert "alerts:             live 6, shadow 5 (+1 added, -2 dropped)" in out
+    # the posts themselves, by URL, with the score of the label added or dropped
+    listed = [line.split(":", 1)[0].strip() for line in out.splitlines() if line.startswith("    would ")]
+    assert listed == ["would add", "would drop", "would drop"]
+    assert re.search(r"would add:\s+\S+/12 \(weapon \d\.\d+\)", out), out
     assert "confirmed:        shadow also flags 1 of 2" in out and "false positives:  shadow drops 1 of 2" in out
     assert "precision:        shadow 50% (95% CI" in out and "n=2" in out
     folder = tmp_path / "out"

@@ -363,6 +363,23 @@ def shadow_page(comparisons: list[ShadowComparison], day_from: str, day_to: str,
                 warnings=warnings)
 
 
+#: posts the shadow would add or drop, listed by URL in the summary (the CSV lists them all)
+LISTED = 5
+
+
+def _listed(rows: list[dict[str, Any]], what: str, labels: str) -> list[str]:
+    out = []
+    for r in rows[:LISTED]:
+        where = r.get("url") or f"{r.get('platform')}:{r.get('post_id')}"
+        cats = str(r.get(labels) or "").split()
+        scores = dict(p.split("=", 1) for p in str(r.get("live_scores") or "").split() if "=" in p)
+        said = ", ".join(f"{c} {scores[c]}" for c in cats if c in scores) or "no label"
+        out.append(f"    {what + ':':<16}{where} ({said})")
+    if len(rows) > LISTED:
+        out.append(f"    ... and {len(rows) - LISTED} more (see the CSV)")
+    return out
+
+
 def shadow_lines(comparisons: list[ShadowComparison], paths: list[Path] | None = None,
                  stored: dict[str, str] | None = None) -> list[str]:
     lines = []
@@ -374,6 +391,7 @@ def shadow_lines(comparisons: list[ShadowComparison], paths: list[Path] | None =
                   f"  agreement:          {agree} same label set ({by_cat})",
                   f"  alerts:             live {_n(c.live_alerts)}, shadow {_n(c.shadow_alerts)} "
                   f"(+{_n(len(c.added))} added, -{_n(len(c.dropped))} dropped)",
+                  *_listed(c.added, "would add", "shadow_labels"), *_listed(c.dropped, "would drop", "live_labels"),
                   f"  officers' reviews:  {r['reviewed_alerts']} decided live alert(s) "
                   f"({', '.join(f'{k} {n}' for k, n in r['by_option'].items()) or 'none'}; "
                   f"{r['timed_out_not_counted']} timed out, not counted)",
