@@ -152,3 +152,43 @@ def test_airflow_admin_who_is_not_an_auditor_is_turned_away(browser: Browser, ap
                if e["action"] == "access" and e["actor"]["name"] == "bob"]
     assert refused and not any(e["details"]["granted"] for e in refused)
     assert refused[0]["actor"]["airflow_role"] == "admin"
+
+
+def test_why_was_this_alerted_from_the_report_page(browser: Browser, api_server: ApiServer, screenshots, period):
+    """An auditor asks about one alert with the form at the end of the report page: the explain view
+    opens (verdict first, then the eight sections), fits 1280 and 800 px, and the view is recorded."""
+    from tests.ui.layout import layout
+
+    store = LocalStore(api_server.store_path)
+    referred = next(e for e in AuditLog(store).events()
+                    if e["action"] == "referral" and e["details"].get("kind") == "platform")
+    alert_id = referred["object"].removeprefix("alert:")
+    page = browser.new_page()
+    try:
+        login(page, api_server, "alice", f"{api_server.base_url}/socialhub-audit/?{urlencode(period)}")
+        page.wait_for("!!document.querySelector('form.explain input[name=target]')", timeout=60,
+                      what="the explain form on the auditors' page")
+        page.eval(f"const f = document.querySelector('form.explain'); f.target.value = {alert_id!r}; "
+                  "f.why.value = 'checking a referral for the quarterly audit'; f.submit()")
+        page.wait_for("location.pathname.endsWith('/explain') && document.readyState === 'complete'",
+                      timeout=60, what="the explain view")
+        body = page.eval("document.body.innerText")
+        shapes = {}
+        for width in (1280, 800):
+            page.set_viewport(width)
+            __import__("time").sleep(0.3)
+            shapes[width] = layout(page)
+            page.screenshot(screenshots / f"auditor-explain-{width}.png", width=width)
+    finally:
+        page.close()
+    assert "Why was this post alerted, or not?" in body and "alerted:" in body
+    for section in ("Watchlist entry and authorisation", "Collection", "Quality", "Classification", "Alert",
+                    "Review", "Referral", "Retention"):
+        assert section in body, section
+    assert body.index("alerted:") < body.index("Collection")            # the verdict comes first
+    assert "Refer to platform" in body
+    for width, f in shapes.items():
+        assert f["page_overflow"] <= 0, (width, f["page_overflow"])    # nothing wider than the window
+    views = [e for e in AuditLog(store).events() if e["action"] == "access"
+             and e["actor"].get("name") == "alice" and alert_id in str(e.get("object", "")) + str(e.get("details"))]
+    assert views and "quarterly audit" in str(views[-1])

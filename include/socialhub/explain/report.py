@@ -607,23 +607,26 @@ def render_text(report: dict[str, Any]) -> str:
         lines.append("Why it is not in the store:")
         lines.extend(_lines(report["not_collected"], 1))
     for key, title in SECTIONS:
-        value = report.get(key)
-        lines += ["", title]
-        if not value:
-            lines.append(f"  {_empty_section(key, report)}")
-            continue
-        if key == "classification":
-            rest = {k: v for k, v in value.items() if k != "scores"}
-            lines.extend(_lines({k: rest[k] for k in list(rest)[:5]}, 1))
-            lines.append("  scores (score vs threshold, margin):")
-            lines.extend(_score_lines(value))
-            lines.append("  evidence (the post's words that raised a score):" if value.get("evidence")
-                         else "  evidence: none")
-            lines.extend(f"    - {_evidence_line(r)}" for r in value.get("evidence") or [])
-            lines.extend(_lines({k: rest[k] for k in list(rest)[5:] if k != "evidence"}, 1))
-            continue
-        lines.extend(_lines(value, 1))
+        lines += ["", title, *_section_lines(key, report)]
     return "\n".join(lines) + "\n"
+
+
+def _section_lines(key: str, report: dict[str, Any]) -> list[str]:
+    """One section's lines, indented by two spaces (the terminal and the auditors' page show the same)."""
+    value = report.get(key)
+    if not value:
+        return [f"  {_empty_section(key, report)}"]
+    if key != "classification":
+        return _lines(value, 1)
+    rest = {k: v for k, v in value.items() if k != "scores"}
+    lines = _lines({k: rest[k] for k in list(rest)[:5]}, 1)
+    lines.append("  scores (score vs threshold, margin):")
+    lines.extend(_score_lines(value))
+    lines.append("  evidence (the post's words that raised a score):" if value.get("evidence")
+                 else "  evidence: none")
+    lines.extend(f"    - {_evidence_line(r)}" for r in value.get("evidence") or [])
+    lines.extend(_lines({k: rest[k] for k in list(rest)[5:] if k != "evidence"}, 1))
+    return lines
 
 
 def render_html(report: dict[str, Any]) -> str:
@@ -639,8 +642,7 @@ def render_html(report: dict[str, Any]) -> str:
         parts.append("<h2>Why it is not in the store</h2><pre>" + e("\n".join(_lines(report["not_collected"], 0)))
                      + "</pre>")
     for key, title in SECTIONS:
-        value = report.get(key)
-        body = "\n".join(_lines(value, 0)) if value else _empty_section(key, report)
+        body = "\n".join(line[2:] if line.startswith("  ") else line for line in _section_lines(key, report))
         parts.append(f"<h2>{e(title)}</h2><pre>{e(body)}</pre>")
     return "\n".join(parts)
 
