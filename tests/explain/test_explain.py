@@ -37,6 +37,7 @@ def verdict(text: str) -> str:
 def test_below_threshold_says_which_category_and_by_how_much(world, capsys):
     r = report(world, capsys, "mastodon:2")
     assert r["outcome"] == "below_threshold" and r["alert"] is None
+    assert "alert_id" not in r["post"]          # no alert: no alert id that would read as one sent
     m = re.fullmatch(r"not alerted: (\w+) scored (\d\.\d\d), (\d\.\d\d) below its threshold (\d\.\d\d) "
                      r"\(\d+% of it: the nearest of 4 categories\)", r["verdict"])
     assert m, r["verdict"]

@@ -509,6 +509,8 @@ def explain(store: ObjectStore, target: Target, *, index: ExplainIndex, entries:
     report["alert"] = _alert_section(store, alert_id)
     report["review"] = _review_section(store, index, alert_id) if report["alert"] else None
     report["referral"] = _referral_section(store, alert_id) if report["alert"] else None
+    if not report["alert"]:
+        report["post"].pop("alert_id")   # no alert: an id would read as one that was sent
     report["retention"] = _retention_section(store, manifest, result, now, policy)
     report["outcome"], report["verdict"] = _verdict(report)
     return report
