@@ -374,7 +374,7 @@ def _listed(rows: list[dict[str, Any]], what: str, labels: str) -> list[str]:
         cats = str(r.get(labels) or "").split()
         scores = dict(p.split("=", 1) for p in str(r.get("live_scores") or "").split() if "=" in p)
         said = ", ".join(f"{c} {scores[c]}" for c in cats if c in scores) or "no label"
-        out.append(f"    {what + ':':<16}{where} ({said})")
+        out.append(f"    {what:<16}{where} ({said})")
     if len(rows) > LISTED:
         out.append(f"    ... and {len(rows) - LISTED} more (see the CSV)")
     return out
@@ -391,7 +391,7 @@ def shadow_lines(comparisons: list[ShadowComparison], paths: list[Path] | None =
                   f"  agreement:          {agree} same label set ({by_cat})",
                   f"  alerts:             live {_n(c.live_alerts)}, shadow {_n(c.shadow_alerts)} "
                   f"(+{_n(len(c.added))} added, -{_n(len(c.dropped))} dropped)",
-                  *_listed(c.added, "would add", "shadow_labels"), *_listed(c.dropped, "would drop", "live_labels"),
+                  *_listed(c.added, "would add:", "shadow_labels"), *_listed(c.dropped, "would drop:", "live_labels"),
                   f"  officers' reviews:  {r['reviewed_alerts']} decided live alert(s) "
                   f"({', '.join(f'{k} {n}' for k, n in r['by_option'].items()) or 'none'}; "
                   f"{r['timed_out_not_counted']} timed out, not counted)",
