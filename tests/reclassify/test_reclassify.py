@@ -196,7 +196,7 @@ def test_a_version_recorded_under_other_code_is_flagged_prominently(store, tmp_p
     html = (tmp_path / "out" / "reclassify.html").read_text()
     assert "Classifier code differs: exact reproduction is not guaranteed." in html
     (v,) = rows(tmp_path / "out" / "versions.csv")
-    assert v["Running code matches"] == "False" and "0123456789abcdef" in v["Note"]
+    assert v["Running code matches"] == "no" and "0123456789abcdef" in v["Note"]
 
 
 def test_help_texts(capsys):

@@ -97,8 +97,8 @@ def test_the_cli_writes_the_report_and_stores_the_summary_promotion_attaches(sto
             rev["Rejected, shadow drops"], rev["Timed out (not counted)"], rev["Shadow precision"]) == (
         "4", "2", "1", "2", "1", "1", "0.5")
     reviewed = {r["Post id"]: (r["Officer's decision"], r["Shadow flags it"]) for r in rows(folder / "reviewed.csv")}
-    assert reviewed == {"2": (REFER, "True"), "11": (ESCALATE, "False"), "10": (NO_ACTION, "False"),
-                        "8": (NO_ACTION, "True")}
+    assert reviewed == {"2": (REFER, "yes"), "11": (ESCALATE, "no"), "10": (NO_ACTION, "no"),
+                        "8": (NO_ACTION, "yes")}
     # the summary is stored where `socialhub classifier promote` finds it; nothing else but the audit event
     key = summary_key(shadowed.id, D1, D2)
     assert key == f"reports/shadow/{shadowed.id}-{D1}-{D2}.json"

@@ -79,6 +79,11 @@ def write_page(page: Page, out_dir: str | Path, html_name: str) -> list[Path]:
     return paths
 
 
+def _yes_no(value: Any) -> str:
+    """A flag as a reader says it (``None``: not known)."""
+    return "not known" if value is None else ("yes" if value else "no")
+
+
 def _n(value: int) -> str:
     return f"{value:,}"
 
@@ -173,7 +178,9 @@ def reclassify_page(run: ReclassifyRun) -> Page:
                Column("batches", "Batches", numeric=True), Column("posts", "Posts", numeric=True),
                Column("same_as_candidate", "Same as candidate"), Column("code", "Code fingerprint"),
                Column("code_matches", "Running code matches"), Column("note", "Note")],
-              [n | {"batches": len(c.recorded.get(n["version"], {}).get("batches", ())),
+              [n | {"same_as_candidate": _yes_no(n.get("same_as_candidate")),
+                    "code_matches": _yes_no(n.get("code_matches")),
+                    "batches": len(c.recorded.get(n["version"], {}).get("batches", ())),
                     "posts": c.recorded.get(n["version"], {}).get("posts", 0),
                     "classifier_version": c.recorded.get(n["version"], {}).get("classifier_version")}
                for n in run.notes], "no stored posts",
@@ -354,7 +361,8 @@ def shadow_page(comparisons: list[ShadowComparison], day_from: str, day_to: str,
               [Column("version", "Shadow version"), Column("alert_id", "Alert"), *_SHADOW_POST_COLUMNS[1:7],
                Column("officer_decision", "Officer's decision"), Column("shadow_flags", "Shadow flags it"),
                Column("live_labels", "Live labels"), Column("shadow_labels", "Shadow labels")],
-              reviewed, "no live alert of the period has an officer's decision"),
+              [r | {"shadow_flags": _yes_no(r.get("shadow_flags"))} for r in reviewed],
+              "no live alert of the period has an officer's decision"),
     ]
     sources = ["shadow/<version>/platform=P/date=D/<batch>.jsonl: the shadow's results, never alerted",
                "curated/platform=P/date=D/<batch>.jsonl: the live results of the same batches",
