@@ -253,9 +253,9 @@ def create_app(*, store_factory: Callable[[], Any] = default_store,
 
     def _record_refusal(request: Request, user: Any, name: str, reason: str, force: str | None = None) -> None:
         try:
-            from socialhub.audit.chain import AuditLog
+            from socialhub_airflow.runtime import audit_log
 
-            AuditLog(store_factory()).append(
+            audit_log(store_factory()).append(
                 "access", actor=_actor(user, name), obj=f"auditors-page:{request.url.path}", force=force,
                 justification=f"refused: {reason}", details={"granted": False, "reason": reason,
                                                              "query": str(request.url.query)})
@@ -300,9 +300,9 @@ def create_app(*, store_factory: Callable[[], Any] = default_store,
         user, name, grant, q = got
         try:
             store = store_factory()
-            from socialhub.audit.chain import AuditLog
+            from socialhub_airflow.runtime import audit_log
 
-            AuditLog(store).append("access", actor=_actor(user, name), obj=f"auditors-page:{request.url.path}",
+            audit_log(store).append("access", actor=_actor(user, name), obj=f"auditors-page:{request.url.path}",
                                    force=q.force, justification="auditors' page viewed",
                                    details={"from": q.start.isoformat(), "to": q.end.isoformat(), "force": q.force,
                                             "granted": True})
