@@ -267,8 +267,10 @@ def create_app(*, store_factory: Callable[[], Any] = default_store,
 
         start, end = period_bounds(q.start, q.end)
         runs, note = runs_factory(start, end)
+        from socialhub_airflow.runtime import audit_keys
+
         report = build_report(store, start=q.start, end=q.end, force=q.force, watchlist=watchlist_factory(),
-                              runs=runs, runs_note=note, now=clock())
+                              runs=runs, runs_note=note, now=clock(), audit_keys=audit_keys())
         choices = sorted(set(report.forces) | set(grant.forces or ()))
         report.forces = [f for f in choices if grant.may_see(f)]
         return report

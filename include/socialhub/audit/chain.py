@@ -257,6 +257,7 @@ class VerifyResult:
     anchor: str | None = None            # where the anchors were read
     anchored_seq: int | None = None      # the newest anchored event that matches the chain
     anchored_time: str | None = None
+    anchor_records: int = 0
 
     @property
     def kinds(self) -> list[str]:
@@ -274,22 +275,22 @@ class VerifyResult:
         if self.ok:
             return f"audit chain OK: {self.events} event(s), head {self.last_hash}"
         word = "NOT VERIFIED" if all(f.kind == "unknown_key" for f in self.failures) else "BROKEN"
-        return f"audit chain {word} at event {self.first_bad}: {self.problem}"
+        kind = f" ({self.findings[0].kind})" if self.findings else ""
+        return f"audit chain {word} at event {self.first_bad}{kind}: {self.problem}"
 
     def describe(self) -> str:
+        """The headline, then every other finding (warnings marked), then what the keys and anchors covered."""
         lines = [self.headline()]
-        first = True
-        for f in self.findings:
-            if f.failure and first and not self.ok and f.message == self.problem:
-                first = False
-                lines.append(f"  {f.kind}: (above)")
-                continue
+        for f in self.findings[0 if self.ok else 1:]:
             lines.append(f"  {'warning: ' if not f.failure else ''}{f.kind}: {f.message}")
         if self.keyed:
             lines.append(f"  keys: {self.keyed} event(s) MAC-checked with key id(s) {', '.join(self.key_ids)}")
         if self.anchor is not None and self.anchored_seq is not None:
-            lines.append(f"  anchors: {self.anchor}: the newest matching anchor covers event {self.anchored_seq} "
-                         f"(anchored {self.anchored_time}); events after it are not yet anchored")
+            line = (f"  anchors: {self.anchor_records} record(s) at {self.anchor}; the newest that matches the chain "
+                    f"is event {self.anchored_seq} (anchored {self.anchored_time})")
+            if self.ok and self.anchored_seq < self.events - 1:
+                line += f"; events {self.anchored_seq + 1}..{self.events - 1} are not anchored yet"
+            lines.append(line)
         return "\n".join(lines)
 
 
@@ -378,7 +379,8 @@ def _macs(events: list[dict[str, Any]], keys: AuditKeys | None) -> tuple[list[Fi
                 "then re-hashed)")))
         if moved > 0:
             if inserted:
-                what = f"{_events_word(inserted)} (not signed by any key given) were inserted"
+                what = (f"{_events_word(inserted)} (not signed by any key given) "
+                        f"{'was' if len(inserted) == 1 else 'were'} inserted")
             else:
                 what = f"{moved} event(s) were inserted before event {next_seq}"
             findings.append(Finding("inserted", (inserted or [next_seq or 0])[0], (
@@ -474,6 +476,7 @@ def _anchors(anchor: Anchor, keys: AuditKeys | None, by_seq: dict[int, dict[str,
         records = anchor.records()
     except Exception as exc:  # noqa: BLE001 - an unreadable anchor is a finding, not a crash
         return [Finding("bad_anchor", None, f"the anchors at {anchor.label} cannot be read ({type(exc).__name__})")]
+    result.anchor_records = len(records)
     for rec in records:
         where = f"anchor record {rec.get('unreadable') or rec.get('time')}"
         if "unreadable" in rec or not isinstance(rec.get("seq"), int) or not isinstance(rec.get("hash"), str):
