@@ -138,6 +138,16 @@ def test_an_inserted_event_with_the_chain_rehashed_is_inserted(store, anchor, ca
     assert code == 1 and "inserted" in out
 
 
+def test_an_inserted_event_without_mac_fields_is_inserted_too(store, anchor):
+    fill(store, k=keys(), anchor=anchor)
+    events = stored(store)
+    forged = {k: v for k, v in events[1].items() if k not in ("key_id", "mac", "body_mac")}
+    overwrite(store, events[:3] + [{**forged, "object": "mastodon:planted"}] + events[3:])
+    result = verify_chain(store, keys=keys(), anchor=anchor)
+    assert not result.ok and result.kinds[0] == "inserted" and result.first_bad == 3
+    assert "mac_missing" not in result.kinds and "rewritten" not in result.kinds
+
+
 def test_a_rewritten_event_with_the_chain_rehashed_is_rewritten(store, anchor, capsys, monkeypatch):
     fill(store, k=keys(), anchor=anchor)
     events = stored(store)
@@ -345,3 +355,25 @@ def test_airflow_runtime_reads_the_key_connection(monkeypatch):
     monkeypatch.setattr(hooks, "_get_connection", lambda conn_id: None)
     monkeypatch.setenv("SOCIALHUB_AUDIT_KEYS", KEYS_A)
     assert runtime.audit_keys().ids == ["k2026a"]
+
+
+def test_the_auditors_report_says_which_protection_applied_and_names_findings(store):
+    from datetime import date
+
+    from socialhub.audit.report import build_report, render_html
+
+    fill(store, 4)
+    rep = build_report(store, start=date(2020, 1, 1), end=date(2030, 1, 1))
+    row = rep.table("chain_verification").rows[0]
+    assert row["result"] == "intact" and row["protection"].startswith("unkeyed") and "unkeyed:" in row["findings"]
+    assert "Limit (unkeyed)" in render_html(rep)
+
+    keyed_store = LocalStore(store.root.parent / "keyed")
+    fill(keyed_store, 4, k=keys())
+    events = stored(keyed_store)
+    events[1] = {**events[1], "justification": "forged"}
+    overwrite(keyed_store, events)
+    rep = build_report(keyed_store, start=date(2020, 1, 1), end=date(2030, 1, 1), audit_keys=keys())
+    row = rep.table("chain_verification").rows[0]
+    assert row["result"] == "BROKEN" and row["findings"].startswith("rewritten:") and row["first_bad"] == 1
+    assert "AUDIT LOG BROKEN at event 1 (rewritten)" in render_html(rep)

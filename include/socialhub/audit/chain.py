@@ -27,6 +27,7 @@ it says a cut-off end cannot be detected. ``verify_chain`` names every finding i
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import time
@@ -366,13 +367,18 @@ def _macs(events: list[dict[str, Any]], keys: AuditKeys | None) -> tuple[list[Fi
     shift = 0                 # stored number - the number the event was signed with
     pending: list[int] = []   # events whose content matches no MAC (rewritten, or forged and inserted)
     rehashed: list[int] = []
+    stripped: list[int] = []  # events without MAC since the last good keyed one (inserted without MACs?)
     with_macs = 0
 
     def flush(next_seq: int | None, new_shift: int) -> None:
-        nonlocal pending
+        nonlocal pending, stripped
         moved = new_shift - shift
-        inserted = pending[len(pending) - moved:] if 0 < moved <= len(pending) else []
-        rewritten = pending[:len(pending) - len(inserted)]
+        candidates = sorted(pending + stripped)
+        inserted = candidates[len(candidates) - moved:] if 0 < moved <= len(candidates) else []
+        rewritten = [p for p in pending if p not in inserted]
+        for p in inserted:
+            if p in mac_missing:
+                mac_missing.remove(p)  # named as inserted instead
         if rewritten:
             findings.append(Finding("rewritten", rewritten[0], (
                 f"{_events_word(rewritten)}: the content does not match its MAC (changed after it was written, "
@@ -391,7 +397,7 @@ def _macs(events: list[dict[str, Any]], keys: AuditKeys | None) -> tuple[list[Fi
             findings.append(Finding("removed", next_seq, (
                 f"{-moved} event(s) were removed before event {next_seq}: it was written as event {orig}, so the "
                 f"original events {orig + moved}..{orig - 1} are gone and the chain was renumbered and re-hashed")))
-        pending = []
+        pending, stripped = [], []
 
     for event in events:
         s = event.get("seq")
@@ -399,6 +405,8 @@ def _macs(events: list[dict[str, Any]], keys: AuditKeys | None) -> tuple[list[Fi
             continue
         if not _is_keyed(event):
             (mac_missing if keyed_seen else unkeyed_prefix).append(s)
+            if keyed_seen:
+                stripped.append(s)
             continue
         keyed_seen = True
         with_macs += 1
@@ -413,7 +421,7 @@ def _macs(events: list[dict[str, Any]], keys: AuditKeys | None) -> tuple[list[Fi
         digest = content_digest(event)
         body_mac = event.get("body_mac")
         found: int | None = None
-        for d in [shift] + [x for n in range(1, MAX_SHIFT + 1) for x in (shift + n, shift - n)]:
+        for d in itertools.chain((shift,), (x for n in range(1, MAX_SHIFT + 1) for x in (shift + n, shift - n))):
             if s - d >= 0 and keys.check(kid, body_message(s - d, digest), body_mac):
                 found = d
                 break
@@ -423,6 +431,7 @@ def _macs(events: list[dict[str, Any]], keys: AuditKeys | None) -> tuple[list[Fi
         if pending or found != shift:
             flush(s, found)
             shift = found
+        stripped = []
         if not keys.check(kid, mac_message(event_hash(event)), event.get("mac")):
             rehashed.append(s)
     if pending:
