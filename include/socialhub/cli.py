@@ -7,7 +7,8 @@
     socialhub eval LABELLED.jsonl        precision, recall, F1, confusion and errors of the classifier
     socialhub train TRAIN.jsonl          retrain the model (reproducible; merges officers' feedback)
     socialhub replay                     serve the local replay of the platform APIs
-    socialhub audit verify               prove the audit log was not altered
+    socialhub audit verify               prove the audit log was not altered (keys and anchors if configured)
+    socialhub audit anchor               record the audit chain's head in the anchor now
     socialhub audit report --from D --to D --out DIR   the auditor's report (HTML + CSV)
     socialhub retention apply            erase what the retention policy says must go
     socialhub hold add|remove            legal holds on a batch or an account
@@ -175,13 +176,33 @@ def _open_store(url: str | None) -> Any:
     return open_store(url or os.environ.get("SOCIALHUB_STORE") or str(Settings.from_env().data_dir / "store"))
 
 
+def _audit_keys_and_anchor(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The keys (from the variable --key-env names) and the anchor (--anchor, else $SOCIALHUB_AUDIT_ANCHOR)."""
+    from socialhub.audit.anchor import anchor_from_env, open_anchor
+    from socialhub.audit.keys import keys_from_env
+
+    keys = keys_from_env(args.key_env)
+    anchor = open_anchor(args.anchor) if args.anchor else anchor_from_env()
+    return keys, anchor
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    """Say which store, refuse a missing or empty one (unless --allow-empty), then re-walk the chain."""
+    """Say which store, refuse a missing or empty one (unless --allow-empty), then re-walk the chain
+    against the keys and the anchors, naming every finding."""
     from socialhub.audit.chain import verify_chain
     from socialhub.audit.where import EXIT_NO_STORE, choose_store, open_for_audit
 
     choice = choose_store(args.store)
     print(choice.describe(), flush=True)
+    try:
+        keys, anchor = _audit_keys_and_anchor(args)
+    except SocialhubError as exc:
+        _err(str(exc))
+        return EXIT_NO_STORE
+    print(f"keys: key id(s) {', '.join(keys.ids)} from ${args.key_env}" if keys else
+          f"keys: none (${args.key_env} is not set): the log is checked unkeyed")
+    print(f"anchor: {anchor.label if anchor is not None else 'none (give --anchor or $SOCIALHUB_AUDIT_ANCHOR)'}",
+          flush=True)
     store, problem = open_for_audit(choice, allow_empty=args.allow_empty)
     if problem:
         _err(problem)
@@ -190,12 +211,45 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         print(f"audit chain: nothing to check: there is no store at {choice.label} (accepted with --allow-empty; "
               "nothing was created)")
         return 0
-    result = verify_chain(store)
+    result = verify_chain(store, keys=keys, anchor=anchor)
     if result.ok and not result.events:
         print("audit chain OK: 0 event(s): this store's audit log is empty (accepted with --allow-empty)")
     else:
         print(result.describe())
     return 0 if result.ok else 1
+
+
+def cmd_audit_anchor(args: argparse.Namespace) -> int:
+    """Verify the chain, then write its head to the anchor (refused if the chain fails verification)."""
+    from socialhub.audit.chain import AuditLog, verify_chain
+    from socialhub.audit.where import EXIT_NO_STORE, choose_store, open_for_audit
+
+    choice = choose_store(args.store)
+    print(choice.describe(), flush=True)
+    try:
+        keys, anchor = _audit_keys_and_anchor(args)
+    except SocialhubError as exc:
+        _err(str(exc))
+        return EXIT_NO_STORE
+    if anchor is None:
+        _err("no anchor: give --anchor (s3://BUCKET/PREFIX, a folder or a .jsonl file) or set "
+             "$SOCIALHUB_AUDIT_ANCHOR")
+        return EXIT_NO_STORE
+    store, problem = open_for_audit(choice, allow_empty=False)
+    if problem or store is None:
+        _err(problem or "no store")
+        return EXIT_NO_STORE
+    result = verify_chain(store, keys=keys, anchor=anchor)
+    if not result.ok:
+        print(result.describe())
+        _err("not anchored: the chain fails verification, and anchoring it would vouch for it")
+        return 1
+    record = AuditLog(store, keys=keys, anchor=anchor).anchor_now()
+    if record is None:  # pragma: no cover - open_for_audit refused an empty log above
+        return EXIT_NO_STORE
+    print(f"anchored event {record['seq']} (hash {record['hash']}) at {anchor.label}"
+          + (f", signed with key id {record['key_id']}" if keys else ", unsigned (no key)"))
+    return 0
 
 
 def _cli_auditor(store: Any, who: str | None) -> Any:
@@ -394,9 +448,12 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("audit", help="audit trail tools")
     asub = a.add_subparsers(dest="acommand", metavar="SUBCOMMAND")
     av = asub.add_parser("verify", help="re-walk the hash chain of the audit log",
-                         description="Re-walk the audit log's hash chain and exit 1 naming the first altered, "
-                                     "missing or out-of-order event; exit 0 if the chain is intact; exit 2 if "
-                                     "the store does not exist or holds no audit events (see --allow-empty).")
+                         description="Re-walk the audit log's hash chain, check each event's MAC with the keys "
+                                     "(--key-env) and the head against the anchors (--anchor), and exit 1 naming "
+                                     "every finding (gap, broken_prev, bad_hash, truncated, inserted, rewritten, "
+                                     "removed, unknown_key, ...); exit 0 if intact (warning when unkeyed or "
+                                     "unanchored); exit 2 if the store does not exist or holds no audit events "
+                                     "(see --allow-empty).")
     av.add_argument("--store", help="store URL or folder: s3://BUCKET/PREFIX (boto3 credentials and "
                                     "AWS_ENDPOINT_URL from the environment) or a path (default: "
                                     "$SOCIALHUB_STORE, else $SOCIALHUB_DATA_DIR/store); the store read is "
@@ -404,7 +461,22 @@ def build_parser() -> argparse.ArgumentParser:
     av.add_argument("--allow-empty", action="store_true",
                     help="accept a missing store or one with no audit events (exit 0); without it they exit 2, "
                          "so an auditor never certifies a store that holds nothing")
+    key_env_help = ("the environment variable holding the audit keys, ID:SECRET,ID:SECRET (first signs, all verify; "
+                    "default: SOCIALHUB_AUDIT_KEYS). Never put a key on the command line")
+    anchor_help = ("where the chain's head is anchored: s3://BUCKET/PREFIX, a folder or a .jsonl file (default: "
+                   "$SOCIALHUB_AUDIT_ANCHOR)")
+    av.add_argument("--key-env", default="SOCIALHUB_AUDIT_KEYS", metavar="VAR", help=key_env_help)
+    av.add_argument("--anchor", metavar="URL", help=anchor_help)
     av.set_defaults(func=cmd_audit_verify)
+    an = asub.add_parser("anchor", help="record the audit chain's head in the anchor now",
+                         description="Verify the audit chain, then write its last event's number and hash (with a "
+                                     "MAC when keyed) to the anchor, a place the pipeline can add to but not rewrite. "
+                                     "Refused (exit 1) if the chain fails verification; exit 2 with no store, no "
+                                     "audit events or no anchor.")
+    an.add_argument("--store", help="store URL or folder (default: $SOCIALHUB_STORE, else $SOCIALHUB_DATA_DIR/store)")
+    an.add_argument("--key-env", default="SOCIALHUB_AUDIT_KEYS", metavar="VAR", help=key_env_help)
+    an.add_argument("--anchor", metavar="URL", help=anchor_help)
+    an.set_defaults(func=cmd_audit_anchor)
     from socialhub.audit.report import DESCRIPTION as REPORT_DESCRIPTION
     from socialhub.audit.report import add_report_arguments
 

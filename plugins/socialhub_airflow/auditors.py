@@ -253,9 +253,9 @@ def create_app(*, store_factory: Callable[[], Any] = default_store,
 
     def _record_refusal(request: Request, user: Any, name: str, reason: str, force: str | None = None) -> None:
         try:
-            from socialhub.audit.chain import AuditLog
+            from socialhub_airflow.runtime import audit_log
 
-            AuditLog(store_factory()).append(
+            audit_log(store_factory()).append(
                 "access", actor=_actor(user, name), obj=f"auditors-page:{request.url.path}", force=force,
                 justification=f"refused: {reason}", details={"granted": False, "reason": reason,
                                                              "query": str(request.url.query)})
@@ -267,8 +267,10 @@ def create_app(*, store_factory: Callable[[], Any] = default_store,
 
         start, end = period_bounds(q.start, q.end)
         runs, note = runs_factory(start, end)
+        from socialhub_airflow.runtime import audit_keys
+
         report = build_report(store, start=q.start, end=q.end, force=q.force, watchlist=watchlist_factory(),
-                              runs=runs, runs_note=note, now=clock())
+                              runs=runs, runs_note=note, now=clock(), audit_keys=audit_keys())
         choices = sorted(set(report.forces) | set(grant.forces or ()))
         report.forces = [f for f in choices if grant.may_see(f)]
         return report
@@ -300,9 +302,9 @@ def create_app(*, store_factory: Callable[[], Any] = default_store,
         user, name, grant, q = got
         try:
             store = store_factory()
-            from socialhub.audit.chain import AuditLog
+            from socialhub_airflow.runtime import audit_log
 
-            AuditLog(store).append("access", actor=_actor(user, name), obj=f"auditors-page:{request.url.path}",
+            audit_log(store).append("access", actor=_actor(user, name), obj=f"auditors-page:{request.url.path}",
                                    force=q.force, justification="auditors' page viewed",
                                    details={"from": q.start.isoformat(), "to": q.end.isoformat(), "force": q.force,
                                             "granted": True})

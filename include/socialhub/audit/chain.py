@@ -2,25 +2,42 @@
 
 Every event is one write-once object ``audit/events/<seq>.json`` holding the event, the hash
 of the previous event (``prev``) and its own hash (``hash`` = SHA-256 of the canonical event
-without ``hash``). Appending is a conditional create of the next sequence number: if two
-writers race for the same number, one loses (``ImmutableObjectError``) and retries with the
-next, so the chain stays linear without a lock server. ``audit/head.json`` is only a hint
-to find the end quickly; verification never trusts it beyond "at least this many events
-existed", which is how deleting the newest events is caught.
+without ``hash``, ``mac`` and ``body_mac``). Appending is a conditional create of the next
+sequence number: if two writers race for the same number, one loses (``ImmutableObjectError``)
+and retries with the next, so the chain stays linear without a lock server. ``audit/head.json``
+is only a hint to find the end quickly; verification never trusts it beyond "at least this many
+events existed".
 
-Tampering with an event breaks its hash; deleting one leaves a gap; reordering or replacing
-breaks ``prev``. ``verify_chain`` names the first event where any of that happens.
+A plain hash chain only proves the store is *self-consistent*: whoever can write the store can
+rewrite an event and re-hash every event after it, or cut the newest events off and rewrite
+``head.json``. Two things close that, when configured:
+
+* **Keys** (``socialhub.audit.keys``): each event carries ``key_id``, ``mac`` = HMAC-SHA256 of
+  its hash (so of its place in the chain) and ``body_mac`` = HMAC-SHA256 of its number and
+  content (not of ``prev``). Without the key a re-hashed event cannot get a valid ``mac``; and
+  ``body_mac`` tells an event whose content changed (``rewritten``) from events merely moved
+  up by an insertion (``inserted``) or down by a removal (``removed``).
+* **Anchors** (``socialhub.audit.anchor``): the head (seq, hash, MAC) written now and then
+  where the pipeline can add but not rewrite. An anchor further than the chain's end is
+  ``truncated``.
+
+With no key the log works as before and ``verify_chain`` says it is ``unkeyed``; with no anchor
+it says a cut-off end cannot be detected. ``verify_chain`` names every finding it makes.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
+from socialhub.audit.anchor import Anchor, AnchorPolicy, anchor_from_env, anchor_message, make_record
+from socialhub.audit.keys import AuditKeys, keys_from_env
 from socialhub.errors import ImmutableObjectError
 from socialhub.models import canonical_json, sha256_hex, utc_iso
 from socialhub.storage.base import ObjectStore
@@ -42,15 +59,61 @@ def event_key(seq: int) -> str:
     return f"{PREFIX}{seq:012d}.json"
 
 
+#: fields an event's hash does not cover (the hash itself and the MACs made from it)
+SEALS = frozenset({"hash", "mac", "body_mac"})
+#: fields an event's ``body_mac`` does not cover: its link to the chain (``seq`` is given apart)
+LINKS = SEALS | {"seq", "prev"}
+FROM_ENV: Literal["env"] = "env"
+
+
 def event_hash(event: dict[str, Any]) -> str:
-    return sha256_hex(canonical_json({k: v for k, v in event.items() if k != "hash"}))
+    return sha256_hex(canonical_json({k: v for k, v in event.items() if k not in SEALS}))
+
+
+def content_digest(event: dict[str, Any]) -> str:
+    return sha256_hex(canonical_json({k: v for k, v in event.items() if k not in LINKS}))
+
+
+def mac_message(hash_hex: str) -> str:
+    return f"socialhub-audit-event-v1\n{hash_hex}"
+
+
+def body_message(seq: int, digest: str) -> str:
+    return f"socialhub-audit-body-v1\n{seq}\n{digest}"
+
+
+def seal(event: dict[str, Any], keys: AuditKeys | None) -> dict[str, Any]:
+    """Set ``key_id`` (keyed), ``hash`` and the MACs (keyed) of an event: the event, changed in place."""
+    for k in SEALS | {"key_id"}:
+        event.pop(k, None)
+    if keys is not None:
+        event["key_id"] = keys.signing_id
+    event["hash"] = event_hash(event)
+    if keys is not None:
+        event["mac"] = keys.mac(keys.signing_id, mac_message(event["hash"]))
+        event["body_mac"] = keys.mac(keys.signing_id, body_message(int(event["seq"]), content_digest(event)))
+    return event
 
 
 @dataclass
 class AuditLog:
+    """The log in ``store``. ``keys`` and ``anchor`` default to the environment
+    (``SOCIALHUB_AUDIT_KEYS``, ``SOCIALHUB_AUDIT_ANCHOR``); ``None`` means none."""
+
     store: ObjectStore
     max_retries: int = 1000
+    keys: AuditKeys | None | Literal["env"] = field(default=FROM_ENV, repr=False)
+    anchor: Anchor | None | Literal["env"] = FROM_ENV
+    anchor_policy: AnchorPolicy | None = None
     _tail: tuple[int, str] | None = field(default=None, repr=False, compare=False)
+    _anchor_due: bool = field(default=False, repr=False, compare=False)
+    _anchored_at: float = field(default_factory=time.monotonic, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._keys: AuditKeys | None = keys_from_env() if self.keys == FROM_ENV else self.keys  # type: ignore[assignment]
+        self._anchor: Anchor | None = anchor_from_env() if self.anchor == FROM_ENV else self.anchor  # type: ignore[assignment]
+        if self.anchor_policy is None:
+            self.anchor_policy = AnchorPolicy.from_env() if self._anchor is not None else AnchorPolicy()
 
     def _head_hint(self) -> int:
         raw = self.store.get_or_none(HEAD)
@@ -82,16 +145,47 @@ class AuditLog:
             # the create below fails and the end is looked up again
             seq, prev = self._tail if self._tail is not None else self._last()
             self._tail = None
-            event = {"seq": seq + 1, "prev": prev, **body}
-            event["hash"] = event_hash(event)
+            event = seal({"seq": seq + 1, "prev": prev, **body}, self._keys)
             try:
                 self.store.put(event_key(seq + 1), canonical_json(event), content_type="application/json")
             except ImmutableObjectError:
                 continue  # another writer took this number: re-read the end and try the next
             self.store.put_hint(HEAD, canonical_json({"seq": seq + 1, "hash": event["hash"]}))
             self._tail = (seq + 1, str(event["hash"]))
+            self._maybe_anchor(seq + 1, str(event["hash"]))
             return event
         raise RuntimeError("could not append to the audit log: too much contention")
+
+    def _maybe_anchor(self, seq: int, hash_hex: str) -> None:
+        policy = self.anchor_policy or AnchorPolicy()
+        if self._anchor is None:
+            return
+        if not (self._anchor_due or (seq + 1) % policy.every_events == 0
+                or time.monotonic() - self._anchored_at >= policy.every_seconds):
+            return
+        try:
+            self._anchor.write(make_record(seq, hash_hex, self._keys))
+        except Exception as exc:  # noqa: BLE001 - the event is written; anchoring is retried on the next append
+            self._anchor_due = True
+            log.warning("could not anchor the audit log's head (event %s) at %s: %s; will retry on the next "
+                        "append", seq, self._anchor.label, type(exc).__name__)
+            return
+        self._anchor_due = False
+        self._anchored_at = time.monotonic()
+
+    def anchor_now(self) -> dict[str, Any] | None:
+        """Anchor the chain's last event now (the record written), or ``None`` if the log is empty.
+        Raises ``ValueError`` when no anchor is configured."""
+        if self._anchor is None:
+            raise ValueError("no anchor configured (SOCIALHUB_AUDIT_ANCHOR or --anchor)")
+        keys = self.store.list(PREFIX)
+        if not keys:
+            return None
+        last = json.loads(self.store.get(keys[-1]))
+        record = make_record(int(last["seq"]), str(last["hash"]), self._keys)
+        self._anchor.write(record)
+        self._anchored_at, self._anchor_due = time.monotonic(), False
+        return record
 
     def events(self) -> Iterator[dict[str, Any]]:
         for key in self.store.list(PREFIX):
@@ -115,6 +209,41 @@ def record(auditor: Auditor | None, action: str, obj: str, **kw: Any) -> None:
         auditor.record(action, obj, **kw)
 
 
+#: finding kinds (``Finding.kind``); ``unkeyed`` and ``unanchored`` are warnings, the rest failures
+KINDS = {
+    "gap": "an event is missing from the middle of the chain",
+    "broken_prev": "an event does not follow the one before it (reordered, replaced or inserted)",
+    "bad_hash": "an event's content does not match its own hash (altered)",
+    "moved": "an event sits under another event's number",
+    "not_json": "an event is not valid JSON",
+    "stray": "an object in the audit folder that is not an event",
+    "truncated": "the chain is shorter than head.json or an anchor says it was",
+    "rewritten": "an event's content changed (its MAC fails, or an anchored hash no longer matches)",
+    "inserted": "events were inserted and the chain re-hashed after them",
+    "removed": "events were removed and the ones after renumbered and re-hashed",
+    "rehashed": "events whose content is intact but whose link to the chain was re-hashed",
+    "mac_missing": "events without a MAC after keyed ones",
+    "unknown_key": "events (or anchors) signed with a key id not given: they cannot be verified",
+    "bad_anchor": "an anchor record that is unreadable or whose MAC does not verify",
+    "unkeyed": "no key checks the events: a re-hashed chain cannot be detected",
+    "unanchored": "no anchor: cutting off the newest events cannot be detected",
+}
+WARNINGS = frozenset({"unkeyed", "unanchored"})
+#: how far an insertion or removal is looked for (events)
+MAX_SHIFT = 1000
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    seq: int | None
+    message: str
+
+    @property
+    def failure(self) -> bool:
+        return self.kind not in WARNINGS
+
+
 @dataclass
 class VerifyResult:
     ok: bool
@@ -123,43 +252,323 @@ class VerifyResult:
     problem: str | None = None
     last_hash: str | None = None
     problems: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    keyed: int = 0                       # events whose MACs were checked
+    key_ids: list[str] = field(default_factory=list)
+    anchor: str | None = None            # where the anchors were read
+    anchored_seq: int | None = None      # the newest anchored event that matches the chain
+    anchored_time: str | None = None
+    anchor_records: int = 0
 
-    def describe(self) -> str:
+    @property
+    def kinds(self) -> list[str]:
+        return [f.kind for f in self.findings]
+
+    @property
+    def failures(self) -> list[Finding]:
+        return [f for f in self.findings if f.failure]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if not f.failure]
+
+    def headline(self) -> str:
         if self.ok:
             return f"audit chain OK: {self.events} event(s), head {self.last_hash}"
-        return f"audit chain BROKEN at event {self.first_bad}: {self.problem}"
+        word = "NOT VERIFIED" if all(f.kind == "unknown_key" for f in self.failures) else "BROKEN"
+        kind = f" ({self.findings[0].kind})" if self.findings else ""
+        return f"audit chain {word} at event {self.first_bad}{kind}: {self.problem}"
+
+    def describe(self) -> str:
+        """The headline, then every other finding (warnings marked), then what the keys and anchors covered."""
+        lines = [self.headline()]
+        for f in self.findings[0 if self.ok else 1:]:
+            lines.append(f"  {'warning: ' if not f.failure else ''}{f.kind}: {f.message}")
+        if self.keyed:
+            lines.append(f"  keys: {self.keyed} event(s) MAC-checked with key id(s) {', '.join(self.key_ids)}")
+        if self.anchor is not None and self.anchored_seq is not None:
+            line = (f"  anchors: {self.anchor_records} record(s) at {self.anchor}; the newest that matches the chain "
+                    f"is event {self.anchored_seq} (anchored {self.anchored_time})")
+            if self.ok and self.anchored_seq < self.events - 1:
+                line += f"; events {self.anchored_seq + 1}..{self.events - 1} are not anchored yet"
+            lines.append(line)
+        return "\n".join(lines)
 
 
-def verify_chain(store: ObjectStore) -> VerifyResult:
-    """Re-walk the whole chain; report the first broken, missing or out-of-order event."""
-    keys = store.list(PREFIX)
-    head_raw = store.get_or_none(HEAD)
-    head_seq = int(json.loads(head_raw)["seq"]) if head_raw else -1
-    prev = GENESIS
-    expected = 0
-    for key in keys:
-        name = key[len(PREFIX):]
+def _ranges(seqs: list[int]) -> str:
+    spans: list[list[int]] = []
+    for s in sorted(set(seqs)):
+        if spans and spans[-1][1] == s - 1:
+            spans[-1][1] = s
+        else:
+            spans.append([s, s])
+    return ", ".join(str(a) if a == b else f"{a}..{b}" for a, b in spans)
+
+
+def _events_word(seqs: list[int]) -> str:
+    return f"{'event' if len(set(seqs)) == 1 else 'events'} {_ranges(seqs)}"
+
+
+def _read_all(store: ObjectStore) -> list[tuple[str, int | None, Any]]:
+    """(key, number from the name or None, parsed event or None) for every object in the audit folder."""
+    out: list[tuple[str, int | None, Any]] = []
+    for key in store.list(PREFIX):
         try:
-            seq = int(name.removesuffix(".json"))
+            seq: int | None = int(key[len(PREFIX):].removesuffix(".json"))
         except ValueError:
-            return VerifyResult(False, expected, expected, f"unexpected object {key} in the audit log")
-        if seq != expected:
-            return VerifyResult(False, expected, expected, f"event {expected} is missing (next found is {seq})")
+            seq = None
         try:
             event = json.loads(store.get(key))
         except ValueError:
-            return VerifyResult(False, expected, seq, f"event {seq} is not valid JSON (altered)")
+            event = None
+        out.append((key, seq, event))
+    return out
+
+
+def _structure(objects: list[tuple[str, int | None, Any]], head_seq: int) -> tuple[Finding | None, int, str]:
+    """Today's walk: the first broken, missing or out-of-order event; (finding, events checked, last hash)."""
+    prev = GENESIS
+    expected = 0
+    for key, seq, event in objects:
+        if seq is None:
+            return Finding("stray", expected, f"unexpected object {key} in the audit log"), expected, prev
+        if seq != expected:
+            return Finding("gap", expected, f"event {expected} is missing (next found is {seq})"), expected, prev
+        if not isinstance(event, dict):
+            return Finding("not_json", seq, f"event {seq} is not valid JSON (altered)"), expected, prev
         if event.get("seq") != seq:
-            return VerifyResult(False, expected, seq, f"event {seq} claims to be event {event.get('seq')} "
-                                                      "(moved or reordered)")
+            return Finding("moved", seq, f"event {seq} claims to be event {event.get('seq')} "
+                                         "(moved or reordered)"), expected, prev
         if event.get("hash") != event_hash(event):
-            return VerifyResult(False, expected, seq, f"event {seq} was altered (its hash does not match)")
+            return Finding("bad_hash", seq, f"event {seq} was altered (its hash does not match)"), expected, prev
         if event.get("prev") != prev:
-            return VerifyResult(False, expected, seq, f"event {seq} does not follow event {seq - 1} "
-                                                      "(reordered, replaced or inserted)")
+            return Finding("broken_prev", seq, f"event {seq} does not follow event {seq - 1} "
+                                               "(reordered, replaced or inserted)"), expected, prev
         prev = event["hash"]
         expected += 1
     if head_seq >= expected:
-        return VerifyResult(False, expected, expected,
-                            f"events {expected}..{head_seq} are missing (the log was cut short)")
-    return VerifyResult(True, expected, last_hash=prev if expected else None)
+        return (Finding("truncated", expected, f"events {expected}..{head_seq} are missing (the log was cut short)"),
+                expected, prev)
+    return None, expected, prev
+
+
+def _is_keyed(event: dict[str, Any]) -> bool:
+    return any(k in event for k in ("key_id", "mac", "body_mac"))
+
+
+def _macs(events: list[dict[str, Any]], keys: AuditKeys | None) -> tuple[list[Finding], int]:
+    """What the keys say about the events (in stored order): the findings and how many were MAC-checked."""
+    findings: list[Finding] = []
+    unkeyed_prefix: list[int] = []
+    mac_missing: list[int] = []
+    unknown: dict[str, list[int]] = {}
+    keyed_seen = False
+    checked = 0
+    shift = 0                 # stored number - the number the event was signed with
+    pending: list[int] = []   # events whose content matches no MAC (rewritten, or forged and inserted)
+    rehashed: list[int] = []
+    stripped: list[int] = []  # events without MAC since the last good keyed one (inserted without MACs?)
+    with_macs = 0
+
+    def flush(next_seq: int | None, new_shift: int) -> None:
+        nonlocal pending, stripped
+        moved = new_shift - shift
+        candidates = sorted(pending + stripped)
+        inserted = candidates[len(candidates) - moved:] if 0 < moved <= len(candidates) else []
+        rewritten = [p for p in pending if p not in inserted]
+        for p in inserted:
+            if p in mac_missing:
+                mac_missing.remove(p)  # named as inserted instead
+        if rewritten:
+            findings.append(Finding("rewritten", rewritten[0], (
+                f"{_events_word(rewritten)}: the content does not match its MAC (changed after it was written, "
+                "then re-hashed)")))
+        if moved > 0:
+            if inserted:
+                what = (f"{_events_word(inserted)} (not signed by any key given) "
+                        f"{'was' if len(inserted) == 1 else 'were'} inserted")
+            else:
+                what = f"{moved} event(s) were inserted before event {next_seq}"
+            findings.append(Finding("inserted", (inserted or [next_seq or 0])[0], (
+                f"{what}: event {next_seq} was written as event {(next_seq or 0) - new_shift} and the chain "
+                "was renumbered and re-hashed from there")))
+        elif moved < 0:
+            orig = (next_seq or 0) - new_shift
+            findings.append(Finding("removed", next_seq, (
+                f"{-moved} event(s) were removed before event {next_seq}: it was written as event {orig}, so the "
+                f"original events {orig + moved}..{orig - 1} are gone and the chain was renumbered and re-hashed")))
+        pending, stripped = [], []
+
+    for event in events:
+        s = event.get("seq")
+        if not isinstance(s, int):
+            continue
+        if not _is_keyed(event):
+            (mac_missing if keyed_seen else unkeyed_prefix).append(s)
+            if keyed_seen:
+                stripped.append(s)
+            continue
+        keyed_seen = True
+        with_macs += 1
+        if keys is None:
+            continue
+        kid = event.get("key_id")
+        if not keys.has(str(kid) if kid is not None else None):
+            unknown.setdefault(str(kid), []).append(s)
+            continue
+        kid = str(kid)
+        checked += 1
+        digest = content_digest(event)
+        body_mac = event.get("body_mac")
+        found: int | None = None
+        for d in itertools.chain((shift,), (x for n in range(1, MAX_SHIFT + 1) for x in (shift + n, shift - n))):
+            if s - d >= 0 and keys.check(kid, body_message(s - d, digest), body_mac):
+                found = d
+                break
+        if found is None:
+            pending.append(s)
+            continue
+        if pending or found != shift:
+            flush(s, found)
+            shift = found
+        stripped = []
+        if not keys.check(kid, mac_message(event_hash(event)), event.get("mac")):
+            rehashed.append(s)
+    if pending:
+        flush(None, shift)
+    if rehashed:
+        explained = [f for f in findings if f.kind in ("rewritten", "inserted", "removed")]
+        if explained and (explained[0].seq or 0) <= min(rehashed):
+            findings.append(Finding("rehashed", min(rehashed), (
+                f"{_events_word(rehashed)} keep their content but their MACs over their hashes fail: the chain was "
+                "re-hashed after the change above")))
+        else:
+            findings.append(Finding("rehashed", min(rehashed), (
+                f"{_events_word(rehashed)} keep their content but their MACs over their hashes fail: their link "
+                "to the events before them was changed and re-hashed")))
+    if mac_missing:
+        findings.append(Finding("mac_missing", mac_missing[0], (
+            f"{_events_word(mac_missing)} carry no MAC although events before them do: written without the key, "
+            "or stripped of their MACs and re-hashed")))
+    for kid, seqs in unknown.items():
+        given = ", ".join(keys.ids) if keys is not None else ""
+        findings.append(Finding("unknown_key", seqs[0], (
+            f"{_events_word(seqs)} are signed with key id {kid!r}, which is not among the keys given ({given}): "
+            f"they cannot be verified; list that key as a verify-only key (e.g. "
+            f"SOCIALHUB_AUDIT_KEYS={keys.signing_id if keys else 'NEW'}:…,{kid}:…)")))
+    if keys is None:
+        if with_macs:
+            findings.append(Finding("unkeyed", None, (
+                f"{with_macs} event(s) carry MACs, but no key was given to check them (SOCIALHUB_AUDIT_KEYS or "
+                "--key-env): unchecked, an event rewritten and the chain re-hashed after it cannot be detected")))
+        else:
+            findings.append(Finding("unkeyed", None, (
+                "the log is unkeyed (its events carry no MAC): whoever can write the store can rewrite an event "
+                "and re-hash the chain after it, and this check cannot detect that (configure "
+                "SOCIALHUB_AUDIT_KEYS; see docs/auditors.md)")))
+    elif unkeyed_prefix and not keyed_seen:
+        findings.append(Finding("unkeyed", None, (
+            "keys were given but no event carries a MAC (the log is unkeyed: written before the key was "
+            "configured, or every MAC stripped): a re-hashed chain cannot be detected")))
+    elif unkeyed_prefix:
+        findings.append(Finding("unkeyed", None, (
+            f"{_events_word(unkeyed_prefix)} carry no MAC (written before the key was configured): they are "
+            "protected only through the keyed events after them")))
+    return findings, checked
+
+
+def _anchors(anchor: Anchor, keys: AuditKeys | None, by_seq: dict[int, dict[str, Any]], last_seq: int,
+             failures: list[Finding], result: VerifyResult) -> list[Finding]:
+    findings: list[Finding] = []
+    valid: list[dict[str, Any]] = []
+    try:
+        records = anchor.records()
+    except Exception as exc:  # noqa: BLE001 - an unreadable anchor is a finding, not a crash
+        return [Finding("bad_anchor", None, f"the anchors at {anchor.label} cannot be read ({type(exc).__name__})")]
+    result.anchor_records = len(records)
+    for rec in records:
+        where = f"anchor record {rec.get('unreadable') or rec.get('time')}"
+        if "unreadable" in rec or not isinstance(rec.get("seq"), int) or not isinstance(rec.get("hash"), str):
+            findings.append(Finding("bad_anchor", None, f"{where} at {anchor.label} is unreadable"))
+            continue
+        kid = rec.get("key_id")
+        if kid is not None or "mac" in rec:
+            if keys is None:
+                pass  # cannot check it: still a record the pipeline could not remove
+            elif not keys.has(str(kid)):
+                findings.append(Finding("unknown_key", rec["seq"], (
+                    f"{where} for event {rec['seq']} is signed with key id {kid!r}, not among the keys given: "
+                    "it cannot be verified")))
+                continue
+            elif not keys.check(str(kid), anchor_message(rec), rec.get("mac")):
+                findings.append(Finding("bad_anchor", rec["seq"], (
+                    f"{where} for event {rec['seq']} has a MAC that does not verify: forged (ignored)")))
+                continue
+        valid.append(rec)
+    if not valid:
+        if not findings:
+            findings.append(Finding("unanchored", None, (
+                f"the anchor at {anchor.label} holds no record yet: cutting off the newest events cannot be detected "
+                "(run `socialhub audit anchor`)")))
+        return findings
+    furthest = max(valid, key=lambda r: r["seq"])
+    if furthest["seq"] > last_seq:
+        findings.append(Finding("truncated", last_seq + 1, (
+            f"the chain ends at event {last_seq} but the anchor at {anchor.label} recorded event {furthest['seq']} "
+            f"(hash {furthest['hash'][:16]}…) on {furthest['time']}: events {last_seq + 1}..{furthest['seq']} were "
+            "removed (and head.json rewritten to match)")))
+    explained = min((f.seq for f in failures if f.seq is not None), default=None)
+    mismatch_reported = False
+    for rec in sorted(valid, key=lambda r: r["seq"]):
+        ev = by_seq.get(rec["seq"])
+        if ev is None:
+            continue
+        if ev.get("hash") == rec["hash"]:
+            if result.anchored_seq is None or rec["seq"] >= result.anchored_seq:
+                result.anchored_seq, result.anchored_time = rec["seq"], str(rec.get("time"))
+        elif not mismatch_reported and (explained is None or explained > rec["seq"]):
+            mismatch_reported = True
+            findings.append(Finding("rewritten", rec["seq"], (
+                f"event {rec['seq']}'s hash differs from the one anchored on {rec.get('time')} at {anchor.label}: "
+                f"the chain up to event {rec['seq']} was rewritten and re-hashed after it was anchored")))
+    return findings
+
+
+def verify_chain(store: ObjectStore, keys: AuditKeys | None | Literal["env"] = FROM_ENV,
+                 anchor: Anchor | None | Literal["env"] = FROM_ENV) -> VerifyResult:
+    """Re-walk the whole chain; name every broken, missing, out-of-order, rewritten, inserted or cut-off event.
+
+    ``keys`` and ``anchor`` default to the environment (``SOCIALHUB_AUDIT_KEYS``,
+    ``SOCIALHUB_AUDIT_ANCHOR``); ``None`` checks without. ``first_bad``/``problem`` are the first
+    failure (a structural one first, as before); ``findings`` lists them all, warnings included.
+    """
+    k: AuditKeys | None = keys_from_env() if keys == FROM_ENV else keys  # type: ignore[assignment]
+    a: Anchor | None = anchor_from_env() if anchor == FROM_ENV else anchor  # type: ignore[assignment]
+    head_raw = store.get_or_none(HEAD)
+    head_seq = int(json.loads(head_raw)["seq"]) if head_raw else -1
+    objects = _read_all(store)
+    structural, checked, last = _structure(objects, head_seq)
+    events = [ev for _, _, ev in objects if isinstance(ev, dict)]
+    findings: list[Finding] = [structural] if structural else []
+    mac_findings, keyed = _macs(events, k)
+    findings += mac_findings
+    result = VerifyResult(True, checked, keyed=keyed, key_ids=k.ids if k is not None and keyed else [],
+                          anchor=a.label if a is not None else None)
+    if a is None:
+        findings.append(Finding("unanchored", None, (
+            "no anchor given (SOCIALHUB_AUDIT_ANCHOR or --anchor): deleting the newest events and rewriting "
+            "head.json cannot be detected")))
+    else:
+        by_seq = {int(ev["seq"]): ev for ev in events if isinstance(ev.get("seq"), int)}
+        last_seq = max([s for _, s, _ in objects if s is not None], default=-1)
+        findings += _anchors(a, k, by_seq, last_seq, [f for f in findings if f.failure], result)
+    failures = [f for f in findings if f.failure]
+    result.findings = failures + [f for f in findings if not f.failure]
+    result.problems = [f.message for f in failures]
+    if failures:
+        first = structural if structural else min(failures, key=lambda f: (f.seq is None, f.seq or 0))
+        result.ok, result.first_bad, result.problem = False, first.seq, first.message
+        result.findings = [first] + [f for f in result.findings if f is not first]
+    else:
+        result.last_hash = last if checked else None
+    return result

@@ -643,7 +643,7 @@ def _watchlist_entries(store: ObjectStore, watchlist: Any, sources: list[str]) -
 def build_report(store: ObjectStore, *, start: date | datetime, end: date | datetime, force: str | None = None,
                  watchlist: Any = None, runs: list[dict[str, Any]] | None = None, now: datetime | None = None,
                  due_days: int = DEFAULT_DUE_DAYS, runs_note: str | None = None,
-                 store_label: str | None = None) -> Report:
+                 store_label: str | None = None, audit_keys: Any = "env") -> Report:
     """Compute the report for ``[start, end]`` (dates: whole UTC days, both included).
 
     ``force`` restricts every row to that force. ``watchlist`` (a ``Watchlist`` or a list of
@@ -663,7 +663,7 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
     if runs_note:
         sources.append(runs_note)
     warnings: list[str] = []
-    chain = verify_chain(store)
+    chain = verify_chain(store, keys=audit_keys)  # keys: the environment's unless given (Airflow: the Connection's)
     if not chain.ok:
         warnings.append("The audit log failed verification: the figures below come from a log that was altered "
                         "or cut short, so they cannot be relied on until the break is explained.")
@@ -1044,15 +1044,31 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
         x_rows, "Nobody viewed or exported these records in this period."))
 
     # --- chain
+    protection = (f"keyed ({', '.join(chain.key_ids)}; {chain.keyed} events MAC-checked)" if chain.keyed
+                  else "unkeyed")
+    protection += ("; anchored up to event " + str(chain.anchored_seq) if chain.anchored_seq is not None
+                   else "; no matching anchor")
     tables.append(Table(
         "chain_verification", "Audit-log verification",
-        "The audit log is a hash chain: each event carries the hash of the one before, so altering, removing "
-        "or reordering any event is detected. The whole log was re-checked when this report was made.",
+        "The audit log is a hash chain: each event carries the hash of the one before, so an event altered, "
+        "removed or reordered on its own is detected. Someone who can write the store could still rewrite an "
+        "event and re-hash every event after it, or cut off the newest events: the first is detected only when "
+        "the events carry MACs made with the audit key (held outside the store), the second only against an "
+        "anchor (the chain's head kept where the pipeline cannot rewrite it). 'Protection' says which applied; "
+        "'Findings' names everything found, limits included. The whole log was re-checked when this report was "
+        "made.",
         [Column("result", "Result"), Column("events", "Events checked", True), Column("first_bad", "First bad event"),
-         Column("problem", "Problem"), Column("head", "Hash of the last event"), Column("checked_at", "Checked at")],
-        [{"result": "intact" if chain.ok else "BROKEN", "events": chain.events,
-          "first_bad": "" if chain.first_bad is None else chain.first_bad, "problem": chain.problem or "",
-          "head": chain.last_hash or "", "checked_at": _fmt_time(now)}], ""))
+         Column("problem", "Problem"), Column("protection", "Protection"), Column("findings", "Findings"),
+         Column("findings_detail", "Findings in full", html=False),
+         Column("head", "Hash of the last event"), Column("checked_at", "Checked at")],
+        [{"result": "intact" if chain.ok else chain.headline().split(" at event")[0].removeprefix("audit chain "),
+          "events": chain.events, "first_bad": "" if chain.first_bad is None else chain.first_bad,
+          "problem": chain.problem or "", "protection": protection,
+          # the finding names in the row (a row stays a few lines high); each one in full below the table
+          "findings": ", ".join(dict.fromkeys(f.kind for f in chain.findings)) or "none",
+          "findings_detail": "; ".join(f"{f.kind}: {f.message}" for f in chain.findings),
+          "head": chain.last_hash or "", "checked_at": _fmt_time(now)}], "",
+        notes=[f"{f.kind}: {f.message}" for f in chain.findings]))
 
     posts = sum(r["posts"] for r in acc_rows)
     n_resp = sum(1 for r in a_rows if r["first_response"])
