@@ -191,14 +191,35 @@ def socialhub_command() -> str:
     return str(cand) if cand.exists() else "socialhub"
 
 
+def demo_audit_protection(base: Path) -> dict[str, str]:
+    """The demo's audit-log key and anchor (docs/auditors.md): a random key made once per ``.demo/``
+    and kept in ``.demo/audit-key`` (mode 0600; never printed), and an append-only anchor file
+    ``.demo/audit-anchors.jsonl`` written on every event. Production keeps its key in the
+    ``socialhub_audit_key`` connection and anchors to a bucket under Object Lock."""
+    import secrets
+
+    key_file = base / "audit-key"
+    if not key_file.exists():
+        key_file.touch(mode=0o600)
+        key_file.write_text(f"demo:{secrets.token_hex(32)}", encoding="utf-8")
+    return {"SOCIALHUB_AUDIT_KEYS": key_file.read_text(encoding="utf-8").strip(),
+            "SOCIALHUB_AUDIT_ANCHOR": str(base / "audit-anchors.jsonl"),
+            "SOCIALHUB_AUDIT_ANCHOR_EVERY": "1"}
+
+
 def audit_hint(store_root: Path, first_day: str, last_day: str) -> str:
     """The exact commands that point the audit tools at the demo's store (not the default store).
     The days are wall-clock UTC days: audit events carry the wall-clock time, whatever SOCIALHUB_NOW says."""
     from shlex import quote
 
     cmd, root = quote(socialhub_command()), quote(str(store_root))
-    return (f"check the audit log:    {cmd} audit verify --store {root}\n"
-            f"auditor's report:       {cmd} audit report --store {root} --from {first_day} --to {last_day} "
+    base = store_root.parent.parent
+    keyed = (f'SOCIALHUB_AUDIT_KEYS="$(cat {quote(str(base / "audit-key"))})" '
+             if (base / "audit-key").exists() else "")
+    if (base / "audit-anchors.jsonl").exists():
+        keyed += f"SOCIALHUB_AUDIT_ANCHOR={quote(str(base / 'audit-anchors.jsonl'))} "
+    return (f"check the audit log:    {keyed}{cmd} audit verify --store {root}\n"
+            f"auditor's report:       {keyed}{cmd} audit report --store {root} --from {first_day} --to {last_day} "
             f"--out {quote(str(store_root.parent.parent / 'audit-report'))}")
 
 
@@ -414,6 +435,9 @@ def run_demo(*, fresh: bool = False, project_dir: Path | None = None, review: bo
         step("note: the last demo run here used another watchlist or replay data; its state is kept "
              "(use --fresh to start over)")
     os.environ.setdefault("SOCIALHUB_CACHE_DIR", str(base / "cache"))   # explain's index, for this process
+    protection = demo_audit_protection(base)
+    for name, value in protection.items():   # this process's own audit events (explain, shadow report) too
+        os.environ.setdefault(name, value)
     first_event = len(LocalStore(data_dir / "store").list("audit/events/"))   # this run's events come after
     wall_start = dt.datetime.now(dt.UTC).date().isoformat()
     with ReplayServer(inputs.data, now=_replay_clock(base)).start() as replay:
@@ -421,7 +445,9 @@ def run_demo(*, fresh: bool = False, project_dir: Path | None = None, review: bo
                                  # a candidate classifier in shadow: stored beside the live results, never alerted
                                  "SOCIALHUB_SHADOW_CLASSIFIER": str(demo_candidate(base)),
                                  # recorded classifier versions and explain's index: in .demo/, reset with it
-                                 "SOCIALHUB_CACHE_DIR": str(base / "cache")}
+                                 "SOCIALHUB_CACHE_DIR": str(base / "cache"),
+                                 # every audit event signed with the demo's key, the head anchored outside the store
+                                 **protection}
         if inputs.watchlist:
             conns["SOCIALHUB_WATCHLIST"] = str(inputs.watchlist)
         conns |= {f"AIRFLOW_CONN_SOCIALHUB_{p.upper()}": json.dumps({"conn_type": "http",
