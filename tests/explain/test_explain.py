@@ -109,7 +109,7 @@ def test_alerted_post_with_review_and_referral(world, capsys):
     assert "watchlist change history" in w["source"]
     c = r["collection"]
     assert c["run_id"] == "scheduled__scenario-collect" and len(c["raw_item_sha256"]) == 64
-    assert c["cursor_before"] == "not recorded" and c["cursor_after"] == {"since_id": 3}
+    assert c["cursor_before"] == "none (the account's first collection)" and c["cursor_after"] == {"since_id": 3}
     cl = r["classification"]
     assert cl["labels"] == ["violence_threat"] and cl["scores"]["violence_threat"]["label"] is True
     assert any(e["category"] == "violence_threat" and e["text"] for e in cl["evidence"])

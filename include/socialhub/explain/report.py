@@ -175,7 +175,8 @@ def _collection_section(index: ExplainIndex, row: PostRow, manifest: dict[str, A
         "posts_object_sha256": (manifest.get("posts") or {}).get("sha256") or NOT_RECORDED,
         "posted_at": (post or {}).get("created_at") or NOT_RECORDED,
         "captured_at": (post or {}).get("collected_at") or manifest.get("collected_at") or NOT_RECORDED,
-        "cursor_before": manifest["cursor_before"] if manifest.get("cursor_before") is not None else NOT_RECORDED,
+        "cursor_before": manifest["cursor_before"] if manifest.get("cursor_before") is not None
+        else ("none (the account's first collection)" if "cursor_before" in manifest else NOT_RECORDED),
         "cursor_after": manifest["cursor_after"] if manifest.get("cursor_after") is not None else NOT_RECORDED,
         "pages": manifest.get("pages", NOT_RECORDED),
         "posts_in_batch": manifest.get("count", NOT_RECORDED),
