@@ -401,6 +401,19 @@ def show_explained(store: Any, step: Any) -> None:
 
 def run_demo(*, fresh: bool = False, project_dir: Path | None = None, review: bool = True,
              inputs: DemoInputs | None = None) -> int:
+    """Run the demo (see the module doc). The settings it gives its own process (the audit key and
+    anchor, the cache folder) are undone when it returns, so a caller's environment (e.g. the tests')
+    is left as it was."""
+    saved = dict(os.environ)
+    try:
+        return _run_demo(fresh=fresh, project_dir=project_dir, review=review, inputs=inputs)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _run_demo(*, fresh: bool = False, project_dir: Path | None = None, review: bool = True,
+             inputs: DemoInputs | None = None) -> int:
     from socialhub.models import utc_iso
     from socialhub.replay.server import ReplayServer
     from socialhub.storage import LocalStore

@@ -56,7 +56,7 @@ def test_register_is_idempotent_and_copies_files_with_hashes(store):
     events = [e for e in AuditLog(store).events() if e["action"] == "classifier_register"]
     assert len(events) == 1 and events[0]["object"] == f"classifier:{rec.id}"
     # a second registration in a new process (cache cleared) reads the record and writes nothing
-    versions._registered.clear()
+    versions._described.clear()
     before = sorted(store.list(""))
     rec2, _ = versions.register(store, auditor=auditor(store))
     assert rec2.id == rec.id and sorted(store.list("")) == before

@@ -6,6 +6,7 @@ run at the first DAG. The full demo path (packaged inputs) is covered by tests/e
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -163,13 +164,20 @@ def test_the_demo_polls_the_chosen_watchlist_and_serves_the_chosen_data(
     monkeypatch.setattr(demo, "init_airflow", lambda home, env, log_file: None)
     monkeypatch.setattr(demo, "run_airflow", fake_airflow)
     monkeypatch.delenv("SOCIALHUB_WATCHLIST", raising=False)
+    before = dict(os.environ)
     rc = demo.run_demo(project_dir=project, review=False, inputs=demo_inputs(wl, data))
     assert rc == 1 and seen["args"] == ["dags", "test", "socialhub_collect"]
+    # the demo's audit key, anchor and cache go to the Airflow commands it runs, and leave the caller's
+    # environment as it was (they once stayed, and later tests in the process signed with the demo key)
+    assert seen["env"]["SOCIALHUB_AUDIT_ANCHOR"] == str(project / ".demo" / "audit-anchors.jsonl")
+    assert seen["env"]["SOCIALHUB_AUDIT_KEYS"].startswith("demo:")
+    assert dict(os.environ) == before
     assert seen["env"]["SOCIALHUB_WATCHLIST"] == str(wl.resolve())
     conns = sorted(k for k in seen["env"] if k.startswith("AIRFLOW_CONN_SOCIALHUB_"))
     assert conns == ["AIRFLOW_CONN_SOCIALHUB_MASTODON"]          # our data has mastodon only
     assert seen["account"]["username"] == "own_test"
     out = capsys.readouterr().out
+    assert seen["env"]["SOCIALHUB_AUDIT_KEYS"].removeprefix("demo:") not in out   # the key is never printed
     assert f"watchlist {wl.resolve()}" in out and str((data / "replay.yaml").resolve()) in out
 
     # a second run with the packaged inputs on the same .demo/ says the state mixes both

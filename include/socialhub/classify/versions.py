@@ -249,7 +249,16 @@ def _file_key(version_id: str, name: str) -> str:
 
 
 _lock = threading.Lock()
-_registered: dict[tuple[int, ClassifierSpec], tuple[VersionRecord, Any]] = {}
+#: spec -> (id, file table, classifier): what the files make, which does not depend on a store
+_described: dict[tuple[Any, ...], tuple[str, dict[str, dict[str, Any]], Any]] = {}
+
+
+def _where(store: Any) -> str:
+    """The store's location, for the per-process caches (not ``id(store)``: a new store object can
+    reuse a dead one's id, and would then be taken for a store the version is recorded in)."""
+    from socialhub.audit.where import store_label
+
+    return f"{type(store).__name__}:{store_label(store)}"
 
 
 def register(store: Any, spec: ClassifierSpec | None = None, *, now: datetime | None = None,
@@ -259,12 +268,16 @@ def register(store: Any, spec: ClassifierSpec | None = None, *, now: datetime | 
     Idempotent: an id already recorded is only read. Files are written before the record, so a
     record always has its files (a crash in between leaves unreferenced files, rewritten next time)."""
     spec = spec or ClassifierSpec.packaged()
-    cache_key = (id(store), spec)
+    stamp = (spec, tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in spec.files().values()
+                         if p.is_file()))
     with _lock:
-        if cache_key in _registered:
-            return _registered[cache_key]
-    vid, files, clf = _describe_spec(spec)
-    raw = store.get_or_none(_record_key(vid))
+        described = _described.get(stamp)
+    if described is None:       # first use of these files as they are now on disk
+        described = _describe_spec(spec)
+        with _lock:
+            _described[stamp] = described
+    vid, files, clf = described
+    raw = store.get_or_none(_record_key(vid))      # one GET: the store is asked every time, never a cache
     if raw:
         rec = VersionRecord.from_dict(json.loads(raw))
     else:
@@ -288,8 +301,6 @@ def register(store: Any, spec: ClassifierSpec | None = None, *, now: datetime | 
         audit(auditor, "classifier_register", f"classifier:{vid}",
               details={"classifier_version": rec.classifier_version, "thresholds": rec.thresholds,
                        "files": files, "code": rec.code, "origin": spec.origin})
-    with _lock:
-        _registered[cache_key] = (rec, clf)
     return rec, clf
 
 
@@ -335,14 +346,14 @@ def materialise(store: Any, rec: VersionRecord, cache_dir: Path | None = None) -
                           overrides, origin=f"recorded version {rec.id}")
 
 
-_loaded: dict[tuple[int, str], Any] = {}
+_loaded: dict[tuple[str, str], Any] = {}
 
 
 def load_version(store: Any, version_id: str) -> tuple[VersionRecord, Any]:
     """A recorded version and its classifier (built once per process). Logs when its code differs."""
     rec = get(store, version_id)
     with _lock:
-        hit = _loaded.get((id(store), rec.id))
+        hit = _loaded.get((_where(store), rec.id))
     if hit is not None:
         return rec, hit
     note = rec.code_note()
@@ -350,7 +361,7 @@ def load_version(store: Any, version_id: str) -> tuple[VersionRecord, Any]:
         log.warning("%s", note)
     clf = materialise(store, rec).build()
     with _lock:
-        _loaded[(id(store), rec.id)] = clf
+        _loaded[(_where(store), rec.id)] = clf
     return rec, clf
 
 
