@@ -48,7 +48,7 @@ def test_the_demo_strips_no_lines_any_more() -> None:
     import socialhub.demo as demo
 
     assert not hasattr(demo, "_OTHER_COUNTS")
-    assert "format_review_summary(reviewed, store.root, events)" in inspect.getsource(demo.run_demo)
+    assert "format_review_summary(reviewed, store.root, events)" in inspect.getsource(demo._run_demo)
 
 
 def test_review_demo_airflow_starts_no_scheduled_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
