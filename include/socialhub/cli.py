@@ -522,6 +522,7 @@ def build_parser() -> argparse.ArgumentParser:
     _register("socialhub.classify.versions_cli", sub)
     _register("socialhub.explain.cli", sub)
     _register("socialhub.reclassify.cli", sub)
+    _register("socialhub.governance.cli", sub)
     _plain_help(p)
     return p
 

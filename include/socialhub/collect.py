@@ -49,10 +49,14 @@ class Plan:
             lines.append(f"{len(self.deferred)} YouTube channel(s) deferred to stay within the daily API quota: "
                          + ", ".join(self.deferred))
         for lapse in self.lapsed:
-            lines.append(
-                f"NOT COLLECTED {lapse['key']}: authorisation {lapse['authorisation_ref']} lapsed on "
-                f"{lapse['review_by']} (owner {lapse['owner']} must renew it in the watchlist)")
+            lines.append(f"NOT COLLECTED {lapse['key']}: " + lapse_reason(lapse))
         return lines
+
+
+def lapse_reason(lapse: dict[str, Any]) -> str:
+    """Why a watchlist entry was not collected, in words (older reports carry no ``reason``)."""
+    return str(lapse.get("reason") or f"authorisation {lapse['authorisation_ref']} lapsed on {lapse['review_by']} "
+                                      f"(owner {lapse['owner']} must renew it in the watchlist)")
 
 
 def load_cursor_state(store: ObjectStore, platform: str, account: str) -> dict[str, Any]:
@@ -94,8 +98,7 @@ def plan_collection(watchlist: Watchlist, store: ObjectStore, now: datetime, *,
             chunk = entries[i::n]
             shards.append({"platform": platform, "index": i,
                            "accounts": [e.model_dump(mode="json") for e in chunk]})
-    lapsed_info = [{"key": e.key, "authorisation_ref": e.authorisation_ref, "review_by": e.review_by.isoformat(),
-                    "owner": e.owner, "force": e.force} for e in lapsed]
+    lapsed_info = watchlist.lapse_info(now.date())
     return Plan(shards=shards, lapsed=lapsed_info, not_due=not_due,
                 due=sum(len(s["accounts"]) for s in shards), deferred=deferred)
 

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=lambda: _home() / "socialhub-data", validation_alias="SOCIALHUB_DATA_DIR")
     routing: Path = Field(default_factory=lambda: INCLUDE_DIR / "socialhub" / "alerts" / "routing.yaml",
                           validation_alias="SOCIALHUB_ROUTING")
+    #: the authorisation register file (governance/authorisations.py); the store's register is read too
+    authorisations: Path | None = Field(default=None, validation_alias="SOCIALHUB_AUTHORISATIONS")
     max_shards_per_platform: int = Field(default=4, ge=1, validation_alias="SOCIALHUB_MAX_SHARDS")
     max_batches_per_run: int = Field(default=500, ge=1, validation_alias="SOCIALHUB_MAX_BATCHES_PER_RUN")
     max_bad_fraction: float = Field(default=0.5, ge=0.0, le=1.0, validation_alias="SOCIALHUB_MAX_BAD_FRACTION")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from socialhub.errors import WatchlistError
 from socialhub.models import PLATFORMS
@@ -103,11 +103,42 @@ class Watchlist(BaseModel):
     def change(self) -> dict[str, str | None]:
         return {f: getattr(self, f) for f in CHANGE_FIELDS}
 
+    #: the authorisation register (``socialhub.governance.authorisations.Register``) when one is in
+    #: use: then an entry is collected only while its authorisation is in force and covers it
+    _register: Any = PrivateAttr(default=None)
+
+    def with_register(self, register: Any) -> Watchlist:
+        """This watchlist, judged against ``register`` (``None``: the review-by dates alone)."""
+        self._register = register
+        return self
+
+    @property
+    def register(self) -> Any:
+        return self._register
+
+    def why_not(self, entry: WatchlistEntry, today: date) -> str:
+        """Why ``entry`` may not be collected on ``today`` (empty when it may)."""
+        if not entry.is_authorised(today):
+            return (f"authorisation {entry.authorisation_ref} lapsed on {entry.review_by} (owner {entry.owner} "
+                    "must renew it in the watchlist)")
+        if self._register is not None:
+            cover = self._register.cover(entry.authorisation_ref, entry.key, today)
+            if not cover.ok:
+                return cover.reason
+        return ""
+
     def authorised(self, today: date) -> tuple[list[WatchlistEntry], list[WatchlistEntry]]:
         """Split into (authorised, lapsed) for ``today``."""
-        ok = [e for e in self.accounts if e.is_authorised(today)]
-        lapsed = [e for e in self.accounts if not e.is_authorised(today)]
+        why = {e.key: self.why_not(e, today) for e in self.accounts}
+        ok = [e for e in self.accounts if not why[e.key]]
+        lapsed = [e for e in self.accounts if why[e.key]]
         return ok, lapsed
+
+    def lapse_info(self, today: date) -> list[dict[str, str]]:
+        """The entries not collected on ``today``, each with its reason (for plans and reports)."""
+        return [{"key": e.key, "authorisation_ref": e.authorisation_ref, "review_by": e.review_by.isoformat(),
+                 "owner": e.owner, "force": e.force, "reason": self.why_not(e, today)}
+                for e in self.authorised(today)[1]]
 
 
 class _StrictLoader(yaml.SafeLoader):

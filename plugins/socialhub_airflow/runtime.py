@@ -95,14 +95,29 @@ def connector_factory(cfg: Settings) -> Any:
     return make
 
 
-def _plan(platform: str | None = None) -> Any:
-    from socialhub.collect import plan_collection
-    from socialhub.watchlist import Watchlist, load_watchlist
+def watchlist(st: Any = None) -> Any:
+    """The watchlist, judged against the authorisation register (the file ``SOCIALHUB_AUTHORISATIONS``
+    and the store's records) when there is one; with none, its review-by dates alone decide."""
+    from socialhub.governance.authorisations import load_register
+    from socialhub.watchlist import load_watchlist
 
     cfg = settings()
-    wl = load_watchlist(cfg.watchlist)
+    st = st if st is not None else store()
+    return load_watchlist(cfg.watchlist).with_register(load_register(st, cfg.authorisations))
+
+
+def _plan(platform: str | None = None) -> Any:
+    from socialhub.collect import plan_collection
+    from socialhub.watchlist import Watchlist
+
+    cfg = settings()
+    wl = watchlist()
+    if wl.register is None:
+        log.warning("no authorisation register (SOCIALHUB_AUTHORISATIONS unset and none in the store): each "
+                    "watchlist entry's review_by date alone decides whether it is collected")
     if platform:
-        wl = Watchlist(version=wl.version, accounts=[e for e in wl.accounts if e.platform == platform])
+        wl = Watchlist(version=wl.version, accounts=[e for e in wl.accounts if e.platform == platform]
+                       ).with_register(wl.register)
     return plan_collection(wl, store(), now(), max_shards_per_platform=cfg.max_shards_per_platform,
                            force_all=cfg.poll_all)
 
@@ -138,11 +153,10 @@ def run_source() -> dict[str, Any]:
 
 def check_watchlist() -> dict[str, Any]:
     """Validate the watchlist and record its changes since the last run (who, why, which code) in the audit log."""
-    from socialhub.watchlist import load_watchlist
     from socialhub.watchlist_changes import record_watchlist_changes
 
     cfg, st = settings(), store()
-    wl = load_watchlist(cfg.watchlist)
+    wl = watchlist(st)
     changes = record_watchlist_changes(st, wl, cfg.watchlist, auditor(st), source=run_source())
     ok, lapsed = wl.authorised(now().date())
     for ch in changes:
@@ -163,9 +177,10 @@ def plan(platform: str) -> list[dict[str, Any]]:
         (log.warning if line.startswith("NOT COLLECTED") else log.info)(line)
     audit = auditor()
     for lapse in plan.lapsed:
+        from socialhub.collect import lapse_reason
+
         audit.record("authorisation_lapsed", lapse["key"], force=lapse["force"],
-                     justification=f"not collected: authorisation {lapse['authorisation_ref']} lapsed on "
-                                   f"{lapse['review_by']}", details=lapse)
+                     justification=f"not collected: {lapse_reason(lapse)}", details=lapse)
     return [shard_keys(s) for s in plan.shards]
 
 
@@ -194,10 +209,9 @@ def shard_entries(shard: dict[str, Any], watchlist: Any, today: Any) -> dict[str
 
 def collect(shard: dict[str, Any]) -> list[dict[str, Any]]:
     from socialhub.collect import collect_shard
-    from socialhub.watchlist import load_watchlist
 
     cfg, st, at = settings(), store(), now()
-    full = shard_entries(shard, load_watchlist(cfg.watchlist), at.date())
+    full = shard_entries(shard, watchlist(st), at.date())
     return collect_shard(st, full, connector_factory(cfg), at, auditor(st))
 
 
@@ -205,12 +219,7 @@ def finish_collection(outcome_lists: list[Any], run_id: str) -> dict[str, Any]:
     from socialhub.collect import summarise_collection
 
     outcomes = [o for lst in outcome_lists for group in (lst or []) for o in (group or [])]
-    from socialhub.watchlist import load_watchlist
-
-    lapsed = load_watchlist(settings().watchlist).authorised(now().date())[1]
-    summary = summarise_collection(outcomes, {"lapsed": [
-        {"key": e.key, "authorisation_ref": e.authorisation_ref, "review_by": e.review_by.isoformat(),
-         "owner": e.owner, "force": e.force} for e in lapsed]})
+    summary = summarise_collection(outcomes, {"lapsed": watchlist().lapse_info(now().date())})
     summary.update(run_id=run_id, finished_at=utc_iso(now()), outcomes=outcomes)
     store().put_state(layout.report_key("collect", run_id), canonical_json(summary))
     log.info("collected %d post(s) from %d account(s); %d failed; %d lapsed", summary["posts_collected"],
@@ -357,11 +366,10 @@ def check_staleness() -> dict[str, Any]:
     so the next run tries again).
     """
     from socialhub import staleness
-    from socialhub.watchlist import load_watchlist
     from socialhub_airflow.notifiers import tell_platform_team
 
-    cfg, st, at = settings(), store(), now()
-    authorised = load_watchlist(cfg.watchlist).authorised(at.date())[0]
+    st, at = store(), now()
+    authorised = watchlist(st).authorised(at.date())[0]
     intervals = staleness.platform_intervals(authorised)
     result = staleness.check_staleness(intervals, staleness.last_successes(st, intervals), at,
                                        staleness.load_state(st))

@@ -1,0 +1,1 @@
+"""Governance records that outlive the data they govern (the authorisation register)."""
