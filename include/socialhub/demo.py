@@ -139,9 +139,10 @@ def format_summary(collect: dict[str, Any] | None, process: dict[str, Any] | Non
                      f"({collect['accounts_ok']} ok, {len(collect['accounts_failed'])} failed)")
         for f in collect["accounts_failed"]:
             lines.append(f"  failed: {f}")
+        from socialhub.collect import lapse_reason
+
         for lapse in collect["accounts_lapsed"]:
-            lines.append(f"  not collected (authorisation {lapse['authorisation_ref']} lapsed "
-                         f"{lapse['review_by']}): {lapse['key']}")
+            lines.append(f"  not collected:        {lapse['key']}: {lapse_reason(lapse)}")
         lines.append(f"posts collected:        {collect['posts_collected']} in {len(collect['batches'])} batch(es)")
     else:
         lines.append("collection: no report found (see the log)")
@@ -412,6 +413,31 @@ def run_demo(*, fresh: bool = False, project_dir: Path | None = None, review: bo
         os.environ.update(saved)
 
 
+def demo_register(store: Any, watchlist_path: Path) -> list[str]:
+    """Record the demo's authorisation register in its store the first time (see governance/demo.py)."""
+    from socialhub.audit.chain import AuditLog, Auditor
+    from socialhub.clock import now
+    from socialhub.governance.demo import seed_demo_register
+    from socialhub.watchlist import load_watchlist
+
+    auditor = Auditor(AuditLog(store), {"kind": "person", "name": "socialhub demo", "via": "socialhub demo"})
+    return seed_demo_register(store, load_watchlist(watchlist_path), now(demo=True).date(), auditor)
+
+
+def print_register(store: Any) -> None:
+    """The register as `socialhub authorisations list` prints it, with the reviews due and cancellations."""
+    from socialhub.clock import now
+    from socialhub.governance.authorisations import load_register
+    from socialhub.governance.cli import format_register
+
+    register = load_register(store, None)
+    if register is None:
+        return
+    title = "authorisation register (socialhub authorisations list)"
+    print(f"\n{title}\n{'=' * len(title)}")
+    print("\n".join(format_register(register, now(demo=True).date())))
+
+
 def _run_demo(*, fresh: bool = False, project_dir: Path | None = None, review: bool = True,
              inputs: DemoInputs | None = None) -> int:
     from socialhub.models import utc_iso
@@ -452,6 +478,11 @@ def _run_demo(*, fresh: bool = False, project_dir: Path | None = None, review: b
     for name, value in protection.items():   # this process's own audit events (explain, shadow report) too
         os.environ.setdefault(name, value)
     first_event = len(LocalStore(data_dir / "store").list("audit/events/"))   # this run's events come after
+    register_lines = demo_register(LocalStore(data_dir / "store"), inputs.watchlist or
+                                   project / "include" / "watchlist.yaml")
+    if register_lines:
+        step(f"authorisation register: {len(register_lines) - 1} authorisation(s) granted in the demo's store, "
+             f"{register_lines[-1]} (socialhub authorisations grant / cancel)")
     wall_start = dt.datetime.now(dt.UTC).date().isoformat()
     with ReplayServer(inputs.data, now=_replay_clock(base)).start() as replay:
         conns: dict[str, str] = {"SOCIALHUB_POLL_ALL": "true",   # poll every account each demo run
@@ -483,6 +514,7 @@ def _run_demo(*, fresh: bool = False, project_dir: Path | None = None, review: b
     collect = latest_report(store, "collect", started)
     process = latest_report(store, "process", started)
     print(format_summary(collect, process, store.root, data_dir / "outbox", slack))
+    print_register(store)
     if review and process and (process.get("alerts") or {}).get("delivered"):  # nothing new: nothing to review
         from socialhub.audit.chain import AuditLog
         from socialhub.review.demo import format_review_summary, run_review_demo

@@ -279,3 +279,37 @@ def test_the_plan_says_why_an_entry_is_not_collected(tmp_path):
     assert plan.due == 0
     assert plan.describe()[-1] == ("NOT COLLECTED mastodon:a@x.social: authorisation DS-2026-0007 expired: no "
                                    "cover from 2026-12-01 (renew it before expiry, or grant a new one)")
+
+
+def test_the_auditors_report_has_the_register_and_its_changes(pipeline, tmp_path):
+    from socialhub.audit.report import build_report, write_report
+
+    st, _ = pipeline
+    assert _grant(st) == 0
+    assert _cli(st, "cancel", "DS-2026-0007", "--officer", "Jane Example", "--rank", "Supt", "--why",
+                "Operation closed: charges laid.", "--on", "2026-10-06", "--by", "Registry clerk 42") == 0
+    at = datetime.now(UTC)
+    report = build_report(st, start=at.date(), end=at.date(), now=datetime(2026, 10, 7, tzinfo=UTC), audit_keys=None)
+    tables = {t.name: t for t in report.tables}
+    (row,) = tables["authorisation_register"].rows
+    assert row["status"] == "cancelled" and row["authorising_officer"] == "Superintendent Jane Example"
+    assert row["cancelled"] == "2026-10-06 by Supt Jane Example: Operation closed: charges laid."
+    assert row["keep_until"] == "2029-10-06" and row["type"] == "directed surveillance (RIPA)"
+    changes = tables["authorisation_changes"].rows
+    assert [(c["change"], c["officer"], c["recorded_by"]) for c in changes] == [
+        ("grant", "Superintendent Jane Example", "Registry clerk 42"),
+        ("cancel", "Supt Jane Example", "Registry clerk 42")]
+    write_report(report, tmp_path / "out")
+    assert "DS-2026-0007" in (tmp_path / "out" / "authorisation_register.csv").read_text()
+    assert "Authorisation register" in (tmp_path / "out" / "report.html").read_text()
+
+
+def test_without_a_register_the_report_says_what_decides(tmp_path, monkeypatch):
+    from socialhub.audit.report import build_report
+
+    monkeypatch.delenv("SOCIALHUB_AUTHORISATIONS", raising=False)
+    st = LocalStore(tmp_path / "store")
+    report = build_report(st, start=date(2026, 10, 1), end=date(2026, 10, 1), now=datetime(2026, 10, 2, tzinfo=UTC),
+                          audit_keys=None)
+    table = next(t for t in report.tables if t.name == "authorisation_register")
+    assert table.rows == [] and "review-by date alone decides" in table.empty

@@ -640,17 +640,84 @@ def _watchlist_entries(store: ObjectStore, watchlist: Any, sources: list[str]) -
     return None
 
 
+def _register_tables(store: ObjectStore, register: Any, by_action: Mapping[str, list[dict[str, Any]]],
+                     wl_entries: list[dict[str, Any]] | None, force: str | None, today: date,
+                     warnings: list[str], sources: list[str]) -> list[Table]:
+    """The authorisation register as it stands on ``today``, and its changes in the period."""
+    from socialhub.errors import SocialhubError
+    from socialhub.governance.authorisations import load_register
+
+    if register == "env":
+        from socialhub.config import Settings
+
+        try:
+            register = load_register(store, Settings.from_env().authorisations)
+        except SocialhubError as exc:
+            warnings.append(f"The authorisation register could not be read: {exc}")
+            register = None
+    rows: list[dict[str, Any]] = []
+    if register is not None:
+        sources.append("Authorisation register: governance/authorisations/ in the store"
+                       + (" and the register file" if "file" in register.sources.values() else ""))
+        refs = {str(e.get("authorisation_ref")) for e in wl_entries or [] if not force or e.get("force") == force}
+        for row in register.rows(today):
+            if force and row["reference"] not in refs:
+                continue
+            row["status"] = {"review_due": "review due", "not_yet_in_force": "not yet in force",
+                             "active": "in force"}.get(str(row["status"]), row["status"])
+            row["type"] = {"directed_surveillance": "directed surveillance (RIPA)",
+                           "overt_open_source": "overt open source"}.get(str(row["type"]), row["type"])
+            rows.append(row)
+    keep = register.policy.keep_years_after_end if register is not None else 3
+    register_table = Table(
+        "authorisation_register", "Authorisation register",
+        f"Every authorisation in the register as of {today.isoformat()}: who granted it (name and rank), for which "
+        "operation and accounts, its expiry (the first day without cover), reviews, renewals and cancellation. "
+        "A watchlist entry is collected only while the authorisation it names is in force and covers it. "
+        f"Records are kept {keep} years after an authorisation ends, even after the data it covered is erased.",
+        [Column("reference", "Reference"), Column("type", "Type"), Column("status", "Status"),
+         Column("operation", "Operation"), Column("authorising_officer", "Authorised by"),
+         Column("granted_on", "Granted"), Column("expires_on", "No cover from"),
+         Column("next_review", "Next review"), Column("reviews", "Reviews", True),
+         Column("last_review", "Last review"), Column("renewals", "Renewals", True),
+         Column("cancelled", "Cancelled"), Column("accounts", "Accounts covered"),
+         Column("necessity", "Necessity", html=False), Column("keep_until", "Keep record until")],
+        rows, "No authorisation register is in use: each watchlist entry's review-by date alone decides whether it "
+              "is collected (set SOCIALHUB_AUTHORISATIONS or record authorisations with `socialhub authorisations "
+              "grant`)." if register is None else "No authorisation in the register for this scope.")
+    ch_rows = []
+    for ev in by_action.get("authorisation", []):
+        d = ev.get("details") or {}
+        body = d.get("body") or {}
+        officer = body.get("authorising_officer") or body.get("by") or body.get("reviewer") or {}
+        ch_rows.append({"time": _fmt_time(ev.get("time")), "reference": d.get("reference", ""),
+                        "change": d.get("op", ""), "effective": body.get("on") or body.get("granted_on") or "",
+                        "officer": f"{officer.get('rank', '')} {officer.get('name', '')}".strip(),
+                        "recorded_by": _name(ev.get("actor")), "why": ev.get("justification") or "",
+                        "status_after": d.get("status_after", "")})
+    changes_table = Table(
+        "authorisation_changes", "Authorisation changes",
+        "Each grant, review, renewal and cancellation recorded in the period: the officer who made the decision, "
+        "who recorded it, and why.",
+        [Column("time", "Recorded"), Column("reference", "Reference"), Column("change", "Change"),
+         Column("effective", "Effective"), Column("officer", "Officer"), Column("recorded_by", "Recorded by"),
+         Column("why", "Why"), Column("status_after", "Status after")],
+        ch_rows, "No authorisation was granted, reviewed, renewed or cancelled in this period.")
+    return [register_table, changes_table]
+
+
 def build_report(store: ObjectStore, *, start: date | datetime, end: date | datetime, force: str | None = None,
                  watchlist: Any = None, runs: list[dict[str, Any]] | None = None, now: datetime | None = None,
                  due_days: int = DEFAULT_DUE_DAYS, runs_note: str | None = None,
-                 store_label: str | None = None, audit_keys: Any = "env") -> Report:
+                 store_label: str | None = None, audit_keys: Any = "env", authorisations: Any = "env") -> Report:
     """Compute the report for ``[start, end]`` (dates: whole UTC days, both included).
 
     ``force`` restricts every row to that force. ``watchlist`` (a ``Watchlist`` or a list of
     entries) gives the authorisation status table; without it the store's last watchlist
     snapshot is used. ``runs`` are Airflow run records (REST API or DB shape) merged into the
     run table; ``runs_note`` says where they came from (or why they are missing); ``store_label``
-    names the store read (default: from the store itself).
+    names the store read (default: from the store itself). ``authorisations`` is the authorisation
+    register (``"env"``: the file ``SOCIALHUB_AUTHORISATIONS`` names, if any, and the store's records).
     """
     now = now or datetime.now(UTC)
     start_dt, end_dt = period_bounds(start, end)
@@ -1002,6 +1069,7 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
          Column("review_by", "Review by"), Column("days_left", "Days left", True)],
         w_rows, "No watchlist was available to the report." if wl_entries is None
         else "No watchlist entry for this scope."))
+    tables += _register_tables(store, authorisations, by_action, wl_entries, force, today, warnings, sources)
 
     # --- classifier versions
     c_rows, p_rows = _classifier_rows(store, events, by_action)
