@@ -186,7 +186,7 @@ def test_cancellation_through_the_cli_stops_collection_the_same_day(pipeline, ca
     summary = runtime.finish_collection([], "run-2")
     assert summary["accounts_lapsed"] == ["mastodon:a@x.social", "mastodon:b@x.social"]
     report = json.loads(st.get("reports/collect/run-2.json"))
-    assert "cancelled on 2026-10-06 by Supt Jane Example (Operation closed: charges laid.)" in \
+    assert "cancelled on 2026-10-06 by Supt Jane Example: Operation closed: charges laid." in \
         report["accounts_lapsed"][0]["reason"]
     events = [e for e in AuditLog(st).events() if e["action"] in ("authorisation", "authorisation_lapsed")]
     changes = [e for e in events if e["action"] == "authorisation"]

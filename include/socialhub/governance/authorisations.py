@@ -277,7 +277,7 @@ class Register:
         if status == "cancelled":
             assert auth.cancellation is not None
             c = auth.cancellation
-            return Cover(False, f"authorisation {reference} was cancelled on {c.on} by {c.by} ({c.why})", status)
+            return Cover(False, f"authorisation {reference} was cancelled on {c.on} by {c.by}: {c.why}", status)
         if status == "expired":
             return Cover(False, f"authorisation {reference} expired: no cover from {auth.expiry(self.policy)} "
                                 "(renew it before expiry, or grant a new one)", status)

@@ -4,8 +4,8 @@ Written into the demo's store the first time ``make demo`` runs (``make demo-res
 through the same checked, audited path as ``socialhub authorisations grant|cancel``:
 
 * the benign control accounts are overt open-source monitoring (an inspector's recorded necessity);
-* the others are directed surveillance granted by a superintendent 12 days ago;
-* one of them (``REVIEW_DUE``) was granted 30 days ago and never reviewed: its review is overdue;
+* the others are directed surveillance granted by a superintendent; all were granted 12 days ago,
+  except one (``REVIEW_DUE``), granted 30 days ago and never reviewed: its review is overdue;
 * the lapsed demo entry's authorisation expired long ago;
 * one control account's authorisation (``CANCELLED``) is cancelled on the demo's first day, before
   its collection: that account is not collected from then on, and the summary says why.
@@ -41,7 +41,7 @@ def seed_demo_register(store: Any, watchlist: Any, today: date, auditor: Any = N
             continue
         overt = _is_control(entry)
         granted = (date(2025, 3, 31) if entry.review_by < today else
-                   today - timedelta(days=30 if ref == REVIEW_DUE else 40 if overt else 12))
+                   today - timedelta(days=30 if ref == REVIEW_DUE else 12))
         body = {"reference": ref, "type": "overt_open_source" if overt else "directed_surveillance",
                 "necessity": f"{entry.purpose} Public posts only; less intrusive means considered (demo).",
                 "authorising_officer": INSPECTOR if overt else SUPT, "granted_on": granted.isoformat(),
