@@ -384,7 +384,8 @@ def notes(audit: BiasAudit) -> list[str]:
     out = [
         f"{len(audit.flagged)} slice(s) flagged, from {audit.decisions} officer decision(s)."
         + (f" {audit.timed_out} review(s) timed out with no officer decision: they are not decisions, so they are "
-           "left out of every rate and counted on their own ('Timed out')." if audit.timed_out else ""),
+           "left out of every rate and counted on their own ('Timed out (not counted)')." if audit.timed_out
+           else ""),
         "What a flag means: officers dismissed this kind of post as a false positive noticeably more often than "
         "the others of its kind, so someone should look at the decisions behind it. It is not proof of bias: "
         "the posts in a slice can differ for good reasons, and small numbers move rates a lot. The 95% interval "
@@ -400,10 +401,14 @@ def notes(audit: BiasAudit) -> list[str]:
         "'uk drill', 'drill track', ...). These describe the words of a post, never the person who wrote it.",
     ]
     if audit.text_erased or audit.not_found:
-        out.append(f"{audit.text_erased} decision(s) were about posts whose text the retention policy has erased"
-                   + (f" and {audit.not_found} about posts not found in the store" if audit.not_found else "")
-                   + ": their markers cannot be looked for, so they are counted under 'text erased' / 'post not "
-                   "found' in the two text slices, not guessed.")
+        gaps = " and ".join(x for x in (
+            f"{audit.text_erased} decision(s) were about posts whose text the retention policy has erased"
+            if audit.text_erased else "",
+            f"{audit.not_found} decision(s) about posts not found in the store" if audit.not_found else "") if x)
+        rows_named = " / ".join(f"'{v}'" for v, n in ((TEXT_ERASED, audit.text_erased), (NOT_FOUND, audit.not_found))
+                                if n)
+        out.append(f"{gaps}: their markers cannot be looked for, so they are counted under {rows_named} in the two "
+                   "text slices, not guessed.")
     return out
 
 

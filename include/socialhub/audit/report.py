@@ -59,7 +59,7 @@ REPORT_KIND_DAG = {"collect": "socialhub_collect", "process": "socialhub_process
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _TIME_KEYS = frozenset({"time", "started", "finished", "last", "first_response", "checked_at"})
 _WIDE_KEYS = frozenset({"outcome", "reasons", "justification", "purpose", "details", "fields", "reason", "held",
-                        "problem"})
+                        "problem", "judgement"})
 
 
 # --------------------------------------------------------------------------------------------- model
