@@ -178,8 +178,11 @@ class _Batches:
 
             key = ((self.result(batch_id) or {}).get("outputs") or {}).get("flagged") or ""
             raw = self.store.get_or_none(key) if key else None
-            self.rows[batch_id] = None if raw is None else {
-                alert_id_for(str(r.get("platform", "")), str(r.get("post_id", ""))): r for r in from_jsonl(raw)}
+            try:
+                self.rows[batch_id] = None if raw is None else {
+                    alert_id_for(str(r.get("platform", "")), str(r.get("post_id", ""))): r for r in from_jsonl(raw)}
+            except (ValueError, AttributeError):   # unreadable: its posts are "not found", the report goes on
+                self.rows[batch_id] = {}
         return self.rows[batch_id]
 
 
