@@ -40,6 +40,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from socialhub.audit import bias as _bias
 from socialhub.audit.chain import AuditLog, VerifyResult, verify_chain
 from socialhub.audit.outcomes import AUTOMATIC, BY_OFFICER, decision_option, is_timeout, review_outcomes
 from socialhub.models import parse_iso, sha256_hex, utc_iso
@@ -58,7 +59,7 @@ REPORT_KIND_DAG = {"collect": "socialhub_collect", "process": "socialhub_process
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _TIME_KEYS = frozenset({"time", "started", "finished", "last", "first_response", "checked_at"})
 _WIDE_KEYS = frozenset({"outcome", "reasons", "justification", "purpose", "details", "fields", "reason", "held",
-                        "problem"})
+                        "problem", "judgement"})
 
 
 # --------------------------------------------------------------------------------------------- model
@@ -950,6 +951,21 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
          Column("share", "Share")],
         d_rows, f"No decisions: {NO_RESPONSES}."))
 
+    # --- bias audit: officers' "No action (false positive)" rate by slice of the posts (audit/bias.py)
+    bias = _bias.audit_store(store, events, all_events)
+    tables.append(Table(
+        "bias_audit", "Bias audit: officers' false-positive rate by slice", _bias.INTRO,
+        [Column("dimension", "Slices by"), Column("slice", "Slice"), Column("decisions", "Officer decisions", True),
+         Column("false_positives", "No action (false positive)", True), Column("rate", "False-positive rate"),
+         Column("interval", "95% interval"), Column("median", "Median rate of its kind"),
+         Column("ratio", "Times the median"), Column("judgement", "Judgement"),
+         Column("timed_out", "Timed out (not counted)", True),
+         Column("rate_fraction", "Rate (fraction)", True, html=False),
+         Column("low_fraction", "95% interval low (fraction)", True, html=False),
+         Column("high_fraction", "95% interval high (fraction)", True, html=False),
+         Column("median_fraction", "Median (fraction)", True, html=False)],
+        _bias.rows(bias), f"No review was answered or timed out in this period: {NO_RESPONSES}.", _bias.notes(bias)))
+
     # --- escalations (by an officer, or automatically on review timeout)
     e_rows = []
     for ev in outcomes.escalations:
@@ -1155,6 +1171,10 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
                     + (f"; first response after {fmt_duration(statistics.median(waits))} (median)" if waits else ""))
                     if responses else NO_RESPONSES),
         SummaryItem("Officer decisions", str(len(outcomes.decisions)), outcomes.decisions_hint()),
+        SummaryItem("Bias-audit flags", str(len(bias.flagged)),
+                    "slices whose false-positive rate is over 1.5 x the median of their kind: look at them"
+                    if bias.flagged else f"none (slices with at least {_bias.MIN_DECISIONS} decisions compared)",
+                    attention=bool(bias.flagged)),
         SummaryItem("Escalations", str(len(outcomes.escalations)), outcomes.escalations_hint()),
         SummaryItem("Referrals to a platform", str(len(outcomes.referrals))),
         SummaryItem("Deletions", str(sum(1 for r in del_rows if r["action"] == "deleted"))),

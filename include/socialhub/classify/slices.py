@@ -31,6 +31,27 @@ man's ends"), wasteman, allow it/allow dat (not "allow it to"), peak and bait af
 "too", "bare", ... ("that's peak"), styll, ting/tings, blud, wallahi/wallah, yute/yutes,
 youngers/olders, bredrin, roadman, wavey, gyal, paigon, bossman.
 
+Music and drill
+===============
+
+``music_markers(text)`` returns the music or drill cues found in a post (same ``Marker`` shape).
+Like the dialect markers it is a measuring device (the auditor's bias audit uses it to count
+officers' false positives on music posts), never an input to the classifier. It matches only:
+
+* ``drill (music)``: "drill" as a music genre: after uk/ny/chicago/brooklyn/bronx/irish/dutch/
+  australian ("uk drill"), or before music, track(s), tune(s), song(s), video(s), vid(s), beat(s),
+  rapper(s), artist(s), scene, producer(s), verse(s), mix, set, tape(s), remix, lyrics, bars,
+  freestyle ("drill track"), or "drill rap"/"drill rapper(s)". Not "fire drill", "drill bit", "drill sergeant";
+* ``lyrics``: lyric / lyrics;
+* ``music words``: music, musician(s), song(s), album(s), mixtape(s), rapper(s), rapping, rapped,
+  diss track(s), grime (mc, set, track, tune, artist, scene, music), "type beat", a tempo ("140 bpm");
+* ``release``: the music-release cues of the classifier's ``ctx.fiction_lyrics`` context rule
+  (lexicon.yaml), music only: single / track / tune / song / album / mixtape / ep / music video /
+  visuals followed by out now / out friday... / dropping / drops / available now; "out now on"
+  / "streaming now on" / "available on" spotify, youtube, apple music or (all) platforms; "on all
+  platforms"; "prod by" / "produced by". The rule's film, TV, fiction and photo-shoot cues are
+  left out (they are not music), and so is "link in bio" (drug sellers use it too).
+
 Slices
 ======
 
@@ -61,6 +82,8 @@ __all__ = [
     "aae_markers",
     "fairness",
     "mle_markers",
+    "MUSIC_PATTERNS",
+    "music_markers",
     "real_slice_names",
     "ratio_notes",
     "smoothed_rate",
@@ -160,6 +183,21 @@ MLE_PATTERNS: dict[str, re.Pattern[str]] = {
     "bossman": re.compile(r"\bbossman\b"),
 }
 
+_MUSIC_NOUN = (r"(?:music|tracks?|tunes?|songs?|videos?|vids?|beats?|rappers?|artists?|scene|producers?|verses?|"
+               r"mix|set|tapes?|remix|lyrics|bars|freestyle)")
+
+MUSIC_PATTERNS: dict[str, re.Pattern[str]] = {
+    "drill (music)": re.compile(rf"\b(?:(?:uk|ny|chicago|brooklyn|bronx|irish|dutch|australian)\s+drill\b|"
+                                rf"drill\s+(?:{_MUSIC_NOUN}|rap|rapper|rappers)\b)"),
+    "lyrics": re.compile(r"\blyrics?\b"),
+    "music words": re.compile(r"\b(?:music|musicians?|songs?|albums?|mixtapes?|rappers?|rapping|rapped|diss\s*tracks?|"
+                              r"grime\s+(?:mcs?|sets?|tracks?|tunes?|artists?|scene|music)|type\s+beat|\d{2,3}\s*bpm)\b"),
+    "release": re.compile(r"\b(?:(?:new\s+)?(?:single|track|tune|song|album|mixtape|ep|music\s+video|visuals)\s+"
+                          r"(?:out\s+now|out\s+(?:friday|tonight|tomorrow|today|soon|at\s+\w+)|dropping|drops|"
+                          r"available\s+now)|(?:out\s+now|streaming\s+now|available)\s+on\s+(?:all\s+)?"
+                          r"(?:platforms|spotify|youtube|apple\s+music)|on\s+all\s+platforms|prod(?:uced)?\s+by)\b"),
+}
+
 _MODALS = frozenset({"will", "would", "could", "should", "might", "must", "may", "can", "shall", "to", "gonna",
                      "wanna", "let", "cannot", "cant", "can't", "won't", "wont", "wouldn't", "couldn't",
                      "shouldn't", "did", "didn't", "does", "do", "if"})
@@ -197,6 +235,11 @@ def aae_markers(text: str) -> list[Marker]:
 def mle_markers(text: str) -> list[Marker]:
     """MLE markers in ``text`` (see the module doc), in order of appearance."""
     return _find(text, MLE_PATTERNS)
+
+
+def music_markers(text: str) -> list[Marker]:
+    """Music or drill cues in ``text`` (see "Music and drill" in the module doc), in order of appearance."""
+    return _find(text, MUSIC_PATTERNS)
 
 
 def real_slice_names(text: str) -> tuple[list[str], list[Marker], list[Marker]]:
