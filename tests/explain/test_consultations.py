@@ -15,7 +15,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from socialhub.audit.chain import AuditLog, verify_chain
 from socialhub.audit.consult import NOT_GIVEN, reason_of, without_reason
