@@ -273,7 +273,7 @@ def test_the_report_shows_who_what_why_and_flags_consultations_without_a_reason(
     from socialhub.audit.report import render_html, write_report
 
     html = render_html(rep)
-    assert NOT_GIVEN in html and "Consultations without a reason" in html
+    assert f'class="not-given"><b>{NOT_GIVEN}</b>' in html and "Consultations without a reason" in html
     paths = write_report(rep, tmp_path / "out")
     with open(next(p for p in paths if p.name == "access_and_exports.csv"), newline="", encoding="utf-8") as fh:
         csv_rows = list(csv.DictReader(fh))

@@ -1134,8 +1134,11 @@ def _env() -> Any:
 def render_html(report: Report, *, page: Mapping[str, Any] | None = None) -> str:
     """The report as one self-contained HTML page. ``page`` adds the period chooser and CSV links
     of the Airflow auditors' page (``base``, ``query``, ``user``, ``from``, ``to``)."""
+    from socialhub.audit.consult import NOT_GIVEN
+
     return str(_env().get_template("report.html").render(report=report, page=page, no_responses=NO_RESPONSES,
-                                                         time_keys=_TIME_KEYS, wide_keys=_WIDE_KEYS))
+                                                         time_keys=_TIME_KEYS, wide_keys=_WIDE_KEYS,
+                                                         not_given=NOT_GIVEN))
 
 
 def write_report(report: Report, out_dir: str | os.PathLike[str]) -> list[Path]:
