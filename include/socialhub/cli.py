@@ -12,6 +12,7 @@
     socialhub audit report --from D --to D --out DIR   the auditor's report (HTML + CSV)
     socialhub retention apply            erase what the retention policy says must go
     socialhub hold add|remove            legal holds on a batch or an account
+    socialhub bundle fetch ALERT_ID --out DIR   copy a referral package out of the store (audited)
 """
 
 from __future__ import annotations
@@ -523,6 +524,8 @@ def build_parser() -> argparse.ArgumentParser:
     _register("socialhub.explain.cli", sub)
     _register("socialhub.reclassify.cli", sub)
     _register("socialhub.governance.cli", sub)
+    _register("socialhub.governance.schedule", sub)
+    _register("socialhub.review.bundle_cli", sub)
     _plain_help(p)
     return p
 

@@ -221,7 +221,7 @@ def audit_hint(store_root: Path, first_day: str, last_day: str) -> str:
         keyed += f"SOCIALHUB_AUDIT_ANCHOR={quote(str(base / 'audit-anchors.jsonl'))} "
     return (f"check the audit log:    {keyed}{cmd} audit verify --store {root}\n"
             f"auditor's report:       {keyed}{cmd} audit report --store {root} --from {first_day} --to {last_day} "
-            f"--out {quote(str(store_root.parent.parent / 'audit-report'))}")
+            f"--out {quote(str(store_root.parent.parent / 'audit-report'))} --why {quote('demo: reading the audit report')}")
 
 
 #: what ``--data DIR`` may hold as the replay data, first found wins
@@ -529,7 +529,8 @@ def _run_demo(*, fresh: bool = False, project_dir: Path | None = None, review: b
         from socialhub.cli import main as cli
 
         cli(["shadow", "report", "--from", started[:10], "--to", utc_iso(now(demo=True))[:10], "--store",
-             str(store.root), "--out", str(base / "shadow-report"), "--by", "socialhub demo"])
+             str(store.root), "--out", str(base / "shadow-report"), "--by", "socialhub demo",
+             "--why", "demo: the shadow version against the live one before promoting it"])
         sys.stdout.flush()
     show_explained(store, step)
     print("\n" + audit_hint(store.root, wall_start, dt.datetime.now(dt.UTC).date().isoformat()))

@@ -17,10 +17,16 @@ Who may see it
    a separate duty from running the pipeline. Anyone else gets 403, and the refusal is itself
    recorded in the audit log.
 
-Every page view records an ``access`` audit event (who, which period and force) before the
+Every page view records an ``access`` audit event (who, which period and force, why) before the
 report is built, and every CSV download an ``export`` event with the file's SHA-256: a view
 that cannot be recorded is refused (503), so there is no unaudited access. Only GET routes
 exist; nothing here changes pipeline data.
+
+Why: every route that shows records takes a ``why`` query field (the period form's "Reason for
+looking", carried in the CSV links and the explain form). Without one the view is recorded as made
+without a reason (``details.why_given`` false) and the page says so; the auditor's report flags
+it. With ``SOCIALHUB_REQUIRE_WHY=true`` (or ``[socialhub] require_why = true``) the page asks for a
+reason first and shows no records, and a CSV or explain view without one is refused (400).
 """
 
 from __future__ import annotations
@@ -95,6 +101,30 @@ def configured_auditors() -> dict[str, AuditorGrant]:
         except Exception:  # noqa: BLE001 - outside Airflow: nobody is an auditor
             spec = ""
     return parse_auditors(spec)
+
+
+def page_requires_why() -> bool:
+    """``SOCIALHUB_REQUIRE_WHY``, else ``[socialhub] require_why``; read on every request."""
+    from socialhub.audit.consult import require_why
+
+    if os.environ.get("SOCIALHUB_REQUIRE_WHY") is not None:
+        return require_why()
+    try:
+        from airflow.configuration import conf
+
+        return conf.getboolean("socialhub", "require_why", fallback=False)
+    except Exception:  # noqa: BLE001 - outside Airflow: not required
+        return False
+
+
+def _why(request: Request) -> str | None:
+    from socialhub.audit.consult import clean_why
+
+    return clean_why(request.query_params.get("why"))
+
+
+def _why_details(why: str | None) -> dict[str, Any]:
+    return {"why_given": why is not None, "why_from": "the page's reason field" if why else "not given"}
 
 
 # --------------------------------------------------------------------------------------------- wiring
@@ -300,14 +330,18 @@ def create_app(*, store_factory: Callable[[], Any] = default_store,
         if isinstance(got, Response):
             return got
         user, name, grant, q = got
+        why = _why(request)
+        root = request.scope.get("root_path", "").rstrip("/")
+        if why is None and page_requires_why():
+            return _reason_page(f"{root}/", q, name)
         try:
             store = store_factory()
             from socialhub_airflow.runtime import audit_log
 
             audit_log(store).append("access", actor=_actor(user, name), obj=f"auditors-page:{request.url.path}",
-                                   force=q.force, justification="auditors' page viewed",
+                                   force=q.force, justification=why,
                                    details={"from": q.start.isoformat(), "to": q.end.isoformat(), "force": q.force,
-                                            "granted": True})
+                                            "granted": True, **_why_details(why)})
         except Exception as exc:  # noqa: BLE001 - no unaudited access
             log.exception("auditors' page: could not record the access; refusing to show the report")
             return _page("Report unavailable", "<p>The view could not be recorded in the audit log, so the "
@@ -315,12 +349,13 @@ def create_app(*, store_factory: Callable[[], Any] = default_store,
         from socialhub.audit.report import render_html
 
         report = _build(q, grant, store)
-        root = request.scope.get("root_path", "").rstrip("/")
         query = urlencode({k: v for k, v in (("from", q.start.isoformat()), ("to", q.end.isoformat()),
-                                             ("force", q.force or "")) if v})
+                                             ("force", q.force or ""), ("why", why or "")) if v})
         page = {"base": f"{root}/", "query": query, "user": name, "from": q.start.isoformat(),
-                "to": q.end.isoformat(), "force_choices": report.forces, "forced": grant.forces is not None}
-        return HTMLResponse(_with_explain_form(render_html(report, page=page), f"{root}/"), headers=_HEADERS)
+                "to": q.end.isoformat(), "force_choices": report.forces, "forced": grant.forces is not None,
+                "why": why or ""}
+        return HTMLResponse(_with_explain_form(render_html(report, page=page), f"{root}/", why or ""),
+                            headers=_HEADERS)
 
     @app.get("/explain", response_class=HTMLResponse)
     async def explain_page(request: Request) -> Response:
@@ -335,11 +370,15 @@ def create_app(*, store_factory: Callable[[], Any] = default_store,
         from socialhub.explain.urls import TargetError, parse_target
 
         root = request.scope.get("root_path", "").rstrip("/")
-        why = (request.query_params.get("why") or "").strip()[:500] or None
+        why = _why(request)
         try:
             target = parse_target(request.query_params.get("target") or "")
         except TargetError as exc:
             return _page("Target not understood", f"<p>{html.escape(str(exc))}</p>", 400)
+        if why is None and page_requires_why():
+            return _page("Give a reason first", "<p>Say why you are looking (a case or request reference and its "
+                         "purpose) in the form's reason field: this hub records the reason for every view of a "
+                         "post. Nothing was shown.</p>", 400)
         store = store_factory()
         report = _explain(store, target, watchlist_factory, clock())
         force = report.get("force")
@@ -352,12 +391,13 @@ def create_app(*, store_factory: Callable[[], Any] = default_store,
 
             role = getattr(user, "role", None)
             record_view(store, report, by=name, why=why, via=VIA,
-                        extra_actor={"airflow_role": str(role)} if role else None)
+                        extra_actor={"airflow_role": str(role)} if role else None,
+                        why_from=_why_details(why)["why_from"])
         except Exception as exc:  # noqa: BLE001 - no unaudited access
             log.exception("auditors' page: could not record the explain view; refusing it")
             return _page("Explain unavailable", "<p>The view could not be recorded in the audit log, so the "
                          f"answer is not shown ({html.escape(type(exc).__name__)}). Tell the platform team.</p>", 503)
-        return HTMLResponse(_explain_doc(report, f"{root}/", name), headers=_HEADERS)
+        return HTMLResponse(_explain_doc(report, f"{root}/", name, why or ""), headers=_HEADERS)
 
     @app.get("/csv/{name}.csv")
     async def report_csv(request: Request, name: str) -> Response:
@@ -368,6 +408,11 @@ def create_app(*, store_factory: Callable[[], Any] = default_store,
         user, uname, grant, q = got
         from socialhub.audit.report import record_report_event, table_csv
 
+        why = _why(request)
+        if why is None and page_requires_why():
+            return _page("Give a reason first", "<p>A download is a disclosure: say why you are taking these records "
+                         "(the report page's <i>Reason for looking</i>, which its CSV links carry). Nothing was "
+                         "downloaded.</p>", 400)
         store = store_factory()
         report = _build(q, grant, store)
         try:
@@ -376,7 +421,8 @@ def create_app(*, store_factory: Callable[[], Any] = default_store,
             return _page("No such table", f"<p>There is no table called {html.escape(name)}.</p>", 404)
         data = table_csv(table)
         try:
-            record_report_event(store, report, {table.filename: data}, actor=_actor(user, uname), action="export")
+            record_report_event(store, report, {table.filename: data}, actor=_actor(user, uname), action="export",
+                                why=why, extra={"table": name, "why_from": _why_details(why)["why_from"]})
         except Exception:  # noqa: BLE001 - no unaudited export
             log.exception("auditors' page: could not record the export; refusing it")
             return _page("Export unavailable", "<p>The download could not be recorded in the audit log.</p>", 503)
@@ -404,27 +450,45 @@ def _explain(store: Any, target: Any, watchlist_factory: Callable[[], Any], now:
         index.close()
 
 
-def _explain_form(base: str, value: str = "") -> str:
+def _explain_form(base: str, value: str = "", why: str = "") -> str:
     return (f"<form class='explain' method='get' action='{html.escape(base)}explain' "
             "style='margin:24px 0;padding:12px 16px;border:1px solid #c9d3e0;border-radius:8px'>"
             "<label><b>Why was this post alerted, or not?</b> "
             f"<input name='target' size='48' required value='{html.escape(value)}' "
             "placeholder='post URL, platform:post_id or alert id'></label> "
-            "<input name='why' size='28' placeholder='why you are looking (recorded)'> "
+            f"<input name='why' size='28' value='{html.escape(why)}' "
+            "placeholder='why you are looking (recorded)' aria-label='Reason for looking (recorded)'> "
             "<button type='submit'>Explain</button></form>")
 
 
-def _with_explain_form(page: str, base: str) -> str:
+def _reason_page(base: str, q: _Query, user: str) -> HTMLResponse:
+    """The reason asked for before any record is shown (``SOCIALHUB_REQUIRE_WHY``): nothing shown, nothing
+    recorded yet; the form comes back to the same period and force with ``why``."""
+    e = html.escape
+    hidden = "".join(f"<input type='hidden' name='{k}' value='{e(v)}'>" for k, v in
+                     (("from", q.start.isoformat()), ("to", q.end.isoformat()), ("force", q.force or "")) if v)
+    body = (f"<p>Signed in as <b id='signed-in-user'>{e(user)}</b>. The report shows records about people (accounts, "
+            "posts, officers' decisions). This hub records who looks at them and <b>why</b>: say why you are "
+            "looking (an audit reference or request and its purpose). Your reason is recorded with the view.</p>"
+            f"<form method='get' action='{e(base)}'>{hidden}<label>Reason for looking "
+            "<input name='why' id='why' size='48' required maxlength='500'></label> "
+            "<button type='submit'>Show report</button></form>")
+    return _page("Why are you looking?", body, 200)
+
+
+def _with_explain_form(page: str, base: str, why: str = "") -> str:
     """The report page with the explain form at its end (the view it opens is audited too)."""
-    form = _explain_form(base)
+    form = _explain_form(base, why=why)
     at = page.rfind("</body>")
     return page[:at] + form + page[at:] if at >= 0 else page + form
 
 
-def _explain_doc(report: dict[str, Any], base: str, user: str) -> str:
+def _explain_doc(report: dict[str, Any], base: str, user: str, why: str = "") -> str:
     from socialhub.explain.report import render_html
 
     e = html.escape
+    recorded = (f"with your reason: {e(why)}" if why else "<b>without a reason</b> (the auditor's report flags it; "
+                "give one in the form's reason field next time)")
     return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Why was this post alerted, or not?"
             "</title><style>body{font:15px/1.5 system-ui,sans-serif;color:#1d2430;max-width:60em;margin:30px auto;"
             "padding:0 20px}h1{font-size:22px}h2{font-size:17px;margin-top:22px}.verdict{font-size:16px;"
@@ -432,9 +496,10 @@ def _explain_doc(report: dict[str, Any], base: str, user: str) -> str:
             "pre-wrap;background:#f6f8fa;padding:8px 12px;border-radius:6px;font-size:13px}th{text-align:left;"
             "padding-right:12px;vertical-align:top}</style></head><body>"
             f"<p><a href='{e(base)}'>&larr; Auditor's report</a> &middot; signed in as "
-            f"<span id='signed-in-user'>{e(user)}</span> &middot; this view was recorded in the audit log</p>"
+            f"<span id='signed-in-user'>{e(user)}</span> &middot; this view was recorded in the audit log, "
+            f"{recorded}</p>"
             f"<h1>Why was this post alerted, or not?</h1><p>Target: <code>{e(str(report.get('target')))}</code></p>"
-            f"{render_html(report)}{_explain_form(base, str(report.get('target') or ''))}</body></html>")
+            f"{render_html(report)}{_explain_form(base, str(report.get('target') or ''), why)}</body></html>")
 
 
 __all__ = ["APP_PREFIX", "URL_ROUTE", "AuditorGrant", "configured_auditors", "create_app", "parse_auditors"]

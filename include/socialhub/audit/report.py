@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import getpass
 import io
 import json
 import logging
@@ -1109,23 +1108,41 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
          Column("shadow", "Shadow figures attached")],
         p_rows, "The live classifier version did not change in this period."))
 
-    # --- access and exports
+    # --- access and exports: every consultation and disclosure, with who, what and why
+    from socialhub.audit.consult import NOT_GIVEN, is_consultation, reason_of
+
     x_rows = []
     for ev in events:
         if ev["action"] not in ("access", "report", "export", "reclassify"):
             continue
         d = ev.get("details") or {}
         period = f"{d.get('from', '')} to {d.get('to', '')}" if d.get("from") else ""
-        x_rows.append({"time": _fmt_time(ev.get("time")), "action": ev["action"], "force": ev.get("force") or "",
-                       "by": describe_actor(ev.get("actor")), "period": period,
-                       "details": _compact(d, ("from", "to", "force"))
+        consulted = is_consultation(ev)
+        why = reason_of(ev) if consulted else (ev.get("justification") or "refused")
+        x_rows.append({"time": _fmt_time(ev.get("time")), "action": ev["action"] if consulted else "refused",
+                       "force": ev.get("force") or "", "by": describe_actor(ev.get("actor")),
+                       "what": str(ev.get("object") or "") + (f" ({period})" if period else ""),
+                       "object": ev.get("object") or "", "period": period,
+                       "why": why if why is not None else NOT_GIVEN,
+                       "reason_given": "n/a" if not consulted else ("yes" if why is not None else "no"),
+                       "details": _compact(d, ("from", "to", "force", "granted", "why_given", "why_from", "who_from",
+                                               "query", "scope", "chain_ok", "chain_events"))
                        + (f"; files: {', '.join(sorted(ev.get('hashes') or {}))}" if ev.get("hashes") else "")})
+    no_reason = sum(1 for r in x_rows if r["reason_given"] == "no")
     tables.append(Table(
         "access_and_exports", "Who looked at or exported these records",
-        "Views of the auditors' page, reports produced and data exported in the period.",
-        [Column("time", "When"), Column("action", "What"), Column("force", "Force"), Column("by", "Who"),
-         Column("period", "Period covered"), Column("details", "Details")],
-        x_rows, "Nobody viewed or exported these records in this period."))
+        "Every consultation and disclosure of the hub's records in the period (DPA 2018 s.62): views of the "
+        "auditors' page and its explain view, `socialhub explain`, reports produced (the auditor's report, shadow "
+        "reports, re-classifications), CSV downloads and referral packages fetched; who, what and the reason they "
+        f"gave. '{NOT_GIVEN}' means no reason was given: ask the person why. Refused attempts are listed too "
+        "(nothing was shown).",
+        [Column("time", "When"), Column("action", "What was done"), Column("force", "Force"), Column("by", "Who"),
+         Column("what", "What", csv=False), Column("object", "Object", html=False),
+         Column("period", "Period covered", html=False), Column("why", "Why (reason given)"),
+         Column("reason_given", "Reason given", html=False), Column("details", "Details")],
+        x_rows, "Nobody viewed or exported these records in this period.",
+        notes=[f"{no_reason} consultation(s) in this period were made without a reason ({NOT_GIVEN} below)."]
+        if no_reason else []))
 
     # --- chain
     protection = (f"keyed ({', '.join(chain.key_ids)}; {chain.keyed} events MAC-checked)" if chain.keyed
@@ -1181,6 +1198,9 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
         SummaryItem("Authorisations expired", str(expired), "accounts no longer collected", attention=expired > 0),
         SummaryItem(f"Due for review within {due_days} days", str(due), "owners must renew or remove",
                     attention=due > 0),
+        SummaryItem("Consultations without a reason", str(no_reason),
+                    f"of {sum(1 for r in x_rows if r['reason_given'] != 'n/a')} views, reports and exports",
+                    attention=no_reason > 0),
     ]
     if runs is None and not runs_note:
         sources.append("Airflow run history: not asked (runs come from the audit log and run summaries)")
@@ -1202,8 +1222,11 @@ def _env() -> Any:
 def render_html(report: Report, *, page: Mapping[str, Any] | None = None) -> str:
     """The report as one self-contained HTML page. ``page`` adds the period chooser and CSV links
     of the Airflow auditors' page (``base``, ``query``, ``user``, ``from``, ``to``)."""
+    from socialhub.audit.consult import NOT_GIVEN
+
     return str(_env().get_template("report.html").render(report=report, page=page, no_responses=NO_RESPONSES,
-                                                         time_keys=_TIME_KEYS, wide_keys=_WIDE_KEYS))
+                                                         time_keys=_TIME_KEYS, wide_keys=_WIDE_KEYS,
+                                                         not_given=NOT_GIVEN))
 
 
 def write_report(report: Report, out_dir: str | os.PathLike[str]) -> list[Path]:
@@ -1225,8 +1248,13 @@ def write_report(report: Report, out_dir: str | os.PathLike[str]) -> list[Path]:
 
 
 def record_report_event(store: ObjectStore, report: Report, files: Mapping[str, bytes] | Sequence[Path], *,
-                        actor: dict[str, Any], action: str = "report") -> dict[str, Any]:
-    """Audit the report as the export it is: who, which period and force, and each file's SHA-256."""
+                        actor: dict[str, Any], action: str = "report", why: str | None = None,
+                        extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Audit the report as the export it is: who, which period and force, each file's SHA-256, and
+    why (``None``: made without a reason, ``details.why_given`` false, flagged by the report)."""
+    from socialhub.audit.consult import clean_why
+
+    why = clean_why(why)
     if isinstance(files, Mapping):
         hashes = {name: sha256_hex(data) for name, data in files.items()}
     else:
@@ -1234,9 +1262,10 @@ def record_report_event(store: ObjectStore, report: Report, files: Mapping[str, 
     last = report.end - timedelta(seconds=1)
     return AuditLog(store).append(
         action, actor=actor, obj=f"audit-report:{report.start.date()}..{last.date()}", force=report.force,
-        justification="auditor's report", hashes=hashes,
+        justification=why, hashes=hashes,
         details={"from": report.start.date().isoformat(), "to": last.date().isoformat(), "force": report.force,
-                 "scope": report.scope_label, "chain_ok": report.chain.ok, "chain_events": report.chain.events})
+                 "scope": report.scope_label, "chain_ok": report.chain.ok, "chain_events": report.chain.events,
+                 "why_given": why is not None, **(extra or {})})
 
 
 # --------------------------------------------------------------------------------------------- CLI
@@ -1250,7 +1279,7 @@ def _date(value: str) -> date:
 
 
 DESCRIPTION = ("Write the auditor's report for a period: report.html and one CSV per table. The report is "
-               "recorded in the audit log (who, period, force, SHA-256 of each file). Exit 0 when written, 1 when "
+               "recorded in the audit log (who, why, period, force, SHA-256 of each file). Exit 0 when written, 1 when "
                "written but the audit log failed verification, 2 on bad arguments or when the store does not exist "
                "or holds no audit events (see --allow-empty); the store read is printed first.")
 
@@ -1277,7 +1306,12 @@ def add_report_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--airflow-url", default=os.environ.get("SOCIALHUB_AIRFLOW_URL"),
                    help="also read run states from this Airflow API server (credentials: "
                         "$SOCIALHUB_AIRFLOW_TOKEN, or $SOCIALHUB_AIRFLOW_USERNAME and $SOCIALHUB_AIRFLOW_PASSWORD)")
-    p.add_argument("--actor", help="who is producing the report (default: $SOCIALHUB_ACTOR, else the login name)")
+    p.add_argument("--actor", "--by", dest="actor", metavar="NAME",
+                   help="who is producing the report (default: $SOCIALHUB_ACTOR, else the login name)")
+    p.add_argument("--why", metavar="TEXT",
+                   help="why you are producing it: an audit reference or request and its purpose (recorded in the "
+                        "audit log; default: $SOCIALHUB_WHY; without one the report is recorded as made without a "
+                        "reason and flagged, or refused when $SOCIALHUB_REQUIRE_WHY is on)")
     return p
 
 
@@ -1294,6 +1328,13 @@ def run_report(args: argparse.Namespace) -> int:
     """Run with options parsed by a parser that ``add_report_arguments`` set up."""
     if args.end < args.start:
         print("socialhub: error: --to is before --from", file=sys.stderr)
+        return 2
+    from socialhub.audit.consult import ReasonRequired, from_cli, warn_if_no_reason
+
+    try:
+        who = from_cli(args.actor, getattr(args, "why", None), "cli")
+    except ReasonRequired as exc:
+        print(f"socialhub: error: {exc}", file=sys.stderr)
         return 2
     from socialhub.audit.where import EXIT_NO_STORE, choose_store, open_for_audit
     from socialhub.config import Settings
@@ -1328,9 +1369,8 @@ def run_report(args: argparse.Namespace) -> int:
         report = build_report(store, start=args.start, end=args.end, force=args.force, watchlist=watchlist,
                               runs=runs, due_days=args.due_days, runs_note=note, store_label=choice.label)
         paths = write_report(report, args.out)
-        actor = {"kind": "person", "name": args.actor or os.environ.get("SOCIALHUB_ACTOR") or getpass.getuser(),
-                 "via": "cli"}
-        record_report_event(store, report, paths, actor=actor)
+        record_report_event(store, report, paths, actor=who.actor, why=who.why,
+                            extra={"who_from": who.who_from, "why_from": who.why_from})
     except (SocialhubError, ValueError) as exc:
         print(f"socialhub: error: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ValueError) else 1
@@ -1338,6 +1378,7 @@ def run_report(args: argparse.Namespace) -> int:
     for p in paths:
         print(f"  {p}")
     print(report.chain.describe())
+    warn_if_no_reason(who)
     return 0 if report.chain.ok else 1
 
 

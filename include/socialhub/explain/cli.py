@@ -17,7 +17,8 @@ much, quarantined (with the reason), account not due, authorisation lapsed, or n
 
 TARGET is a post URL (X, Bluesky, Mastodon, Reddit, Telegram, YouTube, or an RSS item's link),
 PLATFORM:POST_ID, or an alert id. Looking is recorded in the audit log (an `access` event: who,
-what, why). Lookups use a local index, a cache in $SOCIALHUB_CACHE_DIR (else
+what, why): give why with --why (or $SOCIALHUB_WHY); without one the view is recorded as made
+without a reason and the auditor's report flags it (refused when $SOCIALHUB_REQUIRE_WHY is on). Lookups use a local index, a cache in $SOCIALHUB_CACHE_DIR (else
 $SOCIALHUB_DATA_DIR/cache/) that deleting loses nothing from, updated on each call with only
 the batches stored since the last one."""
 
@@ -28,8 +29,9 @@ examples:
   socialhub explain 3f9c2a7d1e0b4c5a6d7e8f90 --json --by "PC Jones" --why "complaint ref 2026-114"
   socialhub explain https://t.me/southside_plug_menu/42 --watchlist include/watchlist.yaml
 
-exit status: 0 report shown; 2 the target is not understood or the store does not exist;
-1 the view could not be recorded in the audit log (nothing is shown)."""
+exit status: 0 report shown; 2 the target is not understood, the store does not exist, or no
+reason was given while $SOCIALHUB_REQUIRE_WHY is on; 1 the view could not be recorded in the
+audit log (nothing is shown)."""
 
 
 def register(sub: Any) -> None:
@@ -44,8 +46,10 @@ def register(sub: Any) -> None:
     p.add_argument("--watchlist", metavar="FILE",
                    help="the watchlist to judge a post that was never collected by (default: the snapshot the "
                         "last collection run recorded in the store, else the configured watchlist)")
-    p.add_argument("--by", metavar="NAME", help="your name for the audit log (default: the login name)")
-    p.add_argument("--why", metavar="TEXT", help="why you are looking (recorded in the audit log)")
+    p.add_argument("--by", metavar="NAME", help="your name for the audit log (default: $SOCIALHUB_ACTOR, else the "
+                                                "login name)")
+    p.add_argument("--why", metavar="TEXT", help="why you are looking: a case or request reference and its purpose "
+                                                 "(recorded in the audit log; default: $SOCIALHUB_WHY)")
     p.add_argument("--index", metavar="FILE", help=argparse.SUPPRESS)   # tests and the bench: the cache file
     p.set_defaults(func=cmd_explain)
 
@@ -55,23 +59,27 @@ def _err(msg: str) -> None:
 
 
 def record_view(store: Any, report: dict[str, Any], *, by: str, why: str | None, via: str,
-                extra_actor: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The ``access`` audit event of one explain view (before anything is shown)."""
+                extra_actor: dict[str, Any] | None = None, who_from: str | None = None,
+                why_from: str | None = None) -> dict[str, Any]:
+    """The ``access`` audit event of one explain view (before anything is shown). ``why`` ``None``
+    records a view made without a reason (``details.why_given`` false), which the report flags."""
     from socialhub.audit.chain import AuditLog
+    from socialhub.audit.consult import clean_why
 
     post = report.get("post") or {}
+    why = clean_why(why)
     return AuditLog(store).append(
         "access", actor={"kind": "person", "name": by, "via": via, **(extra_actor or {})},
-        obj=f"explain:{report['target']}", force=report.get("force"),
-        justification=why or "explain: why was this post alerted, or not",
+        obj=f"explain:{report['target']}", force=report.get("force"), justification=why,
         details={"view": "explain", "target": report["target"], "target_kind": report.get("target_kind"),
                  "post": f"{post['platform']}:{post['post_id']}" if post.get("platform") and post.get("post_id")
-                 else None, "outcome": report.get("outcome"), "granted": True})
+                 else None, "outcome": report.get("outcome"), "granted": True,
+                 **({"who_from": who_from} if who_from else {}), "why_given": why is not None,
+                 "why_from": why_from or ("given" if why else "not given")})
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    import getpass
-
+    from socialhub.audit.consult import ReasonRequired, from_cli, warn_if_no_reason
     from socialhub.audit.where import choose_store
     from socialhub.explain.index import ExplainIndex
     from socialhub.explain.report import current_watchlist, explain, render_text, to_json
@@ -81,6 +89,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
     try:
         target = parse_target(args.target)
     except TargetError as exc:
+        _err(str(exc))
+        return 2
+    try:
+        who = from_cli(args.by, args.why, "socialhub explain")
+    except ReasonRequired as exc:
         _err(str(exc))
         return 2
     choice = choose_store(args.store)
@@ -100,11 +113,13 @@ def cmd_explain(args: argparse.Namespace) -> int:
     finally:
         index.close()
     try:
-        record_view(store, report, by=args.by or getpass.getuser(), why=args.why, via="socialhub explain")
+        record_view(store, report, by=who.name, why=who.why, via=who.via, who_from=who.who_from,
+                    why_from=who.why_from)
     except Exception as exc:  # noqa: BLE001 - no unaudited view
         _err(f"the view could not be recorded in the audit log ({type(exc).__name__}: {exc}), so the report is "
              "not shown")
         return 1
+    warn_if_no_reason(who)
     sys.stdout.write(to_json(report) if args.json else render_text(report))
     return 0
 

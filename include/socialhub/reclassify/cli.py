@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
-import os
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -45,8 +43,8 @@ examples:
   socialhub reclassify --from 2026-11-30 --to 2026-11-30 --classifier ./candidate --force met --out /tmp/met
   socialhub reclassify --from 2026-11-30 --to 2026-11-30 --lexicon new_lexicon.yaml --platform x --out /tmp/x
 
-exit status: 0 report written; 2 bad dates, no curated posts in the period, or no store;
-1 any other error (named)."""
+exit status: 0 report written; 2 bad dates, no curated posts in the period, no store, or no
+reason while $SOCIALHUB_REQUIRE_WHY is on; 1 any other error (named)."""
 
 SHADOW_DESCRIPTION = """\
 Compare a shadow classifier's stored results (SOCIALHUB_SHADOW_CLASSIFIER: processing classifies
@@ -66,8 +64,13 @@ examples:
   socialhub shadow report --from 2026-11-24 --to 2026-11-30 --out /tmp/shadow --store .demo/data/store
   socialhub shadow report --from 2026-11-01 --to 2026-11-30 --version 4.22.0-6a4a22b66fba --out /tmp/shadow
 
-exit status: 0 report written; 2 bad dates, no shadow results in the period, or no store;
-1 any other error (named)."""
+exit status: 0 report written; 2 bad dates, no shadow results in the period, no store, or no
+reason while $SOCIALHUB_REQUIRE_WHY is on; 1 any other error (named)."""
+
+
+WHY_HELP = ("why you are looking at these posts: a case or request reference and its purpose (recorded in the audit "
+            "log; default: $SOCIALHUB_WHY; without one the run is recorded as made without a reason and the auditor's "
+            "report flags it, or refused when $SOCIALHUB_REQUIRE_WHY is on)")
 
 
 def _err(msg: str) -> None:
@@ -88,8 +91,17 @@ def _open(store_arg: str | None) -> tuple[Any, str] | None:
     return open_store(choice.url), choice.label
 
 
-def _actor(by: str | None, via: str) -> dict[str, Any]:
-    return {"kind": "person", "name": by or os.environ.get("SOCIALHUB_ACTOR") or getpass.getuser(), "via": via}
+def _who(args: argparse.Namespace, via: str) -> Any:
+    """Who and why (``--by``/``$SOCIALHUB_ACTOR``/login name, ``--why``/``$SOCIALHUB_WHY``): a
+    :class:`~socialhub.audit.consult.Consultation`, or ``None`` (after saying why) when a reason is
+    required and none was given."""
+    from socialhub.audit.consult import ReasonRequired, from_cli
+
+    try:
+        return from_cli(args.by, args.why, via)
+    except ReasonRequired as exc:
+        _err(str(exc))
+        return None
 
 
 def _progress(done: int, total: int | None, rate: float) -> None:
@@ -98,6 +110,7 @@ def _progress(done: int, total: int | None, rate: float) -> None:
 
 
 def cmd_reclassify(args: argparse.Namespace) -> int:
+    from socialhub.audit.consult import warn_if_no_reason
     from socialhub.classify import versions
     from socialhub.models import sha256_hex
     from socialhub.reclassify import (
@@ -116,6 +129,9 @@ def cmd_reclassify(args: argparse.Namespace) -> int:
     except PeriodError as exc:
         _err(str(exc))
         return EXIT_USAGE
+    who = _who(args, "socialhub reclassify")
+    if who is None:
+        return EXIT_USAGE
     opened = _open(args.store)
     if opened is None:
         return EXIT_USAGE
@@ -131,7 +147,7 @@ def cmd_reclassify(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from socialhub.audit.chain import AuditLog, Auditor
 
-    actor = _actor(args.by, "socialhub reclassify")
+    actor = who.actor
     auditor = Auditor(AuditLog(store), actor)
     candidate, clf = versions.resolve(store, args.classifier, lexicon=args.lexicon, thresholds=args.thresholds,
                                       auditor=auditor)
@@ -148,18 +164,19 @@ def cmd_reclassify(args: argparse.Namespace) -> int:
     paths = write_page(reclassify_page(run), args.out, "reclassify.html")
     AuditLog(store).append(
         "reclassify", actor=actor, obj=f"reclassify:{days[0]}..{days[-1]}", force=args.force,
-        justification=args.why or "re-classification of past days (a comparison; nothing alerted or changed)",
-        hashes={p.name: sha256_hex(p.read_bytes()) for p in paths},
+        justification=who.why, hashes={p.name: sha256_hex(p.read_bytes()) for p in paths},
         details={"from": days[0], "to": days[-1], "platform": args.platform, "force": args.force,
                  "candidate": candidate.id, "candidate_origin": candidate.origin,
                  "recorded": sorted(cmp.recorded), "code_mismatch": [m["version"] for m in run.mismatches],
-                 **cmp.counts()})
+                 **cmp.counts(), **who.details})
     print("\n".join(reclassify_lines(run, paths)))
+    warn_if_no_reason(who)
     return 0
 
 
 def cmd_shadow_report(args: argparse.Namespace) -> int:
     from socialhub.audit.chain import AuditLog
+    from socialhub.audit.consult import warn_if_no_reason
     from socialhub.models import sha256_hex, utc_iso
     from socialhub.reclassify import PeriodError, period_days
     from socialhub.reclassify.report import shadow_lines, shadow_page, write_page
@@ -169,6 +186,9 @@ def cmd_shadow_report(args: argparse.Namespace) -> int:
         days = period_days(args.start, args.end)
     except PeriodError as exc:
         _err(str(exc))
+        return EXIT_USAGE
+    who = _who(args, "socialhub shadow report")
+    if who is None:
         return EXIT_USAGE
     opened = _open(args.store)
     if opened is None:
@@ -195,17 +215,17 @@ def cmd_shadow_report(args: argparse.Namespace) -> int:
              "the recorded versions; choose other days (--from/--to)")
         return EXIT_USAGE
     comparisons = [c for c in comparisons if c.posts]
-    actor = _actor(args.by, "socialhub shadow report")
+    actor = who.actor
     at = utc_iso(datetime.now(UTC))
     stored = {c.version_id: store_summary(store, c.summary(), written_at=at, by=actor["name"]) for c in comparisons}
     paths = write_page(shadow_page(comparisons, days[0], days[-1], label, stored), args.out, "shadow.html")
     AuditLog(store).append(
         "report", actor=actor, obj=f"shadow-report:{days[0]}..{days[-1]}",
-        justification="shadow classifier report (reads the live and shadow results and the officers' decisions)",
-        hashes={p.name: sha256_hex(p.read_bytes()) for p in paths},
+        justification=who.why, hashes={p.name: sha256_hex(p.read_bytes()) for p in paths},
         details={"kind": "shadow", "from": days[0], "to": days[-1], "versions": [c.version_id for c in comparisons],
-                 "stored": sorted(stored.values())})
+                 "stored": sorted(stored.values()), **who.details})
     print("\n".join(shadow_lines(comparisons, paths, stored)))
+    warn_if_no_reason(who)
     return 0
 
 
@@ -231,7 +251,7 @@ def register(sub: Any) -> None:
     r.add_argument("--out", required=True, metavar="DIR", help="folder to write reclassify.html and the CSV files into")
     r.add_argument("--by", metavar="NAME", help="your name for the audit log (default: $SOCIALHUB_ACTOR, else the "
                                                 "login name)")
-    r.add_argument("--why", metavar="TEXT", help="why you are re-classifying (recorded in the audit log)")
+    r.add_argument("--why", metavar="TEXT", help=WHY_HELP)
     r.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     r.add_argument("--chunk", type=int, default=2000, help=argparse.SUPPRESS)   # posts per classify_batch call
     r.set_defaults(func=cmd_reclassify)
@@ -251,6 +271,7 @@ def register(sub: Any) -> None:
     sr.add_argument("--out", required=True, metavar="DIR", help="folder to write shadow.html and the CSV files into")
     sr.add_argument("--by", metavar="NAME", help="your name for the audit log and the stored summary (default: "
                                                  "$SOCIALHUB_ACTOR, else the login name)")
+    sr.add_argument("--why", metavar="TEXT", help=WHY_HELP)
     sr.set_defaults(func=cmd_shadow_report)
     from socialhub.cli import _help_of
 
