@@ -86,6 +86,44 @@ def cmd_watchlist_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fetch_not_allowed(platform: str, account: str, base_url: str, watchlist_path: str | None) -> str:
+    """Why ``socialhub fetch`` may not read this account (empty when it may).
+
+    Reading a real platform is collection: only an account on the watchlist whose authorisation is
+    in force today (the register too, when one is in use) may be read. A loopback address (the
+    local replay server, a test double) serves no real person's posts and is always allowed.
+    """
+    from ipaddress import ip_address
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(base_url).hostname or "").lower()
+    try:
+        if host == "localhost" or ip_address(host).is_loopback:
+            return ""
+    except ValueError:
+        pass
+    from socialhub.clock import now
+    from socialhub.config import Settings
+    from socialhub.governance.authorisations import load_register
+    from socialhub.watchlist import WatchlistEntry, identity, load_watchlist
+
+    cfg = Settings.from_env()
+    path = Path(watchlist_path) if watchlist_path else cfg.watchlist
+    wl = load_watchlist(path)
+    store_root = os.environ.get("SOCIALHUB_STORE") or str(cfg.data_dir / "store")
+    store = _open_store(store_root) if "://" in store_root or Path(store_root).is_dir() else None
+    wl.with_register(load_register(store, cfg.authorisations))
+    wanted = identity(WatchlistEntry.model_construct(platform=platform, account=account))
+    today = now().date()
+    for entry in wl.accounts:
+        if identity(entry) == wanted:
+            why = wl.why_not(entry, today)
+            return f"not fetching {entry.key}: {why}" if why else ""
+    return (f"not fetching {platform}:{account}: it is not on the watchlist ({path}). Reading a platform is "
+            "collection, allowed only for watchlist accounts under an authorisation in force; the local replay "
+            "server (--base-url http://127.0.0.1:PORT/...) can be read freely")
+
+
 def cmd_fetch(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
@@ -99,6 +137,10 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         from socialhub.sources.registry import default_base_url
 
         base_url = default_base_url(args.platform)
+    problem = _fetch_not_allowed(args.platform, args.account, base_url, args.watchlist)
+    if problem:
+        _err(problem)
+        return 2
     config = ConnectorConfig(base_url=base_url.rstrip("/"), token=token, max_pages=args.max_pages,
                              lookback=timedelta(days=args.lookback_days))
     connector = get_connector(args.platform, config)
@@ -398,13 +440,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     f = sub.add_parser("fetch", help="print an account's new public posts as JSON Lines",
                        description="Fetch new public posts of one account since the cursor in --state and print "
-                                   "them as normalised JSON Lines. Tokens come from SOCIALHUB_<PLATFORM>_TOKEN.")
+                                   "them as normalised JSON Lines. Tokens come from SOCIALHUB_<PLATFORM>_TOKEN. "
+                                   "A real platform is read only for a watchlist account whose authorisation is "
+                                   "in force today (and in the register, when one is in use); a loopback "
+                                   "--base-url (the local replay server) is read freely.")
     f.add_argument("platform", help="one of: " + ", ".join(f"{k} ({v})" for k, v in PLATFORM_NAMES.items()))
     f.add_argument("account", help="handle or id, e.g. user@instance.social")
     f.add_argument("--base-url", help="API base URL (default: the platform's public endpoint)")
     f.add_argument("--state", help="JSON file holding cursors; read before and updated after the fetch")
     f.add_argument("--max-pages", type=int, default=10, help="page limit per run (default: 10)")
     f.add_argument("--lookback-days", type=int, default=7, help="first-run look-back in days (default: 7)")
+    f.add_argument("--watchlist", help="the watchlist the account must be on (default: $SOCIALHUB_WATCHLIST or "
+                                       "include/watchlist.yaml)")
     f.set_defaults(func=cmd_fetch)
 
     c = sub.add_parser("classify", help="classify JSON Lines posts from stdin",

@@ -102,6 +102,8 @@ def _content_keys(store: ObjectStore, manifest: dict[str, Any]) -> tuple[list[st
     result = json.loads(raw) if raw else None
     if result:
         keys += list(result.get("outputs", {}).values())
+        if (result.get("shadow") or {}).get("key"):     # a shadow classifier's results on the same posts
+            keys.append(result["shadow"]["key"])
         kind = "held" if result["status"] == "held" else ("flagged" if result.get("flagged") else "not_flagged")
     else:
         kind = "not_flagged"  # never processed: treated as unflagged content (it is still pending)

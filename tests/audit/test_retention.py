@@ -147,3 +147,19 @@ accounts:
     assert send_reminders(store, wl, T0 + timedelta(days=1), days_before=14, sink=outbox, routing=routing) == []
     lines = (tmp_path / "outbox" / "outbox.jsonl").read_text().splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["channel"] == "#duty"
+
+
+def test_a_shadow_classifiers_results_are_erased_with_their_batch(tmp_path):
+    """Shadow results name the posts and carry the words that raised their scores: they go when the
+    batch's content goes, not never."""
+    from socialhub.process import Shadow
+
+    store = LocalStore(tmp_path / "store")
+    entry = ENTRY.model_copy(update={"account": "shadowed@x.social"})
+    out = collect_account(store, entry, ListConnector({"1": "lovely roast dinner"}, frozenset(), T0), T0)
+    process_batch(store, out.batch_id, classifier=load_classifier(), shadow=Shadow("trial-1", load_classifier()))
+    key = json.loads(store.get(result_key(out.batch_id)))["shadow"]["key"]
+    assert store.exists(key)
+    summary = apply_retention(store, POLICY, T0 + timedelta(days=45))
+    assert [e["batch_id"] for e in summary["erased"]] == [out.batch_id]
+    assert not store.exists(key) and not store.stored(key)

@@ -89,3 +89,27 @@ def test_platform_team_is_told_when_a_task_fails(tmp_path, monkeypatch):
     assert index["channel"] == "#socialhub-platform"
     notice = (tmp_path / "outbox" / index["file"]).read_text()
     assert "socialhub_process.process[3]" in notice and "quality gate failed" in notice
+
+
+def test_fetch_reads_a_real_platform_only_for_an_authorised_watchlist_account(tmp_path, monkeypatch, capsys):
+    """Reading a platform is collection: an account off the watchlist, or whose authorisation has
+    lapsed, is refused before any request (the base URL here is not loopback and never contacted)."""
+    from socialhub.cli import _fetch_not_allowed
+
+    monkeypatch.setenv("SOCIALHUB_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("SOCIALHUB_STORE", raising=False)
+    monkeypatch.delenv("SOCIALHUB_AUTHORISATIONS", raising=False)
+    wl = tmp_path / "watchlist.yaml"
+    entry = {"platform": "mastodon", "display_name": "A", "force": "met", "team": "gangs", "owner": "DS X",
+             "authorisation_ref": "AUTH-1", "purpose": "Public threats between two named groups."}
+    wl.write_text(json.dumps({"version": 1, "accounts": [
+        {**entry, "account": "ok@x.social", "review_by": "2999-01-01"},
+        {**entry, "account": "old@x.social", "review_by": "2000-01-01"}]}))
+    remote = "https://x.social"
+    assert _fetch_not_allowed("mastodon", "@OK@x.social", remote, str(wl)) == ""
+    assert "authorisation AUTH-1 lapsed on 2000-01-01" in _fetch_not_allowed("mastodon", "old@x.social", remote, str(wl))
+    assert main(["fetch", "mastodon", "someone@x.social", "--base-url", remote, "--watchlist", str(wl)]) == 2
+    err = capsys.readouterr().err
+    assert "not fetching mastodon:someone@x.social: it is not on the watchlist" in err
+    # loopback (the replay server, a test double) is read freely
+    assert _fetch_not_allowed("mastodon", "someone@x.social", "http://127.0.0.1:8080/mastodon", str(wl)) == ""

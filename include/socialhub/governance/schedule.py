@@ -16,7 +16,7 @@ END = "<!-- retention-schedule:end -->"
 
 #: what each rule's ``applies_to`` erases, in words
 KINDS = {
-    "not_flagged": "a collected batch in which no post was flagged",
+    "not_flagged": "a collected batch in which no post was flagged (raw items, posts, results, shadow results)",
     "flagged": "a collected batch with at least one flagged post",
     "held": "a batch held by the quality gate and never released",
 }
@@ -28,8 +28,9 @@ KEPT = [
      "DPA 2018 s.62 logs of collection, consultation, disclosure and erasure; the proof of every other line"),
     ("Batch manifests and result records (ids, hashes, counts; no post text)", "never erased by the pipeline",
      "what existed and when it was erased, under which rule"),
-    ("Referral packages (`referrals/`)", "as the flagged batch they came from, unless under legal hold",
-     "the evidence sent to a platform"),
+    ("Referral packages (`referrals/`: the post, its raw item and the officer's justification)",
+     "not erased by the retention policy (it covers collected batches): erased by hand when the case closes",
+     "the evidence sent to a platform; a known gap, see docs/governance.md"),
 ]
 
 
