@@ -16,7 +16,7 @@ END = "<!-- retention-schedule:end -->"
 
 #: what each rule's ``applies_to`` erases, in words
 KINDS = {
-    "not_flagged": "a collected batch in which no post was flagged (raw items, posts, results, shadow results)",
+    "not_flagged": "a collected batch in which no post was flagged",
     "flagged": "a collected batch with at least one flagged post",
     "held": "a batch held by the quality gate and never released",
 }
@@ -51,7 +51,10 @@ def schedule(retention: Any, register_policy: Any) -> str:
                  f"{register_policy.keep_years_after_end} years after the authorisation ends (expiry or "
                  "cancellation); never erased with the data it covered | the RIPA code of practice's central record |")
     lines += [f"| {a} | {b} | {c} |" for a, b, c in KEPT]
-    lines += ["", "A legal hold (`socialhub hold add`) on a batch or an account overrides every rule above.",
+    lines += ["", "Erasing a batch removes its content: the raw API items, the normalised posts, the curated, flagged "
+              "and quarantined rows and any shadow classifier's results. Its manifest and result record (ids, "
+              "hashes, counts; no post text) stay, with a `deletion` audit event per object erased.",
+              "A legal hold (`socialhub hold add`) on a batch or an account overrides every rule above.",
               f"Directed surveillance authorisations last at most {register_policy.directed_max_months} month(s) "
               f"(granted by a {register_policy.directed_min_rank} or above); overt open-source monitoring at most "
               f"{register_policy.overt_max_months} month(s); reviews are due every "
@@ -67,14 +70,31 @@ def packaged_schedule(retention_path: str | Path | None = None, register_file: s
     return schedule(load_policy(retention_path), register.policy if register is not None else Policy())
 
 
+def replace_block(document: str, body: str) -> str:
+    """``document`` with the text between ``START`` and ``END`` replaced by ``body``."""
+    from socialhub.errors import ConfigError
+
+    try:
+        head, rest = document.split(START, 1)
+        _old, tail = rest.split(END, 1)
+    except ValueError:
+        raise ConfigError(f"the document has no retention-schedule markers ({START} ... {END})") from None
+    return f"{head}{START}\n{body}\n{END}{tail}"
+
+
 def cmd_schedule(args: argparse.Namespace) -> int:
+    import os
+
     from socialhub.config import Settings
 
     cfg = Settings.from_env()
-    import os
-
-    print(packaged_schedule(args.retention or os.environ.get("SOCIALHUB_RETENTION"),
-                            args.file or cfg.authorisations))
+    body = packaged_schedule(args.retention or os.environ.get("SOCIALHUB_RETENTION"), args.file or cfg.authorisations)
+    if args.update:
+        path = Path(args.update)
+        path.write_text(replace_block(path.read_text(encoding="utf-8"), body), encoding="utf-8")
+        print(f"updated the retention schedule in {path}")
+        return 0
+    print(body)
     return 0
 
 
@@ -88,4 +108,6 @@ def register(sub: Any) -> None:
                                     "(SOCIALHUB_AUTHORISATIONS).")
     s.add_argument("--retention", help="retention policy file (default: $SOCIALHUB_RETENTION or the packaged one)")
     s.add_argument("--file", help="authorisation register file, for its policy (default: $SOCIALHUB_AUTHORISATIONS)")
+    s.add_argument("--update", metavar="FILE", help="write it between the schedule markers of FILE (e.g. "
+                                                    "docs/governance.md) instead of printing it")
     s.set_defaults(func=cmd_schedule)
