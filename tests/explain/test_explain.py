@@ -251,3 +251,23 @@ def test_a_near_miss_names_its_category_and_margin(tmp_path, capsys):
     assert r["verdict"] == (f"not alerted: violence_threat scored {v['score']:.2f}, {v['threshold'] - v['score']:.2f} "
                             f"below its threshold {v['threshold']:.2f} ({v['score'] / v['threshold']:.0%} of it: "
                             "the nearest of 4 categories)")
+
+
+def test_not_in_the_authorisation_register_so_not_collected(world, capsys, tmp_path, monkeypatch):
+    """With a register in use, an entry whose authorisation it does not hold is never collected, and
+    explain says so (the register here is a file that holds another authorisation only)."""
+    import yaml
+
+    register = tmp_path / "authorisations.yaml"
+    register.write_text(yaml.safe_dump({"authorisations": [{
+        "reference": "OTHER-1", "type": "overt_open_source", "operation": "Op Other",
+        "necessity": "Another operation's accounts, for this test only.",
+        "authorising_officer": {"name": "I. Example", "rank": "Inspector"},
+        "granted_on": (world.scenario.now.date() - timedelta(days=5)).isoformat(),
+        "accounts": ["mastodon:someone@social.example"]}]}))
+    monkeypatch.setenv("SOCIALHUB_AUTHORISATIONS", str(register))
+    newer = int((world.scenario.now + timedelta(minutes=1)).timestamp() * 1000) << 16
+    r = report(world, capsys, f"https://social.example/@ghost_yardz/{newer}")
+    assert r["outcome"] == "authorisation_lapsed", r["verdict"]
+    assert r["verdict"].startswith("never collected: authorisation ") and \
+        "is not in the authorisation register, so mastodon:ghost_yardz@social.example is not collected" in r["verdict"]

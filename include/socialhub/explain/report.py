@@ -379,6 +379,22 @@ def _verdict(report: dict[str, Any]) -> tuple[str, str]:
 
 # --- a post that is not in the store ---------------------------------------------------------------
 
+def _register_cover(store: ObjectStore, entry: WatchlistEntry, now: datetime) -> str:
+    """Why the authorisation register does not cover ``entry`` on ``now`` (empty if it does, or there is none)."""
+    from socialhub.config import Settings
+    from socialhub.errors import SocialhubError
+    from socialhub.governance.authorisations import load_register
+
+    try:
+        register = load_register(store, Settings.from_env().authorisations)
+    except SocialhubError as exc:
+        return f"the authorisation register cannot be read ({exc})"
+    if register is None:
+        return ""
+    cover = register.cover(entry.authorisation_ref, entry.key, now.date())
+    return "" if cover.ok else cover.reason
+
+
 def _not_collected(store: ObjectStore, index: ExplainIndex, target: Target, entries: list[WatchlistEntry],
                    source: str, now: datetime) -> tuple[str, str, dict[str, Any]]:
     from socialhub.collect import load_cursor_state
@@ -415,6 +431,9 @@ def _not_collected(store: ObjectStore, index: ExplainIndex, target: Target, entr
         return "authorisation_lapsed", (f"never collected: authorisation {entry.authorisation_ref} of {entry.key} "
                                         f"lapsed on {entry.review_by.isoformat()}, so not collected (owner "
                                         f"{entry.owner} must renew it)"), facts
+    cover = _register_cover(store, entry, now)
+    if cover:
+        return "authorisation_lapsed", f"never collected: {cover}, so {entry.key} is not collected", facts
     state = load_cursor_state(store, entry.platform, entry.account)
     last = state.get("last_polled")
     if not last:
