@@ -253,21 +253,22 @@ def test_a_near_miss_names_its_category_and_margin(tmp_path, capsys):
                             "the nearest of 4 categories)")
 
 
-def test_not_in_the_authorisation_register_so_not_collected(world, capsys, tmp_path, monkeypatch):
-    """With a register in use, an entry whose authorisation it does not hold is never collected, and
-    explain says so (the register here is a file that holds another authorisation only)."""
-    import yaml
+def test_authorisation_cancelled_in_the_register_so_not_collected(world, capsys, tmp_path):
+    """An entry whose authorisation was cancelled in the register is never collected from that day,
+    and explain says so with the register's reason (on a copy of the shared store)."""
+    import shutil
 
-    register = tmp_path / "authorisations.yaml"
-    register.write_text(yaml.safe_dump({"authorisations": [{
-        "reference": "OTHER-1", "type": "overt_open_source", "operation": "Op Other",
-        "necessity": "Another operation's accounts, for this test only.",
-        "authorising_officer": {"name": "I. Example", "rank": "Inspector"},
-        "granted_on": (world.scenario.now.date() - timedelta(days=5)).isoformat(),
-        "accounts": ["mastodon:someone@social.example"]}]}))
-    monkeypatch.setenv("SOCIALHUB_AUTHORISATIONS", str(register))
+    store = tmp_path / "store"
+    shutil.copytree(world.store.root, store)
+    assert main(["authorisations", "cancel", "AUTH-MET-1", "--store", str(store), "--officer", "R. Example",
+                 "--rank", "Superintendent", "--why", "Operation closed: charges laid.",
+                 "--on", world.scenario.now.date().isoformat(), "--by", "Registry clerk 42"]) == 0
+    capsys.readouterr()
     newer = int((world.scenario.now + timedelta(minutes=1)).timestamp() * 1000) << 16
-    r = report(world, capsys, f"https://social.example/@ghost_yardz/{newer}")
-    assert r["outcome"] == "authorisation_lapsed", r["verdict"]
-    assert r["verdict"].startswith("never collected: authorisation ") and \
-        "is not in the authorisation register, so mastodon:ghost_yardz@social.example is not collected" in r["verdict"]
+    code = main(["explain", f"https://social.example/@ghost_yardz/{newer}", "--store", str(store), "--watchlist",
+                 str(world.watchlist_file), "--by", "Auditor A", "--json"])
+    r = json.loads(capsys.readouterr().out)
+    assert code == 0 and r["outcome"] == "authorisation_lapsed", r["verdict"]
+    assert r["verdict"] == (f"never collected: authorisation AUTH-MET-1 was cancelled on {world.scenario.now.date()} "
+                            "by Superintendent R. Example: Operation closed: charges laid., so "
+                            "mastodon:ghost_yardz@social.example is not collected")

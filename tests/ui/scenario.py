@@ -130,6 +130,11 @@ def populate(store: ObjectStore, tmp: Path, now: datetime | None = None) -> Scen
     collect_actor = {"kind": "task", "dag_id": "socialhub_collect", "task_id": "collect", "run_id": COLLECT_RUN}
     process_actor = {"kind": "task", "dag_id": "socialhub_process", "task_id": "process", "run_id": PROCESS_RUN}
     record_watchlist_changes(store, wl, wl_file, Auditor(log, {**collect_actor, "task_id": "check_watchlist"}))
+    # the authorisation register: one record per entry, through the checked and audited path
+    from socialhub.governance.demo import seed_demo_register
+
+    seed_demo_register(store, wl, now.date(), Auditor(log, {"kind": "person", "name": "Registry clerk 42",
+                                                            "via": "socialhub cli"}))
     connector = ScenarioConnector({
         "ghost_yardz@social.example": {"1": "gonna stab him when we catch him lacking",
                                        "2": "lovely roast dinner today with the family",
