@@ -42,6 +42,8 @@ class Plan:
     not_due: list[str]
     due: int
     deferred: list[str] = field(default_factory=list)  # due, but over the platform's quota for now
+    #: the planned watchlist's entries whose subject category is still ``unknown`` (a reminder, not a failure)
+    subject_unset: list[dict[str, str]] = field(default_factory=list)
 
     def describe(self) -> list[str]:
         lines = [f"{self.due} account(s) due in {len(self.shards)} shard(s); {len(self.not_due)} not due yet"]
@@ -52,6 +54,13 @@ class Plan:
             lines.append(
                 f"NOT COLLECTED {lapse['key']}: authorisation {lapse['authorisation_ref']} lapsed on "
                 f"{lapse['review_by']} (owner {lapse['owner']} must renew it in the watchlist)")
+        if self.subject_unset:
+            owners = sorted({u["owner"] for u in self.subject_unset})
+            lines.append(f"REMINDER {len(self.subject_unset)} watchlist entr"
+                         f"{'y has' if len(self.subject_unset) == 1 else 'ies have'} subject: unknown ("
+                         + ", ".join(u["key"] for u in self.subject_unset)
+                         + f"): owner{'s' if len(owners) > 1 else ''} {', '.join(owners)}, set suspect, victim, "
+                           "witness or at_risk (collection goes on)")
         return lines
 
 
@@ -96,8 +105,9 @@ def plan_collection(watchlist: Watchlist, store: ObjectStore, now: datetime, *,
                            "accounts": [e.model_dump(mode="json") for e in chunk]})
     lapsed_info = [{"key": e.key, "authorisation_ref": e.authorisation_ref, "review_by": e.review_by.isoformat(),
                     "owner": e.owner, "force": e.force} for e in lapsed]
+    unset = [{"key": e.key, "owner": e.owner} for e in watchlist.accounts if e.subject == "unknown"]
     return Plan(shards=shards, lapsed=lapsed_info, not_due=not_due,
-                due=sum(len(s["accounts"]) for s in shards), deferred=deferred)
+                due=sum(len(s["accounts"]) for s in shards), deferred=deferred, subject_unset=unset)
 
 
 def _within_youtube_quota(due: list[WatchlistEntry], states: dict[str, dict[str, Any]], now: datetime
@@ -173,7 +183,7 @@ def store_batch(store: ObjectStore, entry: WatchlistEntry, result: FetchResult, 
     manifest = {
         "batch_id": batch_id, "platform": entry.platform, "account": entry.account,
         "display_name": entry.display_name, "force": entry.force, "team": entry.team,
-        "authorisation_ref": entry.authorisation_ref, "purpose": entry.purpose,
+        "authorisation_ref": entry.authorisation_ref, "purpose": entry.purpose, "subject": entry.subject,
         "collected_at": utc_iso(now), "day": day, "count": len(posts),
         "raw": {"key": raw_obj.key, "sha256": raw_obj.sha256},
         "posts": {"key": posts_obj.key, "sha256": posts_obj.sha256},
@@ -284,7 +294,7 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
                   "manifest": sha256_hex(store.get(new_state["last_manifest"]))}
     record(auditor, "collect", entry.key, force=entry.force, justification=entry.purpose, hashes=hashes,
            details={"posts": outcome.posts, "batch_id": outcome.batch_id, "authorisation_ref": entry.authorisation_ref,
-                    "recovered": outcome.recovered})
+                    "recovered": outcome.recovered, "subject": entry.subject})
     return outcome
 
 
