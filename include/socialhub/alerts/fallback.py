@@ -415,7 +415,6 @@ def alert_document(alert: Alert, channel: str, *, fallback_reason: str | None = 
         "force": _inert_line(alert.force, 120),
         "team": _inert_line(alert.team, 120),
         "authorisation_ref": _inert_line(alert.authorisation_ref, 120),
-        "subject": alert.subject or None,   # one of socialhub.subjects.SUBJECTS; None: not recorded
         "post": {
             "platform": _inert_line(post.get("platform", ""), 30),
             "account": _inert_line(post.get("account", ""), 300),
