@@ -53,7 +53,16 @@ def file_history(path: Path) -> dict[str, str]:
     return {"commit": parts[0], "author": parts[1], "message": parts[2]}
 
 
+#: fields added to watchlist entries after snapshots were first recorded, with the value an entry
+#: without them had: an older snapshot lacking one is not a change of every entry
+FIELD_DEFAULTS: dict[str, Any] = {"subject": "unknown"}
+
+
 def diff_watchlists(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Added, removed, renewed and modified entries. A field an older snapshot lacks counts as its
+    default (``FIELD_DEFAULTS``): a ``subject`` set to victim shows as ``subject: unknown -> victim``."""
+    before = {k: {**FIELD_DEFAULTS, **v} for k, v in before.items()}
+    after = {k: {**FIELD_DEFAULTS, **v} for k, v in after.items()}
     changes = []
     for key in sorted(after.keys() - before.keys()):
         changes.append({"key": key, "change": "added", "entry": after[key]})
