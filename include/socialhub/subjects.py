@@ -27,8 +27,10 @@ DEFAULT = "unknown"
 NOT_RECORDED = "not recorded"
 
 _NAMES = {"suspect": "suspect", "victim": "victim", "witness": "witness", "at_risk": "at risk", "unknown": "unknown"}
-_GROUP_TITLES = {"suspect": "Suspects", "victim": "Victims", "witness": "Witnesses",
-                 "at_risk": "People at risk", "unknown": "Subject category not set (unknown)"}
+_GROUP_TITLES = {"suspect": "Suspects", "victim": "Victims — safeguarding, not enforcement",
+                 "witness": "Witnesses — safeguarding, not enforcement",
+                 "at_risk": "People at risk — safeguarding, not enforcement",
+                 "unknown": "Subject category unknown or not recorded"}
 
 
 def normalise(value: object) -> str:
@@ -65,7 +67,7 @@ def describe(value: object) -> str:
 
 
 def group_title(value: object) -> str:
-    """The heading of a report group: ``Suspects``, ``Victims``, ``Witnesses``, ``People at risk``..."""
+    """The heading of a report group: ``Suspects``, ``Victims — safeguarding, not enforcement``..."""
     return _GROUP_TITLES[normalise(value)]
 
 

@@ -124,7 +124,8 @@ def record_watchlist_changes(store: ObjectStore, watchlist: Watchlist, path: Pat
                hashes=hashes,
                details={"change": ch["change"], "fields": ch.get("fields", {}), **who, **src,
                         "authorisation_ref": entry.get("authorisation_ref"), "review_by": entry.get("review_by"),
-                        "purpose": entry.get("purpose"), "first_snapshot": previous is None})
+                        "purpose": entry.get("purpose"), "subject": entry.get("subject"),
+                        "first_snapshot": previous is None})
     store.put_state(SNAPSHOT_KEY, canonical_json({"entries": current, "file_sha256": file_hash, **watchlist.change,
                                                   **src}))
     return changes
