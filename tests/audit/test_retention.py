@@ -208,7 +208,7 @@ def test_the_watchlist_now_decides_the_category_and_old_manifests_are_unknown(tm
     later = T0 + timedelta(days=10)
     assert apply_retention(store, SUBJECT_POLICY, later, dry_run=True)["erased"] == []   # both read as unknown
     # the owner has since set u@ to victim on the watchlist: its stored batches follow the victim's rule
-    wl = parse_watchlist(f"""
+    wl = parse_watchlist("""
 accounts:
   - platform: mastodon
     account: u@x.social
