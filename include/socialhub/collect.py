@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from socialhub import subjects
 from socialhub.audit.chain import Auditor, record
 from socialhub.errors import ConnectorError, SocialhubError
 from socialhub.models import canonical_json, sha256_hex, to_jsonl, utc_iso
@@ -52,7 +53,7 @@ class Plan:
                          + ", ".join(self.deferred))
         for lapse in self.lapsed:
             lines.append(
-                f"NOT COLLECTED {lapse['key']}: authorisation {lapse['authorisation_ref']} lapsed on "
+                f"NOT COLLECTED {lapse['key']} [{subjects.name(lapse.get('subject'))}]: authorisation {lapse['authorisation_ref']} lapsed on "
                 f"{lapse['review_by']} (owner {lapse['owner']} must renew it in the watchlist)")
         if self.subject_unset:
             owners = sorted({u["owner"] for u in self.subject_unset})
@@ -103,8 +104,10 @@ def plan_collection(watchlist: Watchlist, store: ObjectStore, now: datetime, *,
             chunk = entries[i::n]
             shards.append({"platform": platform, "index": i,
                            "accounts": [e.model_dump(mode="json") for e in chunk]})
+    # one subject category after another: a victim's or witness's entry is never listed among suspects
     lapsed_info = [{"key": e.key, "authorisation_ref": e.authorisation_ref, "review_by": e.review_by.isoformat(),
-                    "owner": e.owner, "force": e.force} for e in lapsed]
+                    "owner": e.owner, "force": e.force, "subject": e.subject}
+                   for e in sorted(lapsed, key=lambda e: subjects.rank(e.subject))]
     unset = [{"key": e.key, "owner": e.owner} for e in watchlist.accounts if e.subject == "unknown"]
     return Plan(shards=shards, lapsed=lapsed_info, not_due=not_due,
                 due=sum(len(s["accounts"]) for s in shards), deferred=deferred, subject_unset=unset)

@@ -139,9 +139,12 @@ def format_summary(collect: dict[str, Any] | None, process: dict[str, Any] | Non
                      f"({collect['accounts_ok']} ok, {len(collect['accounts_failed'])} failed)")
         for f in collect["accounts_failed"]:
             lines.append(f"  failed: {f}")
-        for lapse in collect["accounts_lapsed"]:
+        from socialhub.subjects import name, rank
+
+        # one subject category after another (a victim's account never listed among suspects)
+        for lapse in sorted(collect["accounts_lapsed"], key=lambda x: rank(x.get("subject"))):
             lines.append(f"  not collected (authorisation {lapse['authorisation_ref']} lapsed "
-                         f"{lapse['review_by']}): {lapse['key']}")
+                         f"{lapse['review_by']}): {lapse['key']} [{name(lapse.get('subject'))}]")
         lines.append(f"posts collected:        {collect['posts_collected']} in {len(collect['batches'])} batch(es)")
     else:
         lines.append("collection: no report found (see the log)")

@@ -208,9 +208,12 @@ def finish_collection(outcome_lists: list[Any], run_id: str) -> dict[str, Any]:
     from socialhub.watchlist import load_watchlist
 
     lapsed = load_watchlist(settings().watchlist).authorised(now().date())[1]
+    from socialhub.subjects import rank
+
     summary = summarise_collection(outcomes, {"lapsed": [
         {"key": e.key, "authorisation_ref": e.authorisation_ref, "review_by": e.review_by.isoformat(),
-         "owner": e.owner, "force": e.force} for e in lapsed]})
+         "owner": e.owner, "force": e.force, "subject": e.subject}
+        for e in sorted(lapsed, key=lambda e: rank(e.subject))]})
     summary.update(run_id=run_id, finished_at=utc_iso(now()), outcomes=outcomes)
     store().put_state(layout.report_key("collect", run_id), canonical_json(summary))
     log.info("collected %d post(s) from %d account(s); %d failed; %d lapsed", summary["posts_collected"],
