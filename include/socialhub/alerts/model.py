@@ -99,7 +99,7 @@ def _classification_dict(classification: Mapping[str, Any]) -> dict[str, Any]:
 
 def _subject(value: object) -> str:
     """A known subject category, else "" (not recorded: an alert from before the category, or a mangled value)."""
-    return value if subjects.recorded(value) else ""  # type: ignore[return-value]
+    return value if isinstance(value, str) and subjects.recorded(value) else ""
 
 
 @dataclass(slots=True)
