@@ -423,8 +423,8 @@ def record_reply(store: ObjectStore, referral_id: str, *, status: str, by: Mappi
     def make(ref: Referral) -> dict[str, Any]:
         check_transition(ref.status, status)
         if status == "closed":
-            raise ReferralError("close a referral with `socialhub referral update ... --status closed` only through "
-                                "close_referral (it records the time to removal)")
+            raise ReferralError("a referral is closed with close_referral (`socialhub referral update ID --status "
+                                "closed`), which records the time to removal")
         return {"kind": "reply", "status": status, "previous": ref.status, "at": utc_iso(at),
                 "recorded_at": utc_iso(now or at), "by": dict(by), "why": why.strip(),
                 "ticket": ticket or None, "platform_decision": platform_decision or None, "note": note or None}
