@@ -305,7 +305,7 @@ def list_open_referrals(store: ObjectStore) -> list[Referral]:
 
 def find_referral(store: ObjectStore, ident: str) -> Referral:
     """A referral by its id, its alert id or ``platform:post_id``."""
-    from socialhub.alerts.model import alert_id_for, is_alert_id
+    from socialhub.alerts.model import is_alert_id
 
     ident = ident.strip()
     if is_referral_id(ident.lower()):
@@ -366,7 +366,8 @@ def _audit_change(store: ObjectStore, audit: AuditFn, ref: Referral, event: Mapp
                   actor: Mapping[str, Any], why: str | None) -> None:
     """Audit one register event once: a marker written after the audit event tells a retry it is done
     (a crash between the two audits it again: at least once)."""
-    marker = audited_key(ref.referral_id, event.get("seq") if event.get("seq") is not None else "escalation")
+    seq = event.get("seq")
+    marker = audited_key(ref.referral_id, seq if isinstance(seq, int) else "escalation")
     if store.exists(marker):
         return
     audited = audit("referral_update", actor=dict(actor), obj=f"referral:{ref.referral_id}", force=ref.record.get("force"),
@@ -377,8 +378,8 @@ def _audit_change(store: ObjectStore, audit: AuditFn, ref: Referral, event: Mapp
                    **{k: event[k] for k in ("ticket", "platform_decision", "http_status", "removed_at",
                                             "time_to_removal_seconds", "to_whom")
                       if event.get(k) not in (None, "")}})
-    seq = audited.get("seq") if isinstance(audited, dict) else None
-    store.put(marker, canonical_json({"audit_seq": seq}), content_type="application/json")
+    store.put(marker, canonical_json({"audit_seq": audited.get("seq") if isinstance(audited, dict) else None}),
+              content_type="application/json")
 
 
 SYSTEM_CHECK = {"kind": "system", "name": "referral re-check"}
@@ -447,7 +448,7 @@ def close_referral(store: ObjectStore, referral_id: str, *, closed_at: datetime,
         referred = _dt(ref.referred_at)
         if removed_at is not None and referred is not None and removed_at < referred:
             raise ReferralError(f"removed_at {utc_iso(removed_at)} is before the referral ({ref.referred_at})")
-        body = {"kind": "close", "status": "closed", "previous": ref.status, "at": utc_iso(closed_at),
+        body: dict[str, Any] = {"kind": "close", "status": "closed", "previous": ref.status, "at": utc_iso(closed_at),
                 "recorded_at": utc_iso(now or closed_at), "by": dict(by), "why": why.strip(),
                 "removed_at": utc_iso(removed_at) if removed_at else None}
         gone = _dt(body["removed_at"] or ref.removed_at)

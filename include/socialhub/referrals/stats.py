@@ -111,11 +111,13 @@ def public_rows(refs: Sequence[Referral]) -> list[dict[str, Any]]:
     """The transparency rows: one per dimension value, counts suppressed as the module doc says."""
     rows = []
     for dim in DIMENSIONS:
+        groups: list[tuple[tuple[str, ...], dict[str, Any]]]
         if dim == "all":
             groups = [(("all",), figures(refs))]
         else:
             groups = grouped(refs, lambda r, d=dim: (_field(r, d),))  # type: ignore[misc]
-        for (value,), f in groups:
+        for key, f in groups:
+            value = key[0]
             big = f["referrals"] >= SMALL
             timed = f["removals_timed"] >= SMALL
             rows.append({

@@ -26,10 +26,10 @@ from typing import Any
 
 from socialhub.audit.chain import AuditLog
 from socialhub.models import utc_iso
+from socialhub.referrals.register import register_referral
 from socialhub.review import messages
 from socialhub.review.bundle import build_referral
 from socialhub.review.model import Decision
-from socialhub.referrals.register import register_referral
 from socialhub.review.store import AlertContext, ReviewError, get_state, load_alert_context, put_state
 from socialhub.storage.base import ObjectStore
 
