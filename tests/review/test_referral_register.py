@@ -219,6 +219,13 @@ def test_a_rejected_post_found_online_stays_rejected(store, one_referral):
     assert ref.status == "rejected" and ref.still_online and ref.events[-1]["observed"] == "still_online"
 
 
+def test_a_removed_post_found_gone_stays_removed(store, one_referral):
+    reg.record_check(store, one_referral, status="removed", checked_at=NOW + timedelta(days=1), http_status=410)
+    ref = reg.record_check(store, one_referral, status="unavailable", checked_at=NOW + timedelta(days=2),
+                           http_status=404)
+    assert ref.status == "removed" and ref.removed_at == "2026-11-26T12:00:00Z"
+
+
 def test_escalated_once(store, one_referral):
     ref, first = reg.mark_escalated(store, one_referral, at=NOW + timedelta(days=7), by=reg.SYSTEM_CHECK,
                                     why="still online 7 days after the notice", to_whom="platform escalation")

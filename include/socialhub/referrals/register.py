@@ -32,8 +32,8 @@ Statuses and the allowed changes (:data:`TRANSITIONS`; anything else raises
     closed        the referral is finished (final: nothing can follow it)
 
 A post re-instated after removal (``removed -> still_online``) is allowed and clears the removal
-time. A check that finds a *rejected* or *restricted* post still up confirms that status rather
-than replacing it (it is what those words mean). Repeating the current status is allowed (a
+time. A check that finds a *rejected* or *restricted* post still up, or a *removed* post gone,
+confirms that status rather than replacing it (it is what those words mean: ``CONFIRMS``). Repeating the current status is allowed (a
 check confirming it, a reply adding a ticket number), except after ``closed``.
 
 Every change is an audit event (``referral_update``): an officer's reply, a status change found
@@ -74,8 +74,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 FINAL = frozenset({"closed"})
 #: what a status check can observe (the platform's own answers come from officers' replies)
 CHECK_STATUSES = ("still_online", "removed", "restricted", "unavailable")
-#: a check finding the post up confirms these rather than replacing them
-_STILL_UP = frozenset({"rejected", "restricted"})
+#: (current status, what a check observed) -> the observation confirms the status rather than replacing it
+CONFIRMS = frozenset({("rejected", "still_online"), ("restricted", "still_online"), ("removed", "unavailable")})
 #: outcomes (``Referral.outcome``): the statuses that are an outcome, plus these two
 PENDING, NO_OUTCOME = "pending", "no_outcome"
 OUTCOMES = ("removed", "restricted", "rejected", "still_online", "unavailable", PENDING, NO_OUTCOME)
@@ -399,7 +399,7 @@ def record_check(store: ObjectStore, referral_id: str, *, status: str | None, ch
 
     def make(ref: Referral) -> dict[str, Any]:
         current = ref.status
-        new = current if status is None or (status == "still_online" and current in _STILL_UP) else status
+        new = current if status is None or (current, status) in CONFIRMS else status
         check_transition(current, new)
         return {"kind": "check", "status": new, "previous": current, "observed": status or "inconclusive",
                 "at": utc_iso(checked_at), "recorded_at": utc_iso(now or checked_at), "by": who,
