@@ -365,10 +365,11 @@ def explain_targets(store: Any) -> tuple[str | None, str | None]:
     """Two posts to explain at the end of the demo: an alerted one (a referred one if an officer
     referred any, so the review and referral show too) and the not-alerted post that came closest
     to a threshold (the verdict then says by how much it stayed below)."""
-    from socialhub.alerts.model import alert_id_for
+    from socialhub.alerts.model import alert_id_for, is_alert_id
     from socialhub.models import from_jsonl
 
-    referred = sorted(k.split("/")[1] for k in store.list("referrals/") if k.count("/") >= 2)
+    referred = sorted(k.split("/")[1] for k in store.list("referrals/")
+                      if k.count("/") >= 2 and is_alert_id(k.split("/")[1]))   # not referrals/register/
     alerted: str | None = referred[0] if referred else None
     closest: tuple[float, str] | None = None
     for key in sorted(store.list("curated/")):

@@ -278,7 +278,7 @@ def referral_details(d: Mapping[str, Any]) -> str:
     files = [str(f) for f in d.get("files") or []]
     if files:
         parts.append(f"{len(files)} file(s): {', '.join(files)}")
-    skip = {"kind", "alert_id", "post", "location", "manifest", "files", "permalink"}
+    skip = {"kind", "alert_id", "post", "location", "manifest", "files", "permalink", "referral_id", "channel"}
     for k, v in d.items():
         if k in skip or v in (None, "", [], {}) or isinstance(v, (dict, list)):
             continue
@@ -735,6 +735,124 @@ def _register_tables(store: ObjectStore, register: Any, by_action: Mapping[str, 
     return [register_table, changes_table]
 
 
+def _pct(x: float | None) -> str:
+    return "" if x is None else f"{x:.0%}"
+
+
+def _referral_tables(store: ObjectStore, start: datetime, end: datetime, force: str | None, now: datetime,
+                     sources: list[str]) -> tuple[list[Table], dict[str, Any]]:
+    """What became of the referrals made in the period (the referral register; see referrals/stats.py)."""
+    from socialhub.referrals.register import all_referrals
+    from socialhub.referrals.stats import figures, grouped, in_period
+
+    refs = in_period(all_referrals(store), start, end, force)
+    if refs:
+        sources.append("Referral register: referrals/register/ in the store (each referral and its status history)")
+    total = figures(refs)
+    rows: list[dict[str, Any]] = []
+    for (platform, frc, category), f in grouped(refs, lambda r: (str(r.record.get("platform") or ""),
+                                                                 str(r.record.get("force") or ""),
+                                                                 str(r.record.get("category") or ""))):
+        rows.append({"platform": platform, "force": frc, "category": category,
+                     "group_html": f"{platform} · {frc} · {category}", **_outcome_cells(f)})
+    if len(rows) > 1:
+        rows.append({"platform": "all", "force": "all", "category": "all", "group_html": "all referrals",
+                     **_outcome_cells(total)})
+    notes = []
+    if refs:
+        notes.append(f"{total['music_or_drill']} of {total['referrals']} referral(s) ({_pct(total['music_share'])}) "
+                     "were about a post with a music or drill cue (music_markers on the referred post's text).")
+        if total["median_seconds"] is not None:
+            notes.append(f"Time to removal over all {total['removals_timed']} removal(s): median "
+                         f"{fmt_duration(total['median_seconds'])}, 90th percentile {fmt_duration(total['p90_seconds'])}.")
+    outcomes_table = Table(
+        "referral_outcomes", "Referrals to platforms: outcomes",
+        "Referrals made in the period by platform, force and category, and what the platform did, from the referral "
+        "register: removed; restricted (limited but reachable); rejected (the platform declined); still online (a "
+        "check found it up); unavailable (gone without a removal notice); pending (no outcome yet). The removal rate "
+        "is removed / referrals; the time to removal runs from the officer's decision to the removal (median and "
+        "90th percentile, nearest rank).",
+        [Column("platform", "Platform", html=False), Column("force", "Force", html=False),
+         Column("category", "Category", html=False), Column("group_html", "Platform · force · category", csv=False),
+         Column("referrals", "Referrals", True), Column("removed", "Removed", True),
+         Column("removal_rate", "Removal rate"), Column("median", "Median time to removal"),
+         Column("p90", "90th percentile"), Column("restricted", "Restricted", True),
+         Column("rejected", "Rejected", True), Column("still_online", "Still online", True),
+         Column("unavailable", "Unavailable", True, html=False), Column("pending", "Pending", True),
+         Column("no_outcome", "Closed without outcome", True, html=False),
+         Column("median_seconds", "Median time to removal (s)", True, html=False),
+         Column("p90_seconds", "90th percentile (s)", True, html=False),
+         Column("music_or_drill", "Music or drill", True), Column("escalated", "Escalated", True, html=False)],
+        rows, "No referral to a platform was made in this period.", notes)
+
+    online_rows = []
+    for r in refs:
+        if not r.still_online:
+            continue
+        rec = r.record
+        check = r.last_check or {}
+        since = _t(r.referred_at)
+        online_rows.append({
+            "referred": _fmt_time(r.referred_at), "referral_id": r.referral_id, "platform": rec.get("platform", ""),
+            "force": rec.get("force", ""), "team": rec.get("team", ""), "category": rec.get("category", ""),
+            "url": rec.get("url") or "", "account": rec.get("account") or "", "status": r.status.replace("_", " "),
+            "last_check": _fmt_time(check.get("at")) if check else "never checked",
+            "days": round((now - since).total_seconds() / 86400, 1) if since else "",
+            "escalated": _fmt_time((r.escalation or {}).get("at")) if r.escalated else "no",
+            "referred_by": ((rec.get("referred_by") or {}).get("name") or ""),
+            "reply": (r.platform_reply or {}).get("platform_decision") or ""})
+    online_table = Table(
+        "referrals_still_online", "Referred posts still online",
+        "Referrals made in the period whose post was still up when last seen (a check found it, or the platform "
+        "rejected the referral), oldest first: what the re-check and escalation work on.",
+        [Column("referred", "Referred"), Column("referral_id", "Referral"), Column("platform", "Platform"),
+         Column("force", "Force", html=False), Column("team", "Team", html=False), Column("category", "Category"),
+         Column("url", "Post"), Column("account", "Account", html=False), Column("status", "Status"),
+         Column("last_check", "Last checked"), Column("days", "Days since referral", True),
+         Column("escalated", "Escalated"), Column("referred_by", "Referred by", html=False),
+         Column("reply", "Platform's decision", html=False)],
+        online_rows, "No post referred in this period is known to be still online.")
+
+    officer_rows = []
+    for (name,), f in grouped(refs, lambda r: (str((r.record.get("referred_by") or {}).get("name") or "unknown"),)):
+        decided = f["acted"] + f["rejected"]
+        officer_rows.append({"officer": name, "referrals": f["referrals"], "acted": f["acted"],
+                             "rejected": f["rejected"], "still_online": f["still_online"],
+                             "unavailable": f["unavailable"], "pending": f["pending"] + f["no_outcome"],
+                             "agreed": _pct(f["acted"] / decided) if decided else "no platform decision yet"})
+    officer_table = Table(
+        "referral_outcomes_by_officer", "Platforms' decisions against the officers' referrals",
+        "For each officer who referred posts in the period: how often the platform acted (removed or restricted "
+        "the post), rejected the referral, or has not decided. 'Platform agreed' is acted / (acted + rejected). A "
+        "low figure is a question for the referral criteria, not proof that the officer was wrong: platforms apply "
+        "their own rules.",
+        [Column("officer", "Referring officer"), Column("referrals", "Referrals", True),
+         Column("acted", "Platform acted", True), Column("rejected", "Rejected", True),
+         Column("still_online", "Still online, no decision", True), Column("unavailable", "Unavailable", True),
+         Column("pending", "No outcome yet", True), Column("agreed", "Platform agreed")],
+        officer_rows, "No referral to a platform was made in this period.")
+    return [outcomes_table, online_table, officer_table], {"figures": total, "still_online": len(online_rows)}
+
+
+def _removal_summary(f: Mapping[str, Any]) -> SummaryItem:
+    if not f["referrals"]:
+        return SummaryItem("Referred posts removed", "0", "no referral made in this period")
+    hint = f"removal rate {_pct(f['removal_rate'])}"
+    if f["median_seconds"] is not None:
+        hint += (f"; time to removal: median {fmt_duration(f['median_seconds'])}, 90th percentile "
+                 f"{fmt_duration(f['p90_seconds'])}")
+    return SummaryItem("Referred posts removed", f"{f['removed']} of {f['referrals']}", hint)
+
+
+def _outcome_cells(f: Mapping[str, Any]) -> dict[str, Any]:
+    return {**{k: f[k] for k in ("referrals", "removed", "restricted", "rejected", "still_online", "unavailable",
+                                 "music_or_drill", "escalated")},
+            "pending": f["pending"], "no_outcome": f["no_outcome"],
+            "removal_rate": _pct(f["removal_rate"]), "median": fmt_duration(f["median_seconds"]),
+            "p90": fmt_duration(f["p90_seconds"]), "median_seconds": f["median_seconds"],
+            "p90_seconds": f["p90_seconds"]}
+
+
 def build_report(store: ObjectStore, *, start: date | datetime, end: date | datetime, force: str | None = None,
                  watchlist: Any = None, runs: list[dict[str, Any]] | None = None, now: datetime | None = None,
                  due_days: int = DEFAULT_DUE_DAYS, runs_note: str | None = None,
@@ -1050,7 +1168,8 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
                        "post": d.get("post", ""), "by": describe_actor(ev.get("actor")),
                        **_subject_cells(alert_subject.get(str(d.get("alert_id") or
                                                               str(ev.get("object", "")).removeprefix("alert:")))),
-                       "justification": ev.get("justification") or "", "details": referral_details(d)})
+                       "justification": ev.get("justification") or "", "details": referral_details(d),
+                       "referral_id": d.get("referral_id") or "", "channel": d.get("channel") or ""})
     tables.append(Table(
         "referrals", "Referrals to a platform",
         "Posts an officer decided to refer to the platform (its trusted-flagger team), with the officer's "
@@ -1058,8 +1177,11 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
         [Column("time", "When"), Column("force", "Force"), Column("alert_id", "Alert", html=False),
          Column("subject", "Subject", html=False),
          Column("post", "Post"), Column("by", "Referred by"), Column("justification", "Reason"),
-         Column("details", "Package")],
+         Column("details", "Package"), Column("referral_id", "Referral (register)", html=False),
+         Column("channel", "Channel", html=False)],
         _by_subject(r_rows), "No referral to a platform was recorded in this period.", group="subject_group"))
+    ref_tables, ref_summary = _referral_tables(store, start_dt, end_dt, force, now, sources)
+    tables += ref_tables
 
     # --- deletions and legal holds
     del_rows = [{"time": _fmt_time(ev.get("time")),
@@ -1257,6 +1379,10 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
                     attention=bool(bias.flagged)),
         SummaryItem("Escalations", str(len(outcomes.escalations)), outcomes.escalations_hint()),
         SummaryItem("Referrals to a platform", str(len(outcomes.referrals))),
+        _removal_summary(ref_summary["figures"]),
+        SummaryItem("Referred posts still online", str(ref_summary["still_online"]),
+                    "see 'Referred posts still online'" if ref_summary["still_online"] else "none known",
+                    attention=ref_summary["still_online"] > 0),
         SummaryItem("Deletions", str(sum(1 for r in del_rows if r["action"] == "deleted"))),
         SummaryItem("Authorisations expired", str(expired), "accounts no longer collected", attention=expired > 0),
         SummaryItem(f"Due for review within {due_days} days", str(due), "owners must renew or remove",

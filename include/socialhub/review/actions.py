@@ -3,8 +3,10 @@
 For every decision: a ``review_response`` audit event (actor: the officer, or the system for a
 timeout, with the reason) and a note in the alert's thread. Then, by option:
 
-* **Refer to platform**: the referral package (``bundle.py``), a ``referral`` audit event
-  (``details.kind = "platform"``) and its location posted to the alert's thread;
+* **Refer to platform**: the referral package (``bundle.py``), its record in the referral register
+  (``socialhub.referrals.register``: once per platform post; a second referral of the same post
+  gets the existing one back), a ``referral`` audit event (``details.kind = "platform"``, with the
+  referral id) and its location posted to the alert's thread;
 * **Escalate** (chosen, or by timeout): the full alert posted to the route's escalation
   channel and a ``referral`` audit event (``details.kind = "escalation"``, onward referral to
   supervisors) naming where it was delivered;
@@ -24,10 +26,11 @@ from typing import Any
 
 from socialhub.audit.chain import AuditLog
 from socialhub.models import utc_iso
+from socialhub.referrals.register import register_referral
 from socialhub.review import messages
 from socialhub.review.bundle import build_referral
 from socialhub.review.model import Decision
-from socialhub.review.store import AlertContext, get_state, load_alert_context, put_state
+from socialhub.review.store import AlertContext, ReviewError, get_state, load_alert_context, put_state
 from socialhub.storage.base import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -65,8 +68,11 @@ def post_review_request(store: ObjectStore, alert_id: str, *, sink: Any, routing
 
 
 def act_on_decision(store: ObjectStore, decision: Decision, *, sink: Any, routing: Any, now: datetime,
-                    organisation: str = "", audit: Callable[..., Any] | None = None) -> dict[str, Any]:
-    """Record the decision and carry it out (see the module docstring). Safe to call again."""
+                    organisation: str = "", audit: Callable[..., Any] | None = None,
+                    policies: Any = None) -> dict[str, Any]:
+    """Record the decision and carry it out (see the module docstring). Safe to call again.
+
+    ``policies``: the referral policies (``socialhub.referrals.policies``; default: the configured file)."""
     append = audit or AuditLog(store).append
     ctx: AlertContext = load_alert_context(store, decision.alert_id)
     alert = ctx.alert
@@ -117,17 +123,40 @@ def act_on_decision(store: ObjectStore, decision: Decision, *, sink: Any, routin
     if decision.code == "refer":
         if "referral" not in state:
             bundle = build_referral(store, ctx, decision, now=now, organisation=organisation)
+            registered = register_referral(store, ctx, decision, bundle=bundle, now=now, policies=policies,
+                                           organisation=organisation)
             files = {f["name"]: f["sha256"] for f in bundle.files}
             append("referral", actor=actor, obj=f"alert:{alert.alert_id}", force=alert.force,
                    justification=decision.justification,
                    hashes={"manifest": _sha(store, bundle.manifest_key), **{f"file:{k}": v for k, v in files.items()}},
                    details={"kind": "platform", "alert_id": alert.alert_id, "post": alert.post_key,
                             "location": bundle.uri, "manifest": bundle.manifest_key,
-                            "files": sorted(files), "permalink": bundle.manifest.get("permalink")})
+                            "files": sorted(files), "permalink": bundle.manifest.get("permalink"),
+                            "referral_id": registered.referral.referral_id,
+                            "channel": registered.referral.record.get("channel")})
             mark("referral", {"prefix": bundle.prefix, "uri": bundle.uri, "manifest": bundle.manifest_key,
                               "files": bundle.files})
+            mark("register", {"referral_id": registered.referral.referral_id, "created": registered.created,
+                              "note": registered.note})
+        if "register" not in state:   # a referral made before the register existed, or a crash in between
+            from socialhub.review.bundle import existing_bundle
+
+            bundle_done = existing_bundle(store, alert.alert_id)
+            if bundle_done is None:
+                raise ReviewError(f"alert {alert.alert_id}: the referral package is missing; it cannot be registered")
+            registered = register_referral(store, ctx, decision, bundle=bundle_done, now=now, policies=policies,
+                                           organisation=organisation)
+            if registered.created:
+                append("referral_update", actor=actor, obj=f"referral:{registered.referral.referral_id}",
+                       force=alert.force, justification=decision.justification,
+                       details={"referral_id": registered.referral.referral_id, "alert_id": alert.alert_id,
+                                "change": "registered", "to": "open"})
+            mark("register", {"referral_id": registered.referral.referral_id, "created": registered.created,
+                              "note": registered.note})
         ref = state["referral"]
         outcome["referral"] = ref["uri"]
+        outcome["referral_id"] = state["register"]["referral_id"]
+        outcome["referral_note"] = state["register"]["note"]
         if "referral_posted" not in state:
             payload = messages.referral_payload(alert, decision, location=ref["uri"],
                                                 files=[f for f in ref["files"]])
