@@ -302,7 +302,7 @@ class _Run:
             what = next(iter(wanted.values()))
             raise AccountUnavailable(self.c.platform, self.account,
                                      f"channels.list found no channel for {what!r}: deleted, terminated, or the "
-                                     f"handle was changed")
+                                     f"handle was changed", reason="not_found")
         channel = d(items[0] if isinstance(items, list) else None)
         uploads = s(d(d(channel.get("contentDetails")).get("relatedPlaylists")).get("uploads"))
         if not s(channel.get("id")) or not uploads:
