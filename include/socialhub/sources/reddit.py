@@ -77,6 +77,8 @@ def reddit_error(token_set: bool) -> Callable[[int, Any], ErrorMapping | None]:
 
     def hook(status: int, body: Any) -> ErrorMapping | None:
         reason = s(d(body).get("reason")).upper()
+        if status == 403 and reason == "SUSPENDED":   # with or without a token: the account, not us
+            return ErrorMapping(AccountUnavailable, hint="the Reddit account is suspended: review the watchlist entry")
         if status == 404 or reason == "USER_DOESNT_EXIST":
             return ErrorMapping(AccountUnavailable, hint="no such Reddit user: deleted, or the name is misspelt; "
                                                          "review the watchlist entry")
