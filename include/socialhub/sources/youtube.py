@@ -183,19 +183,23 @@ class YouTubeConnector(Connector):
             raise AuthError(self.platform, ref.account, "the YouTube Data API needs an API key and none is configured")
         with self.api_client(ref.account) as http:
             body = d(http.get_json("/videos", {"part": "status,contentDetails", "id": ref.post_id}))
-            items = body.get("items")
+            # Google leaves ``items`` out of a list response that matched nothing
+            items = body.get("items", [] if s(body.get("kind")).endswith("ListResponse") or "pageInfo" in body
+                             else None)
             if not isinstance(items, list):
                 raise MalformedResponse(self.platform, ref.account, "GET /videos: no items list")
             if not items:
-                channel = self.parse_account(ref.account).get("id") if ref.account else None
-                if channel:
-                    found = d(http.get_json("/channels", {"part": "id", "id": channel})).get("items")
+                wanted = self.parse_account(ref.account) if ref.account else {}
+                if wanted:
+                    found = d(http.get_json("/channels", {"part": "id", **wanted})).get("items")
                     if not found:
-                        return self.post_status(ref, "unavailable", f"the channel {channel} is gone (channels.list "
-                                                "found nothing): terminated or deleted", http_status=200,
-                                                endpoint="/channels", field="items", value=[], units=2)
-                return self.post_status(ref, "removed", "videos.list returned no item for the id", http_status=200,
-                                        endpoint="/videos", field="items", value=[], units=2 if channel else 1)
+                        return self.post_status(ref, "unavailable", f"the channel {ref.account} is gone (channels.list "
+                                                "found nothing): terminated, deleted or its handle changed",
+                                                http_status=200, endpoint="/channels", field="items", value=[],
+                                                units=2)
+                return self.post_status(ref, "removed", "videos.list returned no item for the id (deleted, or made "
+                                        "private: with an API key the two look the same)", http_status=200,
+                                        endpoint="/videos", field="items", value=[], units=2 if wanted else 1)
         video = d(items[0])
         status, details = d(video.get("status")), d(video.get("contentDetails"))
         evidence = {"endpoint": "/videos", "units": 1}
