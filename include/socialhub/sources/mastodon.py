@@ -22,6 +22,7 @@ for instances in limited-federation or authorized-fetch mode.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -38,6 +39,7 @@ from socialhub.sources.common import pagination_stalled
 from socialhub.sources.http import HttpClient, parse_link_header
 from socialhub.sources.status import PostRef, PostStatus
 
+log = logging.getLogger(__name__)
 MAX_LIMIT = 40   # /api/v1/accounts/:id/statuses caps ``limit`` at 40
 
 
@@ -218,6 +220,9 @@ class MastodonConnector(Connector):
                 raise AccountUnavailable(self.platform, account, f"account deleted: {exc.message}",
                                          status=exc.status, reason="deleted") from None
             raise
+        except ConnectorError as exc:   # an extra signal only: the statuses request decides the poll
+            log.info("mastodon:%s: account state not read (%s); collecting anyway", account, exc.message)
+            return {}
         if not isinstance(data, dict):   # no account state to read; the statuses request decides
             return {}
         self.check_account(data, account)
@@ -277,14 +282,21 @@ class MastodonConnector(Connector):
         with self.client(account) as http:
             cached_id = _opt_str(cursor.get("account_id"))
             account_id = cached_id or self.lookup(http, account)
-            if cached_id:
-                self.account_state(http, account, cached_id)
             url = f"/api/v1/accounts/{quote(account_id, safe='')}/statuses"
             limit = max(1, min(self.config.page_size, MAX_LIMIT))
-            if since_id:
-                items, pages, stop = self._forward(http, account, url, limit, since_id)
-            else:
-                items, pages, stop = self._backward(http, account, url, limit)
+            try:
+                if since_id:
+                    items, pages, stop = self._forward(http, account, url, limit, since_id)
+                else:
+                    items, pages, stop = self._backward(http, account, url, limit)
+            except AccountUnavailable:
+                if cached_id:   # why: deleted (404/410), suspended or moved
+                    self.account_state(http, account, cached_id)
+                raise
+            if cached_id and not items:
+                # nothing new: a suspended account serves no statuses and a moved one posts no more,
+                # so only then is the Account read (no extra request while the account is posting)
+                self.account_state(http, account, cached_id)
         items.sort(key=lambda item: id_key(_str(item.get("id")) if isinstance(item, dict) else ""), reverse=True)
         collected_at = utc_iso(self.now())
         posts = [normalise_status(item, account, collected_at) for item in items]
