@@ -7,6 +7,8 @@
   filters ``posts_with_replies`` (default), ``posts_no_replies``, ``posts_with_media``,
   ``posts_and_author_threads``; unknown actor -> 400 ``InvalidRequest: Profile not found``
 * ``GET /xrpc/app.bsky.actor.getProfile?actor=`` and ``/xrpc/com.atproto.identity.resolveHandle?handle=``
+* ``GET /xrpc/app.bsky.feed.getPostThread?uri=`` -> ``#threadViewPost``, or 400 ``NotFound`` (removed);
+  a suspended account answers 400 ``AccountTakedown`` everywhere; a renamed one keeps its DID
 * anything else under ``/xrpc/`` -> 501 ``MethodNotImplemented``
 
 Record keys are real-looking TIDs and CIDs are fake but well-formed, so ``at://`` uris look right.

@@ -10,6 +10,9 @@ Serves what the connector and a curious human need, shaped like a real Mastodon 
   only when the page is full, ``rel="prev"`` (newer, ``min_id``) when the page is not empty,
   as Mastodon's controllers do
 * ``GET /api/v1/instance``                               -> a small Instance object
+* ``GET /api/v1/statuses/:id``                           -> Status, or 404 ``Record not found`` (removed,
+  or its account suspended); ``suspend_account`` sets ``Account.suspended``, ``move_account``
+  ``Account.moved``
 
 Ids are snowflakes (milliseconds << 16 | sequence), so they sort like real ones and a post
 added later always gets a bigger id.

@@ -6,6 +6,8 @@
   ``before=<fullname>`` (newer); like Reddit, an anchor that no longer exists (deleted) yields an
   empty listing. ``raw_json=1`` turns off the HTML-escaping of ``&`` in URLs and text.
 * ``GET /user/:name/about`` -> ``{"kind": "t2", "data": {...}}``
+* ``GET /api/info?id=t3_…,t1_…`` -> a Listing of those things; a removed one stays there with
+  ``removed_by_category`` and ``[deleted]``/``[removed]`` (``remove_post``)
 * unknown user -> 404 ``{"message": "Not Found", "error": 404}``; a suspended account -> 403
   ``{"reason": "suspended", "message": "Forbidden", "error": 403}``
 * ``POST /api/v1/access_token`` (HTTP Basic auth = client id and secret, form

@@ -11,6 +11,8 @@ entries keep their real-looking URLs while the bytes come from 127.0.0.1.
   announced RFC 5005 style with ``<link rel="next">`` (``atom:link`` in RSS)
 * ``ETag`` and ``Last-Modified``; a matching ``If-None-Match`` / ``If-Modified-Since`` -> 304
 * unknown feed -> 404 HTML page; no rate-limit headers; 429 with ``Retry-After``.
+* an item's link (``/<host>/posts/<slug>``) -> a small HTML page while the item is published, 404
+  once removed; a suspended (withdrawn) feed -> 410, a renamed one -> 301 to its new URL
 
 Post keys ``drop: [date]`` / ``[link]`` / ``[guid]`` omit that element (deliberately incomplete items).
 Item ids (guid / atom:id) derive from the feed URL, the post time and a sequence number.

@@ -5,6 +5,7 @@ The markup follows a real saved page (``tgme_channel_history``, ``tgme_widget_me
 ``background-image``, ``tgme_widget_message_reply``, ``tgme_widget_message_forwarded_from_name``):
 
 * ``GET /s/:channel`` -> the newest ``page_size`` (default 20) messages, oldest first
+* ``GET /s/:channel/:id`` -> the page around message ``id`` (half older and it, half newer)
 * ``?before=<id>`` -> the newest page of messages older than ``id``; ``?after=<id>`` -> the
   oldest page of messages newer than ``id``
 * ``<link rel="prev" href="/s/ch?before=N">`` and ``a.tme_messages_more[data-before]`` when older

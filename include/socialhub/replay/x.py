@@ -10,6 +10,9 @@
   Only the requested ``tweet.fields`` / ``media.fields`` / ``user.fields`` are returned (``id``,
   ``text`` and ``edit_history_tweet_ids`` always), and ``includes`` follow ``expansions``.
   A protected account -> HTTP 200 with a ``not-authorized-for-resource`` problem.
+* ``GET /2/tweets/:id`` -> ``{"data": post}`` (``override: {withheld: ...}`` makes it withheld), or
+  HTTP 200 problems: "Not Found Error" (removed), "Authorization Error" (protected author),
+  "User has been suspended" (suspended author)
 * headers ``x-rate-limit-limit`` / ``-remaining`` / ``-reset`` (epoch); 429 and 401 use the
   v2 problem shape ``{"title", "detail", "type", "status"}``.
 
