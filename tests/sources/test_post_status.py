@@ -209,3 +209,21 @@ def test_demo_data_marks_posts_removed_and_accounts_suspended() -> None:
         with pytest.raises(AccountUnavailable) as info:
             conn.fetch(srv.accounts("mastodon")[1], None)
         assert info.value.reason == "suspended"
+
+
+def test_check_posts_one_connector_per_platform_and_never_raises(connect: Any, server: Any) -> None:
+    from socialhub.sources.status import check_posts
+
+    conn, post = first_original(connect, server, "mastodon")
+    built: list[str] = []
+
+    def connector_for(platform: str) -> Any:
+        built.append(platform)
+        if platform == "nowhere":
+            raise KeyError("no connector for nowhere")
+        return conn
+
+    posts = [post, {**post}, {"platform": "nowhere", "post_id": "1"}, {"platform": "nowhere", "post_id": "2"}]
+    results = check_posts(posts, connector_for)
+    assert [r.status for r in results] == ["online", "online", "error", "error"]
+    assert built == ["mastodon", "nowhere", "nowhere"] and results[2].evidence["error_type"] == "KeyError"

@@ -1,6 +1,7 @@
 """Source health: is each watched account still being collected, and if not, why?
 
-One record per watched account, ``state/health/<platform>/<account>.json``, written atomically
+One record per watched account, ``state/health/accounts/<platform>/<account>.json`` (next to the
+staleness check's ``state/health/collect/``), written atomically
 (``put_state``) by ``collect_account`` after every poll. It keeps the last successful poll, the
 last post seen, the number of consecutive failures, the kind of failure and since when the
 account has been in its current state.
@@ -103,7 +104,7 @@ class HealthSettings:
 def health_key(platform: str, account: str) -> str:
     from socialhub.storage.layout import key_segment
 
-    return f"state/health/{key_segment(platform)}/{key_segment(account)}.json"
+    return f"state/health/accounts/{key_segment(platform)}/{key_segment(account)}.json"
 
 
 # --------------------------------------------------------------------------------------------

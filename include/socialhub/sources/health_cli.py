@@ -73,7 +73,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser("sources", help="the health of every watched account: state, last success, last post, "
                                        "failures, since when",
                        description="One row per watchlist account from the source-health records collection "
-                                   "keeps (state/health/): ok, silent, renamed, moved, suspended, deleted, private, "
+                                   "keeps (state/health/accounts/): ok, silent, renamed, moved, suspended, deleted, private, "
                                    "not found, authentication, rate limited or other, and which accounts need their "
                                    "authorisation reviewed (SOCIALHUB_SILENT_DAYS, SOCIALHUB_REVIEW_AFTER_DAYS).")
     p.add_argument("--store", help="store URL or folder (default: $SOCIALHUB_STORE, else $SOCIALHUB_DATA_DIR/store)")

@@ -22,7 +22,7 @@ officer can put it in a referral file; ``checked_at`` is the connector's clock.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,4 +71,26 @@ class PostStatus:
                 "checked_at": self.checked_at, "http_status": self.http_status, "evidence": dict(self.evidence)}
 
 
-__all__ = ["POST_STATUSES", "PostRef", "PostStatus"]
+def check_posts(posts: Iterable[Mapping[str, Any]], connector_for: Callable[[str], Any], *,
+                checked_at: str = "") -> list[PostStatus]:
+    """Check stored posts (dicts with ``platform``, ``post_id``, ``account``, ``url``) in order, one
+    connector per platform from ``connector_for(platform)`` (e.g. the collection DAG's factory).
+    Never raises for one post: a platform whose connector cannot be built, or a check that
+    raises anything unexpected, gives ``error`` for that post and the others are still checked."""
+    connectors: dict[str, Any] = {}
+    results: list[PostStatus] = []
+    for post in posts:
+        platform = str(post.get("platform") or "")
+        ref = PostRef.of(post)
+        try:
+            if platform not in connectors:
+                connectors[platform] = connector_for(platform)
+            results.append(connectors[platform].check_post(post))
+        except Exception as exc:  # noqa: BLE001 - one post's trouble never stops a re-check run
+            results.append(PostStatus(platform or "?", ref.post_id or "?", "error",
+                                      f"not checked: {type(exc).__name__}: {str(exc)[:200]}", checked_at, None,
+                                      {"error_type": type(exc).__name__}))
+    return results
+
+
+__all__ = ["POST_STATUSES", "PostRef", "PostStatus", "check_posts"]
