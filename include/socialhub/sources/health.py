@@ -253,7 +253,8 @@ def update_health(previous: SourceHealth | None, platform: str, account: str, no
     kind = classify_failure(error, error_type=error_type, message=message)
     rec.consecutive_failures += 1
     rec.failure_kind = kind
-    rec.failure_detail = (str(getattr(error, "message", "") or error) if error is not None else message)[:500]
+    detail = str(getattr(error, "message", "") or error) if error is not None else message
+    rec.failure_detail = detail.removeprefix(f"{platform}:{account}: ")[:500]
     rec.failure_since = rec.failure_since or stamp
     moved_to = getattr(error, "moved_to", None)
     if moved_to:
@@ -294,7 +295,8 @@ def describe(record: SourceHealth, settings: HealthSettings | None = None) -> st
     if record.state == "silent" and reference and last:
         days = max(days, (last - reference).days)
     what = what.format(days=days, to=f" (now {record.moved_to})" if record.moved_to else "")
-    since = f" since {record.since[:10]}" if record.since else ""
+    since = (f" (silent since {record.since[:10]})" if record.state == "silent" else f" since {record.since[:10]}") \
+        if record.since else ""
     text = f"The watched {record.platform} account {record.account} {what}{since}. What to do: {todo}."
     if record.state not in ("ok", "silent") and record.failure_detail:
         text += f" The platform said: {record.failure_detail[:200]}"
