@@ -391,3 +391,20 @@ accounts:
     assert [r["state"] for r in rows] == ["ok", "moved", "never_polled"]
     assert rows[1]["review_authorisation"] is True and rows[1]["consecutive_failures"] == 1
     assert SourceHealth.from_dict(rows[1]).moved_to == "new@y.social"
+
+
+def test_bluesky_handle_taken_by_another_account_is_never_collected(tmp_path: Any, server: Any, connect: Any,
+                                                                  clock: FakeClock) -> None:
+    """The watched account changes its handle and another account takes the old one: the feed
+    of the old handle is someone else's. The DID remembered in the cursor catches it."""
+    store = LocalStore(tmp_path)
+    watched, other = server.accounts("bluesky")[:2]
+    out, rec = poll(store, connect, clock, "bluesky", watched)
+    assert out.status == "ok" and load_cursor_state(store, "bluesky", watched)["cursor"]["did"].startswith("did:")
+    stored = sorted(store.list("posts/"))
+    server.rename_account("bluesky", watched, "watched-new.bsky.social")
+    server.rename_account("bluesky", other, watched)
+    clock.sleep(3600)
+    out, rec = poll(store, connect, clock, "bluesky", watched)
+    assert out.status == "error" and rec.state == "renamed" and "now belongs to another account" in out.error
+    assert sorted(store.list("posts/")) == stored                        # nothing of the other account stored

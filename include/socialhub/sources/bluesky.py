@@ -274,6 +274,16 @@ class BlueskyConnector(Connector):
                     raise MalformedResponse(self.platform, account,
                                             f"GET {FEED_PATH}: expected an object with a 'feed' list, got "
                                             f"{type(data).__name__}{' without feed' if isinstance(data, dict) else ''}")
+                known_did = _str(cursor.get("did"))
+                page_did = own_did(feed, actor) if pages == 1 and known_did else ""
+                if page_did and page_did != known_did:
+                    # the handle now belongs to another account: collecting it would watch someone else
+                    raise AccountUnavailable(
+                        self.platform, account, f"the handle @{actor} now belongs to another account ({page_did}); "
+                        f"the watched account was {known_did}", reason="renamed",
+                        hint="nothing was stored: the watched account changed its handle and another account took "
+                             "the old one. Find the watched account's new handle (its DID is in the message) and "
+                             "review the watchlist entry")
                 for item in feed:
                     pid = item_id(item, account)
                     t = item_time(item)
