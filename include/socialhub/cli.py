@@ -588,6 +588,7 @@ def build_parser() -> argparse.ArgumentParser:
     _register("socialhub.governance.schedule", sub)
     _register("socialhub.review.bundle_cli", sub)
     _register("socialhub.referrals.cli", sub)
+    _register("socialhub.sources.health_cli", sub)
     _plain_help(p)
     return p
 

@@ -139,6 +139,8 @@ class AccountOutcome:
     error_type: str | None = None
     recovered: bool = False
     notes: list[str] = field(default_factory=list)
+    # source-health state changes this poll caused (socialhub.sources.health.HealthChange dicts), for the notifier
+    health_changes: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -278,6 +280,7 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
         record(auditor, "collect_failed", entry.key, force=entry.force, justification=entry.purpose,
                details={"error": outcome.error, "error_type": outcome.error_type,
                         "authorisation_ref": entry.authorisation_ref})
+        outcome.health_changes = _record_health(store, entry, now, auditor, error=exc)
         return outcome
     outcome.notes = list(result.notes)
     result = _drop_already_stored(result, recent)
@@ -291,6 +294,9 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
         batch_id, mkey = store_batch(store, entry, result, cursor_before, now)
         outcome.posts, outcome.batch_id = len(result.posts), batch_id
         new_state["last_manifest"] = mkey
+    # health after the batch is stored and before the cursor moves: a crash in between is rolled
+    # forward next run and the health record already holds this batch's newest post
+    outcome.health_changes = _record_health(store, entry, now, auditor, posts=result.posts)
     # the cursor moves only now, after the batch (if any) is durably stored
     store.put_state(layout.cursor_key(entry.platform, entry.account), canonical_json(new_state))
     hashes = {}
@@ -302,6 +308,22 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
            details={"posts": outcome.posts, "batch_id": outcome.batch_id, "authorisation_ref": entry.authorisation_ref,
                     "recovered": outcome.recovered, "subject": entry.subject})
     return outcome
+
+
+def _record_health(store: ObjectStore, entry: WatchlistEntry, now: datetime, auditor: Auditor | None, *,
+                   posts: Iterable[Any] = (), error: ConnectorError | None = None) -> list[dict[str, Any]]:
+    """Update the account's source-health record (``socialhub.sources.health``); a failure to
+    store it is logged and never fails the account (the batch and the cursor matter more)."""
+    from socialhub.sources.health import record_poll
+
+    try:
+        changes = record_poll(store, entry, now, ok=error is None, posts=posts, error=error, auditor=auditor)
+    except SocialhubError as exc:
+        log.warning("could not record the source health of %s: %s", entry.key, exc)
+        return []
+    for change in changes:
+        log.info("source health %s: %s -> %s", entry.key, change.before, change.after)
+    return [c.to_dict() for c in changes]
 
 
 def collect_shard(store: ObjectStore, shard: dict[str, Any], connector_factory: ConnectorFactory,

@@ -96,7 +96,20 @@ class ConnectorError(SocialhubError):
 
 
 class AccountUnavailable(ConnectorError):
+    """``reason`` says which, when the connector could tell (one of ``ACCOUNT_REASONS``);
+    ``moved_to`` names the new handle of a renamed or moved account."""
+
     hint = "the account may be deleted, suspended, private or renamed: review the watchlist entry"
+
+    def __init__(self, platform: str, account: str, message: str, *, hint: str | None = None,
+                 status: int | None = None, reason: str | None = None, moved_to: str | None = None) -> None:
+        self.reason = reason if reason in ACCOUNT_REASONS else None
+        self.moved_to = moved_to
+        super().__init__(platform, account, message, hint=hint, status=status)
+
+
+#: what ``AccountUnavailable.reason`` may say
+ACCOUNT_REASONS = frozenset({"renamed", "moved", "suspended", "deleted", "private", "not_found"})
 
 
 class AuthError(ConnectorError):

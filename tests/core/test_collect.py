@@ -148,7 +148,7 @@ def test_one_failing_account_does_not_stop_the_shard(tmp_path):
     "put:posts/",          # raw stored, posts not
     "put:batches/",        # data stored, no manifest
     "put:queue/pending/",  # manifest stored, not queued
-    "put_state:state/",    # everything stored, cursor not moved (the classic)
+    "put_state:state/cursors/",   # everything stored, cursor not moved (the classic)
 ])
 def test_crash_at_any_step_loses_nothing_and_stores_nothing_twice(tmp_path, crash_at):
     store = CrashingStore(tmp_path, crash_at)
@@ -166,7 +166,7 @@ def test_crash_at_any_step_loses_nothing_and_stores_nothing_twice(tmp_path, cras
     pending = [json.loads(store.get(k))["batch_id"] for k in store.list("queue/pending/")]
     manifests = store.list(layout.manifest_prefix("mastodon", "acct0@x.social"))
     assert len(pending) == len(manifests)                 # every stored batch is queued for processing
-    if crash_at == "put_state:state/":
+    if crash_at == "put_state:state/cursors/":
         assert out.recovered
 
 

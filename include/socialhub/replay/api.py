@@ -29,6 +29,7 @@ POST_KEYS = frozenset({
     "kind",                      # Reddit: "post" (default) or "comment"
     "subreddit",                 # Reddit: where a post or comment was made (default: the user's profile)
     "drop", "override",          # deliberately malformed items for the data-quality stage
+    "removed",                   # the post was deleted after collection could have seen it: never served again
     "expect", "note",            # documentation only: expected classifier categories / why the post exists
 })
 
@@ -96,6 +97,7 @@ class PlatformAPI:
         self.now = now
         self.limit = self.default_limit              # the server's rate window for this platform
         self.window_seconds = self.default_window
+        self._removed_at_load: list[str] = []        # posts the data marks ``removed: true``
 
     def handle(self, req: Request) -> Response:  # pragma: no cover - interface
         raise NotImplementedError
@@ -107,6 +109,48 @@ class PlatformAPI:
     def accounts(self) -> list[str]:  # pragma: no cover - interface
         """The handles a connector would be configured with."""
         raise NotImplementedError
+
+    # -- account and post states (post status checks and source health) -----------------------
+
+    def remove_post(self, post_id: str) -> None:  # pragma: no cover - interface
+        """Delete a post: timelines stop listing it and its single-item endpoint answers the
+        platform's "not found" shape. ``KeyError`` for an unknown id."""
+        raise NotImplementedError(f"{self.platform}: remove_post is not emulated")
+
+    def suspend_account(self, account: str) -> None:  # pragma: no cover - interface
+        """Suspend an account the way the platform shows it (each platform's documented shape)."""
+        raise NotImplementedError(f"{self.platform}: suspend_account is not emulated")
+
+    def rename_account(self, account: str, new_name: str) -> None:  # pragma: no cover - interface
+        """Change an account's handle: the old one stops resolving, the new one serves the posts."""
+        raise NotImplementedError(f"{self.platform}: rename_account is not emulated")
+
+    def move_account(self, account: str, target: str) -> None:  # pragma: no cover - interface
+        """Mastodon only: the account moved to ``target`` (``Account.moved``)."""
+        raise NotImplementedError(f"{self.platform}: account moves are Mastodon's (Account.moved)")
+
+    def apply_states(self, spec: Mapping[str, Any]) -> None:
+        """Demo data: ``removed: true`` on a post, ``suspended: true`` / ``renamed_to: NAME`` on an
+        account (``moved_to: ACCT`` on Mastodon). Applied after every post is loaded."""
+        for post_id in self._removed_at_load:
+            self.remove_post(post_id)
+        self._removed_at_load.clear()
+        for group in ("accounts", "channels", "feeds"):
+            for entry in spec.get(group) or []:
+                if not isinstance(entry, Mapping):
+                    continue
+                name = next((str(entry[k]) for k in ("username", "handle", "name", "url", "id") if entry.get(k)), "")
+                if entry.get("suspended"):
+                    self.suspend_account(name)
+                if entry.get("moved_to"):
+                    self.move_account(name, str(entry["moved_to"]))
+                if entry.get("renamed_to"):
+                    self.rename_account(name, str(entry["renamed_to"]))
+
+    def note_removed(self, post: Mapping[str, Any], post_id: str) -> None:
+        """``add_post`` calls this: a post marked ``removed: true`` is removed once loading ends."""
+        if post.get("removed"):
+            self._removed_at_load.append(post_id)
 
     def rate_headers(self, window: RateWindow, *, remaining: int | None = None,
                      reset_at: datetime | None = None) -> dict[str, str]:  # pragma: no cover

@@ -7,6 +7,8 @@
   filters ``posts_with_replies`` (default), ``posts_no_replies``, ``posts_with_media``,
   ``posts_and_author_threads``; unknown actor -> 400 ``InvalidRequest: Profile not found``
 * ``GET /xrpc/app.bsky.actor.getProfile?actor=`` and ``/xrpc/com.atproto.identity.resolveHandle?handle=``
+* ``GET /xrpc/app.bsky.feed.getPostThread?uri=`` -> ``#threadViewPost``, or 400 ``NotFound`` (removed);
+  a suspended account answers 400 ``AccountTakedown`` everywhere; a renamed one keeps its DID
 * anything else under ``/xrpc/`` -> 501 ``MethodNotImplemented``
 
 Record keys are real-looking TIDs and CIDs are fake but well-formed, so ``at://`` uris look right.
@@ -70,6 +72,7 @@ class BlueskyAPI(PlatformAPI):
         self._profiles: dict[str, dict[str, Any]] = {}          # handle (lower) -> profile
         self._feeds: dict[str, list[tuple[datetime, str, dict[str, Any]]]] = {}   # handle -> (sortAt, cid, item)
         self._labels: dict[str, dict[str, Any]] = {}            # label -> post view
+        self._takedowns: set[str] = set()                       # DIDs of suspended accounts
         for entry in spec.get("accounts") or []:
             handle = str(entry["handle"])
             self._add_profile(handle, str(entry.get("display_name") or handle), str(entry.get("description") or ""))
@@ -192,6 +195,7 @@ class BlueskyAPI(PlatformAPI):
             if post.get("label"):
                 self._labels[str(post["label"])] = view
         apply_malformations(item["post"], post)
+        self.note_removed(post, str(item["post"].get("uri") or ""))
         feed = self._feeds[profile["handle"].lower()]
         cid = str(item.get("reason", {}).get("cid") or item["post"].get("cid") or "")
         feed.append((sort_at, cid, item))
@@ -200,6 +204,57 @@ class BlueskyAPI(PlatformAPI):
 
     def accounts(self) -> list[str]:
         return [p["handle"] for p in self._profiles.values()]
+
+    # -- states -----------------------------------------------------------------------------------
+
+    def remove_post(self, post_id: str) -> None:
+        """Delete the record: the post leaves every feed (reposts of it too) and getPostThread
+        answers 400 ``NotFound``."""
+        uri = post_id.split("#", 1)[0]
+        found = False
+        for handle, feed in self._feeds.items():
+            keep = [e for e in feed if e[2]["post"].get("uri") != uri]
+            found = found or len(keep) != len(feed)
+            self._feeds[handle] = keep
+        if not found:
+            raise KeyError(f"no bluesky post {uri!r}")
+
+    def _known(self, account: str) -> dict[str, Any]:
+        profile = self._profile(account)
+        if profile is None:
+            raise KeyError(f"unknown bluesky account {account!r}; known: {', '.join(self.accounts())}")
+        return profile
+
+    def suspend_account(self, account: str) -> None:
+        """A moderation takedown: getProfile, getAuthorFeed and getPostThread answer 400 ``AccountTakedown``."""
+        self._takedowns.add(self._known(account)["did"])
+
+    def rename_account(self, account: str, new_name: str) -> None:
+        """A handle change: the DID stays, the old handle stops resolving ("Profile not found")."""
+        profile = self._known(account)
+        old = profile["handle"].lower()
+        new = new_name.strip().lstrip("@")
+        profile["handle"] = new
+        self._profiles[new.lower()] = self._profiles.pop(old)
+        self._feeds[new.lower()] = self._feeds.pop(old)
+
+    def _takedown(self, profile: dict[str, Any] | None) -> Response | None:
+        if profile is not None and profile["did"] in self._takedowns:
+            return self.error(400, "Account has been suspended (Takedown)", "AccountTakedown")
+        return None
+
+    def _thread(self, q: dict[str, str]) -> Response:
+        uri = q.get("uri", "")
+        for handle, feed in self._feeds.items():
+            for _, _, item in feed:
+                view = item["post"]
+                if view.get("uri") == uri and "reason" not in item:
+                    blocked = self._takedown(self._profiles.get(handle))
+                    if blocked is not None:
+                        return blocked
+                    return json_response(200, {"thread": {"$type": "app.bsky.feed.defs#threadViewPost",
+                                                          "post": view, "replies": []}})
+        return self.error(400, f"Post not found: {uri}", "NotFound")
 
     # -- HTTP ---------------------------------------------------------------------------------
 
@@ -227,11 +282,16 @@ class BlueskyAPI(PlatformAPI):
             return self.error(404, f"Cannot GET {req.path}", "NotFound")
         method = path[len("/xrpc/"):]
         if method == "app.bsky.feed.getAuthorFeed":
-            return self._author_feed(req.query)
+            return self._takedown(self._profile(req.query.get("actor", ""))) or self._author_feed(req.query)
+        if method == "app.bsky.feed.getPostThread":
+            return self._thread(req.query)
         if method == "app.bsky.actor.getProfile":
             profile = self._profile(req.query.get("actor", ""))
             if profile is None:
                 return self.error(400, "Profile not found")
+            blocked = self._takedown(profile)
+            if blocked is not None:
+                return blocked
             handle = profile["handle"].lower()
             return json_response(200, {**profile, "postsCount": len(self._feeds[handle]),
                                        "followersCount": 0, "followsCount": 0})

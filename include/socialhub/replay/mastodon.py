@@ -10,6 +10,9 @@ Serves what the connector and a curious human need, shaped like a real Mastodon 
   only when the page is full, ``rel="prev"`` (newer, ``min_id``) when the page is not empty,
   as Mastodon's controllers do
 * ``GET /api/v1/instance``                               -> a small Instance object
+* ``GET /api/v1/statuses/:id``                           -> Status, or 404 ``Record not found`` (removed,
+  or its account suspended); ``suspend_account`` sets ``Account.suspended``, ``move_account``
+  ``Account.moved``
 
 Ids are snowflakes (milliseconds << 16 | sequence), so they sort like real ones and a post
 added later always gets a bigger id.
@@ -187,6 +190,7 @@ class MastodonAPI(PlatformAPI):
         else:
             status = self._status(sid, created, owner, post)
         apply_malformations(status, post)
+        self.note_removed(post, sid)
         if post.get("label"):
             self._labels[str(post["label"])] = status
         timeline = self._statuses[username]
@@ -195,6 +199,49 @@ class MastodonAPI(PlatformAPI):
         owner["statuses_count"] = len(timeline)
         owner["last_status_at"] = iso_ms(max(created, self._last_status_time(owner)))[:10]
         return copy.deepcopy(status)
+
+    # -- states -----------------------------------------------------------------------------------
+
+    def remove_post(self, post_id: str) -> None:
+        for username, timeline in self._statuses.items():
+            for status in timeline:
+                if str(status.get("id")) == post_id:
+                    timeline.remove(status)
+                    self._accounts[username]["statuses_count"] = len(timeline)
+                    return
+        raise KeyError(f"no mastodon status {post_id!r}")
+
+    def _known(self, account: str) -> str:
+        username = self._username(account)
+        if username is None:
+            raise KeyError(f"unknown mastodon account {account!r}; known: {', '.join(self.accounts())}")
+        return username
+
+    def suspend_account(self, account: str) -> None:
+        """Mastodon 3.3+: the Account answers with ``suspended: true``, its statuses are no longer
+        served (timelines empty, ``GET /api/v1/statuses/:id`` 404)."""
+        self._accounts[self._known(account)]["suspended"] = True
+
+    def move_account(self, account: str, target: str) -> None:
+        """``Account.moved``: the Account it moved to (a local one if it exists, else a remote one)."""
+        username = self._known(account)
+        local = self._username(target)
+        self._accounts[username]["moved"] = copy.deepcopy(self._accounts[local]) if local else self._remote_account(
+            target.lstrip("@"))
+
+    def rename_account(self, account: str, new_name: str) -> None:
+        """A Mastodon username cannot change: "renaming" is a move to a new (empty) local account."""
+        user = new_name.lstrip("@").partition("@")[0]
+        if user.lower() not in self._accounts:
+            self._add_account(user, user, "")
+        self.move_account(account, user)
+
+    def _status_by_id(self, sid: str) -> tuple[str, dict[str, Any]] | None:
+        for username, timeline in self._statuses.items():
+            for status in timeline:
+                if str(status.get("id")) == sid:
+                    return username, status
+        return None
 
     def _last_status_time(self, account: dict[str, Any]) -> datetime:
         last = account.get("last_status_at")
@@ -231,6 +278,12 @@ class MastodonAPI(PlatformAPI):
             return json_response(200, {"uri": self.domain, "title": "Hub Demo (fictional instance)",
                                        "short_description": "Replay server: every account and post is fictional.",
                                        "version": "4.3.0", "languages": ["en"]}, headers)
+        single = re.fullmatch(r"/api/v1/statuses/([^/]+)", path)
+        if single:
+            found = self._status_by_id(single.group(1))
+            if found is None or self._accounts[found[0]].get("suspended"):
+                return self.error(404, "Record not found")
+            return json_response(200, found[1], headers)
         match = re.fullmatch(r"/api/v1/accounts/([^/]+)(/statuses)?", path)
         if match:
             username = next((u for u, a in self._accounts.items() if a["id"] == match.group(1)), None)
@@ -254,7 +307,7 @@ class MastodonAPI(PlatformAPI):
             return int(value) if value.isdigit() else None
 
         max_id, since_id, min_id = bound("max_id"), bound("since_id"), bound("min_id")
-        statuses = [s for s in self._statuses[username] if "id" in s]
+        statuses = [] if self._accounts[username].get("suspended") else [s for s in self._statuses[username] if "id" in s]
         if q.get("exclude_replies", "").lower() in _TRUE:
             statuses = [s for s in statuses if not s.get("in_reply_to_id")]
         if q.get("exclude_reblogs", "").lower() in _TRUE:

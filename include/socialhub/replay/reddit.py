@@ -6,6 +6,8 @@
   ``before=<fullname>`` (newer); like Reddit, an anchor that no longer exists (deleted) yields an
   empty listing. ``raw_json=1`` turns off the HTML-escaping of ``&`` in URLs and text.
 * ``GET /user/:name/about`` -> ``{"kind": "t2", "data": {...}}``
+* ``GET /api/info?id=t3_…,t1_…`` -> a Listing of those things; a removed one stays there with
+  ``removed_by_category`` and ``[deleted]``/``[removed]`` (``remove_post``)
 * unknown user -> 404 ``{"message": "Not Found", "error": 404}``; a suspended account -> 403
   ``{"reason": "suspended", "message": "Forbidden", "error": 403}``
 * ``POST /api/v1/access_token`` (HTTP Basic auth = client id and secret, form
@@ -70,6 +72,7 @@ class RedditAPI(PlatformAPI):
         self._users: dict[str, dict[str, Any]] = {}       # name (lower) -> {"name", "suspended", "id"}
         self._things: dict[str, list[dict[str, Any]]] = {}  # name (lower) -> children, newest first
         self._labels: dict[str, dict[str, Any]] = {}
+        self._removed: dict[str, dict[str, Any]] = {}      # fullname -> a removed thing (still in /api/info)
         self._clients: dict[str, str] = {}                 # OAuth app: client id -> secret
         self._issued: dict[str, datetime] = {}             # access token -> expiry (server clock)
         self.token_lifetime = float(spec.get("token_lifetime") or 3600)
@@ -165,6 +168,7 @@ class RedditAPI(PlatformAPI):
                 data["is_self"] = False
             thing = {"kind": "t3", "data": data}
         apply_malformations(thing["data"], post)
+        self.note_removed(post, str(thing["data"].get("name") or ""))
         if post.get("label"):
             self._labels[str(post["label"])] = thing
         things = self._things[name.lower()]
@@ -174,6 +178,43 @@ class RedditAPI(PlatformAPI):
 
     def accounts(self) -> list[str]:
         return [u["name"] for u in self._users.values()]
+
+    # -- states -----------------------------------------------------------------------------------
+
+    def remove_post(self, post_id: str, by: str = "deleted") -> None:
+        """The author deletes the post (``by="deleted"``) or a moderator / Reddit removes it
+        (``"moderator"``, ``"reddit"``, ...): it leaves the user's listings; ``/api/info`` still
+        returns it, with ``removed_by_category`` and ``[deleted]``/``[removed]`` as its text."""
+        for _name, things in self._things.items():
+            for thing in things:
+                if thing["data"].get("name") == post_id:
+                    things.remove(thing)
+                    marker = "[deleted]" if by == "deleted" else "[removed]"
+                    data = thing["data"]
+                    data["removed_by_category"] = by
+                    data["selftext" if thing["kind"] == "t3" else "body"] = marker
+                    if by == "deleted":
+                        data["author"] = "[deleted]"
+                    self._removed[post_id] = thing
+                    return
+        raise KeyError(f"no reddit post {post_id!r}")
+
+    def suspend_account(self, account: str) -> None:
+        user = self._users.get(account.strip().lower().removeprefix("u/"))
+        if user is None:
+            raise KeyError(f"unknown reddit account {account!r}; known: {', '.join(self.accounts())}")
+        user["suspended"] = True
+
+    def rename_account(self, account: str, new_name: str) -> None:
+        raise NotImplementedError("reddit: a Reddit username cannot be changed (the account is deleted and a new "
+                                  "one made instead: use suspend_account or a new watchlist entry)")
+
+    def _info(self, q: dict[str, str]) -> Response:
+        """``/api/info?id=t3_…,t1_…``: the things by fullname, removed ones included."""
+        wanted = [i for i in q.get("id", "").split(",") if i]
+        every = {t["data"].get("name"): t for things in self._things.values() for t in things}
+        every.update(self._removed)
+        return self._page([every[i] for i in wanted if i in every], None, None, q)
 
     # -- OAuth (client credentials) -------------------------------------------------------------
 
@@ -245,6 +286,8 @@ class RedditAPI(PlatformAPI):
         problem = self._token_problem(req)
         if problem is not None:
             return problem
+        if req.path.rstrip("/") in ("/api/info", "/api/info.json"):
+            return self._info(req.query)
         match = re.fullmatch(r"/user/([^/]+)(?:/(submitted|comments|overview|about))?/?(?:\.json)?", req.path)
         if not match:
             return self.error(404, "Not Found")

@@ -11,6 +11,8 @@ entries keep their real-looking URLs while the bytes come from 127.0.0.1.
   announced RFC 5005 style with ``<link rel="next">`` (``atom:link`` in RSS)
 * ``ETag`` and ``Last-Modified``; a matching ``If-None-Match`` / ``If-Modified-Since`` -> 304
 * unknown feed -> 404 HTML page; no rate-limit headers; 429 with ``Retry-After``.
+* an item's link (``/<host>/posts/<slug>``) -> a small HTML page while the item is published, 404
+  once removed; a suspended (withdrawn) feed -> 410, a renamed one -> 301 to its new URL
 
 Post keys ``drop: [date]`` / ``[link]`` / ``[guid]`` omit that element (deliberately incomplete items).
 Item ids (guid / atom:id) derive from the feed URL, the post time and a sequence number.
@@ -97,10 +99,49 @@ class RssAPI(PlatformAPI):
             self._labels[str(post["label"])] = item
         feed["items"].append(item)
         feed["items"].sort(key=lambda i: i["created"], reverse=True)
+        self.note_removed(post, str(item["id"]))
         return {"id": item["id"], "link": item["link"]}
 
     def accounts(self) -> list[str]:
-        return [f["url"] for f in self._feeds.values()]
+        return [f["url"] for f in self._feeds.values() if not f.get("gone") and not f.get("moved_to")]
+
+    # -- states -----------------------------------------------------------------------------------
+
+    def remove_post(self, post_id: str) -> None:
+        """The item (guid/id or link) leaves the feed and its page answers 404."""
+        for feed in self._feeds.values():
+            for item in feed["items"]:
+                if post_id in (item["id"], item["link"]):
+                    feed["items"].remove(item)
+                    return
+        raise KeyError(f"no rss item {post_id!r}")
+
+    def _known(self, account: str) -> dict[str, Any]:
+        feed = self._feeds.get(self._key(account))
+        if feed is None:
+            raise KeyError(f"unknown rss feed {account!r}; known: {', '.join(self.accounts())}")
+        return feed
+
+    def suspend_account(self, account: str) -> None:
+        """The publisher withdraws the feed: 410 Gone (item pages keep answering)."""
+        self._known(account)["gone"] = True
+
+    def rename_account(self, account: str, new_name: str) -> None:
+        """The feed moves to the URL ``new_name``: the old URL answers 301 with ``Location``."""
+        feed = self._known(account)
+        moved = dict(feed, url=new_name)
+        self._feeds[self._key(new_name)] = moved
+        feed["moved_to"] = new_name
+
+    def _item_page(self, path: str) -> Response | None:
+        """``/<host>/posts/<slug>``: a small HTML page for an item still published, else None."""
+        for feed in self._feeds.values():
+            for item in feed["items"]:
+                if self._key(item["link"]) == path.lower():
+                    title = html.escape(str(item["post"].get("title") or item["post"].get("text") or "")[:80])
+                    return text_response(200, f"<!DOCTYPE html><html><head><title>{title}</title></head><body>"
+                                              f"<article>{title}</article></body></html>", "text/html; charset=utf-8")
+        return None
 
     # -- rendering ----------------------------------------------------------------------------
 
@@ -203,7 +244,11 @@ class RssAPI(PlatformAPI):
     def handle(self, req: Request) -> Response:
         feed = self._feeds.get(req.path.lstrip("/").lower()) or self._feeds.get(req.path.lstrip("/"))
         if feed is None:
-            return self.error(404, "Not Found")
+            return self._item_page(req.path.lstrip("/")) or self.error(404, "Not Found")
+        if feed.get("moved_to"):
+            return Response(301, b"", {"Location": str(feed["moved_to"]), "Content-Type": "text/html; charset=utf-8"})
+        if feed.get("gone"):
+            return self.error(410, "Gone")
         page_param = req.query.get("page", "1")
         page = int(page_param) if page_param.isdigit() and int(page_param) >= 1 else 1
         doc, newest = self._document(feed, page)

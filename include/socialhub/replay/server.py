@@ -136,6 +136,7 @@ class ReplayServer:
         self._platforms: dict[str, _Platform] = {}
         for name, section in load_data(data).items():
             api = PLATFORM_APIS[name](section or {}, now=self.now)
+            api.apply_states(section or {})
             self._platforms[name] = _Platform(api, RateWindow(api.limit, api.window_seconds, self.now()))
         self.request_log: list[tuple[str, str]] = []
         self._requested_port = port
@@ -197,6 +198,31 @@ class ReplayServer:
         """Add a post now (``age`` defaults to 0); returns the API item as the platform will serve it."""
         with self._lock:
             return self._platform(platform).api.add_post(account, post)
+
+    def remove_post(self, platform: str, post_id: str) -> None:
+        """Delete a post (``post_id`` as the connector reports it): timelines stop listing it and the
+        platform's single-item endpoint answers its documented "not found" shape."""
+        with self._lock:
+            self._platform(platform).api.remove_post(post_id)
+
+    def suspend_account(self, platform: str, account: str) -> None:
+        """Suspend ``account`` in the platform's documented shape (Mastodon ``suspended: true``,
+        Bluesky ``AccountTakedown``, X "User has been suspended", YouTube no channel, Reddit
+        ``is_suspended``, Telegram no preview, RSS 410)."""
+        with self._lock:
+            self._platform(platform).api.suspend_account(account)
+
+    def rename_account(self, platform: str, account: str, new_name: str) -> None:
+        """Change ``account``'s handle to ``new_name`` (Bluesky: same DID; X/Reddit/YouTube/Telegram:
+        the old name stops resolving; RSS: the feed answers 301 to the new URL; Mastodon: the
+        account moves, see ``move_account``)."""
+        with self._lock:
+            self._platform(platform).api.rename_account(account, new_name)
+
+    def move_account(self, platform: str, account: str, target: str) -> None:
+        """Mastodon: the account moved to ``target`` (``Account.moved``)."""
+        with self._lock:
+            self._platform(platform).api.move_account(account, target)
 
     def inject_fault(self, platform: str, status: int = 429, *, headers: Mapping[str, str] | None = None,
                      body: bytes | str | dict[str, Any] | list[Any] | None = None, count: int = 1,

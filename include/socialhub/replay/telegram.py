@@ -5,6 +5,7 @@ The markup follows a real saved page (``tgme_channel_history``, ``tgme_widget_me
 ``background-image``, ``tgme_widget_message_reply``, ``tgme_widget_message_forwarded_from_name``):
 
 * ``GET /s/:channel`` -> the newest ``page_size`` (default 20) messages, oldest first
+* ``GET /s/:channel/:id`` -> the page around message ``id`` (half older and it, half newer)
 * ``?before=<id>`` -> the newest page of messages older than ``id``; ``?after=<id>`` -> the
   oldest page of messages newer than ``id``
 * ``<link rel="prev" href="/s/ch?before=N">`` and ``a.tme_messages_more[data-before]`` when older
@@ -93,10 +94,44 @@ class TelegramAPI(PlatformAPI):
         if post.get("label"):
             self._labels[str(post["label"])] = message
         messages.append(message)
+        self.note_removed(post, f"{channel['name']}/{mid}")
         return {"id": mid, "data_post": f"{channel['name']}/{mid}", "html": self._render(message)}
 
     def accounts(self) -> list[str]:
         return [c["name"] for c in self._channels.values()]
+
+    # -- states -----------------------------------------------------------------------------------
+
+    def remove_post(self, post_id: str) -> None:
+        """``channel/id``: the message is deleted (its id is never reused, so pages show a gap)."""
+        name, _, number = post_id.rpartition("/")
+        messages = self._messages.get(name.lower(), [])
+        for message in messages:
+            if str(message["id"]) == number:
+                messages.remove(message)
+                return
+        raise KeyError(f"no telegram message {post_id!r}")
+
+    def _known(self, account: str) -> str:
+        key = account.strip().lstrip("@").lower()
+        if key not in self._channels:
+            raise KeyError(f"unknown telegram channel {account!r}; known: {', '.join(self.accounts())}")
+        return key
+
+    def suspend_account(self, account: str) -> None:
+        """A blocked channel: the preview has no message history any more (observed, undocumented)."""
+        self._channels[self._known(account)]["preview"] = False
+
+    def rename_account(self, account: str, new_name: str) -> None:
+        """A new public name: the old one redirects to ``t.me/<old>``, the messages move with the channel."""
+        key = self._known(account)
+        new = new_name.strip().lstrip("@")
+        channel = self._channels.pop(key)
+        channel["name"] = new
+        self._channels[new.lower()] = channel
+        self._messages[new.lower()] = self._messages.pop(key)
+        for message in self._messages[new.lower()]:
+            message["channel"] = new
 
     # -- rendering ----------------------------------------------------------------------------
 
@@ -219,6 +254,9 @@ class TelegramAPI(PlatformAPI):
 
     def handle(self, req: Request) -> Response:
         parts = [p for p in req.path.split("/") if p]
+        around: int | None = None
+        if len(parts) == 3 and parts[0] == "s" and parts[2].isdigit():   # t.me/s/<channel>/<id>
+            around, parts = int(parts[2]), parts[:2]
         if len(parts) != 2 or parts[0] != "s":
             return self.error(404, "Not Found")
         name = parts[1]
@@ -230,7 +268,11 @@ class TelegramAPI(PlatformAPI):
         messages = self._messages[name.lower()]
         q = req.query
         size = self.page_size
-        if q.get("before", "").isdigit():
+        if around is not None:   # the page around a message: half older (and it), half newer
+            half = max(1, size // 2)
+            page = [m for m in messages if m["id"] <= around][-half:] + [m for m in messages if m["id"] > around][:half]
+            canonical = f"/{around}"
+        elif q.get("before", "").isdigit():
             before = int(q["before"])
             older_than = [m for m in messages if m["id"] < before]
             page = older_than[-size:]
@@ -242,7 +284,7 @@ class TelegramAPI(PlatformAPI):
         else:
             page = messages[-size:]
             canonical = ""
-        older = bool(page) and page[0]["id"] > messages[0]["id"]
+        older = bool(page) and page[0]["id"] > messages[0]["id"]   # (page non-empty: so are the messages)
         newer = bool(page) and page[-1]["id"] < messages[-1]["id"]
         return text_response(200, self._page_html(channel, copy.copy(page), older, newer, canonical), HTML,
                              {"Cache-Control": "no-store"})

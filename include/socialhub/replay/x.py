@@ -10,6 +10,9 @@
   Only the requested ``tweet.fields`` / ``media.fields`` / ``user.fields`` are returned (``id``,
   ``text`` and ``edit_history_tweet_ids`` always), and ``includes`` follow ``expansions``.
   A protected account -> HTTP 200 with a ``not-authorized-for-resource`` problem.
+* ``GET /2/tweets/:id`` -> ``{"data": post}`` (``override: {withheld: ...}`` makes it withheld), or
+  HTTP 200 problems: "Not Found Error" (removed), "Authorization Error" (protected author),
+  "User has been suspended" (suspended author)
 * headers ``x-rate-limit-limit`` / ``-remaining`` / ``-reset`` (epoch); 429 and 401 use the
   v2 problem shape ``{"title", "detail", "type", "status"}``.
 
@@ -178,6 +181,7 @@ class XAPI(PlatformAPI):
         else:
             tweet = self._tweet(uid, created, post)
         apply_malformations(tweet, post)
+        self.note_removed(post, str(tweet.get("id") or ""))
         if post.get("label"):
             self._labels[str(post["label"])] = tweet
         timeline = self._timelines[uid]
@@ -193,6 +197,51 @@ class XAPI(PlatformAPI):
 
     def accounts(self) -> list[str]:
         return [self._users[uid]["username"] for uid in self._flags]
+
+    # -- states -----------------------------------------------------------------------------------
+
+    def remove_post(self, post_id: str) -> None:
+        for _uid, timeline in self._timelines.items():
+            for tweet in timeline:
+                if str(tweet.get("id")) == post_id:
+                    timeline.remove(tweet)
+                    return
+        raise KeyError(f"no x post {post_id!r}")
+
+    def _known(self, account: str) -> str:
+        uid = self._uid(account)
+        if uid is None:
+            raise KeyError(f"unknown x account {account!r}; known: {', '.join(self.accounts())}")
+        return uid
+
+    def suspend_account(self, account: str) -> None:
+        self._flags[self._known(account)]["suspended"] = True
+
+    def rename_account(self, account: str, new_name: str) -> None:
+        """The username changes, the user id stays (the timeline by id keeps working)."""
+        self._users[self._known(account)]["username"] = new_name.strip().lstrip("@")
+
+    def _single(self, tweet_id: str, q: dict[str, str]) -> Response:
+        """``GET /2/tweets/:id``: the Post, or a problem: "Not Found Error" for a deleted one,
+        "Authorization Error" for a protected author's, "User has been suspended" for a suspended one's."""
+        def problem(kind: str, title: str, detail: str) -> Response:
+            return json_response(200, {"errors": [{"value": tweet_id, "detail": detail, "title": title,
+                                                   "resource_type": "tweet", "parameter": "id",
+                                                   "resource_id": tweet_id, "type": _PROBLEM + kind}]})
+        for uid, timeline in self._timelines.items():
+            tweet = next((t for t in timeline if str(t.get("id")) == tweet_id), None)
+            if tweet is None:
+                continue
+            flags = self._flags.get(uid, {})
+            if flags.get("suspended"):
+                return problem("resource-not-found", "Forbidden", f"User has been suspended: [{uid}].")
+            if flags.get("protected"):
+                return problem("not-authorized-for-resource", "Authorization Error",
+                               f"Sorry, you are not authorized to see the Tweet with id: [{tweet_id}].")
+            fields = self._fields(q, "tweet.fields")
+            view = {k: v for k, v in tweet.items() if k in ("id", "text", "edit_history_tweet_ids") or k in fields}
+            return json_response(200, {"data": view})
+        return problem("resource-not-found", "Not Found Error", f"Could not find tweet with id: [{tweet_id}].")
 
     # -- HTTP ---------------------------------------------------------------------------------
 
@@ -232,6 +281,8 @@ class XAPI(PlatformAPI):
             return self._lookup(parts[4], req.query)
         if parts[:2] == ["2", "users"] and len(parts) == 4 and parts[3] == "tweets":
             return self._timeline(parts[2], req.query)
+        if parts[:2] == ["2", "tweets"] and len(parts) == 3:
+            return self._single(parts[2], req.query)
         return json_response(404, {"errors": [{"message": "The requested resource could not be found."}],
                                    "title": "Not Found Error", "detail": f"Cannot GET {req.path}",
                                    "type": _PROBLEM + "resource-not-found"})

@@ -131,6 +131,7 @@ class YouTubeAPI(PlatformAPI):
         for key in post.get("drop") or []:
             video["snippet"].pop(key, None)
         video.update(dict(post.get("override") or {}))
+        self.note_removed(post, vid)
         videos = self._videos[cid]
         videos.append(video)
         videos.sort(key=lambda v: (v["snippet"].get("publishedAt") or "", v["id"]), reverse=True)
@@ -138,6 +139,35 @@ class YouTubeAPI(PlatformAPI):
 
     def accounts(self) -> list[str]:
         return [c["snippet"]["customUrl"] for c in self._channels.values()]
+
+    # -- states -----------------------------------------------------------------------------------
+
+    def remove_post(self, post_id: str) -> None:
+        """The video is deleted: videos.list leaves it out, the feed and the playlist too."""
+        for videos in self._videos.values():
+            for video in videos:
+                if video["id"] == post_id:
+                    videos.remove(video)
+                    return
+        raise KeyError(f"no youtube video {post_id!r}")
+
+    def _known(self, account: str) -> dict[str, Any]:
+        channel = self._channel(account)
+        if channel is None:
+            raise KeyError(f"unknown youtube channel {account!r}; known: {', '.join(self.accounts())}")
+        return channel
+
+    def suspend_account(self, account: str) -> None:
+        """A terminated channel: channels.list finds nothing, its feed and uploads playlist are 404,
+        videos.list leaves its videos out (the Data API shows no more than that)."""
+        cid = self._known(account)["id"]
+        self._channels.pop(cid)
+        self._videos.pop(cid)
+
+    def rename_account(self, account: str, new_name: str) -> None:
+        """A new @handle: the channel id stays, ``forHandle=<old>`` finds nothing."""
+        handle = new_name.strip()
+        self._known(account)["snippet"]["customUrl"] = ("@" + handle.lstrip("@")).lower()
 
     @staticmethod
     def _public(video: dict[str, Any]) -> bool:

@@ -24,9 +24,10 @@ import httpx
 
 from socialhub.errors import AccountUnavailable, AuthError, ConnectorError, MalformedResponse, RateLimited
 from socialhub.models import Post, parse_iso, raw_sha256, utc_iso
-from socialhub.sources.base import Connector, ConnectorConfig, FetchResult, utcnow
+from socialhub.sources.base import Connector, ConnectorConfig, FetchResult, capture_errors, utcnow
 from socialhub.sources.common import pagination_stalled
 from socialhub.sources.http import HttpClient
+from socialhub.sources.status import PostRef, PostStatus
 
 FEED_PATH = "/xrpc/app.bsky.feed.getAuthorFeed"
 MAX_LIMIT = 100          # getAuthorFeed accepts limit 1..100
@@ -36,6 +37,33 @@ _AUTH_ERRORS = {"AuthenticationRequired", "AuthMissing", "ExpiredToken", "Invali
 _UNAVAILABLE_ERRORS = {"AccountTakedown", "AccountDeactivated", "BlockedActor", "BlockedByActor",
                        "ActorNotFound", "NotFound", "RepoNotFound", "RepoTakendown", "RepoDeactivated"}
 _UNAVAILABLE_MESSAGES = ("profile not found", "actor not found", "could not find", "unable to resolve")
+
+
+THREAD_PATH = "/xrpc/app.bsky.feed.getPostThread"
+PROFILE_PATH = "/xrpc/app.bsky.actor.getProfile"
+
+
+def xrpc_reason(error: str, message: str) -> str | None:
+    """An XRPC error about an account -> ``AccountUnavailable.reason``."""
+    text = message.lower()
+    if error in ("AccountTakedown", "RepoTakendown") or "takedown" in text or "taken down" in text:
+        return "suspended"
+    if error in ("AccountDeactivated", "RepoDeactivated") or "deactivated" in text:
+        return "deleted"
+    if error in ("BlockedActor", "BlockedByActor"):
+        return "private"
+    if error in ("ActorNotFound", "NotFound", "RepoNotFound") or any(m in text for m in _UNAVAILABLE_MESSAGES):
+        return "not_found"
+    return None
+
+
+def own_did(items: list[Any], actor: str) -> str:
+    """The watched account's DID, read from its own (not reposted) posts in a feed page."""
+    for item in items:
+        author = _d(_d(_d(item).get("post")).get("author"))
+        if not is_repost(item) and (_str(author.get("handle")).lower() == actor.lower() or _str(author.get("did")) == actor):
+            return _str(author.get("did"))
+    return ""
 
 
 def xrpc_error_class(status: int, body: Any) -> type[ConnectorError] | None:
@@ -228,19 +256,34 @@ class BlueskyConnector(Connector):
         pages = 0
         stop: str | None = None
         with self.client(account) as http:
+            capture = capture_errors(http)
             while True:
                 if pages >= self.config.max_pages:
                     stop = (f"stopped at max_pages={self.config.max_pages}; older items "
                             + ("since the previous run were NOT collected" if not first_run
                                else "within the look-back were not collected"))
                     break
-                data = http.get_json(FEED_PATH, params)
+                try:
+                    data = http.get_json(FEED_PATH, params)
+                except AccountUnavailable as exc:
+                    raise self.diagnose(http, account, actor, _str(cursor.get("did")), exc, capture.field("error")) \
+                        from None
                 pages += 1
                 feed = data.get("feed") if isinstance(data, dict) else None
                 if not isinstance(feed, list):
                     raise MalformedResponse(self.platform, account,
                                             f"GET {FEED_PATH}: expected an object with a 'feed' list, got "
                                             f"{type(data).__name__}{' without feed' if isinstance(data, dict) else ''}")
+                known_did = _str(cursor.get("did"))
+                page_did = own_did(feed, actor) if pages == 1 and known_did else ""
+                if page_did and page_did != known_did:
+                    # the handle now belongs to another account: collecting it would watch someone else
+                    raise AccountUnavailable(
+                        self.platform, account, f"the handle @{actor} now belongs to another account ({page_did}); "
+                        f"the watched account was {known_did}", reason="renamed",
+                        hint="nothing was stored: the watched account changed its handle and another account took "
+                             "the old one. Find the watched account's new handle (its DID is in the message) and "
+                             "review the watchlist entry")
                 for item in feed:
                     pid = item_id(item, account)
                     t = item_time(item)
@@ -277,8 +320,82 @@ class BlueskyConnector(Connector):
 
         collected_at = utc_iso(self.now())
         posts = [normalise_feed_item(item, account, collected_at) for item in items]
-        return FetchResult(posts=posts, raw_items=items, cursor=self._next_cursor(cursor, ids, times),
-                           pages=pages, notes=[stop or "end of feed"])
+        next_cursor = self._next_cursor(cursor, ids, times)
+        did = own_did(items, actor) or _str(cursor.get("did"))
+        if did:
+            next_cursor["did"] = did   # the account's permanent id: tells a handle change from a deletion
+        return FetchResult(posts=posts, raw_items=items, cursor=next_cursor, pages=pages,
+                           notes=[stop or "end of feed"])
+
+    def diagnose(self, http: HttpClient, account: str, actor: str, did: str, exc: AccountUnavailable,
+                 error: str) -> AccountUnavailable:
+        """Why the feed of ``actor`` is gone. With the DID remembered from earlier polls,
+        ``app.bsky.actor.getProfile?actor=<did>`` tells a handle change (same DID, another handle:
+        renamed) from a takedown (suspended) or a deactivation (deleted)."""
+        reason = xrpc_reason(error, exc.message)
+        if did and not actor.startswith("did:"):
+            capture = capture_errors(http)
+            try:
+                profile = http.get_json(PROFILE_PATH, {"actor": did})
+            except AccountUnavailable as again:
+                reason = xrpc_reason(capture.field("error"), again.message) or reason
+            else:
+                handle = _str(_d(profile).get("handle"))
+                if handle and handle != "handle.invalid" and handle.lower() != actor.lower():
+                    return AccountUnavailable(
+                        self.platform, account, f"handle changed to @{handle} (same DID {did})", status=exc.status,
+                        reason="renamed", moved_to=handle,
+                        hint=f"the account now posts as @{handle}: update the watchlist entry (its authorisation "
+                             f"still concerns the same account, {did})")
+        return AccountUnavailable(self.platform, account, exc.message, status=exc.status, reason=reason or "not_found")
+
+    def _check_post(self, ref: PostRef) -> PostStatus:
+        """``app.bsky.feed.getPostThread?uri=&depth=0&parentHeight=0``: a ``threadViewPost`` is online
+        (unless labelled ``!no-unauthenticated``: restricted; ``!takedown``: removed), ``notFoundPost``
+        or the XRPC error ``NotFound`` is removed, ``blockedPost`` restricted; an author whose account
+        is taken down or deactivated makes it unavailable."""
+        uri = ref.post_id.split("#", 1)[0]   # a repost's id is the original's uri + "#repost-by-..."
+        with self.client(ref.account) as http:
+            capture = capture_errors(http)
+            try:
+                data = http.get_json(THREAD_PATH, {"uri": uri, "depth": 0, "parentHeight": 0})
+            except ConnectorError as exc:
+                error = capture.field("error")
+                if capture.status is None or isinstance(exc, (AuthError, RateLimited)):
+                    raise
+                reason = xrpc_reason(error, capture.field("message"))
+                detail = f"getPostThread: {error}: {capture.field('message')}".rstrip(": ")
+                if reason in ("suspended", "deleted", "private"):
+                    return self.post_status(ref, "unavailable", f"the author's account is unavailable ({detail})",
+                                            http_status=capture.status, endpoint=THREAD_PATH, field="error", value=error)
+                if error == "NotFound":
+                    return self.post_status(ref, "removed", f"the post is gone ({detail})",
+                                            http_status=capture.status, endpoint=THREAD_PATH, field="error", value=error)
+                if error in _UNAVAILABLE_ERRORS or reason == "not_found":
+                    return self.post_status(ref, "unavailable", f"the author's account is unavailable ({detail})",
+                                            http_status=capture.status, endpoint=THREAD_PATH, field="error", value=error)
+                raise
+        thread = _d(_d(data).get("thread"))
+        kind = _str(thread.get("$type"))
+        if kind.endswith("#notFoundPost") or thread.get("notFound") is True:
+            return self.post_status(ref, "removed", "getPostThread answered notFoundPost", http_status=200,
+                                    endpoint=THREAD_PATH, field="thread.$type", value=kind or "notFound")
+        if kind.endswith("#blockedPost") or thread.get("blocked") is True:
+            return self.post_status(ref, "restricted", "getPostThread answered blockedPost", http_status=200,
+                                    endpoint=THREAD_PATH, field="thread.$type", value=kind or "blocked")
+        post = _d(thread.get("post"))
+        if not post:
+            raise MalformedResponse(self.platform, ref.account, f"GET {THREAD_PATH}: no thread.post")
+        labels = {_str(_d(label).get("val")) for label in post.get("labels") or []}
+        if "!takedown" in labels:
+            return self.post_status(ref, "removed", "the post carries the moderation label !takedown", http_status=200,
+                                    endpoint=THREAD_PATH, field="post.labels", value="!takedown")
+        if "!no-unauthenticated" in labels:
+            return self.post_status(ref, "restricted", "the author limits the post to logged-in users "
+                                    "(label !no-unauthenticated)", http_status=200, endpoint=THREAD_PATH,
+                                    field="post.labels", value="!no-unauthenticated")
+        return self.post_status(ref, "online", "the post is served", http_status=200, endpoint=THREAD_PATH,
+                                field="thread.$type", value=kind or "threadViewPost")
 
     @staticmethod
     def _next_cursor(old: dict[str, Any], ids: list[str], times: list[datetime | None]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ for instances in limited-federation or authorized-fetch mode.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -31,12 +32,14 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from socialhub.errors import ConnectorError, MalformedResponse
+from socialhub.errors import AccountUnavailable, ConnectorError, MalformedResponse
 from socialhub.models import Post, parse_iso, raw_sha256, utc_iso
-from socialhub.sources.base import Connector, ConnectorConfig, FetchResult, utcnow
+from socialhub.sources.base import Connector, ConnectorConfig, FetchResult, capture_errors, utcnow
 from socialhub.sources.common import pagination_stalled
 from socialhub.sources.http import HttpClient, parse_link_header
+from socialhub.sources.status import PostRef, PostStatus
 
+log = logging.getLogger(__name__)
 MAX_LIMIT = 40   # /api/v1/accounts/:id/statuses caps ``limit`` at 40
 
 
@@ -191,12 +194,84 @@ class MastodonConnector(Connector):
         return account.strip().lstrip("@")
 
     def lookup(self, http: HttpClient, account: str) -> str:
-        data = http.get_json("/api/v1/accounts/lookup", {"acct": self.acct(account)})
+        capture = capture_errors(http)
+        try:
+            data = http.get_json("/api/v1/accounts/lookup", {"acct": self.acct(account)})
+        except AccountUnavailable as exc:
+            if capture.gone():
+                raise AccountUnavailable(self.platform, account, exc.message, status=exc.status,
+                                         reason="deleted" if capture.status == 410 else "not_found") from None
+            raise
         if not isinstance(data, dict) or not _str(data.get("id")):
             raise MalformedResponse(self.platform, account,
                                     f"GET /api/v1/accounts/lookup: expected an Account object with an id, "
                                     f"got {type(data).__name__}")
+        self.check_account(data, account)
         return _str(data["id"])
+
+    def account_state(self, http: HttpClient, account: str, account_id: str) -> dict[str, Any]:
+        """``GET /api/v1/accounts/:id`` (the id cached in the cursor): a suspended or moved account
+        raises ``AccountUnavailable`` with that reason; a deleted one answers 404/410."""
+        capture = capture_errors(http)
+        try:
+            data = http.get_json(f"/api/v1/accounts/{quote(account_id, safe='')}")
+        except AccountUnavailable as exc:
+            if capture.gone():
+                raise AccountUnavailable(self.platform, account, f"account deleted: {exc.message}",
+                                         status=exc.status, reason="deleted") from None
+            raise
+        except ConnectorError as exc:   # an extra signal only: the statuses request decides the poll
+            log.info("mastodon:%s: account state not read (%s); collecting anyway", account, exc.message)
+            return {}
+        if not isinstance(data, dict):   # no account state to read; the statuses request decides
+            return {}
+        self.check_account(data, account)
+        return data
+
+    def check_account(self, data: dict[str, Any], account: str) -> None:
+        """The documented Account attributes that mean no more posts: ``suspended: true`` and
+        ``moved`` (the Account it moved to)."""
+        if data.get("suspended") is True:
+            raise AccountUnavailable(self.platform, account, "account suspended (Account.suspended is true)",
+                                     reason="suspended")
+        moved = data.get("moved")
+        if isinstance(moved, dict) and _str(moved.get("acct")):
+            target = _str(moved.get("acct"))
+            raise AccountUnavailable(self.platform, account, f"account moved to @{target} (Account.moved)",
+                                     reason="moved", moved_to=target,
+                                     hint=f"the account now posts as @{target}: review the watchlist entry and "
+                                          f"whether the authorisation covers the new account")
+
+    def _check_post(self, ref: PostRef) -> PostStatus:
+        """``GET /api/v1/statuses/:id``: 200 = online; 404/410 = removed, unless the account is
+        suspended, deleted or gone (then unavailable)."""
+        path = f"/api/v1/statuses/{quote(ref.post_id, safe='')}"
+        with self.client(ref.account) as http:
+            capture = capture_errors(http)
+            try:
+                data = http.get_json(path)
+            except AccountUnavailable:
+                if not capture.gone():
+                    raise
+                status, error = capture.status, capture.field("error")
+                if ref.account:
+                    capture.clear()
+                    try:
+                        self.lookup(http, ref.account)
+                    except AccountUnavailable as exc:
+                        return self.post_status(ref, "unavailable", f"the account is unavailable: {exc.message}",
+                                                http_status=status, endpoint=path, field="account",
+                                                value=exc.reason or "not_found")
+                return self.post_status(ref, "removed", f"the status answers HTTP {status} ({error or 'no detail'})",
+                                        http_status=status, endpoint=path, field="error", value=error or None)
+        if not isinstance(data, dict) or not _str(data.get("id")):
+            raise MalformedResponse(self.platform, ref.account, f"GET {path}: expected a Status object")
+        owner: dict[str, Any] = data["account"] if isinstance(data.get("account"), dict) else {}
+        if owner.get("suspended") is True:
+            return self.post_status(ref, "unavailable", "the author's account is suspended", http_status=200,
+                                    endpoint=path, field="account.suspended", value=True)
+        return self.post_status(ref, "online", "the status is served", http_status=200, endpoint=path,
+                                field="visibility", value=data.get("visibility"))
 
     def fetch(self, account: str, cursor: dict[str, Any] | None) -> FetchResult:
         if not self.acct(account):
@@ -205,13 +280,23 @@ class MastodonConnector(Connector):
         cursor = cursor or {}
         since_id = _opt_str(cursor.get("since_id"))
         with self.client(account) as http:
-            account_id = _opt_str(cursor.get("account_id")) or self.lookup(http, account)
+            cached_id = _opt_str(cursor.get("account_id"))
+            account_id = cached_id or self.lookup(http, account)
             url = f"/api/v1/accounts/{quote(account_id, safe='')}/statuses"
             limit = max(1, min(self.config.page_size, MAX_LIMIT))
-            if since_id:
-                items, pages, stop = self._forward(http, account, url, limit, since_id)
-            else:
-                items, pages, stop = self._backward(http, account, url, limit)
+            try:
+                if since_id:
+                    items, pages, stop = self._forward(http, account, url, limit, since_id)
+                else:
+                    items, pages, stop = self._backward(http, account, url, limit)
+            except AccountUnavailable:
+                if cached_id:   # why: deleted (404/410), suspended or moved
+                    self.account_state(http, account, cached_id)
+                raise
+            if cached_id and not items:
+                # nothing new: a suspended account serves no statuses and a moved one posts no more,
+                # so only then is the Account read (no extra request while the account is posting)
+                self.account_state(http, account, cached_id)
         items.sort(key=lambda item: id_key(_str(item.get("id")) if isinstance(item, dict) else ""), reverse=True)
         collected_at = utc_iso(self.now())
         posts = [normalise_status(item, account, collected_at) for item in items]

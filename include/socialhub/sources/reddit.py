@@ -47,6 +47,7 @@ from socialhub.models import Post, raw_sha256, utc_iso
 from socialhub.sources.base import Connector, ConnectorConfig, FetchResult, utcnow
 from socialhub.sources.common import Page, d, epoch_time, opt_s, parse_time, precise, recent_ids, s, walk
 from socialhub.sources.http import ErrorMapping, HttpClient
+from socialhub.sources.status import PostRef, PostStatus
 
 MAX_LIMIT = 100
 KNOWN_KEPT = 50
@@ -76,6 +77,8 @@ def reddit_error(token_set: bool) -> Callable[[int, Any], ErrorMapping | None]:
 
     def hook(status: int, body: Any) -> ErrorMapping | None:
         reason = s(d(body).get("reason")).upper()
+        if status == 403 and reason == "SUSPENDED":   # with or without a token: the account, not us
+            return ErrorMapping(AccountUnavailable, hint="the Reddit account is suspended: review the watchlist entry")
         if status == 404 or reason == "USER_DOESNT_EXIST":
             return ErrorMapping(AccountUnavailable, hint="no such Reddit user: deleted, or the name is misspelt; "
                                                          "review the watchlist entry")
@@ -292,6 +295,41 @@ class RedditConnector(Connector):
             log.info("reddit: 401 with the cached app token; renewing it once")
             http.set_token(self.app_token(account, renew=True))
             return http.get_json(path, params)
+
+    def _check_post(self, ref: PostRef) -> PostStatus:
+        """``/api/info?id=<fullname>`` (``.json`` without OAuth): no child is removed; a child with
+        ``removed_by_category`` set (``deleted`` = by its author; ``moderator``, ``reddit``,
+        ``anti_evil_ops``, ``copyright_takedown``, ... = by the platform) or a body of
+        ``[removed]``/``[deleted]`` is removed; ``quarantine: true`` restricted."""
+        fullname = ref.post_id.strip()
+        if not re.fullmatch(r"t[13]_[a-z0-9]+", fullname):
+            return self.post_status(ref, "error", "not a Reddit fullname (t3_… or t1_…)")
+        path = "/api/info" + ("" if self.oauth else ".json")
+        with self.client(ref.account) as http:
+            body = self._get_listing(http, ref.account, path, {"id": fullname, "raw_json": 1})
+        data = d(body).get("data") if d(body).get("kind") == "Listing" else None
+        children = d(data).get("children")
+        if not isinstance(children, list):
+            raise MalformedResponse(self.platform, ref.account, f"GET {path}: expected a Listing")
+        evidence: dict[str, Any] = {"endpoint": path}
+        thing = next((d(d(c).get("data")) for c in children if _name(c) == fullname), None)
+        if thing is None:
+            return self.post_status(ref, "removed", "api/info returned nothing for the id", http_status=200,
+                                    field="data.children", value=[], **evidence)
+        category = s(thing.get("removed_by_category"))
+        if category:
+            by = "its author" if category in ("deleted", "author") else f"Reddit ({category})"
+            return self.post_status(ref, "removed", f"removed by {by}", http_status=200,
+                                    field="removed_by_category", value=category, **evidence)
+        for key in ("selftext", "body"):
+            if s(thing.get(key)) in ("[removed]", "[deleted]"):
+                return self.post_status(ref, "removed", f"{key} is {thing[key]}", http_status=200, field=key,
+                                        value=thing[key], **evidence)
+        if thing.get("quarantine") is True:
+            return self.post_status(ref, "restricted", "the subreddit is quarantined", http_status=200,
+                                    field="quarantine", value=True, **evidence)
+        return self.post_status(ref, "online", "the item is served", http_status=200, field="removed_by_category",
+                                value=None, author=s(thing.get("author")) or None, **evidence)
 
     def listings(self, account: str) -> tuple[str, ...]:
         wanted = tuple(self.config.extra.get("reddit_listings") or LISTINGS)

@@ -29,13 +29,14 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from socialhub.errors import ConnectorError, MalformedResponse
+from socialhub.errors import AccountUnavailable, ConnectorError, MalformedResponse
 from socialhub.models import Post, raw_sha256, utc_iso
-from socialhub.sources.base import Connector, ConnectorConfig, FetchResult, utcnow
+from socialhub.sources.base import Connector, ConnectorConfig, FetchResult, capture_errors, utcnow
 from socialhub.sources.common import parse_time, precise, recent_ids
 from socialhub.sources.feeds import FeedEntry, FeedError, parse_feed
 from socialhub.sources.http import HttpClient
 from socialhub.sources.mastodon import html_to_text
+from socialhub.sources.status import PostRef, PostStatus
 
 KNOWN_KEPT = 500
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.1"
@@ -92,6 +93,9 @@ class RssConnector(Connector):
             return self.config.base_url.rstrip("/"), f"/{parts.netloc}{tail}"
         return f"{parts.scheme}://{parts.netloc}", tail
 
+    def _check_post(self, ref: PostRef) -> PostStatus:
+        return _check_rss_post(self, ref)
+
     def fetch(self, account: str, cursor: dict[str, Any] | None) -> FetchResult:
         feed_url = account.strip()
         origin, first_path = self._route(account, feed_url)
@@ -120,7 +124,18 @@ class RssConnector(Connector):
                     headers["If-None-Match"] = str(cursor["etag"])
                 if pages == 0 and cursor.get("last_modified"):
                     headers["If-Modified-Since"] = str(cursor["last_modified"])
-                response = http.get(path, accept=ACCEPT, headers=headers, allow_not_modified=pages == 0)
+                try:
+                    response = http.get(path, accept=ACCEPT, headers=headers, allow_not_modified=pages == 0)
+                except AccountUnavailable as exc:
+                    raise AccountUnavailable(self.platform, account, f"the feed is gone: {exc.message}",
+                                             status=exc.status,
+                                             reason="deleted" if exc.status == 410 else "not_found") from None
+                except ConnectorError as exc:
+                    if pages == 0 and exc.status in (301, 308):
+                        raise AccountUnavailable(self.platform, account, f"the feed moved permanently: {exc.message}",
+                                                 status=exc.status, reason="moved",
+                                                 hint="update the watchlist entry to the feed's new URL") from None
+                    raise
                 pages += 1
                 if response.status_code == 304:
                     note = "not modified since the last run (HTTP 304)"
@@ -176,6 +191,46 @@ class RssConnector(Connector):
         new_cursor.update(validators)
         return FetchResult(posts=posts, raw_items=[e.raw for e in entries], cursor=new_cursor, pages=pages,
                            notes=[note])
+
+
+def _check_rss_post(connector: RssConnector, ref: PostRef) -> PostStatus:
+    """The item is online while the feed still lists it; once it has left the feed (feeds keep
+    only their latest items) its link decides: 404/410 removed, 2xx online."""
+    feed_url, link = ref.account.strip(), ref.url.strip()
+    in_feed: bool | None = None
+    if feed_url:
+        origin, path = connector._route(feed_url, feed_url)
+        config = dataclasses.replace(connector.config, base_url=origin, token=None)
+        with HttpClient(config, platform=connector.platform, account=feed_url, now=connector.now,
+                        sleep=connector.sleep, transport=connector.transport, auth="none") as http:
+            try:
+                feed = parse_feed(http.get(path, accept=ACCEPT).content)
+                in_feed = any(entry_key(e) == ref.post_id or (link and e.link == link) for e in feed.entries)
+            except AccountUnavailable:
+                in_feed = None   # the feed itself is gone: the link still decides
+            except FeedError as exc:
+                raise MalformedResponse(connector.platform, feed_url, f"the feed is unreadable: {exc}") from None
+        if in_feed:
+            return connector.post_status(ref, "online", "the item is still in the feed", http_status=200,
+                                         endpoint=urlsplit(feed_url).path or "/", field="guid", value=ref.post_id)
+    if not link:
+        return connector.post_status(ref, "error", "the item left the feed and has no link to check")
+    origin, path = connector._route(feed_url or link, link)
+    config = dataclasses.replace(connector.config, base_url=origin, token=None)
+    with HttpClient(config, platform=connector.platform, account=feed_url or link, now=connector.now,
+                    sleep=connector.sleep, transport=connector.transport, auth="none") as http:
+        capture = capture_errors(http)
+        try:
+            http.get(path, accept="*/*")
+        except AccountUnavailable:
+            if not capture.gone():
+                raise
+            return connector.post_status(ref, "removed", f"the item left the feed and its link answers HTTP "
+                                         f"{capture.status}", http_status=capture.status, endpoint=urlsplit(link).path,
+                                         field="status", value=capture.status, in_feed=in_feed)
+    return connector.post_status(ref, "online", "the item left the feed but its link is still served",
+                                 http_status=200, endpoint=urlsplit(link).path, field="status", value=200,
+                                 in_feed=in_feed)
 
 
 def _newest_first(entries: list[FeedEntry]) -> list[FeedEntry]:

@@ -27,9 +27,10 @@ import httpx
 
 from socialhub.errors import AccountUnavailable, AuthError, ConnectorError, MalformedResponse
 from socialhub.models import Post, raw_sha256, utc_iso
-from socialhub.sources.base import Connector, ConnectorConfig, FetchResult, utcnow
+from socialhub.sources.base import Connector, ConnectorConfig, FetchResult, capture_errors, utcnow
 from socialhub.sources.common import Page, Walk, d, iso_or_raw, numeric_newer, opt_s, parse_time, s, walk
 from socialhub.sources.http import HttpClient
+from socialhub.sources.status import PostRef, PostStatus
 
 MAX_RESULTS = 100            # /2/users/:id/tweets accepts max_results 5..100
 MIN_RESULTS = 5
@@ -216,6 +217,51 @@ class XConnector(Connector):
             raise AccountUnavailable(self.platform, account,
                                      f"@{s(user.get('username')) or username} is protected: its posts are not public")
         return s(user["id"]), s(user.get("username")) or username
+
+    def _check_post(self, ref: PostRef) -> PostStatus:
+        """``GET /2/tweets/:id?tweet.fields=withheld``: ``data`` is online, or restricted when it
+        carries ``withheld`` (``country_codes``, ``copyright``); a problem "Not Found Error"
+        (``resource-not-found``) is removed; "Authorization Error" (``not-authorized-for-resource``,
+        a protected author) or a suspended author is unavailable."""
+        self._check_credentials(ref.account)
+        if not ref.post_id.isdigit():
+            return self.post_status(ref, "error", "not an X post id (digits)")
+        path = f"/2/tweets/{ref.post_id}"
+        with self.client(ref.account) as http:
+            capture = capture_errors(http)
+            try:
+                data = http.get_json(path, {"tweet.fields": "withheld,author_id,created_at",
+                                            "expansions": "author_id", "user.fields": "username,protected,withheld"})
+            except AccountUnavailable:
+                if not capture.gone():
+                    raise
+                return self.post_status(ref, "removed", f"HTTP {capture.status} on the post",
+                                        http_status=capture.status, endpoint=path, field="status", value=capture.status)
+        body = d(data)
+        tweet = d(body.get("data"))
+        if not tweet:
+            for problem in body.get("errors") or []:
+                p = d(problem)
+                title, kind = s(p.get("title")), s(p.get("type")).rsplit("/", 1)[-1]
+                detail = s(p.get("detail")) or title
+                evidence = {"endpoint": path, "field": "errors[].title", "value": title or kind, "detail": detail}
+                if "suspended" in detail.lower():
+                    return self.post_status(ref, "unavailable", f"the author is suspended: {detail}",
+                                            http_status=200, **evidence)
+                if kind == "not-authorized-for-resource" or title == "Authorization Error":
+                    return self.post_status(ref, "unavailable", f"not public (protected author): {detail}",
+                                            http_status=200, **evidence)
+                if kind == "resource-not-found" or title == "Not Found Error":
+                    return self.post_status(ref, "removed", f"deleted: {detail}", http_status=200, **evidence)
+            raise MalformedResponse(self.platform, ref.account, f"GET {path}: neither data nor a known problem")
+        withheld = d(tweet.get("withheld"))
+        if withheld:
+            countries = [s(c) for c in withheld.get("country_codes") or []]
+            why = "copyright" if withheld.get("copyright") else f"in {', '.join(countries) or 'some countries'}"
+            return self.post_status(ref, "restricted", f"withheld {why}", http_status=200, endpoint=path,
+                                    field="data.withheld", value=withheld)
+        return self.post_status(ref, "online", "the post is served", http_status=200, endpoint=path, field="data.id",
+                                value=s(tweet.get("id")))
 
     def _check_credentials(self, account: str) -> None:
         host = (urlsplit(self.config.base_url).hostname or "").lower()

@@ -43,6 +43,7 @@ from socialhub.sources.common import Page, d, iso_or_raw, parse_time, precise, r
 from socialhub.sources.feeds import Feed, FeedEntry, FeedError, parse_feed
 from socialhub.sources.http import ErrorMapping, HttpClient
 from socialhub.sources.quota import PAGE_SIZE, UNIT_COSTS, next_reset
+from socialhub.sources.status import PostRef, PostStatus
 
 DEFAULT_API_BASE = "https://www.googleapis.com/youtube/v3"
 DEFAULT_RSS_URL = "https://www.youtube.com/feeds/videos.xml"
@@ -171,6 +172,57 @@ class YouTubeConnector(Connector):
                             transport=self.transport, auth="none")
         return client, url.path or "/"
 
+    def _check_post(self, ref: PostRef) -> PostStatus:
+        """``videos.list?part=status,contentDetails&id=`` (1 quota unit; one more, ``channels.list``,
+        when the video is missing and the channel id is known): no item is removed, or
+        unavailable when the channel itself is gone; ``status.uploadStatus`` ``rejected``/``deleted``
+        /``failed`` is removed, ``status.privacyStatus: private`` unavailable,
+        ``contentDetails.regionRestriction`` or ``contentRating.ytRating: ytAgeRestricted``
+        restricted. ``evidence["units"]`` says what the check spent."""
+        if not self.config.token and self.config.base_url.rstrip("/") == DEFAULT_API_BASE:
+            raise AuthError(self.platform, ref.account, "the YouTube Data API needs an API key and none is configured")
+        with self.api_client(ref.account) as http:
+            body = d(http.get_json("/videos", {"part": "status,contentDetails", "id": ref.post_id}))
+            # Google leaves ``items`` out of a list response that matched nothing
+            items = body.get("items", [] if s(body.get("kind")).endswith("ListResponse") or "pageInfo" in body
+                             else None)
+            if not isinstance(items, list):
+                raise MalformedResponse(self.platform, ref.account, "GET /videos: no items list")
+            if not items:
+                wanted = self.parse_account(ref.account) if ref.account else {}
+                if wanted:
+                    found = d(http.get_json("/channels", {"part": "id", **wanted})).get("items")
+                    if not found:
+                        return self.post_status(ref, "unavailable", f"the channel {ref.account} is gone (channels.list "
+                                                "found nothing): terminated, deleted or its handle changed",
+                                                http_status=200, endpoint="/channels", field="items", value=[],
+                                                units=2)
+                return self.post_status(ref, "removed", "videos.list returned no item for the id (deleted, or made "
+                                        "private: with an API key the two look the same)", http_status=200,
+                                        endpoint="/videos", field="items", value=[], units=2 if wanted else 1)
+        video = d(items[0])
+        status, details = d(video.get("status")), d(video.get("contentDetails"))
+        evidence = {"endpoint": "/videos", "units": 1}
+        upload = s(status.get("uploadStatus"))
+        if upload in ("rejected", "deleted", "failed"):
+            why = s(status.get("rejectionReason") or status.get("failureReason"))
+            return self.post_status(ref, "removed", f"uploadStatus is {upload}{f' ({why})' if why else ''}",
+                                    http_status=200, field="status.uploadStatus", value=upload, detail=why or None,
+                                    **evidence)
+        if s(status.get("privacyStatus")) == "private":
+            return self.post_status(ref, "unavailable", "the video was made private", http_status=200,
+                                    field="status.privacyStatus", value="private", **evidence)
+        region = d(details.get("regionRestriction"))
+        if region:
+            return self.post_status(ref, "restricted", "geo-restricted: " + "; ".join(
+                f"{k} in {', '.join(map(s, v))}" for k, v in region.items() if isinstance(v, list)), http_status=200,
+                field="contentDetails.regionRestriction", value=region, **evidence)
+        if s(d(details.get("contentRating")).get("ytRating")) == "ytAgeRestricted":
+            return self.post_status(ref, "restricted", "age-restricted", http_status=200,
+                                    field="contentDetails.contentRating.ytRating", value="ytAgeRestricted", **evidence)
+        return self.post_status(ref, "online", "the video is served", http_status=200, field="status.privacyStatus",
+                                value=s(status.get("privacyStatus")) or None, **evidence)
+
     @staticmethod
     def parse_account(account: str) -> dict[str, str]:
         """Channel id ``UC…``, ``@handle``, ``user:legacyname`` or a channel URL -> the
@@ -254,7 +306,7 @@ class _Run:
             what = next(iter(wanted.values()))
             raise AccountUnavailable(self.c.platform, self.account,
                                      f"channels.list found no channel for {what!r}: deleted, terminated, or the "
-                                     f"handle was changed")
+                                     f"handle was changed", reason="not_found")
         channel = d(items[0] if isinstance(items, list) else None)
         uploads = s(d(d(channel.get("contentDetails")).get("relatedPlaylists")).get("uploads"))
         if not s(channel.get("id")) or not uploads:

@@ -9,6 +9,7 @@
     shadow/<version>/platform=P/date=D/<batch>.jsonl     a shadow classifier's results (never alerted)
     queue/pending/<batch>.json, queue/done/<batch>.json, queue/held/<batch>.json
     state/cursors/P/A.json                               mutable cursor per account
+    state/health/accounts/P/A.json                       source health per account (socialhub.sources.health)
     state/health/collect/P.json                          last successful collection per platform
     state/health/watchdog.json                           the staleness check's own state (notices sent)
     alerts/ledger/<alert_id>.json                        one per alert delivered (never twice)
