@@ -344,6 +344,55 @@ def remind_owners() -> list[str]:
                           auditor=auditor(st))
 
 
+def _run_key() -> str:
+    """``dag/run/task/map_index`` of the running task (a retry makes the same key), else ""."""
+    try:
+        from airflow.sdk import get_current_context
+
+        ctx = get_current_context()
+        ti = ctx["ti"]
+        return f"{ti.dag_id}/{ctx['run_id']}/{ti.task_id}/{ti.map_index}"
+    except Exception:  # noqa: BLE001 - outside a task
+        return ""
+
+
+def recheck(platform: str) -> dict[str, Any]:
+    """Re-check the due open referrals of one platform (``socialhub.recheck``); counts and ids to XCom."""
+    import os
+
+    from socialhub.alerts.routing import Routing
+    from socialhub.recheck import parse_targets, recheck_referrals, summarise
+    from socialhub_airflow.hooks import get_alert_sink
+
+    cfg, st = settings(), store()
+    results = recheck_referrals(st, connector_factory(cfg), now(), platform=platform,
+                                sink=get_alert_sink(cfg.data_dir / "outbox"), routing=Routing.load(cfg.routing),
+                                targets=parse_targets(os.environ.get("SOCIALHUB_REFERRAL_TARGETS")),
+                                run_key=_run_key(), audit=audit_log(st).append)
+    summary = summarise(results, st)
+    # XCom: counts and referral ids only (no post URL, account or officer)
+    return {"platform": platform, **{k: v for k, v in summary.items() if k != "results"},
+            "referrals": [r.referral_id for r in results]}
+
+
+def finish_recheck(summaries: list[Any], run_id: str) -> dict[str, Any]:
+    """The re-check run's report in the store (``reports/recheck/<run>.json``) and its counts."""
+    done = [s for s in summaries if s]
+    total = {k: sum(int(s.get(k, 0)) for s in done) for k in ("checked", "inconclusive", "closed_removed", "escalated")}
+    from socialhub.referrals.register import all_referrals
+
+    refs = all_referrals(store())            # the register after every platform's task
+    report = {"run_id": run_id, "finished_at": utc_iso(now()), **total,
+              "open": sum(1 for r in refs if r.is_open), "removed": sum(1 for r in refs if r.outcome == "removed"),
+              "escalated_total": sum(1 for r in refs if r.escalated),
+              "platforms": {s["platform"]: {k: s.get(k) for k in ("checked", "closed_removed", "escalated",
+                                                                   "referrals")} for s in done}}
+    store().put_state(layout.report_key("recheck", run_id), canonical_json(report))
+    log.info("re-checked %d referral(s): %d removed and closed, %d escalated, %d inconclusive; %d open",
+             total["checked"], total["closed_removed"], total["escalated"], total["inconclusive"], report["open"])
+    return {k: v for k, v in report.items() if k != "platforms"}
+
+
 def verify_audit() -> dict[str, Any]:
     from socialhub.audit.chain import verify_chain
 
