@@ -408,3 +408,26 @@ def test_bluesky_handle_taken_by_another_account_is_never_collected(tmp_path: An
     out, rec = poll(store, connect, clock, "bluesky", watched)
     assert out.status == "error" and rec.state == "renamed" and "now belongs to another account" in out.error
     assert sorted(store.list("posts/")) == stored                        # nothing of the other account stored
+
+
+def test_x_rename_is_reported_while_collection_goes_on_by_id(tmp_path: Any, server: Any, connect: Any,
+                                                              clock: FakeClock) -> None:
+    store = LocalStore(tmp_path)
+    account = first_account(server, connect, "x")
+    out, rec = poll(store, connect, clock, "x", account, token="replay-key")
+    assert rec.state == "ok"
+    server.rename_account("x", account, "fresh_handle")
+    server.add_post("x", "fresh_handle", {"text": "still here under a new name"})
+    clock.sleep(600)
+    out, rec = poll(store, connect, clock, "x", account, token="replay-key")
+    assert out.status == "ok" and out.posts == 1                           # collected by the cached user id
+    assert rec.state == "renamed" and rec.moved_to == "fresh_handle"
+    assert [c["after"] for c in out.health_changes] == ["renamed"] and "fresh_handle" in out.health_changes[0]["message"]
+    clock.sleep(600)
+    out, rec = poll(store, connect, clock, "x", account, token="replay-key")   # nothing new: no evidence either way
+    assert rec.state == "renamed" and out.health_changes == []
+    server.rename_account("x", "fresh_handle", account)
+    server.add_post("x", account, {"text": "back to the old name"})
+    clock.sleep(600)
+    out, rec = poll(store, connect, clock, "x", account, token="replay-key")
+    assert rec.state == "ok" and [c["after"] for c in out.health_changes] == ["ok"]

@@ -231,8 +231,11 @@ def assess(record: SourceHealth, now: datetime, settings: HealthSettings) -> Sou
 
 def update_health(previous: SourceHealth | None, platform: str, account: str, now: datetime, *,
                   ok: bool, posts: Iterable[Any] = (), error: BaseException | None = None, error_type: str = "",
-                  message: str = "", settings: HealthSettings | None = None) -> SourceHealth:
-    """The record after one poll (pure). ``ok`` with the posts stored, or the failure."""
+                  message: str = "", renamed_to: str | None = None,
+                  settings: HealthSettings | None = None) -> SourceHealth:
+    """The record after one poll (pure). ``ok`` with the posts stored, or the failure.
+    ``renamed_to`` is ``FetchResult.renamed_to``: a successful poll that saw the account under
+    another handle (X follows it by id) is ``renamed`` until a poll sees the watched handle again."""
     settings = settings or HealthSettings()
     rec = SourceHealth.from_dict(previous.to_dict()) if previous else SourceHealth(platform, account)
     stamp = utc_iso(now)
@@ -245,6 +248,15 @@ def update_health(previous: SourceHealth | None, platform: str, account: str, no
         rec.last_success = stamp
         rec.first_success = rec.first_success or stamp
         rec.consecutive_failures, rec.failure_kind, rec.failure_detail, rec.failure_since = 0, "", "", ""
+        by_poll = bool(rec.extra.get("renamed_by_poll"))
+        if renamed_to or (renamed_to is None and by_poll and rec.state == "renamed"):
+            if renamed_to:
+                rec.moved_to = renamed_to
+            if rec.state != "renamed":
+                rec.state, rec.since = "renamed", stamp
+            rec.extra = {**rec.extra, "renamed_by_poll": True}
+            return assess(rec, now, settings)
+        rec.extra = {k: v for k, v in rec.extra.items() if k != "renamed_by_poll"}
         rec.moved_to = ""
         if rec.state not in ("ok", "silent"):
             rec.state, rec.since = "ok", stamp
@@ -342,7 +354,7 @@ def load_health(store: Any, platform: str, account: str) -> SourceHealth | None:
 
 
 def record_poll(store: Any, entry: Any, now: datetime, *, ok: bool, posts: Iterable[Any] = (),
-                error: BaseException | None = None, auditor: Any = None,
+                error: BaseException | None = None, renamed_to: str | None = None, auditor: Any = None,
                 settings: HealthSettings | None = None) -> list[HealthChange]:
     """Update the account's record after a poll, store it atomically, audit each change and
     return the changes (for the notifier). ``entry`` is the ``WatchlistEntry``."""
@@ -352,7 +364,7 @@ def record_poll(store: Any, entry: Any, now: datetime, *, ok: bool, posts: Itera
     settings = settings or HealthSettings.from_env()
     previous = load_health(store, entry.platform, entry.account)
     current = update_health(previous, entry.platform, entry.account, now, ok=ok, posts=posts, error=error,
-                            settings=settings)
+                            renamed_to=renamed_to, settings=settings)
     store.put_state(health_key(entry.platform, entry.account), canonical_json(current.to_dict()))
     changes = health_changes(previous, current, settings)
     for change in changes:
