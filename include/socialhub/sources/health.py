@@ -307,9 +307,15 @@ def describe(record: SourceHealth, settings: HealthSettings | None = None) -> st
     if record.state == "silent" and reference and last:
         days = max(days, (last - reference).days)
     what = what.format(days=days, to=f" (now {record.moved_to})" if record.moved_to else "")
-    since = (f" (silent since {record.since[:10]})" if record.state == "silent" else f" since {record.since[:10]}") \
-        if record.since else ""
-    text = f"The watched {record.platform} account {record.account} {what}{since}. What to do: {todo}."
+    day = record.since[:10]
+    text = f"The watched {record.platform} account {record.account} {what}"
+    if record.state == "silent" and day:
+        text += f" (silent since {day})."
+    elif record.state not in ("ok", "silent") and day:
+        text += f". Noticed on {day}."
+    else:
+        text += "."
+    text += f" What to do: {todo}."
     if record.state not in ("ok", "silent") and record.failure_detail:
         text += f" The platform said: {record.failure_detail[:200]}"
     return text
