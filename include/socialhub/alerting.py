@@ -41,7 +41,8 @@ def _flagged_alerts(store: ObjectStore, record: dict[str, Any],
     for row in from_jsonl(store.get(key)):
         alert = Alert.from_post(row, row["classification"], force=row["force"], team=row["team"],
                                 authorisation_ref=row["authorisation_ref"],
-                                account_display_name=row.get("display_name", ""))
+                                account_display_name=row.get("display_name", ""),
+                                subject=row.get("subject", ""))
         if review_url:
             alert.review_url = review_url(alert.alert_id)
         alerts.append((alert, row.get("raw_sha256", "")))
@@ -158,6 +159,8 @@ def _audit_alert(auditor: Any, alert: Alert, delivery: Any, batch_id: str, raw_s
     details = {"post": alert.post_key, "batch_id": batch_id, "team": alert.team, "labels": alert.labels,
                "severity": alert.severity, "sink": where["sink"], "channel": where["channel"],
                "location": where["location"], "digest": digest, "authorisation_ref": alert.authorisation_ref}
+    if alert.subject:   # the account's subject category (absent for data from before it existed)
+        details["subject"] = alert.subject
     if where.get("fallback_reason"):
         details["fallback_reason"] = where["fallback_reason"]
     if recovered:

@@ -81,8 +81,17 @@ def cmd_watchlist_validate(args: argparse.Namespace) -> int:
     ok, lapsed = wl.authorised(date.today())
     print(f"{path}: {len(wl.accounts)} entr{'y' if len(wl.accounts) == 1 else 'ies'} valid "
           f"({len(ok)} authorised, {len(lapsed)} past review-by date)")
-    for e in lapsed:
-        print(f"  lapsed: {e.key} (authorisation {e.authorisation_ref}, review by {e.review_by}, owner {e.owner})")
+    from socialhub import subjects
+
+    counts = {s: sum(1 for e in wl.accounts if e.subject == s) for s in subjects.SUBJECTS}
+    print("  subjects: " + ", ".join(f"{subjects.name(s)} {n}" for s, n in counts.items() if n))
+    # one category after another: a victim's or witness's entry is never listed among suspects
+    for e in sorted(lapsed, key=lambda e: (subjects.rank(e.subject), e.key)):
+        print(f"  lapsed: {e.key} [{subjects.name(e.subject)}] (authorisation {e.authorisation_ref}, "
+              f"review by {e.review_by}, owner {e.owner})")
+    note = subjects.reminder(wl.accounts)
+    if note:
+        print(f"  reminder: {note}")
     return 0
 
 
@@ -306,11 +315,14 @@ def _cli_auditor(store: Any, who: str | None) -> Any:
 def cmd_retention_apply(args: argparse.Namespace) -> int:
     from datetime import datetime
 
-    from socialhub.retention import apply_retention, load_policy
+    from socialhub.config import Settings
+    from socialhub.retention import apply_retention, current_subjects, load_policy
 
     store = _open_store(args.store)
-    summary = apply_retention(store, load_policy(args.policy), datetime.now(UTC),
-                              auditor=_cli_auditor(store, args.by), dry_run=args.dry_run)
+    policy = load_policy(args.policy)
+    subjects = current_subjects(args.watchlist or Settings.from_env().watchlist)
+    summary = apply_retention(store, policy, datetime.now(UTC), auditor=_cli_auditor(store, args.by),
+                              dry_run=args.dry_run, subjects=subjects)
     for e in summary["erased"]:
         print(f"{'would erase' if args.dry_run else 'erased'} batch {e['batch_id']}: {e['why']}")
     print(f"{summary['batches_seen']} batch(es) seen; {len(summary['erased'])} "
@@ -541,6 +553,8 @@ def build_parser() -> argparse.ArgumentParser:
                           description="Apply the retention policy (include/socialhub/retention.yaml by default): "
                                       "erase expired batch content, record one audit event per erased object.")
     ra.add_argument("--policy", help="retention policy YAML")
+    ra.add_argument("--watchlist", help="watchlist file giving each account's subject category for rules that name "
+                                        "one (default: $SOCIALHUB_WATCHLIST or include/watchlist.yaml)")
     ra.add_argument("--store", help=store_help)
     ra.add_argument("--dry-run", action="store_true", help="list what would be erased, erase nothing")
     ra.add_argument("--by", help="your name for the audit log (default: the login name)")

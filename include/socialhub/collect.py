@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from socialhub import subjects
 from socialhub.audit.chain import Auditor, record
 from socialhub.errors import ConnectorError, SocialhubError
 from socialhub.models import canonical_json, sha256_hex, to_jsonl, utc_iso
@@ -42,6 +43,8 @@ class Plan:
     not_due: list[str]
     due: int
     deferred: list[str] = field(default_factory=list)  # due, but over the platform's quota for now
+    #: the planned watchlist's entries whose subject category is still ``unknown`` (a reminder, not a failure)
+    subject_unset: list[dict[str, str]] = field(default_factory=list)
 
     def describe(self) -> list[str]:
         lines = [f"{self.due} account(s) due in {len(self.shards)} shard(s); {len(self.not_due)} not due yet"]
@@ -49,7 +52,15 @@ class Plan:
             lines.append(f"{len(self.deferred)} YouTube channel(s) deferred to stay within the daily API quota: "
                          + ", ".join(self.deferred))
         for lapse in self.lapsed:
-            lines.append(f"NOT COLLECTED {lapse['key']}: " + lapse_reason(lapse))
+            lines.append(f"NOT COLLECTED {lapse['key']} [{subjects.name(lapse.get('subject'))}]: "
+                         + lapse_reason(lapse))
+        if self.subject_unset:
+            owners = sorted({u["owner"] for u in self.subject_unset})
+            lines.append(f"REMINDER {len(self.subject_unset)} watchlist entr"
+                         f"{'y has' if len(self.subject_unset) == 1 else 'ies have'} subject: unknown ("
+                         + ", ".join(u["key"] for u in self.subject_unset)
+                         + f"): owner{'s' if len(owners) > 1 else ''} {', '.join(owners)}, set suspect, victim, "
+                           "witness or at_risk (collection goes on)")
         return lines
 
 
@@ -98,9 +109,11 @@ def plan_collection(watchlist: Watchlist, store: ObjectStore, now: datetime, *,
             chunk = entries[i::n]
             shards.append({"platform": platform, "index": i,
                            "accounts": [e.model_dump(mode="json") for e in chunk]})
+    # one subject category after another: a victim's or witness's entry is never listed among suspects
     lapsed_info = watchlist.lapse_info(now.date())
+    unset = [{"key": e.key, "owner": e.owner} for e in watchlist.accounts if e.subject == "unknown"]
     return Plan(shards=shards, lapsed=lapsed_info, not_due=not_due,
-                due=sum(len(s["accounts"]) for s in shards), deferred=deferred)
+                due=sum(len(s["accounts"]) for s in shards), deferred=deferred, subject_unset=unset)
 
 
 def _within_youtube_quota(due: list[WatchlistEntry], states: dict[str, dict[str, Any]], now: datetime
@@ -178,7 +191,7 @@ def store_batch(store: ObjectStore, entry: WatchlistEntry, result: FetchResult, 
     manifest = {
         "batch_id": batch_id, "platform": entry.platform, "account": entry.account,
         "display_name": entry.display_name, "force": entry.force, "team": entry.team,
-        "authorisation_ref": entry.authorisation_ref, "purpose": entry.purpose,
+        "authorisation_ref": entry.authorisation_ref, "purpose": entry.purpose, "subject": entry.subject,
         "collected_at": utc_iso(now), "day": day, "count": len(posts),
         "raw": {"key": raw_obj.key, "sha256": raw_obj.sha256},
         "posts": {"key": posts_obj.key, "sha256": posts_obj.sha256},
@@ -294,7 +307,7 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
                   "manifest": sha256_hex(store.get(new_state["last_manifest"]))}
     record(auditor, "collect", entry.key, force=entry.force, justification=entry.purpose, hashes=hashes,
            details={"posts": outcome.posts, "batch_id": outcome.batch_id, "authorisation_ref": entry.authorisation_ref,
-                    "recovered": outcome.recovered})
+                    "recovered": outcome.recovered, "subject": entry.subject})
     return outcome
 
 

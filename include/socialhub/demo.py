@@ -140,9 +140,11 @@ def format_summary(collect: dict[str, Any] | None, process: dict[str, Any] | Non
         for f in collect["accounts_failed"]:
             lines.append(f"  failed: {f}")
         from socialhub.collect import lapse_reason
+        from socialhub.subjects import name, rank
 
-        for lapse in collect["accounts_lapsed"]:
-            lines.append(f"  not collected:        {lapse['key']}: {lapse_reason(lapse)}")
+        # one subject category after another (a victim's account never listed among suspects)
+        for lapse in sorted(collect["accounts_lapsed"], key=lambda x: rank(x.get("subject"))):
+            lines.append(f"  not collected:        {lapse['key']} [{name(lapse.get('subject'))}]: {lapse_reason(lapse)}")
         lines.append(f"posts collected:        {collect['posts_collected']} in {len(collect['batches'])} batch(es)")
     else:
         lines.append("collection: no report found (see the log)")
@@ -478,8 +480,9 @@ def _run_demo(*, fresh: bool = False, project_dir: Path | None = None, review: b
     for name, value in protection.items():   # this process's own audit events (explain, shadow report) too
         os.environ.setdefault(name, value)
     first_event = len(LocalStore(data_dir / "store").list("audit/events/"))   # this run's events come after
-    register_lines = demo_register(LocalStore(data_dir / "store"), inputs.watchlist or
-                                   project / "include" / "watchlist.yaml")
+    from socialhub.watchlist import DEFAULT_PATH
+
+    register_lines = demo_register(LocalStore(data_dir / "store"), inputs.watchlist or DEFAULT_PATH)
     if register_lines:
         step(f"authorisation register: {len(register_lines) - 1} authorisation(s) granted in the demo's store, "
              f"{register_lines[-1]} (socialhub authorisations grant / cancel)")

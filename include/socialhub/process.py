@@ -296,7 +296,8 @@ class _BatchRun:
                  "duration_seconds": round(self.seconds, 3), "validated_with_batches": self.validated_with}
         record: dict[str, Any] = {
             "batch_id": batch_id, "platform": platform, "account": manifest["account"], "force": manifest["force"],
-            "team": manifest["team"], "posts": n, "valid": n - quarantined, "quarantined": quarantined,
+            "team": manifest["team"], **({"subject": manifest["subject"]} if "subject" in manifest else {}),
+            "posts": n, "valid": n - quarantined, "quarantined": quarantined,
             "quality": {"suite": SUITE_NAME, "version": SUITE_VERSION, "stats": stats,
                         "fingerprint": rules_fingerprint()},
             "flagged": 0, "flagged_by_category": {}, "outputs": {}, "status": "processed",
@@ -327,6 +328,8 @@ class _BatchRun:
         n_curated = n_flagged = 0
         version = None
         context = {k: manifest[k] for k in ("force", "team", "authorisation_ref", "display_name")}
+        if "subject" in manifest:   # manifests from before the subject category have none: "not recorded"
+            context["subject"] = manifest["subject"]
         shadow = _ShadowRun(self.shadow, manifest, batch_id) if self.shadow else None
         index = 0
         for rows in slices():

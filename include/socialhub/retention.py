@@ -16,19 +16,21 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from socialhub.audit.chain import Auditor, record
 from socialhub.errors import ConfigError
 from socialhub.models import canonical_json, parse_iso, sha256_hex, utc_iso
 from socialhub.storage import layout
 from socialhub.storage.base import ObjectStore, key_segment
+from socialhub.subjects import SUBJECTS, Subject, normalise
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +39,36 @@ HOLDS_PREFIX = "holds/"
 
 
 class Rule(BaseModel):
+    """One retention rule: batches of a kind (``applies_to``) are kept ``days`` days.
+
+    ``subject`` (optional: one category or a list) narrows the rule to accounts of those subject
+    categories (``socialhub.subjects``), so a force can keep, say, a victim's account data for
+    less time than a suspect's. For a batch, a rule naming its account's category wins over the
+    rule of the same kind that names none.
+    """
+
     model_config = ConfigDict(extra="forbid")
     id: str = Field(min_length=1)
     description: str = ""
     applies_to: Literal["flagged", "not_flagged", "held"]
     days: int = Field(ge=1)
+    subject: list[Subject] | None = None
+
+    @field_validator("subject", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            return [v]
+        if isinstance(v, list) and not v:
+            raise ValueError("is an empty list: name at least one category, or leave `subject` out for every account")
+        return v
+
+    @field_validator("subject")
+    @classmethod
+    def _no_repeats(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None and len(set(v)) != len(v):
+            raise ValueError(f"names a category twice ({', '.join(v)})")
+        return v
 
 
 class Policy(BaseModel):
@@ -49,8 +76,37 @@ class Policy(BaseModel):
     version: int = 1
     rules: list[Rule]
 
-    def rule_for(self, kind: str) -> Rule | None:
-        return next((r for r in self.rules if r.applies_to == kind), None)
+    @model_validator(mode="after")
+    def _unambiguous(self) -> Policy:
+        """Every (kind, subject category) is decided by at most one rule, and rule ids are unique."""
+        problems: list[str] = []
+        seen_ids: set[str] = set()
+        for r in self.rules:
+            if r.id in seen_ids:
+                problems.append(f"rule id {r.id!r} is used twice")
+            seen_ids.add(r.id)
+        for kind in ("flagged", "not_flagged", "held"):
+            generic = [r.id for r in self.rules if r.applies_to == kind and r.subject is None]
+            if len(generic) > 1:
+                problems.append(f"rules {', '.join(generic)} all apply to {kind} batches of every account "
+                                "(keep one, or give the others a `subject`)")
+            for cat in SUBJECTS:
+                named = [r.id for r in self.rules if r.applies_to == kind and r.subject and cat in r.subject]
+                if len(named) > 1:
+                    problems.append(f"rules {', '.join(named)} all apply to {kind} batches of {cat} accounts "
+                                    "(one rule per kind and subject category)")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def rule_for(self, kind: str, subject: str | None = None) -> Rule | None:
+        """The rule for a batch of ``kind`` whose account has the ``subject`` category: the rule naming
+        that category, else the kind's rule naming none (``subject=None``: only that one)."""
+        if subject is not None:
+            named = next((r for r in self.rules if r.applies_to == kind and r.subject and subject in r.subject), None)
+            if named is not None:
+                return named
+        return next((r for r in self.rules if r.applies_to == kind and r.subject is None), None)
 
 
 def load_policy(path: str | Path | None = None) -> Policy:
@@ -60,8 +116,43 @@ def load_policy(path: str | Path | None = None) -> Policy:
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read retention policy {p}: {exc}") from None
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(_problem(e) for e in exc.errors())
         raise ConfigError(f"retention policy {p} is invalid: {problems}") from None
+
+
+def _problem(err: Any) -> str:
+    loc = ".".join(map(str, err["loc"]))
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if err.get("type") == "literal_error" and "subject" in err["loc"]:
+        msg = f"{err.get('input')!r} is not a subject category (use one of: {', '.join(SUBJECTS)})"
+    return f"{loc}: {msg}" if loc else msg
+
+
+def watchlist_subjects(watchlist: Any) -> dict[str, str]:
+    """``platform:account`` -> subject category of every watchlist entry (what ``apply_retention`` takes)."""
+    return {e.key: e.subject for e in getattr(watchlist, "accounts", watchlist)}
+
+
+def current_subjects(path: str | Path | None = None) -> dict[str, str]:
+    """``watchlist_subjects`` of the watchlist file at ``path`` (default: the configured one). A
+    watchlist that cannot be read is logged, and each batch's category then comes from its manifest."""
+    from socialhub.errors import SocialhubError
+    from socialhub.watchlist import load_watchlist
+
+    try:
+        return watchlist_subjects(load_watchlist(path))
+    except SocialhubError as exc:
+        log.warning("retention: cannot read the watchlist (%s); each batch's subject category comes from its "
+                    "manifest", exc)
+        return {}
+
+
+def subject_of_batch(manifest: dict[str, Any], subjects: Mapping[str, str] | None = None) -> str:
+    """The subject category retention applies to a batch: the account's category on the watchlist
+    now (a correction, say from unknown to victim, reaches the batches already stored), else the one
+    its manifest recorded, else ``unknown`` (a manifest from before the category existed)."""
+    key = f"{manifest.get('platform')}:{manifest.get('account')}"
+    return normalise((subjects or {}).get(key) or manifest.get("subject"))
 
 
 def hold_key(scope: str, value: str) -> str:
@@ -92,6 +183,7 @@ class Decision:
     rule: str | None
     why: str
     keys: list[str]
+    subject: str = "unknown"
 
 
 def _content_keys(store: ObjectStore, manifest: dict[str, Any]) -> tuple[list[str], str, dict[str, Any] | None]:
@@ -110,48 +202,59 @@ def _content_keys(store: ObjectStore, manifest: dict[str, Any]) -> tuple[list[st
     return keys, kind, result
 
 
-def decide(store: ObjectStore, manifest: dict[str, Any], policy: Policy, now: datetime) -> Decision:
+def decide(store: ObjectStore, manifest: dict[str, Any], policy: Policy, now: datetime,
+           subjects: Mapping[str, str] | None = None) -> Decision:
+    """What to do with one batch. ``subjects`` (``watchlist_subjects``) gives each account's
+    subject category now; without it (or for an account no longer listed) the manifest's is used."""
     bid = manifest["batch_id"]
+    subject = subject_of_batch(manifest, subjects)
     keys, kind, result = _content_keys(store, manifest)
     keys = [k for k in keys if store.stored(k)]  # any version left, even behind a delete marker
     if not keys:
-        return Decision(bid, "keep", None, "already erased", [])
+        return Decision(bid, "keep", None, "already erased", [], subject)
     account = f"{manifest['platform']}:{manifest['account']}"
     for scope, value in (("batch", bid), ("account", account)):
         hold = store.get_or_none(hold_key(scope, value))
         if hold:
             h = json.loads(hold)
-            return Decision(bid, "hold", None, f"legal hold on {scope} {value} by {h['by']}: {h['reason']}", keys)
+            return Decision(bid, "hold", None, f"legal hold on {scope} {value} by {h['by']}: {h['reason']}", keys,
+                            subject)
     if result is None and store.exists(layout.queue_key("pending", bid)):
-        return Decision(bid, "keep", None, "not processed yet", keys)
-    rule = policy.rule_for(kind)
+        return Decision(bid, "keep", None, "not processed yet", keys, subject)
+    rule = policy.rule_for(kind, subject)
     if rule is None:
-        return Decision(bid, "keep", None, f"no rule for {kind} batches", keys)
+        return Decision(bid, "keep", None, f"no rule for {kind} batches", keys, subject)
+    whose = f" ({subject} account)" if rule.subject else ""
     age = now - parse_iso(manifest["collected_at"])
     if age <= timedelta(days=rule.days):
-        return Decision(bid, "keep", rule.id, f"{kind}, {age.days} day(s) old, kept {rule.days}", keys)
-    return Decision(bid, "erase", rule.id, f"{kind} batch collected {manifest['collected_at']} is older than "
-                                           f"{rule.days} day(s) (rule {rule.id})", keys)
+        return Decision(bid, "keep", rule.id, f"{kind}{whose}, {age.days} day(s) old, kept {rule.days}", keys,
+                        subject)
+    return Decision(bid, "erase", rule.id, f"{kind} batch{whose} collected {manifest['collected_at']} is older "
+                                           f"than {rule.days} day(s) (rule {rule.id})", keys, subject)
 
 
 def apply_retention(store: ObjectStore, policy: Policy, now: datetime, *, auditor: Auditor | None = None,
-                    dry_run: bool = False) -> dict[str, Any]:
+                    dry_run: bool = False, subjects: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Erase expired batch content; one ``deletion`` audit event per object erased (what, hash, rule,
     why), written only after the store checked that no version of it is left; one
-    ``erasure_pending`` event per object that a lock still keeps (retried on the next run)."""
+    ``erasure_pending`` event per object that a lock still keeps (retried on the next run).
+
+    ``subjects`` maps ``platform:account`` to the account's subject category now
+    (``watchlist_subjects(watchlist)``), for rules that name one; see ``decide``."""
     summary: dict[str, Any] = {"batches_seen": 0, "erased_batches": 0, "erased_objects": 0, "held": 0,
                                "pending_objects": 0, "pending": [], "failed": [], "dry_run": dry_run,
                                "erased": []}
     for mkey in store.list("batches/"):
         manifest = json.loads(store.get(mkey))
         summary["batches_seen"] += 1
-        d = decide(store, manifest, policy, now)
+        d = decide(store, manifest, policy, now, subjects)
         if d.action == "hold":
             summary["held"] += 1
             continue
         if d.action != "erase":
             continue
-        summary["erased"].append({"batch_id": d.batch_id, "rule": d.rule, "why": d.why, "keys": d.keys})
+        summary["erased"].append({"batch_id": d.batch_id, "rule": d.rule, "why": d.why, "keys": d.keys,
+                                  "subject": d.subject})
         if dry_run:
             continue
         account = f"{manifest['platform']}:{manifest['account']}"
@@ -166,7 +269,7 @@ def apply_retention(store: ObjectStore, policy: Policy, now: datetime, *, audito
                 log.warning("cannot erase %s: %s", key, exc)
                 complete = False
                 continue
-            details = {"rule": d.rule, "batch_id": d.batch_id, "account": account,
+            details = {"rule": d.rule, "batch_id": d.batch_id, "account": account, "subject": d.subject,
                        "versions_deleted": result.versions_deleted}
             marker = _pending_key(key)
             if result.erased:

@@ -1,7 +1,9 @@
 """The watchlist: which public accounts are monitored, by whom, under which authorisation.
 
 Governance is data: every entry names its authorisation reference, purpose, owner, force,
-team and review-by date, and an entry past its review-by date is never collected.
+team and review-by date, and an entry past its review-by date is never collected. Each entry also
+says who the account holder is to the police (``subject``: suspect, victim, witness, at_risk or
+unknown, the default; see ``socialhub.subjects``).
 
 The file may also say who made its latest change and under which change ticket (top-level
 ``changed_by``, ``change_ticket``, ``change_reason``): ``socialhub.watchlist_changes`` records
@@ -22,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from socialhub.errors import WatchlistError
 from socialhub.models import PLATFORMS
 from socialhub.storage.base import key_segment
+from socialhub.subjects import Subject
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "watchlist.yaml"
 
@@ -54,6 +57,8 @@ class WatchlistEntry(BaseModel):
     authorisation_ref: str = Field(min_length=1, max_length=100)
     purpose: str = Field(min_length=10, max_length=1000)
     review_by: date
+    #: who the account holder is to the police (socialhub.subjects); ``unknown`` until the owner sets it
+    subject: Subject = "unknown"
 
     @field_validator("account")
     @classmethod
@@ -136,9 +141,12 @@ class Watchlist(BaseModel):
 
     def lapse_info(self, today: date) -> list[dict[str, str]]:
         """The entries not collected on ``today``, each with its reason (for plans and reports)."""
+        from socialhub.subjects import rank
+
+        # one subject category after another: a victim's or witness's entry is never listed among suspects
         return [{"key": e.key, "authorisation_ref": e.authorisation_ref, "review_by": e.review_by.isoformat(),
-                 "owner": e.owner, "force": e.force, "reason": self.why_not(e, today)}
-                for e in self.authorised(today)[1]]
+                 "owner": e.owner, "force": e.force, "subject": e.subject, "reason": self.why_not(e, today)}
+                for e in sorted(self.authorised(today)[1], key=lambda e: rank(e.subject))]
 
 
 class _StrictLoader(yaml.SafeLoader):

@@ -53,7 +53,16 @@ def file_history(path: Path) -> dict[str, str]:
     return {"commit": parts[0], "author": parts[1], "message": parts[2]}
 
 
+#: fields added to watchlist entries after snapshots were first recorded, with the value an entry
+#: without them had: an older snapshot lacking one is not a change of every entry
+FIELD_DEFAULTS: dict[str, Any] = {"subject": "unknown"}
+
+
 def diff_watchlists(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Added, removed, renewed and modified entries. A field an older snapshot lacks counts as its
+    default (``FIELD_DEFAULTS``): a ``subject`` set to victim shows as ``subject: unknown -> victim``."""
+    before = {k: {**FIELD_DEFAULTS, **v} for k, v in before.items()}
+    after = {k: {**FIELD_DEFAULTS, **v} for k, v in after.items()}
     changes = []
     for key in sorted(after.keys() - before.keys()):
         changes.append({"key": key, "change": "added", "entry": after[key]})
@@ -115,7 +124,8 @@ def record_watchlist_changes(store: ObjectStore, watchlist: Watchlist, path: Pat
                hashes=hashes,
                details={"change": ch["change"], "fields": ch.get("fields", {}), **who, **src,
                         "authorisation_ref": entry.get("authorisation_ref"), "review_by": entry.get("review_by"),
-                        "purpose": entry.get("purpose"), "first_snapshot": previous is None})
+                        "purpose": entry.get("purpose"), "subject": entry.get("subject"),
+                        "first_snapshot": previous is None})
     store.put_state(SNAPSHOT_KEY, canonical_json({"entries": current, "file_sha256": file_hash, **watchlist.change,
                                                   **src}))
     return changes

@@ -174,7 +174,7 @@ def plan(platform: str) -> list[dict[str, Any]]:
     """
     plan = _plan(platform)
     for line in plan.describe():
-        (log.warning if line.startswith("NOT COLLECTED") else log.info)(line)
+        (log.warning if line.startswith(("NOT COLLECTED", "REMINDER")) else log.info)(line)
     audit = auditor()
     for lapse in plan.lapsed:
         from socialhub.collect import lapse_reason
@@ -318,10 +318,11 @@ def apply_retention() -> dict[str, Any]:
     import os
 
     from socialhub.retention import apply_retention as apply
-    from socialhub.retention import load_policy
+    from socialhub.retention import current_subjects, load_policy
 
     st = store()
-    summary = apply(st, load_policy(os.environ.get("SOCIALHUB_RETENTION")), now(), auditor=auditor(st))
+    policy = load_policy(os.environ.get("SOCIALHUB_RETENTION"))
+    summary = apply(st, policy, now(), auditor=auditor(st), subjects=current_subjects(settings().watchlist))
     log.info("retention: %d batch(es) seen, %d erased (%d objects), %d under legal hold, %d erasure(s) pending "
              "under Object Lock (retried next run), %d failed", summary["batches_seen"], summary["erased_batches"],
              summary["erased_objects"], summary["held"], summary["pending_objects"], len(summary["failed"]))

@@ -33,7 +33,7 @@ def make_alert(**overrides: Any) -> Alert:
     if "thresholds" in overrides:      # the label thresholds the classifier applied (absent: older alerts)
         classification["thresholds"] = overrides.pop("thresholds")
     routing = {"force": "example-constabulary", "team": "gangs", "authorisation_ref": "AUTH-2024-0042",
-               "account_display_name": "Example Display", "review_url": None}
+               "account_display_name": "Example Display", "review_url": None, "subject": "suspect"}
     for key, value in overrides.items():
         if key in post:
             post[key] = value

@@ -35,6 +35,7 @@ def test_render_alert_layout() -> None:
         "Severity\nnormal: weapon 0.72 (HIGH from 0.90)",
         "Platform\nx",
         "Account\nexample_account (Example Display)",
+        "Subject\nsuspect",
         "Author\nExample Author",
         "Force / team\nexample-constabulary / gangs",
         "Authorisation\nAUTH-2024-0042",
@@ -223,7 +224,7 @@ def test_digest_item_has_what_a_single_alert_has() -> None:
     assert block["text"]["type"] == "plain_text"
     assert block["text"]["text"] == (
         "🟡 normal · weapon 0.72\n"
-        "x · example_account (Example Display) · author Jo Bloggs\n"
+        "x · example_account (Example Display) · subject suspect · author Jo Bloggs\n"
         "Authorisation AUTH-9 · example-constabulary / gangs · posted Wed 1 May 2024 13:00 BST (12:00 UTC)\n"
         "“meet at the park at 9, bring the blade”\n"
         "Why flagged: weapon: “span 0”; weapon: “span 1”; weapon: “span 2”; +2 more (open Review)\n"
@@ -256,3 +257,31 @@ def test_digest_of_a_few_lists_them_all() -> None:
     assert part.payload["blocks"][1]["elements"][2]["text"] == "All 3 listed below"
     assert part.payload["blocks"][-1]["block_id"] == "item_2_links"
     assert render_digest_parts([], "gangs") == []
+
+
+@pytest.mark.parametrize(("subject", "shown"), [
+    ("victim", "victim — safeguarding, not enforcement"),
+    ("witness", "witness — safeguarding, not enforcement"),
+    ("at_risk", "at risk — safeguarding, not enforcement"),
+    ("suspect", "suspect"),
+    ("unknown", "unknown (not set on the watchlist)"),
+    ("", "not recorded"),               # an alert from before the subject category existed
+])
+def test_the_subject_category_is_one_short_field(subject: str, shown: str) -> None:
+    payload = render_alert(make_alert(subject=subject))
+    fields = [f["text"] for f in _block(payload, "facts")["fields"]]
+    assert fields[4] == f"Subject\n{shown}"
+    assert len(fields) == 10                            # Slack's limit for one section
+    assert shown not in payload["text"]                 # the lock-screen text does not say it
+    (part,) = render_digest_parts([make_alert(subject=subject)], "gangs")
+    assert f"· subject {shown} ·" in json.dumps(part.payload, ensure_ascii=False)
+    assert_safe_payload(payload)
+
+
+def test_the_fallback_webhook_and_email_say_the_subject_category_too() -> None:
+    from socialhub.alerts.fallback import alert_document, render_alert_email
+
+    alert = make_alert(subject="witness")
+    assert "\nSubject: witness — safeguarding, not enforcement\n" in alert_document(alert, "#on-duty")["text"]
+    _, html, text = render_alert_email(alert, "#on-duty")
+    assert "Subject: witness — safeguarding, not enforcement" in text and "witness — safeguarding" in html

@@ -122,3 +122,13 @@ def test_alerts_package_imports_without_airflow() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                             env={"PYTHONPATH": str(include), "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_subject_category_round_trips_and_old_alerts_read_as_not_recorded() -> None:
+    from tests.alerts._factory import make_alert
+
+    alert = make_alert(subject="victim")
+    assert Alert.from_dict(alert.to_dict()).subject == "victim"
+    old = {k: v for k, v in alert.to_dict().items() if k != "subject"}      # an outbox file from before
+    assert Alert.from_dict(old).subject == ""
+    assert Alert.from_dict({**alert.to_dict(), "subject": "gang member"}).subject == ""   # never a free-text label

@@ -89,7 +89,8 @@ def test_every_section_reports_what_the_pipeline_did(filled):
     accounts = {r["account"]: r for r in _rows(rep, "posts_per_account")}
     assert accounts["mastodon:ghost_yardz@social.example"] | {"last": ""} == {
         "force": MET, "account": "mastodon:ghost_yardz@social.example", "display_name": "Ghost Yardz",
-        "authorisation_ref": "AUTH-MET-1", "collections": 1, "posts": 3, "failed": 0, "lapsed": 0, "last": ""}
+        "authorisation_ref": "AUTH-MET-1", "collections": 1, "posts": 3, "failed": 0, "lapsed": 0, "last": "",
+        "subject": "unknown", "subject_group": "unknown"}       # the scenario's watchlist sets no subject
     assert accounts["mastodon:corner_shop@social.example"]["posts"] == 2
     assert accounts[f"mastodon:{FORMULA_ACCOUNT}"]["failed"] == 1
     assert accounts["mastodon:oldcase@social.example"]["lapsed"] == 1

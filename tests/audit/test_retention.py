@@ -163,3 +163,114 @@ def test_a_shadow_classifiers_results_are_erased_with_their_batch(tmp_path):
     summary = apply_retention(store, POLICY, T0 + timedelta(days=45))
     assert [e["batch_id"] for e in summary["erased"]] == [out.batch_id]
     assert not store.exists(key) and not store.stored(key)
+# --- per subject category ------------------------------------------------------------------------
+
+SUBJECT_POLICY = Policy.model_validate({"rules": [
+    {"id": "plain", "applies_to": "not_flagged", "days": 30},
+    {"id": "plain-safeguarding", "applies_to": "not_flagged", "days": 7, "subject": ["victim", "witness", "at_risk"]},
+    {"id": "flagged", "applies_to": "flagged", "days": 365},
+    {"id": "flagged-victim", "applies_to": "flagged", "days": 90, "subject": "victim"},
+    {"id": "held", "applies_to": "held", "days": 30},
+]})
+
+
+def _subject_batch(store, account, subject, texts, at=T0):
+    entry = ENTRY.model_copy(update={"account": account, "subject": subject})
+    out = collect_account(store, entry, ListConnector(texts, frozenset(), at), at)
+    process_batch(store, out.batch_id, classifier=load_classifier())
+    return out.batch_id
+
+
+def test_a_victims_account_data_is_kept_for_less_time(tmp_path):
+    store = LocalStore(tmp_path / "store")
+    auditor = Auditor(AuditLog(store), {"kind": "task", "task_id": "apply_retention"})
+    plain = {"1": "lovely roast dinner", "2": "great match today"}
+    flagged = {"1": "gonna stab him when we catch him lacking"}
+    b = {"victim_plain": _subject_batch(store, "v1@x.social", "victim", plain),
+         "victim_flagged": _subject_batch(store, "v2@x.social", "victim", flagged),
+         "witness_flagged": _subject_batch(store, "w@x.social", "witness", flagged),
+         "suspect_plain": _subject_batch(store, "s1@x.social", "suspect", plain),
+         "suspect_flagged": _subject_batch(store, "s2@x.social", "suspect", flagged)}
+    erased = {e["batch_id"]: e for e in apply_retention(store, SUBJECT_POLICY, T0 + timedelta(days=10),
+                                                        auditor=auditor)["erased"]}
+    assert set(erased) == {b["victim_plain"]}                     # 7 days for a victim, 30 for a suspect
+    assert erased[b["victim_plain"]]["rule"] == "plain-safeguarding"
+    assert erased[b["victim_plain"]]["subject"] == "victim"
+    assert "not_flagged batch (victim account) collected" in erased[b["victim_plain"]]["why"]
+    deletion = [e for e in AuditLog(store).events() if e["action"] == "deletion"][0]
+    assert deletion["details"]["subject"] == "victim" and deletion["details"]["rule"] == "plain-safeguarding"
+
+    erased = {e["batch_id"]: e["rule"] for e in apply_retention(store, SUBJECT_POLICY, T0 + timedelta(days=100),
+                                                                dry_run=True)["erased"]}
+    # flagged: 90 days for a victim; a witness has no flagged rule of its own, so the general 365 applies
+    assert erased == {b["victim_flagged"]: "flagged-victim", b["suspect_plain"]: "plain"}
+
+
+def test_the_watchlist_now_decides_the_category_and_old_manifests_are_unknown(tmp_path):
+    from socialhub.process import _manifest_key, load_manifest
+    from socialhub.retention import watchlist_subjects
+
+    store = LocalStore(tmp_path / "store")
+    plain = {"1": "lovely roast dinner", "2": "great match today"}
+    unknown = _subject_batch(store, "u@x.social", "unknown", plain)
+    old = _subject_batch(store, "o@x.social", "victim", plain)
+    manifest = load_manifest(store, old)          # a manifest written before the category existed
+    del manifest["subject"]
+    key = _manifest_key(store, old)
+    store.delete(key)
+    store.put(key, json.dumps(manifest).encode(), content_type="application/json")
+    later = T0 + timedelta(days=10)
+    assert apply_retention(store, SUBJECT_POLICY, later, dry_run=True)["erased"] == []   # both read as unknown
+    # the owner has since set u@ to victim on the watchlist: its stored batches follow the victim's rule
+    wl = parse_watchlist("""
+accounts:
+  - platform: mastodon
+    account: u@x.social
+    display_name: U
+    force: met
+    team: gangs
+    owner: DS Example
+    authorisation_ref: AUTH-9
+    purpose: Public threats made against this person by a named group.
+    review_by: 2030-01-01
+    subject: victim
+""")
+    summary = apply_retention(store, SUBJECT_POLICY, later, dry_run=True, subjects=watchlist_subjects(wl))
+    assert [(e["batch_id"], e["subject"]) for e in summary["erased"]] == [(unknown, "victim")]
+
+
+@pytest.mark.parametrize(("rules", "message"), [
+    ([{"id": "a", "applies_to": "flagged", "days": 9, "subject": "gang_member"}],
+     "rules.0.subject.0: 'gang_member' is not a subject category (use one of: suspect, victim, witness, at_risk, "
+     "unknown)"),
+    ([{"id": "a", "applies_to": "flagged", "days": 9, "subject": []}],
+     "rules.0.subject: is an empty list"),
+    ([{"id": "a", "applies_to": "flagged", "days": 9, "subject": ["victim", "victim"]}],
+     "rules.0.subject: names a category twice"),
+    ([{"id": "a", "applies_to": "flagged", "days": 9, "subject": ["victim", "witness"]},
+      {"id": "b", "applies_to": "flagged", "days": 5, "subject": "witness"}],
+     "rules a, b all apply to flagged batches of witness accounts (one rule per kind and subject category)"),
+    ([{"id": "a", "applies_to": "flagged", "days": 9}, {"id": "b", "applies_to": "flagged", "days": 5}],
+     "rules a, b all apply to flagged batches of every account"),
+    ([{"id": "a", "applies_to": "flagged", "days": 9}, {"id": "a", "applies_to": "held", "days": 5}],
+     "rule id 'a' is used twice"),
+    ([{"id": "a", "applies_to": "flagged", "days": 9, "subjects": "victim"}],
+     "rules.0.subjects: Extra inputs are not permitted"),
+])
+def test_subject_rules_are_validated_with_clear_errors(tmp_path, rules, message):
+    import yaml
+
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump({"version": 1, "rules": rules}))
+    with pytest.raises(ConfigError) as exc:
+        load_policy(path)
+    assert message in str(exc.value)
+
+
+def test_the_shipped_policy_keeps_safeguarding_accounts_for_less_time():
+    policy = load_policy()
+    for kind in ("flagged", "not_flagged"):
+        general = policy.rule_for(kind)
+        for subject in ("victim", "witness", "at_risk"):
+            assert policy.rule_for(kind, subject).days < general.days
+        assert policy.rule_for(kind, "suspect") is general and policy.rule_for(kind, "unknown") is general

@@ -162,3 +162,29 @@ def test_run_source_reads_the_dag_bundle_version_of_the_running_task(monkeypatch
                                     "dag_run": "manual__1"}
     TI.bundle_instance = Unpinned()
     assert runtime.run_source() == {"bundle_name": "dags-folder", "bundle_version": None, "dag_run": "manual__1"}
+
+
+def test_a_subject_category_change_is_a_modification_and_an_older_snapshot_is_no_change(tmp_path):
+    import json
+
+    from socialhub.watchlist_changes import SNAPSHOT_KEY
+
+    wl_path = tmp_path / "watchlist.yaml"
+    a = {"acct": "a@x.social", "n": 1, "review": "2027-12-01"}
+    write(wl_path, [a], header="changed_by: DS Example\nchange_reason: first list\n")
+    store = LocalStore(tmp_path / "store")
+    auditor = Auditor(AuditLog(store), {"kind": "task", "task_id": "check_watchlist"})
+    record_watchlist_changes(store, load_watchlist(wl_path), wl_path, auditor)
+    # a snapshot written before entries had a subject category: no change for the entry that still has none
+    snap = json.loads(store.get(SNAPSHOT_KEY))
+    for entry in snap["entries"].values():
+        entry.pop("subject")
+    store.put_state(SNAPSHOT_KEY, json.dumps(snap).encode())
+    assert record_watchlist_changes(store, load_watchlist(wl_path), wl_path, auditor) == []
+
+    wl_path.write_text(wl_path.read_text().replace("review_by: 2027-12-01", "review_by: 2027-12-01\n    subject: victim")
+                       .replace("first list", "victim, not suspect"))
+    (change,) = record_watchlist_changes(store, load_watchlist(wl_path), wl_path, auditor)
+    assert change["change"] == "modified" and change["fields"] == {"subject": ["unknown", "victim"]}
+    ev = [e for e in AuditLog(store).events() if e["action"] == "watchlist_change"][-1]
+    assert ev["details"]["fields"] == {"subject": ["unknown", "victim"]}

@@ -161,3 +161,34 @@ def test_unprocessed_batch_stays_pending(store, routing, tmp_path):
     assert summary["batches_done"] == 0 and pending_batches(store) == [batch]
     assert not store.exists(result_key(batch))
     assert json.loads(store.get(layout.queue_key("pending", batch)))["batch_id"] == batch
+
+
+def test_the_subject_category_travels_from_the_watchlist_to_the_alert(store, routing, tmp_path):
+    from socialhub.process import load_manifest
+
+    victim = ENTRY.model_copy(update={"subject": "victim"})
+    out = collect_account(store, victim, ListConnector(TEXTS), NOW)
+    assert load_manifest(store, out.batch_id)["subject"] == "victim"
+    rec = process_batch(store, out.batch_id, classifier=load_classifier())
+    assert rec["subject"] == "victim"
+    assert {r["subject"] for r in from_jsonl(store.get(rec["outputs"]["curated"]))} == {"victim"}
+    alert_batches(store, [out.batch_id], sink=OutboxSink(tmp_path / "outbox"), routing=routing, now=NOW)
+    text = (tmp_path / "outbox" / f"{alert_id_for('mastodon', '2')}.json").read_text(encoding="utf-8")
+    assert "Subject\\nvictim — safeguarding, not enforcement" in text
+
+
+def test_a_manifest_from_before_the_subject_category_still_processes_and_alerts(store, routing, tmp_path):
+    from socialhub.process import _manifest_key, load_manifest
+
+    batch = collect(store, TEXTS)
+    manifest = load_manifest(store, batch)
+    del manifest["subject"]
+    key = _manifest_key(store, batch)
+    store.delete(key)
+    store.put(key, json.dumps(manifest).encode(), content_type="application/json")
+    rec = process_batch(store, batch, classifier=load_classifier())
+    assert rec["status"] == "processed" and "subject" not in rec
+    assert not any("subject" in r for r in from_jsonl(store.get(rec["outputs"]["flagged"])))
+    assert alert_batches(store, [batch], sink=OutboxSink(tmp_path / "outbox"), routing=routing, now=NOW)["delivered"] == 2
+    text = (tmp_path / "outbox" / f"{alert_id_for('mastodon', '2')}.json").read_text(encoding="utf-8")
+    assert "Subject\\nnot recorded" in text

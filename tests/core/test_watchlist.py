@@ -109,3 +109,47 @@ def test_cli_validate(tmp_path: Path, capsys):
     assert "accounts[0] (friendster:someone@example.social): platform" in err
     assert main(["watchlist", "validate", str(tmp_path / "missing.yaml")]) == 1
     assert "cannot read file" in capsys.readouterr().err
+
+
+def test_subject_category_defaults_to_unknown_and_is_one_of_five():
+    (entry,) = parse_watchlist(GOOD).accounts
+    assert entry.subject == "unknown"
+    for subject in ("suspect", "victim", "witness", "at_risk", "unknown"):
+        text = GOOD + f"    subject: {subject}\n"
+        assert parse_watchlist(text).accounts[0].subject == subject
+    with pytest.raises(WatchlistError) as exc:
+        parse_watchlist(GOOD + "    subject: gang member\n")
+    assert "accounts[0] (mastodon:someone@example.social): subject: Input should be 'suspect', 'victim', " \
+           "'witness', 'at_risk' or 'unknown'" in str(exc.value)
+
+
+def test_validate_reminds_the_owner_of_entries_still_unknown(tmp_path: Path, capsys):
+    path = tmp_path / "wl.yaml"
+    path.write_text(GOOD + GOOD.split("accounts:\n", 1)[1].replace("someone@", "other@") + "    subject: victim\n")
+    assert main(["watchlist", "validate", str(path)]) == 0     # a reminder, not a failure
+    out = capsys.readouterr().out
+    assert "subjects: victim 1, unknown 1" in out
+    assert ("reminder: 1 entry with subject: unknown (mastodon:someone@example.social): set suspect, victim, "
+            "witness or at_risk (owner: DS Example)") in out
+    path.write_text(GOOD + "    subject: suspect\n")
+    assert main(["watchlist", "validate", str(path)]) == 0
+    assert "reminder" not in capsys.readouterr().out
+
+
+def test_default_watchlist_sets_subjects_but_leaves_one_unknown():
+    wl = load_watchlist(DEFAULT_PATH)
+    subjects = {e.subject for e in wl.accounts}
+    assert "suspect" in subjects and "unknown" in subjects and subjects & {"victim", "witness", "at_risk"}
+
+
+def test_each_collection_plan_reminds_owners_of_unknown_subjects(tmp_path: Path):
+    from socialhub.collect import plan_collection
+    from socialhub.storage import LocalStore
+
+    wl = parse_watchlist(GOOD + GOOD.split("accounts:\n", 1)[1].replace("someone@", "other@")
+                         + "    subject: witness\n")
+    plan = plan_collection(wl, LocalStore(tmp_path / "store"), datetime(2026, 11, 25, tzinfo=timezone.utc))
+    assert plan.due == 2                                         # collected all the same
+    (line,) = [x for x in plan.describe() if x.startswith("REMINDER")]
+    assert line == ("REMINDER 1 watchlist entry has subject: unknown (mastodon:someone@example.social): owner "
+                    "DS Example, set suspect, victim, witness or at_risk (collection goes on)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -107,6 +107,8 @@ def test_alerted_post_with_review_and_referral(world, capsys):
                                                                   "AUTH-MET-1")
     assert w["last_change_before_collection"]["change"] == "added" and w["authorised_when_collected"] is True
     assert "watchlist change history" in w["source"]
+    # the scenario's watchlist sets no subject category: recorded as unknown, and so it is now
+    assert w["subject"] == w["now"]["subject"] == "unknown (not set on the watchlist)"
     c = r["collection"]
     assert c["run_id"] == "scheduled__scenario-collect" and len(c["raw_item_sha256"]) == 64
     assert c["cursor_before"] == "none (the account's first collection)" and c["cursor_after"] == {"since_id": 3}
@@ -123,7 +125,7 @@ def test_alerted_post_with_review_and_referral(world, capsys):
     assert r["referral"]["decision"] == "Refer to platform" and r["referral"]["evidence_verified"] is True
     assert any(f.startswith("raw_item.json sha256 ") for f in r["referral"]["files"])
     ret = r["retention"]
-    assert ret["batch_kind"] == "flagged" and ret["legal_holds"] == []
+    assert ret["batch_kind"] == "flagged" and ret["legal_holds"] == [] and ret["subject"] == "unknown"
     assert parse_iso(ret["erase_after"]) - parse_iso(c["captured_at"]) == timedelta(days=365)
 
 
@@ -272,3 +274,42 @@ def test_authorisation_cancelled_in_the_register_so_not_collected(world, capsys,
     assert r["verdict"] == (f"never collected: authorisation AUTH-MET-1 was cancelled on {world.scenario.now.date()} "
                             "by Superintendent R. Example: Operation closed: charges laid., so "
                             "mastodon:ghost_yardz@social.example is not collected")
+def test_retention_follows_the_subject_category_and_old_manifests_say_not_recorded(tmp_path):
+    from socialhub.explain.report import _retention_section, _watchlist_section
+    from socialhub.retention import Policy
+    from socialhub.storage import LocalStore
+    from socialhub.watchlist import parse_watchlist
+
+    policy = Policy.model_validate({"rules": [
+        {"id": "flagged", "applies_to": "flagged", "days": 365},
+        {"id": "flagged-victim", "applies_to": "flagged", "days": 90, "subject": ["victim", "witness"]}]})
+    (entry,) = parse_watchlist("""accounts:
+  - platform: mastodon
+    account: a@x.social
+    display_name: A
+    force: met
+    team: gangs
+    owner: DS Example
+    authorisation_ref: AUTH-1
+    purpose: Public threats made against this person by a named group.
+    review_by: 2030-01-01
+    subject: victim
+""").accounts
+    store = LocalStore(tmp_path / "store")
+    manifest = {"batch_id": "b1", "platform": "mastodon", "account": "a@x.social",
+                "collected_at": "2026-01-01T00:00:00Z", "posts": {"key": "posts/b1.jsonl"}}   # no subject: older
+    result = {"status": "processed", "flagged": 1}
+    now = datetime(2026, 2, 1, tzinfo=UTC)
+    ret = _retention_section(store, manifest, result, now, policy, [entry])
+    assert ret["subject"] == "victim"          # the watchlist now says victim: the victim's rule applies
+    assert ret["rule"] == "flagged-victim: flagged batches of victim accounts kept 90 day(s)"
+    assert ret["erase_after"] == "2026-04-01T00:00:00Z"
+    ret = _retention_section(store, manifest, result, now, policy, [])
+    assert (ret["subject"], ret["rule"]) == ("unknown", "flagged: flagged batches kept 365 day(s)")
+
+    class NoEvents:
+        def audit_events(self, *_a, **_k):
+            return []
+
+    w = _watchlist_section(NoEvents(), manifest, [entry], "a test watchlist")   # type: ignore[arg-type]
+    assert w["subject"] == "not recorded" and w["now"]["subject"] == "victim — safeguarding, not enforcement"

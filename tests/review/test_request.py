@@ -178,3 +178,17 @@ def test_review_page_says_the_band_in_words_the_account_once_and_local_time_with
     assert f"“{quote}”" in why
     for internal in ("0.85", "0\\.85", "17", "i\\s", "i\\\\s", "(?:", "\\(?\\:", "effect"):
         assert internal not in why, internal
+
+
+def test_review_page_says_the_accounts_subject_category(store, alerted_outbox):
+    """The officer deciding sees who the account holder is to the police; the page title (listed to
+    everyone who may see the review DAG) does not."""
+    alert = load_alert_context(store, alerted_outbox["2"]).alert
+    for subject, shown in (("victim", "victim — safeguarding, not enforcement"), ("suspect", "suspect"),
+                           ("unknown", "unknown (not set on the watchlist)"), ("", "not recorded")):
+        req = review_question(_with(alert, subject=subject), response_seconds=1800, escalation_channel="#esc")
+        (row,) = [line for line in req["body"].splitlines() if line.startswith("| Subject |")]
+        assert row == f"| Subject | {md_inline(shown)} |"
+        assert "victim" not in req["subject"] and "suspect" not in req["subject"]
+    # the review store's alert (from the curated row) carries what the watchlist entry said at collection
+    assert alert.subject == "unknown"

@@ -56,3 +56,26 @@ def test_report_tables_are_readable(plain_browser: Browser, report_file, screens
     rest = "\n".join(line for line in body.splitlines() if not line.startswith("Store read:"))
     assert str(tmp) not in rest and "file://" not in body
     assert "Escalate (automatically on review timeout)" in body
+
+
+@pytest.mark.parametrize("width", [1280, 800])
+def test_tables_grouped_by_subject_category_are_readable(plain_browser: Browser, tmp_path, screenshots, width):
+    """One table per subject category (suspects apart from victims and witnesses) still reads at both widths."""
+    from tests.audit.test_report_subjects import NOW, _fill, _watchlist
+
+    store = LocalStore(tmp_path / "store")
+    _fill(store)
+    rep = build_report(store, start=NOW.date() - timedelta(days=1), end=NOW.date(), now=NOW, watchlist=_watchlist())
+    write_report(rep, tmp_path / "out")
+    page = plain_browser.new_page()
+    try:
+        page.set_viewport(width)
+        page.goto((tmp_path / "out" / "report.html").as_uri())
+        page.wait_for("document.readyState === 'complete' && !!document.querySelector('table[data-group=victim]')",
+                      what="the report")
+        check_readable(page, width, screenshots / f"report-subjects-{width}.png")
+        groups = page.eval("[...document.querySelectorAll('table[data-table=posts_per_account]')]"
+                           ".map(t => t.dataset.group)")
+    finally:
+        page.close()
+    assert groups == ["suspect", "victim", "witness"]

@@ -47,6 +47,7 @@ from socialhub.alerts.present import (
     NO_REVIEW_LINK_ITEM,
     account_label,
     local_and_utc,
+    subject_text,
     why_flagged,
 )
 from socialhub.alerts.severity import SEVERITY_ORDER, marker, severity_rank, why_severity
@@ -423,7 +424,8 @@ def _cap_blocks(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def render_alert(alert: Alert) -> dict[str, Any]:
     """One alert as ``{"text": fallback, "blocks": [...]}``, valid for ``chat.postMessage``.
 
-    Blocks: header (severity + categories), facts grid, the post text (``plain_text``),
+    Blocks: header (severity + categories), facts grid (with the account's subject category:
+    ``victim — safeguarding, not enforcement``), the post text (``plain_text``),
     why-flagged evidence spans (``mrkdwn``, escaped), a context line (classifier version, alert
     id, media count) and buttons to the post and the review page when those URLs are safe.
     """
@@ -438,6 +440,7 @@ def render_alert(alert: Alert) -> dict[str, Any]:
         _field("Severity", why_severity(alert.classification)),
         _field("Platform", post.get("platform", "")),
         _field("Account", account_label(post.get("account", ""), alert.account_display_name)),
+        _field("Subject", subject_text(alert.subject)),
         _field("Author", post.get("author", "")),
         _field("Force / team", f"{alert.force} / {alert.team}"),
         _field("Authorisation", alert.authorisation_ref),
@@ -530,7 +533,7 @@ def _digest_item_text(alert: Alert) -> str:
     lines = [
         f"{_severity_marker(alert.severity)} · {_own(cats, 300) if cats else 'flagged post'}",
         f"{_fit(_one_line(post.get('platform', '')), 30, empty='?')} · {account} · "
-        f"author {_fit(_one_line(post.get('author', '')), 80, empty='—')}",
+        f"subject {subject_text(alert.subject)} · author {_fit(_one_line(post.get('author', '')), 80, empty='—')}",
         f"Authorisation {_fit(_one_line(alert.authorisation_ref), 80, empty='—')} · "
         f"{_fit(_one_line(f'{alert.force} / {alert.team}'), 120)} · "
         f"posted {_fit(_one_line(local_and_utc(post.get('created_at', ''))), 60, empty='?')}",

@@ -49,7 +49,7 @@ from tenacity import RetryCallState, Retrying, stop_after_attempt, wait_exponent
 
 from socialhub.alerts.blocks import _fit, _one_line, _score, evidence_label, neutralise, safe_url
 from socialhub.alerts.model import Alert, is_alert_id
-from socialhub.alerts.present import NO_REVIEW_LINK, account_label, local_and_utc, why_flagged
+from socialhub.alerts.present import NO_REVIEW_LINK, account_label, local_and_utc, subject_text, why_flagged
 from socialhub.alerts.severity import why_severity
 from socialhub.alerts.sinks import (
     CHANNEL_SLACK_ERRORS,
@@ -344,6 +344,7 @@ def _facts(alert: Alert) -> list[tuple[str, str]]:
         ("Severity", why_severity(alert.classification)),
         ("Platform", str(post.get("platform", ""))),
         ("Account", account_label(post.get("account", ""), alert.account_display_name)),
+        ("Subject", subject_text(alert.subject)),
         ("Author", str(post.get("author", ""))),
         ("Force / team", f"{alert.force} / {alert.team}"),
         ("Authorisation", alert.authorisation_ref),

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from socialhub import subjects
 from socialhub.alerts.severity import Severity, severity_of
 from socialhub.models import Post
 
@@ -96,6 +97,11 @@ def _classification_dict(classification: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _subject(value: object) -> str:
+    """A known subject category, else "" (not recorded: an alert from before the category, or a mangled value)."""
+    return value if isinstance(value, str) and subjects.recorded(value) else ""
+
+
 @dataclass(slots=True)
 class Alert:
     """One flagged post, routed to a force and team, ready to render.
@@ -112,6 +118,8 @@ class Alert:
     authorisation_ref: str
     account_display_name: str = ""
     review_url: str | None = None
+    #: the account's subject category (``socialhub.subjects``); "" when the data predates it ("not recorded")
+    subject: str = ""
 
     @property
     def severity(self) -> Severity:
@@ -136,6 +144,7 @@ class Alert:
         authorisation_ref: str,
         account_display_name: str = "",
         review_url: str | None = None,
+        subject: object = "",
     ) -> Alert:
         """Build an alert, deriving its id from the post so callers cannot get it wrong."""
         p = _post_dict(post)
@@ -148,6 +157,7 @@ class Alert:
             authorisation_ref=str(authorisation_ref),
             account_display_name=str(account_display_name or ""),
             review_url=review_url or None,
+            subject=_subject(subject),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -160,6 +170,7 @@ class Alert:
             "authorisation_ref": self.authorisation_ref,
             "account_display_name": self.account_display_name,
             "review_url": self.review_url,
+            "subject": self.subject,
             "severity": self.severity,   # informative only; recomputed on load
         }
 
@@ -190,4 +201,5 @@ class Alert:
             authorisation_ref=str(ref),
             account_display_name=str(d.get("account_display_name") or ""),
             review_url=d.get("review_url") or None,
+            subject=_subject(d.get("subject")),
         )

@@ -8,6 +8,8 @@
   (not ``t0pboy_ends (t0pboy_ends (demo))``).
 * ``local_and_utc``: a time in the hub's local time zone (``SOCIALHUB_TIMEZONE``, default
   ``Europe/London``) and in UTC: ``Thu 3 Dec 2026 14:48 BST (13:48 UTC)``.
+* ``subject_text``: the account's subject category in a few words (``victim — safeguarding, not
+  enforcement``; ``not recorded`` for an alert from before the category existed).
 * ``NO_REVIEW_LINK``: what an alert says instead of a Review button when no public Airflow
   address is configured (``socialhub.alerts.links``).
 
@@ -211,6 +213,13 @@ def account_label(account: object, display_name: object) -> str:
     if handle and handle in name:
         return name
     return f"{handle} ({name})" if handle else name
+
+
+def subject_text(subject: object) -> str:
+    """The account's subject category for an officer (``socialhub.subjects.describe``)."""
+    from socialhub.subjects import describe
+
+    return describe(subject)
 
 
 def timezone_name() -> str:

@@ -39,6 +39,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from socialhub import subjects as subj
 from socialhub.audit import bias as _bias
 from socialhub.audit.chain import AuditLog, VerifyResult, verify_chain
 from socialhub.audit.outcomes import AUTOMATIC, BY_OFFICER, decision_option, is_timeout, review_outcomes
@@ -84,10 +85,23 @@ class Table:
     rows: list[dict[str, Any]]
     empty: str
     notes: list[str] = field(default_factory=list)
+    #: a row key holding a subject category (``socialhub.subjects``): the page shows one table per
+    #: category, so victims, witnesses and people at risk are never listed among suspects
+    group: str | None = None
 
     @property
     def filename(self) -> str:
         return f"{self.name}.csv"
+
+    def row_groups(self) -> list[tuple[str, str, list[dict[str, Any]]]]:
+        """(category, heading, rows) per subject category present, suspects first; ``[("", "", rows)]``
+        for a table that is not grouped."""
+        if not self.group:
+            return [("", "", self.rows)]
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for row in self.rows:
+            groups.setdefault(subj.normalise(row.get(self.group)), []).append(row)
+        return [(k, subj.group_title(k), rows) for k, rows in sorted(groups.items(), key=lambda kv: subj.rank(kv[0]))]
 
 
 @dataclass
@@ -628,6 +642,21 @@ def _classifier_rows(store: ObjectStore, events: list[dict[str, Any]], by_action
     return rows, promotions
 
 
+#: said under each table grouped by subject category
+GROUPED_INTRO = (" Listed by subject category (suspects; victims, witnesses and people at risk, each apart; then "
+                 "unknown or not recorded): a victim or witness is never shown among suspects.")
+
+
+def _subject_cells(value: object) -> dict[str, str]:
+    """The row cells of a subject category: in words (CSV and page) and the group it is listed in."""
+    return {"subject": subj.name(value), "subject_group": subj.normalise(value)}
+
+
+def _by_subject(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` one subject category after another (stable: each category keeps the rows' order)."""
+    return sorted(rows, key=lambda r: subj.rank(r.get("subject_group")))
+
+
 def _watchlist_entries(store: ObjectStore, watchlist: Any, sources: list[str]) -> list[dict[str, Any]] | None:
     if watchlist is not None:
         sources.append("Watchlist: the watchlist file given to the report")
@@ -773,6 +802,13 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
     # --- posts per account
     wl_entries = _watchlist_entries(store, watchlist, sources)
     wl_by_key = {f"{e['platform']}:{e['account']}": e for e in wl_entries or []}
+
+    def subject_of(account: str, recorded: object = None) -> object:
+        """An account's subject category: the watchlist's now, else the one recorded with the event,
+        else ``None`` (not recorded: an account gone from the watchlist, data from before the category)."""
+        value = (wl_by_key.get(account) or {}).get("subject")
+        return value if subj.recorded(value) else (recorded if subj.recorded(recorded) else None)
+
     acc: dict[str, dict[str, Any]] = {}
     for ev in events:
         if ev["action"] not in ("collect", "collect_failed", "authorisation_lapsed"):
@@ -786,6 +822,8 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
                                    or entry.get("authorisation_ref", ""),
                                    "collections": 0, "posts": 0, "failed": 0, "lapsed": 0, "last": None,
                                    "_lapsed_runs": set()})
+        if subj.recorded(details.get("subject")):
+            row["_recorded_subject"] = details["subject"]
         at = _t(ev.get("time"))
         if ev["action"] == "collect":
             row["collections"] += 1
@@ -823,17 +861,20 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
     for row in sorted(acc.values(), key=lambda r: (r["force"], r["account"])):
         row.pop("_lapsed_runs")
         row["last"] = _fmt_time(row["last"])
+        row.update(_subject_cells(subject_of(row["account"], row.pop("_recorded_subject", None))))
         acc_rows.append(row)
+    acc_rows = _by_subject(acc_rows)
     tables.append(Table(
         "posts_per_account", "Posts collected per account",
         "Every watched account the hub tried to collect in the period, under which authorisation, how many "
         "public posts were stored, how often collection failed, and how often it was refused because the "
-        "authorisation had lapsed.",
+        "authorisation had lapsed." + GROUPED_INTRO,
         [Column("force", "Force"), Column("account", "Account"), Column("display_name", "Name"),
+         Column("subject", "Subject", html=False),
          Column("authorisation_ref", "Authorisation"), Column("collections", "Collections", True),
          Column("posts", "Posts stored", True), Column("failed", "Failed attempts", True),
          Column("lapsed", "Refused (authorisation lapsed)", True), Column("last", "Last collected")],
-        acc_rows, "No account was collected in this period.", acc_notes))
+        acc_rows, "No account was collected in this period.", acc_notes, group="subject_group"))
 
     # --- quality rejections
     held = {ev.get("object"): ev for ev in by_action.get("quality_hold", [])}
@@ -843,8 +884,9 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
         batch = str(ev.get("object", "")).removeprefix("batch:")
         reasons = d.get("reasons") or {}
         hold = held.get(ev.get("object"))
+        q_account = _account_of(store, batch, batch_account)
         q_rows.append({"time": _fmt_time(ev.get("time")), "force": ev.get("force") or "",
-                       "account": _account_of(store, batch, batch_account), "batch": batch,
+                       "account": q_account, "batch": batch, **_subject_cells(subject_of(q_account)),
                        "rows": int(d.get("rows") or 0),
                        "reasons": "; ".join(f"{describe_check(r)} ({n})" for r, n in sorted(reasons.items())),
                        "checks": "; ".join(sorted(reasons)),
@@ -853,12 +895,13 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
     tables.append(Table(
         "quality_rejections", "Posts rejected by the data-quality checks",
         "Posts that failed validation are not classified or alerted on; they are kept apart (quarantined) "
-        "with the reasons. A batch with too many bad posts is held whole for a person to look at.",
-        [Column("time", "When"), Column("force", "Force"), Column("account", "Account"), Column("batch", "Batch"),
+        "with the reasons. A batch with too many bad posts is held whole for a person to look at." + GROUPED_INTRO,
+        [Column("time", "When"), Column("force", "Force"), Column("account", "Account"),
+         Column("subject", "Subject", html=False), Column("batch", "Batch"),
          Column("rows", "Posts rejected", True), Column("reasons", "Reasons (count)"),
          Column("held", "Batch held"), Column("checks", "Checks failed", html=False),
          Column("suite", "Suite, version", html=False)],
-        q_rows, "No post was rejected by the quality checks in this period."))
+        _by_subject(q_rows), "No post was rejected by the quality checks in this period.", group="subject_group"))
 
     # --- alerts and first officer response
     outcomes = review_outcomes(events)            # decisions, escalations, referrals: defined once (outcomes.py)
@@ -874,6 +917,14 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
             responses.setdefault(aid, []).append(ev)
         elif is_timeout(ev):
             timeouts.setdefault(aid, ev)
+    # each alert's subject category (escalations and referrals name the alert, not the account)
+    alert_subject: dict[str, object] = {}
+    for ev in all_events:
+        if ev["action"] == "alert":
+            d = ev.get("details") or {}
+            aid = str(ev.get("object", "")).removeprefix("alert:")
+            account = _account_of(store, str(d.get("batch_id") or ""), batch_account) if d.get("batch_id") else ""
+            alert_subject[aid] = subject_of(account, d.get("subject"))
     a_rows: list[dict[str, Any]] = []
     waits: list[float] = []
     for ev in by_action.get("alert", []):
@@ -898,6 +949,7 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
             "time": _fmt_time(at), "force": ev.get("force") or "", "team": d.get("team", ""),
             "force_team": ", ".join(x for x in (ev.get("force") or "", d.get("team", "")) if x),
             "alert_id": aid, "account": account, "post": d.get("post", ""),
+            **_subject_cells(subject_of(account, d.get("subject"))),
             "post_html": " ".join(x for x in (account, f"(post {_middle(_post_id(d.get('post', '')), 28)})"
                                               if d.get("post") else "") if x),
             "labels": ", ".join(d.get("labels") or []),
@@ -922,17 +974,18 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
         "alerts", "Alerts and time to first officer response",
         "Every alert sent to an on-duty team in the period, and when an officer first recorded a response "
         f"to it. Alerts inform officers; every decision is a person's. A review nobody answered in time is "
-        f"escalated {AUTOMATIC} (marked so under Decision).",
+        f"escalated {AUTOMATIC} (marked so under Decision)." + GROUPED_INTRO,
         [Column("time", "Alerted"), Column("force", "Force", html=False), Column("team", "Team", html=False),
          Column("force_team", "Force, team", csv=False), Column("alert_id", "Alert", html=False),
-         Column("account", "Account", html=False), Column("post", "Post", html=False),
+         Column("account", "Account", html=False), Column("subject", "Subject", html=False),
+         Column("post", "Post", html=False),
          Column("post_html", "Account and post", csv=False), Column("labels", "Categories"),
          Column("severity", "Severity"), Column("delivered_to", "Delivered to"),
          Column("first_response", "First response", html=False),
          Column("time_to_response", "Time to first response", html=False),
          Column("responded_by", "Responded by", html=False),
          Column("response_html", "First officer response", csv=False), Column("decision", "Decision")],
-        a_rows, "No alert was sent in this period.", alert_notes))
+        _by_subject(a_rows), "No alert was sent in this period.", alert_notes, group="subject_group"))
 
     # --- decisions by outcome (officers only: a review that timed out is no decision)
     decisions: dict[tuple[str, str], int] = {}
@@ -973,16 +1026,20 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
         e_rows.append({"time": _fmt_time(ev.get("time")), "force": ev.get("force") or "",
                        "alert_id": str(d.get("alert_id") or str(ev.get("object", "")).removeprefix("alert:")),
                        "post": d.get("post", ""), "how": AUTOMATIC if auto else BY_OFFICER,
+                       **_subject_cells(alert_subject.get(str(d.get("alert_id") or
+                                                              str(ev.get("object", "")).removeprefix("alert:")))),
                        "by": "nobody answered in time" if auto else describe_actor(ev.get("actor")),
                        "channel": d.get("channel", ""), "justification": ev.get("justification") or ""})
     tables.append(Table(
         "escalations", "Escalations",
         "Alerts posted to the escalation channel for supervisors: either an officer chose 'Escalate', or "
-        f"nobody answered the review within the team's response time and it was escalated {AUTOMATIC}.",
+        f"nobody answered the review within the team's response time and it was escalated {AUTOMATIC}."
+        + GROUPED_INTRO,
         [Column("time", "When"), Column("force", "Force"), Column("alert_id", "Alert", html=False),
+         Column("subject", "Subject", html=False),
          Column("post", "Post"), Column("how", "Escalated"), Column("by", "By"),
          Column("channel", "Escalation channel"), Column("justification", "Reason")],
-        e_rows, "No alert was escalated in this period."))
+        _by_subject(e_rows), "No alert was escalated in this period.", group="subject_group"))
 
     # --- referrals to a platform
     r_rows = []
@@ -991,15 +1048,18 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
         r_rows.append({"time": _fmt_time(ev.get("time")), "force": ev.get("force") or "",
                        "alert_id": str(d.get("alert_id") or str(ev.get("object", "")).removeprefix("alert:")),
                        "post": d.get("post", ""), "by": describe_actor(ev.get("actor")),
+                       **_subject_cells(alert_subject.get(str(d.get("alert_id") or
+                                                              str(ev.get("object", "")).removeprefix("alert:")))),
                        "justification": ev.get("justification") or "", "details": referral_details(d)})
     tables.append(Table(
         "referrals", "Referrals to a platform",
         "Posts an officer decided to refer to the platform (its trusted-flagger team), with the officer's "
-        "reason and the referral package kept in the store.",
+        "reason and the referral package kept in the store." + GROUPED_INTRO,
         [Column("time", "When"), Column("force", "Force"), Column("alert_id", "Alert", html=False),
+         Column("subject", "Subject", html=False),
          Column("post", "Post"), Column("by", "Referred by"), Column("justification", "Reason"),
          Column("details", "Package")],
-        r_rows, "No referral to a platform was recorded in this period."))
+        _by_subject(r_rows), "No referral to a platform was recorded in this period.", group="subject_group"))
 
     # --- deletions and legal holds
     del_rows = [{"time": _fmt_time(ev.get("time")),
@@ -1034,6 +1094,7 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
         cs["entries"] += 1
         wc_rows.append({"time": _fmt_time(ev.get("time")), "force": ev.get("force") or "",
                         "account": ev.get("object", ""), "change": d.get("change", ""),
+                        **_subject_cells(subject_of(str(ev.get("object", "")), d.get("subject"))),
                         "fields": describe_watchlist_change(d), "changed_by": d.get("changed_by", ""),
                         "change_set": cs["n"], "reason": reason,
                         "authorisation_ref": d.get("authorisation_ref", ""), "review_by": d.get("review_by", "")})
@@ -1050,12 +1111,13 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
         "watchlist_changes", "Watchlist changes",
         "Accounts added to, renewed on, changed on or removed from the watchlist in the period: what changed "
         "for each account, and (once per change set, i.e. one change of the watchlist file) who made it and "
-        "the reason they gave.",
-        [Column("time", "Seen"), Column("force", "Force"), Column("account", "Account"), Column("change", "Change"),
+        "the reason they gave." + GROUPED_INTRO,
+        [Column("time", "Seen"), Column("force", "Force"), Column("account", "Account"),
+         Column("subject", "Subject", html=False), Column("change", "Change"),
          Column("fields", "What changed"), Column("changed_by", "Changed by"),
          Column("change_set", "Change set", True), Column("reason", "Reason given", html=False),
          Column("authorisation_ref", "Authorisation", html=False), Column("review_by", "Review by", html=False)],
-        wc_rows, "The watchlist did not change in this period.", wc_notes))
+        _by_subject(wc_rows), "The watchlist did not change in this period.", wc_notes, group="subject_group"))
 
     # --- watchlist status
     today = now.date()
@@ -1070,20 +1132,21 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
                        "display_name": e.get("display_name", ""), "owner": e.get("owner", ""),
                        "team": e.get("team", ""), "authorisation_ref": e.get("authorisation_ref", ""),
                        "purpose": e.get("purpose", ""), "review_by": review_by.isoformat(),
-                       "days_left": left})
+                       "days_left": left, **_subject_cells(e.get("subject"))})
     order = {"expired": 0, "due for review": 1, "ok": 2}
-    w_rows.sort(key=lambda r: (order[r["status"]], r["review_by"], r["account"]))
+    w_rows.sort(key=lambda r: (subj.rank(r["subject_group"]), order[r["status"]], r["review_by"], r["account"]))
     tables.append(Table(
         "watchlist", "Watchlist entries and their authorisation status",
         f"Every account on the watchlist as of {today.isoformat()}: 'expired' means the review-by date has "
         f"passed and the account is no longer collected; 'due for review' means it passes within {due_days} "
-        "days and the owner must renew or remove it.",
+        "days and the owner must renew or remove it." + GROUPED_INTRO,
         [Column("status", "Status"), Column("force", "Force"), Column("account", "Account"),
-         Column("display_name", "Name"), Column("owner", "Owner"), Column("team", "Team"),
+         Column("display_name", "Name"), Column("subject", "Subject", html=False), Column("owner", "Owner"),
+         Column("team", "Team"),
          Column("authorisation_ref", "Authorisation"), Column("purpose", "Purpose"),
          Column("review_by", "Review by"), Column("days_left", "Days left", True)],
         w_rows, "No watchlist was available to the report." if wl_entries is None
-        else "No watchlist entry for this scope."))
+        else "No watchlist entry for this scope.", group="subject_group"))
     tables += _register_tables(store, authorisations, by_action, wl_entries, force, today, warnings, sources)
 
     # --- classifier versions

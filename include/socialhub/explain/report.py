@@ -25,6 +25,7 @@ from socialhub.explain.index import ExplainIndex, PostRow, store_location
 from socialhub.explain.urls import Target, posted_at
 from socialhub.models import parse_iso, utc_iso
 from socialhub.storage.base import ObjectStore
+from socialhub.subjects import describe as subject_words
 from socialhub.watchlist import WatchlistEntry, identity
 
 SECTIONS: tuple[tuple[str, str], ...] = (
@@ -123,6 +124,8 @@ def _watchlist_section(index: ExplainIndex, manifest: dict[str, Any], entries: l
     out: dict[str, Any] = {"account": key}
     for field in ("display_name", "force", "team", "authorisation_ref", "purpose"):
         out[field] = manifest.get(field)
+    # who the account holder is to the police, as recorded at collection (older manifests: not recorded)
+    out["subject"] = subject_words(manifest.get("subject"))
     out["source"] = "the batch manifest (recorded at collection)"
     review_by = None
     if changes:
@@ -149,6 +152,7 @@ def _watchlist_section(index: ExplainIndex, manifest: dict[str, Any], entries: l
     out["authorised_when_collected"] = (day <= rb) if day and rb else NOT_RECORDED
     if current is not None:
         out["now"] = {"on_watchlist": True, "owner": current.owner, "priority": current.priority,
+                      "subject": subject_words(current.subject),
                       "authorisation_ref": current.authorisation_ref, "review_by": current.review_by.isoformat(),
                       "source": source}
     else:
@@ -298,14 +302,17 @@ def _referral_section(store: ObjectStore, alert_id: str) -> dict[str, Any] | Non
 
 
 def _retention_section(store: ObjectStore, manifest: dict[str, Any], result: dict[str, Any] | None,
-                       now: datetime, policy: Any) -> dict[str, Any]:
+                       now: datetime, policy: Any, entries: list[WatchlistEntry] | None = None) -> dict[str, Any]:
     from socialhub.retention import hold_key, load_policy
 
     policy = policy or load_policy()
     kind = ("held" if result and result.get("status") == "held" else
             "flagged" if result and result.get("flagged") else "not_flagged")
-    rule = policy.rule_for(kind)
-    out: dict[str, Any] = {"batch_kind": kind}
+    from socialhub.retention import subject_of_batch
+
+    subject = subject_of_batch(manifest, {f"{e.platform}:{e.account}": e.subject for e in entries or []})
+    rule = policy.rule_for(kind, subject)
+    out: dict[str, Any] = {"batch_kind": kind, "subject": subject}
     holds = []
     for scope, value in (("batch", manifest.get("batch_id")), ("account",
                                                                 f"{manifest.get('platform')}:{manifest.get('account')}")):
@@ -320,7 +327,8 @@ def _retention_section(store: ObjectStore, manifest: dict[str, Any], result: dic
         out["rule"], out["erase_after"] = NOT_RECORDED, f"never (no rule for {kind} batches)"
     else:
         due = parse_iso(str(manifest["collected_at"])) + timedelta(days=rule.days)
-        out["rule"] = f"{rule.id}: {kind} batches kept {rule.days} day(s)"
+        whose = f" of {subject} accounts" if rule.subject else ""
+        out["rule"] = f"{rule.id}: {kind} batches{whose} kept {rule.days} day(s)"
         out["erase_after"] = utc_iso(due)
     if result is None and not erased:
         out["note"] = "the batch is not processed yet: retention waits for it"
@@ -531,7 +539,7 @@ def explain(store: ObjectStore, target: Target, *, index: ExplainIndex, entries:
     report["referral"] = _referral_section(store, alert_id) if report["alert"] else None
     if not report["alert"]:
         report["post"].pop("alert_id")   # no alert: an id would read as one that was sent
-    report["retention"] = _retention_section(store, manifest, result, now, policy)
+    report["retention"] = _retention_section(store, manifest, result, now, policy, entries)
     report["outcome"], report["verdict"] = _verdict(report)
     return report
 

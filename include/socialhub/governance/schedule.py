@@ -43,7 +43,8 @@ def schedule(retention: Any, register_policy: Any) -> str:
     lines = ["| rule | what it erases | kept for | other conditions | description |", "|---|---|---|---|---|"]
     for rule in retention.rules:
         data = rule.model_dump(mode="json")
-        extra = ", ".join(f"{k}: {v}" for k, v in data.items() if k not in _KNOWN and v not in (None, [], {}, ""))
+        extra = ", ".join(f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in data.items()
+                          if k not in _KNOWN and v not in (None, [], {}, ""))
         lines.append(f"| `{_cell(rule.id)}` | {_cell(KINDS.get(rule.applies_to, rule.applies_to))} | "
                      f"{rule.days} days after collection | {_cell(extra) or '-'} | {_cell(rule.description)} |")
     lines += ["", "| record | kept | why |", "|---|---|---|"]

@@ -21,7 +21,7 @@ from typing import Any
 
 from socialhub.alerts.blocks import evidence_label, safe_url
 from socialhub.alerts.model import Alert, is_alert_id
-from socialhub.alerts.present import account_label, local_and_utc
+from socialhub.alerts.present import account_label, local_and_utc, subject_text
 from socialhub.alerts.severity import marker, why_severity
 
 REFER = "Refer to platform"
@@ -222,6 +222,7 @@ def review_body(alert: Alert, *, response_seconds: int, escalation_channel: str)
         "| | |", "|---|---|",
         f"| Categories | {md_inline(', '.join(f'{c} {_score(scores.get(c))}' for c in alert.labels) or '—')} |",
         f"| Platform / account | {md_inline(post.get('platform'))} / {md_inline(account)} |",
+        f"| Subject | {md_inline(subject_text(alert.subject))} |",
         f"| Author | {md_inline(post.get('author'))} |",
         f"| Posted | {md_inline(local_and_utc(post.get('created_at')))} |",
         f"| Collected | {md_inline(local_and_utc(post.get('collected_at')))} |",

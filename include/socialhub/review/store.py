@@ -189,5 +189,6 @@ def load_alert_context(store: ObjectStore, alert_id: str) -> AlertContext:
     manifest = json.loads(store.get(manifest_key)) if manifest_key and store.exists(manifest_key) else {}
     alert = Alert.from_post(row, row["classification"], force=row["force"], team=row["team"],
                             authorisation_ref=row["authorisation_ref"],
-                            account_display_name=row.get("display_name", ""))
+                            account_display_name=row.get("display_name", ""),
+                            subject=row.get("subject", ""))
     return AlertContext(alert=alert, ledger=ledger, row=row, manifest=manifest, manifest_key=manifest_key)
