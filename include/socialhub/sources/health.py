@@ -169,6 +169,7 @@ class SourceHealth:
     moved_to: str = ""
     review_authorisation: bool = False
     review_reason: str = ""
+    subject: str = ""                        # the watchlist entry's subject category (socialhub.subjects)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -371,26 +372,32 @@ def record_poll(store: Any, entry: Any, now: datetime, *, ok: bool, posts: Itera
     previous = load_health(store, entry.platform, entry.account)
     current = update_health(previous, entry.platform, entry.account, now, ok=ok, posts=posts, error=error,
                             renamed_to=renamed_to, settings=settings)
+    current.subject = str(getattr(entry, "subject", "") or "")
     store.put_state(health_key(entry.platform, entry.account), canonical_json(current.to_dict()))
     changes = health_changes(previous, current, settings)
     for change in changes:
         record(auditor, "source_health", entry.key, force=entry.force, justification=change.message,
                details={**change.to_dict(), "failure_kind": current.failure_kind,
                         "consecutive_failures": current.consecutive_failures,
-                        "authorisation_ref": entry.authorisation_ref})
+                        "authorisation_ref": entry.authorisation_ref, "subject": current.subject or None})
     return changes
 
 
 def health_table(store: Any, entries: Iterable[Any], now: datetime,
                  settings: HealthSettings | None = None) -> list[SourceHealth]:
-    """One record per watchlist entry, assessed at ``now`` (never polled: state "never polled")."""
+    """One record per watchlist entry, assessed at ``now`` (never polled: state "never polled"),
+    one subject category after another (suspects, then the safeguarding groups, then unknown:
+    never mixed, as every list of accounts in the hub)."""
+    from socialhub import subjects
+
     settings = settings or HealthSettings.from_env()
     rows = []
     for entry in entries:
         rec = load_health(store, entry.platform, entry.account)
-        rows.append(assess(rec, now, settings) if rec else SourceHealth(entry.platform, entry.account,
-                                                                         state="never_polled"))
-    return rows
+        row = assess(rec, now, settings) if rec else SourceHealth(entry.platform, entry.account, state="never_polled")
+        row.subject = subjects.normalise(getattr(entry, "subject", None))
+        rows.append(row)
+    return sorted(rows, key=lambda r: subjects.rank(r.subject))   # stable: watchlist order within a category
 
 
 __all__ = ["ACCOUNT_STATES", "FAILURE_KINDS", "STATES", "HealthChange", "HealthSettings", "SourceHealth", "assess",
