@@ -228,7 +228,7 @@ def _drop_already_stored(result: FetchResult, recent: list[dict[str, Any]]) -> F
     dropped = len(result.posts) - len(keep)
     return FetchResult([result.posts[i] for i in keep], [result.raw_items[i] for i in keep], result.cursor,
                        result.pages, [*result.notes, f"{dropped} post(s) already stored, not stored again"],
-                       units=result.units)
+                       units=result.units, renamed_to=result.renamed_to)
 
 
 def _remove_uncommitted(store: ObjectStore, entry: WatchlistEntry, now: datetime,
@@ -296,7 +296,8 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
         new_state["last_manifest"] = mkey
     # health after the batch is stored and before the cursor moves: a crash in between is rolled
     # forward next run and the health record already holds this batch's newest post
-    outcome.health_changes = _record_health(store, entry, now, auditor, posts=result.posts)
+    outcome.health_changes = _record_health(store, entry, now, auditor, posts=result.posts,
+                                            renamed_to=result.renamed_to)
     # the cursor moves only now, after the batch (if any) is durably stored
     store.put_state(layout.cursor_key(entry.platform, entry.account), canonical_json(new_state))
     hashes = {}
@@ -311,13 +312,15 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
 
 
 def _record_health(store: ObjectStore, entry: WatchlistEntry, now: datetime, auditor: Auditor | None, *,
-                   posts: Iterable[Any] = (), error: ConnectorError | None = None) -> list[dict[str, Any]]:
+                   posts: Iterable[Any] = (), error: ConnectorError | None = None,
+                   renamed_to: str | None = None) -> list[dict[str, Any]]:
     """Update the account's source-health record (``socialhub.sources.health``); a failure to
     store it is logged and never fails the account (the batch and the cursor matter more)."""
     from socialhub.sources.health import record_poll
 
     try:
-        changes = record_poll(store, entry, now, ok=error is None, posts=posts, error=error, auditor=auditor)
+        changes = record_poll(store, entry, now, ok=error is None, posts=posts, error=error, renamed_to=renamed_to,
+                              auditor=auditor)
     except SocialhubError as exc:
         log.warning("could not record the source health of %s: %s", entry.key, exc)
         return []

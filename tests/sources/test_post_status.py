@@ -227,3 +227,28 @@ def test_check_posts_one_connector_per_platform_and_never_raises(connect: Any, s
     results = check_posts(posts, connector_for)
     assert [r.status for r in results] == ["online", "online", "error", "error"]
     assert built == ["mastodon", "nowhere", "nowhere"] and results[2].evidence["error_type"] == "KeyError"
+
+
+def test_check_posts_pauses_a_rate_limited_platform() -> None:
+    from socialhub.sources.status import check_posts
+
+    clock = FakeClock()
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        return httpx.Response(429, headers={"Retry-After": "3600"}, json={"error": "Too many requests"})
+
+    conn = connector("mastodon", handler, clock)
+    posts = [{"platform": "mastodon", "post_id": str(i), "account": "a@m.example"} for i in range(5)]
+    results = check_posts(posts, lambda platform: conn)
+    assert [r.status for r in results] == ["error"] * 5 and len(calls) == 1
+    assert all(r.evidence["error_type"] == "RateLimited" and r.evidence.get("retry_at") for r in results)
+
+
+def test_every_connector_has_a_post_check() -> None:
+    from socialhub.sources.base import Connector
+    from socialhub.sources.registry import CONNECTORS
+
+    for platform, cls in CONNECTORS.items():
+        assert cls._check_post is not Connector._check_post, platform

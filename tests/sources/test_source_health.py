@@ -291,6 +291,7 @@ def test_each_change_is_an_audit_event(tmp_path: Any, server: Any, connect: Any,
     health = [e for e in events if e["action"] == "source_health"]
     assert len(health) == 1 and health[0]["details"]["after"] == "suspended"
     assert health[0]["object"] == ent.key and "suspended" in health[0]["justification"]
+    assert health[0]["details"]["subject"] == "unknown" and health[0]["details"]["authorisation_ref"] == "AUTH-H1"
 
 
 # --------------------------------------------------------------------------------------------
@@ -366,6 +367,7 @@ accounts:
     authorisation_ref: AUTH-{i}
     purpose: Public threats between two named groups.
     review_by: 2099-01-01
+    subject: {("victim", "suspect", "unknown")[i]}
 """ for i in range(3)))
     store = LocalStore(tmp_path / "store")
     now = datetime.now(UTC)
@@ -381,16 +383,21 @@ accounts:
     lines = out.splitlines()
     assert lines[0].startswith("source health: 3 watched account(s)")
     assert "state" in lines[1] and "last success" in lines[1] and "failures" in lines[1]
-    row = {line.split()[0]: line for line in lines[2:5]}
+    # one subject category after another, under its heading: the suspect first, then the victim
+    assert [line for line in lines if line.startswith("[")] == [
+        "[Suspects]", "[Victims — safeguarding, not enforcement]", "[Subject category unknown or not recorded]"]
+    assert lines[3].startswith("mastodon:acct1@x.social") and lines[5].startswith("mastodon:acct0@x.social")
+    row = {line.split()[0]: line for line in lines[2:8] if not line.startswith("[")}
     assert " ok " in row["mastodon:acct0@x.social"]
     assert "MOVED" in row["mastodon:acct1@x.social"] and "REVIEW AUTHORISATION" in row["mastodon:acct1@x.social"]
     assert "never polled" in row["mastodon:acct2@x.social"]
     assert "new@y.social" in out and "What to do" in out
     assert main(["sources", "--store", str(tmp_path / "store"), "--watchlist", str(watchlist), "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [r["state"] for r in rows] == ["ok", "moved", "never_polled"]
-    assert rows[1]["review_authorisation"] is True and rows[1]["consecutive_failures"] == 1
-    assert SourceHealth.from_dict(rows[1]).moved_to == "new@y.social"
+    assert [(r["subject"], r["state"]) for r in rows] == [("suspect", "moved"), ("victim", "ok"),
+                                                          ("unknown", "never_polled")]
+    assert rows[0]["review_authorisation"] is True and rows[0]["consecutive_failures"] == 1
+    assert SourceHealth.from_dict(rows[0]).moved_to == "new@y.social"
 
 
 def test_bluesky_handle_taken_by_another_account_is_never_collected(tmp_path: Any, server: Any, connect: Any,
@@ -408,3 +415,26 @@ def test_bluesky_handle_taken_by_another_account_is_never_collected(tmp_path: An
     out, rec = poll(store, connect, clock, "bluesky", watched)
     assert out.status == "error" and rec.state == "renamed" and "now belongs to another account" in out.error
     assert sorted(store.list("posts/")) == stored                        # nothing of the other account stored
+
+
+def test_x_rename_is_reported_while_collection_goes_on_by_id(tmp_path: Any, server: Any, connect: Any,
+                                                              clock: FakeClock) -> None:
+    store = LocalStore(tmp_path)
+    account = first_account(server, connect, "x")
+    out, rec = poll(store, connect, clock, "x", account, token="replay-key")
+    assert rec.state == "ok"
+    server.rename_account("x", account, "fresh_handle")
+    server.add_post("x", "fresh_handle", {"text": "still here under a new name"})
+    clock.sleep(600)
+    out, rec = poll(store, connect, clock, "x", account, token="replay-key")
+    assert out.status == "ok" and out.posts == 1                           # collected by the cached user id
+    assert rec.state == "renamed" and rec.moved_to == "fresh_handle"
+    assert [c["after"] for c in out.health_changes] == ["renamed"] and "fresh_handle" in out.health_changes[0]["message"]
+    clock.sleep(600)
+    out, rec = poll(store, connect, clock, "x", account, token="replay-key")   # nothing new: no evidence either way
+    assert rec.state == "renamed" and out.health_changes == []
+    server.rename_account("x", "fresh_handle", account)
+    server.add_post("x", account, {"text": "back to the old name"})
+    clock.sleep(600)
+    out, rec = poll(store, connect, clock, "x", account, token="replay-key")
+    assert rec.state == "ok" and [c["after"] for c in out.health_changes] == ["ok"]

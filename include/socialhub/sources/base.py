@@ -26,6 +26,9 @@ class FetchResult:
     pages: int = 0
     notes: list[str] = field(default_factory=list)   # e.g. "stopped at max_pages", "reached look-back horizon"
     units: int = 0                # API quota units spent (YouTube Data API); 0 where there is no unit quota
+    # the account's handle as this poll saw it, when it differs from the watched one (a rename the
+    # platform follows by id, so collection goes on): "" = seen and unchanged, None = not seen
+    renamed_to: str | None = None
 
 
 @dataclass(slots=True)

@@ -169,6 +169,7 @@ class SourceHealth:
     moved_to: str = ""
     review_authorisation: bool = False
     review_reason: str = ""
+    subject: str = ""                        # the watchlist entry's subject category (socialhub.subjects)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -231,8 +232,11 @@ def assess(record: SourceHealth, now: datetime, settings: HealthSettings) -> Sou
 
 def update_health(previous: SourceHealth | None, platform: str, account: str, now: datetime, *,
                   ok: bool, posts: Iterable[Any] = (), error: BaseException | None = None, error_type: str = "",
-                  message: str = "", settings: HealthSettings | None = None) -> SourceHealth:
-    """The record after one poll (pure). ``ok`` with the posts stored, or the failure."""
+                  message: str = "", renamed_to: str | None = None,
+                  settings: HealthSettings | None = None) -> SourceHealth:
+    """The record after one poll (pure). ``ok`` with the posts stored, or the failure.
+    ``renamed_to`` is ``FetchResult.renamed_to``: a successful poll that saw the account under
+    another handle (X follows it by id) is ``renamed`` until a poll sees the watched handle again."""
     settings = settings or HealthSettings()
     rec = SourceHealth.from_dict(previous.to_dict()) if previous else SourceHealth(platform, account)
     stamp = utc_iso(now)
@@ -245,6 +249,15 @@ def update_health(previous: SourceHealth | None, platform: str, account: str, no
         rec.last_success = stamp
         rec.first_success = rec.first_success or stamp
         rec.consecutive_failures, rec.failure_kind, rec.failure_detail, rec.failure_since = 0, "", "", ""
+        by_poll = bool(rec.extra.get("renamed_by_poll"))
+        if renamed_to or (renamed_to is None and by_poll and rec.state == "renamed"):
+            if renamed_to:
+                rec.moved_to = renamed_to
+            if rec.state != "renamed":
+                rec.state, rec.since = "renamed", stamp
+            rec.extra = {**rec.extra, "renamed_by_poll": True}
+            return assess(rec, now, settings)
+        rec.extra = {k: v for k, v in rec.extra.items() if k != "renamed_by_poll"}
         rec.moved_to = ""
         if rec.state not in ("ok", "silent"):
             rec.state, rec.since = "ok", stamp
@@ -295,9 +308,15 @@ def describe(record: SourceHealth, settings: HealthSettings | None = None) -> st
     if record.state == "silent" and reference and last:
         days = max(days, (last - reference).days)
     what = what.format(days=days, to=f" (now {record.moved_to})" if record.moved_to else "")
-    since = (f" (silent since {record.since[:10]})" if record.state == "silent" else f" since {record.since[:10]}") \
-        if record.since else ""
-    text = f"The watched {record.platform} account {record.account} {what}{since}. What to do: {todo}."
+    day = record.since[:10]
+    text = f"The watched {record.platform} account {record.account} {what}"
+    if record.state == "silent" and day:
+        text += f" (silent since {day})."
+    elif record.state not in ("ok", "silent") and day:
+        text += f". Noticed on {day}."
+    else:
+        text += "."
+    text += f" What to do: {todo}."
     if record.state not in ("ok", "silent") and record.failure_detail:
         text += f" The platform said: {record.failure_detail[:200]}"
     return text
@@ -342,7 +361,7 @@ def load_health(store: Any, platform: str, account: str) -> SourceHealth | None:
 
 
 def record_poll(store: Any, entry: Any, now: datetime, *, ok: bool, posts: Iterable[Any] = (),
-                error: BaseException | None = None, auditor: Any = None,
+                error: BaseException | None = None, renamed_to: str | None = None, auditor: Any = None,
                 settings: HealthSettings | None = None) -> list[HealthChange]:
     """Update the account's record after a poll, store it atomically, audit each change and
     return the changes (for the notifier). ``entry`` is the ``WatchlistEntry``."""
@@ -352,27 +371,33 @@ def record_poll(store: Any, entry: Any, now: datetime, *, ok: bool, posts: Itera
     settings = settings or HealthSettings.from_env()
     previous = load_health(store, entry.platform, entry.account)
     current = update_health(previous, entry.platform, entry.account, now, ok=ok, posts=posts, error=error,
-                            settings=settings)
+                            renamed_to=renamed_to, settings=settings)
+    current.subject = str(getattr(entry, "subject", "") or "")
     store.put_state(health_key(entry.platform, entry.account), canonical_json(current.to_dict()))
     changes = health_changes(previous, current, settings)
     for change in changes:
         record(auditor, "source_health", entry.key, force=entry.force, justification=change.message,
                details={**change.to_dict(), "failure_kind": current.failure_kind,
                         "consecutive_failures": current.consecutive_failures,
-                        "authorisation_ref": entry.authorisation_ref})
+                        "authorisation_ref": entry.authorisation_ref, "subject": current.subject or None})
     return changes
 
 
 def health_table(store: Any, entries: Iterable[Any], now: datetime,
                  settings: HealthSettings | None = None) -> list[SourceHealth]:
-    """One record per watchlist entry, assessed at ``now`` (never polled: state "never polled")."""
+    """One record per watchlist entry, assessed at ``now`` (never polled: state "never polled"),
+    one subject category after another (suspects, then the safeguarding groups, then unknown:
+    never mixed, as every list of accounts in the hub)."""
+    from socialhub import subjects
+
     settings = settings or HealthSettings.from_env()
     rows = []
     for entry in entries:
         rec = load_health(store, entry.platform, entry.account)
-        rows.append(assess(rec, now, settings) if rec else SourceHealth(entry.platform, entry.account,
-                                                                         state="never_polled"))
-    return rows
+        row = assess(rec, now, settings) if rec else SourceHealth(entry.platform, entry.account, state="never_polled")
+        row.subject = subjects.normalise(getattr(entry, "subject", None))
+        rows.append(row)
+    return sorted(rows, key=lambda r: subjects.rank(r.subject))   # stable: watchlist order within a category
 
 
 __all__ = ["ACCOUNT_STATES", "FAILURE_KINDS", "STATES", "HealthChange", "HealthSettings", "SourceHealth", "assess",

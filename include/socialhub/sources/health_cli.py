@@ -36,10 +36,16 @@ def format_health(rows: list[SourceHealth], settings: HealthSettings) -> list[st
     cells = [[_cell(r, k) for k, _ in COLUMNS] for r in rows]
     widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, (_, h) in enumerate(COLUMNS)]
     widths[0] = min(widths[0], 48)
+    from socialhub import subjects
+
     lines = [f"source health: {len(rows)} watched account(s); silent after {settings.silent_days} days, "
              f"review authorisation after {settings.review_days} days gone or silent",
              "  ".join(h.ljust(widths[i]) for i, (_, h) in enumerate(COLUMNS)).rstrip()]
-    for c in cells:
+    group = None
+    for rec, c in zip(rows, cells, strict=True):   # one subject category after another, under its heading
+        if rec.subject != group:
+            group = rec.subject
+            lines.append(f"[{subjects.group_title(group)}]")
         lines.append("  ".join((v if len(v) <= widths[i] else v[:widths[i] - 1] + "…").ljust(widths[i])
                                for i, v in enumerate(c)).rstrip())
     attention = [r for r in rows if r.state not in ("ok", "never_polled") or r.review_authorisation]

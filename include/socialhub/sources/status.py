@@ -76,16 +76,29 @@ def check_posts(posts: Iterable[Mapping[str, Any]], connector_for: Callable[[str
     """Check stored posts (dicts with ``platform``, ``post_id``, ``account``, ``url``) in order, one
     connector per platform from ``connector_for(platform)`` (e.g. the collection DAG's factory).
     Never raises for one post: a platform whose connector cannot be built, or a check that
-    raises anything unexpected, gives ``error`` for that post and the others are still checked."""
+    raises anything unexpected, gives ``error`` for that post and the others are still checked.
+    Once a platform answers ``RateLimited`` (beyond what the client may wait), its remaining posts
+    are ``error`` without a request: checks are not worth hammering a limit for."""
     connectors: dict[str, Any] = {}
+    paused: dict[str, PostStatus] = {}      # platform -> the rate-limited answer that paused it
     results: list[PostStatus] = []
     for post in posts:
         platform = str(post.get("platform") or "")
         ref = PostRef.of(post)
+        if platform in paused:   # rate limited: the rest of this platform waits for the next run
+            first = paused[platform]
+            results.append(PostStatus(platform, ref.post_id, "error", "not checked: the platform rate limited this "
+                                      "run", first.checked_at, None, {"error_type": "RateLimited",
+                                                                      **{k: v for k, v in first.evidence.items()
+                                                                         if k == "retry_at"}}))
+            continue
         try:
             if platform not in connectors:
                 connectors[platform] = connector_for(platform)
-            results.append(connectors[platform].check_post(post))
+            result = connectors[platform].check_post(post)
+            results.append(result)
+            if result.evidence.get("error_type") == "RateLimited":
+                paused[platform] = result
         except Exception as exc:  # noqa: BLE001 - one post's trouble never stops a re-check run
             results.append(PostStatus(platform or "?", ref.post_id or "?", "error",
                                       f"not checked: {type(exc).__name__}: {str(exc)[:200]}", checked_at, None,

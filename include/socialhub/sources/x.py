@@ -371,7 +371,17 @@ class XConnector(Connector):
         new_cursor: dict[str, Any] = {"user_id": user_id, "username": username, "since_id": newest}
         if new_gaps:
             new_cursor["gaps"] = new_gaps
-        return FetchResult(posts=posts, raw_items=raw_items, cursor=new_cursor, pages=pages, notes=notes)
+        return FetchResult(posts=posts, raw_items=raw_items, cursor=new_cursor, pages=pages, notes=notes,
+                           renamed_to=self._renamed_to(account, includes.users.get(str(user_id))))
+
+    def _renamed_to(self, account: str, user: dict[str, Any] | None) -> str | None:
+        """The timeline is read by the cached user id, so a renamed account keeps being collected;
+        its current ``username`` (in ``includes.users``) tells the watchlist's handle is stale."""
+        _, watched = self.parse_account(account)
+        current = s(d(user).get("username"))
+        if not watched or not current:
+            return None
+        return "" if current.lower() == watched.lower() else current
 
     def _page(self, http: HttpClient, account: str, user_id: str, params: dict[str, Any],
               includes: Includes) -> Page[str]:
