@@ -441,6 +441,99 @@ def print_register(store: Any) -> None:
     print("\n".join(format_register(register, now(demo=True).date())))
 
 
+#: what the follow-up stage does on the replay: the platform removes what was referred, suspends one
+#: account and renames another (``platform``, ``account``, ``new name``)
+SUSPEND = ("x", "millbrook_fc")
+RENAME = ("bluesky", "eastgate-voices.hubdemo.example", "eastgate-voices-2.hubdemo.example")
+#: the follow-up runs this much later (``SOCIALHUB_NOW`` for its Airflow runs): the first re-check is due 1 h
+#: after a referral
+LATER = "+2h"
+
+
+def followup(project: Path, home: Path, data_dir: Path, store: Any, inputs: Any, conns: dict[str, str], base: Path,
+             log_file: Path, step: Any) -> None:
+    """After the review: the platforms act (a referred post removed, an account suspended, one renamed),
+    then two hours later a collection run and the referral re-check run (``airflow dags test``), and
+    what they found: the referrals open, removed and escalated, and ``socialhub sources``."""
+    from socialhub.referrals.register import all_referrals
+    from socialhub.replay.server import ReplayServer
+
+    referrals = [r for r in all_referrals(store) if r.is_open]
+    with ReplayServer(inputs.data, now=_replay_clock(base)).start() as replay:
+        removed = []
+        for ref in referrals:
+            try:
+                replay.remove_post(str(ref.record.get("platform")), str(ref.record.get("post_id")))
+                removed.append(ref.referral_id)
+            except (KeyError, ValueError):
+                continue                      # a post the replay does not serve (own demo data)
+        done = []
+        for platform, account, *rest in (SUSPEND, RENAME):
+            try:
+                (replay.rename_account(platform, account, rest[0]) if rest else
+                 replay.suspend_account(platform, account))
+                done.append(f"{platform}:{account} {'renamed to ' + rest[0] if rest else 'suspended'}")
+            except (KeyError, ValueError):
+                continue
+        step(f"the platforms act: {len(removed)} referred post(s) removed; " + "; ".join(done)
+             + f"; then, {LATER[1:]} later (SOCIALHUB_NOW={LATER}), a collection run and the referral re-check")
+        env = quiet_env(airflow_env(project, home, data_dir, {
+            **conns, "SOCIALHUB_NOW": LATER,
+            **{f"AIRFLOW_CONN_SOCIALHUB_{p.upper()}": json.dumps({"conn_type": "http",
+                                                                   "extra": {"base_url": replay.base_url(p)}})
+               for p in replay.platforms()}}))
+        for dag_id in ("socialhub_collect", "socialhub_recheck"):
+            step(f"running DAG {dag_id} (airflow dags test)")
+            if run_airflow(["dags", "test", dag_id], env, log_file).returncode:
+                step(f"DAG {dag_id} FAILED; see {log_file}")
+                return
+    print(format_followup(store))
+
+
+def format_followup(store: Any) -> str:
+    from socialhub.referrals.register import all_referrals
+
+    refs = all_referrals(store)
+    title = "after the referral (socialhub_recheck, socialhub sources)"
+    lines = ["", title, "=" * len(title)]
+    removed = [r for r in refs if r.outcome == "removed"]
+    lines.append(f"referrals:              {len(refs)} ({sum(1 for r in refs if r.is_open)} open, {len(removed)} "
+                 f"removed, {sum(1 for r in refs if r.escalated)} escalated)")
+    for r in removed:
+        ttr = r.time_to_removal
+        lines.append(f"  removed:              {r.referral_id} ({r.record.get('platform')}, {r.record.get('category')}): "
+                     f"found removed {r.removed_at}, "
+                     f"{'time to removal ' + _duration(ttr) if ttr is not None else 'time to removal unknown'}")
+    from socialhub.cli import main as cli
+
+    sys.stdout.write("\n".join(lines) + "\n\nsocialhub sources (accounts that are not ok):\n")
+    sys.stdout.flush()
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        cli(["sources", "--store", str(store.root)])
+    keep: list[str] = []
+    heading = ""
+    for n, line in enumerate(buf.getvalue().splitlines()):
+        if n < 2 or line.startswith("  "):                  # the title, the column names, the messages
+            keep.append(line)
+        elif line.startswith("["):                           # a subject category: shown with its rows only
+            heading = line
+        elif line and not re.search(r"\s{2}ok\s{2}", line):
+            if heading:
+                keep.append(heading)
+                heading = ""
+            keep.append(line)
+    return "\n".join(keep)
+
+
+def _duration(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+
+
 def _run_demo(*, fresh: bool = False, project_dir: Path | None = None, review: bool = True,
              inputs: DemoInputs | None = None) -> int:
     from socialhub.models import utc_iso
@@ -498,6 +591,7 @@ def _run_demo(*, fresh: bool = False, project_dir: Path | None = None, review: b
                                  **protection}
         if inputs.watchlist:
             conns["SOCIALHUB_WATCHLIST"] = str(inputs.watchlist)
+        conns_base = dict(conns)
         conns |= {f"AIRFLOW_CONN_SOCIALHUB_{p.upper()}": json.dumps({"conn_type": "http",
                                                                     "extra": {"base_url": replay.base_url(p)}})
                  for p in replay.platforms()}
@@ -527,6 +621,7 @@ def _run_demo(*, fresh: bool = False, project_dir: Path | None = None, review: b
         reviewed = run_review_demo(project, home, data_dir, env, step=step)
         events = [e for e in AuditLog(store).events() if int(e.get("seq", -1)) >= first_event]
         print(format_review_summary(reviewed, store.root, events))
+    followup(project, home, data_dir, store, inputs, conns_base, base, log_file, step)
     if process and process.get("shadow"):
         step("the shadow version against the live one and the officers' decisions: socialhub shadow report")
         sys.stdout.flush()

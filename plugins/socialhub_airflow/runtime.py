@@ -211,8 +211,22 @@ def collect(shard: dict[str, Any]) -> list[dict[str, Any]]:
     from socialhub.collect import collect_shard
 
     cfg, st, at = settings(), store(), now()
-    full = shard_entries(shard, watchlist(st), at.date())
-    return collect_shard(st, full, connector_factory(cfg), at, auditor(st))
+    wl = watchlist(st)
+    full = shard_entries(shard, wl, at.date())
+    outcomes = collect_shard(st, full, connector_factory(cfg), at, auditor(st))
+    changes = [ch for o in outcomes for ch in (o.get("health_changes") or [])]
+    if changes:
+        from socialhub.alerts.routing import Routing
+        from socialhub.sources.health_notify import notify_health_changes
+        from socialhub_airflow.hooks import get_alert_sink
+
+        notify_health_changes(changes, {e.key: e for e in wl.accounts}, sink=get_alert_sink(cfg.data_dir / "outbox"),
+                              routing=Routing.load(cfg.routing))
+    # XCom: the changes' kinds only (their messages name the account: they went to the team's channel)
+    for o in outcomes:
+        o["health_changes"] = [{"change": ch.get("change"), "after": ch.get("after")}
+                               for ch in o.get("health_changes") or []]
+    return outcomes
 
 
 def finish_collection(outcome_lists: list[Any], run_id: str) -> dict[str, Any]:
