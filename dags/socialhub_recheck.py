@@ -38,7 +38,7 @@ def socialhub_recheck():
     for platform in PLATFORMS:
 
         @task(task_id=f"recheck_{platform}", pool=f"socialhub_{platform}")
-        def recheck(platform: str) -> dict:
+        def recheck(platform: str):
             from socialhub_airflow import runtime
 
             return runtime.recheck(platform)
