@@ -182,7 +182,8 @@ def test_update_records_the_platforms_reply_and_every_change_is_audited(store, a
     assert updates[0]["details"]["ticket"] == "MSTDN-77" and updates[0]["force"] == "met"
     assert updates[-1]["details"]["time_to_removal_seconds"] == 48 * 3600
     # reading is recorded too
-    assert main(["referral", "show", rid, "--why", "case review", "--by", "DS Reader", *base]) == 0
+    assert main(["referral", "show", "https://x.social/@acct/2", "--why", "case review", "--by", "DS Reader",
+                 *base]) == 0
     shown = capsys.readouterr().out
     assert "removed: violent speech" in shown and "notice:" in shown and "MSTDN-77" in shown
     assert main(["referral", "list", "--json", *base]) == 0

@@ -251,7 +251,7 @@ def register(sub: Any) -> None:
     ls.set_defaults(func=cmd_list)
     sh = rsub.add_parser("show", help="one referral: record, notice and status history (recorded: who, why)")
     common(sh)
-    sh.add_argument("referral", metavar="ID", help="referral id (ref-...), alert id, or platform:post_id")
+    sh.add_argument("referral", metavar="ID", help="referral id (ref-...), alert id, post URL, or platform:post_id")
     sh.add_argument("--why", metavar="TEXT", help="why you are looking (recorded; default: $SOCIALHUB_WHY)")
     sh.add_argument("--json", action="store_true")
     sh.set_defaults(func=cmd_show)
@@ -261,7 +261,7 @@ def register(sub: Any) -> None:
                                      "changes: open -> acknowledged/removed/restricted/rejected/still_online/"
                                      "unavailable/closed, ...; closed is final (see docs/review.md).")
     common(up)
-    up.add_argument("referral", metavar="ID", help="referral id (ref-...), alert id, or platform:post_id")
+    up.add_argument("referral", metavar="ID", help="referral id (ref-...), alert id, post URL, or platform:post_id")
     up.add_argument("--status", choices=STATUSES, help="the new status (default: unchanged: a ticket or note only)")
     up.add_argument("--ticket", help="the platform's ticket or case id")
     up.add_argument("--decision", metavar="TEXT", help="the platform's decision, in its words")

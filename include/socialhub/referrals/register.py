@@ -304,7 +304,7 @@ def list_open_referrals(store: ObjectStore) -> list[Referral]:
 
 
 def find_referral(store: ObjectStore, ident: str) -> Referral:
-    """A referral by its id, its alert id or ``platform:post_id``."""
+    """A referral by its id, its alert id, its post's URL or ``platform:post_id``."""
     from socialhub.alerts.model import is_alert_id
 
     ident = ident.strip()
@@ -315,10 +315,15 @@ def find_referral(store: ObjectStore, ident: str) -> Referral:
             if ref.record.get("alert_id") == ident.lower():
                 return ref
         raise ReferralError(f"alert {ident} has no referral in the register")
+    if ident.startswith(("http://", "https://")):
+        for ref in all_referrals(store):
+            if ref.record.get("url") == ident:
+                return ref
+        raise ReferralError(f"no referral in the register is about {ident}")
     platform, _, post_id = ident.partition(":")
     if platform and post_id:
         return get_referral(store, referral_id_for(platform, post_id))
-    raise ReferralError(f"{ident!r} is not a referral id, an alert id or platform:post_id")
+    raise ReferralError(f"{ident!r} is not a referral id, an alert id, a post URL or platform:post_id")
 
 
 # ------------------------------------------------------------------------------------------ writing
