@@ -314,3 +314,24 @@ def test_without_a_register_the_report_says_what_decides(tmp_path, monkeypatch):
                           audit_keys=None)
     table = next(t for t in report.tables if t.name == "authorisation_register")
     assert table.rows == [] and "review-by date alone decides" in table.empty
+
+
+def test_socialhub_sources_says_which_accounts_are_not_collected_and_why(pipeline, capsys):
+    st, clock = pipeline
+    assert _grant(st) == 0
+    assert len([o for s in runtime.plan("mastodon") for o in runtime.collect(s)]) == 2
+    assert _cli(st, "cancel", "DS-2026-0007", "--officer", "Jane Example", "--rank", "Supt", "--why",
+                "Operation closed: charges laid.", "--on", "2026-10-05") == 0
+    capsys.readouterr()
+    from socialhub import clock as clock_mod
+
+    clock_mod_now = clock_mod.now
+    try:
+        clock_mod.now = lambda demo=False: clock["now"]            # the CLI's clock, on the test's day
+        assert main(["sources", "--store", str(st.root)]) == 0
+    finally:
+        clock_mod.now = clock_mod_now
+    out = capsys.readouterr().out
+    assert "mastodon:a@x.social" in out and "NOT COLLECTED" in out
+    assert ("mastodon:a@x.social: not collected: authorisation DS-2026-0007 was cancelled on 2026-10-05 by Supt "
+            "Jane Example: Operation closed: charges laid.") in out

@@ -32,8 +32,13 @@ def _cell(rec: SourceHealth, key: str) -> str:
         value.replace("_", " ") or "-")
 
 
-def format_health(rows: list[SourceHealth], settings: HealthSettings) -> list[str]:
-    cells = [[_cell(r, k) for k, _ in COLUMNS] for r in rows]
+def format_health(rows: list[SourceHealth], settings: HealthSettings,
+                  not_collected: dict[str, str] | None = None) -> list[str]:
+    """The table; ``not_collected`` (key -> why) marks the entries collection skips today (an
+    authorisation lapsed, expired or cancelled), whose "never polled" or old state says nothing."""
+    not_collected = not_collected or {}
+    cells = [[("NOT COLLECTED" if k == "state" and r.key in not_collected else _cell(r, k)) for k, _ in COLUMNS]
+             for r in rows]
     widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, (_, h) in enumerate(COLUMNS)]
     widths[0] = min(widths[0], 48)
     from socialhub import subjects
@@ -48,9 +53,11 @@ def format_health(rows: list[SourceHealth], settings: HealthSettings) -> list[st
             lines.append(f"[{subjects.group_title(group)}]")
         lines.append("  ".join((v if len(v) <= widths[i] else v[:widths[i] - 1] + "…").ljust(widths[i])
                                for i, v in enumerate(c)).rstrip())
-    attention = [r for r in rows if r.state not in ("ok", "never_polled") or r.review_authorisation]
+    attention = [r for r in rows if r.state not in ("ok", "never_polled") or r.review_authorisation
+                 or r.key in not_collected]
     for rec in attention:
-        lines.append(f"  {rec.key}: {describe(rec, settings)}")
+        lines.append(f"  {rec.key}: " + (f"not collected: {not_collected[rec.key]}" if rec.key in not_collected
+                                         else describe(rec, settings)))
     if not attention:
         lines.append("every account is being collected normally")
     return lines
@@ -60,18 +67,24 @@ def cmd_sources(args: argparse.Namespace) -> int:
     from socialhub.cli import _open_store
     from socialhub.clock import now
     from socialhub.config import Settings
+    from socialhub.governance.authorisations import load_register
     from socialhub.watchlist import load_watchlist
 
     store = _open_store(args.store)
-    path = Path(args.watchlist) if args.watchlist else Settings.from_env().watchlist
-    entries = load_watchlist(path).accounts
+    cfg = Settings.from_env()
+    path = Path(args.watchlist) if args.watchlist else cfg.watchlist
+    wl = load_watchlist(path).with_register(load_register(store, cfg.authorisations))
+    entries = wl.accounts
     settings = HealthSettings.from_env()
-    rows = health_table(store, entries, now(), settings)
+    at = now()
+    rows = health_table(store, entries, at, settings)
+    skipped = {e.key: wl.why_not(e, at.date()) for e in wl.authorised(at.date())[1]}
     if args.json:
         for rec in rows:
-            print(json.dumps({**rec.to_dict(), "message": describe(rec, settings)}, ensure_ascii=False, sort_keys=True))
+            print(json.dumps({**rec.to_dict(), "message": describe(rec, settings),
+                              "not_collected": skipped.get(rec.key)}, ensure_ascii=False, sort_keys=True))
         return 0
-    print("\n".join(format_health(rows, settings)))
+    print("\n".join(format_health(rows, settings, skipped)))
     return 0
 
 
