@@ -102,7 +102,7 @@ def test_the_demo_summary_sample_shows_only_lines_the_demo_prints() -> None:
     assert block, "README's Quickstart has no demo summary sample"
     source = "".join((ROOT / "include" / "socialhub" / f).read_text()
                      for f in ("demo.py", "review/demo.py", "audit/outcomes.py", "reclassify/report.py",
-                               "explain/report.py"))
+                               "explain/report.py", "governance/cli.py", "sources/health_cli.py"))
     labels = re.findall(r"^[ ]*([a-z][\w '()/-]*?:)[ ]+\S", block.group(1), re.M)
     assert len(labels) >= 12, labels
     # a label with run-specific words in brackets ("not collected (authorisation X lapsed D):") is

@@ -56,7 +56,7 @@ def format_register(register: Any, today: date) -> list[str]:
               str(r[k]) or "-" for k, _ in COLUMNS] for r in rows]
     widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, (_, h) in enumerate(COLUMNS)]
     widths[-1] = min(widths[-1], 40)
-    lines = [f"authorisation register on {today}: {len(rows)} authorisation(s)",
+    lines = [f"authorisation register: {len(rows)} authorisation(s) as of {today}",
              "  ".join(h.ljust(widths[i]) for i, (_, h) in enumerate(COLUMNS))]
     for c in cells:
         lines.append("  ".join((v if len(v) <= widths[i] else v[:widths[i] - 1] + "…").ljust(widths[i])
