@@ -173,6 +173,40 @@ def test_pipeline_on_s3_and_slack_alerts_each_item_once(runner, moto_endpoint, b
         plan = next(json.loads(r[3]) for r in xcoms if r[1] == "plan_mastodon" and r[3] not in ("[]", "null"))
         assert set(plan[0]) == {"platform", "index", "accounts"} and plan[0]["accounts"][0].startswith("mastodon:")
 
+        # after a referral (an officer's decision, made here in-process): the platform removes the post, and
+        # the re-check DAG, run by Airflow as if two hours later, finds it removed and closes the referral
+        # with its time to removal (shares this test's Airflow set-up)
+        from datetime import UTC, datetime
+
+        from socialhub.alerts.routing import Routing
+        from socialhub.alerts.sinks import OutboxSink
+        from socialhub.models import utc_iso
+        from socialhub.referrals import register as reg
+        from socialhub.review.actions import act_on_decision
+        from socialhub.review.model import REFER, Decision
+
+        alert_id = next(e["object"].removeprefix("alert:") for e in alert_events
+                        if e["details"].get("post", "").startswith("mastodon:"))
+        decided = Decision(alert_id=alert_id, option=REFER, justification="Threat to a named rival; refer.",
+                           responded_at=utc_iso(datetime.now(UTC)), timed_out=False, response_seconds=60,
+                           responded_by={"id": "pc-e2e", "name": "PC E2E"}, review_task={})
+        out = act_on_decision(audit_store, decided, sink=OutboxSink(tmp_path / "outbox"),
+                              routing=Routing.from_dict({"version": 1, "platform_team": "#platform", "default": {
+                                  "on_duty": "#on-duty", "escalation": "#escalation"}}), now=datetime.now(UTC))
+        referral = reg.get_referral(audit_store, out["referral_id"])
+        replay.remove_post("mastodon", str(referral.record["post_id"]))
+        runner.extra_env["SOCIALHUB_NOW"] = "+2h"
+        try:
+            proc = runner.dags_test("socialhub_recheck")
+        finally:
+            del runner.extra_env["SOCIALHUB_NOW"]
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-3000:]
+        referral = reg.get_referral(audit_store, out["referral_id"])
+        assert referral.outcome == "removed" and not referral.is_open, referral.to_dict()
+        assert 2 * 3600 - 60 <= (referral.time_to_removal or 0) <= 2 * 3600 + 600
+        assert [e["kind"] for e in referral.events] == ["check", "close"]
+        assert referral.events[0]["http_status"] == 404
+
         # credentials never reach the logs, task output, alerts or stored objects
         secrets = (SLACK_TOKEN, S3_SECRET, PLATFORM_TOKEN)
         outputs = {"airflow logs and task output": runner.log_file.read_text(),
