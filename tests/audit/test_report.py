@@ -267,7 +267,7 @@ def test_cli_writes_the_files_and_audits_the_report(filled, tmp_path, capsys):
     assert ev["actor"] == {"kind": "person", "name": "A. Auditor", "via": "cli"}
     assert ev["details"]["from"] == str(day - timedelta(days=7)) and ev["details"]["to"] == str(day)
     written = {p.name: sha256_hex(p.read_bytes()) for p in (tmp_path / "out").iterdir()}
-    assert ev["hashes"] == written and len(written) == 22   # report.html, summary.csv and 20 tables (bias_audit, authorisation_register, authorisation_changes, the three referral tables included)
+    assert ev["hashes"] == written and len(written) == 23   # report.html, summary.csv and 21 tables (bias_audit, authorisation_register, authorisation_changes, source_health, the three referral tables included)
     assert verify_chain(store).ok
 
 

@@ -438,3 +438,30 @@ def test_x_rename_is_reported_while_collection_goes_on_by_id(tmp_path: Any, serv
     clock.sleep(600)
     out, rec = poll(store, connect, clock, "x", account, token="replay-key")
     assert rec.state == "ok" and [c["after"] for c in out.health_changes] == ["ok"]
+
+
+def test_the_auditors_report_shows_each_accounts_source_health(tmp_path):
+    """The auditors see what `socialhub sources` shows: a watched account gone from the platform,
+    its state, since when and what to do, and the change counted in the period."""
+    from datetime import UTC, datetime
+
+    from socialhub.audit.chain import AuditLog, Auditor
+    from socialhub.audit.report import build_report
+    from socialhub.collect import collect_account
+    from socialhub.storage import LocalStore
+    from tests.core.test_collect import NOW, FakeMastodon, entry
+
+    store = LocalStore(tmp_path / "store")
+    gone, fine = entry(1), entry(2)
+    auditor = Auditor(AuditLog(store), {"kind": "task", "task_id": "collect"})
+    collect_account(store, fine, FakeMastodon({fine.account: [1]}), NOW, auditor)
+    collect_account(store, gone, FakeMastodon({gone.account: [1]}), NOW, auditor)
+    collect_account(store, gone, FakeMastodon({}, fail={gone.account}), NOW.replace(hour=13), auditor)
+    day = datetime.now(UTC).date()          # the audit events carry the wall clock
+    report = build_report(store, start=day, end=day, watchlist=[fine, gone], now=NOW.replace(hour=14),
+                          audit_keys=None)
+    table = next(t for t in report.tables if t.name == "source_health")
+    rows = {r["account"]: r for r in table.rows}
+    assert rows[fine.key]["state"] == "ok" and rows[fine.key]["what_to_do"] == ""
+    assert rows[gone.key]["state"] == "not found" and rows[gone.key]["changes"] == 1
+    assert "review the watchlist entry" in rows[gone.key]["what_to_do"]

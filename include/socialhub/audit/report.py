@@ -669,6 +669,42 @@ def _watchlist_entries(store: ObjectStore, watchlist: Any, sources: list[str]) -
     return None
 
 
+def _source_health_table(store: ObjectStore, wl_entries: list[dict[str, Any]] | None, force: str | None,
+                         now: datetime, by_action: Mapping[str, list[dict[str, Any]]]) -> Table:
+    """Each watched account's source health now (``socialhub sources``), and its changes in the period."""
+    from types import SimpleNamespace
+
+    from socialhub.sources.health import HealthSettings, describe, health_table
+
+    settings = HealthSettings.from_env()
+    entries = [SimpleNamespace(platform=e.get("platform"), account=e.get("account"), subject=e.get("subject"))
+               for e in wl_entries or [] if not force or e.get("force") == force]
+    changes: dict[str, int] = {}
+    for ev in by_action.get("source_health", []):
+        changes[str(ev.get("object", ""))] = changes.get(str(ev.get("object", "")), 0) + 1
+    rows = []
+    for rec in health_table(store, entries, now, settings):
+        rows.append({"account": rec.key, "state": rec.state.replace("_", " "), "since": _fmt_time(rec.since),
+                     "last_success": _fmt_time(rec.last_success), "last_post": _fmt_time(rec.last_post_at),
+                     "failures": rec.consecutive_failures,
+                     "review": "review authorisation" if rec.review_authorisation else "",
+                     "changes": changes.get(rec.key, 0),
+                     "what_to_do": "" if rec.state in ("ok", "never_polled") and not rec.review_authorisation
+                     else describe(rec, settings), **_subject_cells(rec.subject)})
+    return Table(
+        "source_health", "Source health of the watched accounts",
+        "Each watched account's state as collection last found it (ok, silent, renamed, moved, suspended, deleted, "
+        f"private, not found, failing), since when, its last successful poll and post, and the state changes in the "
+        f"period (each told once to the owning team). 'Review authorisation': gone or silent for "
+        f"{settings.review_days} days or more." + GROUPED_INTRO,
+        [Column("account", "Account"), Column("subject", "Subject", html=False), Column("state", "State"),
+         Column("since", "Since"), Column("last_success", "Last success"), Column("last_post", "Last post"),
+         Column("failures", "Failures", True), Column("changes", "Changes in period", True),
+         Column("review", "Review"), Column("what_to_do", "What to do", html=False)],
+        _by_subject(rows), "No watchlist was available to the report." if wl_entries is None
+        else "No watched account in this scope.", group="subject_group")
+
+
 def _register_tables(store: ObjectStore, register: Any, by_action: Mapping[str, list[dict[str, Any]]],
                      wl_entries: list[dict[str, Any]] | None, force: str | None, today: date,
                      warnings: list[str], sources: list[str]) -> list[Table]:
@@ -1270,6 +1306,7 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
         w_rows, "No watchlist was available to the report." if wl_entries is None
         else "No watchlist entry for this scope.", group="subject_group"))
     tables += _register_tables(store, authorisations, by_action, wl_entries, force, today, warnings, sources)
+    tables.append(_source_health_table(store, wl_entries, force, now, by_action))
 
     # --- classifier versions
     c_rows, p_rows = _classifier_rows(store, events, by_action)
