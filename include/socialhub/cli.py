@@ -586,6 +586,7 @@ def build_parser() -> argparse.ArgumentParser:
     _register("socialhub.reclassify.cli", sub)
     _register("socialhub.governance.cli", sub)
     _register("socialhub.governance.schedule", sub)
+    _register("socialhub.sources.limits", sub)
     _register("socialhub.review.bundle_cli", sub)
     _register("socialhub.referrals.cli", sub)
     _register("socialhub.sources.health_cli", sub)
