@@ -113,15 +113,14 @@ def _fetch_not_allowed(platform: str, account: str, base_url: str, watchlist_pat
         pass
     from socialhub.clock import now
     from socialhub.config import Settings
-    from socialhub.governance.authorisations import load_register
-    from socialhub.watchlist import WatchlistEntry, identity, load_watchlist
+    from socialhub.governance.authorisations import governed_watchlist
+    from socialhub.watchlist import WatchlistEntry, identity
 
     cfg = Settings.from_env()
     path = Path(watchlist_path) if watchlist_path else cfg.watchlist
-    wl = load_watchlist(path)
     store_root = os.environ.get("SOCIALHUB_STORE") or str(cfg.data_dir / "store")
     store = _open_store(store_root) if "://" in store_root or Path(store_root).is_dir() else None
-    wl.with_register(load_register(store, cfg.authorisations))
+    wl = governed_watchlist(store, path)
     wanted = identity(WatchlistEntry.model_construct(platform=platform, account=account))
     today = now().date()
     for entry in wl.accounts:

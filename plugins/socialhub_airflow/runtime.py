@@ -98,12 +98,9 @@ def connector_factory(cfg: Settings) -> Any:
 def watchlist(st: Any = None) -> Any:
     """The watchlist, judged against the authorisation register (the file ``SOCIALHUB_AUTHORISATIONS``
     and the store's records) when there is one; with none, its review-by dates alone decide."""
-    from socialhub.governance.authorisations import load_register
-    from socialhub.watchlist import load_watchlist
+    from socialhub.governance.authorisations import governed_watchlist
 
-    cfg = settings()
-    st = st if st is not None else store()
-    return load_watchlist(cfg.watchlist).with_register(load_register(st, cfg.authorisations))
+    return governed_watchlist(st if st is not None else store())
 
 
 def _plan(platform: str | None = None) -> Any:

@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import calendar
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -262,12 +261,21 @@ class Register:
         self.records = records
         self.policy = policy or Policy()
         self.sources = sources or {}
+        self._identities: dict[str, frozenset[str]] = {}
 
     def __len__(self) -> int:
         return len(self.records)
 
     def get(self, reference: str) -> Authorisation | None:
         return self.records.get(reference)
+
+    def _covered(self, auth: Authorisation) -> frozenset[str]:
+        """The identities of the accounts ``auth`` covers, worked out once per register (the plan asks
+        for every watchlist entry, on every run)."""
+        found = self._identities.get(auth.reference)
+        if found is None:
+            found = self._identities[auth.reference] = frozenset(_account_identity(a) for a in auth.accounts)
+        return found
 
     def cover(self, reference: str, key: str, today: date) -> Cover:
         auth = self.records.get(reference)
@@ -283,8 +291,7 @@ class Register:
                                 "(renew it before expiry, or grant a new one)", status)
         if status == "not_yet_in_force":
             return Cover(False, f"authorisation {reference} is granted from {auth.granted_on} only", status)
-        ident = _account_identity(key)
-        if ident not in {_account_identity(a) for a in auth.accounts}:
+        if _account_identity(key) not in self._covered(auth):
             return Cover(False, f"authorisation {reference} does not cover {key} (it names "
                                 f"{len(auth.accounts)} other account(s))", "not_covered")
         return Cover(True, "", status)
@@ -429,6 +436,19 @@ def load_register(store: ObjectStore | None, path: str | Path | None) -> Registe
     return Register(records, policy, sources)
 
 
+def governed_watchlist(store: ObjectStore | None, watchlist_path: str | Path | None = None,
+                       register_path: str | Path | None | Literal["env"] = "env") -> Any:
+    """The watchlist (``watchlist_path``, default the configured one) judged against the register: the
+    file ``register_path`` (``"env"``: ``SOCIALHUB_AUTHORISATIONS``) and the records in ``store``.
+    Every place that decides whether an account may be read uses this one."""
+    from socialhub.config import Settings
+    from socialhub.watchlist import load_watchlist
+
+    cfg = Settings.from_env()
+    wl = load_watchlist(watchlist_path or cfg.watchlist)
+    return wl.with_register(load_register(store, cfg.authorisations if register_path == "env" else register_path))
+
+
 # -- changes through the CLI -------------------------------------------------------------------------
 def record_change(store: ObjectStore, register: Register | None, reference: str, op: str, body: dict[str, Any],
                   *, auditor: Any = None, actor_name: str = "") -> Authorisation:
@@ -475,9 +495,6 @@ def record_change(store: ObjectStore, register: Register | None, reference: str,
     return auth
 
 
-def covered_keys(register: Register, refs: Iterable[str]) -> set[str]:
-    return {a for r in refs if (auth := register.get(r)) for a in auth.accounts}
-
-
 __all__ = ["Authorisation", "Cancellation", "Cover", "DIRECTED", "OVERT", "Officer", "Policy", "RANKS", "Register",
-           "Renewal", "Review", "add_months", "load_register", "parse_file", "rank_level", "record_change"]
+           "Renewal", "Review", "add_months", "governed_watchlist", "load_register", "parse_file", "rank_level",
+           "record_change"]

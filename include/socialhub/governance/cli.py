@@ -98,12 +98,17 @@ def cmd_due(args: argparse.Namespace) -> int:
     return 0
 
 
+def _existing(register: Any, reference: str) -> Any:
+    auth = register.get(reference) if register is not None else None
+    if auth is None:
+        raise ConfigError(f"authorisation {reference!r} is not in the register",
+                          hint="list the references with `socialhub authorisations list`")
+    return auth
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     _store, register = _open(args)
-    auth = register.get(args.reference) if register is not None else None
-    if auth is None:
-        raise ConfigError(f"authorisation {args.reference!r} is not in the register",
-                          hint="list the references with `socialhub authorisations list`")
+    auth = _existing(register, args.reference)
     today = _today(args)
     out = auth.model_dump(mode="json") | {
         "status": auth.status(today, register.policy), "expiry": auth.expiry(register.policy).isoformat(),
@@ -115,18 +120,12 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def _change(args: argparse.Namespace, op: str, body: dict[str, Any]) -> int:
     from socialhub.cli import _cli_auditor
-    from socialhub.governance.authorisations import record_change
+    from socialhub.governance.authorisations import Policy, record_change
 
     store, register = _open(args)
-    if register is not None and register.get(args.reference) is not None \
-            and register.sources.get(args.reference) == "file" and op == "grant":
-        raise ConfigError(f"{args.reference} is already granted in the register file")
     auth = record_change(store, register, args.reference, op, body, auditor=_cli_auditor(store, args.by),
                          actor_name=args.by or "")
-    policy = register.policy if register is not None else None
-    from socialhub.governance.authorisations import Policy
-
-    policy = policy or Policy()
+    policy = register.policy if register is not None else Policy()
     today = _today(args)
     print(f"{op} of {args.reference} recorded; it is now {STATUS_WORDS[auth.status(today, policy)]} "
           f"(no cover from {auth.expiry(policy)}"
@@ -150,14 +149,11 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def cmd_renew(args: argparse.Namespace) -> int:
-    from socialhub.governance.authorisations import Policy, add_months
+    from socialhub.governance.authorisations import add_months
 
     _store, register = _open(args)
-    auth = register.get(args.reference) if register is not None else None
-    if auth is None:
-        raise ConfigError(f"authorisation {args.reference!r} is not in the register",
-                          hint="list the references with `socialhub authorisations list`")
-    policy = register.policy if register is not None else Policy()
+    auth = _existing(register, args.reference)
+    policy = register.policy
     expires = args.expires_on or add_months(auth.expiry(policy), auth.max_months(policy)).isoformat()
     return _change(args, "renew", {"on": _today(args).isoformat(), "expires_on": expires, "why": args.why,
                                    "by": _officer(args.officer, args.rank, "a renewal")})

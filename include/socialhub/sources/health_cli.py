@@ -66,14 +66,10 @@ def format_health(rows: list[SourceHealth], settings: HealthSettings,
 def cmd_sources(args: argparse.Namespace) -> int:
     from socialhub.cli import _open_store
     from socialhub.clock import now
-    from socialhub.config import Settings
-    from socialhub.governance.authorisations import load_register
-    from socialhub.watchlist import load_watchlist
+    from socialhub.governance.authorisations import governed_watchlist
 
     store = _open_store(args.store)
-    cfg = Settings.from_env()
-    path = Path(args.watchlist) if args.watchlist else cfg.watchlist
-    wl = load_watchlist(path).with_register(load_register(store, cfg.authorisations))
+    wl = governed_watchlist(store, Path(args.watchlist) if args.watchlist else None)
     entries = wl.accounts
     settings = HealthSettings.from_env()
     at = now()
