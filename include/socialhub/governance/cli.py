@@ -176,7 +176,7 @@ def register(sub: Any) -> None:
     def common(p: argparse.ArgumentParser, *, change: bool = False) -> None:
         p.add_argument("--store", help=STORE_HELP)
         p.add_argument("--file", type=Path, help=FILE_HELP)
-        p.add_argument("--on", help="the day (YYYY-MM-DD; default: today)")
+        p.add_argument("--on", metavar="DATE", help="the day (YYYY-MM-DD; default: today)")
         if change:
             p.add_argument("--by", help="who records this change (default: your user name); audited")
 
@@ -211,7 +211,7 @@ def register(sub: Any) -> None:
     common(rv, change=True)
     rv.add_argument("reference")
     rv.add_argument("--officer", required=True, help="the reviewing officer's name")
-    rv.add_argument("--rank", required=True)
+    rv.add_argument("--rank", required=True, help="the reviewing officer's rank")
     rv.add_argument("--outcome", required=True, choices=["continue", "cancel_recommended", "amend"])
     rv.add_argument("--notes", required=True, help="what the review found")
     rv.set_defaults(func=cmd_review)
@@ -219,7 +219,8 @@ def register(sub: Any) -> None:
     common(rn, change=True)
     rn.add_argument("reference")
     rn.add_argument("--officer", required=True, help="the authorising officer's name")
-    rn.add_argument("--rank", required=True)
+    rn.add_argument("--rank", required=True, help="the authorising officer's rank (directed surveillance: "
+                                                  "superintendent or above by default)")
     rn.add_argument("--why", required=True, help="why monitoring is still necessary and proportionate")
     rn.add_argument("--expires-on", help="the new first day without cover (default: the most the policy allows)")
     rn.set_defaults(func=cmd_renew)
@@ -227,6 +228,7 @@ def register(sub: Any) -> None:
     common(ca, change=True)
     ca.add_argument("reference")
     ca.add_argument("--officer", required=True, help="the cancelling officer's name")
-    ca.add_argument("--rank", required=True)
-    ca.add_argument("--why", required=True)
+    ca.add_argument("--rank", required=True, help="the cancelling officer's rank")
+    ca.add_argument("--why", required=True, help="why the monitoring is no longer necessary or proportionate "
+                                                 "(recorded in the register and the audit log)")
     ca.set_defaults(func=cmd_cancel)
