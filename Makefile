@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Real labelled tweets (Davidson et al. 2017) for `make eval`, read in place, never copied in.
 DATASETS ?= $(or $(SOCIALHUB_DATASETS),../shared/datasets)
 
-.PHONY: help install demo demo-reset browser-deps postgres-deps test test-postgres conformance bench bench-quick check eval train clean
+.PHONY: help install demo demo-reset browser-deps postgres-deps media-deps test test-postgres conformance bench bench-quick check eval train clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -27,7 +27,7 @@ $(STAMP): $(UV) requirements.txt pyproject.toml
 
 install: $(STAMP)  ## create .venv with the pinned requirements and the package
 
-demo: install  ## run the whole pipeline locally and print what happened
+demo: install media-deps  ## run the whole pipeline locally and print what happened (media-deps first: it may install tesseract-ocr and ffmpeg, and says so)
 	$(VENV)/bin/socialhub demo
 
 demo-reset:  ## forget the demo's state (.demo/)
@@ -68,7 +68,34 @@ postgres-deps:  ## install Debian's postgresql for the PostgreSQL end-to-end tes
 		bash scripts/ensure_postgres.sh || echo "postgres-deps: not installed (see above): tests/e2e_postgres will be skipped"; \
 	fi
 
-test: install browser-deps postgres-deps  ## run the whole test suite (browser-deps and postgres-deps first: they may install chromium and postgresql, and say so)
+# Media (issue 16): OCR reads text in images with Debian's tesseract-ocr (English data), and video keyframes
+# are decoded with Debian's ffmpeg. Installing them is this target's job alone, and it says what it installs;
+# without them media is still captured and PDQ-hashed, OCR and video frames are recorded as unavailable.
+MEDIA_PKGS ?= tesseract-ocr tesseract-ocr-eng ffmpeg
+media-deps:  ## install Debian's tesseract-ocr and ffmpeg for OCR and video keyframes (prints what apt-get will do first)
+	@if command -v tesseract >/dev/null && command -v ffmpeg >/dev/null; then \
+		echo "media-deps: tesseract ($$(command -v tesseract)) and ffmpeg ($$(command -v ffmpeg)) are installed; nothing to do"; \
+	elif ! command -v apt-get >/dev/null; then \
+		echo "media-deps: no apt-get here: install tesseract-ocr and ffmpeg yourself, or OCR and video keyframes are skipped"; \
+	elif [ "$$(id -u)" != 0 ] && ! sudo -n true 2>/dev/null; then \
+		echo "media-deps: tesseract-ocr/ffmpeg are missing and installing them needs root: run 'sudo make media-deps'"; \
+		echo "  (until then OCR and video keyframes are recorded as unavailable, and their tests are skipped)"; \
+	else \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		echo "media-deps: OCR and video keyframes need Debian's $(MEDIA_PKGS). Installing them as root:"; \
+		echo "  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends $(MEDIA_PKGS)"; \
+		if $$SUDO apt-get update -qq; then \
+			echo "media-deps: apt-get says it will change these packages:"; \
+			$$SUDO apt-get install -s --no-install-recommends $(MEDIA_PKGS) | grep -E '^(Inst|[0-9]+ upgraded)' | sed 's/^/  /'; \
+		fi; \
+		if DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(MEDIA_PKGS); then \
+			echo "media-deps: installed $$(command -v tesseract || echo '(tesseract not found)') and $$(command -v ffmpeg || echo '(ffmpeg not found)')"; \
+		else \
+			echo "media-deps: WARNING: installing $(MEDIA_PKGS) failed; OCR and video keyframe tests will be skipped"; \
+		fi; \
+	fi
+
+test: install browser-deps postgres-deps media-deps  ## run the whole test suite (browser-deps, postgres-deps and media-deps first: they may install chromium, postgresql, tesseract-ocr and ffmpeg, and say so)
 	SOCIALHUB_AIRFLOW_TESTS=1 $(PY) -m pytest -q
 
 test-postgres: install postgres-deps  ## only the end-to-end run on PostgreSQL with the scheduler (postgres-deps first)
@@ -97,10 +124,10 @@ train: install  ## retrain the classifier reproducibly: written posts + real neg
 	@test -d "$(DATASETS)" || { echo "error: $(DATASETS) does not exist: set DATASETS=DIR (the folder holding davidson2017/)"; exit 2; }
 	$(PY) -m socialhub.classify.train data/labelled/train.jsonl --dev data/labelled/dev.jsonl --real "$(DATASETS)" --write-thresholds
 
-bench: install postgres-deps  ## print throughput and memory figures against a baseline (10,000 accounts: about an hour)
+bench: install postgres-deps media-deps  ## print throughput and memory figures against a baseline (10,000 accounts: about an hour)
 	$(PY) bench/run.py
 
-bench-quick: install postgres-deps  ## the same benchmarks on small inputs (a few minutes)
+bench-quick: install postgres-deps media-deps  ## the same benchmarks on small inputs (a few minutes)
 	$(PY) bench/run.py --quick
 
 clean:  ## remove the venv, caches and demo state
