@@ -109,6 +109,8 @@ def plan_collection(watchlist: Watchlist, store: ObjectStore, now: datetime, *,
             chunk = entries[i::n]
             shards.append({"platform": platform, "index": i,
                            "accounts": [e.model_dump(mode="json") for e in chunk]})
+    for shard in shards:   # how many collection tasks share the run's media byte budget
+        shard["of"] = len(shards)
     # one subject category after another: a victim's or witness's entry is never listed among suspects
     lapsed_info = watchlist.lapse_info(now.date())
     unset = [{"key": e.key, "owner": e.owner} for e in watchlist.accounts if e.subject == "unknown"]
@@ -141,6 +143,8 @@ class AccountOutcome:
     notes: list[str] = field(default_factory=list)
     # source-health state changes this poll caused (socialhub.sources.health.HealthChange dicts), for the notifier
     health_changes: list[dict[str, Any]] = field(default_factory=list)
+    #: media captured after the batch (socialhub.media.capture.CaptureSummary.to_dict()), if media capture is on
+    media: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -160,7 +164,9 @@ def _roll_forward(store: ObjectStore, entry: WatchlistEntry, state: dict[str, An
         return state, False
     manifest = json.loads(store.get(newer[-1]))
     for key in newer:
-        enqueue(store, json.loads(store.get(key))["batch_id"], key)
+        stored = json.loads(store.get(key))
+        enqueue(store, stored["batch_id"], key)
+        _mark_media_pending(store, stored)   # the crash may have come before its media was marked
     state = dict(state, cursor=manifest["cursor_after"], last_manifest=newer[-1])
     store.put_state(layout.cursor_key(entry.platform, entry.account), canonical_json(state))
     log.warning("rolled %s forward to stored batch %s (previous run stopped before moving the cursor)",
@@ -258,7 +264,9 @@ def _remove_uncommitted(store: ObjectStore, entry: WatchlistEntry, now: datetime
 
 
 def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connector, now: datetime,
-                    auditor: Auditor | None = None) -> AccountOutcome:
+                    auditor: Auditor | None = None, media: Any = None) -> AccountOutcome:
+    """Collect one account: fetch from its cursor, store the batch, move the cursor, then capture
+    the batch's media (``media``: a ``socialhub.media.capture.MediaCapture``, None for none)."""
     outcome = AccountOutcome(entry.platform, entry.account, entry.force, "ok")
     if not entry.is_authorised(now.date()):
         outcome.status = "lapsed"
@@ -294,6 +302,8 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
         batch_id, mkey = store_batch(store, entry, result, cursor_before, now)
         outcome.posts, outcome.batch_id = len(result.posts), batch_id
         new_state["last_manifest"] = mkey
+        # before the cursor moves: a crash from here on is rolled forward, and the roll-forward marks it too
+        _mark_media_pending(store, json.loads(store.get(mkey)), [p.to_dict() for p in result.posts])
     # health after the batch is stored and before the cursor moves: a crash in between is rolled
     # forward next run and the health record already holds this batch's newest post
     outcome.health_changes = _record_health(store, entry, now, auditor, posts=result.posts,
@@ -308,7 +318,27 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
     record(auditor, "collect", entry.key, force=entry.force, justification=entry.purpose, hashes=hashes,
            details={"posts": outcome.posts, "batch_id": outcome.batch_id, "authorisation_ref": entry.authorisation_ref,
                     "recovered": outcome.recovered, "subject": entry.subject})
+    if media is not None:
+        # after the cursor: media never holds back a post; what fails is retried next run
+        try:
+            outcome.media = media.capture_account(store, entry.platform, entry.account, now, auditor=auditor,
+                                                  force=entry.force).to_dict()
+        except SocialhubError as exc:
+            log.warning("media capture of %s stopped: %s (pending items are tried next run)", entry.key, exc)
+            outcome.media = {"error": str(exc)}
     return outcome
+
+
+def _mark_media_pending(store: ObjectStore, manifest: dict[str, Any],
+                        posts: list[dict[str, Any]] | None = None) -> None:
+    """Note a stored batch's media for capture (``socialhub.media.capture``)."""
+    from socialhub.media.capture import mark_pending
+    from socialhub.models import from_jsonl
+
+    if posts is None:
+        raw = store.get_or_none(manifest["posts"]["key"])
+        posts = from_jsonl(raw) if raw else []
+    mark_pending(store, manifest, posts)
 
 
 def _record_health(store: ObjectStore, entry: WatchlistEntry, now: datetime, auditor: Auditor | None, *,
@@ -330,14 +360,15 @@ def _record_health(store: ObjectStore, entry: WatchlistEntry, now: datetime, aud
 
 
 def collect_shard(store: ObjectStore, shard: dict[str, Any], connector_factory: ConnectorFactory,
-                  now: datetime, auditor: Auditor | None = None) -> list[dict[str, Any]]:
-    """Collect every account of one shard; one account's failure never stops the others."""
+                  now: datetime, auditor: Auditor | None = None, media: Any = None) -> list[dict[str, Any]]:
+    """Collect every account of one shard; one account's failure never stops the others.
+    ``media``: a ``socialhub.media.capture.MediaCapture`` (None: media is not captured)."""
     connector = connector_factory(shard["platform"])
     outcomes = []
     for raw_entry in shard["accounts"]:
         entry = WatchlistEntry.model_validate(raw_entry)
         try:
-            outcome = collect_account(store, entry, connector, now, auditor)
+            outcome = collect_account(store, entry, connector, now, auditor, media=media)
         except SocialhubError as exc:  # storage trouble: recorded, other accounts still tried
             outcome = AccountOutcome(entry.platform, entry.account, entry.force, "error", error=str(exc),
                                      error_type=type(exc).__name__)
@@ -365,7 +396,19 @@ def summarise_collection(outcomes: Iterable[dict[str, Any]], plan: dict[str, Any
         "posts_collected": sum(r["posts"] for r in rows),
         "batches": [r["batch_id"] for r in rows if r.get("batch_id")],
         "recovered": [f"{r['platform']}:{r['account']}" for r in rows if r.get("recovered")],
+        "media": _media_totals(rows),
     }
+
+
+def _media_totals(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Media captured, failed (tried again next run), deferred (over budget), given up and bytes, over the run."""
+    out = {"captured": 0, "failed": 0, "deferred": 0, "gave_up": 0, "bytes": 0, "ocr_texts": 0}
+    for r in rows:
+        for k in out:
+            value = (r.get("media") or {}).get(k)
+            if isinstance(value, int):
+                out[k] += value
+    return out
 
 
 __all__ = ["Plan", "AccountOutcome", "plan_collection", "collect_account", "collect_shard", "store_batch",

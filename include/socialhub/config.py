@@ -51,6 +51,19 @@ class Settings(BaseSettings):
     #: a second classifier run beside the live one on every batch, stored under shadow/ and never
     #: alerted: a recorded version id, ``packaged``, or a folder / YAML file (classify/versions.py)
     shadow_classifier: str | None = Field(default=None, validation_alias="SOCIALHUB_SHADOW_CLASSIFIER")
+    #: media capture (issue 16): fetch, store and analyse every media item of a collected post
+    media: bool = Field(default=True, validation_alias="SOCIALHUB_MEDIA")
+    #: fetch media through this capture gateway (``<gateway>/<host>/<path>``) instead of directly over HTTPS
+    media_gateway: str | None = Field(default=None, validation_alias="SOCIALHUB_MEDIA_GATEWAY")
+    media_max_item_mb: int = Field(default=20, ge=1, le=1024, validation_alias="SOCIALHUB_MEDIA_MAX_ITEM_MB")
+    media_max_video_mb: int = Field(default=50, ge=1, le=4096, validation_alias="SOCIALHUB_MEDIA_MAX_VIDEO_MB")
+    media_max_account_mb: int = Field(default=200, ge=1, le=100_000, validation_alias="SOCIALHUB_MEDIA_MAX_ACCOUNT_MB")
+    media_max_run_mb: int = Field(default=1024, ge=1, le=1_000_000, validation_alias="SOCIALHUB_MEDIA_MAX_RUN_MB")
+    media_timeout: float = Field(default=20.0, gt=0, le=600, validation_alias="SOCIALHUB_MEDIA_TIMEOUT")
+    media_fetch_video: bool = Field(default=True, validation_alias="SOCIALHUB_MEDIA_FETCH_VIDEO")
+    ocr_timeout: float = Field(default=10.0, gt=0, le=300, validation_alias="SOCIALHUB_OCR_TIMEOUT")
+    #: a captured image within this PDQ Hamming distance (of 256 bits) of a hash-list entry is ``known_content``
+    pdq_max_distance: int = Field(default=31, ge=0, le=128, validation_alias="SOCIALHUB_PDQ_MAX_DISTANCE")
     #: missing connections allowed to fall back to a local folder ("store", "outbox"); empty in production
     local_defaults: Annotated[frozenset[str], NoDecode] = Field(default=frozenset(),
                                                                 validation_alias="SOCIALHUB_LOCAL_DEFAULTS")

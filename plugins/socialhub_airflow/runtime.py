@@ -183,7 +183,7 @@ def plan(platform: str) -> list[dict[str, Any]]:
 
 def shard_keys(shard: dict[str, Any]) -> dict[str, Any]:
     """A planned shard as XCom carries it: platform, index and the accounts' keys (``platform:account``)."""
-    return {"platform": shard["platform"], "index": shard["index"],
+    return {"platform": shard["platform"], "index": shard["index"], "of": shard.get("of", 1),
             "accounts": [f"{a['platform']}:{a['account']}" for a in shard["accounts"]]}
 
 
@@ -201,7 +201,7 @@ def shard_entries(shard: dict[str, Any], watchlist: Any, today: Any) -> dict[str
             log.warning("NOT COLLECTED %s: no longer an authorised watchlist entry (changed since the plan)", key)
             continue
         accounts.append(entry.model_dump(mode="json"))
-    return {"platform": shard["platform"], "index": shard["index"], "accounts": accounts}
+    return {"platform": shard["platform"], "index": shard["index"], "of": shard.get("of", 1), "accounts": accounts}
 
 
 def collect(shard: dict[str, Any]) -> list[dict[str, Any]]:
@@ -210,7 +210,14 @@ def collect(shard: dict[str, Any]) -> list[dict[str, Any]]:
     cfg, st, at = settings(), store(), now()
     wl = watchlist(st)
     full = shard_entries(shard, wl, at.date())
-    outcomes = collect_shard(st, full, connector_factory(cfg), at, auditor(st))
+    from socialhub.media.capture import MediaCapture
+
+    media = MediaCapture.from_settings(cfg, shards=int(shard.get("of") or 1))
+    try:
+        outcomes = collect_shard(st, full, connector_factory(cfg), at, auditor(st), media=media)
+    finally:
+        if media is not None:
+            media.close()
     changes = [ch for o in outcomes for ch in (o.get("health_changes") or [])]
     if changes:
         from socialhub.alerts.routing import Routing
