@@ -77,23 +77,27 @@ SLICE_POSTS = 10_000
 
 def process_batch(store: ObjectStore, batch_id: str, *, classifier: Any, max_bad_fraction: float = 0.5,
                   now: datetime | None = None, auditor: Any = None, slice_posts: int = SLICE_POSTS,
-                  classifier_id: str | None = None, shadow: Shadow | None = None) -> dict[str, Any]:
+                  classifier_id: str | None = None, shadow: Shadow | None = None,
+                  media_judge: Any = None) -> dict[str, Any]:
     """Validate, classify and store one batch. Returns its result record (also stored)."""
     return process_batches(store, [batch_id], classifier=classifier, max_bad_fraction=max_bad_fraction, now=now,
-                           auditor=auditor, slice_posts=slice_posts, classifier_id=classifier_id, shadow=shadow)[0]
+                           auditor=auditor, slice_posts=slice_posts, classifier_id=classifier_id, shadow=shadow,
+                           media_judge=media_judge)[0]
 
 
 def process_batches(store: ObjectStore, batch_ids: list[str], *, classifier: Any, max_bad_fraction: float = 0.5,
                     now: datetime | None = None, auditor: Any = None, slice_posts: int = SLICE_POSTS,
                     progress: Callable[[int, int], None] | None = None, classifier_id: str | None = None,
-                    shadow: Shadow | None = None) -> list[dict[str, Any]]:
+                    shadow: Shadow | None = None, media_judge: Any = None) -> list[dict[str, Any]]:
     """Validate, classify and store several batches; their result records, in the order given.
 
     Same records and outputs as processing each batch alone; see the module doc for how.
     ``classifier_id``: the recorded version of ``classifier`` (``socialhub.classify.versions``),
     named in each result record and audit event so a decision can be traced to its files.
     ``shadow``: a second classifier version whose results are stored beside the live ones
-    (``layout.shadow_key``) and never alerted; see :class:`Shadow`."""
+    (``layout.shadow_key``) and never alerted; see :class:`Shadow`.
+    ``media_judge``: a ``socialhub.media.judge.MediaJudge``: each post's captured media add their
+    evidence (hash-list matches as ``known_content``, OCR text as ``text_in_media``)."""
     if slice_posts < 1:
         raise ValueError(f"slice_posts must be at least 1, got {slice_posts}")
     records: dict[str, dict[str, Any]] = {}
@@ -106,7 +110,7 @@ def process_batches(store: ObjectStore, batch_ids: list[str], *, classifier: Any
             records[batch_id] = json.loads(existing)
         else:
             runs[batch_id] = _BatchRun(store, batch_id, load_manifest(store, batch_id), max_bad_fraction, auditor,
-                                       classifier_id, shadow)
+                                       classifier_id, shadow, media_judge)
     by_time: dict[str, list[_BatchRun]] = {}
     for run in runs.values():
         by_time.setdefault(run.manifest["collected_at"], []).append(run)
@@ -166,7 +170,7 @@ def process_batches(store: ObjectStore, batch_ids: list[str], *, classifier: Any
         _rec, started_by = versions.load_version(store, version_id)
         records[batch_id] = process_batches(
             store, [batch_id], classifier=started_by, max_bad_fraction=max_bad_fraction, now=now, auditor=auditor,
-            slice_posts=slice_posts, classifier_id=version_id, shadow=shadow)[0]
+            slice_posts=slice_posts, classifier_id=version_id, shadow=shadow, media_judge=media_judge)[0]
     return [records[b] for b in batch_ids]
 
 
@@ -245,9 +249,11 @@ class _BatchRun:
     """One batch on its way through validation (possibly in parts) to its outputs."""
 
     def __init__(self, store: ObjectStore, batch_id: str, manifest: dict[str, Any], max_bad_fraction: float,
-                 auditor: Any, classifier_id: str | None = None, shadow: Shadow | None = None) -> None:
+                 auditor: Any, classifier_id: str | None = None, shadow: Shadow | None = None,
+                 media_judge: Any = None) -> None:
         from socialhub.quality.rules import RULES
 
+        self.media_judge = media_judge
         self.store, self.batch_id, self.manifest = store, batch_id, manifest
         self.classifier_id, self.shadow = classifier_id, shadow
         self.max_bad_fraction, self.auditor = max_bad_fraction, auditor
@@ -341,18 +347,25 @@ class _BatchRun:
             results = classifier.classify_batch([p.get("text") or "" for p in valid])
             if shadow:
                 shadow.add(valid)
-            for post, result in zip(valid, results, strict=True):
+            decided_all = []
+            for result in results:
                 decided = result.to_dict()
                 if self.classifier_id:
                     decided["classifier_id"] = self.classifier_id   # the recorded version (classify/versions.py)
-                line = _jsonl_line(dict(post, classification=decided, batch_id=batch_id, **context))
+                decided_all.append(decided)
+                version = version or result.classifier_version
+            # the media's own evidence: known content (hash lists) and text in images (socialhub.media.judge)
+            extras = (self.media_judge.judge(valid, decided_all) if self.media_judge is not None
+                      else [{"classification": d} for d in decided_all])
+            for post, extra in zip(valid, extras, strict=True):
+                line = _jsonl_line(dict(post, **extra, batch_id=batch_id, **context))
                 curated.write(line)
                 n_curated += 1
-                version = version or result.classifier_version
-                if result.labels:
+                labels = extra["classification"].get("labels") or []
+                if labels:
                     flagged.write(line)
                     n_flagged += 1
-                    for cat in result.labels:
+                    for cat in labels:
                         by_cat[cat] = by_cat.get(cat, 0) + 1
         hashes = {}
         for kind, buf, count in (("curated", curated, n_curated), ("flagged", flagged, n_flagged)):

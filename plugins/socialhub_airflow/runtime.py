@@ -281,9 +281,14 @@ def process(batch_ids: list[str]) -> list[dict[str, Any]]:
         if done == total or done % step == 0:
             log.info("processed %d of %d batch(es)", done, total)
 
+    judge = None
+    if cfg.media:
+        from socialhub.media.judge import MediaJudge
+
+        judge = MediaJudge(st, clf, max_distance=cfg.pdq_max_distance)
     records = process_batches(st, batch_ids, classifier=clf, max_bad_fraction=cfg.max_bad_fraction,
                               auditor=auditor(st), slice_posts=cfg.process_slice_posts, progress=progress,
-                              classifier_id=version.id, shadow=shadow)
+                              classifier_id=version.id, shadow=shadow, media_judge=judge)
     held = [r for r in records if r["status"] == "held"]
     if held:
         raise QualityGateFailed("; ".join(f"batch {r['batch_id']} ({r['platform']}:{r['account']}): {r['error']}"

@@ -49,7 +49,7 @@ def test_render_alert_layout() -> None:
         "type": "mrkdwn", "verbatim": True,
         "text": "*Why flagged*\n• weapon: “the blade”"}
     assert [e["text"] for e in _block(payload, "meta")["elements"]] == [
-        "Classifier rules-2024.05.1", f"Alert {alert.alert_id}", "Media: 2 item(s), open the post to view"]
+        "Classifier rules-2024.05.1", f"Alert {alert.alert_id}", "Media: 2 item(s), not captured: open the post to view"]
     post_button, review_button = _block(payload, "actions")["elements"]
     assert post_button == {"type": "button", "text": {"type": "plain_text", "text": "Post link", "emoji": False},
                            "url": "https://x.com/example_account/status/1790000000000000001",

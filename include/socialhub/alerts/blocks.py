@@ -325,6 +325,19 @@ def _score(value: object) -> str:
     return f"{value:.2f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "?"
 
 
+def media_lines(post: Mapping[str, Any]) -> list[str]:
+    """The media line of a message: how many items, how many captured as evidence. Never a media
+    URL: Slack would fetch and show it (the platform's copy, unblurred, to the whole channel)."""
+    media = post.get("media") or []
+    if not media:
+        return []
+    captured = [m for m in post.get("media_captured") or [] if isinstance(m, Mapping) and m.get("sha256")]
+    if not captured:
+        return [f"Media: {len(media)} item(s), not captured: open the post to view"]
+    return [f"Media: {len(media)} item(s), {len(captured)} captured as evidence; "
+            "blurred previews on the review page"]
+
+
 def _category_scores(alert: Alert) -> list[tuple[str, object]]:
     """Labelled categories with their scores, highest first; all scores if nothing is labelled."""
     scores = alert.classification.get("scores") or {}
@@ -462,9 +475,7 @@ def render_alert(alert: Alert) -> dict[str, Any]:
         version = f"{_one_line(alert.classification['classifier_id'])} ({version or 'unknown'})"
     version = _fit(version, 120, empty="unknown")
     context = [_plain(f"Classifier {version}"), _plain(f"Alert {_fit(alert.alert_id, 64, empty='?')}")]
-    media = post.get("media") or []
-    if media:
-        context.append(_plain(f"Media: {len(media)} item(s), open the post to view"))
+    context.extend(_plain(line) for line in media_lines(post))
     blocks.append({"type": "context", "block_id": "meta", "elements": context[:CONTEXT_ELEMENTS_MAX]})
     if not safe_url(alert.review_url):
         blocks.append({"type": "context", "block_id": "review_where", "elements": [_plain(_no_review_link(alert))]})

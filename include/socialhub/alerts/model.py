@@ -53,12 +53,32 @@ def _post_dict(post: Post | Mapping[str, Any]) -> dict[str, Any]:
     if missing:
         raise ValueError(f"post lacks {', '.join(missing)}: an alert needs the post's identity")
     out: dict[str, Any] = {}
+    captured = _captured(raw.get("media_captured"))
+    if captured:
+        out["media_captured"] = captured
     for name in POST_FIELDS:
         if name == "media":
             out[name] = [str(m) for m in (raw.get("media") or [])]
         else:
             value = raw.get(name, "")
             out[name] = "" if value is None else str(value)
+    return out
+
+
+#: what an alert keeps of each captured media item: the stored copy, never something a client fetches
+CAPTURED_FIELDS = ("sha256", "mime", "kind", "size", "width", "height", "preview_key", "status", "reason")
+
+
+def _captured(value: object) -> list[dict[str, Any]]:
+    if not isinstance(value, list):
+        return []
+    out = []
+    for item in value:
+        if isinstance(item, Mapping):
+            kept = {k: item[k] for k in CAPTURED_FIELDS if isinstance(item.get(k), (str, int)) and
+                    not isinstance(item.get(k), bool)}
+            if kept:
+                out.append(kept)
     return out
 
 

@@ -30,6 +30,7 @@ CATEGORY_NAMES: Mapping[str, str] = {
     "weapon": "weapon",
     "gang_affiliation": "gang",
     "drug_supply": "drug supply",
+    "known_content": "known content",
 }
 _PREFIX_CATEGORY = {"vt": "violence_threat", "wp": "weapon", "ga": "gang_affiliation", "ds": "drug_supply"}
 #: What a structure (``classify/structures.py``) found, in a few words; an unknown one uses its label.
@@ -107,6 +108,8 @@ def _kind(reason: Mapping[str, Any]) -> tuple[str, str, int]:
 
 
 def _span(reason: Mapping[str, Any]) -> tuple[int, int] | None:
+    if reason.get("source") == "text_in_media":   # a span of the image's OCR text, not of the post's
+        return None
     start, end = reason.get("start"), reason.get("end")
     if isinstance(start, int) and isinstance(end, int) and not isinstance(start, bool) and not isinstance(end, bool):
         return start, end
@@ -122,7 +125,20 @@ def _weight(reason: Mapping[str, Any]) -> float:
     return float(w) if isinstance(w, (int, float)) and not isinstance(w, bool) else 0.0
 
 
+def _known_content_line(r: Mapping[str, Any]) -> str:
+    """One hash-list match in words: which entry, where it came from, how close."""
+    entry = str(r.get("entry_id") or "?")[:12]
+    label = _plain(r.get("term"))
+    origin = (f"referral {r['referral_id']}" if r.get("referral_id") else
+              f"post {r['post_key']}" if r.get("post_key") else f"list {r.get('list') or '?'}")
+    how = " (mirrored or rotated)" if r.get("how") == "mirrored or rotated" else ""
+    return (f"image matches hash-list entry {entry}" + (f" [{label}]" if label else "")
+            + f" from {origin}, list {r.get('list') or '?'}: PDQ distance {int(_weight(r))} of 256{how}")
+
+
 def _category_lines(category: str, reasons: Sequence[Mapping[str, Any]]) -> list[str]:
+    if category == "known_content":
+        return [_known_content_line(r) for r in reasons if r.get("rule") == "media.pdq_match"]
     matches, model, context, not_counted = [], [], [], []
     for r in reasons:
         rule = str(r.get("rule") or "")
@@ -157,6 +173,8 @@ def _category_lines(category: str, reasons: Sequence[Mapping[str, Any]]) -> list
         line = f"{kind}: {_quote(text)}"
         if detail and not _contained(detail, text):
             line += f" ({detail})"
+        if r.get("source") == "text_in_media":
+            line += " (text read in an image)"
         lines.append(((span or (10**9, 0))[0], line))
         seen.add(text.casefold())
         if span:

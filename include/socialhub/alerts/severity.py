@@ -72,6 +72,9 @@ HIGH_AT: Mapping[str, float | None] = {
     "weapon": 0.90,
     "gang_affiliation": None,
     "drug_supply": None,
+    # a re-upload of content an officer already referred or escalated: act on it, but the match
+    # says nothing about imminent harm on its own (socialhub.media.judge)
+    "known_content": None,
 }
 #: ``high_at`` of a category this table does not know (a future category): only near-certain scores.
 HIGH_AT_UNKNOWN = 0.95
