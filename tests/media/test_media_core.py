@@ -9,7 +9,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageFile, ImageFilter, ImageFont
 
 from socialhub.errors import SocialhubError
 from socialhub.media.image import Limits, MediaError, blurred_preview, decode_image, image_info
@@ -135,7 +135,7 @@ def test_truncated_jpeg_and_png(scene: Image.Image) -> None:
         data = encode(scene, fmt)
         err = _refused(data[: len(data) // 2], "truncated")
         assert "truncated" in str(err)
-    assert not getattr(__import__("PIL.ImageFile").ImageFile, "LOAD_TRUNCATED_IMAGES")
+    assert not ImageFile.LOAD_TRUNCATED_IMAGES
 
 
 def test_corrupt_body_behind_a_valid_signature(scene: Image.Image) -> None:

@@ -82,7 +82,7 @@ def test_hex_is_the_canonical_threatexchange_text(original: tuple[Image.Image, s
     assert len(ours) == 64 and ours == ours.lower()
     # and it is python-threatexchange's pdq_hasher conversion (binary string of the vector, MSB first)
     vector, _ = pdqhash.compute(_rgb_array(im))
-    assert ours == "%0*x" % (64, int("".join(str(int(b)) for b in vector), 2))
+    assert ours == "%0*x" % (64, int("".join(str(int(b)) for b in vector), 2))  # noqa: UP031 - as upstream
     # the test tells the conventions apart: the reversed bit order is a different text
     assert ours != f"{int(''.join(str(int(b)) for b in vector[::-1]), 2):064x}"
 

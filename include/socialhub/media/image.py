@@ -150,7 +150,7 @@ def decode_image(data: bytes, *, declared_type: str | None = None, limits: Limit
     if frames > 1:
         count = f"{frames}+" if capped else str(frames)
         notes.append(f"animated: {count} frames, only the first frame used")
-    oriented = im
+    oriented: Image.Image = im
     orientation = _orientation(im)
     if orientation not in (None, 1):
         try:
