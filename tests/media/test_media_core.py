@@ -9,7 +9,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFile, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageFile, ImageFilter, ImageFont, features
 
 from socialhub.errors import SocialhubError
 from socialhub.media.image import Limits, MediaError, blurred_preview, decode_image, image_info
@@ -52,6 +52,8 @@ def _refused(data: bytes, reason: str, **kw: object) -> MediaError:
 @pytest.mark.parametrize(("fmt", "mime", "kind"), [
     ("JPEG", "image/jpeg", "image"), ("PNG", "image/png", "image"), ("GIF", "image/gif", "image"),
     ("WEBP", "image/webp", "image"), ("BMP", "image/bmp", "image"), ("TIFF", "image/tiff", "image"),
+    pytest.param("AVIF", "image/avif", "image", marks=pytest.mark.skipif(
+        not features.check("avif"), reason="this Pillow was built without AVIF")),
 ])
 def test_sniff_real_images(fmt: str, mime: str, kind: str) -> None:
     data = encode(photo(size=(64, 48), text=None), fmt)
@@ -72,6 +74,7 @@ def test_sniff_containers_and_text() -> None:
     assert sniff(b"<svg>") == "image/svg+xml"
     assert sniff(b"<svgx>") == "application/octet-stream"
     assert sniff(b"<html><body>hi</body></html>") == "application/octet-stream"
+    assert sniff(b"BM is a brand and this is text, not a bitmap") == "application/octet-stream"
     assert sniff(b"") == "application/octet-stream"
     assert sniff(np.random.default_rng(7).bytes(4096)) == "application/octet-stream"
     assert kind_of("video/webm") == "video" and kind_of("application/pdf") == "other"
@@ -85,6 +88,11 @@ def test_a_png_that_says_it_is_a_jpeg_is_decoded_as_png(scene: Image.Image) -> N
     assert json.loads(json.dumps(info)) == info
     assert info == {"mime": "image/png", "width": 640, "height": 480, "frames": 1, "frames_capped": False,
                     "notes": decoded.notes}
+
+
+def test_aliases_of_the_right_type_are_not_a_lie() -> None:
+    decoded = decode_image(encode(photo(size=(32, 24), text=None), "JPEG"), declared_type="image/JPG")
+    assert decoded.mime == "image/jpeg" and decoded.notes == []
 
 
 def test_exif_orientation_is_applied() -> None:

@@ -187,6 +187,13 @@ def test_truncated_and_garbage_video_are_clean_errors(video: Path, tmp_path: Pat
 
 
 @needs_ffmpeg
+def test_video_frames_over_the_pixel_cap_are_refused_by_the_decoder(video: Path) -> None:
+    with pytest.raises(MediaError) as caught:
+        video_keyframes(str(video), max_pixels=320 * 240 - 1)
+    assert caught.value.reason == "bomb"
+
+
+@needs_ffmpeg
 def test_video_timeout_is_enforced(video: Path) -> None:
     with pytest.raises(MediaError) as caught:
         video_keyframes(str(video), timeout=0.001)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from socialhub.errors import SocialhubError
-from socialhub.media.sniff import OCTET_STREAM, kind_of, sniff
+from socialhub.media.sniff import OCTET_STREAM, kind_of, normalise_type, sniff
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -115,7 +115,7 @@ def decode_image(data: bytes, *, declared_type: str | None = None, limits: Limit
         raise MediaError("empty", "the media is empty (0 bytes)")
     mime = sniff(data)
     notes: list[str] = []
-    declared = (declared_type or "").split(";", 1)[0].strip().lower()
+    declared = normalise_type(declared_type)
     if declared and declared != mime:
         notes.append(f"declared type {declared} but the bytes are {mime}: decoded as {mime}")
     kind = kind_of(mime)

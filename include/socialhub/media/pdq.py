@@ -110,8 +110,9 @@ def video_keyframes(path: str, *, max_frames: int = 16, timeout: float = 60.0,
     keyframes are decoded (``-skip_frame nokey``), at most ``max_frames`` of them, each scaled down to at
     most :data:`KEYFRAME_PX` px on its longest side before it is written; ``-protocol_whitelist file`` so a
     playlist or reference file inside the video cannot make ffmpeg open a network URL; ``-nostdin``;
-    ``max_pixels`` is checked on each written frame. A file ffmpeg cannot read gives MediaError
-    ``"corrupt"`` (or ``"unsupported"`` if ffmpeg is missing).
+    ``-max_pixels`` makes the decoder itself refuse frames over ``max_pixels`` (MediaError ``"bomb"``)
+    before allocating them. A file ffmpeg cannot read gives MediaError ``"corrupt"`` (or ``"unsupported"``
+    if ffmpeg is missing). Memory of the ffmpeg process is not capped otherwise.
     """
     from PIL import Image
 
@@ -127,7 +128,7 @@ def video_keyframes(path: str, *, max_frames: int = 16, timeout: float = 60.0,
         cmd = [
             "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error",
             "-protocol_whitelist", "file",
-            "-skip_frame", "nokey", "-i", str(src.resolve()),
+            "-max_pixels", str(int(max_pixels)), "-skip_frame", "nokey", "-i", str(src.resolve()),
             "-map", "0:v:0", "-an", "-sn", "-dn",
             "-vf", scale, "-fps_mode", "passthrough",
             "-frames:v", str(max(1, int(max_frames))),
@@ -143,6 +144,9 @@ def video_keyframes(path: str, *, max_frames: int = 16, timeout: float = 60.0,
         frames = sorted(Path(tmp).glob("k*.png"))
         if proc.returncode != 0 and not frames:
             detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            if any("exceeds specified max pixel count" in line for line in detail):
+                raise MediaError("bomb", f"the video {src.name} has frames over the limit of {max_pixels} "
+                                         f"pixels: not decoded")
             last = detail[-1][:300] if detail else f"exit status {proc.returncode}"
             raise MediaError("corrupt", f"ffmpeg could not read the video {src.name}: {last}")
         if not frames:
@@ -150,8 +154,6 @@ def video_keyframes(path: str, *, max_frames: int = 16, timeout: float = 60.0,
         out: list[tuple[float, Image.Image]] = []
         for index, frame_path in enumerate(frames[:max_frames]):
             with Image.open(frame_path, formats=["PNG"]) as im:
-                if im.width * im.height > max_pixels:
-                    raise MediaError("bomb", f"keyframe {index} of {src.name} is {im.width}x{im.height}")
                 out.append((float(index), im.convert("RGB")))
         return out
 

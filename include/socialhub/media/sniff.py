@@ -20,6 +20,8 @@ IMAGE_TYPES = frozenset({
 VIDEO_TYPES = frozenset({"video/mp4", "video/quicktime", "video/webm"})
 SVG_TYPE = "image/svg+xml"
 
+# BITMAPCOREHEADER, OS/2 2.x, BITMAPINFOHEADER, V2, V3, V4, V5: "BM" alone starts too much ordinary text
+_BMP_HEADER_SIZES = frozenset({12, 16, 40, 52, 56, 64, 108, 124})
 _HEIC_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"})
 _AVIF_BRANDS = frozenset({b"avif", b"avis"})
 
@@ -44,7 +46,7 @@ def sniff(data: bytes) -> str:
         return "image/gif"
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image/webp"
-    if head[:2] == b"BM" and len(head) >= 26:
+    if head[:2] == b"BM" and len(head) >= 26 and int.from_bytes(head[14:18], "little") in _BMP_HEADER_SIZES:
         return "image/bmp"
     if head[:4] in (b"II*\x00", b"MM\x00*"):
         return "image/tiff"
@@ -82,9 +84,20 @@ def _looks_like_svg(head: bytes) -> bool:
     return rest[:4].lower() == b"<svg" and (len(rest) == 4 or rest[4:5] in b" \t\r\n>/")
 
 
+#: names that servers and clients use for the same types
+ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg", "image/x-png": "image/png",
+           "image/x-ms-bmp": "image/bmp", "image/x-bmp": "image/bmp", "image/svg": SVG_TYPE}
+
+
+def normalise_type(mime: str | None) -> str:
+    """A declared MIME type lower-cased, without parameters, with common aliases resolved ("" if none)."""
+    base = (mime or "").split(";", 1)[0].strip().lower()
+    return ALIASES.get(base, base)
+
+
 def kind_of(mime: str) -> str:
     """``"image"``, ``"video"``, ``"svg"`` or ``"other"`` for a MIME type that :func:`sniff` returns."""
-    mime = (mime or "").split(";", 1)[0].strip().lower()
+    mime = normalise_type(mime)
     if mime == SVG_TYPE:
         return "svg"
     if mime in IMAGE_TYPES:
