@@ -23,7 +23,7 @@ Per chunk the entries are kept sorted by that chunk's value (a stable radix ``ar
 ``order[c, start[c, v]:start[c, v + 1]]`` and all 272 buckets are gathered in one vectorised step.
 
 Memory per entry: 32 bytes of hash (4 x uint64) + 16 chunks x 4 bytes of sorted position = 96
-bytes, plus a fixed 4.2 MB of offset tables (16 x 65,537 x 4 bytes), plus the id strings (a Python
+bytes, plus a fixed 8.4 MB of offset tables (16 x 65,537 x 8 bytes), plus the id strings (a Python
 list: about 60-80 bytes each for short ids). At 1,000,000 hashes: about 96 MB of arrays.
 ``PDQIndex.nbytes`` reports the arrays' size.
 """
