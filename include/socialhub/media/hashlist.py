@@ -37,7 +37,7 @@ Reading is tolerant of the obvious variants:
 
 * header present or absent; columns found by name in any order; ``signal_value``, ``signal``, ``hash``,
   ``pdq``, ``pdq_hash`` or ``indicator`` for the hash; ``type`` or ``indicator_type`` for the type; no
-  type column means ``pdq``; ``label`` else ``tags`` for the label; ``collab`` kept in the note;
+  type column means ``pdq``; ``label`` else ``tags`` for the label; ``collab`` kept in the note (when there is no note column);
 * ``pdq``, ``PDQ``, ``HASH_PDQ`` (ThreatExchange's old indicator type) and ``pdq_hash`` all mean PDQ;
 * no header: ``HASH[,LABEL[,SOURCE]]`` or ``pdq,HASH[,LABEL[,SOURCE]]``, or the plain signal file of
   python-threatexchange's "file" exchange, ``pdq HASH`` per line
@@ -179,7 +179,7 @@ def _row_entry(line: int, fields_: dict[str, str], *, default_source: str, defau
     label = (fields_.get("label") or "").strip() or (fields_.get("tags") or "").strip() or default_label
     note = (fields_.get("note") or "").strip()
     collab = (fields_.get("collab") or "").strip()
-    if collab and not note:
+    if collab and "note" not in fields_:  # a reference-format file: keep where it came from
         note = f"collab: {collab}"
     try:
         entry = HashEntry(signal_type=SIGNAL_TYPE, hash=h.lower(), label=label,
