@@ -14,9 +14,9 @@ Multi-Index Hashing", CVPR 2012):
   distance (XOR and ``np.bitwise_count`` over four 64-bit words). Every true neighbour is a
   candidate, and only candidates within ``d`` are returned: the answer is exact for any ``d`` in
   0..256.
-* When the buckets to visit would hold about as many entries as the whole list (large ``d``: at
-  ``d = 64``, ``r = 4`` and 2,517 values per chunk), the index scans everything instead
-  (``brute_force``), which is then as fast.
+* When the buckets to visit would hold an eighth of the list or more (large ``d``: from ``d = 48``,
+  ``r = 3`` and 697 values per chunk), gathering them at random costs more than reading everything
+  in order, so the index scans everything instead (as ``brute_force``).
 
 Per chunk the entries are kept sorted by that chunk's value (a stable radix ``argsort`` of uint16,
 ``uint32`` positions) with a 65,537-entry offset table per chunk (counting sort), so a bucket is
@@ -24,7 +24,7 @@ Per chunk the entries are kept sorted by that chunk's value (a stable radix ``ar
 
 Memory per entry: 32 bytes of hash (4 x uint64) + 16 chunks x 4 bytes of sorted position = 96
 bytes, plus a fixed 8.4 MB of offset tables (16 x 65,537 x 8 bytes), plus the id strings (a Python
-list: about 60-80 bytes each for short ids). At 1,000,000 hashes: about 96 MB of arrays.
+list: about 60-80 bytes each for short ids). At 1,000,000 hashes: about 100 MiB of arrays.
 ``PDQIndex.nbytes`` reports the arrays' size.
 """
 
@@ -43,8 +43,10 @@ N_VALUES = 1 << CHUNK_BITS            # 65,536 values per chunk
 WORDS = 4                             # 4 x 64-bit words per hash
 DEFAULT_MAX_DISTANCE = 31
 # Above this many bucket probes (16 chunks x the values within r bits) the expected candidates
-# reach half the list (each bucket holds n / 65,536 entries on average): a full scan is cheaper.
-DEFAULT_MAX_PROBES = N_VALUES // 2
+# reach an eighth of the list (each bucket holds n / 65,536 entries on average), and gathering them
+# at random costs more than scanning everything in order (measured: bench/bench_media_index.py;
+# d <= 47 probes at most 2,192 buckets, d = 48..63 probe 11,152 and scan).
+DEFAULT_MAX_PROBES = N_VALUES // 8
 
 _HEX_RE = re.compile(r"[0-9a-fA-F]{64}")
 
@@ -200,8 +202,13 @@ class PDQIndex:
         words = self._words if cand is None else self._words[cand]
         dist = np.bitwise_count(words ^ q).sum(axis=1, dtype=np.int64)
         keep = np.flatnonzero(dist <= d)
-        pos = keep if cand is None else cand[keep]
-        hits = [(self._ids[i], int(x)) for i, x in zip(pos.tolist(), dist[keep].tolist(), strict=True)]
+        pos, near = (keep, dist[keep]) if cand is None else (cand[keep], dist[keep])
+        if cand is not None and len(pos) > 1:
+            # an entry close in several chunks is a candidate several times: dedupe the hits only
+            # (few), not the candidates (thousands)
+            pos, first = np.unique(pos, return_index=True)
+            near = near[first]
+        hits = [(self._ids[i], int(x)) for i, x in zip(pos.tolist(), near.tolist(), strict=True)]
         hits.sort(key=lambda t: (t[1], t[0]))
         return hits
 
@@ -215,8 +222,8 @@ class PDQIndex:
         return self._answer(None, q, d)
 
     def candidates(self, q: np.ndarray, d: int) -> np.ndarray | None:
-        """Positions of the entries sharing a chunk within ``d // 16`` bits with ``q`` (deduplicated,
-        sorted), or ``None`` when a full scan is cheaper."""
+        """Positions of the entries sharing a chunk within ``d // 16`` bits with ``q`` (an entry
+        close in several chunks appears several times), or ``None`` when a full scan is cheaper."""
         self._ensure()
         assert self._order is not None and self._starts is not None
         n = len(self._words)
@@ -237,7 +244,7 @@ class PDQIndex:
         # plus 0..len-1 within it
         ends = np.cumsum(lengths)
         flat = np.repeat(base - (ends - lengths), lengths) + np.arange(total, dtype=np.int64)
-        return np.unique(self._order.ravel()[flat]).astype(np.int64)
+        return self._order.ravel()[flat].astype(np.int64)
 
     def search(self, hash_hex: str, max_distance: int = DEFAULT_MAX_DISTANCE) -> list[tuple[str, int]]:
         """``(id, distance)`` of every entry within ``max_distance`` bits, nearest first (then by id)."""
