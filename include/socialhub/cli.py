@@ -589,6 +589,7 @@ def build_parser() -> argparse.ArgumentParser:
     _register("socialhub.review.bundle_cli", sub)
     _register("socialhub.referrals.cli", sub)
     _register("socialhub.sources.health_cli", sub)
+    _register("socialhub.media.hashlist_cli", sub)
     _plain_help(p)
     return p
 

@@ -4,7 +4,6 @@ and a failure is tried again next run."""
 
 from __future__ import annotations
 
-import io
 import json
 import threading
 import time
@@ -12,7 +11,6 @@ from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from PIL import Image
 
 from socialhub.collect import collect_account
 from socialhub.media import store as mstore
@@ -28,10 +26,9 @@ CDN = "https://cdn.capture.example"
 
 
 def _gif(frames: int) -> bytes:
-    ims = [Image.new("P", (8, 8), i % 200) for i in range(frames)]
-    buf = io.BytesIO()
-    ims[0].save(buf, "GIF", save_all=True, append_images=ims[1:], duration=10, loop=0)
-    return buf.getvalue()
+    from tests.media.test_media_core import _gif_with_frames
+
+    return _gif_with_frames(frames)
 
 
 class Gateway(ThreadingHTTPServer):
@@ -83,7 +80,7 @@ def gateway():
     jpeg = encode(scene, "JPEG", quality=90)
     routes = {
         "/ok.jpg": (200, jpeg, {"Content-Type": "image/jpeg"}),
-        "/lying.png": (200, jpeg, {"Content-Type": "image/png"}),
+        "/lying.png": (200, encode(photo(5), "JPEG"), {"Content-Type": "image/png"}),
         "/bomb.png": (200, png_bomb(), {"Content-Type": "image/png"}),
         "/truncated.jpg": (200, jpeg[: len(jpeg) // 2], {"Content-Type": "image/jpeg"}),
         "/evil.svg": (200, b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script>'
@@ -167,7 +164,7 @@ def test_hostile_media_is_bounded_recorded_and_the_post_still_stored(tmp_path, g
     # a type that lies: decoded as what the bytes are, the lie noted
     lying = mstore.load_info(st, items["lying.png"]["sha256"])
     assert lying["mime"] == "image/jpeg" and any("image/png" in n for n in lying["notes"])
-    assert items["lying.png"]["sha256"] == ok["sha256"]            # same bytes, stored once
+    assert items["lying.png"]["declared_type"] == "image/png" and items["lying.png"]["mime"] == "image/jpeg"
     # decompression bomb: stored as evidence, never decoded, no preview
     bomb = mstore.load_info(st, items["bomb.png"]["sha256"])
     assert bomb["reason"] == "bomb" and "pdq" not in bomb and not items["bomb.png"].get("preview_key")

@@ -387,6 +387,7 @@ def _capture_post(store: ObjectStore, post: dict[str, Any], *, fetcher: MediaFet
         budget.spend(len(fetched.data))
         info = _store_media(store, fetched, caps)
         item.update(status="captured", reason=None, error=info.get("error"), sha256=info["sha256"],
+                    declared_type=fetched.declared_type or None,
                     key=mstore.object_key(info["sha256"]), size=info["size"], mime=info["mime"], kind=info["kind"],
                     width=info.get("width"), height=info.get("height"),
                     preview_key=mstore.preview_key(info["sha256"]) if info.get("preview") else None,
