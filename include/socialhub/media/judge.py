@@ -107,7 +107,7 @@ class MediaJudge:
         results = self.classifier.classify_batch(texts) if texts else []
         at = 0
         out = []
-        for post, items, group, cls in zip(posts, rows_items, ocr, decided, strict=True):
+        for items, group, cls in zip(rows_items, ocr, decided, strict=True):
             row_cls = dict(cls)
             for sha, text in group:
                 row_cls = merge_text_in_media(row_cls, results[at].to_dict(), sha, text)

@@ -180,6 +180,20 @@ def act_on_decision(store: ObjectStore, decision: Decision, *, sink: Any, routin
         outcome["escalated"] = state["escalated"]
         extra = f"Posted to the escalation channel {route.escalation}."
 
+    if decision.code in ("refer", "escalate") and not decision.timed_out and "hashlisted" not in state:
+        # the media of what an officer referred or escalated goes on the hub's hash list
+        from socialhub.media.grow import HUB_LIST, add_decision_media
+
+        post = dict(ctx.row) if ctx.row.get("media_captured") else dict(alert.post)
+        added = add_decision_media(store, post=post, labels=list(alert.labels), decision=decision.code,
+                                   alert_id=alert.alert_id, referral_id=outcome.get("referral_id") or "", now=now)
+        if added:
+            append("hashlist_change", actor=actor, obj=f"hashlist:{HUB_LIST}", force=alert.force,
+                   justification=f"media of a post {'referred' if decision.code == 'refer' else 'escalated'} by "
+                                 "an officer",
+                   details={"change": "added", "list": HUB_LIST, "alert_id": alert.alert_id, "post": alert.post_key,
+                            "referral_id": outcome.get("referral_id"), "entries": added})
+        mark("hashlisted", len(added))
     if "outcome_posted" not in state:
         send_step("outcome_posted", messages.outcome_payload(alert, decision, extra=extra),
                   ctx.delivery.get("channel") or route.on_duty,
