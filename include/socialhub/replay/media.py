@@ -114,9 +114,15 @@ def normalise_spec(spec: Any) -> dict[str, Any]:
 
 
 def thumbnail_spec(spec: Any, *, size: tuple[int, int] | None = None) -> dict[str, Any]:
-    """The JPEG still that shows ``spec``'s scene (a video's preview image / poster frame)."""
-    norm = normalise_spec(spec)
-    out: dict[str, Any] = {"file": f"{Path(norm['file']).stem or 'thumb'}.jpg", "scene": norm.get("scene", norm["file"])}
+    """A JPEG still of ``spec``: a video's preview image (its scene), or an image re-encoded as
+    JPEG (caption and derivation kept), optionally resized (a CDN thumbnail). Never raises: a
+    spec that cannot be rendered still names a scene (the error shows when it is served)."""
+    item = spec if isinstance(spec, Mapping) else {"file": spec}
+    file = str(item.get("file") or "media")
+    out: dict[str, Any] = {}
+    if _ext(file) in IMAGE_EXT:
+        out.update({k: item[k] for k in ("caption", "derive") if item.get(k) is not None})
+    out.update({"file": f"{Path(file).stem or 'thumb'}.jpg", "scene": str(item.get("scene") or file)})
     if size:
         out["size"] = list(size)
     return out
@@ -144,7 +150,11 @@ def _render(key: str) -> bytes:
     spec = json.loads(key)
     ext = _ext(spec["file"])
     if spec.get("derive"):
-        return _derived(spec["derive"])
+        body = _derived(spec["derive"])
+        if spec.get("size"):
+            img = Image.open(io.BytesIO(body)).convert("RGB").resize(tuple(spec["size"]), Image.Resampling.LANCZOS)
+            body = _encode(img, ".jpg", quality=spec["derive"]["quality"])
+        return body
     if ext in VIDEO_EXT:
         return _video(_image(spec))
     if ext in GIF_EXT:

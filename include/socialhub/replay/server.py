@@ -45,9 +45,11 @@ from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
+from socialhub.media.gateway import GatewayError, gateway_target
 from socialhub.replay.api import Clock, PlatformAPI, RateWindow, Request, Response, json_response
 from socialhub.replay.bluesky import BlueskyAPI
 from socialhub.replay.mastodon import MastodonAPI
+from socialhub.replay.media import MediaUnavailable, media_key, render_media
 from socialhub.replay.reddit import RedditAPI
 from socialhub.replay.rss import RssAPI
 from socialhub.replay.telegram import TelegramAPI
@@ -72,6 +74,7 @@ DEMO_DATA = Path(__file__).with_name("demo_data.yaml")
 MAX_POST_BYTES = 64 * 1024   # a token request is a few dozen bytes
 _SECRET_PARAM = re.compile(r"(?i)\b(key|api_key|access_token|token)=[^&\s\"]+")
 HOST = "127.0.0.1"
+CDN_PREFIX = "/cdn"   # the capture gateway: /cdn/<host>/<path>?<query> serves https://<host>/<path>?<query>
 
 
 @functools.lru_cache(maxsize=8)
@@ -125,6 +128,13 @@ class _Platform:
     last: Response | None = None        # the last normal answer, for ``repeat`` faults
 
 
+@dataclass(slots=True)
+class _Served:
+    body: bytes
+    content_type: str
+    declared_length: int | None = None
+
+
 class ReplayServer:
     """Serve emulated platform APIs on 127.0.0.1. See the module docstring."""
 
@@ -134,9 +144,14 @@ class ReplayServer:
         self.started_at = self.now()
         self._lock = threading.RLock()
         self._platforms: dict[str, _Platform] = {}
+        # the capture gateway (``/cdn``): media URL key -> spec (registered by the emulations when they
+        # emit a URL) and URL key -> body served verbatim (``serve_media``)
+        self._media: dict[str, Any] = {}
+        self._served: dict[str, _Served] = {}
         for name, section in load_data(data).items():
             api = PLATFORM_APIS[name](section or {}, now=self.now)
             api.apply_states(section or {})
+            api.share_media_registry(self._media)
             self._platforms[name] = _Platform(api, RateWindow(api.limit, api.window_seconds, self.now()))
         self.request_log: list[tuple[str, str]] = []
         self._requested_port = port
@@ -184,7 +199,29 @@ class ReplayServer:
         self._platform(platform)
         return f"http://{HOST}:{self.port}/{platform}"
 
+    @property
+    def media_gateway(self) -> str:
+        """The capture gateway serving the demo posts' media (``SOCIALHUB_MEDIA_GATEWAY``): media URL
+        ``https://host/path?q`` is fetched as ``<media_gateway>/host/path?q``
+        (``socialhub.media.gateway.via_gateway``)."""
+        return f"http://{HOST}:{self.port}{CDN_PREFIX}"
+
     # -- test and demo controls ---------------------------------------------------------------
+
+    def serve_media(self, url: str, body: bytes, content_type: str, *, declared_length: int | None = None) -> None:
+        """Serve ``body`` verbatim at media URL ``url`` through the gateway (hostile media for tests).
+        ``declared_length`` larger than the body: the response advertises that ``Content-Length``
+        (a "2 GB video"), sends the real body and closes the connection."""
+        if declared_length is not None and declared_length < len(body):
+            raise ValueError(f"declared_length {declared_length} is less than the body ({len(body)} bytes)")
+        with self._lock:
+            self._served[media_key(url)] = _Served(bytes(body), content_type, declared_length)
+
+    def media_urls(self) -> list[str]:
+        """The media URLs registered so far (as gateway keys: ``https://host/path?query``)."""
+        with self._lock:
+            return list(dict.fromkeys([*self._media, *self._served]))
+
 
     def platforms(self) -> list[str]:
         """The platforms this server serves (each under ``/<platform>``)."""
@@ -318,6 +355,8 @@ class ReplayServer:
             self.request_log.append((method, raw_path))
             parts = urlsplit(raw_path)
             prefix, _, rest = parts.path.lstrip("/").partition("/")
+            if "/" + prefix == CDN_PREFIX:
+                return self._media_response(method, rest, parts.query), 0.0
             platform = self._platforms.get(prefix)
             if platform is None:
                 return json_response(404, {"error": f"no platform under /{prefix}",
@@ -351,6 +390,33 @@ class ReplayServer:
             elif response.status == 200:
                 platform.last = Response(response.status, response.body, dict(response.headers))
             return response, delay
+
+    def _media_response(self, method: str, rest: str, query: str) -> Response:
+        """``/cdn/<host>/<path>?<query>``: the registered media of ``https://<host>/<path>?<query>``."""
+        if method != "GET":
+            return Response(405, b'{"error":"the media gateway is read-only: GET only"}',
+                            {"Content-Type": "application/json", "Allow": "GET"})
+        try:
+            url = gateway_target("/" + rest + (f"?{query}" if query else ""))
+        except GatewayError as exc:
+            return json_response(404, {"error": f"not a media gateway path: {exc}"})
+        key = media_key(url)
+        served = self._served.get(key)
+        if served is not None:
+            length = served.declared_length if served.declared_length is not None else len(served.body)
+            return Response(200, served.body, {"Content-Type": served.content_type, "Content-Length": str(length)})
+        spec = self._media.get(key)
+        if spec is None:
+            return json_response(404, {"error": f"no media is registered at {url}: only media URLs the replay "
+                                                 "platforms emitted (or serve_media set) are served"})
+        try:
+            body, content_type = render_media(spec)
+        except MediaUnavailable as exc:
+            return json_response(404, {"error": str(exc), "url": url})
+        except ValueError as exc:
+            return json_response(404, {"error": f"cannot render the media registered at {url}: {exc}"})
+        return Response(200, body, {"Content-Type": content_type, "Content-Length": str(len(body)),
+                                    "Cache-Control": "public, max-age=31536000, immutable"})
 
     @staticmethod
     def _take_fault(platform: _Platform, path: str) -> Fault | None:
@@ -413,12 +479,20 @@ class _Handler(BaseHTTPRequestHandler):
         # a GET is handed over without a body (tests wrap ``handle`` with the three-argument form)
         response = (replay.handle(method, self.path, headers, body) if method != "GET"
                     else replay.handle(method, self.path, headers))
+        declared = response.headers.get("Content-Length")   # only the media gateway declares its own
         self.send_response(response.status)
         for key, value in response.headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(response.body)))
+            if key != "Content-Length":
+                self.send_header(key, value)
+        self.send_header("Content-Length", declared or str(len(response.body)))
+        if declared is not None and declared != str(len(response.body)):
+            self.close_connection = True   # fewer bytes than declared: the client sees the connection end
         self.end_headers()
-        self.wfile.write(response.body)
+        try:
+            self.wfile.write(response.body)
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):   # the client stopped reading (a capped download)
+            self.close_connection = True
 
     def _not_allowed(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
