@@ -252,3 +252,16 @@ def test_serve_media_with_hostile_bytes_and_a_lying_length(server: ReplayServer,
     assert evil.content == b"<script>" and evil.headers["content-length"] == "8"
     with pytest.raises(ValueError, match="less than the body"):
         server.serve_media(url, b"abc", "video/mp4", declared_length=1)
+
+
+def test_ocr_reads_the_caption() -> None:
+    import shutil
+    import subprocess
+
+    tesseract = shutil.which("tesseract")
+    if not tesseract:
+        pytest.skip("tesseract is not installed: run make media-deps")
+    body, _ = render_media({"file": "door-note.jpg", "caption": "WE KNOW WHERE YOU LIVE. YOU'RE NEXT"})
+    proc = subprocess.run([tesseract, "stdin", "stdout"], input=body, capture_output=True, check=True, timeout=60)
+    text = " ".join(proc.stdout.decode("utf-8", "replace").split())
+    assert "WE KNOW WHERE YOU LIVE" in text and "NEXT" in text, text
