@@ -350,6 +350,10 @@ class ReplayServer:
             raise KeyError(f"platform {platform!r} is not served; served: {', '.join(self._platforms)}") from None
 
     def handle(self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes = b"") -> Response:
+        parts = urlsplit(raw_path)
+        prefix, _, rest = parts.path.lstrip("/").partition("/")
+        if "/" + prefix == CDN_PREFIX:
+            return self._media_response(method, raw_path, rest, parts.query)
         response, delay = self._handle(method, raw_path, headers, body)
         if delay:
             time.sleep(delay)   # outside the lock: other requests are served meanwhile
@@ -361,8 +365,6 @@ class ReplayServer:
             self.request_log.append((method, raw_path))
             parts = urlsplit(raw_path)
             prefix, _, rest = parts.path.lstrip("/").partition("/")
-            if "/" + prefix == CDN_PREFIX:
-                return self._media_response(method, rest, parts.query), 0.0
             platform = self._platforms.get(prefix)
             if platform is None:
                 return json_response(404, {"error": f"no platform under /{prefix}",
@@ -397,8 +399,11 @@ class ReplayServer:
                 platform.last = Response(response.status, response.body, dict(response.headers))
             return response, delay
 
-    def _media_response(self, method: str, rest: str, query: str) -> Response:
-        """``/cdn/<host>/<path>?<query>``: the registered media of ``https://<host>/<path>?<query>``."""
+    def _media_response(self, method: str, raw_path: str, rest: str, query: str) -> Response:
+        """``/cdn/<host>/<path>?<query>``: the registered media of ``https://<host>/<path>?<query>``.
+        Looked up under the lock, rendered outside it (a video takes ffmpeg a moment)."""
+        with self._lock:
+            self.request_log.append((method, raw_path))
         if method != "GET":
             return Response(405, b'{"error":"the media gateway is read-only: GET only"}',
                             {"Content-Type": "application/json", "Allow": "GET"})
@@ -407,11 +412,11 @@ class ReplayServer:
         except GatewayError as exc:
             return json_response(404, {"error": f"not a media gateway path: {exc}"})
         key = media_key(url)
-        served = self._served.get(key)
+        with self._lock:
+            served, spec = self._served.get(key), self._media.get(key)
         if served is not None:
             length = served.declared_length if served.declared_length is not None else len(served.body)
             return Response(200, served.body, {"Content-Type": served.content_type, "Content-Length": str(length)})
-        spec = self._media.get(key)
         if spec is None:
             return json_response(404, {"error": f"no media is registered at {url}: only media URLs the replay "
                                                  "platforms emitted (or serve_media set) are served"})
@@ -421,6 +426,9 @@ class ReplayServer:
             return json_response(404, {"error": str(exc), "url": url})
         except ValueError as exc:
             return json_response(404, {"error": f"cannot render the media registered at {url}: {exc}"})
+        except Exception:   # a bug in rendering must show up as a 500, not a dropped connection
+            log.exception("replay: rendering media for %s failed", url)
+            return json_response(500, {"error": "Internal Server Error"})
         return Response(200, body, {"Content-Type": content_type, "Content-Length": str(len(body)),
                                     "Cache-Control": "public, max-age=31536000, immutable"})
 
