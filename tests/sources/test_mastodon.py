@@ -18,7 +18,7 @@ from socialhub.sources.base import Connector, ConnectorConfig
 from socialhub.sources.mastodon import MastodonConnector, html_to_text, id_newer, normalise_status
 
 INSTANCE = "social.hubdemo.example"
-GY = f"ghost_yardz@{INSTANCE}"          # 8 demo posts, one older than the 7-day look-back
+GY = f"ghost_yardz@{INSTANCE}"          # 9 demo posts, one older than the 7-day look-back
 CHEF = f"chef_marta@{INSTANCE}"         # 7 demo posts incl. a boost and two malformed items
 
 
@@ -97,15 +97,15 @@ def statuses_requests(server: ReplayServer) -> list[str]:
 def test_first_run_uses_lookback_and_follows_link_pages(server: ReplayServer, connect: Callable[..., Connector]) -> None:
     result = connect("mastodon", page_size=2).fetch(GY, None)
     texts = [p.text for p in result.posts]
-    assert len(result.posts) == 7 and "summer vibes at the park with the fam ☀️" not in texts   # 12 days old
+    assert len(result.posts) == 8 and "summer vibes at the park with the fam ☀️" not in texts   # 12 days old
     assert texts[0] == "gonna wet him up when we catch him, he knows what he did"           # newest first
-    assert result.pages == 4 and result.notes[0].startswith("reached look-back horizon")
+    assert result.pages == 5 and result.notes[0].startswith("reached look-back horizon")
     lookups = [p for p in server.paths("mastodon") if "/accounts/lookup" in p]
     assert lookups == [f"/mastodon/api/v1/accounts/lookup?acct=ghost_yardz%40{INSTANCE}"]
     pages = statuses_requests(server)
     assert pages[0].endswith("/statuses?limit=2") and all("max_id=" in p for p in pages[1:])
     assert result.cursor == {"account_id": result.cursor["account_id"], "since_id": result.posts[0].post_id}
-    assert result.raw_items[0]["id"] == result.posts[0].post_id and len(result.raw_items) == 7
+    assert result.raw_items[0]["id"] == result.posts[0].post_id and len(result.raw_items) == 8
 
 
 def test_incremental_run_returns_only_new_posts(server: ReplayServer, connect: Callable[..., Connector],
@@ -177,7 +177,7 @@ def test_slows_down_before_the_rate_limit(server: ReplayServer, connect: Callabl
                                           clock: FakeClock) -> None:
     server.set_rate_limit("mastodon", remaining=2, reset_in=20)
     result = connect("mastodon").fetch(GY, None)        # lookup leaves 1 request: wait for the reset
-    assert len(result.posts) == 7
+    assert len(result.posts) == 8
     assert clock.sleeps == [pytest.approx(21.0)]
     assert len(server.paths("mastodon")) == 2             # lookup + one page: no 429, no retry
 
@@ -185,7 +185,7 @@ def test_slows_down_before_the_rate_limit(server: ReplayServer, connect: Callabl
 def test_429_then_success(server: ReplayServer, connect: Callable[..., Connector], clock: FakeClock) -> None:
     server.inject_fault("mastodon", 429, reset_in=5, match="/statuses")   # Mastodon's shape: ISO reset, no Retry-After
     result = connect("mastodon").fetch(GY, None)
-    assert len(result.posts) == 7 and clock.sleeps == [pytest.approx(6.0)]
+    assert len(result.posts) == 8 and clock.sleeps == [pytest.approx(6.0)]
     assert len(statuses_requests(server)) == 2
 
 
@@ -215,7 +215,7 @@ def test_budget_exhausted_with_far_reset_raises_before_the_next_request(
 
 def test_server_errors_are_retried(server: ReplayServer, connect: Callable[..., Connector], clock: FakeClock) -> None:
     server.inject_fault("mastodon", 500, count=2, match="/statuses")
-    assert len(connect("mastodon").fetch(GY, None).posts) == 7
+    assert len(connect("mastodon").fetch(GY, None).posts) == 8
     assert clock.sleeps == [0.5, 1.0]
 
 
@@ -254,7 +254,7 @@ def test_cached_account_id_that_vanished_is_unavailable(connect: Callable[..., C
 
 @pytest.mark.parametrize("handle", [f"@ghost_yardz@{INSTANCE}", "ghost_yardz", " ghost_yardz "])
 def test_handle_forms(connect: Callable[..., Connector], handle: str) -> None:
-    assert len(connect("mastodon").fetch(handle, None).posts) == 7
+    assert len(connect("mastodon").fetch(handle, None).posts) == 8
 
 
 def test_empty_handle_is_a_connector_error(connect: Callable[..., Connector]) -> None:
@@ -264,7 +264,7 @@ def test_empty_handle_is_a_connector_error(connect: Callable[..., Connector]) ->
 
 def test_token_is_sent_and_never_leaks(server: ReplayServer, connect: Callable[..., Connector]) -> None:
     server.require_token("mastodon", TOKEN)
-    assert len(connect("mastodon", token=TOKEN).fetch(GY, None).posts) == 7
+    assert len(connect("mastodon", token=TOKEN).fetch(GY, None).posts) == 8
     wrong = "wrong-" + TOKEN
     connector = connect("mastodon", token=wrong)
     with pytest.raises(AuthError) as info:

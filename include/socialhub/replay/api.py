@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
+from socialhub.replay.media import media_key
+
 Clock = Callable[[], datetime]
 
 # Keys a post entry (demo YAML or ``add_post``) may carry. Unknown keys are an error, so a typo
@@ -98,6 +100,22 @@ class PlatformAPI:
         self.limit = self.default_limit              # the server's rate window for this platform
         self.window_seconds = self.default_window
         self._removed_at_load: list[str] = []        # posts the data marks ``removed: true``
+        # media URL (``media.media_key``) -> media spec, for the server's capture gateway (``/cdn``);
+        # the server replaces it with one registry shared by all platforms (``share_media_registry``)
+        self.media_registry: dict[str, Any] = {}
+
+    def media_url(self, url: str, spec: Any) -> str:
+        """Register ``url`` as serving ``spec`` (a demo ``media`` item: file name or ``{file, ...}``,
+        see ``replay.media``) through the server's capture gateway, and return ``url`` unchanged.
+        Every media URL an emulation emits goes through here when it is made."""
+        self.media_registry[media_key(url)] = spec
+        return url
+
+    def share_media_registry(self, registry: dict[str, Any]) -> None:
+        """Use ``registry`` (the server's, shared by all platforms) from now on, keeping what was
+        registered while the demo posts were loaded."""
+        registry.update(self.media_registry)
+        self.media_registry = registry
 
     def handle(self, req: Request) -> Response:  # pragma: no cover - interface
         raise NotImplementedError

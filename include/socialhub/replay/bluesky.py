@@ -35,6 +35,7 @@ from socialhub.replay.api import (
     json_response,
     parse_age,
 )
+from socialhub.replay.media import thumbnail_spec
 
 MEDIA_HOST = "https://cdn.hubdemo.example"
 VIDEO_HOST = "https://video.hubdemo.example"
@@ -59,6 +60,7 @@ def fake_cid(*parts: str) -> str:
 
 def fake_did(handle: str) -> str:
     return "did:plc:" + b32(digest("did", handle.lower()))[:24]
+
 
 
 class BlueskyAPI(PlatformAPI):
@@ -111,16 +113,19 @@ class BlueskyAPI(PlatformAPI):
                      "video": {"$type": "blob", "ref": {"$link": cid}, "mimeType": "video/mp4", "size": 2_400_000}},
                     {"$type": "app.bsky.embed.video#view", "cid": cid, "alt": alts[0],
                      "playlist": f"{VIDEO_HOST}/watch/{did}/{cid}/playlist.m3u8",
-                     "thumbnail": f"{VIDEO_HOST}/watch/{did}/{cid}/thumbnail.jpg"})
+                     "thumbnail": self.media_url(f"{VIDEO_HOST}/watch/{did}/{cid}/thumbnail.jpg",
+                                                 thumbnail_spec(media[0]))})
         if names:
             cids = [fake_cid("img", did, str(n), str(i)) for i, n in enumerate(names)]
             return ({"$type": "app.bsky.embed.images",
                      "images": [{"alt": a, "image": {"$type": "blob", "ref": {"$link": c}, "mimeType": "image/jpeg",
                                                      "size": 180_000}} for a, c in zip(alts, cids, strict=False)]},
                     {"$type": "app.bsky.embed.images#view",
-                     "images": [{"thumb": f"{MEDIA_HOST}/img/feed_thumbnail/plain/{did}/{c}@jpeg",
-                                 "fullsize": f"{MEDIA_HOST}/img/feed_fullsize/plain/{did}/{c}@jpeg", "alt": a}
-                                for a, c in zip(alts, cids, strict=False)]})
+                     "images": [{"thumb": self.media_url(f"{MEDIA_HOST}/img/feed_thumbnail/plain/{did}/{c}@jpeg",
+                                                         thumbnail_spec(m, size=(320, 240))),
+                                 "fullsize": self.media_url(f"{MEDIA_HOST}/img/feed_fullsize/plain/{did}/{c}@jpeg",
+                                                            thumbnail_spec(m)), "alt": a}
+                                for a, c, m in zip(alts, cids, media, strict=False)]})
         link = post.get("link")
         if link:
             link = link if isinstance(link, dict) else {"url": link}
@@ -129,7 +134,9 @@ class BlueskyAPI(PlatformAPI):
             return ({"$type": "app.bsky.embed.external", "external": {**external, "thumb": {
                         "$type": "blob", "ref": {"$link": thumb}, "mimeType": "image/jpeg", "size": 40_000}}},
                     {"$type": "app.bsky.embed.external#view",
-                     "external": {**external, "thumb": f"{MEDIA_HOST}/img/feed_thumbnail/plain/{did}/{thumb}@jpeg"}})
+                     "external": {**external, "thumb": self.media_url(
+                         f"{MEDIA_HOST}/img/feed_thumbnail/plain/{did}/{thumb}@jpeg",
+                         {"file": "card.jpg", "scene": link["url"], "size": [320, 240]})}})
         return None, None
 
     def _post_view(self, profile: dict[str, Any], created: datetime, post: Mapping[str, Any]) -> dict[str, Any]:

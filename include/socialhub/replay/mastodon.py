@@ -40,6 +40,7 @@ from socialhub.replay.api import (
     json_response,
     parse_age,
 )
+from socialhub.replay.media import thumbnail_spec
 
 DEFAULT_INSTANCE = "social.hubdemo.example"
 ACCOUNT_CREATED = datetime.fromisoformat("2024-01-15T09:00:00+00:00")
@@ -129,8 +130,9 @@ class MastodonAPI(PlatformAPI):
             mid = self._snowflake(self.now())
             kind = "video" if str(name).lower().endswith(_VIDEO_EXT) else "image"
             path = f"https://{self.domain}/system/media_attachments/files/{mid[:3]}/{mid[3:6]}/{mid[6:9]}"
-            out.append({"id": mid, "type": kind, "url": f"{path}/original/{name}",
-                        "preview_url": f"{path}/small/{name}", "remote_url": None,
+            out.append({"id": mid, "type": kind, "url": self.media_url(f"{path}/original/{name}", item),
+                        "preview_url": self.media_url(f"{path}/small/{name}", thumbnail_spec(item, size=(400, 300))),
+                        "remote_url": None,
                         "description": description, "blurhash": None, "meta": {}})
         return out
 

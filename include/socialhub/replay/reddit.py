@@ -50,6 +50,7 @@ from socialhub.replay.api import (
     json_response,
     parse_age,
 )
+from socialhub.replay.media import thumbnail_spec
 
 REDDIT_EPOCH = datetime.fromisoformat("2005-06-23T00:00:00+00:00")
 ACCOUNT_CREATED = datetime.fromisoformat("2021-09-01T00:00:00+00:00")
@@ -98,15 +99,17 @@ class RedditAPI(PlatformAPI):
     def _media_fields(self, thing_id: str, names: list[Any]) -> dict[str, Any]:
         if not names:
             return {}
-        name = str(names[0].get("file") if isinstance(names[0], dict) else names[0])
+        item = names[0]
+        name = str(item.get("file") if isinstance(item, dict) else item)
         if name.lower().endswith(_VIDEO_EXT):
             return {"is_video": True, "post_hint": "hosted:video", "url": f"{VIDEO_HOST}/{thing_id}",
                     "secure_media": {"reddit_video": {
-                        "fallback_url": f"{VIDEO_HOST}/{thing_id}/DASH_720.mp4?source=fallback",
+                        "fallback_url": self.media_url(f"{VIDEO_HOST}/{thing_id}/DASH_720.mp4?source=fallback", item),
                         "hls_url": f"{VIDEO_HOST}/{thing_id}/HLSPlaylist.m3u8?a=1&v=1", "duration": 14}}}
         key = b32(digest(thing_id, name))[:13]
-        return {"post_hint": "image", "url": f"{IMAGE_HOST}/{key}.jpg", "domain": "i.hubdemo.example",
-                "preview": {"images": [{"source": {"url": f"{PREVIEW_HOST}/{key}.jpg?width=1080&format=pjpg&s=ab12",
+        preview = f"{PREVIEW_HOST}/{key}.jpg?width=1080&format=pjpg&s=ab12"
+        return {"post_hint": "image", "url": self.media_url(f"{IMAGE_HOST}/{key}.jpg", item), "domain": "i.hubdemo.example",
+                "preview": {"images": [{"source": {"url": self.media_url(preview, thumbnail_spec(item, size=(1080, 1350))),
                                                    "width": 1080, "height": 1350}, "id": key}], "enabled": True}}
 
     def add_post(self, account: str, post: Mapping[str, Any]) -> dict[str, Any]:

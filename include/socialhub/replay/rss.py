@@ -149,7 +149,7 @@ class RssAPI(PlatformAPI):
         out = []
         for item in post.get("media") or []:
             file = str(item.get("file") if isinstance(item, dict) else item)
-            url = f"{MEDIA_HOST}/{b32(digest(file))[:12]}/{file}"
+            url = self.media_url(f"{MEDIA_HOST}/{b32(digest(file))[:12]}/{file}", item)
             kind = "video/mp4" if file.lower().endswith(_VIDEO_EXT) else "image/jpeg"
             if fmt == "rss":
                 out.append(f'<enclosure url="{_x(url)}" length="120000" type="{kind}"/>')

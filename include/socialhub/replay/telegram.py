@@ -39,6 +39,7 @@ from socialhub.replay.api import (
     retry_after_seconds,
     text_response,
 )
+from socialhub.replay.media import thumbnail_spec
 
 CDN = "https://cdn.hubdemo.example/file"
 HTML = "text/html; charset=utf-8"
@@ -165,16 +166,18 @@ class TelegramAPI(PlatformAPI):
         for index, item in enumerate(post.get("media") or []):
             file = str(item.get("file") if isinstance(item, dict) else item)
             token = b32(digest(name, str(mid), file, str(index)))[:40]
+            still = self.media_url(f"{CDN}/{token}.jpg", thumbnail_spec(item))
             if file.lower().endswith(_VIDEO_EXT):
+                self.media_url(f"{CDN}/{token}.mp4", item)
                 parts.append(f'<a class="tgme_widget_message_video_player js-message_video_player" href="{url}">'
                              f'<i class="tgme_widget_message_video_thumb" '
-                             f"style=\"background-image:url('{CDN}/{token}.jpg')\"></i>"
+                             f"style=\"background-image:url('{still}')\"></i>"
                              f'<div class="tgme_widget_message_video_wrap"><video src="{CDN}/{token}.mp4" '
                              f'class="tgme_widget_message_video js-message_video" width="100%" height="100%">'
                              f'</video></div></a>')
             else:
                 parts.append(f'<a class="tgme_widget_message_photo_wrap" href="{url}" '
-                             f"style=\"width:800px;background-image:url('{CDN}/{token}.jpg')\">"
+                             f"style=\"width:800px;background-image:url('{still}')\">"
                              f'<div class="tgme_widget_message_photo" style="padding-top:75%"></div></a>')
         if "text" not in drop and post.get("text"):
             body = "<br/>".join(_e(line) for line in str(post["text"]).split("\n"))

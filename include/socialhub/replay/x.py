@@ -41,6 +41,7 @@ from socialhub.replay.api import (
     json_response,
     parse_age,
 )
+from socialhub.replay.media import thumbnail_spec
 
 X_EPOCH_MS = 1288834974657
 ACCOUNT_CREATED = datetime.fromisoformat("2019-04-01T10:00:00+00:00")
@@ -107,18 +108,21 @@ class XAPI(PlatformAPI):
             if name.lower().endswith(_VIDEO_EXT):
                 key = f"7_{tid}{index}"
                 self._media[key] = {"media_key": key, "type": "video", "alt_text": alt,
-                                    "preview_image_url": f"{MEDIA_HOST}/ext_tw_video_thumb/{tid}/pu/img/{index}.jpg",
+                                    "preview_image_url": self.media_url(
+                                        f"{MEDIA_HOST}/ext_tw_video_thumb/{tid}/pu/img/{index}.jpg", thumbnail_spec(item)),
                                     "variants": [
                                         {"content_type": "application/x-mpegURL",
                                          "url": f"{VIDEO_HOST}/ext_tw_video/{tid}/pu/pl/{index}.m3u8"},
                                         {"bit_rate": 632000, "content_type": "video/mp4",
-                                         "url": f"{VIDEO_HOST}/ext_tw_video/{tid}/pu/vid/480x270/{name}"},
+                                         "url": self.media_url(f"{VIDEO_HOST}/ext_tw_video/{tid}/pu/vid/480x270/{name}",
+                                                               item)},
                                         {"bit_rate": 2176000, "content_type": "video/mp4",
-                                         "url": f"{VIDEO_HOST}/ext_tw_video/{tid}/pu/vid/1280x720/{name}"}]}
+                                         "url": self.media_url(f"{VIDEO_HOST}/ext_tw_video/{tid}/pu/vid/1280x720/{name}",
+                                                               item)}]}
             else:
                 key = f"3_{tid}{index}"
                 self._media[key] = {"media_key": key, "type": "photo", "alt_text": alt,
-                                    "url": f"{MEDIA_HOST}/media/{b32(digest(tid, name))[:15]}.jpg"}
+                                    "url": self.media_url(f"{MEDIA_HOST}/media/{b32(digest(tid, name))[:15]}.jpg", item)}
             keys.append(key)
         return keys
 

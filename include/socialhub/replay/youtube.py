@@ -41,6 +41,7 @@ from socialhub.replay.api import (
 
 ACCOUNT_CREATED = datetime.fromisoformat("2020-05-04T16:00:00+00:00")
 THUMBS = "https://i.ytimg.com/vi"
+FEED_THUMBS = "https://i1.ytimg.com/vi"     # the RSS feed's media:thumbnail host
 FEED_ENTRIES = 15
 _SIZES = (("default", 120, 90), ("medium", 320, 180), ("high", 480, 360), ("standard", 640, 480),
           ("maxres", 1280, 720))
@@ -110,6 +111,8 @@ class YouTubeAPI(PlatformAPI):
         created = self.now() - parse_age(post.get("age"))
         cid = channel["id"]
         vid = b64id(11, "yt-video", cid, created.isoformat(), str(self._seq))
+        # the feed's thumbnail (rendered per request) is registered now, with the Data API's below
+        self.media_url(f"{FEED_THUMBS}/{vid}/hqdefault.jpg", {"file": "hqdefault.jpg", "scene": vid, "size": [480, 360]})
         text = str(post.get("text") or "")
         title = str(post.get("title") or text.split("\n")[0][:100] or "Untitled")
         description = text if post.get("title") else "\n".join(text.split("\n")[1:])
@@ -120,7 +123,9 @@ class YouTubeAPI(PlatformAPI):
             "kind": "youtube#video", "etag": b64id(27, "etag", vid), "id": vid,
             "snippet": {"publishedAt": created.strftime("%Y-%m-%dT%H:%M:%SZ"), "channelId": cid, "title": title,
                         "description": description,
-                        "thumbnails": {name: {"url": f"{THUMBS}/{vid}/{name}.jpg", "width": w, "height": h}
+                        "thumbnails": {name: {"url": self.media_url(f"{THUMBS}/{vid}/{name}.jpg",
+                                                                    {"file": f"{name}.jpg", "scene": vid, "size": [w, h]}),
+                                              "width": w, "height": h}
                                        for name, w, h in _SIZES},
                         "channelTitle": channel["snippet"]["title"], "categoryId": "22",
                         "liveBroadcastContent": "none", "localized": {"title": title, "description": description}},
@@ -318,7 +323,7 @@ class YouTubeAPI(PlatformAPI):
                 f"<media:group><media:title>{html.escape(video['snippet'].get('title', ''))}</media:title>"
                 f'<media:content url="https://www.youtube.com/v/{vid}?version=3" type="application/x-shockwave-flash"'
                 f' width="640" height="390"/>'
-                f'<media:thumbnail url="https://i1.ytimg.com/vi/{vid}/hqdefault.jpg" width="480" height="360"/>'
+                f'<media:thumbnail url="{FEED_THUMBS}/{vid}/hqdefault.jpg" width="480" height="360"/>'
                 f"<media:description>{html.escape(video['snippet'].get('description', ''))}</media:description>"
                 f"</media:group></entry>")
         doc = ('<?xml version="1.0" encoding="UTF-8"?>\n<feed xmlns:yt="http://www.youtube.com/xml/schemas/2015" '
