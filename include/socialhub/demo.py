@@ -149,6 +149,11 @@ def format_summary(collect: dict[str, Any] | None, process: dict[str, Any] | Non
         for lapse in sorted(collect["accounts_lapsed"], key=lambda x: rank(x.get("subject"))):
             lines.append(f"  not collected:        {lapse['key']} [{name(lapse.get('subject'))}]: {lapse_reason(lapse)}")
         lines.append(f"posts collected:        {collect['posts_collected']} in {len(collect['batches'])} batch(es)")
+        media = collect.get("media") or {}
+        if media:
+            lines.append(f"media captured:         {media.get('captured', 0)} item(s), {media.get('bytes', 0):,} bytes; "
+                         f"{media.get('failed', 0) + media.get('deferred', 0)} to retry, {media.get('gave_up', 0)} "
+                         f"given up; text read in {media.get('ocr_texts', 0)} image(s)")
     else:
         lines.append("collection: no report found (see the log)")
     if process:
@@ -478,19 +483,97 @@ def followup(project: Path, home: Path, data_dir: Path, store: Any, inputs: Any,
                 done.append(f"{platform}:{account} {'renamed to ' + rest[0] if rest else 'suspended'}")
             except (KeyError, ValueError):
                 continue
+        reuploads = reupload_referred_images(replay, referrals, store)
         step(f"the platforms act: {len(removed)} referred post(s) removed; " + "; ".join(done)
-             + f"; then, {LATER[1:]} later (SOCIALHUB_NOW={LATER}), a collection run and the referral re-check")
+             + (f"; {len(reuploads)} referred image(s) re-uploaded, resized, recompressed and cropped, under a "
+                "harmless caption" if reuploads else "")
+             + f"; then, {LATER[1:]} later (SOCIALHUB_NOW={LATER}), collection, processing and the referral re-check")
         env = quiet_env(airflow_env(project, home, data_dir, {
-            **conns, "SOCIALHUB_NOW": LATER,
+            **conns, "SOCIALHUB_NOW": LATER, "SOCIALHUB_MEDIA_GATEWAY": replay.media_gateway,
             **{f"AIRFLOW_CONN_SOCIALHUB_{p.upper()}": json.dumps({"conn_type": "http",
                                                                    "extra": {"base_url": replay.base_url(p)}})
                for p in replay.platforms()}}))
-        for dag_id in ("socialhub_collect", "socialhub_recheck"):
+        for dag_id in ("socialhub_collect", "socialhub_process", "socialhub_recheck"):
             step(f"running DAG {dag_id} (airflow dags test)")
             if run_airflow(["dags", "test", dag_id], env, log_file).returncode:
                 step(f"DAG {dag_id} FAILED; see {log_file}")
                 return
     print(format_followup(store))
+    print(format_media(store))
+
+
+#: the re-upload the follow-up posts: the referred post's first image, resized to 60%, cropped 1% each
+#: side and recompressed at JPEG quality 40 (PDQ still matches; a crop of 2% or more it does not)
+REUPLOAD_TEXT = "throwback to this one 📸 #tb"
+REUPLOAD_DERIVE: dict[str, Any] = {"scale": 0.6, "crop": 0.01, "quality": 40}
+
+
+def reupload_referred_images(replay: Any, referrals: list[Any], store: Any) -> list[str]:
+    """The referred post's image comes back: the same account posts a resized, cropped and
+    recompressed copy with a harmless caption (what the hash list is for)."""
+    from socialhub.media.store import load_record
+    from socialhub.replay.media import media_key
+
+    out = []
+    for ref in referrals:
+        platform, account = str(ref.record.get("platform")), str(ref.record.get("account") or "")
+        record = load_record(store, platform, str(ref.record.get("post_id"))) or {}
+        specs = [replay._media.get(media_key(i["url"])) for i in record.get("items") or []
+                 if i.get("status") == "captured" and str(i.get("mime", "")).startswith("image/")]
+        names = [sp.get("file") if isinstance(sp, dict) else sp for sp in specs]
+        original = next((n for n in names if isinstance(n, str) and n.endswith((".jpg", ".jpeg", ".png"))), None)
+        if not (account and original):
+            continue
+        try:
+            replay.add_post(platform, account, {"text": REUPLOAD_TEXT, "media": [
+                {"file": f"tb-{original}", "derive": {"from": original, **REUPLOAD_DERIVE}}]})
+        except (KeyError, ValueError):
+            continue
+        out.append(f"{platform}:{account}")
+    return out
+
+
+def format_media(store: Any) -> str:
+    """Media captured over the demo, and what they added: known content matched, text read in images."""
+    from socialhub.media.hashlist import HashLists
+    from socialhub.models import from_jsonl
+
+    records = [json.loads(store.get(k)) for k in store.list("media/posts/")]
+    items = [i for r in records for i in r.get("items") or []]
+    captured = [i for i in items if i.get("status") == "captured"]
+    failed = [i for i in items if i.get("status") in ("failed", "deferred", "gave_up")]
+    known, ocr = [], []
+    for key in store.list("flagged/"):
+        for row in from_jsonl(store.get(key)):
+            cls = row.get("classification") or {}
+            if "known_content" in (cls.get("labels") or []):
+                known.append((row, cls))
+            for t in cls.get("text_in_media") or []:
+                if t.get("labels"):
+                    ocr.append((row, t))
+    from socialhub.media.store import load_info
+
+    ocr_read = sum(1 for i in captured if i.get("sha256") and
+                   ((load_info(store, i["sha256"]) or {}).get("ocr") or {}).get("text"))
+    lists = ", ".join(f"{n}: {c} hash(es)" for n, c in HashLists(store).lists().items()) or "none"
+    title = "media (captured as evidence, hash lists, text in images)"
+    lines = ["", title, "=" * len(title),
+             f"media captured:         {len(captured)} of {len(items)} item(s), "
+             f"{sum(int(i.get('size') or 0) for i in captured):,} bytes, write-once by SHA-256"
+             + (f"; {len(failed)} not captured (tried again next run or given up, with reasons)" if failed else ""),
+             f"text read (OCR):        {ocr_read} image(s) with text; {len(ocr)} post(s) flagged for it (text_in_media)",
+             f"hash lists:             {lists}"]
+    for row, t in ocr:
+        lines.append(f"  text in image:        {row['platform']}:{row['post_id']} {', '.join(t['labels'])}: "
+                     f"“{' '.join(t['text'].split())[:80]}”")
+    for row, cls in known:
+        m = (cls.get("known_content") or [{}])[0]
+        lines.append(f"  known content:        {row['platform']}:{row['post_id']} “{row.get('text', '')[:40]}” "
+                     f"matches {m.get('list')} entry {str(m.get('entry_id'))[:12]} from referral "
+                     f"{m.get('referral_id') or '?'}: PDQ distance {m.get('distance')} of 256")
+    if not known:
+        lines.append("  known content:        none matched")
+    return "\n".join(lines)
 
 
 def format_followup(store: Any) -> str:
@@ -598,6 +681,8 @@ def _run_demo(*, fresh: bool = False, project_dir: Path | None = None, review: b
         conns |= {f"AIRFLOW_CONN_SOCIALHUB_{p.upper()}": json.dumps({"conn_type": "http",
                                                                     "extra": {"base_url": replay.base_url(p)}})
                  for p in replay.platforms()}
+        # the posts' media are fetched through the replay server, the demo's capture gateway (loopback only)
+        conns["SOCIALHUB_MEDIA_GATEWAY"] = replay.media_gateway
         env = quiet_env(airflow_env(project, home, data_dir, conns))
         slack = bool(env.get("AIRFLOW_CONN_SOCIALHUB_SLACK"))
         step("initialising Airflow metadata and pools" if not (home / ".socialhub-initialised").exists()
