@@ -4,7 +4,9 @@
 Airflow's API server under ``/socialhub-audit``; ``external_views`` adds "Auditors" to
 Airflow's navigation bar, which shows that page inside the Airflow UI at
 ``/plugin/socialhub-audit``. Who may open it is decided by the page itself (signed-in users
-named in ``SOCIALHUB_AUDITOR_USERS``), not by the link being visible.
+named in ``SOCIALHUB_AUDITOR_USERS``), not by the link being visible. The same app serves the
+blurred previews and the audited full view of captured media linked from the officers' review
+pages (``/socialhub-audit/media/...``: reviewers in ``SOCIALHUB_REVIEWER_USERS`` and auditors).
 """
 
 from airflow.plugins_manager import AirflowPlugin

@@ -18,9 +18,19 @@ Who may see it
    recorded in the audit log.
 
 Every page view records an ``access`` audit event (who, which period and force, why) before the
-report is built, and every CSV download an ``export`` event with the file's SHA-256: a view
-that cannot be recorded is refused (503), so there is no unaudited access. Only GET routes
-exist; nothing here changes pipeline data.
+report is built, every CSV download an ``export`` event with the file's SHA-256, and every full
+view of captured media a ``media_reveal`` event: a view that cannot be recorded is refused (503),
+so there is no unaudited access. Only GET routes exist; nothing here changes pipeline data.
+
+Media (issue 16): ``/media/<sha256>/preview.jpg`` serves the small blurred preview of a captured
+media item from the store, and ``/media/<sha256>/full`` the stored copy itself on a deliberate
+click: a confirmation page first (what it is, a warning, a reason), then, with ``confirm=1``, a
+``media_reveal`` audit event (who, what, when, why) and only then the bytes: a raster image inline
+with its sniffed type, anything else (SVG, video, unknown) only as an opaque download. Nothing is
+ever fetched from or linked to the platform. These two routes are open to the users named in
+``SOCIALHUB_REVIEWER_USERS`` (``[socialhub] reviewer_users``; same syntax) and to every auditor;
+with ``?alert=ID`` (the review page's links) the media must belong to that alert, whose force must
+be granted, and a user limited to forces must give one.
 
 Why: every route that shows records takes a ``why`` query field (the period form's "Reason for
 looking", carried in the CSV links and the explain form). Without one the view is recorded as made
@@ -44,12 +54,28 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from socialhub.alerts.links import APP_PREFIX  # defined in core: the review page's media links name it too
+from socialhub.media.store import RASTER_TYPES
+
 log = logging.getLogger(__name__)
 
-APP_PREFIX = "/socialhub-audit"
 URL_ROUTE = "socialhub-audit"
 DEFAULT_DAYS = 30
 VIA = "Airflow auditors' page"
+MEDIA_VIA = "Airflow media page (socialhub)"
+_SHA_RE = re.compile(r"[0-9a-f]{64}")
+_PREVIEW_HEADERS = {
+    "Cache-Control": "private, max-age=300",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox",
+}
+_FULL_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox",
+}
 _HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
@@ -89,18 +115,37 @@ def parse_auditors(spec: str) -> dict[str, AuditorGrant]:
     return grants
 
 
-def configured_auditors() -> dict[str, AuditorGrant]:
-    """From ``SOCIALHUB_AUDITOR_USERS``, else ``[socialhub] auditor_users``; read on every request,
-    so a change takes effect without restarting the API server."""
-    spec = os.environ.get("SOCIALHUB_AUDITOR_USERS")
+def _configured(env: str, option: str) -> dict[str, AuditorGrant]:
+    spec = os.environ.get(env)
     if spec is None:
         try:
             from airflow.configuration import conf
 
-            spec = conf.get("socialhub", "auditor_users", fallback="") or ""
-        except Exception:  # noqa: BLE001 - outside Airflow: nobody is an auditor
+            spec = conf.get("socialhub", option, fallback="") or ""
+        except Exception:  # noqa: BLE001 - outside Airflow: nobody is named
             spec = ""
     return parse_auditors(spec)
+
+
+def configured_auditors() -> dict[str, AuditorGrant]:
+    """From ``SOCIALHUB_AUDITOR_USERS``, else ``[socialhub] auditor_users``; read on every request,
+    so a change takes effect without restarting the API server."""
+    return _configured("SOCIALHUB_AUDITOR_USERS", "auditor_users")
+
+
+def configured_reviewers() -> dict[str, AuditorGrant]:
+    """Who may use the media routes (blurred previews, audited full reveals): the users named in
+    ``SOCIALHUB_REVIEWER_USERS`` (else ``[socialhub] reviewer_users``; same syntax as the auditors'
+    list, ``name:force1|force2`` limiting a reviewer to forces), plus every auditor. Read on every
+    request. An auditor also named as a reviewer gets the wider of the two grants."""
+    grants = dict(configured_auditors())
+    for name, grant in _configured("SOCIALHUB_REVIEWER_USERS", "reviewer_users").items():
+        held = grants.get(name)
+        if held is None or grant.forces is None:
+            grants[name] = grant
+        elif held.forces is not None:
+            grants[name] = AuditorGrant(name, held.forces | grant.forces)
+    return grants
 
 
 def page_requires_why() -> bool:
@@ -217,8 +262,8 @@ def _user_name(user: Any) -> str:
     return str(getattr(user, "username", "") or "unknown")
 
 
-def _actor(user: Any, name: str) -> dict[str, Any]:
-    actor: dict[str, Any] = {"kind": "person", "name": name, "via": VIA}
+def _actor(user: Any, name: str, via: str = VIA) -> dict[str, Any]:
+    actor: dict[str, Any] = {"kind": "person", "name": name, "via": via}
     role = getattr(user, "role", None)
     if role:
         actor["airflow_role"] = str(role)
@@ -257,7 +302,9 @@ def create_app(*, store_factory: Callable[[], Any] = default_store,
     """The sub-application. The factories are seams for tests; Airflow uses the defaults."""
     app = FastAPI(title="socialhub auditors' page", docs_url=None, redoc_url=None, openapi_url=None)
 
-    async def authorise(request: Request) -> tuple[Any, str, AuditorGrant] | Response:
+    async def authorise(request: Request, *, media: bool = False) -> tuple[Any, str, AuditorGrant] | Response:
+        """The signed-in user and their grant: an auditor's, or for the media routes (``media``)
+        a reviewer's or an auditor's. Anyone else is refused and the refusal recorded."""
         from fastapi import HTTPException
 
         try:
@@ -271,6 +318,18 @@ def create_app(*, store_factory: Callable[[], Any] = default_store,
             return Response('{"detail":"Not authenticated: sign in to Airflow first"}', status_code=401,
                             media_type="application/json", headers={**_HEADERS, "WWW-Authenticate": "Bearer"})
         name = _user_name(user)
+        if media:
+            grant = configured_reviewers().get(name)
+            if grant is None:
+                _record_refusal(request, user, name,
+                                "not named in SOCIALHUB_REVIEWER_USERS or SOCIALHUB_AUDITOR_USERS")
+                return _page("Not a reviewer", (
+                    f"<p>You are signed in to Airflow as <b>{html.escape(name)}</b>, who may not see captured "
+                    "media.</p><p>Previews and full images of captured media are open only to the users named in "
+                    "<code>SOCIALHUB_REVIEWER_USERS</code> or <code>SOCIALHUB_AUDITOR_USERS</code>. Ask the "
+                    "platform team if you review alerts and need access.</p>"
+                    "<p>This refusal has been recorded in the audit log.</p>"), 403)
+            return user, name, grant
         grant = configured_auditors().get(name)
         if grant is None:
             _record_refusal(request, user, name, "not named in SOCIALHUB_AUDITOR_USERS")
@@ -291,6 +350,115 @@ def create_app(*, store_factory: Callable[[], Any] = default_store,
                                                              "query": str(request.url.query)})
         except Exception:  # noqa: BLE001 - a refusal is refused whether or not it could be recorded
             log.exception("auditors' page: could not record a refused access by %s", name)
+
+    def _media_scope(request: Request, user: Any, name: str, grant: AuditorGrant, sha: str, store: Any
+                     ) -> tuple[str | None, str | None] | Response:
+        """(alert id, force) the media is asked for under. With ``?alert=ID`` (the review page's links)
+        the media must be one of that alert's captured items and its force granted; without it, only
+        a grant for every force will do (the same file may belong to posts of several forces)."""
+        alert_id = (request.query_params.get("alert") or "").strip()
+        if not alert_id:
+            if grant.forces is not None:
+                _record_refusal(request, user, name, "media asked for without an alert by a user limited to forces")
+                return _page("Which alert?", "<p>You may see media only of the alerts of your forces: open it from "
+                             "the alert's review page (its links name the alert).</p>", 403)
+            return None, None
+        from socialhub.alerts.model import is_alert_id
+
+        if not is_alert_id(alert_id):
+            return _page("Bad alert id", "<p>An alert id is 24 hexadecimal characters.</p>", 400)
+        from socialhub.review.store import ReviewError, load_alert_context
+
+        try:
+            alert = load_alert_context(store, alert_id).alert
+        except ReviewError as exc:
+            return _page("No such alert", f"<p>{html.escape(str(exc))}</p>", 404)
+        if not grant.may_see(alert.force):
+            _record_refusal(request, user, name, f"force {alert.force or 'unknown'} not granted", alert.force)
+            allowed = ", ".join(sorted(grant.forces or ()))
+            return _page("Not your force", f"<p>{html.escape(name)} may see media only of: "
+                         f"{html.escape(allowed)}.</p>", 403)
+        if sha not in {m.get("sha256") for m in alert.post.get("media_captured") or []}:
+            return _page("Not this alert's media", "<p>This media is not among the alert's captured media.</p>", 404)
+        return alert_id, alert.force or None
+
+    @app.get("/media/{sha}/preview.jpg")
+    async def media_preview(request: Request, sha: str) -> Response:
+        """The small blurred preview of a captured media item, from the store (never the platform)."""
+        if not _SHA_RE.fullmatch(sha):
+            return _page("Bad media id", "<p>A media id is a SHA-256: 64 lower-case hexadecimal characters.</p>", 400)
+        who = await authorise(request, media=True)
+        if isinstance(who, Response):
+            return who
+        user, name, grant = who
+        store = store_factory()
+        scope = _media_scope(request, user, name, grant, sha, store)
+        if isinstance(scope, Response):
+            return scope
+        from socialhub.media import store as mstore
+
+        data = store.get_or_none(mstore.preview_key(sha))
+        if data is None:
+            why = no_preview_reason(mstore.load_info(store, sha))
+            return Response(f"There is no preview of this media: {why}\n", status_code=404,
+                            media_type="text/plain; charset=utf-8", headers=_HEADERS)
+        return Response(data, media_type="image/jpeg", headers=_PREVIEW_HEADERS)
+
+    @app.get("/media/{sha}/full")
+    async def media_full(request: Request, sha: str) -> Response:
+        """The stored copy itself, on a deliberate click: a confirmation page first (what it is, a
+        warning, a reason); with ``confirm=1`` it is recorded (``media_reveal``) and only then served:
+        a raster image inline, anything else (SVG, video, unknown) as a download, never rendered."""
+        if not _SHA_RE.fullmatch(sha):
+            return _page("Bad media id", "<p>A media id is a SHA-256: 64 lower-case hexadecimal characters.</p>", 400)
+        who = await authorise(request, media=True)
+        if isinstance(who, Response):
+            return who
+        user, name, grant = who
+        store = store_factory()
+        scope = _media_scope(request, user, name, grant, sha, store)
+        if isinstance(scope, Response):
+            return scope
+        alert_id, force = scope
+        from socialhub.media import store as mstore
+
+        info = mstore.load_info(store, sha) or {}
+        if not store.exists(mstore.object_key(sha)):
+            return _page("Media not stored", "<p>This media is not in the store (never captured, or erased under "
+                         "the retention policy).</p>", 404)
+        why = _why(request)
+        confirmed = request.query_params.get("confirm") == "1"
+        if not confirmed:
+            return _reveal_page(sha, info, name, alert_id, why or "", None, 200)
+        if why is None and page_requires_why():
+            return _reveal_page(sha, info, name, alert_id, "", "Give a reason first: nothing was shown.", 400)
+        data = store.get(mstore.object_key(sha))
+        from socialhub.models import sha256_hex
+
+        if sha256_hex(data) != sha:
+            log.error("media %s: the stored bytes do not match their hash; not served", sha)
+            return _page("Stored copy altered", "<p>The stored bytes do not match their SHA-256, so they are not "
+                         "shown. Tell the platform team.</p>", 500)
+        mime = str(info.get("mime") or "application/octet-stream")
+        inline = mime in RASTER_TYPES
+        try:
+            from socialhub_airflow.runtime import audit_log
+
+            audit_log(store).append(
+                "media_reveal", actor=_actor(user, name, MEDIA_VIA), obj=f"media:{sha}", force=force, justification=why,
+                hashes={"media": sha},
+                details={"sha256": sha, "mime": mime, "size": len(data), "via": MEDIA_VIA,
+                         "served": "inline" if inline else "download (not rendered)", "alert": alert_id,
+                         "granted": True, **_why_details(why)})
+        except Exception as exc:  # noqa: BLE001 - no unaudited access
+            log.exception("media %s: could not record the reveal; refusing it", sha)
+            return _page("Media unavailable", "<p>Showing the full image could not be recorded in the audit log, "
+                         f"so it is not shown ({html.escape(type(exc).__name__)}). Tell the platform team.</p>", 503)
+        if inline:
+            return Response(data, media_type=mime, headers={
+                **_FULL_HEADERS, "Content-Disposition": f'inline; filename="{sha}.{RASTER_TYPES[mime]}"'})
+        return Response(data, media_type="application/octet-stream", headers={
+            **_FULL_HEADERS, "Content-Disposition": f'attachment; filename="{sha}.bin"'})
 
     def _build(q: _Query, grant: AuditorGrant, store: Any) -> Any:
         from socialhub.audit.report import build_report, period_bounds
@@ -434,6 +602,59 @@ def create_app(*, store_factory: Callable[[], Any] = default_store,
     return app
 
 
+def no_preview_reason(info: dict[str, Any] | None) -> str:
+    """Why a stored media item has no preview, in words."""
+    if info is None:
+        return "this media is not in the store (never captured, or erased under the retention policy)"
+    reason = info.get("reason")
+    if reason == "svg":
+        return "SVG is never rendered (it can carry scripts); only the stored file can be downloaded"
+    if reason:
+        return f"{info.get('error') or reason} ({reason})"
+    if info.get("kind") not in ("image", "video"):
+        return f"{info.get('mime') or 'this type'} is not an image or video"
+    return "none was made when the media was captured"
+
+
+def _fmt_size(n: object) -> str:
+    if not isinstance(n, int) or isinstance(n, bool):
+        return "unknown size"
+    if n < 1024:
+        return f"{n} bytes"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KiB"
+    return f"{n / (1024 * 1024):.1f} MiB"
+
+
+def _reveal_page(sha: str, info: dict[str, Any], user: str, alert_id: str | None, why: str, problem: str | None,
+                 status: int) -> HTMLResponse:
+    """The confirmation asked before the full media is served: what it is, a warning, a reason."""
+    e = html.escape
+    mime = str(info.get("mime") or "unknown type")
+    inline = mime in RASTER_TYPES
+    dims = (f"{info['width']} × {info['height']} pixels" if isinstance(info.get("width"), int)
+            and isinstance(info.get("height"), int) else "dimensions unknown")
+    frames = info.get("frames")
+    what = f"{e(mime)}, {e(_fmt_size(info.get('size')))}, {e(dims)}" + (
+        f", {int(frames)} frames" if isinstance(frames, int) and frames > 1 else "")
+    action = ("The full image will be shown in your browser, unblurred." if inline else
+              "This type is never shown in the browser (it could carry scripts or is not an image): you can only "
+              "download the stored file, as an opaque file (<code>application/octet-stream</code>).")
+    required = " required" if page_requires_why() else ""
+    hidden = "<input type='hidden' name='confirm' value='1'>" + (
+        f"<input type='hidden' name='alert' value='{e(alert_id)}'>" if alert_id else "")
+    body = ((f"<p><b>{e(problem)}</b></p>" if problem else "")
+            + f"<p>Signed in as <b id='signed-in-user'>{e(user)}</b>. Media <code>{e(sha[:16])}…</code>: {what}."
+            f"</p><p>{action}</p><p><b>Warning:</b> it may be distressing (violence, weapons, injuries). It is the "
+            "copy captured when the post was collected, served from the hub's store, not from the platform.</p>"
+            "<p>Seeing it is <b>recorded in the audit log</b> (who, what, when, and your reason) before it is "
+            "served.</p>"
+            f"<form method='get' action='full'>{hidden}<label>Reason for looking "
+            f"<input name='why' id='why' size='48' maxlength='500' value='{e(why)}'{required}></label> "
+            f"<button type='submit'>{'Show the full image' if inline else 'Download the file'}</button></form>")
+    return _page("Show the full media?", body, status)
+
+
 def _explain(store: Any, target: Any, watchlist_factory: Callable[[], Any], now: datetime) -> dict[str, Any]:
     from socialhub.explain.index import ExplainIndex
     from socialhub.explain.report import current_watchlist, explain
@@ -502,4 +723,5 @@ def _explain_doc(report: dict[str, Any], base: str, user: str, why: str = "") ->
             f"{render_html(report)}{_explain_form(base, str(report.get('target') or ''), why)}</body></html>")
 
 
-__all__ = ["APP_PREFIX", "URL_ROUTE", "AuditorGrant", "configured_auditors", "create_app", "parse_auditors"]
+__all__ = ["APP_PREFIX", "URL_ROUTE", "AuditorGrant", "RASTER_TYPES", "configured_auditors", "configured_reviewers",
+           "create_app", "no_preview_reason", "parse_auditors"]

@@ -186,7 +186,7 @@ def prepare_question(op: Any) -> None:
     routing = _routing()
     route = routing.route_for(alert.force, alert.team)[0]
     question = review_question(alert, response_seconds=int(op.review["response_seconds"]),
-                               escalation_channel=route.escalation)
+                               escalation_channel=route.escalation, airflow_url=base_url())
     op.subject, op.body = question["subject"], question["body"]
     op.assigned_users = [assigned_user(r.id, r.name) for r in routing.reviewers_for(alert.force, alert.team)] or None
 

@@ -192,3 +192,49 @@ def test_review_page_says_the_accounts_subject_category(store, alerted_outbox):
         assert "victim" not in req["subject"] and "suspect" not in req["subject"]
     # the review store's alert (from the curated row) carries what the watchlist entry said at collection
     assert alert.subject == "unknown"
+
+
+def test_review_page_lists_captured_media_with_links_to_the_hubs_copies_only(store, alerted_outbox, monkeypatch):
+    """Issue 16: the officer sees each captured item's type, size and dimensions, a link to its blurred
+    preview and one to the audited full view, both served by the hub from its store; never a platform
+    media URL (the browser would fetch the platform's copy, unblurred). Items not captured say why."""
+    from socialhub.alerts.links import APP_PREFIX
+
+    alert = load_alert_context(store, alerted_outbox["2"]).alert
+    jpg, svg = "a1" * 32, "b2" * 32
+    platform_urls = ["https://cdn.x.social/media/knife.jpg", "https://cdn.x.social/media/x.svg",
+                     "https://cdn.x.social/media/gone.jpg", "https://cdn.x.social/media/later.jpg"]
+    a = _with(alert, post={"media": platform_urls, "media_captured": [
+        {"sha256": jpg, "mime": "image/jpeg", "kind": "image", "size": 123_456, "width": 800, "height": 600,
+         "preview_key": f"media/previews/a1/{jpg}.jpg", "status": "captured"},
+        {"sha256": svg, "mime": "image/svg+xml", "kind": "svg", "size": 300, "status": "captured", "reason": "svg"},
+        {"status": "gave_up", "reason": "gone"}]})
+    assert a.post["media_captured"][0]["sha256"] == jpg
+
+    base = "https://airflow.hub.example.police.uk"
+    body = review_question(a, response_seconds=1800, escalation_channel="#e", airflow_url=base)["body"]
+    html = _html(body)
+    links = re.findall(r'<a href="([^"]+)">([^<]+)</a>', html)
+    q = f"?alert={a.alert_id}"
+    assert (f"{base}{APP_PREFIX}/media/{jpg}/preview.jpg{q}", "Blurred preview") in links
+    assert (f"{base}{APP_PREFIX}/media/{jpg}/full{q}", "Show full image (recorded in the audit log)") in links
+    assert (f"{base}{APP_PREFIX}/media/{svg}/full{q}",
+            "Download the stored file, not shown (recorded in the audit log)") in links
+    assert not any(f"/media/{svg}/preview.jpg" in href for href, _ in links)       # SVG: no preview link
+    media = body.split("**Media**")[1].split("Classifier")[0]
+    assert md_inline("image/jpeg, 120.6 KiB, 800 × 600 px") in media
+    assert "no preview (SVG is never rendered)" in html and "image/svg+xml, 300 bytes, dimensions unknown" in html
+    assert "not captured (gone)" in media and "1 more item(s) not captured" in media
+    for url in platform_urls:                                     # never a platform media URL, in any form
+        assert "cdn" not in body and url not in html and md_inline(url) not in body
+    assert "<img" not in html
+
+    # no public Airflow address: no links, the paths to open on Airflow's own address instead
+    monkeypatch.delenv("SOCIALHUB_AIRFLOW_PUBLIC_URL", raising=False)
+    body = review_question(a, response_seconds=1800, escalation_channel="#e")["body"]
+    html = _html(body)
+    assert all("/media/" not in h for h in re.findall(r'<a href="([^"]+)"', html))
+    assert "SOCIALHUB\\_AIRFLOW\\_PUBLIC\\_URL" in body and f"`{APP_PREFIX}/media/{jpg}/full{q}`" in body
+    # no media: no section
+    plain = review_question(alert, response_seconds=1800, escalation_channel="#e", airflow_url=base)["body"]
+    assert ("**Media**" in plain) == bool(alert.post.get("media"))

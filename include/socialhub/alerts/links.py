@@ -14,6 +14,10 @@ open, not the address the api-server happened to listen on. So the address is co
 
 Only an absolute ``http(s)`` URL is accepted (``blocks.safe_url``); anything else counts as
 not configured, and a warning says so once per process.
+
+The socialhub web app inside Airflow's API server (the Auditors page and the media routes,
+``socialhub_airflow.auditors``) is mounted under :data:`APP_PREFIX`; it is defined here so that
+core code (the review page's media links) can name it without importing the plugin.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from urllib.parse import urlencode
 log = logging.getLogger(__name__)
 
 ENV = "SOCIALHUB_AIRFLOW_PUBLIC_URL"
+#: where the plugin's app (Auditors page, media previews and reveals) is mounted in Airflow's API server
+APP_PREFIX = "/socialhub-audit"
 _OFF = frozenset({"none", "off", "no", "false", "0", "-"})
 _warned: set[str] = set()
 
@@ -72,3 +78,19 @@ def alert_review_url(alert_id: str, base: str | None) -> str | None:
     the exact task link in the alert's thread.
     """
     return f"{base.rstrip('/')}/required_actions?{urlencode({'subject_search': alert_id})}" if base else None
+
+
+def media_path(sha256: str, which: str, alert_id: str | None = None) -> str:
+    """The path (under Airflow's address) of a stored media item's ``preview`` (blurred JPEG) or
+    ``full`` (the deliberate, audited reveal). Served from the store, never the platform."""
+    from socialhub.media.store import preview_key
+
+    preview_key(sha256)  # raises ValueError unless a SHA-256 hex digest
+    tail = {"preview": "preview.jpg", "full": "full"}[which]
+    query = f"?{urlencode({'alert': alert_id})}" if alert_id else ""
+    return f"{APP_PREFIX}/media/{sha256}/{tail}{query}"
+
+
+def media_url(sha256: str, which: str, base: str | None, alert_id: str | None = None) -> str | None:
+    """``media_path`` on the public Airflow address ``base``; ``None`` without one."""
+    return f"{base.rstrip('/')}{media_path(sha256, which, alert_id)}" if base else None

@@ -52,7 +52,7 @@ ACTIONS = frozenset({
     "collect", "collect_failed", "authorisation_lapsed", "quality_reject", "quality_hold", "classify", "alert",
     "alert_failed", "review_response", "referral", "export", "watchlist_change", "deletion", "erasure_pending",
     "legal_hold", "access", "report", "reminder", "classifier_register", "classifier_promote", "reclassify",
-    "authorisation", "referral_update", "source_health", "hashlist_change",
+    "authorisation", "referral_update", "source_health", "hashlist_change", "media_capture", "media_reveal",
 })
 
 

@@ -3,7 +3,8 @@
 DPA 2018 Part 3 s.62 asks for logs of consultation and disclosure that say who did it, when,
 and why. Every path by which a person reads or takes away stored data (``socialhub explain``,
 ``socialhub audit report``, ``socialhub shadow report``, ``socialhub reclassify``,
-``socialhub bundle fetch``, and the Auditors page's report, explain view and CSV downloads)
+``socialhub bundle fetch``, the Auditors page's report, explain view and CSV downloads, and the
+full view of a captured image, ``media_reveal``)
 records an audit event through the helpers here, so the three answers are found the same way:
 
 * **who**: on the command line ``--by NAME``, else ``$SOCIALHUB_ACTOR``, else the login name;
@@ -36,7 +37,7 @@ NOT_GIVEN = "NOT GIVEN"
 #: the most of a reason kept (a reason is a sentence or a reference, not a document)
 MAX_WHY = 500
 #: actions that are a person consulting or disclosing stored data
-CONSULTATION_ACTIONS = frozenset({"access", "report", "export", "reclassify"})
+CONSULTATION_ACTIONS = frozenset({"access", "report", "export", "reclassify", "media_reveal"})
 #: "justifications" older code recorded when the person gave none: descriptions, not reasons
 PLACEHOLDER_REASONS = frozenset({
     "auditors' page viewed", "auditor's report", "explain: why was this post alerted, or not",

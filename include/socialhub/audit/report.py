@@ -1331,11 +1331,11 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
         p_rows, "The live classifier version did not change in this period."))
 
     # --- access and exports: every consultation and disclosure, with who, what and why
-    from socialhub.audit.consult import NOT_GIVEN, is_consultation, reason_of
+    from socialhub.audit.consult import CONSULTATION_ACTIONS, NOT_GIVEN, is_consultation, reason_of
 
     x_rows = []
     for ev in events:
-        if ev["action"] not in ("access", "report", "export", "reclassify"):
+        if ev["action"] not in CONSULTATION_ACTIONS:
             continue
         d = ev.get("details") or {}
         period = f"{d.get('from', '')} to {d.get('to', '')}" if d.get("from") else ""
@@ -1355,9 +1355,9 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
         "access_and_exports", "Who looked at or exported these records",
         "Every consultation and disclosure of the hub's records in the period (DPA 2018 s.62): views of the "
         "auditors' page and its explain view, `socialhub explain`, reports produced (the auditor's report, shadow "
-        "reports, re-classifications), CSV downloads and referral packages fetched; who, what and the reason they "
-        f"gave. '{NOT_GIVEN}' means no reason was given: ask the person why. Refused attempts are listed too "
-        "(nothing was shown).",
+        "reports, re-classifications), CSV downloads, referral packages fetched and captured images shown in "
+        f"full (media_reveal); who, what and the reason they gave. '{NOT_GIVEN}' means no reason was given: "
+        "ask the person why. Refused attempts are listed too (nothing was shown).",
         [Column("time", "When"), Column("action", "What was done"), Column("force", "Force"), Column("by", "Who"),
          Column("what", "What", csv=False), Column("object", "Object", html=False),
          Column("period", "Period covered", html=False), Column("why", "Why (reason given)"),

@@ -23,6 +23,10 @@ from typing import Any
 from socialhub.storage.base import ObjectStore, key_segment
 
 _SHA = re.compile(r"[0-9a-f]{64}")
+#: the sniffed types a reviewer's browser is ever shown (raster images, with their file extension);
+#: anything else (SVG, video, unknown) is only offered as an opaque download
+RASTER_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp",
+                "image/bmp": "bmp"}
 
 
 def _check(sha: str) -> str:
@@ -67,5 +71,5 @@ def captured_items(store: ObjectStore, post: dict[str, Any]) -> list[dict[str, A
     return list((record or {}).get("items") or [])
 
 
-__all__ = ["object_key", "info_key", "preview_key", "record_key", "pending_key", "load_record", "load_info",
+__all__ = ["RASTER_TYPES", "object_key", "info_key", "preview_key", "record_key", "pending_key", "load_record", "load_info",
            "captured_items"]

@@ -204,12 +204,86 @@ def review_subject(alert: Alert) -> str:
                     SUBJECT_MAX)
 
 
-def review_body(alert: Alert, *, response_seconds: int, escalation_channel: str) -> str:
+#: ``airflow_url`` not given: the public address from the environment (``links.public_url``)
+FROM_ENV = "env"
+
+NO_MEDIA_LINKS = ("No media links: no public Airflow address is configured (SOCIALHUB_AIRFLOW_PUBLIC_URL). "
+                  "On this Airflow's own address, open the path shown for each item.")
+
+
+def _size_words(n: object) -> str:
+    if not isinstance(n, int) or isinstance(n, bool):
+        return "size unknown"
+    if n < 1024:
+        return f"{n} bytes"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KiB"
+    return f"{n / (1024 * 1024):.1f} MiB"
+
+
+def media_section(alert: Alert, airflow_url: str | None) -> list[str]:
+    """The review page's "Media" lines: each captured item's type, size and dimensions, with links to
+    its blurred preview and to the audited full view, both served by the hub from its store.
+
+    Never a platform media URL: the officer's browser would fetch the platform's copy, unblurred,
+    on opening the page (and tell the platform who looked). Items not captured say why.
+    """
+    from socialhub.alerts.links import media_path, media_url
+    from socialhub.media.store import RASTER_TYPES
+
+    post = alert.post
+    urls = list(post.get("media") or [])
+    items = [m for m in post.get("media_captured") or [] if isinstance(m, Mapping)]
+    if not urls and not items:
+        return []
+    lines = ["", "**Media** (copies captured when the post was collected, served from the hub's store, never from "
+             "the platform; the full view is recorded in the audit log)", ""]
+    if not airflow_url and any(m.get("sha256") for m in items):
+        lines += [md_inline(NO_MEDIA_LINKS, 400), ""]
+
+    def link(sha: str, which: str, label: str) -> str:
+        url = media_url(sha, which, airflow_url, alert.alert_id)
+        return f"[{label}](<{url}>)" if url else f"{label}: {md_code_span(media_path(sha, which, alert.alert_id), 160)}"
+
+    shown = 0
+    for n, item in enumerate(items, 1):
+        sha = item.get("sha256")
+        if not (isinstance(sha, str) and re.fullmatch(r"[0-9a-f]{64}", sha)):
+            why = item.get("reason") or item.get("status") or "unknown"
+            lines.append(f"- {n}\\. not captured ({md_inline(why, 60)})")
+            continue
+        shown += 1
+        mime = str(item.get("mime") or "type unknown")
+        dims = (f"{item['width']} × {item['height']} px" if isinstance(item.get("width"), int)
+                and isinstance(item.get("height"), int) else "dimensions unknown")
+        what = f"{md_inline(mime, 60)}, {md_inline(_size_words(item.get('size')))}, {md_inline(dims)}"
+        if item.get("preview_key"):
+            preview = link(sha, "preview", "Blurred preview")
+        else:
+            why = "SVG is never rendered" if item.get("reason") == "svg" else (item.get("reason") or "none made")
+            preview = f"no preview ({md_inline(why, 60)})"
+        full = link(sha, "full", "Show full image (recorded in the audit log)" if mime in RASTER_TYPES
+                    else "Download the stored file, not shown (recorded in the audit log)")
+        lines.append(f"- {n}\\. {what}: {preview} · {full}")
+    missing = len(urls) - len(items)
+    if missing > 0:
+        lines.append(f"- {missing} more item(s) not captured (no capture record yet)")
+    return lines
+
+
+def review_body(alert: Alert, *, response_seconds: int, escalation_channel: str,
+                airflow_url: str | None = FROM_ENV) -> str:
     """The Markdown shown on the review page: what was flagged and why, and what each option does.
 
     Every value that comes from a post is escaped (``md_inline``) or fenced (``md_code_block``);
-    the only link is the post's permalink, and only when it is a plain http(s) URL.
+    the only links are the post's permalink, only when it is a plain http(s) URL, and the media
+    links (``media_section``) to the hub's own copies under ``airflow_url``, the Airflow UI's public
+    address (default: ``SOCIALHUB_AIRFLOW_PUBLIC_URL``; ``None``: no such address, paths instead).
     """
+    if airflow_url == FROM_ENV:
+        from socialhub.alerts.links import public_url
+
+        airflow_url = public_url()
     post = alert.post
     classification = alert.classification
     scores = classification.get("scores") or {}
@@ -243,6 +317,7 @@ def review_body(alert: Alert, *, response_seconds: int, escalation_channel: str)
         lines.append(f"- …and {len(reasons) - WHY_SHOWN} more")
     if not reasons:
         lines.append("- (no evidence spans recorded)")
+    lines += media_section(alert, airflow_url)
     lines += ["", f"Classifier {md_code_span(alert.classification.get('classifier_version') or 'unknown', 60)}: "
               "a triage aid, not evidence of an offence.", "",
               "**Options**", "",
@@ -270,10 +345,12 @@ def build_request(alert: Alert, *, response_seconds: int) -> dict[str, Any]:
     return {"alert_id": alert.alert_id, "response_seconds": int(response_seconds)}
 
 
-def review_question(alert: Alert, *, response_seconds: int, escalation_channel: str) -> dict[str, str]:
+def review_question(alert: Alert, *, response_seconds: int, escalation_channel: str,
+                    airflow_url: str | None = FROM_ENV) -> dict[str, str]:
     """What the review page shows: ``subject`` (listed, no post text) and ``body`` (the post and why)."""
     return {"subject": review_subject(alert),
-            "body": review_body(alert, response_seconds=response_seconds, escalation_channel=escalation_channel)}
+            "body": review_body(alert, response_seconds=response_seconds, escalation_channel=escalation_channel,
+                                airflow_url=airflow_url)}
 
 
 # --- the answer ------------------------------------------------------------------------------------
