@@ -323,9 +323,9 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
         try:
             outcome.media = media.capture_account(store, entry.platform, entry.account, now, auditor=auditor,
                                                   force=entry.force).to_dict()
-        except SocialhubError as exc:
-            log.warning("media capture of %s stopped: %s (pending items are tried next run)", entry.key, exc)
-            outcome.media = {"error": str(exc)}
+        except Exception as exc:  # noqa: BLE001 - media never fails the account: its batch and cursor are stored
+            log.exception("media capture of %s stopped (pending items are tried next run)", entry.key)
+            outcome.media = {"error": f"{type(exc).__name__}: {exc}"}
     return outcome
 
 

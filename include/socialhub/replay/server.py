@@ -169,7 +169,7 @@ class ReplayServer:
     def start(self) -> ReplayServer:
         if self._httpd is not None:
             return self
-        httpd = ThreadingHTTPServer((HOST, self._requested_port), _Handler)
+        httpd = _QuietServer((HOST, self._requested_port), _Handler)
         httpd.daemon_threads = True
         httpd.replay = self  # type: ignore[attr-defined]
         self._httpd = httpd
@@ -460,6 +460,22 @@ class ReplayServer:
         if fault.body is None:
             return Response(fault.status, default.body, {**headers, **default.headers, **fault.headers})
         return Response(fault.status, fault.body, {**headers, "Content-Type": api.content_type, **fault.headers})
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client hanging up mid-request (a capture stopping at its byte cap) is logged, not printed
+    as a traceback on the demo's terminal."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionResetError, BrokenPipeError, TimeoutError)):
+            log.debug("replay: client %s hung up: %s", client_address, exc)
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

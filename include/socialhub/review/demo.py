@@ -315,9 +315,11 @@ def run_review_demo(project: Path, home: Path, data_dir: Path, env: dict[str, st
         waiting = [d for d in af.wait(parked, timeout, "a review task") if d]
         result["reviews_waiting"] = len(waiting)
         if waiting:
-            first = sorted(waiting, key=lambda d: d["task_instance"]["map_index"])[0]
+            ordered = sorted(waiting, key=lambda d: d["task_instance"]["map_index"])
+            # the officer refers a post with a captured image, so its hash goes on the hub's list (issue 16)
+            first = next((d for d in ordered if _has_image(store, d["subject"].split()[2])), ordered[0])
             ti = first["task_instance"]
-            step(f"{len(waiting)} review(s) waiting in Airflow; first: {first['subject']}")
+            step(f"{len(waiting)} review(s) waiting in Airflow; answering: {first['subject']}")
             referred = first["subject"].split()[2]
             why = _justification_for(store, referred)
             af.respond("socialhub_review", run_id, ti["task_id"], ti["map_index"], option="Refer to platform",
@@ -380,3 +382,14 @@ def format_review_summary(result: dict[str, Any], store_root: Path,
     for key, size in result.get("referral") or []:
         lines.append(f"  {size:>7} B  {store_root / key}")
     return "\n".join(lines)
+
+
+def _has_image(store: Any, alert_id: str) -> bool:
+    """True if the alert's post has a captured image (its hash can go on the hub's list)."""
+    try:
+        from socialhub.review.store import load_alert_context
+
+        row = load_alert_context(store, alert_id).row
+    except Exception:  # noqa: BLE001 - only a preference: any review will do
+        return False
+    return any(str(i.get("mime", "")).startswith("image/") for i in row.get("media_captured") or [])
