@@ -426,11 +426,13 @@ def memory_pass(gateway: str, n: int) -> None:
             out["checkpoints"].append({"done": (b + 1) * step, "rss": _rss_mib(), "maxrss": _maxrss_mib(),
                                        "traced": tracemalloc.get_traced_memory()[0] / 2**20})
     _, peak = tracemalloc.get_traced_memory()
+    # taken before counting the store's files below (that walk allocates more than the capture did)
+    out.update(rss_end=_rss_mib(), maxrss_end=_maxrss_mib(), ru_maxrss_end=_ru_maxrss_mib())
     tracemalloc.stop()
     fetcher.close()
     stored = sum(p.stat().st_size for p in (work / "store").rglob("*") if p.is_file())
     shutil.rmtree(work, ignore_errors=True)
-    out.update(captured=captured, traced_peak=peak / 2**20, rss_end=_rss_mib(), maxrss_end=_maxrss_mib(), ru_maxrss_end=_ru_maxrss_mib(),
+    out.update(captured=captured, traced_peak=peak / 2**20,
                cpu=t.cpu, wall=t.wall, stored_mib=stored / 2**20)
     print(json.dumps(out), flush=True)
 
