@@ -136,6 +136,21 @@ def build_referral(store: ObjectStore, ctx: AlertContext, decision: Decision, *,
               "alerted": {k: ctx.delivery.get(k) for k in ("sink", "channel", "sent_at")},
               "alerted_recorded_at": ctx.ledger.get("recorded_at")}
     put("review.json", _pretty(review), "application/json")
+    # the captured media, as stored (issue 16): the platform's copies die when the post is removed
+    from socialhub.media.store import load_info, object_key
+
+    for item in ctx.row.get("media_captured") or []:
+        sha = str(item.get("sha256") or "") if isinstance(item, dict) else ""
+        data = store.get_or_none(object_key(sha)) if sha else None
+        if data is None:
+            continue
+        mime = str((load_info(store, sha) or {}).get("mime") or "application/octet-stream")
+        ext = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp",
+               "video/mp4": "mp4", "video/webm": "webm"}.get(mime, "bin")
+        entry = put(f"media/{sha}.{ext}", data, mime if ext != "bin" else "application/octet-stream")
+        if entry["sha256"] != sha:   # the stored copy no longer has the hash it was stored under
+            raise ReviewError(f"alert {alert_id}: media {sha} in the store has hash {entry['sha256']}")
+        entry["source_url"] = item.get("url")
 
     facts = {
         "alert_id": alert_id, "platform": post.get("platform"), "account": post.get("account"),
