@@ -336,7 +336,9 @@ class _BatchRun:
         context = {k: manifest[k] for k in ("force", "team", "authorisation_ref", "display_name")}
         if "subject" in manifest:   # manifests from before the subject category have none: "not recorded"
             context["subject"] = manifest["subject"]
-        shadow = _ShadowRun(self.shadow, manifest, batch_id) if self.shadow else None
+        shadow = (_ShadowRun(self.shadow, manifest, batch_id,
+                             self.media_judge.for_classifier(self.shadow.classifier) if self.media_judge else None)
+                  if self.shadow else None)
         index = 0
         for rows in slices():
             valid = []
@@ -429,8 +431,9 @@ class _ShadowRun:
 
     FIELDS = ("platform", "post_id", "url", "account")
 
-    def __init__(self, shadow: Shadow, manifest: dict[str, Any], batch_id: str) -> None:
+    def __init__(self, shadow: Shadow, manifest: dict[str, Any], batch_id: str, media_judge: Any = None) -> None:
         self.shadow, self.batch_id = shadow, batch_id
+        self.media_judge = media_judge   # the shadow judges the media too (its own classifier reads the OCR text)
         self.context = {k: manifest.get(k) for k in ("force", "team")}
         self.buf = _spool()
         self.rows = self.flagged = 0
@@ -447,14 +450,23 @@ class _ShadowRun:
             log.warning("shadow classifier %s failed on batch %s: %s", self.shadow.version_id, self.batch_id,
                         self.error)
             return
-        for post, result in zip(posts, results, strict=True):
+        decided = [r.to_dict() for r in results]
+        if self.media_judge is not None:
+            try:
+                decided = [e["classification"] for e in self.media_judge.judge(posts, decided)]
+            except Exception as exc:  # noqa: BLE001 - as above: the shadow never breaks the live run
+                self.error = f"{type(exc).__name__}: {exc}"
+                log.warning("shadow media judgement failed on batch %s: %s", self.batch_id, self.error)
+                return
+        for post, cls in zip(posts, decided, strict=True):
             row = {k: post.get(k) for k in self.FIELDS} | self.context | {
-                "batch_id": self.batch_id, "classification": result.to_dict()}
+                "batch_id": self.batch_id, "classification": cls}
             self.buf.write(_jsonl_line(row))
             self.rows += 1
-            if result.labels:
+            labels = cls.get("labels") or []
+            if labels:
                 self.flagged += 1
-                for cat in result.labels:
+                for cat in labels:
                     self.by_cat[cat] = self.by_cat.get(cat, 0) + 1
 
     def store(self, store: ObjectStore, platform: str, day: str) -> dict[str, Any]:

@@ -249,12 +249,15 @@ def finish_collection(outcome_lists: list[Any], run_id: str) -> dict[str, Any]:
 
 
 def find_pending() -> list[list[str]]:
+    from socialhub.media.followup import pending_followups
     from socialhub.process import chunks, pending_batches
 
     cfg = settings()
-    ids = pending_batches(store(), cfg.max_batches_per_run)
-    log.info("%d batch(es) pending", len(ids))
-    return chunks(ids, cfg.max_shards_per_platform)
+    st = store()
+    ids = pending_batches(st, cfg.max_batches_per_run)
+    late = pending_followups(st) if cfg.media else []
+    log.info("%d batch(es) pending%s", len(ids), f"; {len(late)} post(s) with media captured late" if late else "")
+    return chunks(ids + late, cfg.max_shards_per_platform)
 
 
 def process(batch_ids: list[str]) -> list[dict[str, Any]]:
@@ -286,9 +289,15 @@ def process(batch_ids: list[str]) -> list[dict[str, Any]]:
         from socialhub.media.judge import MediaJudge
 
         judge = MediaJudge(st, clf, max_distance=cfg.pdq_max_distance)
+    from socialhub.media.followup import is_followup, process_followups
+
+    late = [b for b in batch_ids if is_followup(b)]
+    batch_ids = [b for b in batch_ids if not is_followup(b)]
     records = process_batches(st, batch_ids, classifier=clf, max_bad_fraction=cfg.max_bad_fraction,
                               auditor=auditor(st), slice_posts=cfg.process_slice_posts, progress=progress,
                               classifier_id=version.id, shadow=shadow, media_judge=judge)
+    if late and judge is not None:
+        records += process_followups(st, late, judge=judge, now=now(), auditor=auditor(st))
     held = [r for r in records if r["status"] == "held"]
     if held:
         raise QualityGateFailed("; ".join(f"batch {r['batch_id']} ({r['platform']}:{r['account']}): {r['error']}"

@@ -30,6 +30,10 @@ def _rows(s3, bucket, keys):
     return rows
 
 
+def _rows_json(s3, bucket, keys):
+    return [json.loads(s3.get_object(Bucket=bucket, Key=k)["Body"].read()) for k in keys]
+
+
 def _asset_events(runner, name: str) -> list[dict]:
     """The extra of every event of asset ``name`` in Airflow's metadata database, oldest first."""
     import sqlalchemy
@@ -69,6 +73,8 @@ def test_pipeline_on_s3_and_slack_alerts_each_item_once(runner, moto_endpoint, b
             "SOCIALHUB_WATCHLIST": str(watchlist),
             # a candidate that flags more, in shadow: its results are stored and must never alert
             "SOCIALHUB_SHADOW_CLASSIFIER": str(lenient(tmp_path)),
+            # the posts' media through the replay server (the capture gateway): loopback only
+            "SOCIALHUB_MEDIA_GATEWAY": replay.media_gateway,
             "AIRFLOW_CONN_SOCIALHUB_STORAGE": conn({
                 "conn_type": "aws", "login": "testing", "password": S3_SECRET,
                 "extra": {"endpoint_url": moto_endpoint, "region_name": "us-east-1", "bucket": bucket,
@@ -120,6 +126,17 @@ def test_pipeline_on_s3_and_slack_alerts_each_item_once(runner, moto_endpoint, b
         for row in flagged:
             assert row["url"] in texts
 
+        # media captured as evidence in S3, write-once by hash, with a blurred preview; the rows point at
+        # the stored copies, and no Slack message carries a media URL (Slack would fetch it)
+        records = _rows_json(s3, bucket, _objects(s3, bucket, "hub/media/posts/"))
+        captured = [i for r in records for i in r["items"] if i["status"] == "captured"]
+        assert captured and all(i["key"] == f"media/objects/{i['sha256'][:2]}/{i['sha256']}" for i in captured)
+        stored = set(_objects(s3, bucket, "hub/media/objects/"))
+        assert {f"hub/{i['key']}" for i in captured} <= stored
+        assert any(k.endswith(".jpg") for k in _objects(s3, bucket, "hub/media/previews/"))
+        assert any(r.get("media_captured") for r in curated)
+        assert not any(i["url"] in texts for r in records for i in r["items"])
+
         # second run: nothing new collected, nothing alerted twice
         runner.cycle()
         assert len(_rows(s3, bucket, _objects(s3, bucket, "hub/posts/"))) == len(posts)
@@ -150,7 +167,7 @@ def test_pipeline_on_s3_and_slack_alerts_each_item_once(runner, moto_endpoint, b
         events = list(AuditLog(audit_store).events())
         actions = {e["action"] for e in events}
         assert {"watchlist_change", "authorisation_lapsed", "collect", "quality_reject", "classify",
-                "alert"} <= actions
+                "alert", "media_capture"} <= actions
         alert_events = [e for e in events if e["action"] == "alert"]
         assert len(alert_events) == len(slack.messages)
         assert all(e["actor"]["kind"] == "task" and e["actor"]["dag_id"] for e in events)
@@ -171,7 +188,7 @@ def test_pipeline_on_s3_and_slack_alerts_each_item_once(runner, moto_endpoint, b
         private = ("End-to-end test of the pipeline", "DS Test", "AUTH-T-", "AUTH-LAPSED", "2099-01-01")
         assert [(r[1], p) for r in xcoms for p in private if p in r[3]] == []
         plan = next(json.loads(r[3]) for r in xcoms if r[1] == "plan_mastodon" and r[3] not in ("[]", "null"))
-        assert set(plan[0]) == {"platform", "index", "accounts"} and plan[0]["accounts"][0].startswith("mastodon:")
+        assert set(plan[0]) == {"platform", "index", "of", "accounts"} and plan[0]["accounts"][0].startswith("mastodon:")
 
         # after a referral (an officer's decision, made here in-process): the platform removes the post, and
         # the re-check DAG, run by Airflow as if two hours later, finds it removed and closes the referral

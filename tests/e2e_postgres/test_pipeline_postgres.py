@@ -59,6 +59,7 @@ def test_scheduler_runs_the_pipeline_on_postgres_with_the_local_executor(make_st
             "SOCIALHUB_POLL_ALL": "true",
             "SOCIALHUB_WATCHLIST": str(watchlist),
             "SOCIALHUB_MAX_SHARDS": "2",
+            "SOCIALHUB_MEDIA_GATEWAY": replay.media_gateway,   # media through the replay: loopback only
             **connections(replay),
         })
         timings["db migrate + pools"] = time.monotonic() - t0

@@ -137,3 +137,49 @@ def test_text_in_media_and_known_content_from_an_officers_referral(tmp_path, ser
     assert known and all("ref-test0001" in t and "PDQ distance" in t for t in known)
     assert not any(f"{CDN}/" in t for t in texts.values())     # never a media URL in a message
     assert all("captured as evidence" in t for t in known)
+
+
+def test_media_captured_late_is_judged_and_alerted_once(tmp_path, served_late):
+    """The image fails when the batch is collected (503), the batch is processed and alerted on its
+    text (nothing), the next run captures the image: the follow-up flags and alerts the post once."""
+    from socialhub.media.followup import pending_followups, process_followups
+
+    base, routing = served_late
+    st = LocalStore(tmp_path / "store")
+    clf = load_classifier()
+    conn = MediaPosts({"1": [f"{CDN}/late-knife.jpg"]})
+    records, ids = _run(st, conn, NOW, base, clf)
+    assert records[0]["flagged"] == 0 and not pending_followups(st)
+    HashLists(st).add(_entry_for(photo(9)), "hub")               # the picture is on a list already
+    alert_batches(st, ids, sink=OutboxSink(tmp_path / "outbox"), routing=routing, now=NOW)
+    at = NOW + timedelta(hours=1)
+    collect_account(st, WL.accounts[0], conn, at, media=_capture(base))   # the retry captures it
+    late = pending_followups(st)
+    assert len(late) == 1
+    judge = MediaJudge(st, clf, max_distance=31)
+    recs = process_followups(st, late, judge=judge, now=at)
+    assert recs[0]["flagged"] == 1 and recs[0]["flagged_by_category"] == {"known_content": 1}
+    assert not pending_followups(st)
+    assert process_followups(st, late, judge=judge, now=at) == recs   # a rerun: the stored record, not judged again
+    first = alert_batches(st, late, sink=OutboxSink(tmp_path / "outbox"), routing=routing, now=at)
+    again = alert_batches(st, late, sink=OutboxSink(tmp_path / "outbox"), routing=routing, now=at)
+    assert first["delivered"] == 1 and again["delivered"] == 0 and again["already_alerted"] == 1
+
+
+def _entry_for(im):
+    from socialhub.media.hashlist import HashEntry
+    from socialhub.media.pdq import pdq_hash
+
+    return HashEntry(signal_type="pdq", hash=pdq_hash(im)[0], label="weapon", source="import:test.csv",
+                     added_at="2026-11-01T00:00:00Z")
+
+
+@pytest.fixture(scope="module")
+def served_late():
+    routes = {"/late-knife.jpg": (200, encode(photo(9), "JPEG", quality=90),
+                                  {"Content-Type": "image/jpeg", "x-fail-first": "1"})}
+    server = _serve(routes, {})
+    yield (f"http://127.0.0.1:{server.server_address[1]}",
+           Routing.from_dict({"version": 1, "default": {"on_duty": "#on-duty", "escalation": "#esc"},
+                              "platform_team": "#platform"}))
+    server.shutdown()

@@ -83,9 +83,17 @@ class Fetched:
     status: int
 
 
+#: names reserved never to resolve on the internet (RFC 2606, RFC 6761): refused without a DNS query
+RESERVED_TLDS = (".example", ".test", ".invalid", ".localhost", ".local", ".internal")
+
+
 def _refuse_private(host: str) -> None:
     """A direct fetch never goes to a loopback, private or link-local address (a hostile post's
     media URL must not reach the hub's own network): such media is fetched only through a gateway."""
+    name = host.lower().rstrip(".")
+    if name == "localhost" or name.endswith(RESERVED_TLDS):
+        raise MediaFetchError("blocked_url", f"{host} is a reserved name: not fetched directly "
+                                             "(set SOCIALHUB_MEDIA_GATEWAY)", retry=False)
     try:
         infos = socket.getaddrinfo(host, 443, type=socket.SOCK_STREAM)
     except OSError as exc:
@@ -133,7 +141,7 @@ class MediaFetcher:
                 if status in (404, 410):
                     raise MediaFetchError("gone", f"HTTP {status}: the platform no longer serves it")
                 if status == 429 or status >= 500:
-                    raise MediaFetchError("http_error", f"HTTP {status} (tried again next run)")
+                    raise MediaFetchError("http_error", f"HTTP {status}")
                 if status >= 400:
                     raise MediaFetchError("http_error", f"HTTP {status}")
                 declared = response.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -329,8 +337,15 @@ def capture_pending(store: ObjectStore, platform: str, account: str, *, fetcher:
         summary = CaptureSummary()
         open_items = 0
         for post in posts:
+            before = summary.captured
             open_items += _capture_post(store, post, fetcher=fetcher, caps=caps, budget=budget, now=now,
                                         summary=summary)
+            if summary.captured > before:
+                # captured after its batch was processed (a retry): judged again by the next processing run
+                from socialhub.media.followup import mark_followup
+
+                mark_followup(store, batch_id=marker["batch_id"], platform=platform, post_id=str(post["post_id"]),
+                              at=now)
         if open_items == 0:
             store.delete(mstore.pending_key(marker["batch_id"]))
         total.add(summary)

@@ -42,6 +42,14 @@ class MediaJudge:
         self._meta: dict[str, Any] = {}
         self._infos: dict[str, dict[str, Any] | None] = {}
 
+    def for_classifier(self, classifier: Any) -> MediaJudge:
+        """The same store, lists and analyses, another classifier (the shadow's) for the OCR text."""
+        other = MediaJudge(self.store, classifier, max_distance=self.max_distance)
+        other._index, other._meta, other._infos = self._index, self._meta, self._infos
+        if other._index is None:
+            other._index, other._meta = self._lists()
+        return other
+
     def _lists(self) -> tuple[Any, dict[str, Any]]:
         if self._index is None:
             from socialhub.media.hashlist import HashLists

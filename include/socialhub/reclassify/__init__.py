@@ -312,8 +312,12 @@ def expected_posts(store: Any, objects: list[StoredBatch]) -> int | None:
 
 def reclassify(store: Any, classifier: Any, objects: list[StoredBatch], *, force: str | None = None,
                chunk: int = CHUNK, progress: Progress | None = None, every: float = 2.0,
-               total: int | None = None) -> Comparison:
-    """Classify the posts of ``objects`` again with ``classifier`` and compare (reads only)."""
+               total: int | None = None, media_judge: Any = None) -> Comparison:
+    """Classify the posts of ``objects`` again with ``classifier`` and compare (reads only).
+
+    ``media_judge`` (``socialhub.media.judge.MediaJudge`` over the same classifier): the posts'
+    captured media add their evidence as in processing (text read in images, and hash-list
+    matches against the lists as they are *now*, which may have grown since)."""
     if chunk < 1:
         raise ValueError(f"chunk must be at least 1, got {chunk}")
     cmp = Comparison()
@@ -325,8 +329,11 @@ def reclassify(store: Any, classifier: Any, objects: list[StoredBatch], *, force
         if not pending:
             return
         results = classifier.classify_batch([r.get("text") or "" for r, _ in pending])
-        for (row, day), result in zip(pending, results, strict=True):
-            cmp.add(row, day, result.to_dict())
+        decided = [r.to_dict() for r in results]
+        if media_judge is not None:
+            decided = [e["classification"] for e in media_judge.judge([r for r, _ in pending], decided)]
+        for (row, day), cls in zip(pending, decided, strict=True):
+            cmp.add(row, day, cls)
         pending.clear()
         now = time.perf_counter()
         if progress and now - last >= every:

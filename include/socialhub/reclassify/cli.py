@@ -154,8 +154,13 @@ def cmd_reclassify(args: argparse.Namespace) -> int:
     total = expected_posts(store, objects) if args.force is None else None
     print(f"reclassify: {len(objects)} stored batch(es), {f'{total:,} posts' if total else 'posts'} "
           f"from {days[0]} to {days[-1]} with {candidate.id}", file=sys.stderr, flush=True)
+    from socialhub.config import Settings
+    from socialhub.media.judge import MediaJudge
+
+    cfg = Settings.from_env()
+    judge = MediaJudge(store, clf, max_distance=cfg.pdq_max_distance) if cfg.media else None
     cmp = reclassify(store, clf, objects, force=args.force, chunk=args.chunk, total=total,
-                     progress=None if args.quiet else _progress)
+                     progress=None if args.quiet else _progress, media_judge=judge)
     if cmp.posts == 0:
         _err(f"no curated posts of force {args.force!r} from {days[0]} to {days[-1]}: check --force")
         return EXIT_USAGE
