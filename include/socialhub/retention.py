@@ -186,10 +186,44 @@ class Decision:
     subject: str = "unknown"
 
 
-def _content_keys(store: ObjectStore, manifest: dict[str, Any]) -> tuple[list[str], str, dict[str, Any] | None]:
+def media_references(store: ObjectStore) -> dict[str, set[str]]:
+    """Captured media SHA-256 -> the post capture records that point at it (one file can be posted
+    by several accounts: it is erased only with the last post that references it)."""
+    from socialhub.media.store import MEDIA_RECORDS
+
+    refs: dict[str, set[str]] = {}
+    for key in store.list(MEDIA_RECORDS):
+        raw = store.get_or_none(key)
+        for item in (json.loads(raw).get("items") or []) if raw else []:
+            if item.get("sha256"):
+                refs.setdefault(item["sha256"], set()).add(key)
+    return refs
+
+
+def _media_keys(store: ObjectStore, manifest: dict[str, Any], refs: dict[str, set[str]] | None) -> list[str]:
+    """The batch's posts' media capture records, and the media only they reference (bytes, analysis, preview)."""
+    from socialhub.media import store as mstore
+
+    records = {mstore.record_key(manifest["platform"], str(pid)) for pid in manifest.get("post_ids") or []}
+    keys: list[str] = []
+    for rk in sorted(records):
+        raw = store.get_or_none(rk)
+        if raw is None:
+            continue
+        keys.append(rk)
+        for item in json.loads(raw).get("items") or []:
+            sha = item.get("sha256")
+            if not sha or (refs is not None and (refs.get(sha, set()) - records)):
+                continue            # another post still points at this file: kept with it
+            keys += [mstore.object_key(sha), mstore.info_key(sha), mstore.preview_key(sha)]
+    return list(dict.fromkeys(keys))
+
+
+def _content_keys(store: ObjectStore, manifest: dict[str, Any], media_refs: dict[str, set[str]] | None = None
+                  ) -> tuple[list[str], str, dict[str, Any] | None]:
     from socialhub.process import result_key
 
-    keys = [manifest["raw"]["key"], manifest["posts"]["key"]]
+    keys = [manifest["raw"]["key"], manifest["posts"]["key"], *_media_keys(store, manifest, media_refs)]
     raw = store.get_or_none(result_key(manifest["batch_id"]))
     result = json.loads(raw) if raw else None
     if result:
@@ -203,12 +237,12 @@ def _content_keys(store: ObjectStore, manifest: dict[str, Any]) -> tuple[list[st
 
 
 def decide(store: ObjectStore, manifest: dict[str, Any], policy: Policy, now: datetime,
-           subjects: Mapping[str, str] | None = None) -> Decision:
+           subjects: Mapping[str, str] | None = None, media_refs: dict[str, set[str]] | None = None) -> Decision:
     """What to do with one batch. ``subjects`` (``watchlist_subjects``) gives each account's
     subject category now; without it (or for an account no longer listed) the manifest's is used."""
     bid = manifest["batch_id"]
     subject = subject_of_batch(manifest, subjects)
-    keys, kind, result = _content_keys(store, manifest)
+    keys, kind, result = _content_keys(store, manifest, media_refs)
     keys = [k for k in keys if store.stored(k)]  # any version left, even behind a delete marker
     if not keys:
         return Decision(bid, "keep", None, "already erased", [], subject)
@@ -244,10 +278,11 @@ def apply_retention(store: ObjectStore, policy: Policy, now: datetime, *, audito
     summary: dict[str, Any] = {"batches_seen": 0, "erased_batches": 0, "erased_objects": 0, "held": 0,
                                "pending_objects": 0, "pending": [], "failed": [], "dry_run": dry_run,
                                "erased": []}
+    refs = media_references(store)
     for mkey in store.list("batches/"):
         manifest = json.loads(store.get(mkey))
         summary["batches_seen"] += 1
-        d = decide(store, manifest, policy, now, subjects)
+        d = decide(store, manifest, policy, now, subjects, refs)
         if d.action == "hold":
             summary["held"] += 1
             continue
@@ -304,6 +339,11 @@ def apply_retention(store: ObjectStore, policy: Policy, now: datetime, *, audito
             store.put_state(marker, canonical_json({"status": status, "since": utc_iso(now)}))
         if complete:
             summary["erased_batches"] += 1
+        from socialhub.media.store import record_key
+
+        gone = {record_key(manifest["platform"], str(pid)) for pid in manifest.get("post_ids") or []}
+        for holders in refs.values():     # a file this batch shared is now the other posts' alone
+            holders -= gone
     return summary
 
 

@@ -116,13 +116,14 @@ accounts:
 class MediaPosts(Connector):
     platform = "mastodon"
 
-    def __init__(self, media: dict[str, list[str]]) -> None:
+    def __init__(self, media: dict[str, list[str]], offset: int = 0) -> None:
         super().__init__(ConnectorConfig(base_url="http://fake"))
-        self.media = media
+        self.media = {str(int(k) + offset): v for k, v in media.items()}
+        self.offset = offset
 
     def fetch(self, account, cursor):
         since = int((cursor or {}).get("since_id", 0))
-        ids = [i for i in range(1, len(self.media) + 1) if i > since]
+        ids = [i for i in range(self.offset + 1, self.offset + len(self.media) + 1) if i > since]
         items = [{"id": str(i)} for i in ids]
         posts = [Post("mastodon", account, str(i), f"https://x.social/@{account}/{i}", account, f"post {i}",
                       utc_iso(NOW - timedelta(minutes=5)), utc_iso(NOW), self.media[str(i)], raw_sha256(it))

@@ -23,6 +23,8 @@ from typing import Any
 from socialhub.storage.base import ObjectStore, key_segment
 
 _SHA = re.compile(r"[0-9a-f]{64}")
+#: where the posts' capture records live (retention reads them all to see which files are shared)
+MEDIA_RECORDS = "media/posts/"
 #: the sniffed types a reviewer's browser is ever shown (raster images, with their file extension);
 #: anything else (SVG, video, unknown) is only offered as an opaque download
 RASTER_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp",
