@@ -522,7 +522,7 @@ def reupload_referred_images(replay: Any, referrals: list[Any], store: Any) -> l
                  if i.get("status") == "captured" and str(i.get("mime", "")).startswith("image/")]
         names = [sp.get("file") if isinstance(sp, dict) else sp for sp in specs]
         original = next((n for n in names if isinstance(n, str) and n.endswith((".jpg", ".jpeg", ".png"))), None)
-        if not (account and original):
+        if not (account and original) or platform == "youtube":   # YouTube's thumbnails come from the video
             continue
         try:
             replay.add_post(platform, account, {"text": REUPLOAD_TEXT, "media": [
