@@ -10,6 +10,8 @@ from typing import Any
 
 PLATFORMS = ("mastodon", "bluesky", "youtube", "x", "reddit", "telegram", "rss")
 CATEGORIES = ("violence_threat", "weapon", "gang_affiliation", "drug_supply")
+#: what an alert can be about: the classifier's categories, and an image matching a hash list (socialhub.media.judge)
+ALERT_CATEGORIES = (*CATEGORIES, "known_content")
 
 
 def canonical_json(obj: Any) -> bytes:

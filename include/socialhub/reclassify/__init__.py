@@ -36,7 +36,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from socialhub.errors import SocialhubError
-from socialhub.models import CATEGORIES
+from socialhub.models import ALERT_CATEGORIES as CATEGORIES
 
 #: posts per classify_batch call
 CHUNK = 2000

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from socialhub.models import CATEGORIES
+from socialhub.models import ALERT_CATEGORIES as CATEGORIES
+from socialhub.models import CATEGORIES as BASE_CATEGORIES
 from socialhub.reclassify import _cat_order, iter_rows, known_platforms, period_days
 
 SHADOW_PREFIX = "shadow/"
@@ -183,7 +184,9 @@ class ShadowComparison:
     def category_rows(self) -> list[dict[str, Any]]:
         return [{"category": cat, "agreement": _share(c[0], self.posts), "live_flagged": c[1],
                  "shadow_flagged": c[2], "added": c[3], "dropped": c[4]}
-                for cat in sorted(self.category, key=_cat_order) for c in [self.category[cat]]]
+                for cat in sorted(self.category, key=_cat_order) for c in [self.category[cat]]
+                # known_content (counted over every post) is shown once either side labelled a post with it
+                if cat in BASE_CATEGORIES or c[1] or c[2]]
 
     def day_rows(self) -> list[dict[str, Any]]:
         return [{"day": d, "live_alerts": v[0], "shadow_alerts": v[1], "difference": v[1] - v[0]}
