@@ -502,10 +502,11 @@ def followup(project: Path, home: Path, data_dir: Path, store: Any, inputs: Any,
     print(format_media(store))
 
 
-#: the re-upload the follow-up posts: the referred post's first image, resized to 60%, cropped 1% each
-#: side and recompressed at JPEG quality 40 (PDQ still matches; a crop of 2% or more it does not)
+#: the re-upload the follow-up posts: the referred post's first image, resized to 60%, cropped 0.5% each
+#: side and recompressed at JPEG quality 40. PDQ still matches (distance 12-26 on the demo's pictures);
+#: from about 1% cropped off each side it may not, and from 2% it does not (docs/media.md)
 REUPLOAD_TEXT = "throwback to this one 📸 #tb"
-REUPLOAD_DERIVE: dict[str, Any] = {"scale": 0.6, "crop": 0.01, "quality": 40}
+REUPLOAD_DERIVE: dict[str, Any] = {"scale": 0.6, "crop": 0.005, "quality": 40}
 
 
 def reupload_referred_images(replay: Any, referrals: list[Any], store: Any) -> list[str]:
@@ -520,13 +521,14 @@ def reupload_referred_images(replay: Any, referrals: list[Any], store: Any) -> l
         record = load_record(store, platform, str(ref.record.get("post_id"))) or {}
         specs = [replay._media.get(media_key(i["url"])) for i in record.get("items") or []
                  if i.get("status") == "captured" and str(i.get("mime", "")).startswith("image/")]
-        names = [sp.get("file") if isinstance(sp, dict) else sp for sp in specs]
-        original = next((n for n in names if isinstance(n, str) and n.endswith((".jpg", ".jpeg", ".png"))), None)
-        if not (account and original) or platform == "youtube":   # YouTube's thumbnails come from the video
+        images = [(sp.get("file") if isinstance(sp, dict) else sp, sp) for sp in specs]
+        name, original = next(((n, sp) for n, sp in images
+                               if isinstance(n, str) and n.endswith((".jpg", ".jpeg", ".png"))), (None, None))
+        if not (account and name) or platform == "youtube":   # YouTube's thumbnails come from the video
             continue
-        try:
+        try:   # the whole original (with any caption drawn on it), resized, cropped and recompressed
             replay.add_post(platform, account, {"text": REUPLOAD_TEXT, "media": [
-                {"file": f"tb-{original}", "derive": {"from": original, **REUPLOAD_DERIVE}}]})
+                {"file": f"tb-{Path(str(name)).stem}.jpg", "derive": {"from": original, **REUPLOAD_DERIVE}}]})
         except (KeyError, ValueError):
             continue
         out.append(f"{platform}:{account}")
