@@ -12,6 +12,13 @@ ENV GX_ANALYTICS_ENABLED=False \
     SOCIALHUB_WATCHLIST=/opt/airflow/include/watchlist.yaml \
     SOCIALHUB_DATA_DIR=/opt/airflow/socialhub-data
 
+# 0. Media (issue 16): Tesseract (OCR of text in images, English data) and ffmpeg (video keyframes) from
+#    Debian; g++ builds Meta's PDQ bindings (pdqhash has no wheel for this Python). As root, then back.
+USER root
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-eng ffmpeg g++ \
+ && apt-get clean && rm -rf /var/lib/apt/lists/*
+
 USER airflow
 
 # 1. Dependencies (their own layer: rebuilt only when requirements.txt changes). Pinning

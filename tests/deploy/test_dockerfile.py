@@ -85,3 +85,13 @@ def test_runs_as_the_airflow_user_and_sets_the_project_environment():
                                   "apache-airflow-providers-slack", "boto3", "pydantic"])
 def test_runtime_needs_are_in_the_requirements_the_image_installs(name):
     assert pinned(name)
+
+
+def test_the_image_has_what_media_capture_needs():
+    """OCR and video keyframes (docs/media.md) need Debian's tesseract-ocr and ffmpeg in the image,
+    installed as root before the image drops back to the airflow user."""
+    ops = instructions()
+    runs = " ".join(a for op, a in ops if op == "RUN")
+    for package in ("tesseract-ocr", "tesseract-ocr-eng", "ffmpeg"):
+        assert re.search(rf"apt-get install [^&]*\b{package}\b", runs), package
+    assert pinned("pdqhash") and pinned("pillow")
