@@ -169,7 +169,7 @@ def test_text_report_has_every_section_in_order(world, capsys):
                                                  "4. Classification", "5. Alert", "6. Review", "7. Referral",
                                                  "8. Retention")]
     assert positions == sorted(positions)
-    assert "evidence (the post's words that raised a score):" in out and "run id: scheduled__scenario-collect" in out
+    assert "evidence (what raised a score: the post's words, text read in its images, hash-list matches):" in out and "run id: scheduled__scenario-collect" in out
 
 
 def test_json_has_the_same_content(world, capsys):

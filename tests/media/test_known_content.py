@@ -183,3 +183,19 @@ def served_late():
            Routing.from_dict({"version": 1, "default": {"on_duty": "#on-duty", "escalation": "#esc"},
                               "platform_team": "#platform"}))
     server.shutdown()
+
+
+def test_explain_names_the_hash_list_entry_and_the_image_text_not_an_empty_quote():
+    from socialhub.explain.report import _evidence, _evidence_line
+
+    match = {"category": "known_content", "rule": "media.pdq_match", "term": "weapon", "start": 0, "end": 0,
+             "text": "", "weight": 16.0, "effect": "match", "source": "media", "list": "hub",
+             "entry_id": "da3ca8a2f3ce0899a06fa8d9", "distance": 16, "referral_id": "ref-db0cb27a2c09ae8b",
+             "post_key": "x:1", "media_sha256": "d8" * 32, "how": "as posted"}
+    line = _evidence_line(_evidence(match))
+    assert "matches list hub entry da3ca8a2f3ce0899a06fa8d9" in line and "ref-db0cb27a2c09ae8b" in line
+    assert "PDQ distance 16 of 256" in line and "“”" not in line
+    ocr = {"category": "violence_threat", "rule": "vt.grammar.threat", "term": "x", "start": 0, "end": 11,
+           "text": "YOU'RE NEXT", "weight": 1.0, "effect": "match", "source": "text_in_media",
+           "media_sha256": "ab" * 32}
+    assert "“YOU'RE NEXT” read in image abababababab" in _evidence_line(_evidence(ocr))

@@ -196,7 +196,6 @@ def _collection_section(index: ExplainIndex, row: PostRow, manifest: dict[str, A
 def _classification_section(result: dict[str, Any] | None, curated: dict[str, Any] | None) -> dict[str, Any] | None:
     if curated is None:
         return None
-    from socialhub.review.model import evidence_words
 
     c = curated.get("classification") or {}
     scores = {k: float(v) for k, v in (c.get("scores") or {}).items()}
@@ -211,12 +210,34 @@ def _classification_section(result: dict[str, Any] | None, curated: dict[str, An
                          "margin": round(s - thresholds[cat], 4) if cat in thresholds else None,
                          "label": cat in (c.get("labels") or [])}
                    for cat, s in scores.items()},
-        "evidence": [{"category": r.get("category"), "what": evidence_words(r), "text": r.get("text"),
-                      "start": r.get("start"), "end": r.get("end"), "rule": r.get("rule")}
-                     for r in (c.get("reasons") or [])],
+        "evidence": [_evidence(r) for r in (c.get("reasons") or [])],
     }
+    media = curated.get("media_captured") or []
+    if media:   # the stored copies of the post's media (docs/media.md), never the platform's URL to fetch
+        out["media"] = [{k: m.get(k) for k in ("status", "sha256", "mime", "size", "width", "height", "reason")
+                         if m.get(k) is not None} for m in media]
+    for t in c.get("text_in_media") or []:
+        out.setdefault("text_in_media", []).append({"image sha256": t.get("media_sha256"),
+                                                    "text": str(t.get("text") or "")[:300],
+                                                    "labels": t.get("labels") or []})
     if c.get("error"):
         out["error"] = c["error"]
+    return out
+
+
+def _evidence(r: dict[str, Any]) -> dict[str, Any]:
+    from socialhub.review.model import evidence_words
+
+    if r.get("rule") == "media.pdq_match":   # an image matching a hash list: which entry, how close
+        origin = (f"referral {r['referral_id']}" if r.get("referral_id") else f"post {r.get('post_key') or '?'}")
+        return {"category": r.get("category"), "rule": r.get("rule"), "source": "media",
+                "what": (f"image {str(r.get('media_sha256'))[:12]} matches list {r.get('list')} entry "
+                         f"{r.get('entry_id')} ({r.get('term') or 'no label'}, from {origin}): PDQ distance "
+                         f"{r.get('distance')} of 256, {r.get('how') or 'as posted'}")}
+    out = {"category": r.get("category"), "what": evidence_words(r), "text": r.get("text"),
+           "start": r.get("start"), "end": r.get("end"), "rule": r.get("rule")}
+    if r.get("source") == "text_in_media":   # quoting the OCR text of an image, not the post
+        out.update(source="text_in_media", media_sha256=r.get("media_sha256"))
     return out
 
 
@@ -603,6 +624,12 @@ def _score_lines(classification: dict[str, Any]) -> list[str]:
 
 
 def _evidence_line(r: dict[str, Any]) -> str:
+    if r.get("source") == "media":
+        return f"{_clean(r.get('category'), 40)}: {_clean(r.get('what'), 300)}"
+    if r.get("source") == "text_in_media":
+        return (f"{_clean(r.get('category'), 40)}: \u201c{_clean(r.get('text'), 200)}\u201d read in image "
+                f"{_clean(str(r.get('media_sha256'))[:12], 12)} ({_clean(r.get('what'), 120)}; rule "
+                f"{_clean(r.get('rule'), 60)})")
     span = f"[{r.get('start')}-{r.get('end')}]" if r.get("start") is not None else ""
     return (f"{_clean(r.get('category'), 40)}: \u201c{_clean(r.get('text'), 200)}\u201d {span} "
             f"({_clean(r.get('what'), 120)}; rule {_clean(r.get('rule'), 60)})")
@@ -652,7 +679,8 @@ def _section_lines(key: str, report: dict[str, Any]) -> list[str]:
     lines = _lines({k: rest[k] for k in list(rest)[:5]}, 1)
     lines.append("  scores (score vs threshold, margin):")
     lines.extend(_score_lines(value))
-    lines.append("  evidence (the post's words that raised a score):" if value.get("evidence")
+    lines.append("  evidence (what raised a score: the post's words, text read in its images, hash-list matches):"
+                 if value.get("evidence")
                  else "  evidence: none")
     lines.extend(f"    - {_evidence_line(r)}" for r in value.get("evidence") or [])
     lines.extend(_lines({k: rest[k] for k in list(rest)[5:] if k != "evidence"}, 1))
