@@ -402,6 +402,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from socialhub.replay.__main__ import main as replay_main
 
     argv = ["--port", str(args.port)] + (["--data", args.data] if args.data else [])
+    for option, value in (("--latency", args.latency), ("--jitter", args.jitter), ("--seed", args.seed)):
+        if value is not None:
+            argv += [option, str(value)]
+    if args.published_limits:
+        argv.append("--published-limits")
     return replay_main(argv) or 0
 
 
@@ -578,6 +583,14 @@ def build_parser() -> argparse.ArgumentParser:
                                    "127.0.0.1 (the same server `socialhub demo` and the tests use).")
     r.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     r.add_argument("--data", help="demo data YAML (default: the packaged demo_data.yaml)")
+    r.add_argument("--latency", type=float, metavar="SECONDS",
+                   help="delay every answer this many seconds on average, like a real platform's 0.1-0.5 s "
+                        "(default: $SOCIALHUB_REPLAY_LATENCY, else 0)")
+    r.add_argument("--jitter", type=float, metavar="SECONDS",
+                   help="spread each delay uniformly up to this many seconds either side (default 0)")
+    r.add_argument("--seed", type=int, help="seed of the drawn delays (reproducible runs)")
+    r.add_argument("--published-limits", action="store_true",
+                   help="enforce each platform's published rate limit (as `socialhub capacity` lists) with 429s")
     r.set_defaults(func=cmd_replay)
     # commands kept in their own modules (each has ``register(sub)``), added here one line each
     _register("socialhub.classify.versions_cli", sub)
