@@ -41,5 +41,5 @@ RUN pip install --no-cache-dir --no-deps /tmp/socialhub && rm -rf /tmp/socialhub
 COPY --chown=airflow:root dags /opt/airflow/dags
 COPY --chown=airflow:root plugins /opt/airflow/plugins
 COPY --chown=airflow:root include /opt/airflow/include
-COPY --chown=airflow:root scripts/airflow_init.sh scripts/pools.py /opt/airflow/scripts/
+COPY --chown=airflow:root scripts/airflow_init.sh scripts/airflow_db_clean.sh scripts/pools.py /opt/airflow/scripts/
 RUN mkdir -p /opt/airflow/socialhub-data
