@@ -78,8 +78,9 @@ def test_workers_have_no_database_access_and_no_jwt_secret(services):
 
 @pytest.mark.parametrize("conn", ALERT_CONNECTIONS)
 def test_alert_connections_only_where_alerts_are_sent(services, filled_env, conn):
-    # alert tasks run on workers; DAG-level failure callbacks run in the dag-processor in Airflow 3
-    assert holders(services, filled_env[conn]) == {"airflow-worker", "airflow-dag-processor"}
+    # alert tasks run on workers; in Airflow 3 DAG-level failure callbacks run in the dag-processor and
+    # deadline-alert callbacks in the triggerer
+    assert holders(services, filled_env[conn]) == {"airflow-worker", "airflow-dag-processor", "airflow-triggerer"}
 
 
 @pytest.mark.parametrize("conn", PLATFORM_CONNECTIONS)
