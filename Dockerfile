@@ -1,5 +1,6 @@
 # socialhub's Airflow image: the official Apache Airflow 3.3.2 image (Python 3.11) plus the Python
-# dependencies socialhub is tested with (requirements.txt) and the socialhub package itself.
+# runtime dependencies socialhub is tested with (requirements-runtime.txt: requirements.txt's pins,
+# without the development and training-only packages) and the socialhub package itself.
 # Built by `docker compose build` (docker-compose.yml `build:`); the same image serves the
 # KubernetesExecutor (docs/production.md), which is why the DAGs, plugins and data files are baked in
 # (compose mounts the working copies over them).
@@ -21,13 +22,14 @@ RUN apt-get update \
 
 USER airflow
 
-# 1. Dependencies (their own layer: rebuilt only when requirements.txt changes). Pinning
-#    apache-airflow to the image's version stops pip from moving Airflow itself, as the Airflow
-#    image docs advise; pip/setuptools/uv pins are left out so the image's own tooling stays.
-COPY --chown=airflow:root requirements.txt /tmp/socialhub-requirements.txt
-RUN grep -v -E '^(pip|setuptools|uv)==' /tmp/socialhub-requirements.txt > /tmp/requirements.txt \
- && pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -r /tmp/requirements.txt \
- && rm -f /tmp/requirements.txt /tmp/socialhub-requirements.txt
+# 1. Dependencies (their own layer: rebuilt only when requirements-runtime.txt changes): the pinned
+#    RUNTIME subset of requirements.txt (scripts/runtime_requirements.py writes it), so the image has no
+#    pytest, hypothesis, moto, ruff, mypy, types-* nor scikit-learn (training runs offline). Pinning
+#    apache-airflow to the image's version stops pip from moving Airflow itself, as the Airflow image
+#    docs advise; pip/setuptools/uv are not in the runtime file, so the image's own tooling stays.
+COPY --chown=airflow:root requirements-runtime.txt /tmp/requirements-runtime.txt
+RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -r /tmp/requirements-runtime.txt \
+ && rm -f /tmp/requirements-runtime.txt
 
 # 2. The socialhub package (dependencies already there) and its command line (`socialhub ...`).
 COPY --chown=airflow:root pyproject.toml README.md /tmp/socialhub/
@@ -39,5 +41,5 @@ RUN pip install --no-cache-dir --no-deps /tmp/socialhub && rm -rf /tmp/socialhub
 COPY --chown=airflow:root dags /opt/airflow/dags
 COPY --chown=airflow:root plugins /opt/airflow/plugins
 COPY --chown=airflow:root include /opt/airflow/include
-COPY --chown=airflow:root scripts/airflow_init.sh scripts/pools.py /opt/airflow/scripts/
+COPY --chown=airflow:root scripts/airflow_init.sh scripts/airflow_db_clean.sh scripts/pools.py /opt/airflow/scripts/
 RUN mkdir -p /opt/airflow/socialhub-data

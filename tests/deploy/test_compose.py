@@ -31,7 +31,7 @@ from tests.deploy.compose import (
 )
 
 AIRFLOW_SERVICES = {"airflow-init", "airflow-api-server", "airflow-scheduler", "airflow-dag-processor",
-                    "airflow-triggerer", "airflow-worker", "flower"}
+                    "airflow-triggerer", "airflow-worker", "flower", "airflow-db-clean"}
 INFRA_SERVICES = {"postgres", "redis", "minio", "minio-init"}
 ONE_SHOT = {"airflow-init", "minio-init"}
 SECRETS = {"POSTGRES_PASSWORD", "REDIS_PASSWORD", "AIRFLOW_FERNET_KEY", "AIRFLOW_JWT_SECRET",
@@ -181,18 +181,28 @@ def test_missing_secret_stops_compose_with_a_message(filled_env):
 
 
 def test_airflow_is_a_celery_deployment_on_postgres_and_redis(resolved):
+    """Each setting where it is used (tests/deploy/test_least_privilege.py checks nobody else has it)."""
     services = resolved["services"]
     for name in AIRFLOW_SERVICES:
         env = environment(services[name])
         assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
-        assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql+psycopg2://airflow:")
-        assert "@postgres:5432/airflow" in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
-        assert env["AIRFLOW__CELERY__BROKER_URL"].endswith("@redis:6379/0")
-        assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql://")
         # tasks reach the execution API at the api-server's service name and container port
         assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-api-server:8080/execution/"
-        assert env["AIRFLOW__API_AUTH__JWT_SECRET"] and env["AIRFLOW__CORE__FERNET_KEY"]
         assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "false"
+    for name in ("airflow-init", "airflow-api-server", "airflow-scheduler", "airflow-dag-processor",
+                 "airflow-triggerer", "airflow-db-clean"):
+        env = environment(services[name])
+        assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql+psycopg2://airflow:"), name
+        assert "@postgres:5432/airflow" in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], name
+    for name in ("airflow-scheduler", "airflow-worker", "flower"):
+        env = environment(services[name])
+        assert env["AIRFLOW__CELERY__BROKER_URL"].endswith("@redis:6379/0"), name
+        # results on Redis too (database 1): no worker needs the Postgres password
+        assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("redis://:"), name
+        assert env["AIRFLOW__CELERY__RESULT_BACKEND"].endswith("@redis:6379/1"), name
+    for name in ("airflow-api-server", "airflow-scheduler"):
+        assert environment(services[name])["AIRFLOW__API_AUTH__JWT_SECRET"], name
+    assert environment(services["airflow-api-server"])["AIRFLOW__CORE__FERNET_KEY"]
     commands = {n: services[n].get("command") for n in AIRFLOW_SERVICES}
     assert commands["airflow-api-server"] == "api-server"
     assert commands["airflow-scheduler"] == "scheduler"
@@ -262,7 +272,7 @@ def test_connections_come_from_the_environment(resolved, filled_env):
 
 def test_storage_connection_is_valid_json_for_any_number_of_days(filled_env):
     for days in ("1", "2555"):
-        env = environment(load(dict(filled_env, SOCIALHUB_OBJECT_LOCK_DAYS=days))["services"]["airflow-scheduler"])
+        env = environment(load(dict(filled_env, SOCIALHUB_OBJECT_LOCK_DAYS=days))["services"]["airflow-worker"])
         assert json.loads(env["AIRFLOW_CONN_SOCIALHUB_STORAGE"])["extra"]["object_lock_days"] == int(days)
 
 

@@ -55,8 +55,13 @@ def test_base_image_is_the_official_airflow_matching_the_pins_and_python():
 
 def test_installs_the_pinned_requirements_without_moving_airflow_and_then_the_package():
     runs = " ".join(a for op, a in instructions() if op == "RUN")
-    assert '"apache-airflow==${AIRFLOW_VERSION}" -r' in runs
-    assert "requirements.txt" in runs
+    assert '"apache-airflow==${AIRFLOW_VERSION}" -r /tmp/requirements-runtime.txt' in runs
+    # the runtime subset (tests/deploy/test_requirements_split.py), never the full development set
+    assert "requirements-runtime.txt" in runs
+    assert not re.search(r"(?<![-\w])requirements\.txt", runs), "the image must not install the development set"
+    copies = [a for op, a in instructions() if op == "COPY"]
+    assert any(a.split()[-2:-1] == ["requirements-runtime.txt"] for a in copies)
+    assert not any(" requirements.txt " in f" {a} " for a in copies)
     assert re.search(r"pip install --no-cache-dir --no-deps /tmp/socialhub\b", runs)
 
 
@@ -85,6 +90,8 @@ def test_runs_as_the_airflow_user_and_sets_the_project_environment():
                                   "apache-airflow-providers-slack", "boto3", "pydantic"])
 def test_runtime_needs_are_in_the_requirements_the_image_installs(name):
     assert pinned(name)
+    assert any(line.lower().startswith(f"{name}=={pinned(name)}")
+               for line in (ROOT / "requirements-runtime.txt").read_text().splitlines())
 
 
 def test_the_image_has_what_media_capture_needs():
