@@ -7,7 +7,8 @@
     socialhub eval LABELLED.jsonl        precision, recall, F1, confusion and errors of the classifier
     socialhub train TRAIN.jsonl          retrain the model (reproducible; merges officers' feedback)
     socialhub replay                     serve the local replay of the platform APIs
-    socialhub audit verify               prove the audit log was not altered (keys and anchors if configured)
+    socialhub audit verify               prove the audit log was not altered (keys and anchors if configured;
+                                         --incremental from a --checkpoint)
     socialhub audit anchor               record the audit chain's head in the anchor now
     socialhub audit report --from D --to D --out DIR   the auditor's report (HTML + CSV)
     socialhub retention apply            erase what the retention policy says must go
@@ -262,12 +263,26 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         print(f"audit chain: nothing to check: there is no store at {choice.label} (accepted with --allow-empty; "
               "nothing was created)")
         return 0
-    result = verify_chain(store, keys=keys, anchor=anchor)
+    result = verify_chain(store, keys=keys, anchor=anchor, since_checkpoint=args.incremental,
+                          trust_unkeyed_checkpoint=args.trust_unkeyed_checkpoint)
     if result.ok and not result.events:
         print("audit chain OK: 0 event(s): this store's audit log is empty (accepted with --allow-empty)")
     else:
         print(result.describe())
-    return 0 if result.ok else 1
+    if not result.ok:
+        return 1
+    if args.checkpoint and result.events:
+        from socialhub.audit.checkpoint import write_checkpoint
+
+        try:
+            cp = write_checkpoint(store, result, keys, anchor, by=args.by)
+        except Exception as exc:  # noqa: BLE001 - the verify passed; say why no checkpoint was written
+            _err(f"verified, but no checkpoint was written: {exc}")
+            return 1
+        print(f"checkpoint: event {cp['seq']} (hash {cp['hash']}) recorded at audit/checkpoints/, "
+              + (f"signed with key id {cp['key_id']}" if cp.get("key_id") else
+                 "UNSIGNED (no key): usable only with --trust-unkeyed-checkpoint"))
+    return 0
 
 
 def cmd_audit_anchor(args: argparse.Namespace) -> int:
@@ -517,7 +532,9 @@ def build_parser() -> argparse.ArgumentParser:
                                      "every finding (gap, broken_prev, bad_hash, truncated, inserted, rewritten, "
                                      "removed, unknown_key, ...); exit 0 if intact (warning when unkeyed or "
                                      "unanchored); exit 2 if the store does not exist or holds no audit events "
-                                     "(see --allow-empty).")
+                                     "(see --allow-empty). With --checkpoint a clean verify is recorded as a "
+                                     "checkpoint, and --incremental then re-walks only the events after the newest "
+                                     "valid one.")
     av.add_argument("--store", help="store URL or folder: s3://BUCKET/PREFIX (boto3 credentials and "
                                     "AWS_ENDPOINT_URL from the environment) or a path (default: "
                                     "$SOCIALHUB_STORE, else $SOCIALHUB_DATA_DIR/store); the store read is "
@@ -531,6 +548,20 @@ def build_parser() -> argparse.ArgumentParser:
                    "$SOCIALHUB_AUDIT_ANCHOR)")
     av.add_argument("--key-env", default="SOCIALHUB_AUDIT_KEYS", metavar="VAR", help=key_env_help)
     av.add_argument("--anchor", metavar="URL", help=anchor_help)
+    av.add_argument("--incremental", action="store_true",
+                    help="start from the newest valid checkpoint (its MAC verifies with the keys, the anchor holds "
+                         "its head, and its event still has its hash) and re-walk only the events after it; with no "
+                         "valid checkpoint, or if the events before it changed (checkpoint_mismatch), re-walk the "
+                         "whole chain. A full verify (without this) still catches what a key holder did before a "
+                         "checkpoint: run one weekly")
+    av.add_argument("--checkpoint", action="store_true",
+                    help="after a clean verify, record a checkpoint (audit/checkpoints/<seq>.json, write-once, MAC'd "
+                         "with the signing key; with an anchor, the head is anchored first) for later --incremental "
+                         "runs")
+    av.add_argument("--trust-unkeyed-checkpoint", action="store_true",
+                    help="with --incremental, also start from a checkpoint without a MAC (or whose MAC cannot be "
+                         "checked): anyone who can write the store could have forged it, and the output says so")
+    av.add_argument("--by", help="your name, recorded in a --checkpoint (default: the login name)")
     av.set_defaults(func=cmd_audit_verify)
     an = asub.add_parser("anchor", help="record the audit chain's head in the anchor now",
                          description="Verify the audit chain, then write its last event's number and hash (with a "

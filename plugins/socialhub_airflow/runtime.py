@@ -430,14 +430,23 @@ def verify_audit() -> dict[str, Any]:
 
     st = store()
     log_ = audit_log(st)
-    result = verify_chain(st, keys=log_._keys, anchor=log_._anchor)
+    # incremental from the newest valid checkpoint (a keyed one: unkeyed checkpoints are never trusted
+    # here); a full re-walk when there is none or the past no longer matches it
+    result = verify_chain(st, keys=log_._keys, anchor=log_._anchor, since_checkpoint=True)
     if not result.ok:
         raise RuntimeError(result.describe())
     log.info(result.describe())
     if log_._anchor is not None:  # the housekeeping run anchors the verified head, so a cut is caught next time
         log_.anchor_now()
+    checkpoint = None
+    if log_._keys is not None and result.events:  # an unkeyed checkpoint would never be used without a person's say
+        from socialhub.audit.checkpoint import write_checkpoint
+
+        checkpoint = write_checkpoint(st, result, log_._keys, log_._anchor,
+                                      by="airflow:socialhub_housekeeping.verify_audit")["seq"]
     return {"ok": True, "events": result.events, "head": result.last_hash,
-            "warnings": [f.kind for f in result.warnings]}
+            "warnings": [f.kind for f in result.warnings], "mode": result.mode,
+            "verified": [result.verified_from, result.verified_to], "checkpoint": checkpoint}
 
 
 def check_staleness() -> dict[str, Any]:

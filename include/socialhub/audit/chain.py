@@ -228,6 +228,8 @@ KINDS = {
     "bad_anchor": "an anchor record that is unreadable or whose MAC does not verify",
     "unkeyed": "no key checks the events: a re-hashed chain cannot be detected",
     "unanchored": "no anchor: cutting off the newest events cannot be detected",
+    "checkpoint_mismatch": "the chain no longer matches a verified checkpoint (events before it were changed)",
+    "bad_checkpoint": "a checkpoint whose MAC does not verify (forged by someone without the key)",
 }
 WARNINGS = frozenset({"unkeyed", "unanchored"})
 #: how far an insertion or removal is looked for (events)
@@ -260,6 +262,12 @@ class VerifyResult:
     anchored_seq: int | None = None      # the newest anchored event that matches the chain
     anchored_time: str | None = None
     anchor_records: int = 0
+    mode: str = "full"                   # "full", or "incremental" (from ``checkpoint``)
+    checkpoint: dict[str, Any] | None = None   # the checkpoint an incremental verify started from
+    verified_from: int | None = None     # the events actually re-walked: verified_from..verified_to
+    verified_to: int | None = None
+    events_read: int = 0                 # event objects read (GETs) by this verify
+    notes: list[str] = field(default_factory=list)   # checkpoints skipped and why, fallbacks
 
     @property
     def kinds(self) -> list[str]:
@@ -275,7 +283,11 @@ class VerifyResult:
 
     def headline(self) -> str:
         if self.ok:
-            return f"audit chain OK: {self.events} event(s), head {self.last_hash}"
+            line = f"audit chain OK: {self.events} event(s), head {self.last_hash}"
+            if self.mode == "incremental" and self.checkpoint is not None:
+                line += (f" (incremental: checkpoint at event {self.checkpoint.get('seq')} of "
+                         f"{self.checkpoint.get('verified_at')}, then {self.range_text()})")
+            return line
         word = "NOT VERIFIED" if all(f.kind == "unknown_key" for f in self.failures) else "BROKEN"
         kind = f" ({self.findings[0].kind})" if self.findings else ""
         return f"audit chain {word} at event {self.first_bad}{kind}: {self.problem}"
@@ -283,6 +295,9 @@ class VerifyResult:
     def describe(self) -> str:
         """The headline, then every other finding (warnings marked), then what the keys and anchors covered."""
         lines = [self.headline()]
+        lines += [f"  note: {n}" for n in self.notes]
+        if not self.ok or self.mode != "incremental":
+            lines.append(f"  verified: {self.mode}, {self.range_text()}")
         for f in self.findings[0 if self.ok else 1:]:
             lines.append(f"  {'warning: ' if not f.failure else ''}{f.kind}: {f.message}")
         if self.keyed:
@@ -294,6 +309,12 @@ class VerifyResult:
                 line += f"; events {self.anchored_seq + 1}..{self.events - 1} are not anchored yet"
             lines.append(line)
         return "\n".join(lines)
+
+
+    def range_text(self) -> str:
+        if self.verified_from is None or self.verified_to is None or self.verified_to < self.verified_from:
+            return "no new events verified"
+        return f"events {self.verified_from}..{self.verified_to} verified"
 
 
 def _ranges(seqs: list[int]) -> str:
@@ -326,10 +347,11 @@ def _read_all(store: ObjectStore) -> list[tuple[str, int | None, Any]]:
     return out
 
 
-def _structure(objects: list[tuple[str, int | None, Any]], head_seq: int) -> tuple[Finding | None, int, str]:
-    """Today's walk: the first broken, missing or out-of-order event; (finding, events checked, last hash)."""
-    prev = GENESIS
-    expected = 0
+def _structure(objects: list[tuple[str, int | None, Any]], head_seq: int, start: int = 0,
+               prev: str = GENESIS) -> tuple[Finding | None, int, str]:
+    """Today's walk: the first broken, missing or out-of-order event; (finding, events checked, last hash).
+    ``start``/``prev``: the walk begins at event ``start``, chained from ``prev`` (an incremental verify)."""
+    expected = start
     for key, seq, event in objects:
         if seq is None:
             return Finding("stray", expected, f"unexpected object {key} in the audit log"), expected, prev
@@ -357,13 +379,15 @@ def _is_keyed(event: dict[str, Any]) -> bool:
     return any(k in event for k in ("key_id", "mac", "body_mac"))
 
 
-def _macs(events: list[dict[str, Any]], keys: AuditKeys | None) -> tuple[list[Finding], int]:
-    """What the keys say about the events (in stored order): the findings and how many were MAC-checked."""
+def _macs(events: list[dict[str, Any]], keys: AuditKeys | None,
+          keyed_before: bool = False) -> tuple[list[Finding], int]:
+    """What the keys say about the events (in stored order): the findings and how many were MAC-checked.
+    ``keyed_before``: the event before the first one given carries MACs (an incremental verify)."""
     findings: list[Finding] = []
     unkeyed_prefix: list[int] = []
     mac_missing: list[int] = []
     unknown: dict[str, list[int]] = {}
-    keyed_seen = False
+    keyed_seen = keyed_before
     checked = 0
     shift = 0                 # stored number - the number the event was signed with
     pending: list[int] = []   # events whose content matches no MAC (rewritten, or forged and inserted)
@@ -458,7 +482,7 @@ def _macs(events: list[dict[str, Any]], keys: AuditKeys | None) -> tuple[list[Fi
             f"they cannot be verified; list that key as a verify-only key (e.g. "
             f"SOCIALHUB_AUDIT_KEYS={keys.signing_id if keys else 'NEW'}:…,{kid}:…)")))
     if keys is None:
-        if with_macs:
+        if with_macs or keyed_before:
             findings.append(Finding("unkeyed", None, (
                 f"{with_macs} event(s) carry MACs, but no key was given to check them (SOCIALHUB_AUDIT_KEYS or "
                 "--key-env): unchecked, an event rewritten and the chain re-hashed after it cannot be detected")))
@@ -536,32 +560,52 @@ def _anchors(anchor: Anchor, keys: AuditKeys | None, by_seq: dict[int, dict[str,
 
 
 def verify_chain(store: ObjectStore, keys: AuditKeys | None | Literal["env"] = FROM_ENV,
-                 anchor: Anchor | None | Literal["env"] = FROM_ENV) -> VerifyResult:
+                 anchor: Anchor | None | Literal["env"] = FROM_ENV, *, since_checkpoint: bool = False,
+                 trust_unkeyed_checkpoint: bool = False) -> VerifyResult:
     """Re-walk the whole chain; name every broken, missing, out-of-order, rewritten, inserted or cut-off event.
 
     ``keys`` and ``anchor`` default to the environment (``SOCIALHUB_AUDIT_KEYS``,
     ``SOCIALHUB_AUDIT_ANCHOR``); ``None`` checks without. ``first_bad``/``problem`` are the first
     failure (a structural one first, as before); ``findings`` lists them all, warnings included.
+
+    ``since_checkpoint``: start from the newest valid checkpoint (``socialhub.audit.checkpoint``)
+    and re-walk only the events after it; with no valid checkpoint, or when the past no longer
+    matches the checkpoint (``checkpoint_mismatch``), the whole chain is re-walked.
     """
     k: AuditKeys | None = keys_from_env() if keys == FROM_ENV else keys  # type: ignore[assignment]
     a: Anchor | None = anchor_from_env() if anchor == FROM_ENV else anchor  # type: ignore[assignment]
+    if not since_checkpoint:
+        return _verify(store, k, a)
+    from socialhub.audit.checkpoint import verify_from_checkpoint
+
+    return verify_from_checkpoint(store, k, a, trust_unkeyed=trust_unkeyed_checkpoint)
+
+
+def _verify(store: ObjectStore, k: AuditKeys | None, a: Anchor | None, *,
+            objects: list[tuple[str, int | None, Any]] | None = None, start: int = 0, prev: str = GENESIS,
+            keyed_before: bool = False, extra: list[Finding] | None = None) -> VerifyResult:
+    """The walk: the whole chain, or (``objects``, ``start``, ``prev``) the events after a checkpoint."""
     head_raw = store.get_or_none(HEAD)
     head_seq = int(json.loads(head_raw)["seq"]) if head_raw else -1
-    objects = _read_all(store)
-    structural, checked, last = _structure(objects, head_seq)
+    if objects is None:
+        objects = _read_all(store)
+    structural, checked, last = _structure(objects, head_seq, start, prev)
     events = [ev for _, _, ev in objects if isinstance(ev, dict)]
-    findings: list[Finding] = [structural] if structural else []
-    mac_findings, keyed = _macs(events, k)
+    findings: list[Finding] = list(extra or [])
+    if structural:
+        findings.insert(0, structural)
+    mac_findings, keyed = _macs(events, k, keyed_before)
     findings += mac_findings
     result = VerifyResult(True, checked, keyed=keyed, key_ids=k.ids if k is not None and keyed else [],
-                          anchor=a.label if a is not None else None)
+                          anchor=a.label if a is not None else None, verified_from=start,
+                          verified_to=checked - 1, events_read=len(objects))
     if a is None:
         findings.append(Finding("unanchored", None, (
             "no anchor given (SOCIALHUB_AUDIT_ANCHOR or --anchor): deleting the newest events and rewriting "
             "head.json cannot be detected")))
     else:
         by_seq = {int(ev["seq"]): ev for ev in events if isinstance(ev.get("seq"), int)}
-        last_seq = max([s for _, s, _ in objects if s is not None], default=-1)
+        last_seq = max([s for _, s, _ in objects if s is not None], default=start - 1)
         findings += _anchors(a, k, by_seq, last_seq, [f for f in findings if f.failure], result)
     failures = [f for f in findings if f.failure]
     result.findings = failures + [f for f in findings if not f.failure]
