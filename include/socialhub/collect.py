@@ -27,6 +27,7 @@ from socialhub.audit.chain import Auditor, record
 from socialhub.errors import ConnectorError, SocialhubError
 from socialhub.models import canonical_json, sha256_hex, to_jsonl, utc_iso
 from socialhub.sources.base import Connector, FetchResult
+from socialhub.sources.budget import LEDGER_FIELD, record_poll
 from socialhub.storage import layout
 from socialhub.storage.base import ObjectStore
 from socialhub.watchlist import Watchlist, WatchlistEntry, is_due
@@ -42,15 +43,22 @@ class Plan:
     lapsed: list[dict[str, str]]
     not_due: list[str]
     due: int
-    deferred: list[str] = field(default_factory=list)  # due, but over the platform's quota for now
+    #: due, but over the platform's rate budget (or YouTube's daily quota) for now: one dict per account with
+    #: the reason (``socialhub.sources.budget.deferral``: platform, scope, budget, used, how overdue)
+    deferred: list[dict[str, Any]] = field(default_factory=list)
     #: the planned watchlist's entries whose subject category is still ``unknown`` (a reminder, not a failure)
     subject_unset: list[dict[str, str]] = field(default_factory=list)
 
     def describe(self) -> list[str]:
         lines = [f"{self.due} account(s) due in {len(self.shards)} shard(s); {len(self.not_due)} not due yet"]
+        youtube = [d["key"] for d in self.deferred if d.get("budget") is None]
+        if youtube:
+            lines.append(f"{len(youtube)} YouTube channel(s) deferred to stay within the daily API quota: "
+                         + ", ".join(youtube))
         if self.deferred:
-            lines.append(f"{len(self.deferred)} YouTube channel(s) deferred to stay within the daily API quota: "
-                         + ", ".join(self.deferred))
+            from socialhub.sources.budget import scope_lines
+
+            lines += [f"RATE BUDGET {line}" for line in scope_lines(self.deferred)]
         for lapse in self.lapsed:
             lines.append(f"NOT COLLECTED {lapse['key']} [{subjects.name(lapse.get('subject'))}]: "
                          + lapse_reason(lapse))
@@ -76,12 +84,17 @@ def load_cursor_state(store: ObjectStore, platform: str, account: str) -> dict[s
 
 
 def plan_collection(watchlist: Watchlist, store: ObjectStore, now: datetime, *,
-                    max_shards_per_platform: int = 4, force_all: bool = False) -> Plan:
+                    max_shards_per_platform: int = 4, force_all: bool = False, share: float | None = None,
+                    budgets: bool = True) -> Plan:
     """Decide which authorised accounts are due and split them into a bounded number of shards.
 
     Shards are per platform (so each can run in its platform's pool), at most
     ``max_shards_per_platform`` each: the number of tasks grows with shards, not accounts.
-    Higher priorities come first within a shard.
+    Higher priorities come first within a shard. Every platform's due accounts are kept within
+    ``share`` (default ``limits.DEFAULT_SHARE``) of its rate budget per scope
+    (``socialhub.sources.budget``; YouTube: its daily unit quota); the rest are ``deferred``, with
+    the reason, to a later run. ``force_all`` makes every account due, still within the budgets;
+    ``budgets=False`` plans every due account regardless (tests and tools only).
     """
     authorised, lapsed = watchlist.authorised(now.date())
     by_platform: dict[str, list[WatchlistEntry]] = {}
@@ -96,9 +109,19 @@ def plan_collection(watchlist: Watchlist, store: ObjectStore, now: datetime, *,
             by_platform.setdefault(entry.platform, []).append(entry)
         else:
             not_due.append(entry.key)
-    deferred: list[str] = []
-    if by_platform.get("youtube"):
+    deferred: list[dict[str, Any]] = []
+    if budgets and by_platform.get("youtube"):
         by_platform["youtube"], deferred = _within_youtube_quota(by_platform["youtube"], states, now)
+    if budgets:
+        from socialhub.sources.budget import plan_within_budgets
+        from socialhub.sources.limits import DEFAULT_SHARE
+
+        for platform in sorted(by_platform):
+            if platform == "youtube":
+                continue
+            by_platform[platform], over = plan_within_budgets(
+                by_platform[platform], states, now, DEFAULT_SHARE if share is None else share)
+            deferred += over
     shards: list[dict[str, Any]] = []
     for platform in sorted(by_platform):
         entries = by_platform[platform]
@@ -119,14 +142,23 @@ def plan_collection(watchlist: Watchlist, store: ObjectStore, now: datetime, *,
 
 
 def _within_youtube_quota(due: list[WatchlistEntry], states: dict[str, dict[str, Any]], now: datetime
-                          ) -> tuple[list[WatchlistEntry], list[str]]:
+                          ) -> tuple[list[WatchlistEntry], list[dict[str, Any]]]:
     """Never plan more YouTube API calls than the day's quota allows (paced over the day)."""
-    from socialhub.sources.quota import UNITS_FIRST_POLL, UNITS_PER_API_POLL, select_within_budget, used_today
+    from socialhub.sources.budget import deferral
+    from socialhub.sources.quota import (
+        DAILY_UNITS,
+        UNITS_FIRST_POLL,
+        UNITS_PER_API_POLL,
+        select_within_budget,
+        used_today,
+    )
 
     used = sum(used_today(s.get("quota", {}), now) for k, s in states.items() if k.startswith("youtube:"))
     allowed, deferred = select_within_budget(
         due, used, now, cost=lambda e: UNITS_PER_API_POLL if states[e.key].get("cursor") else UNITS_FIRST_POLL)
-    return allowed, [e.key for e in deferred]
+    return allowed, [deferral(e, states.get(e.key, {}), now, scope="project", budget=None, daily_units=DAILY_UNITS,
+                              used_units=used, reason="daily API quota (units), paced over the Pacific day")
+                     for e in deferred]
 
 
 @dataclass
@@ -294,6 +326,7 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
     result = _drop_already_stored(result, recent)
     _remove_uncommitted(store, entry, now, recent)
     new_state = dict(state, cursor=result.cursor, last_polled=utc_iso(now))
+    new_state[LEDGER_FIELD] = record_poll(state.get(LEDGER_FIELD) or [], now)   # the scope's rate budget
     if result.units:  # quota units spent (YouTube), kept per account so shards never race on one ledger
         from socialhub.sources.quota import record_usage
 
@@ -393,6 +426,8 @@ def summarise_collection(outcomes: Iterable[dict[str, Any]], plan: dict[str, Any
         "accounts_ok": sum(1 for r in rows if r["status"] == "ok"),
         "accounts_failed": [f"{r['platform']}:{r['account']}: {r['error']}" for r in rows if r["status"] == "error"],
         "accounts_lapsed": (plan or {}).get("lapsed", []),
+        # due accounts a rate budget (or YouTube's quota) left for a later run, with the reasons
+        "accounts_deferred": (plan or {}).get("deferred", []),
         "posts_collected": sum(r["posts"] for r in rows),
         "batches": [r["batch_id"] for r in rows if r.get("batch_id")],
         "recovered": [f"{r['platform']}:{r['account']}" for r in rows if r.get("recovered")],

@@ -171,7 +171,12 @@ def plan(platform: str) -> list[dict[str, Any]]:
     """
     plan = _plan(platform)
     for line in plan.describe():
-        (log.warning if line.startswith(("NOT COLLECTED", "REMINDER")) else log.info)(line)
+        (log.warning if line.startswith(("NOT COLLECTED", "REMINDER", "RATE BUDGET")) else log.info)(line)
+    run_id = _run_id()
+    if run_id:   # the run report (finish) names the accounts the rate budget deferred, with the reasons
+        key = layout.budget_deferred_key(run_id, platform)
+        if plan.deferred or store().exists(key):   # a retry that now defers nothing clears the earlier record
+            store().put_state(key, canonical_json({"platform": platform, "deferred": plan.deferred}))
     audit = auditor()
     for lapse in plan.lapsed:
         from socialhub.collect import lapse_reason
@@ -233,19 +238,68 @@ def collect(shard: dict[str, Any]) -> list[dict[str, Any]]:
     return outcomes
 
 
+def _run_id() -> str:
+    """The running DAG run's id, else "" (outside a task)."""
+    try:
+        from airflow.sdk import get_current_context
+
+        return str(get_current_context()["run_id"] or "")
+    except Exception:  # noqa: BLE001 - outside a task
+        return ""
+
+
+def run_deferrals(st: Any, run_id: str) -> list[dict[str, Any]]:
+    """The accounts this run's plan tasks deferred (rate budget or YouTube quota), with the reasons."""
+    from socialhub.models import PLATFORMS
+
+    out: list[dict[str, Any]] = []
+    for platform in PLATFORMS:
+        raw = st.get_or_none(layout.budget_deferred_key(run_id, platform))
+        if raw:
+            out += json.loads(raw).get("deferred", [])
+    return out
+
+
 def finish_collection(outcome_lists: list[Any], run_id: str) -> dict[str, Any]:
     from socialhub.collect import summarise_collection
+    from socialhub.sources.budget import xcom_view
 
+    st = store()
     outcomes = [o for lst in outcome_lists for group in (lst or []) for o in (group or [])]
-    summary = summarise_collection(outcomes, {"lapsed": watchlist().lapse_info(now().date())})
+    deferred = run_deferrals(st, run_id)
+    summary = summarise_collection(outcomes, {"lapsed": watchlist().lapse_info(now().date()), "deferred": deferred})
     summary.update(run_id=run_id, finished_at=utc_iso(now()), outcomes=outcomes)
-    store().put_state(layout.report_key("collect", run_id), canonical_json(summary))
-    log.info("collected %d post(s) from %d account(s); %d failed; %d lapsed", summary["posts_collected"],
-             summary["accounts_polled"], len(summary["accounts_failed"]), len(summary["accounts_lapsed"]))
-    # XCom gets counts and keys: the lapsed entries' authorisation, owner and dates stay in the stored report
+    if deferred:
+        summary["platform_team_told_overdue"] = _tell_overdue(deferred, run_id)
+    st.put_state(layout.report_key("collect", run_id), canonical_json(summary))
+    log.info("collected %d post(s) from %d account(s); %d failed; %d lapsed; %d deferred (rate budget)",
+             summary["posts_collected"], summary["accounts_polled"], len(summary["accounts_failed"]),
+             len(summary["accounts_lapsed"]), len(deferred))
+    # XCom gets counts and keys: the lapsed entries' authorisation, owner and dates stay in the stored report,
+    # and so do the deferrals' reasons
     xcom = {k: v for k, v in summary.items() if k != "outcomes"}
     xcom["accounts_lapsed"] = [lapse["key"] for lapse in summary["accounts_lapsed"]]
+    xcom["accounts_deferred"] = xcom_view(deferred)
     return xcom
+
+
+def _tell_overdue(deferred: list[dict[str, Any]], run_id: str) -> bool:
+    """One platform-team notice per run naming the accounts the rate budget left overdue (keyed by the
+    run: a retried ``finish`` sends nothing twice). True when sent (now or by an earlier try)."""
+    from socialhub.alerts.routing import Routing
+    from socialhub.sources.budget import notify_overdue, overdue
+    from socialhub_airflow.hooks import get_alert_sink
+
+    if not overdue(deferred):
+        return False
+    cfg = settings()
+    try:
+        notify_overdue(deferred, run_id, sink=get_alert_sink(cfg.data_dir / "outbox"),
+                       channel=Routing.load(cfg.routing).platform_channel)
+    except Exception:  # noqa: BLE001 - the run report matters more; the next run's plan defers them again
+        log.exception("could not tell the platform team about the accounts the rate budget left overdue")
+        return False
+    return True
 
 
 def find_pending() -> list[list[str]]:

@@ -83,6 +83,13 @@ def report_key(kind: str, run_id: str) -> str:
     return f"reports/{key_segment(kind)}/{name}.json"
 
 
+def budget_deferred_key(run_id: str, platform: str) -> str:
+    """``state/budget/runs/<run>/<platform>.json``: a collection run's plan deferrals (rate budget) of one
+    platform, written by its plan task and read into the run report by ``finish``."""
+    name = report_key("x", run_id).rsplit("/", 1)[1].removesuffix(".json")
+    return f"state/budget/runs/{name}/{key_segment(platform)}.json"
+
+
 def collect_health_key(platform: str) -> str:
     return f"state/health/collect/{key_segment(platform)}.json"
 
