@@ -110,8 +110,8 @@ def test_plan_collection_defers_with_reasons_and_describes_each_scope(tmp_path):
     # never polled counts as stalest: the five polled 50 minutes ago wait, then the last never-polled by key
     planned = {a["account"] for s in plan.shards for a in s["accounts"]}
     assert not any(e.account in planned for e in wl.accounts[:5])
-    assert [d["key"] for d in plan.deferred][5:] == [f"mastodon:u{i}@a.example" for i in range(155, 160)]
-    assert [d["past_interval"] for d in plan.deferred] == [True] * 5 + [False] * 5
+    assert [d["key"] for d in plan.deferred][:5] == [f"mastodon:u{i}@a.example" for i in range(155, 160)]
+    assert [d["past_interval"] for d in plan.deferred] == [False] * 5 + [True] * 5
     (line,) = [ln for ln in plan.describe() if ln.startswith("RATE BUDGET")]
     assert "mastodon a.example: 160 due, 150 fit this run's budget" in line
     assert "300 per 15m per instance" in line and "(never polled)" in line and "(35 min overdue)" in line
