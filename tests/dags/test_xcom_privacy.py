@@ -91,3 +91,29 @@ def test_check_watchlist_and_finish_return_counts_and_keys(pipeline):
     # the stored run report keeps what the platform team needs: who must renew which authorisation
     report = json.loads(st.get("reports/collect/run-1.json"))
     assert report["accounts_lapsed"][0]["authorisation_ref"] == "AUTH-XCOM-CANARY-o"
+
+
+def test_finish_reports_rate_budget_deferrals_with_reasons_but_xcom_keys_only(pipeline, monkeypatch, tmp_path):
+    """Issue 19.4: the run report keeps each deferral's reason; XCom only keys and counts; the platform
+    team is told once per run (a retried finish sends nothing twice)."""
+    from socialhub.alerts.sinks import OutboxSink
+    from socialhub.storage import layout
+    from socialhub_airflow import hooks
+
+    _, st = pipeline
+    outbox = OutboxSink(tmp_path / "outbox")
+    monkeypatch.setattr(hooks, "get_alert_sink", lambda *a, **k: outbox)
+    deferral = {"key": "mastodon:a@x.social", "platform": "mastodon", "priority": "critical", "scope": "x.social",
+                "budget": 150, "used": 150, "due": 2, "fit": 0, "horizon_seconds": 900, "share": 0.5,
+                "limit": "300 per 15m per instance", "last_polled": "2026-11-25T11:30:00Z", "interval_seconds": 300,
+                "overdue_seconds": 1500, "past_interval": True}
+    st.put_state(layout.budget_deferred_key("run-2", "mastodon"), json.dumps({"deferred": [deferral]}).encode())
+    for _ in range(2):                     # a retried finish
+        summary = runtime.finish_collection([], "run-2")
+        assert _leaks(summary) == []
+        assert summary["accounts_deferred"] == {"count": 1, "keys": ["mastodon:a@x.social"],
+                                                "overdue": ["mastodon:a@x.social"]}
+    report = json.loads(st.get("reports/collect/run-2.json"))
+    assert report["accounts_deferred"][0]["scope"] == "x.social" and report["platform_team_told_overdue"]
+    notices = list((tmp_path / "outbox").glob("notice-*.json"))
+    assert len(notices) == 1 and "mastodon:a@x.social" in notices[0].read_text()
