@@ -10,7 +10,8 @@ referred posts and other users of the same token.
 
 ``capacity(...)`` turns that into how many accounts of a platform fit at each polling interval
 (critical 5 min, high 15 min, normal 1 h, low 6 h), per scope: per instance for Mastodon, per
-host for RSS feeds, per token or app for the others.
+host for RSS feeds, per token or app for the others. ``socialhub.sources.budget`` keeps every
+collection run within the same budgets (the planner defers what does not fit, with the reason).
 """
 
 from __future__ import annotations
