@@ -314,27 +314,38 @@ def run_review_demo(project: Path, home: Path, data_dir: Path, env: dict[str, st
 
         waiting = [d for d in af.wait(parked, timeout, "a review task") if d]
         # the officer answers a post with a captured image (issue 16: its hash goes on the hub list and the
-        # follow-up's re-upload is then caught): the other reviews park a few seconds apart, so wait for one
-        deadline = time.monotonic() + 30
+        # follow-up's re-upload is then caught): the reviews park a few seconds apart, so wait a little for
+        # one, well inside the response time (a review that timed out can no longer be answered)
+        deadline = time.monotonic() + min(10, response_seconds / 3)
         while waiting and not any(_has_image(store, d["subject"].split()[2]) for d in waiting) \
                 and time.monotonic() < deadline:
             time.sleep(2)
             waiting = [d for d in (parked() or []) if d] or waiting
         result["reviews_waiting"] = len(waiting)
-        if waiting:
+        tried: set[str] = set()
+        while waiting:
             ordered = sorted(waiting, key=lambda d: d["task_instance"]["map_index"])
-            # the officer refers a post with a captured image, so its hash goes on the hub's list (issue 16)
             first = next((d for d in ordered if _has_image(store, d["subject"].split()[2])), ordered[0])
             ti = first["task_instance"]
-            step(f"{len(waiting)} review(s) waiting in Airflow; answering: {first['subject']}")
             referred = first["subject"].split()[2]
+            tried.add(referred)
+            step(f"{len(waiting)} review(s) waiting in Airflow; answering: {first['subject']}")
             why = _justification_for(store, referred)
-            af.respond("socialhub_review", run_id, ti["task_id"], ti["map_index"], option="Refer to platform",
-                       params={"justification": why}, user=DEMO_OFFICER)
+            try:
+                af.respond("socialhub_review", run_id, ti["task_id"], ti["map_index"], option="Refer to platform",
+                           params={"justification": why}, user=DEMO_OFFICER)
+            except AirflowAPIError as exc:
+                if exc.status != 409:
+                    raise
+                # answered meanwhile (it timed out and escalated): answer another one still waiting, if any
+                step(f"that review was closed meanwhile (it timed out); {exc.status}")
+                waiting = [d for d in (parked() or []) if d and d["subject"].split()[2] not in tried]
+                continue
             result["referred"] = referred
             result["justification"] = why
             step(f"answered through the REST API as {DEMO_OFFICER}: Refer to platform; the other(s) are left "
                  f"unanswered and escalate after {response_seconds}s")
+            break
         state = af.wait(lambda: (s := af.run_state("socialhub_review", run_id, user=DEMO_OFFICER))
                         in ("success", "failed") and s, timeout, "the review run to finish", poll=1)
         result["state"] = state
