@@ -382,9 +382,9 @@ def create_app(*, store_factory: Callable[[], Any] = default_store,
             return _page("Not this alert's media", "<p>This media is not among the alert's captured media.</p>", 404)
         return alert_id, alert.force or None
 
-    @app.get("/media/{sha}/preview.jpg")
-    async def media_preview(request: Request, sha: str) -> Response:
-        """The small blurred preview of a captured media item, from the store (never the platform)."""
+    async def media_access(request: Request, sha: str) -> Response | tuple[Any, str, Any, tuple[str | None, str | None]]:
+        """The checks both media routes make first: a well-formed id, a reviewer or auditor, and the
+        alert's scope; (user, name, store, (alert id, force)) or the refusal."""
         if not _SHA_RE.fullmatch(sha):
             return _page("Bad media id", "<p>A media id is a SHA-256: 64 lower-case hexadecimal characters.</p>", 400)
         who = await authorise(request, media=True)
@@ -395,6 +395,15 @@ def create_app(*, store_factory: Callable[[], Any] = default_store,
         scope = _media_scope(request, user, name, grant, sha, store)
         if isinstance(scope, Response):
             return scope
+        return user, name, store, scope
+
+    @app.get("/media/{sha}/preview.jpg")
+    async def media_preview(request: Request, sha: str) -> Response:
+        """The small blurred preview of a captured media item, from the store (never the platform)."""
+        got = await media_access(request, sha)
+        if isinstance(got, Response):
+            return got
+        store = got[2]
         from socialhub.media import store as mstore
 
         data = store.get_or_none(mstore.preview_key(sha))
@@ -409,17 +418,10 @@ def create_app(*, store_factory: Callable[[], Any] = default_store,
         """The stored copy itself, on a deliberate click: a confirmation page first (what it is, a
         warning, a reason); with ``confirm=1`` it is recorded (``media_reveal``) and only then served:
         a raster image inline, anything else (SVG, video, unknown) as a download, never rendered."""
-        if not _SHA_RE.fullmatch(sha):
-            return _page("Bad media id", "<p>A media id is a SHA-256: 64 lower-case hexadecimal characters.</p>", 400)
-        who = await authorise(request, media=True)
-        if isinstance(who, Response):
-            return who
-        user, name, grant = who
-        store = store_factory()
-        scope = _media_scope(request, user, name, grant, sha, store)
-        if isinstance(scope, Response):
-            return scope
-        alert_id, force = scope
+        got = await media_access(request, sha)
+        if isinstance(got, Response):
+            return got
+        user, name, store, (alert_id, force) = got
         from socialhub.media import store as mstore
 
         info = mstore.load_info(store, sha) or {}
