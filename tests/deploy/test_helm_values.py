@@ -77,7 +77,9 @@ KUBERNETES_EXECUTOR_OPTIONS = {"delete_worker_pods", "delete_worker_pods_on_fail
                                "worker_container_repository", "worker_container_tag"}
 # compose's common AIRFLOW__* settings the chart sets itself or that differ by design.
 NOT_MIRRORED = {"AIRFLOW__CORE__EXECUTOR",  # KubernetesExecutor, checked on its own
-                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL"}  # the chart points pods at its api-server Service
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL"}  # the chart's api-server Service, checked below
+# The chart names the api-server Service `<fullname>-api-server` (templates/api-server/api-server-service.yaml).
+EXECUTION_API_URL = 'http://{{ include "airflow.fullname" . }}-api-server:{{ .Values.ports.apiServer }}/execution/'
 # compose's SOCIALHUB_* settings deliberately absent on Kubernetes (the values file says why).
 NOT_ON_KUBERNETES = {"SOCIALHUB_LOCAL_DEFAULTS"}
 
@@ -265,6 +267,9 @@ def settings_problems(values: dict[str, Any], cronjob: dict[str, Any], compose: 
             problems.append(f"{name} (compose) is not in the chart's config")
         elif config[name].lower() != value.lower():
             problems.append(f"{name}: {config[name]!r} in the values, {value!r} in compose")
+    url = (values.get("config") or {}).get("core", {}).get("execution_api_server_url")
+    if url != EXECUTION_API_URL or not common["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"].endswith(":8080/execution/"):
+        problems.append(f"[core] execution_api_server_url {url!r}: task pods must reach the api-server Service")
     init = environment(services["airflow-init"])
     pools_wanted = {k: v for k, v in init.items() if k.startswith("SOCIALHUB_POOL_SLOTS_")}
     pools_got = {item["name"]: item.get("value")
@@ -453,6 +458,8 @@ BROKEN: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "no pools": (_drop_env("migrateDatabaseJob", "SOCIALHUB_POOL_SLOTS_PROCESS"), "settings"),
     "no init script": (_set("migrateDatabaseJob.args", ["bash", "-c", "exec airflow db migrate"]), "settings"),
     "unknown airflow option": (_set("config.logging.remote_loging", "True"), "options"),
+    "execution API on localhost": (_set("config.core.execution_api_server_url",
+                                        "http://localhost:8080/execution/"), "settings"),
 }
 
 
@@ -540,6 +547,8 @@ def test_helm_template_renders_the_official_chart():
     config = "\n".join(str(v) for d in docs if d["kind"] == "ConfigMap" for v in (d.get("data") or {}).values())
     assert re.search(r"^executor = KubernetesExecutor$", config, re.M)
     assert "remote_base_log_folder = s3://" in config
+    assert "execution_api_server_url = http://socialhub-api-server:8080/execution/" in config
+    assert ("Service", "socialhub-api-server") in kinds
     assert "image: socialhub-airflow:latest" in config, "the pod template runs the socialhub image"
 
     def env_of(component: str) -> set[str]:
