@@ -24,6 +24,7 @@ from typing import Any
 
 from socialhub import subjects
 from socialhub.audit.chain import Auditor, record
+from socialhub.due_index import entry_of, record_shard_polls
 from socialhub.errors import ConnectorError, SocialhubError
 from socialhub.models import canonical_json, sha256_hex, to_jsonl, utc_iso
 from socialhub.sources.base import Connector, FetchResult
@@ -85,7 +86,7 @@ def load_cursor_state(store: ObjectStore, platform: str, account: str) -> dict[s
 
 def plan_collection(watchlist: Watchlist, store: ObjectStore, now: datetime, *,
                     max_shards_per_platform: int = 4, force_all: bool = False, share: float | None = None,
-                    budgets: bool = True) -> Plan:
+                    budgets: bool = True, index: bool = False) -> Plan:
     """Decide which authorised accounts are due and split them into a bounded number of shards.
 
     Shards are per platform (so each can run in its platform's pool), at most
@@ -95,14 +96,32 @@ def plan_collection(watchlist: Watchlist, store: ObjectStore, now: datetime, *,
     (``socialhub.sources.budget``; YouTube: its daily unit quota); the rest are ``deferred``, with
     the reason, to a later run. ``force_all`` makes every account due, still within the budgets;
     ``budgets=False`` plans every due account regardless (tests and tools only).
+
+    ``index=True`` reads each platform's due index and the deltas collection shards wrote since
+    (``socialhub.due_index``: one GET per platform and delta, then the index is rewritten) instead of
+    every account's cursor state (one GET per account). Only when every cursor move since the index
+    was built came through ``collect_shard`` (which writes the deltas) is its plan the same; the
+    collect DAG plans this way. Without it the cursor states are read (tests and tools that call
+    ``collect_account`` directly).
     """
     authorised, lapsed = watchlist.authorised(now.date())
     by_platform: dict[str, list[WatchlistEntry]] = {}
     not_due: list[str] = []
     order = {"critical": 0, "high": 1, "normal": 2, "low": 3}
     states: dict[str, dict[str, Any]] = {}
+    if index:
+        from socialhub import due_index
+
+        for name in sorted({e.platform for e in authorised}):
+            found, info = due_index.load_states(store, name, [e for e in authorised if e.platform == name], now)
+            states.update(found)
+            log.info("due index %s: %s, %d delta(s) merged, %d cursor state(s) read", name,
+                     info["source"], info["deltas"], info["cursor_reads"])
     for entry in sorted(authorised, key=lambda e: (order[e.priority], e.key)):
-        state = states[entry.key] = load_cursor_state(store, entry.platform, entry.account)
+        if index:
+            state = states.setdefault(entry.key, {})
+        else:
+            state = states[entry.key] = load_cursor_state(store, entry.platform, entry.account)
         last = state.get("last_polled")
         last_dt = datetime.fromisoformat(last.replace("Z", "+00:00")) if last else None
         if force_all or is_due(entry, last_dt, now):
@@ -177,6 +196,8 @@ class AccountOutcome:
     health_changes: list[dict[str, Any]] = field(default_factory=list)
     #: media captured after the batch (socialhub.media.capture.CaptureSummary.to_dict()), if media capture is on
     media: dict[str, Any] | None = None
+    #: the account's due-index entry after this poll (socialhub.due_index); ``record_shard_polls`` takes it out
+    due_index: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -321,6 +342,7 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
                details={"error": outcome.error, "error_type": outcome.error_type,
                         "authorisation_ref": entry.authorisation_ref})
         outcome.health_changes = _record_health(store, entry, now, auditor, error=exc)
+        outcome.due_index = entry_of(state)    # not polled: its state as read, which refreshes the index harmlessly
         return outcome
     outcome.notes = list(result.notes)
     result = _drop_already_stored(result, recent)
@@ -343,6 +365,7 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
                                             renamed_to=result.renamed_to)
     # the cursor moves only now, after the batch (if any) is durably stored
     store.put_state(layout.cursor_key(entry.platform, entry.account), canonical_json(new_state))
+    outcome.due_index = entry_of(new_state)
     hashes = {}
     if outcome.batch_id:
         manifest = json.loads(store.get(new_state["last_manifest"]))
@@ -416,6 +439,7 @@ def collect_shard(store: ObjectStore, shard: dict[str, Any], connector_factory: 
             record_collection_success(store, shard["platform"], now)
         except SocialhubError as exc:  # the batches are stored; a missed heartbeat only risks a false alarm
             log.warning("could not record the collection heartbeat of %s: %s", shard["platform"], exc)
+    record_shard_polls(store, shard["platform"], shard.get("run_id"), int(shard.get("index", 0)), outcomes, now=now)
     return outcomes
 
 
@@ -447,4 +471,4 @@ def _media_totals(rows: list[dict[str, Any]]) -> dict[str, int]:
 
 
 __all__ = ["Plan", "AccountOutcome", "plan_collection", "collect_account", "collect_shard", "store_batch",
-           "summarise_collection", "load_cursor_state",  "enqueue"]
+           "summarise_collection", "load_cursor_state",  "enqueue", "record_shard_polls"]

@@ -115,8 +115,10 @@ def _plan(platform: str | None = None) -> Any:
     if platform:
         wl = Watchlist(version=wl.version, accounts=[e for e in wl.accounts if e.platform == platform]
                        ).with_register(wl.register)
+    # index: one GET per platform (the due index, socialhub.due_index) instead of one per account; collect_shard
+    # writes the deltas it merges
     return plan_collection(wl, store(), now(), max_shards_per_platform=cfg.max_shards_per_platform,
-                           force_all=cfg.poll_all)
+                           force_all=cfg.poll_all, index=True)
 
 
 def run_source() -> dict[str, Any]:
@@ -214,7 +216,7 @@ def collect(shard: dict[str, Any]) -> list[dict[str, Any]]:
 
     cfg, st, at = settings(), store(), now()
     wl = watchlist(st)
-    full = shard_entries(shard, wl, at.date())
+    full = dict(shard_entries(shard, wl, at.date()), run_id=_run_id() or None)   # run_id: named in the due index delta
     from socialhub.media.capture import MediaCapture
 
     media = MediaCapture.from_settings(cfg, shards=int(shard.get("of") or 1))

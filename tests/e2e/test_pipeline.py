@@ -141,6 +141,13 @@ def test_pipeline_on_s3_and_slack_alerts_each_item_once(runner, moto_endpoint, b
         runner.cycle()
         assert len(_rows(s3, bucket, _objects(s3, bucket, "hub/posts/"))) == len(posts)
         assert len(slack.messages) == len(flagged)
+        # planning read each platform's due index; the first run's shard deltas were merged into it and deleted,
+        # only the last run's wait for the next plan (socialhub.due_index)
+        index_keys = _objects(s3, bucket, "hub/state/index/")
+        assert set(replay.platforms()) <= {k.split("/")[3] for k in index_keys if k.endswith("/due.json")}
+        delta_runs = {json.loads(s3.get_object(Bucket=bucket, Key=k)["Body"].read())["run_id"]
+                      for k in index_keys if "/deltas/" in k}
+        assert len(delta_runs) == 1 and None not in delta_runs
         # ... and no asset event: an idle run schedules no processing or review run
         assert len(_asset_events(runner, "socialhub_batches")) == batches_before + 1
         assert len(_asset_events(runner, "socialhub_alerts")) == alerts_before + 1

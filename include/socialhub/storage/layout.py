@@ -8,7 +8,9 @@
     flagged/platform=P/date=D/<batch>.jsonl              posts over a category threshold
     shadow/<version>/platform=P/date=D/<batch>.jsonl     a shadow classifier's results (never alerted)
     queue/pending/<batch>.json, queue/done/<batch>.json, queue/held/<batch>.json
-    state/cursors/P/A.json                               mutable cursor per account
+    state/cursors/P/A.json                               mutable cursor per account (the truth)
+    state/index/P/due.json                               due index: what planning reads of every cursor (a hint)
+    state/index/P/deltas/<stamp>-<shard>-<rand>.json     accounts one shard run polled, until the next plan merges them
     state/health/accounts/P/A.json                       source health per account (socialhub.sources.health)
     state/health/collect/P.json                          last successful collection per platform
     state/health/watchdog.json                           the staleness check's own state (notices sent)
@@ -58,6 +60,20 @@ def queue_key(state: str, batch_id: str) -> str:
 
 def cursor_key(platform: str, account: str) -> str:
     return f"state/cursors/{key_segment(platform)}/{key_segment(account)}.json"
+
+
+def due_index_key(platform: str) -> str:
+    """One platform's due index (``socialhub.due_index``): rebuilt from the cursor states if lost."""
+    return f"state/index/{key_segment(platform)}/due.json"
+
+
+def due_delta_prefix(platform: str) -> str:
+    return f"state/index/{key_segment(platform)}/deltas/"
+
+
+def due_delta_key(platform: str, name: str) -> str:
+    """One collection shard run's polls, merged into the due index by the next plan, then deleted."""
+    return f"{due_delta_prefix(platform)}{key_segment(name)}.json"
 
 
 def ledger_key(alert_id: str) -> str:
