@@ -265,7 +265,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         return 0
     result = verify_chain(store, keys=keys, anchor=anchor, since_checkpoint=args.incremental,
                           trust_unkeyed_checkpoint=args.trust_unkeyed_checkpoint)
-    if result.ok and not result.events:
+    if result.ok and not result.events and not result.segment_events and not result.segments_skipped:
         print("audit chain OK: 0 event(s): this store's audit log is empty (accepted with --allow-empty)")
     else:
         print(result.describe())

@@ -80,6 +80,7 @@ def _task_identity() -> tuple[Any, ...] | None:
 #: the running task's segmented audit log: (task identity, store uri, AuditLog)
 _TASK_LOG: list[tuple[tuple[Any, ...], str, Any]] = []
 _TASK_LOG_LOCK = threading.Lock()
+_ATEXIT: list[bool] = []
 
 
 def task_audit_log(st: Any, ident: tuple[Any, ...]) -> Any:
@@ -90,15 +91,16 @@ def task_audit_log(st: Any, ident: tuple[Any, ...]) -> Any:
 
     from socialhub.audit.chain import AuditLog
 
-    uri = st.uri("")
+    uri = st.uri("audit/head.json")   # which store (each call to store() builds a new object)
     with _TASK_LOG_LOCK:
         for cur_ident, cur_uri, cur in _TASK_LOG:
             if cur_ident == ident and cur_uri == uri:
                 return cur
         if _TASK_LOG and _TASK_LOG[0][0] != ident:   # `airflow dags test` runs tasks one after another in a process
             _close_all()
-        if not _TASK_LOG:
+        if not _ATEXIT:   # a process that ends without the listener (no finalize): seal on the way out
             atexit.register(close_task_audit)
+            _ATEXIT.append(True)
         dag_id, task_id, _run, map_index, _try = ident
         label = ".".join(str(p) for p in (dag_id, task_id, map_index if map_index not in (None, -1) else None) if p
                          is not None)

@@ -43,7 +43,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -201,6 +201,8 @@ class AuditLog:
     anchor_policy: AnchorPolicy | None = None
     segmented: bool = False
     segment_label: str | None = None
+    #: the wall clock that stamps a new segment's id (tests pin it; event times may be given with ``at``)
+    clock: Callable[[], datetime] | None = field(default=None, repr=False, compare=False)
     _tail: tuple[int, str] | None = field(default=None, repr=False, compare=False)
     _anchor_due: bool = field(default=False, repr=False, compare=False)
     _anchored_at: float = field(default_factory=time.monotonic, repr=False, compare=False)
@@ -273,7 +275,7 @@ class AuditLog:
         with self._lock:
             extra: dict[str, Any] = {}
             if self._open is None:
-                sid = new_segment_id(self.segment_label)
+                sid = new_segment_id(self.segment_label, self.clock() if self.clock is not None else None)
                 self._open = _Open(sid, 0, segment_genesis(sid), body["time"], body["time"], body["actor"])
                 raw = self.store.get_or_none(HEAD)  # the global chain's end as far as the hint knows
                 if raw:
@@ -600,11 +602,12 @@ def _is_keyed(event: dict[str, Any]) -> bool:
 
 
 def _macs(events: list[dict[str, Any]], keys: AuditKeys | None,
-          keyed_before: bool = False, number: str = "seq") -> tuple[list[Finding], int]:
+          keyed_before: bool = False, number: str = "seq", more_with_macs: int = 0) -> tuple[list[Finding], int]:
     """What the keys say about the events (in stored order): the findings and how many were MAC-checked.
     ``keyed_before``: the event before the first one given carries MACs (an incremental verify)."""
     findings: list[Finding] = []
     unkeyed_prefix: list[int] = []
+    more = more_with_macs     # events elsewhere (segments) that carry MACs, for the unkeyed message
     mac_missing: list[int] = []
     unknown: dict[str, list[int]] = {}
     keyed_seen = keyed_before
@@ -704,9 +707,9 @@ def _macs(events: list[dict[str, Any]], keys: AuditKeys | None,
             f"they cannot be verified; list that key as a verify-only key (e.g. "
             f"SOCIALHUB_AUDIT_KEYS={keys.signing_id if keys else 'NEW'}:…,{kid}:…)")))
     if keys is None:
-        if with_macs or keyed_before:
+        if with_macs or keyed_before or more:
             findings.append(Finding("unkeyed", None, (
-                f"{with_macs} event(s) carry MACs, but no key was given to check them (SOCIALHUB_AUDIT_KEYS or "
+                f"{with_macs + more} event(s) carry MACs, but no key was given to check them (SOCIALHUB_AUDIT_KEYS or "
                 "--key-env): unchecked, an event rewritten and the chain re-hashed after it cannot be detected")))
         else:
             findings.append(Finding("unkeyed", None, (
@@ -824,13 +827,13 @@ def _verify(store: ObjectStore, k: AuditKeys | None, a: Anchor | None, *,
     findings: list[Finding] = list(extra or [])
     if structural:
         findings.insert(0, structural)
-    mac_findings, keyed = _macs(events, k, keyed_before)
-    findings += mac_findings
     from socialhub.audit.segments import verify_segments
 
     seg = verify_segments(store, k, events, now=now or datetime.now(UTC), grace=grace,
                           covered_upto=start - 1 if start > 0 else None, listing=segment_keys,
                           keyed_log=keyed_before or any(_is_keyed(ev) for ev in events))
+    mac_findings, keyed = _macs(events, k, keyed_before, more_with_macs=seg.with_macs)
+    findings += mac_findings
     findings += seg.findings
     keyed += seg.keyed
     result = VerifyResult(True, checked, keyed=keyed, key_ids=k.ids if k is not None and keyed else [],
