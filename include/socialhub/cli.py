@@ -342,7 +342,7 @@ def cmd_audit_close_segments(args: argparse.Namespace) -> int:
         return EXIT_NO_STORE
     seals = close_stale_segments(store, keys, anchor, grace=timedelta(hours=args.grace_hours),
                                  actor={"kind": "person", "name": args.by or getpass.getuser(),
-                                        "via": "socialhub audit close-segments"})
+                                        "via": "socialhub audit seal"})
     for ev in seals:
         d = ev["details"]
         print(f"sealed segment {d['segment']}: {d['count']} event(s), newest {d['last_time']} (global event "
@@ -606,7 +606,7 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--key-env", default="SOCIALHUB_AUDIT_KEYS", metavar="VAR", help=key_env_help)
     an.add_argument("--anchor", metavar="URL", help=anchor_help)
     an.set_defaults(func=cmd_audit_anchor)
-    cs = asub.add_parser("close-segments", help="seal audit segments left open by crashed tasks",
+    cs = asub.add_parser("seal", help="seal audit segments left open by crashed tasks",
                          description="Every Airflow task writes its audit events to its own segment and seals it at "
                                      "the end. A task that crashed leaves its segment open; this seals each segment "
                                      "whose newest event is older than --grace-hours (its intact events, marked "

@@ -421,7 +421,7 @@ def test_cli_closes_stale_segments_and_verify_reports_them(store, capsys, monkey
     monkeypatch.setenv("SOCIALHUB_AUDIT_KEYS", f"k2026a:{'a1' * 32}")
     w = AuditLog(store, segmented=True, segment_label="crashed")      # keys from the environment
     w.append("collect", actor=ACTOR, obj="x", at=T0)                  # never closed; its id says it opened now
-    assert main(["audit", "close-segments", "--store", str(store.root), "--grace-hours", "1"]) == 0
+    assert main(["audit", "seal", "--store", str(store.root), "--grace-hours", "1"]) == 0
     assert "no segment left open for more than 1 hour(s)" in capsys.readouterr().out
     assert main(["audit", "verify", "--store", str(store.root)]) == 0
     out = capsys.readouterr().out

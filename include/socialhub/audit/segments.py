@@ -241,7 +241,7 @@ def verify_segments(store: ObjectStore, keys: AuditKeys | None, global_events: l
                     f"segment {sid} has {len(objects)} event(s), the newest from "
                     f"{newest.isoformat() if newest else 'an unreadable time'}, but no seal in the global chain after "
                     f"the {_hours(grace)} grace period: its writer crashed and housekeeping has not sealed it (run "
-                    "the socialhub_housekeeping DAG or `socialhub audit close-segments`), or its seal was removed"),
+                    "the socialhub_housekeeping DAG or `socialhub audit seal`), or its seal was removed"),
                     sid))
         report.findings += found
     return report
@@ -281,7 +281,7 @@ def close_stale_segments(store: ObjectStore, keys: AuditKeys | None | Literal["e
     Seals the segment's intact prefix (from event 0 up to the first broken or missing one, which
     ``verify`` then reports), with ``closed_by: housekeeping``."""
     now = now or datetime.now(UTC)
-    actor = actor or {"kind": "process", "name": "socialhub audit close-segments"}
+    actor = actor or {"kind": "process", "name": "socialhub audit seal"}
     segs, _ = layout(store.list(SEGMENTS))
     candidates = [sid for sid, lay in segs.items() if lay.events and not lay.markers]
     if not candidates:
