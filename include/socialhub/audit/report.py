@@ -4,7 +4,7 @@ An auditor (or an oversight body) asks "what did you collect, about whom, under 
 authorisation, what did you alert on, who acted on it, what did you delete, and can we trust
 these records?". This module answers from what the pipeline itself wrote:
 
-* the hash-chained audit log (``audit/events/``): every collection, quality rejection,
+* the hash-chained audit log (``audit/events/`` and the tasks' ``audit/segments/``): every collection, quality rejection,
   classification, alert, review response, referral, deletion, legal hold, watchlist change,
   report and page access, each with its actor, force and time;
 * the per-run summaries in ``reports/collect/`` and ``reports/process/`` (runs from before the
