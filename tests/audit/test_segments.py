@@ -462,3 +462,25 @@ def test_outside_a_task_the_runtime_log_writes_the_global_chain(store, monkeypat
     assert not log_.segmented
     log_.append("access", actor=ACTOR, obj="page", at=T0)
     assert store.list(PREFIX) == [event_key(0)] and store.list(SEGMENTS) == []
+
+
+def test_the_housekeeping_task_seals_crashed_segments_then_verifies_and_checkpoints(store, tmp_path, monkeypatch):
+    pytest.importorskip("airflow")
+    from socialhub_airflow import runtime
+
+    anchor = FileAnchor(tmp_path / "anchor" / "audit-anchors.jsonl")
+    monkeypatch.setattr(runtime, "store", lambda: store)
+    monkeypatch.setattr(runtime, "audit_keys", lambda: K)
+    monkeypatch.setenv("SOCIALHUB_AUDIT_ANCHOR", str(anchor.path))
+    day_ago = datetime.now(UTC) - timedelta(days=1)       # relative to the wall clock the task uses
+    done = AuditLog(store, keys=K, anchor=anchor, segmented=True, segment_label="done", clock=lambda: day_ago)
+    done.append("collect", actor=ACTOR, obj="a", at=day_ago)
+    done.close(at=day_ago)
+    crashed = AuditLog(store, keys=K, anchor=anchor, segmented=True, segment_label="crashed", clock=lambda: day_ago)
+    crashed.append("collect", actor=ACTOR, obj="b", at=day_ago)
+    crashed.append("collect", actor=ACTOR, obj="c", at=day_ago)
+    out = runtime.verify_audit()
+    assert out["segments_sealed_late"] == [crashed.segment] and out["segments"] == 2
+    assert "segment_closed_late" in out["warnings"] and out["checkpoint"] == 1     # the second seal
+    again = runtime.verify_audit()
+    assert again["mode"] == "incremental" and again["segments_sealed_late"] == [] and again["segments"] == 0
