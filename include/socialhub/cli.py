@@ -568,7 +568,9 @@ def build_parser() -> argparse.ArgumentParser:
                                      "unanchored); exit 2 if the store does not exist or holds no audit events "
                                      "(see --allow-empty). With --checkpoint a clean verify is recorded as a "
                                      "checkpoint, and --incremental then re-walks only the events after the newest "
-                                     "valid one.")
+                                     "valid one. Each task's segment (audit/segments/) is checked on its own and "
+                                     "against its seal on the global chain (segment_missing, segment_unsealed; "
+                                     "segment_open and segment_closed_late are warnings).")
     av.add_argument("--store", help="store URL or folder: s3://BUCKET/PREFIX (boto3 credentials and "
                                     "AWS_ENDPOINT_URL from the environment) or a path (default: "
                                     "$SOCIALHUB_STORE, else $SOCIALHUB_DATA_DIR/store); the store read is "
