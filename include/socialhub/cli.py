@@ -265,7 +265,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         return 0
     result = verify_chain(store, keys=keys, anchor=anchor, since_checkpoint=args.incremental,
                           trust_unkeyed_checkpoint=args.trust_unkeyed_checkpoint)
-    if result.ok and not result.events:
+    if result.ok and not result.events and not result.segment_events and not result.segments_skipped:
         print("audit chain OK: 0 event(s): this store's audit log is empty (accepted with --allow-empty)")
     else:
         print(result.describe())
@@ -315,6 +315,40 @@ def cmd_audit_anchor(args: argparse.Namespace) -> int:
         return EXIT_NO_STORE
     print(f"anchored event {record['seq']} (hash {record['hash']}) at {anchor.label}"
           + (f", signed with key id {record['key_id']}" if keys else ", unsigned (no key)"))
+    return 0
+
+
+def cmd_audit_close_segments(args: argparse.Namespace) -> int:
+    """Seal the audit segments crashed writers left open past the grace period (housekeeping does it daily)."""
+    import getpass
+    from datetime import timedelta
+
+    from socialhub.audit.segments import close_stale_segments
+    from socialhub.audit.where import EXIT_NO_STORE, choose_store, open_for_audit
+
+    choice = choose_store(args.store)
+    print(choice.describe(), flush=True)
+    try:
+        keys, anchor = _audit_keys_and_anchor(args)
+    except SocialhubError as exc:
+        _err(str(exc))
+        return EXIT_NO_STORE
+    store, problem = open_for_audit(choice, allow_empty=False)
+    if problem or store is None:
+        _err(problem or "no store")
+        return EXIT_NO_STORE
+    if args.grace_hours <= 0:
+        _err("--grace-hours must be positive: a segment younger than that may still be written by its task")
+        return EXIT_NO_STORE
+    seals = close_stale_segments(store, keys, anchor, grace=timedelta(hours=args.grace_hours),
+                                 actor={"kind": "person", "name": args.by or getpass.getuser(),
+                                        "via": "socialhub audit seal"})
+    for ev in seals:
+        d = ev["details"]
+        print(f"sealed segment {d['segment']}: {d['count']} event(s), newest {d['last_time']} (global event "
+              f"{ev['seq']})" + (f"; {d['note']}" if d.get("note") else ""))
+    print(f"{len(seals)} segment(s) sealed" if seals else
+          f"no segment left open for more than {args.grace_hours:g} hour(s)")
     return 0
 
 
@@ -534,7 +568,9 @@ def build_parser() -> argparse.ArgumentParser:
                                      "unanchored); exit 2 if the store does not exist or holds no audit events "
                                      "(see --allow-empty). With --checkpoint a clean verify is recorded as a "
                                      "checkpoint, and --incremental then re-walks only the events after the newest "
-                                     "valid one.")
+                                     "valid one. Each task's segment (audit/segments/) is checked on its own and "
+                                     "against its seal on the global chain (segment_missing, segment_unsealed; "
+                                     "segment_open and segment_closed_late are warnings).")
     av.add_argument("--store", help="store URL or folder: s3://BUCKET/PREFIX (boto3 credentials and "
                                     "AWS_ENDPOINT_URL from the environment) or a path (default: "
                                     "$SOCIALHUB_STORE, else $SOCIALHUB_DATA_DIR/store); the store read is "
@@ -572,6 +608,19 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--key-env", default="SOCIALHUB_AUDIT_KEYS", metavar="VAR", help=key_env_help)
     an.add_argument("--anchor", metavar="URL", help=anchor_help)
     an.set_defaults(func=cmd_audit_anchor)
+    cs = asub.add_parser("seal", help="seal audit segments left open by crashed tasks",
+                         description="Every Airflow task writes its audit events to its own segment and seals it at "
+                                     "the end. A task that crashed leaves its segment open; this seals each segment "
+                                     "whose newest event is older than --grace-hours (its intact events, marked "
+                                     "closed_by housekeeping), as the socialhub_housekeeping DAG does daily. "
+                                     "`audit verify` then reports it as segment_closed_late (a warning).")
+    cs.add_argument("--store", help="store URL or folder (default: $SOCIALHUB_STORE, else $SOCIALHUB_DATA_DIR/store)")
+    cs.add_argument("--key-env", default="SOCIALHUB_AUDIT_KEYS", metavar="VAR", help=key_env_help)
+    cs.add_argument("--anchor", metavar="URL", help=anchor_help)
+    cs.add_argument("--grace-hours", type=float, default=12.0,
+                    help="seal only segments whose newest event is older than this (default: 12)")
+    cs.add_argument("--by", help="your name, recorded as the seals' actor (default: the login name)")
+    cs.set_defaults(func=cmd_audit_close_segments)
     from socialhub.audit.report import DESCRIPTION as REPORT_DESCRIPTION
     from socialhub.audit.report import add_report_arguments
 

@@ -661,7 +661,9 @@ def _run_demo(*, fresh: bool = False, project_dir: Path | None = None, review: b
     protection = demo_audit_protection(base)
     for name, value in protection.items():   # this process's own audit events (explain, shadow report) too
         os.environ.setdefault(name, value)
-    first_event = len(LocalStore(data_dir / "store").list("audit/events/"))   # this run's events come after
+    from socialhub.audit.chain import AuditLog, event_id
+
+    earlier = {event_id(e) for e in AuditLog(LocalStore(data_dir / "store"), keys=None, anchor=None).events()}
     from socialhub.watchlist import DEFAULT_PATH
 
     register_lines = demo_register(LocalStore(data_dir / "store"), inputs.watchlist or DEFAULT_PATH)
@@ -705,12 +707,11 @@ def _run_demo(*, fresh: bool = False, project_dir: Path | None = None, review: b
     print(format_summary(collect, process, store.root, data_dir / "outbox", slack))
     print_register(store)
     if review and process and (process.get("alerts") or {}).get("delivered"):  # nothing new: nothing to review
-        from socialhub.audit.chain import AuditLog
         from socialhub.review.demo import format_review_summary, run_review_demo
 
         step("officer review: Airflow api-server + scheduler + dag-processor; one answer by REST, the rest time out")
         reviewed = run_review_demo(project, home, data_dir, env, step=step)
-        events = [e for e in AuditLog(store).events() if int(e.get("seq", -1)) >= first_event]
+        events = [e for e in AuditLog(store).events() if event_id(e) not in earlier]   # this run's
         print(format_review_summary(reviewed, store.root, events))
     followup(project, home, data_dir, store, inputs, conns_base, base, log_file, step)
     if process and process.get("shadow"):

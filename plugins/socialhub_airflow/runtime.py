@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from datetime import datetime
 from typing import Any
 
@@ -53,10 +54,75 @@ def audit_keys() -> Any:
 
 
 def audit_log(st: Any = None) -> Any:
-    """The audit log in the store, signed with ``audit_keys()`` and anchored as ``SOCIALHUB_AUDIT_ANCHOR`` says."""
+    """The audit log in the store, signed with ``audit_keys()`` and anchored as ``SOCIALHUB_AUDIT_ANCHOR`` says.
+    Inside a task: the task's own segment (``task_audit_log``), so parallel tasks do not contend."""
     from socialhub.audit.chain import AuditLog
 
-    return AuditLog(st if st is not None else store(), keys=audit_keys())
+    st = st if st is not None else store()
+    ident = _task_identity()
+    if ident is not None:
+        return task_audit_log(st, ident)
+    return AuditLog(st, keys=audit_keys())
+
+
+def _task_identity() -> tuple[Any, ...] | None:
+    """(dag, task, run, map index, try) of the running task, or None outside a task."""
+    try:
+        from airflow.sdk import get_current_context
+
+        ctx = get_current_context()
+        ti = ctx["ti"]
+        return (ti.dag_id, ti.task_id, ctx["run_id"], ti.map_index, getattr(ti, "try_number", None))
+    except Exception:  # noqa: BLE001 - outside a task (CLI, tests, the API server)
+        return None
+
+
+#: the running task's segmented audit log: (task identity, store uri, AuditLog)
+_TASK_LOG: list[tuple[tuple[Any, ...], str, Any]] = []
+_TASK_LOG_LOCK = threading.Lock()
+_ATEXIT: list[bool] = []
+
+
+def task_audit_log(st: Any, ident: tuple[Any, ...]) -> Any:
+    """One segmented AuditLog per task attempt (per store): its events go to the task's own segment,
+    sealed on the global chain when the task ends (``close_task_audit``, called by the plugin's listener);
+    a segment its task never sealed (killed) is sealed by housekeeping after the grace period."""
+    import atexit
+
+    from socialhub.audit.chain import AuditLog
+
+    uri = st.uri("audit/head.json")   # which store (each call to store() builds a new object)
+    with _TASK_LOG_LOCK:
+        for cur_ident, cur_uri, cur in _TASK_LOG:
+            if cur_ident == ident and cur_uri == uri:
+                return cur
+        if _TASK_LOG and _TASK_LOG[0][0] != ident:   # `airflow dags test` runs tasks one after another in a process
+            _close_all()
+        if not _ATEXIT:   # a process that ends without the listener (no finalize): seal on the way out
+            atexit.register(close_task_audit)
+            _ATEXIT.append(True)
+        dag_id, task_id, _run, map_index, _try = ident
+        label = ".".join(str(p) for p in (dag_id, task_id, map_index if map_index not in (None, -1) else None) if p
+                         is not None)
+        new = AuditLog(st, keys=audit_keys(), segmented=True, segment_label=label)
+        _TASK_LOG.append((ident, uri, new))
+        return new
+
+
+def _close_all() -> None:
+    while _TASK_LOG:
+        _, _, lg = _TASK_LOG.pop()
+        try:
+            lg.close()
+        except Exception as exc:  # noqa: BLE001 - the events are stored; housekeeping seals the segment later
+            log.warning("could not seal the task's audit segment %s (%s): housekeeping seals it after the grace "
+                        "period", lg.segment, type(exc).__name__)
+
+
+def close_task_audit() -> None:
+    """Seal the running task's audit segment(s) (the task ended). Safe to call more than once."""
+    with _TASK_LOG_LOCK:
+        _close_all()
 
 
 def auditor(st: Any = None) -> Any:
@@ -482,10 +548,14 @@ def finish_recheck(summaries: list[Any], run_id: str) -> dict[str, Any]:
 
 
 def verify_audit() -> dict[str, Any]:
-    from socialhub.audit.chain import verify_chain
+    from socialhub.audit.chain import AuditLog, verify_chain
+    from socialhub.audit.segments import close_stale_segments
 
     st = store()
-    log_ = audit_log(st)
+    log_ = AuditLog(st, keys=audit_keys())   # the global chain: this task's checks write seals, not a segment
+    # the wall clock, not now(): a segment's age is how long ago its writer last wrote (see segments._newest)
+    sealed = close_stale_segments(st, log_._keys, log_._anchor, actor={
+        "kind": "task", "dag_id": "socialhub_housekeeping", "task_id": "verify_audit"})
     # incremental from the newest valid checkpoint (a keyed one: unkeyed checkpoints are never trusted
     # here); a full re-walk when there is none or the past no longer matches it
     result = verify_chain(st, keys=log_._keys, anchor=log_._anchor, since_checkpoint=True)
@@ -502,7 +572,8 @@ def verify_audit() -> dict[str, Any]:
                                       by="airflow:socialhub_housekeeping.verify_audit")["seq"]
     return {"ok": True, "events": result.events, "head": result.last_hash,
             "warnings": [f.kind for f in result.warnings], "mode": result.mode,
-            "verified": [result.verified_from, result.verified_to], "checkpoint": checkpoint}
+            "verified": [result.verified_from, result.verified_to], "checkpoint": checkpoint,
+            "segments": result.segments, "segments_sealed_late": [ev["details"]["segment"] for ev in sealed]}
 
 
 def check_staleness() -> dict[str, Any]:

@@ -170,7 +170,10 @@ def test_pipeline_on_s3_and_slack_alerts_each_item_once(runner, moto_endpoint, b
         from socialhub.storage.s3 import S3Store
 
         audit_store = S3Store(bucket, "hub", client=s3)
-        assert verify_chain(audit_store).ok
+        verified = verify_chain(audit_store)
+        assert verified.ok, verified.describe()
+        # each task wrote its own segment and sealed it when it ended (the plugin's listener): none left open
+        assert verified.segments and verified.segment_events and verified.open_segments == [], verified.describe()
         events = list(AuditLog(audit_store).events())
         actions = {e["action"] for e in events}
         assert {"watchlist_change", "authorisation_lapsed", "collect", "quality_reject", "classify",

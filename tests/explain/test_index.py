@@ -136,3 +136,20 @@ def test_a_store_started_again_at_the_same_place_gets_a_new_index(tmp_path, caps
     fresh = _explain(store, "mastodon:2", capsys)
     drop = ("generated_at",)
     assert {k: v for k, v in new.items() if k not in drop} == {k: v for k, v in fresh.items() if k not in drop}
+
+
+def test_audit_events_in_task_segments_are_indexed_once_in_time_order(tmp_path):
+    from socialhub.audit.chain import AuditLog
+
+    store = LocalStore(tmp_path / "store")
+    actor = {"kind": "task", "dag_id": "socialhub_collect"}
+    glob = AuditLog(store, keys=None, anchor=None)
+    glob.append("legal_hold", actor=actor, obj="mastodon:acct", at=NOW + timedelta(minutes=5))
+    with AuditLog(store, keys=None, anchor=None, segmented=True, segment_label="collect") as task:
+        task.append("collect", actor=actor, obj="mastodon:acct", at=NOW)
+        task.append("classify", actor=actor, obj="mastodon:acct", at=NOW + timedelta(minutes=10))
+    index = ExplainIndex(store, tmp_path / "index.sqlite")
+    assert index.update().audit_events == 4            # the global event and the seal, both segment events
+    assert [e["action"] for e in index.audit_events("mastodon:acct")] == ["collect", "legal_hold", "classify"]
+    assert index.update().audit_events == 0            # nothing new: nothing read again
+    index.close()

@@ -23,6 +23,14 @@ rewrite an event and re-hash every event after it, or cut the newest events off 
 
 With no key the log works as before and ``verify_chain`` says it is ``unkeyed``; with no anchor
 it says a cut-off end cannot be detected. ``verify_chain`` names every finding it makes.
+
+**Segments** (``AuditLog(..., segmented=True)``, what every Airflow task uses): a writer that
+records many events does not race every other writer for the global sequence. It writes its
+events to its own folder ``audit/segments/<segment-id>/<n>.json`` (n from 0, chained by
+``prev``/``hash`` inside the segment, MAC'd like global events), and when it closes it appends
+one **seal** to the global chain (action ``segment_seal``: segment id, event count, last hash),
+so the global chain grows by one object per segment and anchors keep covering everything.
+``socialhub.audit.segments`` verifies segments and closes the ones crashed writers left open.
 """
 
 from __future__ import annotations
@@ -30,10 +38,14 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import os
+import re
+import secrets
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from socialhub.audit.anchor import Anchor, AnchorPolicy, anchor_from_env, anchor_message, make_record
@@ -47,6 +59,13 @@ log = logging.getLogger(__name__)
 PREFIX = "audit/events/"
 HEAD = "audit/head.json"
 GENESIS = "0" * 64
+#: segments: ``audit/segments/<segment-id>/<n:08d>.json``, and a ``sealed-<seq>-<count>.json`` marker
+#: once sealed (only an index for incremental verifies: the seal in the global chain is what counts)
+SEGMENTS = "audit/segments/"
+SEAL_ACTION = "segment_seal"
+#: a segment whose newest event is older than this and still has no seal was left open by a crashed
+#: writer: verify reports it (``segment_unsealed``) and housekeeping seals it
+SEGMENT_GRACE = timedelta(hours=12)
 
 ACTIONS = frozenset({
     "collect", "collect_failed", "authorisation_lapsed", "quality_reject", "quality_hold", "classify", "alert",
@@ -60,10 +79,50 @@ def event_key(seq: int) -> str:
     return f"{PREFIX}{seq:012d}.json"
 
 
+def segment_key(segment: str, n: int) -> str:
+    return f"{SEGMENTS}{segment}/{n:08d}.json"
+
+
+def sealed_marker_key(segment: str, seq: int, count: int) -> str:
+    return f"{SEGMENTS}{segment}/sealed-{seq:012d}-{count}.json"
+
+
+def segment_genesis(segment: str) -> str:
+    """The ``prev`` of a segment's first event: binds its events to the segment's id."""
+    return sha256_hex(f"socialhub-audit-segment-v1\n{segment}".encode())
+
+
+_LABEL_ENV = ("AIRFLOW_CTX_DAG_ID", "AIRFLOW_CTX_TASK_ID", "AIRFLOW_CTX_MAP_INDEX")
+
+
+def new_segment_id(label: str | None = None, at: datetime | None = None) -> str:
+    """Time-ordered, unique (random part), and readable: ``20261204T201500123456Z-1a2b3c4d5e6f[-label]``.
+    ``label`` defaults to the Airflow task (dag.task.map_index from ``AIRFLOW_CTX_*``) when set."""
+    if label is None:
+        parts = [os.environ.get(v, "").strip() for v in _LABEL_ENV]
+        label = ".".join(p for p in parts if p and p != "-1") or None
+    stamp = (at or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    sid = f"{stamp}-{secrets.token_hex(6)}"
+    if label:
+        sid += "-" + re.sub(r"[^A-Za-z0-9._=-]+", "_", label)[:80]
+    return sid
+
+
+def event_id(event: dict[str, Any]) -> int | str | None:
+    """An event's identity: its ``seq`` on the global chain, or ``<segment>/<n>`` for a segment event."""
+    if "seq" in event:
+        return event["seq"]  # type: ignore[no-any-return]
+    if "segment" in event and "n" in event:
+        return f"{event['segment']}/{event['n']}"
+    return None
+
+
 #: fields an event's hash does not cover (the hash itself and the MACs made from it)
 SEALS = frozenset({"hash", "mac", "body_mac"})
 #: fields an event's ``body_mac`` does not cover: its link to the chain (``seq`` is given apart)
 LINKS = SEALS | {"seq", "prev"}
+#: the same for a segment event (``n`` is given apart, the segment id is in the message too)
+SEGMENT_LINKS = SEALS | {"n", "prev"}
 FROM_ENV: Literal["env"] = "env"
 
 
@@ -71,8 +130,13 @@ def event_hash(event: dict[str, Any]) -> str:
     return sha256_hex(canonical_json({k: v for k, v in event.items() if k not in SEALS}))
 
 
+def is_segment_event(event: dict[str, Any]) -> bool:
+    return "seq" not in event and "segment" in event
+
+
 def content_digest(event: dict[str, Any]) -> str:
-    return sha256_hex(canonical_json({k: v for k, v in event.items() if k not in LINKS}))
+    links = SEGMENT_LINKS if is_segment_event(event) else LINKS
+    return sha256_hex(canonical_json({k: v for k, v in event.items() if k not in links}))
 
 
 def mac_message(hash_hex: str) -> str:
@@ -81,6 +145,17 @@ def mac_message(hash_hex: str) -> str:
 
 def body_message(seq: int, digest: str) -> str:
     return f"socialhub-audit-body-v1\n{seq}\n{digest}"
+
+
+def segment_body_message(segment: str, n: int, digest: str) -> str:
+    return f"socialhub-audit-segment-body-v1\n{segment}\n{n}\n{digest}"
+
+
+def event_body_message(event: dict[str, Any], number: int) -> str:
+    """The message an event's ``body_mac`` covers, had it been written as number ``number``."""
+    if is_segment_event(event):
+        return segment_body_message(str(event.get("segment")), number, content_digest(event))
+    return body_message(number, content_digest(event))
 
 
 def seal(event: dict[str, Any], keys: AuditKeys | None) -> dict[str, Any]:
@@ -92,29 +167,61 @@ def seal(event: dict[str, Any], keys: AuditKeys | None) -> dict[str, Any]:
     event["hash"] = event_hash(event)
     if keys is not None:
         event["mac"] = keys.mac(keys.signing_id, mac_message(event["hash"]))
-        event["body_mac"] = keys.mac(keys.signing_id, body_message(int(event["seq"]), content_digest(event)))
+        number = int(event["n"] if is_segment_event(event) else event["seq"])
+        event["body_mac"] = keys.mac(keys.signing_id, event_body_message(event, number))
     return event
+
+
+@dataclass
+class _Open:
+    """The segment a writer is filling: its id, the next number, the last hash, first/last times, actor."""
+
+    segment: str
+    n: int
+    prev: str
+    first_time: str
+    last_time: str
+    actor: dict[str, Any]
 
 
 @dataclass
 class AuditLog:
     """The log in ``store``. ``keys`` and ``anchor`` default to the environment
-    (``SOCIALHUB_AUDIT_KEYS``, ``SOCIALHUB_AUDIT_ANCHOR``); ``None`` means none."""
+    (``SOCIALHUB_AUDIT_KEYS``, ``SOCIALHUB_AUDIT_ANCHOR``); ``None`` means none.
+
+    ``segmented``: write this writer's events to its own segment (no contention with other
+    writers: one object per event, plus one seal on the global chain at ``close()``); otherwise
+    every event goes to the global chain. ``segment_label`` names the segment (default: the
+    Airflow task from ``AIRFLOW_CTX_*``). Use it as a context manager, or call ``close()``."""
 
     store: ObjectStore
     max_retries: int = 1000
     keys: AuditKeys | None | Literal["env"] = field(default=FROM_ENV, repr=False)
     anchor: Anchor | None | Literal["env"] = FROM_ENV
     anchor_policy: AnchorPolicy | None = None
+    segmented: bool = False
+    segment_label: str | None = None
+    #: the wall clock that stamps a new segment's id (tests pin it; event times may be given with ``at``)
+    clock: Callable[[], datetime] | None = field(default=None, repr=False, compare=False)
     _tail: tuple[int, str] | None = field(default=None, repr=False, compare=False)
     _anchor_due: bool = field(default=False, repr=False, compare=False)
     _anchored_at: float = field(default_factory=time.monotonic, repr=False, compare=False)
+    _open: _Open | None = field(default=None, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    #: conditional creates on the global sequence lost to another writer (a measure of contention)
+    conflicts: int = field(default=0, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._keys: AuditKeys | None = keys_from_env() if self.keys == FROM_ENV else self.keys  # type: ignore[assignment]
         self._anchor: Anchor | None = anchor_from_env() if self.anchor == FROM_ENV else self.anchor  # type: ignore[assignment]
         if self.anchor_policy is None:
             self.anchor_policy = AnchorPolicy.from_env() if self._anchor is not None else AnchorPolicy()
+
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _head_hint(self) -> int:
         raw = self.store.get_or_none(HEAD)
@@ -135,12 +242,18 @@ class AuditLog:
     def append(self, action: str, *, actor: dict[str, Any], obj: str, force: str | None = None,
                justification: str | None = None, hashes: dict[str, str] | None = None,
                details: dict[str, Any] | None = None, at: datetime | None = None) -> dict[str, Any]:
+        """Record one event; it is stored (write-once) when this returns."""
         if action not in ACTIONS:
             raise ValueError(f"unknown audit action {action!r}")
         body = {
             "time": utc_iso(at or datetime.now(UTC)), "actor": actor, "action": action, "object": obj,
             "force": force, "justification": justification, "hashes": hashes or {}, "details": details or {},
         }
+        if self.segmented:
+            return self._append_segment(body)
+        return self._append_global(body)
+
+    def _append_global(self, body: dict[str, Any]) -> dict[str, Any]:
         for _ in range(self.max_retries):
             # this writer's own last event is the end unless another writer appended since: then
             # the create below fails and the end is looked up again
@@ -150,12 +263,47 @@ class AuditLog:
             try:
                 self.store.put(event_key(seq + 1), canonical_json(event), content_type="application/json")
             except ImmutableObjectError:
+                self.conflicts += 1
                 continue  # another writer took this number: re-read the end and try the next
             self.store.put_hint(HEAD, canonical_json({"seq": seq + 1, "hash": event["hash"]}))
             self._tail = (seq + 1, str(event["hash"]))
             self._maybe_anchor(seq + 1, str(event["hash"]))
             return event
         raise RuntimeError("could not append to the audit log: too much contention")
+
+    def _append_segment(self, body: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            extra: dict[str, Any] = {}
+            if self._open is None:
+                sid = new_segment_id(self.segment_label, self.clock() if self.clock is not None else None)
+                self._open = _Open(sid, 0, segment_genesis(sid), body["time"], body["time"], body["actor"])
+                raw = self.store.get_or_none(HEAD)  # the global chain's end as far as the hint knows
+                if raw:
+                    head = json.loads(raw)
+                    extra["after"] = {"seq": int(head["seq"]), "hash": str(head["hash"])}
+            o = self._open
+            event = seal({"segment": o.segment, "n": o.n, "prev": o.prev, **extra, **body}, self._keys)
+            # one writer per segment (its id is random): the create cannot lose a race
+            self.store.put(segment_key(o.segment, o.n), canonical_json(event), content_type="application/json")
+            o.n, o.prev, o.last_time = o.n + 1, str(event["hash"]), str(body["time"])
+            return event
+
+    @property
+    def segment(self) -> str | None:
+        """The id of the segment this writer is filling, if one is open."""
+        return self._open.segment if self._open is not None else None
+
+    def close(self, *, at: datetime | None = None) -> dict[str, Any] | None:
+        """Seal the open segment (append its seal to the global chain); the seal, or ``None`` if none was open.
+        Later appends open a new segment."""
+        with self._lock:
+            o = self._open
+            if o is None:
+                return None
+            event = seal_segment(self, o.segment, o.n, o.prev, actor=o.actor, closed_by="writer",
+                                 first_time=o.first_time, last_time=o.last_time, at=at)
+            self._open = None
+            return event
 
     def _maybe_anchor(self, seq: int, hash_hex: str) -> None:
         policy = self.anchor_policy or AnchorPolicy()
@@ -188,9 +336,61 @@ class AuditLog:
         self._anchored_at, self._anchor_due = time.monotonic(), False
         return record
 
-    def events(self) -> Iterator[dict[str, Any]]:
-        for key in self.store.list(PREFIX):
-            yield json.loads(self.store.get(key))
+    def events(self, *, include_seals: bool = False) -> Iterator[dict[str, Any]]:
+        """Every event: the global chain's, then (when there are segments) all merged in a stable order
+        (time, then global before segment events, then segment id and number). Seals only if asked."""
+        legacy = [json.loads(self.store.get(key)) for key in self.store.list(PREFIX)]
+        seg = [json.loads(self.store.get(key)) for key in self.store.list(SEGMENTS) if _is_segment_event_key(key)]
+        everything = legacy
+        if seg:
+            everything = sorted(legacy + seg, key=lambda e: (
+                str(e.get("time", "")), 1 if is_segment_event(e) else 0, str(e.get("segment", "")),
+                int(e["n"]) if is_segment_event(e) else int(e.get("seq", 0))))
+        for event in everything:
+            if include_seals or event.get("action") != SEAL_ACTION:
+                yield event
+
+
+def parse_segment_key(key: str) -> tuple[str, int | None, tuple[int, int] | None] | None:
+    """``audit/segments/<id>/<n>.json`` → (id, n, None); a sealed marker → (id, None, (seq, count));
+    anything else → None."""
+    if not key.startswith(SEGMENTS):
+        return None
+    sid, _, name = key[len(SEGMENTS):].partition("/")
+    if not sid or "/" in name or not name.endswith(".json"):
+        return None
+    stem = name[:-5]
+    if stem.isdigit():
+        return sid, int(stem), None
+    m = re.fullmatch(r"sealed-(\d+)-(\d+)", stem)
+    if m:
+        return sid, None, (int(m.group(1)), int(m.group(2)))
+    return None
+
+
+def _is_segment_event_key(key: str) -> bool:
+    parsed = parse_segment_key(key)
+    return parsed is not None and parsed[1] is not None
+
+
+def seal_segment(log_: AuditLog, segment: str, count: int, last_hash: str, *, actor: dict[str, Any],
+                 closed_by: str, first_time: str | None, last_time: str | None, at: datetime | None = None,
+                 note: str | None = None) -> dict[str, Any]:
+    """Append the seal of ``segment`` (``count`` events ending with ``last_hash``) to the global chain,
+    then its sealed marker (an index only). The seal event."""
+    details: dict[str, Any] = {"segment": segment, "count": count, "last_hash": last_hash,
+                               "first_time": first_time, "last_time": last_time, "closed_by": closed_by}
+    if note:
+        details["note"] = note
+    body = {"time": utc_iso(at or datetime.now(UTC)), "actor": actor, "action": SEAL_ACTION,
+            "object": f"audit-segment:{segment}", "force": None, "justification": None, "hashes": {},
+            "details": details}
+    event = log_._append_global(body)
+    try:
+        log_.store.put(sealed_marker_key(segment, int(event["seq"]), count), b"{}", content_type="application/json")
+    except Exception as exc:  # noqa: BLE001 - the seal is written; without the marker an incremental verify reads more
+        log.warning("sealed audit segment %s but could not write its marker: %s", segment, type(exc).__name__)
+    return event
 
 
 @dataclass
@@ -230,8 +430,12 @@ KINDS = {
     "unanchored": "no anchor: cutting off the newest events cannot be detected",
     "checkpoint_mismatch": "the chain no longer matches a verified checkpoint (events before it were changed)",
     "bad_checkpoint": "a checkpoint whose MAC does not verify (forged by someone without the key)",
+    "segment_open": "a segment its writer has not sealed yet, younger than the grace period (a task still running)",
+    "segment_unsealed": "a segment with events but no seal in the global chain, older than the grace period",
+    "segment_missing": "a seal in the global chain names a segment whose events are gone (the segment was deleted)",
+    "segment_closed_late": "a segment sealed by housekeeping, not by its writer (its task crashed or was killed)",
 }
-WARNINGS = frozenset({"unkeyed", "unanchored"})
+WARNINGS = frozenset({"unkeyed", "unanchored", "segment_open", "segment_closed_late"})
 #: how far an insertion or removal is looked for (events)
 MAX_SHIFT = 1000
 
@@ -241,6 +445,11 @@ class Finding:
     kind: str
     seq: int | None
     message: str
+    segment: str | None = None   # a segment's finding: ``seq`` is the event's number in that segment
+
+    @property
+    def where(self) -> str:
+        return f"{self.segment}/{self.seq}" if self.segment is not None else str(self.seq)
 
     @property
     def failure(self) -> bool:
@@ -268,6 +477,11 @@ class VerifyResult:
     verified_to: int | None = None
     events_read: int = 0                 # event objects read (GETs) by this verify
     notes: list[str] = field(default_factory=list)   # checkpoints skipped and why, fallbacks
+    first_bad_segment: str | None = None  # the first failure is in this segment (first_bad: its number there)
+    segments: int = 0                     # segments verified (their events walked)
+    segment_events: int = 0               # events in those segments
+    segments_skipped: int = 0             # sealed segments covered by the checkpoint (incremental)
+    open_segments: list[str] = field(default_factory=list)
 
     @property
     def kinds(self) -> list[str]:
@@ -284,13 +498,18 @@ class VerifyResult:
     def headline(self) -> str:
         if self.ok:
             line = f"audit chain OK: {self.events} event(s), head {self.last_hash}"
+            if self.segments or self.segments_skipped:
+                line += f"; {self.segment_events} event(s) in {self.segments} segment(s)"
+                if self.segments_skipped:
+                    line += f" (+{self.segments_skipped} sealed before the checkpoint)"
             if self.mode == "incremental" and self.checkpoint is not None:
                 line += (f" (incremental: checkpoint at event {self.checkpoint.get('seq')} of "
                          f"{self.checkpoint.get('verified_at')}, then {self.range_text()})")
             return line
         word = "NOT VERIFIED" if all(f.kind == "unknown_key" for f in self.failures) else "BROKEN"
         kind = f" ({self.findings[0].kind})" if self.findings else ""
-        return f"audit chain {word} at event {self.first_bad}{kind}: {self.problem}"
+        at = f"{self.first_bad_segment}/{self.first_bad}" if self.first_bad_segment else str(self.first_bad)
+        return f"audit chain {word} at event {at}{kind}: {self.problem}"
 
     def describe(self) -> str:
         """The headline, then every other finding (warnings marked), then what the keys and anchors covered."""
@@ -298,6 +517,9 @@ class VerifyResult:
         lines += [f"  note: {n}" for n in self.notes]
         if not self.ok or self.mode != "incremental":
             lines.append(f"  verified: {self.mode}, {self.range_text()}")
+        if self.segments or self.segments_skipped:
+            lines.append(f"  segments: {self.segments} walked ({self.segment_events} event(s)), "
+                         f"{len(self.open_segments)} open, {self.segments_skipped} covered by the checkpoint")
         for f in self.findings[0 if self.ok else 1:]:
             lines.append(f"  {'warning: ' if not f.failure else ''}{f.kind}: {f.message}")
         if self.keyed:
@@ -380,11 +602,12 @@ def _is_keyed(event: dict[str, Any]) -> bool:
 
 
 def _macs(events: list[dict[str, Any]], keys: AuditKeys | None,
-          keyed_before: bool = False) -> tuple[list[Finding], int]:
+          keyed_before: bool = False, number: str = "seq", more_with_macs: int = 0) -> tuple[list[Finding], int]:
     """What the keys say about the events (in stored order): the findings and how many were MAC-checked.
     ``keyed_before``: the event before the first one given carries MACs (an incremental verify)."""
     findings: list[Finding] = []
     unkeyed_prefix: list[int] = []
+    more = more_with_macs     # events elsewhere (segments) that carry MACs, for the unkeyed message
     mac_missing: list[int] = []
     unknown: dict[str, list[int]] = {}
     keyed_seen = keyed_before
@@ -425,7 +648,7 @@ def _macs(events: list[dict[str, Any]], keys: AuditKeys | None,
         pending, stripped = [], []
 
     for event in events:
-        s = event.get("seq")
+        s = event.get(number)
         if not isinstance(s, int):
             continue
         if not _is_keyed(event):
@@ -443,11 +666,13 @@ def _macs(events: list[dict[str, Any]], keys: AuditKeys | None,
             continue
         kid = str(kid)
         checked += 1
-        digest = content_digest(event)
+        digest, sid = content_digest(event), str(event.get("segment"))
+        seg = is_segment_event(event)
         body_mac = event.get("body_mac")
         found: int | None = None
         for d in itertools.chain((shift,), (x for n in range(1, MAX_SHIFT + 1) for x in (shift + n, shift - n))):
-            if s - d >= 0 and keys.check(kid, body_message(s - d, digest), body_mac):
+            if s - d >= 0 and keys.check(kid, segment_body_message(sid, s - d, digest) if seg
+                                         else body_message(s - d, digest), body_mac):
                 found = d
                 break
         if found is None:
@@ -482,9 +707,9 @@ def _macs(events: list[dict[str, Any]], keys: AuditKeys | None,
             f"they cannot be verified; list that key as a verify-only key (e.g. "
             f"SOCIALHUB_AUDIT_KEYS={keys.signing_id if keys else 'NEW'}:…,{kid}:…)")))
     if keys is None:
-        if with_macs or keyed_before:
+        if with_macs or keyed_before or more:
             findings.append(Finding("unkeyed", None, (
-                f"{with_macs} event(s) carry MACs, but no key was given to check them (SOCIALHUB_AUDIT_KEYS or "
+                f"{with_macs + more} event(s) carry MACs, but no key was given to check them (SOCIALHUB_AUDIT_KEYS or "
                 "--key-env): unchecked, an event rewritten and the chain re-hashed after it cannot be detected")))
         else:
             findings.append(Finding("unkeyed", None, (
@@ -561,7 +786,8 @@ def _anchors(anchor: Anchor, keys: AuditKeys | None, by_seq: dict[int, dict[str,
 
 def verify_chain(store: ObjectStore, keys: AuditKeys | None | Literal["env"] = FROM_ENV,
                  anchor: Anchor | None | Literal["env"] = FROM_ENV, *, since_checkpoint: bool = False,
-                 trust_unkeyed_checkpoint: bool = False) -> VerifyResult:
+                 trust_unkeyed_checkpoint: bool = False, now: datetime | None = None,
+                 grace: timedelta = SEGMENT_GRACE) -> VerifyResult:
     """Re-walk the whole chain; name every broken, missing, out-of-order, rewritten, inserted or cut-off event.
 
     ``keys`` and ``anchor`` default to the environment (``SOCIALHUB_AUDIT_KEYS``,
@@ -571,20 +797,27 @@ def verify_chain(store: ObjectStore, keys: AuditKeys | None | Literal["env"] = F
     ``since_checkpoint``: start from the newest valid checkpoint (``socialhub.audit.checkpoint``)
     and re-walk only the events after it; with no valid checkpoint, or when the past no longer
     matches the checkpoint (``checkpoint_mismatch``), the whole chain is re-walked.
+
+    Segments (``socialhub.audit.segments``) are verified too: each one's own chain and MACs, and
+    each sealed one against its seal. A segment not sealed yet is ``segment_open`` (a warning) while
+    its newest event is younger than ``grace`` at ``now`` (default: the wall clock), and
+    ``segment_unsealed`` (a failure) after.
     """
     k: AuditKeys | None = keys_from_env() if keys == FROM_ENV else keys  # type: ignore[assignment]
     a: Anchor | None = anchor_from_env() if anchor == FROM_ENV else anchor  # type: ignore[assignment]
     if not since_checkpoint:
-        return _verify(store, k, a)
+        return _verify(store, k, a, now=now, grace=grace)
     from socialhub.audit.checkpoint import verify_from_checkpoint
 
-    return verify_from_checkpoint(store, k, a, trust_unkeyed=trust_unkeyed_checkpoint)
+    return verify_from_checkpoint(store, k, a, trust_unkeyed=trust_unkeyed_checkpoint, now=now, grace=grace)
 
 
 def _verify(store: ObjectStore, k: AuditKeys | None, a: Anchor | None, *,
             objects: list[tuple[str, int | None, Any]] | None = None, start: int = 0, prev: str = GENESIS,
-            keyed_before: bool = False, extra: list[Finding] | None = None) -> VerifyResult:
-    """The walk: the whole chain, or (``objects``, ``start``, ``prev``) the events after a checkpoint."""
+            keyed_before: bool = False, extra: list[Finding] | None = None, now: datetime | None = None,
+            grace: timedelta = SEGMENT_GRACE, segment_keys: list[str] | None = None) -> VerifyResult:
+    """The walk: the whole chain, or (``objects``, ``start``, ``prev``) the events after a checkpoint
+    (segments sealed at or before event ``start - 1`` are then covered by the checkpoint)."""
     head_raw = store.get_or_none(HEAD)
     head_seq = int(json.loads(head_raw)["seq"]) if head_raw else -1
     if objects is None:
@@ -594,11 +827,20 @@ def _verify(store: ObjectStore, k: AuditKeys | None, a: Anchor | None, *,
     findings: list[Finding] = list(extra or [])
     if structural:
         findings.insert(0, structural)
-    mac_findings, keyed = _macs(events, k, keyed_before)
+    from socialhub.audit.segments import verify_segments
+
+    seg = verify_segments(store, k, events, now=now or datetime.now(UTC), grace=grace,
+                          covered_upto=start - 1 if start > 0 else None, listing=segment_keys,
+                          keyed_log=keyed_before or any(_is_keyed(ev) for ev in events))
+    mac_findings, keyed = _macs(events, k, keyed_before, more_with_macs=seg.with_macs)
     findings += mac_findings
+    findings += seg.findings
+    keyed += seg.keyed
     result = VerifyResult(True, checked, keyed=keyed, key_ids=k.ids if k is not None and keyed else [],
                           anchor=a.label if a is not None else None, verified_from=start,
-                          verified_to=checked - 1, events_read=len(objects))
+                          verified_to=checked - 1, events_read=len(objects) + seg.read,
+                          segments=seg.segments, segment_events=seg.events, segments_skipped=seg.skipped,
+                          open_segments=seg.open)
     if a is None:
         findings.append(Finding("unanchored", None, (
             "no anchor given (SOCIALHUB_AUDIT_ANCHOR or --anchor): deleting the newest events and rewriting "
@@ -611,8 +853,10 @@ def _verify(store: ObjectStore, k: AuditKeys | None, a: Anchor | None, *,
     result.findings = failures + [f for f in findings if not f.failure]
     result.problems = [f.message for f in failures]
     if failures:
-        first = structural if structural else min(failures, key=lambda f: (f.seq is None, f.seq or 0))
+        first = structural if structural else min(failures, key=lambda f: (
+            f.segment is not None, f.seq is None, f.seq or 0, f.segment or ""))
         result.ok, result.first_bad, result.problem = False, first.seq, first.message
+        result.first_bad_segment = first.segment
         result.findings = [first] + [f for f in result.findings if f is not first]
     else:
         result.last_hash = last if checked else None

@@ -15,6 +15,11 @@ had this hash". An incremental verify (``verify_chain(..., since_checkpoint=True
    checkpoint were changed: ``checkpoint_mismatch`` is a failure and the whole chain is re-walked;
 3. re-walks only the events after ``seq``, chained from the checkpoint's hash.
 
+Segments (``socialhub.audit.segments``): a segment sealed at or before the checkpoint's event is
+covered by it (its seal is in the verified past) and is not read again, only counted: if its
+folder no longer holds as many events as its seal marker says, that is a ``checkpoint_mismatch``
+and everything is re-verified. Segments sealed after the checkpoint, and open ones, are verified.
+
 What it does not prove: a change before the checkpoint that keeps event ``seq``'s hash needs a
 new hash chain up to it, i.e. re-hashing, which the key's MACs catch only on a full verify.
 Whoever holds the key can forge a checkpoint; a full verify (weekly) re-checks everything.
@@ -24,13 +29,15 @@ from __future__ import annotations
 
 import getpass
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from socialhub.audit.anchor import Anchor, anchor_message, make_record
 from socialhub.audit.chain import (
     GENESIS,
     PREFIX,
+    SEGMENT_GRACE,
+    SEGMENTS,
     Finding,
     VerifyResult,
     _is_keyed,
@@ -123,7 +130,8 @@ def checkpoints(store: ObjectStore) -> list[tuple[str, Any]]:
 
 
 def verify_from_checkpoint(store: ObjectStore, keys: AuditKeys | None, anchor: Anchor | None, *,
-                           trust_unkeyed: bool = False) -> VerifyResult:
+                           trust_unkeyed: bool = False, now: datetime | None = None,
+                           grace: timedelta = SEGMENT_GRACE) -> VerifyResult:
     """Verify from the newest valid checkpoint (see the module docstring); a full verify when there is none."""
     notes: list[str] = []
     extra: list[Finding] = []
@@ -141,7 +149,7 @@ def verify_from_checkpoint(store: ObjectStore, keys: AuditKeys | None, anchor: A
             notes.append(note)
 
     def full(why: str, finding: Finding | None = None) -> VerifyResult:
-        result = _verify(store, keys, anchor, extra=extra + ([finding] if finding else []))
+        result = _verify(store, keys, anchor, extra=extra + ([finding] if finding else []), now=now, grace=grace)
         result.notes = notes + [why]
         return result
 
@@ -170,6 +178,17 @@ def verify_from_checkpoint(store: ObjectStore, keys: AuditKeys | None, anchor: A
         return full("the event at the checkpoint changed: the whole chain was verified", Finding(
             "checkpoint_mismatch", seq, (f"event {seq} no longer has the hash recorded by {where}: the chain up to "
                                          "it was changed since it was verified; the whole chain was re-verified")))
+    from socialhub.audit.segments import layout
+
+    segment_keys = store.list(SEGMENTS)
+    for sid, lay in layout(segment_keys)[0].items():
+        covered = [count for marker_seq, count in lay.markers if marker_seq <= seq]
+        if covered and covered[0] != len(lay.events):
+            return full("a segment sealed before the checkpoint changed: the whole log was verified", Finding(
+                "checkpoint_mismatch", None, (
+                    f"segment {sid} was sealed with {covered[0]} event(s) before {where} but now holds "
+                    f"{len(lay.events)}: events of it were removed or added since it was verified; the whole log "
+                    "was re-verified"), sid))
     objects: list[tuple[str, int | None, Any]] = []
     for key, n in numbered:
         if n is not None and n <= seq:
@@ -180,7 +199,7 @@ def verify_from_checkpoint(store: ObjectStore, keys: AuditKeys | None, anchor: A
             event = None
         objects.append((key, n, event))
     result = _verify(store, keys, anchor, objects=objects, start=seq + 1, prev=cp_hash,
-                     keyed_before=_is_keyed(cp_event), extra=extra)
+                     keyed_before=_is_keyed(cp_event), extra=extra, now=now, grace=grace, segment_keys=segment_keys)
     result.mode, result.checkpoint = "incremental", dict(chosen)
     result.events_read += 1  # the checkpoint's own event
     result.notes = notes

@@ -4,7 +4,7 @@ An auditor (or an oversight body) asks "what did you collect, about whom, under 
 authorisation, what did you alert on, who acted on it, what did you delete, and can we trust
 these records?". This module answers from what the pipeline itself wrote:
 
-* the hash-chained audit log (``audit/events/``): every collection, quality rejection,
+* the hash-chained audit log (``audit/events/`` and the tasks' ``audit/segments/``): every collection, quality rejection,
   classification, alert, review response, referral, deletion, legal hold, watchlist change,
   report and page access, each with its actor, force and time;
 * the per-run summaries in ``reports/collect/`` and ``reports/process/`` (runs from before the
@@ -1385,7 +1385,10 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
          Column("findings_detail", "Findings in full", html=False),
          Column("head", "Hash of the last event"), Column("checked_at", "Checked at")],
         [{"result": "intact" if chain.ok else chain.headline().split(" at event")[0].removeprefix("audit chain "),
-          "events": chain.events, "first_bad": "" if chain.first_bad is None else chain.first_bad,
+          # the global chain's events (seals included) and the tasks' segments' events
+          "events": chain.events + chain.segment_events,
+          "first_bad": "" if chain.first_bad is None else (
+              f"{chain.first_bad_segment}/{chain.first_bad}" if chain.first_bad_segment else chain.first_bad),
           "problem": chain.problem or "", "protection": protection,
           # the finding names in the row (a row stays a few lines high); each one in full below the table
           "findings": ", ".join(dict.fromkeys(f.kind for f in chain.findings)) or "none",
@@ -1393,14 +1396,15 @@ def build_report(store: ObjectStore, *, start: date | datetime, end: date | date
           "head": chain.last_hash or "", "checked_at": _fmt_time(now)}], "",
         notes=[f"{f.kind}: {f.message}" for f in chain.findings]))
 
+    checked = chain.events + chain.segment_events
     posts = sum(r["posts"] for r in acc_rows)
     n_resp = sum(1 for r in a_rows if r["first_response"])
     expired = sum(1 for r in w_rows if r["status"] == "expired")
     due = sum(1 for r in w_rows if r["status"] == "due for review")
     summary = [
-        SummaryItem("Audit log", ("intact" if chain.events else "empty") if chain.ok else "BROKEN",
-                    f"{chain.events} events checked" if chain.ok else (chain.problem or ""),
-                    attention=not chain.ok or chain.events == 0),
+        SummaryItem("Audit log", ("intact" if checked else "empty") if chain.ok else "BROKEN",
+                    f"{checked} events checked" if chain.ok else (chain.problem or ""),
+                    attention=not chain.ok or checked == 0),
         SummaryItem("Runs", str(len(run_rows)),
                     f"{sum(1 for r in run_rows if r['outcome'] != 'no problems recorded')} with problems"),
         SummaryItem("Posts collected", str(posts), f"from {sum(1 for r in acc_rows if r['posts'])} account(s)"),

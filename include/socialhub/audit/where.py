@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from socialhub.audit.chain import PREFIX
+from socialhub.audit.chain import PREFIX, SEGMENTS
 
 #: exit status of an audit command that found no store, or a store with no audit events
 EXIT_NO_STORE = 2
@@ -101,7 +101,7 @@ def open_for_audit(choice: StoreChoice, *, allow_empty: bool) -> tuple[Any | Non
         return None, (f"there is no store at {choice.label}: it {what} ({choice.origin}), so there is no audit "
                       f"log to check. {_what_to_do(choice)}")
     store = open_store(choice.url)
-    if not allow_empty and not store.list(PREFIX):
+    if not allow_empty and not store.list(PREFIX) and not store.list(SEGMENTS):
         return None, (f"the store at {choice.label} ({choice.origin}) has no audit events, so there is nothing "
                       f"to vouch for: is it the store the pipeline writes? {_what_to_do(choice)}")
     return store, None

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from socialhub.alerts.model import alert_id_for
-from socialhub.audit.chain import HEAD, event_key
+from socialhub.audit.chain import HEAD, SEGMENTS, _is_segment_event_key, event_key
 from socialhub.explain.urls import Target, normalise_url
 from socialhub.storage.base import ObjectStore
 
@@ -267,6 +267,16 @@ class ExplainIndex:
             if event.get("action") in AUDIT_KEPT:
                 for ref in _audit_refs(event):
                     rows.append((None, ref, event["action"], event.get("time"), raw.decode("utf-8")))
+        for key in self._new_keys(SEGMENTS):   # tasks' segments: each event object once
+            if not _is_segment_event_key(key):
+                continue
+            raw = self.store.get(key)
+            read += 1
+            event = json.loads(raw)
+            if event.get("action") in AUDIT_KEPT:
+                for ref in _audit_refs(event):
+                    rows.append((None, ref, event["action"], event.get("time"), raw.decode("utf-8")))
+            self.db.execute("INSERT OR IGNORE INTO objects VALUES(?)", (key,))
         if rows:
             self.db.executemany("INSERT INTO audit(seq, ref, action, time, event) VALUES(?,?,?,?,?)", rows)
         self.db.execute("INSERT OR REPLACE INTO meta VALUES('audit_seq', ?)", (str(seq),))
@@ -321,7 +331,7 @@ class ExplainIndex:
         sql = "SELECT event FROM audit WHERE ref = ?"
         if wanted:
             sql += f" AND action IN ({','.join('?' * len(wanted))})"
-        return [json.loads(r[0]) for r in self.db.execute(sql + " ORDER BY seq", (ref, *wanted))]
+        return [json.loads(r[0]) for r in self.db.execute(sql + " ORDER BY time, seq", (ref, *wanted))]
 
     def counts(self) -> dict[str, int]:
         return {name: int(self.db.execute(f"SELECT COUNT(*) FROM {name}").fetchone()[0])  # noqa: S608

@@ -21,6 +21,7 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 from socialhub.alerts.model import alert_id_for
+from socialhub.audit.chain import event_id
 from socialhub.explain.index import ExplainIndex, PostRow, store_location
 from socialhub.explain.urls import Target, posted_at
 from socialhub.models import parse_iso, utc_iso
@@ -136,7 +137,7 @@ def _watchlist_section(index: ExplainIndex, manifest: dict[str, Any], entries: l
         out["last_change_before_collection"] = {
             "time": last.get("time"), "change": d.get("change"), "changed_by": d.get("changed_by"),
             "reason": last.get("justification"), "authorisation_ref": d.get("authorisation_ref"),
-            "audit_event": last.get("seq")}
+            "audit_event": event_id(last)}
         out["source"] += "; review-by date from the watchlist change history (audit log)"
     else:
         out["last_change_before_collection"] = None

@@ -24,7 +24,7 @@ _KNOWN = {"id", "description", "applies_to", "days"}
 
 #: what is kept however old it is, and why (not configurable: each is the record of a decision)
 KEPT = [
-    ("Audit log (`audit/events/`)", "never erased by the pipeline",
+    ("Audit log (`audit/events/`, `audit/segments/`)", "never erased by the pipeline",
      "DPA 2018 s.62 logs of collection, consultation, disclosure and erasure; the proof of every other line"),
     ("Batch manifests and result records (ids, hashes, counts; no post text)", "never erased by the pipeline",
      "what existed and when it was erased, under which rule"),

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from socialhub.audit.chain import AuditLog
+from socialhub.audit.chain import AuditLog, event_id
 from socialhub.models import utc_iso
 from socialhub.referrals.register import register_referral
 from socialhub.review import messages
@@ -117,7 +117,7 @@ def act_on_decision(store: ObjectStore, decision: Decision, *, sink: Any, routin
                              "review_requested_at": request.get("requested_at"),
                              "review_request_delivery": request.get("delivery"),
                              "alert_delivery": _where(ctx.delivery)})
-        mark("response_event", ev.get("seq") if isinstance(ev, dict) else True)
+        mark("response_event", event_id(ev) if isinstance(ev, dict) else True)
 
     extra = ""
     if decision.code == "refer":
