@@ -40,9 +40,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+#: where Debian (and a source build) put the binary, if it is not on PATH
+CANDIDATES = ("/usr/bin/redis-server", "/usr/local/bin/redis-server")
+
+
 def find_redis_server() -> str:
-    path = shutil.which("redis-server") or next(
-        (p for p in ("/usr/bin/redis-server", "/usr/local/bin/redis-server") if Path(p).exists()), None)
+    path = shutil.which("redis-server") or next((p for p in CANDIDATES if Path(p).exists()), None)
     if not path:
         raise RedisUnavailable("redis-server not found (run `make redis-deps`, which installs Debian's redis-server)")
     return path
