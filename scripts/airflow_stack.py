@@ -82,8 +82,9 @@ def stack_env(base_env: dict[str, str], *, sql_alchemy_conn: str, api_port: int,
               worker_concurrency: int = 2) -> dict[str, str]:
     """Settings that turn a single-process ``airflow dags test`` environment into a deployment.
 
-    ``executor="CeleryExecutor"`` needs ``broker_url`` (e.g. ``RedisServer.url(0)``); the result
-    backend defaults to the broker's Redis server (database 1 there, as in docker-compose.yml)."""
+    ``executor="CeleryExecutor"`` needs ``broker_url`` (e.g. ``RedisServer.url(0)``); pass
+    ``result_backend`` too (``RedisServer.url(1)``, as docker-compose.yml does), else the broker's
+    URL serves as both."""
     env = dict(base_env)
     if executor == "CeleryExecutor":
         if not broker_url:

@@ -10,7 +10,7 @@ Two cycles on one Airflow start-up: the first with one worker (``worker-1``), th
 processes and alerts exactly those. The workers run with the environment docker-compose.yml gives
 them: no metadata database (an unreachable URL), no JWT secret.
 
-Slow (about 4-6 minutes on a 2-core runner, most of it Airflow start-up), hence the ``e2e`` marker.
+Slow (about 7 minutes on a loaded 2-core runner: Airflow start-up, then two cycles), hence the ``e2e`` marker.
 The store is the local folder and alerts go to the local outbox. ``pytest -s`` shows the summary.
 """
 
