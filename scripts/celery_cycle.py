@@ -232,7 +232,7 @@ def summary(report: CycleReport) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--keep", type=Path, help="work in DIR and keep it (logs, store); default: a temporary "
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="work in DIR and keep it (logs, store); default: a temporary "
                                                   "directory, removed at the end")
     args = parser.parse_args(argv)
     from pg_cluster import PgCluster, PostgresUnavailable
