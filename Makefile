@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Real labelled tweets (Davidson et al. 2017) for `make eval`, read in place, never copied in.
 DATASETS ?= $(or $(SOCIALHUB_DATASETS),../shared/datasets)
 
-.PHONY: help install demo demo-reset browser-deps postgres-deps media-deps test test-postgres conformance bench bench-quick check eval train clean
+.PHONY: help install demo demo-reset browser-deps postgres-deps redis-deps media-deps test test-postgres conformance bench bench-quick check eval train clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -68,6 +68,34 @@ postgres-deps:  ## install Debian's postgresql for the PostgreSQL end-to-end tes
 		bash scripts/ensure_postgres.sh || echo "postgres-deps: not installed (see above): tests/e2e_postgres will be skipped"; \
 	fi
 
+# The CeleryExecutor end-to-end test (tests/e2e_postgres) starts a private, throw-away redis-server on
+# 127.0.0.1 as Celery's broker. Installing Debian's redis-server is this target's job alone, and it says
+# what it installs; the test itself never installs anything (it skips, naming this target). The Debian
+# package also enables a system redis service; the test never uses it (its own server, its own port).
+REDIS_PKGS ?= redis-server
+redis-deps:  ## install Debian's redis-server for the CeleryExecutor end-to-end test (prints what apt-get will do first)
+	@if command -v redis-server >/dev/null; then \
+		echo "redis-deps: redis-server is installed ($$(command -v redis-server)); nothing to do"; \
+	elif ! command -v apt-get >/dev/null; then \
+		echo "redis-deps: no apt-get here: install redis-server yourself, or the CeleryExecutor test (tests/e2e_postgres) is skipped"; \
+	elif [ "$$(id -u)" != 0 ] && ! sudo -n true 2>/dev/null; then \
+		echo "redis-deps: redis-server is missing and installing it needs root: run 'sudo make redis-deps'"; \
+		echo "  (until then the CeleryExecutor test, tests/e2e_postgres, is skipped)"; \
+	else \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		echo "redis-deps: the CeleryExecutor test needs a Redis server as Celery's broker. Installing Debian's $(REDIS_PKGS) as root:"; \
+		echo "  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends $(REDIS_PKGS)"; \
+		if $$SUDO apt-get update -qq; then \
+			echo "redis-deps: apt-get says it will change these packages:"; \
+			$$SUDO apt-get install -s --no-install-recommends $(REDIS_PKGS) | grep -E '^(Inst|[0-9]+ upgraded)' | sed 's/^/  /'; \
+		fi; \
+		if DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(REDIS_PKGS); then \
+			echo "redis-deps: installed $$(command -v redis-server || echo '(redis-server not found on PATH)')"; \
+		else \
+			echo "redis-deps: WARNING: installing $(REDIS_PKGS) failed; the CeleryExecutor test (tests/e2e_postgres) will be skipped"; \
+		fi; \
+	fi
+
 # Media (issue 16): OCR reads text in images with Debian's tesseract-ocr (English data), and video keyframes
 # are decoded with Debian's ffmpeg. Installing them is this target's job alone, and it says what it installs;
 # without them media is still captured and PDQ-hashed, OCR and video frames are recorded as unavailable.
@@ -95,10 +123,10 @@ media-deps:  ## install Debian's tesseract-ocr and ffmpeg for OCR and video keyf
 		fi; \
 	fi
 
-test: install browser-deps postgres-deps media-deps  ## run the whole test suite (browser-deps, postgres-deps and media-deps first: they may install chromium, postgresql, tesseract-ocr and ffmpeg, and say so)
+test: install browser-deps postgres-deps redis-deps media-deps  ## run the whole test suite (browser-deps, postgres-deps, redis-deps and media-deps first: they may install chromium, postgresql, redis-server, tesseract-ocr and ffmpeg, and say so)
 	SOCIALHUB_AIRFLOW_TESTS=1 $(PY) -m pytest -q
 
-test-postgres: install postgres-deps  ## only the end-to-end run on PostgreSQL with the scheduler (postgres-deps first)
+test-postgres: install postgres-deps redis-deps  ## only the end-to-end run on PostgreSQL with the scheduler and Celery workers (postgres-deps, redis-deps first)
 	SOCIALHUB_AIRFLOW_TESTS=1 $(PY) -m pytest -q tests/e2e_postgres
 
 conformance: install  ## replay the real recorded platform responses through the connectors

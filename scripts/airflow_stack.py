@@ -1,10 +1,16 @@
-"""Run a real Airflow 3 deployment on loopback: api-server, scheduler, dag-processor (and triggerer).
+"""Run a real Airflow 3 deployment on loopback: api-server, scheduler, dag-processor (and triggerer),
+and with the CeleryExecutor any number of ``airflow celery worker`` processes.
 
-The same components as ``docker-compose.yml`` minus Celery, as local processes: the scheduler's
-``LocalExecutor`` starts task processes which fetch their work and report back through the
-api-server's execution API (``[core] execution_api_server_url``), signed with the shared
-``[api_auth] jwt_secret``. The metadata database is whatever ``AIRFLOW__DATABASE__SQL_ALCHEMY_CONN``
-says (the Postgres e2e test and the benchmarks pass a private cluster from ``pg_cluster.py``).
+The same components as ``docker-compose.yml``, as local processes. With the ``LocalExecutor`` the
+scheduler starts task processes itself; with the ``CeleryExecutor`` (``stack_env(executor=
+"CeleryExecutor", broker_url=...)``, the broker a private ``redis-server`` from ``redis_server.py``)
+it queues workloads on the broker and ``start_worker()`` starts Celery workers that take them. Either
+way the task processes fetch their work and report back through the api-server's execution API
+(``[core] execution_api_server_url``) with a token the scheduler signs with ``[api_auth] jwt_secret``.
+Workers get the environment docker-compose.yml gives them: no metadata database URL (an unreachable
+one, so any use fails loudly), no JWT secret, no Fernet key; Celery's result backend is Redis too.
+The metadata database is whatever ``AIRFLOW__DATABASE__SQL_ALCHEMY_CONN`` says (the Postgres e2e
+test and the benchmarks pass a private cluster from ``pg_cluster.py``).
 
 Every process is started in its own session and stopped (TERM, then KILL) by ``stop()``, by its
 process group id, so no stray task process survives a test.
@@ -14,12 +20,19 @@ process group id, so no stray task process survives a test.
     stack.unpause("socialhub_collect"); stack.trigger("socialhub_collect")
     stack.wait_for_run("socialhub_process", lambda r: r["state"] == "success", timeout=240)
     stack.stop()
+
+    # CeleryExecutor: the same, plus workers (each its own Celery node name and log-server port)
+    env = stack_env(base, sql_alchemy_conn=url, api_port=free_port(), executor="CeleryExecutor",
+                    broker_url=redis.url(0), result_backend=redis.url(1))
+    stack = AirflowStack(env, workdir); stack.start(); stack.start_worker("worker-1")
 """
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import socket
 import subprocess
 import time
 import urllib.error
@@ -43,13 +56,53 @@ DEFAULT_PRELOAD = ("airflow", "airflow.executors.local_executor", "airflow.sdk",
                    "socialhub.process", "socialhub.alerting")
 
 
+SCRIPTS = Path(__file__).resolve().parent
+
+#: What a Celery worker does not get (docker-compose.yml gives it none of them either): the metadata
+#: database, the execution API's signing secret, the key that decrypts stored connections.
+WORKER_WITHHELD = ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__CORE__FERNET_KEY")
+#: A worker's metadata database URL: nothing listens on port 1, so any use by a worker fails loudly.
+NO_DATABASE = "postgresql+psycopg2://celery-worker-has-no-database@127.0.0.1:1/none"
+#: The variable ``worker_hostname`` reads (set per worker by ``start_worker``).
+WORKER_NAME_VAR = "AIRFLOW_STACK_WORKER"
+
+
+def worker_hostname() -> str:
+    """``[core] hostname_callable`` of the workers ``start_worker`` starts: the worker's own name.
+
+    In production each worker is its own container with its own hostname, which Airflow records in
+    ``task_instance.hostname``; here every worker shares this machine's name, so each one reports
+    the name it was started with instead, and the table says which worker ran which task."""
+    return os.environ.get(WORKER_NAME_VAR) or socket.getfqdn()
+
+
 def stack_env(base_env: dict[str, str], *, sql_alchemy_conn: str, api_port: int, parallelism: int = 4,
-              preload: Iterable[str] = DEFAULT_PRELOAD, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """Settings that turn a single-process ``airflow dags test`` environment into a deployment."""
+              preload: Iterable[str] = DEFAULT_PRELOAD, extra: dict[str, str] | None = None,
+              executor: str = "LocalExecutor", broker_url: str | None = None, result_backend: str | None = None,
+              worker_concurrency: int = 2) -> dict[str, str]:
+    """Settings that turn a single-process ``airflow dags test`` environment into a deployment.
+
+    ``executor="CeleryExecutor"`` needs ``broker_url`` (e.g. ``RedisServer.url(0)``); pass
+    ``result_backend`` too (``RedisServer.url(1)``, as docker-compose.yml does), else the broker's
+    URL serves as both."""
     env = dict(base_env)
+    if executor == "CeleryExecutor":
+        if not broker_url:
+            raise ValueError("the CeleryExecutor needs a broker: pass broker_url (e.g. RedisServer.url(0))")
+        env.update({
+            "AIRFLOW__CELERY__BROKER_URL": broker_url,
+            "AIRFLOW__CELERY__RESULT_BACKEND": result_backend or broker_url,
+            "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(worker_concurrency),
+            # a worker takes one workload per free slot, not a prefetched batch (Airflow's default too)
+            "AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER": "1",
+            # the pool processes of every worker are forked after the heavy task libraries are imported
+            "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": "socialhub_airflow.celery_config.CELERY_CONFIG",
+        })
+    elif executor != "LocalExecutor":
+        raise ValueError(f"executor {executor!r}: LocalExecutor or CeleryExecutor")
     env.update({
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sql_alchemy_conn,
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__EXECUTOR": executor,
         "AIRFLOW__CORE__PARALLELISM": str(parallelism),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
         "AIRFLOW__API__HOST": "127.0.0.1",
@@ -137,6 +190,43 @@ class AirflowStack(AirflowProcesses):
         self.spawn(self.components)
         self.wait_healthy(timeout)
 
+    def worker_env(self, name: str) -> dict[str, str]:
+        """A Celery worker's environment: the deployment's, less ``WORKER_WITHHELD``; its own name
+        (``worker_hostname``) and its own log-server port (several workers share this machine)."""
+        env = {k: v for k, v in self.env.items() if k not in WORKER_WITHHELD}
+        env.update({
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": NO_DATABASE,
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "airflow_stack.worker_hostname",
+            WORKER_NAME_VAR: name,
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+            "PYTHONPATH": os.pathsep.join([str(SCRIPTS), self.env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+        })
+        return env
+
+    def start_worker(self, name: str, concurrency: int | None = None, timeout: float = 180) -> None:
+        """``airflow celery worker -H <name>@127.0.0.1`` (default queue); returns once Celery says the
+        node is ready. The process is stopped with the rest of the stack."""
+        if self.env.get("AIRFLOW__CORE__EXECUTOR") != "CeleryExecutor":
+            raise RuntimeError("start_worker needs a CeleryExecutor deployment (stack_env(executor='CeleryExecutor'))")
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        key = f"celery worker {name}"
+        cmd = [airflow_bin(), "celery", "worker", "--celery-hostname", f"{name}@127.0.0.1", "--without-gossip",
+               "--without-mingle", "--concurrency", str(concurrency or self.env["AIRFLOW__CELERY__WORKER_CONCURRENCY"])]
+        log_path = self.log_path(key)
+        start = log_path.stat().st_size if log_path.exists() else 0
+        with log_path.open("ab") as log:
+            self.procs[key] = subprocess.Popen(cmd, env=self.worker_env(name), stdout=log, stderr=subprocess.STDOUT,
+                                               stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_alive()
+            with log_path.open("rb") as fh:
+                fh.seek(start)
+                if f"{name}@127.0.0.1 ready".encode() in fh.read():
+                    return
+            time.sleep(0.5)
+        raise TimeoutError(f"Celery worker {name} not ready after {timeout:.0f}s; see {log_path}")
+
     def health(self) -> dict[str, Any]:
         with urllib.request.urlopen(f"{self.api_url}/api/v2/monitor/health", timeout=5) as resp:
             return json.loads(resp.read())  # type: ignore[no-any-return]
@@ -160,7 +250,7 @@ class AirflowStack(AirflowProcesses):
                           "WHERE dag_id = :dag ORDER BY id", dag=dag_id)
 
     def task_states(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
-        return self.query("SELECT task_id, map_index, state, try_number, pool, start_date, end_date "
+        return self.query("SELECT task_id, map_index, state, try_number, pool, hostname, start_date, end_date "
                           "FROM task_instance WHERE dag_id = :dag AND run_id = :run ORDER BY task_id, map_index",
                           dag=dag_id, run=run_id)
 

@@ -6,7 +6,7 @@ takes the runtime roots below, follows their declared dependencies (importlib.me
 environment markers and the extras the roots ask for evaluated) through the installed
 distributions, and keeps the pins of requirements.txt for every distribution in that closure.
 Development-only distributions (pytest, hypothesis, moto[server], ruff, mypy, types-*) and
-whatever only they pull in (flask, werkzeug, cfn-lint, docker, ... for moto's server) drop out.
+whatever only they pull in (flask-cors, cfn-lint, docker, ... for moto's server) drop out.
 
     .venv/bin/python scripts/runtime_requirements.py           # rewrite requirements-runtime.txt
     .venv/bin/python scripts/runtime_requirements.py --check   # exit 1 if the file is stale
@@ -32,8 +32,10 @@ FULL = ROOT / "requirements.txt"
 RUNTIME = ROOT / "requirements-runtime.txt"
 
 # What the pipeline imports at run time (include/socialhub, plugins/socialhub_airflow, dags/):
-# Airflow and the providers the DAGs use, plus the socialhub package's own dependencies
-# (pyproject.toml `dependencies` and the `pipeline` extra). Training the classifier (`make train`,
+# Airflow and the providers the DAGs use, the providers the production stack runs on (celery: the
+# CeleryExecutor and `airflow celery worker`, with the redis client for its broker; fab: the
+# FabAuthManager of docker-compose.yml, which brings Flask and Flask-AppBuilder), plus the socialhub
+# package's own dependencies (pyproject.toml `dependencies` and the `pipeline` extra). Training the classifier (`make train`,
 # include/socialhub/classify/train.py) also imports scikit-learn (and scipy, which great-expectations
 # needs anyway); it runs offline in the development venv, never in a DAG, so scikit-learn (and the
 # joblib/threadpoolctl it alone pulls in) is training-only and stays out of the image.
@@ -47,6 +49,9 @@ RUNTIME_ROOTS = (
     "apache-airflow-providers-common-io",
     "apache-airflow-providers-smtp",
     "apache-airflow-providers-http",
+    "apache-airflow-providers-celery",
+    "apache-airflow-providers-fab",
+    "redis",
     "psycopg2-binary",
     "great-expectations",
     "pandas",

@@ -5,9 +5,14 @@
   when missing and running as root), ``initdb`` into a temporary directory as the ``postgres``
   user, started with ``pg_ctl`` on 127.0.0.1 and a free port, with its own role and database.
   The test is skipped, with the reason, only when PostgreSQL cannot be installed or started.
-* ``airflow_stack``: ``airflow db migrate`` and the pools (``socialhub.demo.init_airflow``), then
-  ``airflow api-server``, ``airflow scheduler`` (LocalExecutor) and ``airflow dag-processor``
-  as separate processes (``scripts/airflow_stack.py``), stopped at the end of the test.
+* ``redis`` (session): a private ``redis-server`` from ``scripts/redis_server.py`` on 127.0.0.1 and a
+  free port (temporary directory, random password, no persistence), Celery's broker and result
+  backend. Debian's ``redis-server`` is installed by ``make redis-deps``; without it the test is
+  skipped, naming the target.
+* ``make_stack``: ``airflow db migrate`` and the pools (``socialhub.demo.init_airflow``), then
+  ``airflow api-server``, ``airflow scheduler`` and ``airflow dag-processor`` as separate processes
+  (``scripts/airflow_stack.py``), stopped at the end of the test. The Celery cycle test builds its
+  deployment with ``scripts/celery_cycle.py`` instead, on the same fixtures.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ if str(ROOT / "scripts") not in sys.path:
 
 from airflow_stack import AirflowStack, free_port, stack_env  # noqa: E402
 from pg_cluster import PgCluster, PostgresUnavailable  # noqa: E402
+from redis_server import RedisServer, RedisUnavailable, find_redis_server  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -42,6 +48,16 @@ def postgres() -> Iterator[PgCluster]:
         pytest.skip(f"PostgreSQL is not available on this machine (run `make postgres-deps`, which installs it): {exc}")
     with cluster:
         yield cluster
+
+
+@pytest.fixture(scope="session")
+def redis() -> Iterator[RedisServer]:
+    try:
+        find_redis_server()
+    except RedisUnavailable as exc:
+        pytest.skip(f"redis-server is not installed on this machine (run `make redis-deps`, which installs it): {exc}")
+    with RedisServer.start_new() as server:      # installed but not starting: a failure, not a skip
+        yield server
 
 
 def connections(replay) -> dict[str, str]:  # noqa: ANN001 - a ReplayServer
