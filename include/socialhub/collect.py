@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from socialhub import subjects
 from socialhub.audit.chain import Auditor, record
@@ -134,6 +135,9 @@ def plan_collection(watchlist: Watchlist, store: ObjectStore, now: datetime, *,
                            "accounts": [e.model_dump(mode="json") for e in chunk]})
     for shard in shards:   # how many collection tasks share the run's media byte budget
         shard["of"] = len(shards)
+    from socialhub.sources.pacing import shard_rates
+
+    shard_rates(shards)   # each shard's slice of its platform's request rate, per scope (sources/pacing.py)
     # one subject category after another: a victim's or witness's entry is never listed among suspects
     lapsed_info = watchlist.lapse_info(now.date())
     unset = [{"key": e.key, "owner": e.owner} for e in watchlist.accounts if e.subject == "unknown"]
@@ -392,22 +396,85 @@ def _record_health(store: ObjectStore, entry: WatchlistEntry, now: datetime, aud
     return [c.to_dict() for c in changes]
 
 
+class _SerialAuditor:
+    """An auditor whose ``record`` calls are taken one at a time: the threads of a shard share one
+    audit writer (its end-of-chain cache), instead of racing each other for the next number."""
+
+    def __init__(self, inner: Auditor) -> None:
+        self._inner, self._lock = inner, threading.Lock()
+
+    def record(self, action: str, obj: str, **kw: Any) -> dict[str, Any]:
+        with self._lock:
+            return self._inner.record(action, obj, **kw)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def default_concurrency() -> int:
+    """Accounts fetched at once inside one shard: ``SOCIALHUB_COLLECT_CONCURRENCY`` (default 8)."""
+    from socialhub.config import Settings
+
+    return Settings.from_env().collect_concurrency
+
+
 def collect_shard(store: ObjectStore, shard: dict[str, Any], connector_factory: ConnectorFactory,
-                  now: datetime, auditor: Auditor | None = None, media: Any = None) -> list[dict[str, Any]]:
+                  now: datetime, auditor: Auditor | None = None, media: Any = None, *,
+                  concurrency: int | None = None, pacer: Any = None) -> list[dict[str, Any]]:
     """Collect every account of one shard; one account's failure never stops the others.
-    ``media``: a ``socialhub.media.capture.MediaCapture`` (None: media is not captured)."""
+
+    ``concurrency`` accounts are fetched at once by a bounded thread pool (None:
+    ``SOCIALHUB_COLLECT_CONCURRENCY``, default 8; 1: one after another in this thread). Each account
+    keeps its own order (fetch, store, then move the cursor: ``collect_account``); the outcomes come
+    back in the shard's order whatever order the accounts finish in. Every request is paced by the
+    shard's slice of the platform's rate (``shard["rate"]``, ``socialhub.sources.pacing``; ``pacer``
+    overrides it, tests). ``media``: a ``socialhub.media.capture.MediaCapture`` (None: media is not
+    captured); its byte budgets are shared by the threads under a lock.
+
+    One connector serves all threads: connectors keep no state between fetches (each ``fetch`` makes
+    its own ``HttpClient``; Reddit's app-token cache has its lock). An unexpected exception (a bug,
+    not a ``SocialhubError``) does not stop the other accounts either; it is raised once they are done.
+    """
+    from socialhub.sources import pacing
+
+    workers = default_concurrency() if concurrency is None else concurrency
+    if workers < 1:
+        raise ValueError(f"concurrency must be at least 1, got {workers}")
     connector = connector_factory(shard["platform"])
-    outcomes = []
-    for raw_entry in shard["accounts"]:
+    if pacer is None:
+        pacer = pacing.Pacer(shard["platform"], shard.get("rate"))
+    if shard.get("rate"):
+        log.info("shard %s/%s of %s paced at %s", shard.get("index", 0), shard.get("of", 1), shard["platform"],
+                 pacing.describe_rate(shard["rate"]))
+    shared_auditor = cast(Auditor, _SerialAuditor(auditor)) if auditor is not None and workers > 1 else auditor
+    accounts = list(shard["accounts"])
+    unexpected: list[BaseException] = []
+
+    def one(raw_entry: dict[str, Any]) -> dict[str, Any]:
         entry = WatchlistEntry.model_validate(raw_entry)
-        try:
-            outcome = collect_account(store, entry, connector, now, auditor, media=media)
-        except SocialhubError as exc:  # storage trouble: recorded, other accounts still tried
-            outcome = AccountOutcome(entry.platform, entry.account, entry.force, "error", error=str(exc),
-                                     error_type=type(exc).__name__)
+        with pacing.use(pacer):
+            try:
+                outcome = collect_account(store, entry, connector, now, shared_auditor, media=media)
+            except SocialhubError as exc:  # storage trouble: recorded, other accounts still tried
+                outcome = AccountOutcome(entry.platform, entry.account, entry.force, "error", error=str(exc),
+                                         error_type=type(exc).__name__)
+            except Exception as exc:  # a bug: the other accounts go on; the task fails at the end
+                log.exception("collecting %s failed unexpectedly", entry.key)
+                unexpected.append(exc)
+                outcome = AccountOutcome(entry.platform, entry.account, entry.force, "error",
+                                         error=f"{type(exc).__name__}: {exc}", error_type=type(exc).__name__)
         log.info("%s:%s -> %s (%d posts)%s", entry.platform, entry.account, outcome.status, outcome.posts,
                  f": {outcome.error}" if outcome.error else "")
-        outcomes.append(outcome.to_dict())
+        return outcome.to_dict()
+
+    if workers == 1 or len(accounts) <= 1:
+        outcomes = [one(a) for a in accounts]
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(workers, len(accounts)),
+                                thread_name_prefix=f"collect-{shard['platform']}-{shard.get('index', 0)}") as pool:
+            outcomes = list(pool.map(one, accounts))   # results in the shard's order
     if any(o["status"] == "ok" for o in outcomes):
         # the staleness check (socialhub_watchdog) reads this: the platform is still being collected
         from socialhub.staleness import record_collection_success
@@ -416,6 +483,8 @@ def collect_shard(store: ObjectStore, shard: dict[str, Any], connector_factory: 
             record_collection_success(store, shard["platform"], now)
         except SocialhubError as exc:  # the batches are stored; a missed heartbeat only risks a false alarm
             log.warning("could not record the collection heartbeat of %s: %s", shard["platform"], exc)
+    if unexpected:
+        raise unexpected[0]
     return outcomes
 
 
