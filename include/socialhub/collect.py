@@ -191,9 +191,12 @@ def _batch_id(platform: str, account: str, cursor_before: Any, post_keys: Iterab
     return sha256_hex(material)[:24]
 
 
-def _roll_forward(store: ObjectStore, entry: WatchlistEntry, state: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-    """Adopt the cursor of any stored batch newer than the cursor state (a crash happened after storing)."""
-    keys = store.list(layout.manifest_prefix(entry.platform, entry.account))
+def _roll_forward(store: ObjectStore, entry: WatchlistEntry, state: dict[str, Any],
+                  keys: list[str] | None = None) -> tuple[dict[str, Any], bool]:
+    """Adopt the cursor of any stored batch newer than the cursor state (a crash happened after storing).
+    ``keys``: the account's manifest keys, when the caller has just listed them."""
+    if keys is None:
+        keys = store.list(layout.manifest_prefix(entry.platform, entry.account))
     last = state.get("last_manifest") or ""
     newer = [k for k in keys if k > last]
     if not newer:
@@ -253,9 +256,11 @@ def store_batch(store: ObjectStore, entry: WatchlistEntry, result: FetchResult, 
     return batch_id, mkey
 
 
-def _recent_manifests(store: ObjectStore, entry: WatchlistEntry, n: int = 3) -> list[dict[str, Any]]:
-    keys = store.list(layout.manifest_prefix(entry.platform, entry.account))[-n:]
-    return [json.loads(store.get(k)) for k in keys]
+def _recent_manifests(store: ObjectStore, entry: WatchlistEntry, n: int = 3,
+                      keys: list[str] | None = None) -> list[dict[str, Any]]:
+    if keys is None:
+        keys = store.list(layout.manifest_prefix(entry.platform, entry.account))
+    return [json.loads(store.get(k)) for k in keys[-n:]]
 
 
 def _drop_already_stored(result: FetchResult, recent: list[dict[str, Any]]) -> FetchResult:
@@ -274,7 +279,7 @@ def _drop_already_stored(result: FetchResult, recent: list[dict[str, Any]]) -> F
 
 
 def _remove_uncommitted(store: ObjectStore, entry: WatchlistEntry, now: datetime,
-                        recent: list[dict[str, Any]]) -> None:
+                        recent: list[dict[str, Any]], manifests: list[str] | None = None) -> None:
     """Delete data objects a crashed run wrote but never committed with a manifest.
 
     They are referenced by nothing, so removing them keeps "stored exactly once" true for
@@ -282,8 +287,9 @@ def _remove_uncommitted(store: ObjectStore, entry: WatchlistEntry, now: datetime
     are then left for retention, still unreferenced.)
     """
     referenced = {m[k]["key"] for m in recent for k in ("raw", "posts")}
-    committed = {k.rsplit("-", 1)[-1].removesuffix(".json")
-                 for k in store.list(layout.manifest_prefix(entry.platform, entry.account))}
+    if manifests is None:
+        manifests = store.list(layout.manifest_prefix(entry.platform, entry.account))
+    committed = {k.rsplit("-", 1)[-1].removesuffix(".json") for k in manifests}
     from datetime import timedelta
 
     for day in {now.strftime("%Y-%m-%d"), (now - timedelta(days=1)).strftime("%Y-%m-%d")}:
@@ -311,9 +317,12 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
                details={"authorisation_ref": entry.authorisation_ref, "review_by": entry.review_by.isoformat()})
         return outcome
     state = load_cursor_state(store, entry.platform, entry.account)
-    state, outcome.recovered = _roll_forward(store, entry, state)
+    # the account's manifests, listed once: only this account's collection writes them, and the
+    # roll-forward below adds none (it adopts stored ones)
+    manifests = store.list(layout.manifest_prefix(entry.platform, entry.account))
+    state, outcome.recovered = _roll_forward(store, entry, state, manifests)
     cursor_before = state.get("cursor")
-    recent = _recent_manifests(store, entry)
+    recent = _recent_manifests(store, entry, keys=manifests)
     try:
         result = connector.fetch(entry.account, cursor_before)
     except ConnectorError as exc:
@@ -328,8 +337,9 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
         return outcome
     outcome.notes = list(result.notes)
     result = _drop_already_stored(result, recent)
-    _remove_uncommitted(store, entry, now, recent)
+    _remove_uncommitted(store, entry, now, recent, manifests)
     new_state = dict(state, cursor=result.cursor, last_polled=utc_iso(now))
+    stored_manifest = b""
     new_state[LEDGER_FIELD] = record_poll(state.get(LEDGER_FIELD) or [], now)   # the scope's rate budget
     if result.units:  # quota units spent (YouTube), kept per account so shards never race on one ledger
         from socialhub.sources.quota import record_usage
@@ -339,8 +349,9 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
         batch_id, mkey = store_batch(store, entry, result, cursor_before, now)
         outcome.posts, outcome.batch_id = len(result.posts), batch_id
         new_state["last_manifest"] = mkey
+        stored_manifest = store.get(mkey)   # read back once: the media marker and the audit hashes use it
         # before the cursor moves: a crash from here on is rolled forward, and the roll-forward marks it too
-        _mark_media_pending(store, json.loads(store.get(mkey)), [p.to_dict() for p in result.posts])
+        _mark_media_pending(store, json.loads(stored_manifest), [p.to_dict() for p in result.posts])
     # health after the batch is stored and before the cursor moves: a crash in between is rolled
     # forward next run and the health record already holds this batch's newest post
     outcome.health_changes = _record_health(store, entry, now, auditor, posts=result.posts,
@@ -349,9 +360,9 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
     store.put_state(layout.cursor_key(entry.platform, entry.account), canonical_json(new_state))
     hashes = {}
     if outcome.batch_id:
-        manifest = json.loads(store.get(new_state["last_manifest"]))
+        manifest = json.loads(stored_manifest)
         hashes = {"raw": manifest["raw"]["sha256"], "posts": manifest["posts"]["sha256"],
-                  "manifest": sha256_hex(store.get(new_state["last_manifest"]))}
+                  "manifest": sha256_hex(stored_manifest)}
     record(auditor, "collect", entry.key, force=entry.force, justification=entry.purpose, hashes=hashes,
            details={"posts": outcome.posts, "batch_id": outcome.batch_id, "authorisation_ref": entry.authorisation_ref,
                     "recovered": outcome.recovered, "subject": entry.subject})
