@@ -155,6 +155,20 @@ class Moto:
                                    config=Config(max_pool_connections=128, retries={"max_attempts": 3}))
         self.bucket = "socialhub-bench-scale"
         self.client.create_bucket(Bucket=self.bucket)
+        self.calls: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+        def count(event_name: str, **kw: Any) -> None:
+            op = event_name.rsplit(".", 1)[-1]
+            with self._lock:
+                self.calls[op] = self.calls.get(op, 0) + 1
+
+        self.client.meta.events.register("before-call.s3", count)
+
+    def take_calls(self) -> dict[str, int]:
+        with self._lock:
+            out, self.calls = self.calls, {}
+        return out
 
     def cpu(self) -> float:
         return proc_cpu(self.proc.pid)
@@ -180,6 +194,8 @@ class Result:
     status_429: int = 0
     cpu_s: float = 0.0
     s3_cpu_s: float = 0.0
+    process_cpu_s: float = 0.0
+    s3_calls: dict[str, int] = field(default_factory=dict)
     extrapolated: bool = False
     shards: int = 0
 
@@ -219,6 +235,7 @@ def run(n: int, mode: str, entries: list[Any], replay: Replay, moto: Moto, scale
     def factory(platform: str) -> Any:
         return get_connector(platform, ConnectorConfig(base_url=replay.base_url(platform), max_wait=30.0))
 
+    moto.take_calls()
     cpu0, s3cpu0, t0 = time.process_time(), moto.cpu(), time.monotonic()
     plan = plan_collection(wl, store, now, force_all=True)
     res.plan_s = time.monotonic() - t0
@@ -237,6 +254,7 @@ def run(n: int, mode: str, entries: list[Any], replay: Replay, moto: Moto, scale
     for t in threads:
         t.join()
     res.collect_s = time.monotonic() - t1
+    res.cpu_s, res.s3_cpu_s, res.s3_calls = time.process_time() - cpu0, moto.cpu() - s3cpu0, moto.take_calls()
     stats = replay.ask({"cmd": "stats"})
     res.requests = {p: int(stats[p]["requests"]) for p in scales}
     res.status_429 = sum(int(stats[p]["status_429"]) for p in scales)
@@ -252,23 +270,22 @@ def run(n: int, mode: str, entries: list[Any], replay: Replay, moto: Moto, scale
     if process:
         from socialhub.process import pending_batches, process_batches
 
-        t2 = time.monotonic()
+        t2, cpu2 = time.monotonic(), time.process_time()
         ids = pending_batches(store)
         records = process_batches(store, ids, classifier=classifier, now=now)
-        res.process_s = time.monotonic() - t2
+        res.process_s, res.process_cpu_s = time.monotonic() - t2, time.process_time() - cpu2
         say(f"{mode:10s} {len(entries):6d} accounts: processed {len(records)} batches in {res.process_s:.1f}s "
             f"({sum(r.get('flagged', 0) for r in records)} posts flagged)")
-    res.cpu_s = time.process_time() - cpu0
-    res.s3_cpu_s = moto.cpu() - s3cpu0
     return res
 
 
 def table(results: list[Result], budget_rps: float, platforms: list[str]) -> str:
     budget = budget_rps * len(platforms)
     lines = ["| accounts | mode | accounts collected | wall s (plan+collect+process) | accounts/s | requests/s "
-             "| % of budget | 429s | CPU ms/account (this process; S3 server) | deferred (budget) | failed "
+             "| % of budget | 429s | collect CPU ms/account (this process; S3 server) | S3 calls/account "
+             "| deferred (budget) | failed "
              "| all due collected+processed < 5 min |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in results:
         reqs = sum(r.requests.values())
         rps = reqs / r.collect_s if r.collect_s else 0.0
@@ -284,7 +301,8 @@ def table(results: list[Result], budget_rps: float, platforms: list[str]) -> str
         lines.append(
             f"| {r.accounts:,} | {r.mode} | {r.collected:,} | {wall} | {r.collected / r.collect_s:,.1f} | {rps:,.1f} "
             f"| {rps / budget:.0%} | {r.status_429} | {1000 * r.cpu_s / max(1, r.collected):.1f}; "
-            f"{1000 * r.s3_cpu_s / max(1, r.collected):.1f} | {r.deferred} | {r.failed} | {within} |")
+            f"{1000 * r.s3_cpu_s / max(1, r.collected):.1f} | {sum(r.s3_calls.values()) / max(1, r.collected):.1f} "
+            f"| {r.deferred} | {r.failed} | {within} |")
     return "\n".join(lines)
 
 
@@ -323,15 +341,23 @@ def main(argv: list[str] | None = None) -> int:
     platforms: list[str] = []
     work = Path(tempfile.mkdtemp(prefix="socialhub-bench-scale-"))
     try:
+        platforms = list(syn.replay_data(2))   # mastodon, bluesky
+        scales = scaled_limits(platforms, args.budget_rps)
+        from socialhub.sources.limits import LIMITS
+
+        enforced = {p: (LIMITS[p].requests, LIMITS[p].window.total_seconds(), scales[p]) for p in platforms}
+        if classifier is not None:   # Great Expectations starts on the first validation: not in the figures
+            say("warm-up: a 10-account cycle, not reported")
+            replay = Replay(10, args.posts)
+            try:
+                warm = load_watchlist(syn.watchlist(replay, work / "watchlist-warm.yaml")).accounts
+                run(10, "warm-up", warm, replay, moto, scales, concurrency=args.concurrency, process=True,
+                    classifier=classifier)
+            finally:
+                replay.stop()
         for n in sizes:
             replay = Replay(n, args.posts)
             try:
-                platforms = replay.platforms()
-                if not enforced:
-                    scales = scaled_limits(platforms, args.budget_rps)
-                    from socialhub.sources.limits import LIMITS
-
-                    enforced = {p: (LIMITS[p].requests, LIMITS[p].window.total_seconds(), scales[p]) for p in platforms}
                 entries = load_watchlist(syn.watchlist(replay, work / f"watchlist-{n}.yaml")).accounts
                 results.append(run(n, "concurrent", entries, replay, moto, scales, concurrency=args.concurrency,
                                    process=not args.no_process, classifier=classifier))
@@ -354,6 +380,12 @@ def main(argv: list[str] | None = None) -> int:
             "thread each); CPU is this process's (all threads), the S3 server's beside it. Processing: one "
             "process_batches over everything queued, one core, classifier pre-loaded.\n")
     print(table(results, args.budget_rps, platforms))
+    print("\nS3 calls per account (collection), by operation: " + "; ".join(
+        f"{r.accounts:,} {r.mode}: " + ", ".join(f"{op} {n / max(1, r.collected):.1f}" for op, n in sorted(r.s3_calls.items()))
+        for r in results))
+    print("processing CPU s (one core): " + "; ".join(
+        f"{r.accounts:,} {r.mode}: {r.process_cpu_s:.0f} s for {r.collected:,} batches" for r in results
+        if r.process_s is not None))
     if args.json:
         args.json.write_text(json.dumps([dataclasses.asdict(r) for r in results], indent=2))
     return 0
