@@ -219,7 +219,7 @@ def scaled_limits(platforms: list[str], budget_rps: float) -> dict[str, float]:
 
 
 def run(n: int, mode: str, entries: list[Any], replay: Replay, moto: Moto, scales: dict[str, float], *,
-        concurrency: int, process: bool, classifier: Any) -> Result:
+        concurrency: int, process: bool, classifier: Any, shards: int = 4) -> Result:
     from socialhub.collect import collect_shard, plan_collection
     from socialhub.sources.base import ConnectorConfig
     from socialhub.sources.registry import get_connector
@@ -237,7 +237,7 @@ def run(n: int, mode: str, entries: list[Any], replay: Replay, moto: Moto, scale
 
     moto.take_calls()
     cpu0, s3cpu0, t0 = time.process_time(), moto.cpu(), time.monotonic()
-    plan = plan_collection(wl, store, now, force_all=True)
+    plan = plan_collection(wl, store, now, force_all=True, max_shards_per_platform=shards)
     res.plan_s = time.monotonic() - t0
     res.deferred, res.shards = len(plan.deferred), len(plan.shards)
     say(f"{mode:10s} {len(entries):6d} accounts: planned in {res.plan_s:.1f}s: {plan.due} due in {len(plan.shards)} "
@@ -314,6 +314,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="each platform's enforced budget in requests per second (the published limit's window "
                          "scaled to it; default 40)")
     ap.add_argument("--concurrency", type=int, default=8, help="accounts per shard at once in the concurrent mode")
+    ap.add_argument("--shards", type=int, default=4,
+                    help="shards per platform (SOCIALHUB_MAX_SHARDS, default 4); all run at once")
     ap.add_argument("--sequential-sample", type=int, default=1000,
                     help="largest size the sequential mode collects in full; above it, a sample, extrapolated")
     ap.add_argument("--posts", type=int, default=2, help="new posts per account")
@@ -333,7 +335,8 @@ def main(argv: list[str] | None = None) -> int:
         say("loading the classifier (before any clock starts: a warm worker)")
         classifier = load_classifier()
     say(f"bench_scale: sizes {sizes}, {LATENCY * 1000:.0f} ms +- {JITTER * 1000:.0f} ms per request, budget "
-        f"{args.budget_rps:g} req/s per platform, concurrency {args.concurrency}; {os.cpu_count()} CPUs, "
+        f"{args.budget_rps:g} req/s per platform, concurrency {args.concurrency}, {args.shards} shard(s) per "
+        f"platform; {os.cpu_count()} CPUs, "
         f"load {os.getloadavg()[0]:.1f}")
     moto = Moto()
     results: list[Result] = []
@@ -360,10 +363,10 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 entries = load_watchlist(syn.watchlist(replay, work / f"watchlist-{n}.yaml")).accounts
                 results.append(run(n, "concurrent", entries, replay, moto, scales, concurrency=args.concurrency,
-                                   process=not args.no_process, classifier=classifier))
+                                   process=not args.no_process, classifier=classifier, shards=args.shards))
                 sample = entries if n <= args.sequential_sample else entries[:: max(1, n // args.sequential_sample)]
                 seq = run(n, "sequential", sample, replay, moto, scales, concurrency=1,
-                          process=not args.no_process and len(sample) == n, classifier=classifier)
+                          process=not args.no_process and len(sample) == n, classifier=classifier, shards=args.shards)
                 seq.extrapolated = len(sample) < n
                 results.append(seq)
             finally:
@@ -376,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
           + "; ".join(f"{p} {req:,} requests per {win:.1f} s (published window x {sc:.4f}) = "
                       f"{req / win:.0f} req/s" for p, (req, win, sc) in enforced.items())
           + f". The budget in the table is the sum over the platforms ({args.budget_rps * len(platforms):g} req/s); "
-            "the shards' pacing spends at most 90% of it by design. All shards of a plan run at once (one "
+            f"the shards' pacing spends at most 90% of it by design. {args.shards} shard(s) per platform, all at once (one "
             "thread each); CPU is this process's (all threads), the S3 server's beside it. Processing: one "
             "process_batches over everything queued, one core, classifier pre-loaded.\n")
     print(table(results, args.budget_rps, platforms))
