@@ -326,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     import logging
 
     logging.basicConfig(level=logging.WARNING)
+    from socialhub.sources.pacing import PACE_SHARE
     from socialhub.watchlist import load_watchlist
 
     classifier = None
@@ -379,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
           + "; ".join(f"{p} {req:,} requests per {win:.1f} s (published window x {sc:.4f}) = "
                       f"{req / win:.0f} req/s" for p, (req, win, sc) in enforced.items())
           + f". The budget in the table is the sum over the platforms ({args.budget_rps * len(platforms):g} req/s); "
-            f"the shards' pacing spends at most 90% of it by design. {args.shards} shard(s) per platform, all at once (one "
+            f"the shards' pacing spends at most {PACE_SHARE:.0%} of it by design. {args.shards} shard(s) per platform, all at once (one "
             "thread each); CPU is this process's (all threads), the S3 server's beside it. Processing: one "
             "process_batches over everything queued, one core, classifier pre-loaded.\n")
     print(table(results, args.budget_rps, platforms))

@@ -342,7 +342,7 @@ def test_shard_slices_sum_to_at_most_the_published_limit_per_scope(tmp_path, sha
 def test_a_limit_smaller_than_the_shards_stretches_the_window():
     tiny = Limit("telegram", 2, timedelta(minutes=1), "ip", per_poll=1, source="test")
     requests, window = scope_slice(tiny, 4)
-    assert requests == 1 and 4 * requests * 60 / window <= 0.9 * 2 + 1e-9
+    assert requests == 1 and 4 * requests * 60 / window <= PACE_SHARE * 2 + 1e-9
 
 
 def test_shards_of_unpaced_platforms_carry_no_rate():

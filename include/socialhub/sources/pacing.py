@@ -8,7 +8,7 @@ the shard as ``shard["rate"]``) and keeps its own requests within it:
 
 * per scope (``limits.scope_of``: a Mastodon instance, an RSS feed host, else the hub's one token,
   app or IP), the ``n`` shards holding an account of that scope share ``pace_share`` (default
-  0.9) of the published limit ``L`` per window ``W`` equally: each may send
+  0.95) of the published limit ``L`` per window ``W`` equally: each may send
   ``floor(share x L / n)`` requests in any span of ``W`` (when that is below one, one request per
   a longer span);
 * a shard enforces its slice with a *sliding window* (``SlidingWindow``): a request is sent only
@@ -53,7 +53,7 @@ from socialhub.sources.limits import LIMITS, Limit, scope_of
 
 #: the share of a published rate the shards of one run may spend together (the rest absorbs clock
 #: skew, a window counted differently by the platform, and other users of the same token)
-PACE_SHARE = 0.9
+PACE_SHARE = 0.95
 #: platforms paced elsewhere (YouTube: daily unit quota)
 NOT_PACED = frozenset({"youtube"})
 
