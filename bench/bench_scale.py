@@ -282,7 +282,7 @@ def run(n: int, mode: str, entries: list[Any], replay: Replay, moto: Moto, scale
 def table(results: list[Result], budget_rps: float, platforms: list[str]) -> str:
     budget = budget_rps * len(platforms)
     lines = ["| accounts | mode | accounts collected | wall s (plan+collect+process) | accounts/s | requests/s "
-             "| % of budget | 429s | collect CPU ms/account (this process; S3 server) | S3 calls/account "
+             "| % of budget (per platform) | 429s | collect CPU ms/account (this process; S3 server) | S3 calls/account "
              "| deferred (budget) | failed "
              "| all due collected+processed < 5 min |",
              "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
@@ -300,7 +300,8 @@ def table(results: list[Result], budget_rps: float, platforms: list[str]) -> str
                 "" if r.process_s is not None else " (collection only)")
         lines.append(
             f"| {r.accounts:,} | {r.mode} | {r.collected:,} | {wall} | {r.collected / r.collect_s:,.1f} | {rps:,.1f} "
-            f"| {rps / budget:.0%} | {r.status_429} | {1000 * r.cpu_s / max(1, r.collected):.1f}; "
+            f"| {rps / budget:.0%} ({', '.join(f'{p} {n / r.collect_s / budget_rps:.0%}' for p, n in r.requests.items())})"
+            f" | {r.status_429} | {1000 * r.cpu_s / max(1, r.collected):.1f}; "
             f"{1000 * r.s3_cpu_s / max(1, r.collected):.1f} | {sum(r.s3_calls.values()) / max(1, r.collected):.1f} "
             f"| {r.deferred} | {r.failed} | {within} |")
     return "\n".join(lines)
