@@ -380,14 +380,26 @@ def test_every_http_request_takes_a_turn_from_the_shards_window():
     assert sent[-1] == 1002.0
 
 
-def test_a_turn_beyond_max_wait_stops_the_fetch_as_rate_limited():
+def test_a_turn_within_the_run_interval_is_waited_for_beyond_max_wait():
+    # a 2-minute window: the planner plans the run's polls over 5 minutes, so the shard waits
+    clock = Clock()
+    pacer = Pacer("telegram", slice_of(1, 120.0), clock=clock, sleep=clock.sleep)
+    config = ConnectorConfig(base_url="http://t.example", max_wait=30)
+    with pacing.use(pacer), HttpClient(config, platform="telegram", account="chan",
+                                       transport=httpx.MockTransport(lambda r: httpx.Response(200, json={}))) as http:
+        http.get_json("/s/chan")
+        http.get_json("/s/chan")
+    assert clock() == 1120.0
+
+
+def test_a_turn_beyond_the_run_interval_and_max_wait_stops_the_fetch_as_rate_limited():
     clock = Clock()
     pacer = Pacer("mastodon", slice_of(1, 3600.0), clock=clock, sleep=clock.sleep)
     config = ConnectorConfig(base_url="http://m.example", max_wait=30)
     with pacing.use(pacer), HttpClient(config, platform="mastodon", account="someone",
                                        transport=httpx.MockTransport(lambda r: httpx.Response(200, json={}))) as http:
         http.get_json("/api/v1/x")
-        with pytest.raises(RateLimited, match="slice of the mastodon rate limit"):
+        with pytest.raises(RateLimited, match="slice of the mastodon rate limit is used up"):
             http.get_json("/api/v1/x")
     assert clock() == 1000.0      # nothing was waited for
 

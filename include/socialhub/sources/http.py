@@ -683,8 +683,8 @@ class HttpClient:
         # the shard's slice of the platform's limit (sources/pacing.py); a turn too far away stops here
         if pacing.before_request(self.platform, self.account, self.config.max_wait) is None:
             raise RateLimited(self.platform, self.account,
-                              f"this collect shard's slice of the {self.platform} rate limit is used up for more than "
-                              f"max_wait={self.config.max_wait:g}s; not sent: {self._verb} {urlsplit(url).path}",
+                              f"this collect shard's slice of the {self.platform} rate limit is used up for longer "
+                              f"than this run may wait; not sent: {self._verb} {urlsplit(url).path}",
                               retry_at=self.now() + timedelta(seconds=self.config.max_wait), status=None)
         self.requests_made += 1
         sent = {"Accept": accept, **dict(headers or {}), **self._auth}

@@ -19,10 +19,12 @@ the shard as ``shard["rate"]``) and keeps its own requests within it:
   5-minute run needs (a slow platform such as an RSS host, 1 request a minute, would park a
   thread for a minute per request) or half the rate (burst + rate x W <= L);
 * it is thread-safe: the threads of one shard (``SOCIALHUB_COLLECT_CONCURRENCY``) take turns; a
-  turn is *reserved* under the lock and waited outside it. A turn further away than the
-  connection's ``max_wait`` (30 s by default) is not waited for: the account's fetch stops with
-  ``RateLimited`` (retried next run), like a platform reset too far away, so a worker slot is
-  never parked for minutes.
+  turn is *reserved* under the lock and waited outside it. A turn within the slice's window (up
+  to one run interval, 5 minutes) is waited for: the planner plans a run's polls over a horizon of
+  at least one run interval, so spreading them over it is the plan. A turn further away than that
+  and than the connection's ``max_wait`` (30 s by default) is not waited for: the account's fetch
+  stops with ``RateLimited`` (retried next run), like a platform reset too far away, so a worker
+  slot is never parked for longer than a run interval.
 
 Across runs the planner's ledger (``socialhub.sources.budget``) keeps the polls per horizon within
 ``share`` (0.5) of the budget, and the collect DAG has one active run at a time; a new run's shards
@@ -203,8 +205,18 @@ class Pacer:
             return found
 
     def before_request(self, account: str, max_wait: float | None = None) -> float | None:
+        """Wait for ``account``'s scope's next turn. A turn within the slice's window, up to one run
+        interval (5 minutes), is always waited for: the planner plans a run's polls against a horizon
+        of at least one run interval, so spreading them over it is the plan. Beyond that, only up
+        to ``max_wait`` (None: no bound)."""
         found = self.window(account)
-        return found.acquire(max_wait) if found is not None else 0.0
+        if found is None:
+            return 0.0
+        if max_wait is not None:
+            from socialhub.sources.budget import RUN_INTERVAL
+
+            max_wait = max(max_wait, min(found.window, RUN_INTERVAL.total_seconds()))
+        return found.acquire(max_wait)
 
     def hold(self, account: str, seconds: float) -> None:
         found = self.window(account)
