@@ -5,6 +5,8 @@ Nothing here asserts on time; figures are for reading and for docs/production.md
     python bench/run.py                 # everything, full sizes (bench_cycle's 10,000 accounts: ~30 min)
     python bench/run.py --quick         # small sizes, a few minutes (same as BENCH_QUICK=1)
     python bench/run.py --only cycle,stages
+    python bench/run.py --only scale    # S3 (moto_server) at 200 ms latency under the platforms' rate limits,
+                                        # concurrent vs one account at a time (bench_scale.py; full: ~25 min)
 """
 
 from __future__ import annotations

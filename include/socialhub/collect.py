@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from socialhub import subjects
 from socialhub.audit.chain import Auditor, record
@@ -153,6 +154,9 @@ def plan_collection(watchlist: Watchlist, store: ObjectStore, now: datetime, *,
                            "accounts": [e.model_dump(mode="json") for e in chunk]})
     for shard in shards:   # how many collection tasks share the run's media byte budget
         shard["of"] = len(shards)
+    from socialhub.sources.pacing import shard_rates
+
+    shard_rates(shards)   # each shard's slice of its platform's request rate, per scope (sources/pacing.py)
     # one subject category after another: a victim's or witness's entry is never listed among suspects
     lapsed_info = watchlist.lapse_info(now.date())
     unset = [{"key": e.key, "owner": e.owner} for e in watchlist.accounts if e.subject == "unknown"]
@@ -208,9 +212,12 @@ def _batch_id(platform: str, account: str, cursor_before: Any, post_keys: Iterab
     return sha256_hex(material)[:24]
 
 
-def _roll_forward(store: ObjectStore, entry: WatchlistEntry, state: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-    """Adopt the cursor of any stored batch newer than the cursor state (a crash happened after storing)."""
-    keys = store.list(layout.manifest_prefix(entry.platform, entry.account))
+def _roll_forward(store: ObjectStore, entry: WatchlistEntry, state: dict[str, Any],
+                  keys: list[str] | None = None) -> tuple[dict[str, Any], bool]:
+    """Adopt the cursor of any stored batch newer than the cursor state (a crash happened after storing).
+    ``keys``: the account's manifest keys, when the caller has just listed them."""
+    if keys is None:
+        keys = store.list(layout.manifest_prefix(entry.platform, entry.account))
     last = state.get("last_manifest") or ""
     newer = [k for k in keys if k > last]
     if not newer:
@@ -270,9 +277,11 @@ def store_batch(store: ObjectStore, entry: WatchlistEntry, result: FetchResult, 
     return batch_id, mkey
 
 
-def _recent_manifests(store: ObjectStore, entry: WatchlistEntry, n: int = 3) -> list[dict[str, Any]]:
-    keys = store.list(layout.manifest_prefix(entry.platform, entry.account))[-n:]
-    return [json.loads(store.get(k)) for k in keys]
+def _recent_manifests(store: ObjectStore, entry: WatchlistEntry, n: int = 3,
+                      keys: list[str] | None = None) -> list[dict[str, Any]]:
+    if keys is None:
+        keys = store.list(layout.manifest_prefix(entry.platform, entry.account))
+    return [json.loads(store.get(k)) for k in keys[-n:]]
 
 
 def _drop_already_stored(result: FetchResult, recent: list[dict[str, Any]]) -> FetchResult:
@@ -291,7 +300,7 @@ def _drop_already_stored(result: FetchResult, recent: list[dict[str, Any]]) -> F
 
 
 def _remove_uncommitted(store: ObjectStore, entry: WatchlistEntry, now: datetime,
-                        recent: list[dict[str, Any]]) -> None:
+                        recent: list[dict[str, Any]], manifests: list[str] | None = None) -> None:
     """Delete data objects a crashed run wrote but never committed with a manifest.
 
     They are referenced by nothing, so removing them keeps "stored exactly once" true for
@@ -299,8 +308,9 @@ def _remove_uncommitted(store: ObjectStore, entry: WatchlistEntry, now: datetime
     are then left for retention, still unreferenced.)
     """
     referenced = {m[k]["key"] for m in recent for k in ("raw", "posts")}
-    committed = {k.rsplit("-", 1)[-1].removesuffix(".json")
-                 for k in store.list(layout.manifest_prefix(entry.platform, entry.account))}
+    if manifests is None:
+        manifests = store.list(layout.manifest_prefix(entry.platform, entry.account))
+    committed = {k.rsplit("-", 1)[-1].removesuffix(".json") for k in manifests}
     from datetime import timedelta
 
     for day in {now.strftime("%Y-%m-%d"), (now - timedelta(days=1)).strftime("%Y-%m-%d")}:
@@ -328,9 +338,12 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
                details={"authorisation_ref": entry.authorisation_ref, "review_by": entry.review_by.isoformat()})
         return outcome
     state = load_cursor_state(store, entry.platform, entry.account)
-    state, outcome.recovered = _roll_forward(store, entry, state)
+    # the account's manifests, listed once: only this account's collection writes them, and the
+    # roll-forward below adds none (it adopts stored ones)
+    manifests = store.list(layout.manifest_prefix(entry.platform, entry.account))
+    state, outcome.recovered = _roll_forward(store, entry, state, manifests)
     cursor_before = state.get("cursor")
-    recent = _recent_manifests(store, entry)
+    recent = _recent_manifests(store, entry, keys=manifests)
     try:
         result = connector.fetch(entry.account, cursor_before)
     except ConnectorError as exc:
@@ -346,8 +359,9 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
         return outcome
     outcome.notes = list(result.notes)
     result = _drop_already_stored(result, recent)
-    _remove_uncommitted(store, entry, now, recent)
+    _remove_uncommitted(store, entry, now, recent, manifests)
     new_state = dict(state, cursor=result.cursor, last_polled=utc_iso(now))
+    stored_manifest = b""
     new_state[LEDGER_FIELD] = record_poll(state.get(LEDGER_FIELD) or [], now)   # the scope's rate budget
     if result.units:  # quota units spent (YouTube), kept per account so shards never race on one ledger
         from socialhub.sources.quota import record_usage
@@ -357,8 +371,9 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
         batch_id, mkey = store_batch(store, entry, result, cursor_before, now)
         outcome.posts, outcome.batch_id = len(result.posts), batch_id
         new_state["last_manifest"] = mkey
+        stored_manifest = store.get(mkey)   # read back once: the media marker and the audit hashes use it
         # before the cursor moves: a crash from here on is rolled forward, and the roll-forward marks it too
-        _mark_media_pending(store, json.loads(store.get(mkey)), [p.to_dict() for p in result.posts])
+        _mark_media_pending(store, json.loads(stored_manifest), [p.to_dict() for p in result.posts])
     # health after the batch is stored and before the cursor moves: a crash in between is rolled
     # forward next run and the health record already holds this batch's newest post
     outcome.health_changes = _record_health(store, entry, now, auditor, posts=result.posts,
@@ -368,9 +383,9 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
     outcome.due_index = entry_of(new_state)
     hashes = {}
     if outcome.batch_id:
-        manifest = json.loads(store.get(new_state["last_manifest"]))
+        manifest = json.loads(stored_manifest)
         hashes = {"raw": manifest["raw"]["sha256"], "posts": manifest["posts"]["sha256"],
-                  "manifest": sha256_hex(store.get(new_state["last_manifest"]))}
+                  "manifest": sha256_hex(stored_manifest)}
     record(auditor, "collect", entry.key, force=entry.force, justification=entry.purpose, hashes=hashes,
            details={"posts": outcome.posts, "batch_id": outcome.batch_id, "authorisation_ref": entry.authorisation_ref,
                     "recovered": outcome.recovered, "subject": entry.subject})
@@ -415,22 +430,85 @@ def _record_health(store: ObjectStore, entry: WatchlistEntry, now: datetime, aud
     return [c.to_dict() for c in changes]
 
 
+class _SerialAuditor:
+    """An auditor whose ``record`` calls are taken one at a time: the threads of a shard share one
+    audit writer (its end-of-chain cache), instead of racing each other for the next number."""
+
+    def __init__(self, inner: Auditor) -> None:
+        self._inner, self._lock = inner, threading.Lock()
+
+    def record(self, action: str, obj: str, **kw: Any) -> dict[str, Any]:
+        with self._lock:
+            return self._inner.record(action, obj, **kw)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def default_concurrency() -> int:
+    """Accounts fetched at once inside one shard: ``SOCIALHUB_COLLECT_CONCURRENCY`` (default 8)."""
+    from socialhub.config import Settings
+
+    return Settings.from_env().collect_concurrency
+
+
 def collect_shard(store: ObjectStore, shard: dict[str, Any], connector_factory: ConnectorFactory,
-                  now: datetime, auditor: Auditor | None = None, media: Any = None) -> list[dict[str, Any]]:
+                  now: datetime, auditor: Auditor | None = None, media: Any = None, *,
+                  concurrency: int | None = None, pacer: Any = None) -> list[dict[str, Any]]:
     """Collect every account of one shard; one account's failure never stops the others.
-    ``media``: a ``socialhub.media.capture.MediaCapture`` (None: media is not captured)."""
+
+    ``concurrency`` accounts are fetched at once by a bounded thread pool (None:
+    ``SOCIALHUB_COLLECT_CONCURRENCY``, default 8; 1: one after another in this thread). Each account
+    keeps its own order (fetch, store, then move the cursor: ``collect_account``); the outcomes come
+    back in the shard's order whatever order the accounts finish in. Every request is paced by the
+    shard's slice of the platform's rate (``shard["rate"]``, ``socialhub.sources.pacing``; ``pacer``
+    overrides it, tests). ``media``: a ``socialhub.media.capture.MediaCapture`` (None: media is not
+    captured); its byte budgets are shared by the threads under a lock.
+
+    One connector serves all threads: connectors keep no state between fetches (each ``fetch`` makes
+    its own ``HttpClient``; Reddit's app-token cache has its lock). An unexpected exception (a bug,
+    not a ``SocialhubError``) does not stop the other accounts either; it is raised once they are done.
+    """
+    from socialhub.sources import pacing
+
+    workers = default_concurrency() if concurrency is None else concurrency
+    if workers < 1:
+        raise ValueError(f"concurrency must be at least 1, got {workers}")
     connector = connector_factory(shard["platform"])
-    outcomes = []
-    for raw_entry in shard["accounts"]:
+    if pacer is None:
+        pacer = pacing.Pacer(shard["platform"], shard.get("rate"))
+    if shard.get("rate"):
+        log.info("shard %s/%s of %s paced at %s", shard.get("index", 0), shard.get("of", 1), shard["platform"],
+                 pacing.describe_rate(shard["rate"]))
+    shared_auditor = cast(Auditor, _SerialAuditor(auditor)) if auditor is not None and workers > 1 else auditor
+    accounts = list(shard["accounts"])
+    unexpected: list[BaseException] = []
+
+    def one(raw_entry: dict[str, Any]) -> dict[str, Any]:
         entry = WatchlistEntry.model_validate(raw_entry)
-        try:
-            outcome = collect_account(store, entry, connector, now, auditor, media=media)
-        except SocialhubError as exc:  # storage trouble: recorded, other accounts still tried
-            outcome = AccountOutcome(entry.platform, entry.account, entry.force, "error", error=str(exc),
-                                     error_type=type(exc).__name__)
+        with pacing.use(pacer):
+            try:
+                outcome = collect_account(store, entry, connector, now, shared_auditor, media=media)
+            except SocialhubError as exc:  # storage trouble: recorded, other accounts still tried
+                outcome = AccountOutcome(entry.platform, entry.account, entry.force, "error", error=str(exc),
+                                         error_type=type(exc).__name__)
+            except Exception as exc:  # a bug: the other accounts go on; the task fails at the end
+                log.exception("collecting %s failed unexpectedly", entry.key)
+                unexpected.append(exc)
+                outcome = AccountOutcome(entry.platform, entry.account, entry.force, "error",
+                                         error=f"{type(exc).__name__}: {exc}", error_type=type(exc).__name__)
         log.info("%s:%s -> %s (%d posts)%s", entry.platform, entry.account, outcome.status, outcome.posts,
                  f": {outcome.error}" if outcome.error else "")
-        outcomes.append(outcome.to_dict())
+        return outcome.to_dict()
+
+    if workers == 1 or len(accounts) <= 1:
+        outcomes = [one(a) for a in accounts]
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(workers, len(accounts)),
+                                thread_name_prefix=f"collect-{shard['platform']}-{shard.get('index', 0)}") as pool:
+            outcomes = list(pool.map(one, accounts))   # results in the shard's order
     if any(o["status"] == "ok" for o in outcomes):
         # the staleness check (socialhub_watchdog) reads this: the platform is still being collected
         from socialhub.staleness import record_collection_success
@@ -440,6 +518,8 @@ def collect_shard(store: ObjectStore, shard: dict[str, Any], connector_factory: 
         except SocialhubError as exc:  # the batches are stored; a missed heartbeat only risks a false alarm
             log.warning("could not record the collection heartbeat of %s: %s", shard["platform"], exc)
     record_shard_polls(store, shard["platform"], shard.get("run_id"), int(shard.get("index", 0)), outcomes, now=now)
+    if unexpected:
+        raise unexpected[0]
     return outcomes
 
 

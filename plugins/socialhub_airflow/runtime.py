@@ -257,6 +257,7 @@ def plan(platform: str) -> list[dict[str, Any]]:
 def shard_keys(shard: dict[str, Any]) -> dict[str, Any]:
     """A planned shard as XCom carries it: platform, index and the accounts' keys (``platform:account``)."""
     return {"platform": shard["platform"], "index": shard["index"], "of": shard.get("of", 1),
+            "rate": shard.get("rate"),   # the shard's slice of the platform's request rate (sources/pacing.py)
             "accounts": [f"{a['platform']}:{a['account']}" for a in shard["accounts"]]}
 
 
@@ -274,7 +275,8 @@ def shard_entries(shard: dict[str, Any], watchlist: Any, today: Any) -> dict[str
             log.warning("NOT COLLECTED %s: no longer an authorised watchlist entry (changed since the plan)", key)
             continue
         accounts.append(entry.model_dump(mode="json"))
-    return {"platform": shard["platform"], "index": shard["index"], "of": shard.get("of", 1), "accounts": accounts}
+    return {"platform": shard["platform"], "index": shard["index"], "of": shard.get("of", 1),
+            "rate": shard.get("rate"), "accounts": accounts}
 
 
 def collect(shard: dict[str, Any]) -> list[dict[str, Any]]:
@@ -287,7 +289,8 @@ def collect(shard: dict[str, Any]) -> list[dict[str, Any]]:
 
     media = MediaCapture.from_settings(cfg, shards=int(shard.get("of") or 1))
     try:
-        outcomes = collect_shard(st, full, connector_factory(cfg), at, auditor(st), media=media)
+        outcomes = collect_shard(st, full, connector_factory(cfg), at, auditor(st), media=media,
+                                 concurrency=cfg.collect_concurrency)
     finally:
         if media is not None:
             media.close()

@@ -57,7 +57,10 @@ def test_plan_passes_shard_keys_only_and_collect_reads_the_entries_itself(pipeli
     wl, st = pipeline
     shards = runtime.plan("mastodon")
     assert _leaks(shards) == []
-    assert all(set(s) == {"platform", "index", "of", "accounts"} for s in shards)
+    assert all(set(s) == {"platform", "index", "of", "rate", "accounts"} for s in shards)
+    # the shard's slice of the platform's rate limit: figures per scope (the instance), no watchlist field
+    assert all(set(v) == {"requests", "window_seconds", "per_second", "shards", "limit"}
+               for s in shards for v in s["rate"]["scopes"].values())
     assert sorted(k for s in shards for k in s["accounts"]) == ["mastodon:a@x.social", "mastodon:b@x.social"]
 
     outcomes = [o for s in shards for o in runtime.collect(s)]

@@ -338,10 +338,13 @@ def test_a_5mb_post_is_kept_whole_and_a_lower_limit_refuses_it(hostile: Callable
     assert big["text"] == text
 
 
-def test_a_50mb_body_is_refused_without_being_read(hostile: Callable[[str], Hostile]) -> None:
+def test_a_50mb_body_is_refused_without_being_read(hostile: Callable[[str], Hostile],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     h = hostile("bluesky")
     h.run(EPOCH)
     before = snapshot(h.root)
+    # the one-shot fault matches any account's feed: fetch one account after another so the victim takes it
+    monkeypatch.setenv("SOCIALHUB_COLLECT_CONCURRENCY", "1")
     h.server.add_post("bluesky", h.victim, {"text": "new"})
     h.server.inject_fault("bluesky", 200, body=b"{" + b" " * (50 << 20) + b"}", match="getAuthorFeed")
     out = h.run(EPOCH + timedelta(hours=1))

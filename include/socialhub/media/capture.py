@@ -24,6 +24,7 @@ import json
 import logging
 import socket
 import tempfile
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -433,14 +434,35 @@ def _store_media(store: ObjectStore, fetched: Fetched, caps: MediaCaps) -> dict[
     return info
 
 
+class _SharedRun(Budget):
+    """An account's budget whose run part is the collection task's, shared by the shard's threads:
+    every check and spend of the run's bytes goes through the owner's lock."""
+
+    def __init__(self, account: int, owner: MediaCapture) -> None:
+        super().__init__(account=account, run=0)
+        self._owner = owner
+
+    def allows(self) -> bool:
+        with self._owner._lock:
+            return self.account > 0 and self._owner.run_left > 0
+
+    def spend(self, n: int) -> None:
+        self.account -= n
+        with self._owner._lock:
+            self._owner.run_left = max(0, self._owner.run_left - n)
+
+
 class MediaCapture:
     """What one collection task needs to capture media: the fetcher, the caps and its share of
-    the run's byte budget (``run_bytes`` split over the run's ``shards``)."""
+    the run's byte budget (``run_bytes`` split over the run's ``shards``). Thread-safe: the
+    threads of a shard (``SOCIALHUB_COLLECT_CONCURRENCY``) share the run's bytes and the summary
+    under one lock; each account keeps its own ``account_bytes``."""
 
     def __init__(self, fetcher: MediaFetcher, caps: MediaCaps, *, shards: int = 1) -> None:
         self.fetcher, self.caps = fetcher, caps
         self.run_left = caps.run_bytes // max(1, shards)
         self.summary = CaptureSummary()
+        self._lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, cfg: Any, *, shards: int = 1) -> MediaCapture | None:
@@ -452,11 +474,11 @@ class MediaCapture:
 
     def capture_account(self, store: ObjectStore, platform: str, account: str, now: datetime, *,
                         auditor: Auditor | None = None, force: str = "") -> CaptureSummary:
-        budget = Budget(account=self.caps.account_bytes, run=self.run_left)
+        budget = _SharedRun(self.caps.account_bytes, self)
         summary = capture_pending(store, platform, account, fetcher=self.fetcher, caps=self.caps, budget=budget,
                                   now=now, auditor=auditor, force=force)
-        self.run_left = max(0, budget.run)
-        self.summary.add(summary)
+        with self._lock:
+            self.summary.add(summary)
         return summary
 
     def close(self) -> None:

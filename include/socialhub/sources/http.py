@@ -61,6 +61,7 @@ from socialhub.errors import (
     ResponseTooLarge,
 )
 from socialhub.models import parse_iso, utc_iso
+from socialhub.sources import pacing
 from socialhub.sources.base import ConnectorConfig, utcnow
 
 log = logging.getLogger(__name__)
@@ -603,6 +604,7 @@ class HttpClient:
                 retry_at=rl.reset_at, status=None)
         if wait > 0:
             pause = wait + self.reset_margin
+            pacing.hold(self.platform, self.account, pause)   # the shard's other threads wait for the reset too
             log.info("%s:%s: %g request(s) left, sleeping %.1fs until the rate-limit reset",
                      self.platform, self.account, rl.remaining, pause)
             self.sleep(pause)
@@ -678,6 +680,12 @@ class HttpClient:
                    basic_auth: tuple[str, str] | None = None) -> httpx.Response:
         """One request, its body read under the cap (``_oversize`` set on the response), its
         rate-limit headers recorded. Raises ``_Transient`` for what is worth retrying."""
+        # the shard's slice of the platform's limit (sources/pacing.py); a turn too far away stops here
+        if pacing.before_request(self.platform, self.account, self.config.max_wait) is None:
+            raise RateLimited(self.platform, self.account,
+                              f"this collect shard's slice of the {self.platform} rate limit is used up for longer "
+                              f"than this run may wait; not sent: {self._verb} {urlsplit(url).path}",
+                              retry_at=self.now() + timedelta(seconds=self.config.max_wait), status=None)
         self.requests_made += 1
         sent = {"Accept": accept, **dict(headers or {}), **self._auth}
         if basic_auth is not None:   # the client secret goes only in this header, never in a message
@@ -709,6 +717,7 @@ class HttpClient:
             retry_at = now + timedelta(seconds=self.default_429_wait)
         wait = max((retry_at - now).total_seconds(), 0.0)
         if waits_so_far < self.max_429_retries and wait <= self.config.max_wait:
+            pacing.hold(self.platform, self.account, wait + self.reset_margin)   # the shard's other threads too
             raise _WaitFor429(wait + self.reset_margin)
         why = ("still rate limited after retrying" if waits_so_far else
                f"reset is {wait:.0f}s away, longer than max_wait={self.config.max_wait:g}s")
