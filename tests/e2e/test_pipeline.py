@@ -198,7 +198,7 @@ def test_pipeline_on_s3_and_slack_alerts_each_item_once(runner, moto_endpoint, b
         private = ("End-to-end test of the pipeline", "DS Test", "AUTH-T-", "AUTH-LAPSED", "2099-01-01")
         assert [(r[1], p) for r in xcoms for p in private if p in r[3]] == []
         plan = next(json.loads(r[3]) for r in xcoms if r[1] == "plan_mastodon" and r[3] not in ("[]", "null"))
-        assert set(plan[0]) == {"platform", "index", "of", "accounts"} and plan[0]["accounts"][0].startswith("mastodon:")
+        assert set(plan[0]) == {"platform", "index", "of", "accounts", "rate"} and plan[0]["accounts"][0].startswith("mastodon:")
 
         # after a referral (an officer's decision, made here in-process): the platform removes the post, and
         # the re-check DAG, run by Airflow as if two hours later, finds it removed and closes the referral

@@ -18,8 +18,10 @@ import pytest
 from socialhub_airflow import hitl
 
 ROOT = Path(__file__).resolve().parents[2]
-INTERNALS = re.compile(r"upsert_hitl_detail|TaskAwaitingInput|airflow\.sdk\.execution_time|HITLTrigger|"
-                       r"as_resume_event_payload|airflow\.models\.hitl")
+#: an import from the Task SDK's execution-time internals, or any name of its HITL parts (a module
+#: merely *named* for a Celery worker to preload, socialhub_airflow.celery_config, uses none of them)
+INTERNALS = re.compile(r"upsert_hitl_detail|TaskAwaitingInput|(?:from|import) airflow\.sdk\.execution_time|"
+                       r"airflow\.sdk\.execution_time\.hitl|HITLTrigger|as_resume_event_payload|airflow\.models\.hitl")
 
 
 def _operator(**over):
