@@ -285,9 +285,9 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_audit_anchor(args: argparse.Namespace) -> int:
-    """Verify the chain, then write its head to the anchor (refused if the chain fails verification)."""
-    from socialhub.audit.chain import AuditLog, verify_chain
+def _open_audit_log(args: argparse.Namespace) -> tuple[Any, Any, Any] | int:
+    """Say which store, then open a non-empty audit log with its keys and anchor to write to it:
+    ``(store, keys, anchor)``, or the exit code after saying what is wrong."""
     from socialhub.audit.where import EXIT_NO_STORE, choose_store, open_for_audit
 
     choice = choose_store(args.store)
@@ -297,13 +297,25 @@ def cmd_audit_anchor(args: argparse.Namespace) -> int:
     except SocialhubError as exc:
         _err(str(exc))
         return EXIT_NO_STORE
-    if anchor is None:
-        _err("no anchor: give --anchor (s3://BUCKET/PREFIX, a folder or a .jsonl file) or set "
-             "$SOCIALHUB_AUDIT_ANCHOR")
-        return EXIT_NO_STORE
     store, problem = open_for_audit(choice, allow_empty=False)
     if problem or store is None:
         _err(problem or "no store")
+        return EXIT_NO_STORE
+    return store, keys, anchor
+
+
+def cmd_audit_anchor(args: argparse.Namespace) -> int:
+    """Verify the chain, then write its head to the anchor (refused if the chain fails verification)."""
+    from socialhub.audit.chain import AuditLog, verify_chain
+    from socialhub.audit.where import EXIT_NO_STORE
+
+    opened = _open_audit_log(args)
+    if isinstance(opened, int):
+        return opened
+    store, keys, anchor = opened
+    if anchor is None:
+        _err("no anchor: give --anchor (s3://BUCKET/PREFIX, a folder or a .jsonl file) or set "
+             "$SOCIALHUB_AUDIT_ANCHOR")
         return EXIT_NO_STORE
     result = verify_chain(store, keys=keys, anchor=anchor)
     if not result.ok:
@@ -324,19 +336,12 @@ def cmd_audit_close_segments(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
     from socialhub.audit.segments import close_stale_segments
-    from socialhub.audit.where import EXIT_NO_STORE, choose_store, open_for_audit
+    from socialhub.audit.where import EXIT_NO_STORE
 
-    choice = choose_store(args.store)
-    print(choice.describe(), flush=True)
-    try:
-        keys, anchor = _audit_keys_and_anchor(args)
-    except SocialhubError as exc:
-        _err(str(exc))
-        return EXIT_NO_STORE
-    store, problem = open_for_audit(choice, allow_empty=False)
-    if problem or store is None:
-        _err(problem or "no store")
-        return EXIT_NO_STORE
+    opened = _open_audit_log(args)
+    if isinstance(opened, int):
+        return opened
+    store, keys, anchor = opened
     if args.grace_hours <= 0:
         _err("--grace-hours must be positive: a segment younger than that may still be written by its task")
         return EXIT_NO_STORE
