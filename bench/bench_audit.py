@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -32,6 +31,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "include"))
+
+import s3server  # noqa: E402  (bench/s3server.py: this script's folder is on sys.path)
 
 from socialhub.audit.chain import AuditLog, verify_chain  # noqa: E402
 from socialhub.audit.keys import AuditKeys  # noqa: E402
@@ -102,25 +103,6 @@ def run(store: Any, mode: str, writers: int, events: int, latency: float) -> dic
             "verify_s": verify_s, "verify_read": result.events_read}
 
 
-def moto() -> tuple[subprocess.Popen[bytes], str]:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    exe = Path(sys.executable).with_name("moto_server")
-    proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc, f"http://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.1)
-    proc.terminate()
-    raise RuntimeError("moto_server did not start")
-
-
 def s3_store(endpoint: str, name: str) -> Any:
     import boto3
 
@@ -144,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for mode in ("global", "segmented"):
             rows.append(("local", run(LocalStore(Path(tmp) / mode), mode, args.writers, events, 0.0)))
-        proc, endpoint = moto()
+        proc, endpoint = s3server.start()
         try:
             for mode in ("global", "segmented"):
                 rows.append(("S3 (moto)", run(s3_store(endpoint, f"bench-{mode}"), mode, args.writers, events, 0.0)))

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import random
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -31,6 +30,7 @@ from tempfile import TemporaryDirectory
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "include"))
 
+import s3server  # noqa: E402  (bench/s3server.py: this script's folder is on sys.path)
 import yaml  # noqa: E402
 
 from socialhub.collect import plan_collection  # noqa: E402
@@ -140,25 +140,11 @@ def _same(a, b) -> bool:
 
 
 def moto_store():
-    import socket
-
     import boto3
 
     from socialhub.storage.s3 import S3Store
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    exe = Path(sys.executable).with_name("moto_server")
-    proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    endpoint = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
+    proc, endpoint = s3server.start()
     client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
                           aws_secret_access_key="testing")
     client.create_bucket(Bucket="bench-plan")
@@ -173,7 +159,7 @@ def main() -> None:
     rows: list[tuple] = []
     with TemporaryDirectory() as tmp:
         rows += bench("local", counting(LocalStore)(Path(tmp)), wl)
-    if Path(sys.executable).with_name("moto_server").exists():
+    if s3server.installed():
         proc, store = moto_store()
         try:
             rows += bench("S3 (moto_server, HTTP)", store, wl)

@@ -83,14 +83,6 @@ def say(msg: str) -> None:
     print(f"[{time.monotonic() - T0:7.1f}s] {msg}", flush=True)
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def proc_cpu(pid: int) -> float:
     """CPU seconds (user + system) of another process, from /proc."""
     try:
@@ -135,22 +127,13 @@ class Replay:
 
 class Moto:
     def __init__(self) -> None:
-        self.port = free_port()
-        exe = Path(sys.executable).with_name("moto_server")
-        self.proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(self.port)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        import socket
+        import s3server
 
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        self.proc, endpoint = s3server.start()
         import boto3
         from botocore.config import Config
 
-        self.client = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{self.port}", region_name="us-east-1",
+        self.client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
                                    aws_access_key_id="testing", aws_secret_access_key="testing",
                                    config=Config(max_pool_connections=128, retries={"max_attempts": 3}))
         self.bucket = "socialhub-bench-scale"
