@@ -371,9 +371,9 @@ def main(argv: list[str] | None = None) -> int:
     print("\nS3 calls per account (collection), by operation: " + "; ".join(
         f"{r.accounts:,} {r.mode}: " + ", ".join(f"{op} {n / max(1, r.collected):.1f}" for op, n in sorted(r.s3_calls.items()))
         for r in results))
-    print("processing CPU s (one core): " + "; ".join(
-        f"{r.accounts:,} {r.mode}: {r.process_cpu_s:.0f} s for {r.collected:,} batches" for r in results
-        if r.process_s is not None))
+    processed = [f"{r.accounts:,} {r.mode}: {r.process_cpu_s:.0f} s for {r.collected:,} batches" for r in results
+                 if r.process_s is not None]
+    print("processing CPU s (one core): " + ("; ".join(processed) if processed else "not run (--no-process)"))
     if args.json:
         args.json.write_text(json.dumps([dataclasses.asdict(r) for r in results], indent=2))
     return 0
