@@ -301,7 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shards", type=int, default=4,
                     help="shards per platform (SOCIALHUB_MAX_SHARDS, default 4); all run at once")
     ap.add_argument("--sequential-sample", type=int, default=1000,
-                    help="largest size the sequential mode collects in full; above it, a sample, extrapolated")
+                    help="largest size the sequential mode collects in full; above it, a sample, extrapolated "
+                         "(0: no sequential run)")
     ap.add_argument("--posts", type=int, default=2, help="new posts per account")
     ap.add_argument("--no-process", action="store_true", help="collection only (no process_batches)")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
@@ -349,6 +350,8 @@ def main(argv: list[str] | None = None) -> int:
                 entries = load_watchlist(syn.watchlist(replay, work / f"watchlist-{n}.yaml")).accounts
                 results.append(run(n, "concurrent", entries, replay, moto, scales, concurrency=args.concurrency,
                                    process=not args.no_process, classifier=classifier, shards=args.shards))
+                if args.sequential_sample <= 0:
+                    continue
                 sample = entries if n <= args.sequential_sample else entries[:: max(1, n // args.sequential_sample)]
                 seq = run(n, "sequential", sample, replay, moto, scales, concurrency=1,
                           process=not args.no_process and len(sample) == n, classifier=classifier, shards=args.shards)
