@@ -234,9 +234,10 @@ def _roll_forward(store: ObjectStore, entry: WatchlistEntry, state: dict[str, An
     return state, True
 
 
-def enqueue(store: ObjectStore, batch_id: str, manifest_key: str) -> None:
-    """Queue a stored batch for processing unless it is already queued, done or held."""
-    if any(store.exists(layout.queue_key(s, batch_id)) for s in ("done", "held")):
+def enqueue(store: ObjectStore, batch_id: str, manifest_key: str, *, fresh: bool = False) -> None:
+    """Queue a stored batch for processing unless it is already queued, done or held. ``fresh``: its
+    manifest was created just now, so it cannot be done or held yet (no need to look)."""
+    if not fresh and any(store.exists(layout.queue_key(s, batch_id)) for s in ("done", "held")):
         return
     store.put(layout.queue_key("pending", batch_id), canonical_json({"batch_id": batch_id, "manifest": manifest_key}),
               content_type="application/json")
@@ -245,15 +246,36 @@ def enqueue(store: ObjectStore, batch_id: str, manifest_key: str) -> None:
 def store_batch(store: ObjectStore, entry: WatchlistEntry, result: FetchResult, cursor_before: Any,
                 now: datetime) -> tuple[str, str]:
     """Write raw evidence, normalised posts and the manifest; queue the batch. Returns (batch_id, manifest key)."""
+    batch_id, mkey, _ = _store_batch(store, entry, result, cursor_before, now,
+                                     manifests=store.list(layout.manifest_prefix(entry.platform, entry.account)))
+    return batch_id, mkey
+
+
+def _store_batch(store: ObjectStore, entry: WatchlistEntry, result: FetchResult, cursor_before: Any,
+                 now: datetime, *, manifests: list[str] | None,
+                 before_write: Callable[[str, list[str]], None] | None = None) -> tuple[str, str, bytes]:
+    """``store_batch``, also returning the stored manifest's bytes (no read back). ``manifests``: the
+    account's manifest keys as listed at the start of this poll, to keep the first manifest of a
+    retried batch; None when the cursor state shows the last poll committed cleanly (no manifest can
+    exist for a batch whose posts are not in the recent ones). ``before_write(batch_id, [raw key,
+    posts key])`` runs before the first data object is written (the cursor state's intent record)."""
     posts = [p.to_dict() for p in result.posts]
     batch_id = _batch_id(entry.platform, entry.account, cursor_before, (p["post_id"] for p in posts))
     day = now.strftime("%Y-%m-%d")
-    raw_obj = store.put(layout.raw_key(entry.platform, day, entry.account, batch_id),
-                        to_jsonl([{"raw_sha256": p["raw_sha256"], "item": item}
-                                  for p, item in zip(posts, result.raw_items, strict=True)]),
+    raw_key = layout.raw_key(entry.platform, day, entry.account, batch_id)
+    posts_key = layout.posts_key(entry.platform, day, entry.account, batch_id)
+    existing = [k for k in manifests or [] if k.endswith(f"-{batch_id}.json")]
+    if existing:   # a retry of the same batch: keep the first manifest (its objects are stored)
+        mkey = existing[0]
+        data = store.get(mkey)
+        enqueue(store, batch_id, mkey)
+        return batch_id, mkey, data
+    if before_write is not None:
+        before_write(batch_id, [raw_key, posts_key])
+    raw_obj = store.put(raw_key, to_jsonl([{"raw_sha256": p["raw_sha256"], "item": item}
+                                           for p, item in zip(posts, result.raw_items, strict=True)]),
                         content_type="application/x-ndjson")
-    posts_obj = store.put(layout.posts_key(entry.platform, day, entry.account, batch_id), to_jsonl(posts),
-                          content_type="application/x-ndjson")
+    posts_obj = store.put(posts_key, to_jsonl(posts), content_type="application/x-ndjson")
     manifest = {
         "batch_id": batch_id, "platform": entry.platform, "account": entry.account,
         "display_name": entry.display_name, "force": entry.force, "team": entry.team,
@@ -265,23 +287,33 @@ def store_batch(store: ObjectStore, entry: WatchlistEntry, result: FetchResult, 
         "cursor_before": cursor_before, "cursor_after": result.cursor, "pages": result.pages,
         "notes": result.notes,
     }
-    stamp = now.strftime("%Y%m%dT%H%M%S")
-    mkey = layout.manifest_key(entry.platform, entry.account, stamp, batch_id)
-    existing = [k for k in store.list(layout.manifest_prefix(entry.platform, entry.account))
-                if k.endswith(f"-{batch_id}.json")]
-    if existing:
-        mkey = existing[0]  # a retry of the same batch: keep the first manifest
-    else:
-        store.put(mkey, canonical_json(manifest), content_type="application/json")
-    enqueue(store, batch_id, mkey)
-    return batch_id, mkey
+    mkey = layout.manifest_key(entry.platform, entry.account, now.strftime("%Y%m%dT%H%M%S"), batch_id)
+    data = canonical_json(manifest)
+    created = store.put(mkey, data, content_type="application/json").created
+    enqueue(store, batch_id, mkey, fresh=created)
+    return batch_id, mkey, data
 
 
-def _recent_manifests(store: ObjectStore, entry: WatchlistEntry, n: int = 3,
+#: cursor-state fields (besides ``cursor``, ``last_polled``, ``last_manifest`` and the ledgers):
+#: ``recent``, the last ``RECENT_BATCHES`` committed batches (manifest key and post ids), written with
+#: the cursor; ``writing``, the intent record (batch id, its raw and posts keys) written before a
+#: batch's first object and cleared by the cursor move that commits it
+RECENT, WRITING = "recent", "writing"
+RECENT_BATCHES = 3
+
+
+def _recent_manifests(store: ObjectStore, entry: WatchlistEntry, n: int = RECENT_BATCHES,
                       keys: list[str] | None = None) -> list[dict[str, Any]]:
     if keys is None:
         keys = store.list(layout.manifest_prefix(entry.platform, entry.account))
-    return [json.loads(store.get(k)) for k in keys[-n:]]
+    return [dict(json.loads(store.get(k)), _key=k) for k in keys[-n:]]
+
+
+def committed_cleanly(state: dict[str, Any]) -> bool:
+    """True when the cursor state shows its last poll ended with the cursor move (it carries
+    ``recent`` and no ``writing`` intent): nothing can be stored beyond it, so the account's manifests
+    need not be listed (no roll-forward, no uncommitted objects to remove)."""
+    return isinstance(state.get(RECENT), list) and not state.get(WRITING)
 
 
 def _drop_already_stored(result: FetchResult, recent: list[dict[str, Any]]) -> FetchResult:
@@ -299,31 +331,39 @@ def _drop_already_stored(result: FetchResult, recent: list[dict[str, Any]]) -> F
                        units=result.units, renamed_to=result.renamed_to)
 
 
-def _remove_uncommitted(store: ObjectStore, entry: WatchlistEntry, now: datetime,
-                        recent: list[dict[str, Any]], manifests: list[str] | None = None) -> None:
+def _remove_uncommitted(store: ObjectStore, entry: WatchlistEntry, now: datetime, state: dict[str, Any],
+                        recent: list[dict[str, Any]], manifests: list[str]) -> None:
     """Delete data objects a crashed run wrote but never committed with a manifest.
 
     They are referenced by nothing, so removing them keeps "stored exactly once" true for
     what the pipeline and auditors see. (Under S3 Object Lock they cannot be deleted; they
-    are then left for retention, still unreferenced.)
+    are then left for retention, still unreferenced.) The cursor state's ``writing`` intent names
+    them; a state written before the intent record existed (no ``recent``) has today's and
+    yesterday's data prefixes of the account listed instead.
     """
-    referenced = {m[k]["key"] for m in recent for k in ("raw", "posts")}
-    if manifests is None:
-        manifests = store.list(layout.manifest_prefix(entry.platform, entry.account))
     committed = {k.rsplit("-", 1)[-1].removesuffix(".json") for k in manifests}
-    from datetime import timedelta
+    writing = state.get(WRITING)
+    if writing:
+        candidates = [] if writing.get("batch_id") in committed else list(writing.get("keys") or [])
+    elif state and not isinstance(state.get(RECENT), list):
+        from datetime import timedelta
 
-    for day in {now.strftime("%Y-%m-%d"), (now - timedelta(days=1)).strftime("%Y-%m-%d")}:
-        for kind in (layout.raw_key, layout.posts_key):
-            prefix = kind(entry.platform, day, entry.account, "x").rsplit("/", 1)[0] + "/"
-            for key in store.list(prefix):
-                if key in referenced or key.rsplit("/", 1)[-1].split(".")[0] in committed:
-                    continue
-                try:
-                    store.delete(key)
-                    log.warning("removed uncommitted object %s left by an interrupted run", key)
-                except SocialhubError as exc:
-                    log.warning("cannot remove uncommitted object %s (%s); retention will", key, exc)
+        referenced = {m[k]["key"] for m in recent for k in ("raw", "posts")}
+        candidates = []
+        for day in {now.strftime("%Y-%m-%d"), (now - timedelta(days=1)).strftime("%Y-%m-%d")}:
+            for kind in (layout.raw_key, layout.posts_key):
+                prefix = kind(entry.platform, day, entry.account, "x").rsplit("/", 1)[0] + "/"
+                candidates += [key for key in store.list(prefix) if key not in referenced
+                               and key.rsplit("/", 1)[-1].split(".")[0] not in committed]
+    else:
+        return
+    for key in candidates:
+        try:
+            if store.exists(key):
+                store.delete(key)
+                log.warning("removed uncommitted object %s left by an interrupted run", key)
+        except SocialhubError as exc:
+            log.warning("cannot remove uncommitted object %s (%s); retention will", key, exc)
 
 
 def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connector, now: datetime,
@@ -338,12 +378,20 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
                details={"authorisation_ref": entry.authorisation_ref, "review_by": entry.review_by.isoformat()})
         return outcome
     state = load_cursor_state(store, entry.platform, entry.account)
-    # the account's manifests, listed once: only this account's collection writes them, and the
-    # roll-forward below adds none (it adopts stored ones)
-    manifests = store.list(layout.manifest_prefix(entry.platform, entry.account))
-    state, outcome.recovered = _roll_forward(store, entry, state, manifests)
+    manifests: list[str] | None = None
+    stored: list[dict[str, Any]] = []
+    if committed_cleanly(state):
+        # the last poll ended with its cursor move: nothing is stored beyond it (no listing needed)
+        recent = [dict(r) for r in state[RECENT]]
+    else:
+        # first poll, an interrupted one, or a state from before the intent record: the account's
+        # manifests, listed once (only this account's collection writes them; the roll-forward
+        # below adopts stored ones and adds none)
+        manifests = store.list(layout.manifest_prefix(entry.platform, entry.account))
+        state, outcome.recovered = _roll_forward(store, entry, state, manifests)
+        stored = _recent_manifests(store, entry, keys=manifests)
+        recent = [{"key": m["_key"], "post_ids": m.get("post_ids", [])} for m in stored]
     cursor_before = state.get("cursor")
-    recent = _recent_manifests(store, entry, keys=manifests)
     try:
         result = connector.fetch(entry.account, cursor_before)
     except ConnectorError as exc:
@@ -359,8 +407,10 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
         return outcome
     outcome.notes = list(result.notes)
     result = _drop_already_stored(result, recent)
-    _remove_uncommitted(store, entry, now, recent, manifests)
+    if manifests is not None:
+        _remove_uncommitted(store, entry, now, state, stored, manifests)
     new_state = dict(state, cursor=result.cursor, last_polled=utc_iso(now))
+    new_state.pop(WRITING, None)
     stored_manifest = b""
     new_state[LEDGER_FIELD] = record_poll(state.get(LEDGER_FIELD) or [], now)   # the scope's rate budget
     if result.units:  # quota units spent (YouTube), kept per account so shards never race on one ledger
@@ -368,12 +418,23 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
 
         new_state["quota"] = record_usage(state.get("quota", {}), now, result.units)
     if result.posts:
-        batch_id, mkey = store_batch(store, entry, result, cursor_before, now)
+        cursor_key = layout.cursor_key(entry.platform, entry.account)
+
+        def intent(batch_id: str, keys: list[str]) -> None:
+            # the cursor state says what is about to be written, before it is: a crash before the
+            # cursor move leaves this record, and the next poll lists, rolls forward or removes
+            store.put_state(cursor_key, canonical_json(
+                dict(state, **{WRITING: {"batch_id": batch_id, "keys": keys, "since": utc_iso(now)}})))
+
+        batch_id, mkey, stored_manifest = _store_batch(store, entry, result, cursor_before, now,
+                                                       manifests=manifests, before_write=intent)
         outcome.posts, outcome.batch_id = len(result.posts), batch_id
         new_state["last_manifest"] = mkey
-        stored_manifest = store.get(mkey)   # read back once: the media marker and the audit hashes use it
+        manifest_doc = json.loads(stored_manifest)
+        recent.append({"key": mkey, "post_ids": manifest_doc.get("post_ids", [])})
         # before the cursor moves: a crash from here on is rolled forward, and the roll-forward marks it too
-        _mark_media_pending(store, json.loads(stored_manifest), [p.to_dict() for p in result.posts])
+        _mark_media_pending(store, manifest_doc, [p.to_dict() for p in result.posts])
+    new_state[RECENT] = recent[-RECENT_BATCHES:]
     # health after the batch is stored and before the cursor moves: a crash in between is rolled
     # forward next run and the health record already holds this batch's newest post
     outcome.health_changes = _record_health(store, entry, now, auditor, posts=result.posts,

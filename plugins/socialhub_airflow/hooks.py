@@ -114,8 +114,11 @@ class SocialhubStorageHook(BaseHook):
             raise ConfigError(f"connection {self.conn_id} has no `bucket` in its extra",
                               hint='add {"bucket": "socialhub-evidence"} to the connection extra')
         client = S3Hook(aws_conn_id=self.conn_id).get_conn()
+        conditional = extra.get("conditional_writes")   # None: probed once per store (storage/s3.py)
+        if isinstance(conditional, str):
+            conditional = conditional.strip().lower() in ("1", "true", "yes", "on")
         return S3Store(bucket, extra.get("prefix", ""), client=client,
-                       object_lock_days=extra.get("object_lock_days"))
+                       object_lock_days=extra.get("object_lock_days"), conditional_writes=conditional)
 
 
 def get_alert_sink(outbox_dir: Any, conn_id: str = "socialhub_slack", *,

@@ -166,7 +166,10 @@ def test_cursor_moves_only_after_the_batch_is_stored_under_concurrency(tmp_path)
     outcomes = collect_shard(store, shard_of(8), lambda p: conn, NOW, concurrency=4)
     assert [o["status"] for o in outcomes] == ["ok", "error", *["ok"] * 6]
     assert "injected failure" in outcomes[1]["error"]
-    assert cursor(store, "acct1@inst0.social") is None          # never moved: its batch is not committed
+    failed = cursor(store, "acct1@inst0.social")
+    assert "cursor" not in failed and "last_manifest" not in failed   # never moved: its batch is not committed
+    left = failed["writing"]["keys"]                 # the intent names what the interrupted poll wrote
+    assert [store.exists(k) for k in left] == [True, True]
     for i in (0, *range(2, 8)):
         acct = f"acct{i}@inst0.social"
         state = cursor(store, acct)
@@ -179,6 +182,10 @@ def test_cursor_moves_only_after_the_batch_is_stored_under_concurrency(tmp_path)
     again = collect_shard(LocalStore(tmp_path), shard_of(8), lambda p: conn2, NOW + timedelta(minutes=5),
                           concurrency=4)
     assert again[1]["status"] == "ok" and again[1]["posts"] == 2
+    state = cursor(store, "acct1@inst0.social")
+    assert "writing" not in state and state["cursor"] == {"since_id": 2}
+    prefix = layout.posts_key("mastodon", "2026-11-25", "acct1@inst0.social", "x").rsplit("/", 1)[0] + "/"
+    assert store.list(prefix) == [json.loads(store.get(state["last_manifest"]))["posts"]["key"]]
 
 
 def test_audit_chain_stays_linear_with_threads(tmp_path):

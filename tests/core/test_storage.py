@@ -109,5 +109,65 @@ def test_s3_uri_and_prefix(s3_client, bucket):
     obj = store.put("raw/x.jsonl", b"x")
     assert obj.uri == f"s3://{bucket}/pfx/raw/x.jsonl"
     keys = [o["Key"] for o in s3_client.list_objects_v2(Bucket=bucket)["Contents"]]
-    assert keys == ["pfx/raw/x.jsonl"]
+    assert keys == ["pfx/raw/x.jsonl", "pfx/state/probe/if-none-match"]   # the probe of If-None-Match too
     assert store.list("raw/") == ["raw/x.jsonl"]
+
+
+class CountingClient:
+    """A boto3 S3 client that counts its calls by operation; ``ignore_if_none_match`` makes it behave
+    like a server that ignores the header (it drops it before sending)."""
+
+    def __init__(self, client, ignore_if_none_match=False):
+        self.client, self.ignore, self.calls = client, ignore_if_none_match, []
+
+    def __getattr__(self, name):
+        attr = getattr(self.client, name)
+        if not callable(attr) or name.startswith("_") or name in ("meta", "exceptions"):
+            return attr
+
+        def call(*args, **kw):
+            self.calls.append(name)
+            if self.ignore and name == "put_object":
+                kw.pop("IfNoneMatch", None)
+            return attr(*args, **kw)
+
+        return call
+
+
+def test_s3_write_once_is_one_conditional_put_where_the_server_honours_it(s3_client, bucket):
+    client = CountingClient(s3_client)
+    store = S3Store(bucket, "p", client=client)
+    assert store.honours_if_none_match()
+    client.calls.clear()
+    assert store.put("raw/a.jsonl", b"a").created
+    assert client.calls == ["put_object"]                        # no read before the write
+    client.calls.clear()
+    assert store.put("raw/a.jsonl", b"a").created is False       # an identical retry: refused, read, a no-op
+    assert client.calls == ["put_object", "get_object"]
+    with pytest.raises(ImmutableObjectError):
+        store.put("raw/a.jsonl", b"different")
+    assert store.get("raw/a.jsonl") == b"a"
+    client.calls.clear()
+    import io
+
+    assert store.put_file("curated/c.jsonl", io.BytesIO(b"c" * 10)).created    # streamed outputs too
+    assert client.calls == ["put_object"]
+    assert store.put_file("curated/c.jsonl", io.BytesIO(b"c" * 10)).created is False
+    with pytest.raises(ImmutableObjectError):
+        store.put_file("curated/c.jsonl", io.BytesIO(b"d"))
+    # a second store on the same bucket finds the probe object there: one refused put, no second
+    other = CountingClient(s3_client)
+    assert S3Store(bucket, "p", client=other).honours_if_none_match() and other.calls == ["put_object"]
+
+
+def test_s3_write_once_reads_first_where_the_server_ignores_if_none_match(s3_client, bucket):
+    client = CountingClient(s3_client, ignore_if_none_match=True)
+    store = S3Store(bucket, "p", client=client)
+    assert store.honours_if_none_match() is False                # the second probe put went through
+    client.calls.clear()
+    assert store.put("raw/a.jsonl", b"a").created
+    assert client.calls == ["get_object", "put_object"]
+    with pytest.raises(ImmutableObjectError):                    # refused by the read, not by the server
+        store.put("raw/a.jsonl", b"different")
+    assert store.get("raw/a.jsonl") == b"a"
+    assert S3Store(bucket, "q", client=client, conditional_writes=False).put("raw/b", b"b").created

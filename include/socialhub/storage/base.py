@@ -12,7 +12,7 @@ import io
 import re
 import urllib.parse
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
@@ -97,15 +97,9 @@ class ObjectStore(ABC):
         """Write-once put: identical content is a no-op, different content is refused."""
         safe_key(key)
         digest = sha256_hex(data)
-        existing = self._read(key)
-        if existing is not None:
-            if sha256_hex(existing) == digest:
-                return StoredObject(key, digest, len(data), self.uri(key), created=False)
-            from socialhub.errors import ImmutableObjectError
-
-            raise ImmutableObjectError(f"refusing to overwrite evidence object {self.uri(key)}")
-        self._write(key, data, immutable=True, content_type=content_type)
-        return StoredObject(key, digest, len(data), self.uri(key), created=True)
+        created = self._write_once(key, digest, lambda: self._write(key, data, immutable=True,
+                                                                     content_type=content_type))
+        return StoredObject(key, digest, len(data), self.uri(key), created=created)
 
     def put_file(self, key: str, fileobj: BinaryIO, *,
                  content_type: str = "application/octet-stream") -> StoredObject:
@@ -119,15 +113,24 @@ class ObjectStore(ABC):
             size += len(chunk)
         sha = digest.hexdigest()
         fileobj.seek(0)
-        if self._exists(key):
-            existing = self._read(key)
-            if existing is not None and sha256_hex(existing) == sha:
-                return StoredObject(key, sha, size, self.uri(key), created=False)
+        created = self._write_once(key, sha, lambda: self._write_file(key, fileobj, content_type=content_type),
+                                   look_first=True)
+        return StoredObject(key, sha, size, self.uri(key), created=created)
+
+    def _write_once(self, key: str, sha: str, write: Callable[[], None], *, look_first: bool = False) -> bool:
+        """The write-once rule: True after ``write()`` created the key; False if the key already holds
+        content with this sha256 (an idempotent retry); ``ImmutableObjectError`` if it holds other
+        content. Here: read the key first (``look_first``: check that it exists before reading it
+        whole). Backends whose writes are conditional override this with write-first."""
+        existing = self._read(key) if not look_first or self._exists(key) else None
+        if existing is not None:
+            if sha256_hex(existing) == sha:
+                return False
             from socialhub.errors import ImmutableObjectError
 
             raise ImmutableObjectError(f"refusing to overwrite evidence object {self.uri(key)}")
-        self._write_file(key, fileobj, content_type=content_type)
-        return StoredObject(key, sha, size, self.uri(key), created=True)
+        write()
+        return True
 
     def _write_file(self, key: str, fileobj: BinaryIO, *, content_type: str) -> None:
         """Backends override this to stream; the default reads the file into memory."""

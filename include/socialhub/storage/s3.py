@@ -3,7 +3,13 @@
 The client normally comes from the amazon provider's ``S3Hook`` (credentials and
 endpoint from an Airflow Connection); outside Airflow, boto3's own environment lookup.
 Evidence objects are written with ``If-None-Match: *`` where the server supports it,
-so two writers can never replace each other's evidence.
+so two writers can never replace each other's evidence. Where it does (AWS S3 since 2024, MinIO,
+moto, Ceph RGW, ...) a write-once ``put`` is one request: the write itself, and only when the server
+refuses it (the key exists) a read to tell an identical retry from a different object. A server that
+ignores the header would silently overwrite, so there every evidence write reads the key first (two
+requests). Which one applies is found out once per store (``honours_if_none_match``: two conditional
+writes of a probe object, ``state/probe/if-none-match``), or set with the store connection's extra
+``conditional_writes`` (true / false).
 
 Erasure (``erase``) deletes every version of a key by its version id, delete markers included, and
 then lists the versions again: on a versioned bucket a plain ``DELETE`` only adds a delete marker
@@ -13,17 +19,26 @@ legal hold) are left, hidden behind a delete marker, and reported with their ret
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, BinaryIO
 
-from socialhub.errors import StorageError
+from socialhub.errors import ImmutableObjectError, StorageError
+from socialhub.models import sha256_hex
 from socialhub.storage.base import Erasure, ObjectStore, safe_key
+
+log = logging.getLogger(__name__)
+
+#: the object the ``If-None-Match`` probe writes (never evidence; overwritten only where the header is ignored)
+PROBE_KEY = "state/probe/if-none-match"
+_PRECONDITION = ("PreconditionFailed", "412", "ConditionalRequestConflict")
 
 
 class S3Store(ObjectStore):
     def __init__(self, bucket: str, prefix: str = "", *, client: Any = None, endpoint_url: str | None = None,
-                 object_lock_days: int | None = None) -> None:
+                 object_lock_days: int | None = None, conditional_writes: bool | None = None) -> None:
         if not bucket:
             raise StorageError("S3 store needs a bucket name", hint="use s3://BUCKET/PREFIX")
         if client is None:
@@ -34,6 +49,9 @@ class S3Store(ObjectStore):
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.object_lock_days = object_lock_days
+        #: does the server refuse a put with ``If-None-Match: *`` of an existing key? None: probe on first use
+        self._conditional = conditional_writes
+        self._probe_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"S3Store(bucket={self.bucket!r}, prefix={self.prefix!r})"
@@ -108,13 +126,58 @@ class S3Store(ObjectStore):
             self.client.put_object(**kwargs)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")
-            if code in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
-                from socialhub.errors import ImmutableObjectError
-
+            if code in _PRECONDITION:
                 raise ImmutableObjectError(f"evidence object {self.uri(key)} was written concurrently") from None
             raise StorageError(f"cannot write {self.uri(key)}: {code}") from exc
         except Exception as exc:
             raise StorageError(f"cannot write {self.uri(key)}: {type(exc).__name__}") from exc
+
+    def honours_if_none_match(self) -> bool:
+        """Whether the server refuses ``If-None-Match: *`` puts of existing keys (probed once, then kept)."""
+        if self._conditional is None:
+            with self._probe_lock:
+                if self._conditional is None:
+                    self._conditional = self._probe()
+        return self._conditional
+
+    def _probe(self) -> bool:
+        from botocore.exceptions import ClientError
+
+        body = b"socialhub: does this server refuse a second put with If-None-Match: * ?\n"
+        for _ in range(2):   # the first may create the probe; the second must then be refused
+            try:
+                self.client.put_object(Bucket=self.bucket, Key=self._k(PROBE_KEY), Body=body, IfNoneMatch="*",
+                                       ContentType="text/plain")
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code")
+                if code in _PRECONDITION:
+                    log.info("%s honours If-None-Match: evidence writes are one conditional put", self.uri(""))
+                    return True
+                log.warning("%s: the If-None-Match probe failed (%s): every evidence write reads its key first",
+                            self.uri(""), code)
+                return False
+            except Exception as exc:  # noqa: BLE001 - the store may be down: the first real call says so
+                log.warning("%s: the If-None-Match probe failed (%s): every evidence write reads its key first",
+                            self.uri(""), type(exc).__name__)
+                return False
+        log.warning("%s ignores If-None-Match (a second conditional put of %s succeeded): every evidence write "
+                    "reads its key first", self.uri(""), PROBE_KEY)
+        return False
+
+    def _write_once(self, key: str, sha: str, write: Callable[[], None], *, look_first: bool = False) -> bool:
+        """One conditional write where the server honours ``If-None-Match`` (the key is read only
+        when the server refuses the write, to tell an identical retry from different content);
+        else the base rule: read, then write."""
+        if not self.honours_if_none_match():
+            return super()._write_once(key, sha, write, look_first=look_first)
+        try:
+            write()
+        except ImmutableObjectError:
+            existing = self._read(key)
+            if existing is not None and sha256_hex(existing) == sha:
+                return False
+            raise ImmutableObjectError(f"refusing to overwrite evidence object {self.uri(key)}") from None
+        return True
 
     def _delete(self, key: str) -> None:
         try:
