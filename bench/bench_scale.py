@@ -178,7 +178,9 @@ class Result:
     cpu_s: float = 0.0
     s3_cpu_s: float = 0.0
     process_cpu_s: float = 0.0
+    process_calls: dict[str, int] = field(default_factory=dict)
     s3_calls: dict[str, int] = field(default_factory=dict)
+    plan_calls: dict[str, int] = field(default_factory=dict)
     extrapolated: bool = False
     shards: int = 0
 
@@ -220,8 +222,10 @@ def run(n: int, mode: str, entries: list[Any], replay: Replay, moto: Moto, scale
 
     moto.take_calls()
     cpu0, s3cpu0, t0 = time.process_time(), moto.cpu(), time.monotonic()
-    plan = plan_collection(wl, store, now, force_all=True, max_shards_per_platform=shards)
+    # as the collect DAG plans: from each platform's due index (a fresh prefix: the first run rebuilds it)
+    plan = plan_collection(wl, store, now, force_all=True, max_shards_per_platform=shards, index=True)
     res.plan_s = time.monotonic() - t0
+    res.plan_calls = moto.take_calls()
     res.deferred, res.shards = len(plan.deferred), len(plan.shards)
     say(f"{mode:10s} {len(entries):6d} accounts: planned in {res.plan_s:.1f}s: {plan.due} due in {len(plan.shards)} "
         f"shards, {len(plan.deferred)} deferred by the rate budget; collecting")
@@ -255,8 +259,9 @@ def run(n: int, mode: str, entries: list[Any], replay: Replay, moto: Moto, scale
 
         t2, cpu2 = time.monotonic(), time.process_time()
         ids = pending_batches(store)
-        records = process_batches(store, ids, classifier=classifier, now=now)
+        records = process_batches(store, ids, classifier=classifier, now=now, concurrency=concurrency)
         res.process_s, res.process_cpu_s = time.monotonic() - t2, time.process_time() - cpu2
+        res.process_calls = moto.take_calls()
         say(f"{mode:10s} {len(entries):6d} accounts: processed {len(records)} batches in {res.process_s:.1f}s "
             f"({sum(r.get('flagged', 0) for r in records)} posts flagged)")
     return res
@@ -374,6 +379,12 @@ def main(argv: list[str] | None = None) -> int:
     print("\nS3 calls per account (collection), by operation: " + "; ".join(
         f"{r.accounts:,} {r.mode}: " + ", ".join(f"{op} {n / max(1, r.collected):.1f}" for op, n in sorted(r.s3_calls.items()))
         for r in results))
+    print("S3 calls per account (planning, from the due index; a first run rebuilds it from the cursors): " + "; ".join(
+        f"{r.accounts:,} {r.mode}: " + ", ".join(f"{op} {n / max(1, r.collected):.2f}" for op, n in sorted(r.plan_calls.items()))
+        for r in results))
+    print("S3 calls per batch (processing): " + "; ".join(
+        f"{r.accounts:,} {r.mode}: " + ", ".join(f"{op} {n / max(1, r.collected):.1f}" for op, n in sorted(r.process_calls.items()))
+        for r in results if r.process_s is not None))
     processed = [f"{r.accounts:,} {r.mode}: {r.process_cpu_s:.0f} s for {r.collected:,} batches" for r in results
                  if r.process_s is not None]
     print("processing CPU s (one core): " + ("; ".join(processed) if processed else "not run (--no-process)"))

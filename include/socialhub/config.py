@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     max_shards_per_platform: int = Field(default=4, ge=1, validation_alias="SOCIALHUB_MAX_SHARDS")
     #: accounts one collect shard fetches at once (a bounded thread pool; 1 = one after another)
     collect_concurrency: int = Field(default=8, ge=1, le=64, validation_alias="SOCIALHUB_COLLECT_CONCURRENCY")
+    #: batches one process task reads and writes at once (the S3 round trips overlap; 1 = one after another)
+    process_concurrency: int = Field(default=8, ge=1, le=64, validation_alias="SOCIALHUB_PROCESS_CONCURRENCY")
     max_batches_per_run: int = Field(default=500, ge=1, validation_alias="SOCIALHUB_MAX_BATCHES_PER_RUN")
     max_bad_fraction: float = Field(default=0.5, ge=0.0, le=1.0, validation_alias="SOCIALHUB_MAX_BAD_FRACTION")
     lookback_days: int = Field(default=7, ge=0, le=3650, validation_alias="SOCIALHUB_LOOKBACK_DAYS")

@@ -88,7 +88,8 @@ def process_batch(store: ObjectStore, batch_id: str, *, classifier: Any, max_bad
 def process_batches(store: ObjectStore, batch_ids: list[str], *, classifier: Any, max_bad_fraction: float = 0.5,
                     now: datetime | None = None, auditor: Any = None, slice_posts: int = SLICE_POSTS,
                     progress: Callable[[int, int], None] | None = None, classifier_id: str | None = None,
-                    shadow: Shadow | None = None, media_judge: Any = None) -> list[dict[str, Any]]:
+                    shadow: Shadow | None = None, media_judge: Any = None,
+                    concurrency: int | None = None) -> list[dict[str, Any]]:
     """Validate, classify and store several batches; their result records, in the order given.
 
     Same records and outputs as processing each batch alone; see the module doc for how.
@@ -97,68 +98,116 @@ def process_batches(store: ObjectStore, batch_ids: list[str], *, classifier: Any
     ``shadow``: a second classifier version whose results are stored beside the live ones
     (``layout.shadow_key``) and never alerted; see :class:`Shadow`.
     ``media_judge``: a ``socialhub.media.judge.MediaJudge``: each post's captured media add their
-    evidence (hash-list matches as ``known_content``, OCR text as ``text_in_media``)."""
+    evidence (hash-list matches as ``known_content``, OCR text as ``text_in_media``).
+    ``concurrency``: how many batches' reads (result record, queue marker, manifest, posts) and
+    writes (outputs, result record) are in flight at once (None: ``SOCIALHUB_PROCESS_CONCURRENCY``,
+    default 8; 1: one after another). Validation and classification stay one call per pack; the
+    outputs of the batches of a pack are written by a bounded thread pool (one after another when a
+    shadow classifier or a media judge takes part); audit events are recorded one at a time."""
     if slice_posts < 1:
         raise ValueError(f"slice_posts must be at least 1, got {slice_posts}")
+    if concurrency is None:
+        from socialhub.config import Settings
+
+        concurrency = Settings.from_env().process_concurrency
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="process") if concurrency > 1 else None
+
+    def each(fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+        """``fn`` over ``items``, in their order, ``concurrency`` at once."""
+        return list(pool.map(fn, items)) if pool is not None and len(items) > 1 else [fn(i) for i in items]
+
+    if pool is not None and auditor is not None:
+        auditor = _Serialised(auditor)
+    lock = threading.Lock()
     records: dict[str, dict[str, Any]] = {}
     runs: dict[str, _BatchRun] = {}
-    for batch_id in batch_ids:
-        if batch_id in records or batch_id in runs:
-            continue
+    unique = list(dict.fromkeys(batch_ids))
+
+    def look(batch_id: str) -> tuple[str, dict[str, Any] | None, dict[str, Any] | None]:
         existing = store.get_or_none(result_key(batch_id))
         if existing:
-            records[batch_id] = json.loads(existing)
-        else:
-            runs[batch_id] = _BatchRun(store, batch_id, load_manifest(store, batch_id), max_bad_fraction, auditor,
-                                       classifier_id, shadow, media_judge)
-    by_time: dict[str, list[_BatchRun]] = {}
-    for run in runs.values():
-        by_time.setdefault(run.manifest["collected_at"], []).append(run)
-    done = 0
+            return batch_id, json.loads(existing), None
+        return batch_id, None, load_manifest(store, batch_id)
 
-    def finished(run: _BatchRun, record: dict[str, Any]) -> None:
-        nonlocal done
-        records[run.batch_id] = record
-        done += 1
-        if progress:
-            progress(done, len(runs))
+    try:
+        for batch_id, record, manifest in each(look, unique):
+            if record is not None:
+                records[batch_id] = record
+            else:
+                runs[batch_id] = _BatchRun(store, batch_id, manifest or {}, max_bad_fraction, auditor, classifier_id,
+                                           shadow, media_judge)
+        by_time: dict[str, list[_BatchRun]] = {}
+        for run in runs.values():
+            by_time.setdefault(run.manifest["collected_at"], []).append(run)
+        done = 0
 
-    redo: dict[str, str] = {}     # batch id -> the version that started it (see _StartedByAnother)
+        def finished(run: _BatchRun, record: dict[str, Any]) -> None:
+            nonlocal done
+            with lock:
+                records[run.batch_id] = record
+                done += 1
+                if progress:
+                    progress(done, len(runs))
 
-    def finish(run: _BatchRun, clf: Any, checked_at: datetime,
-               slices: Callable[[], Iterator[list[dict[str, Any]]]]) -> None:
-        try:
-            finished(run, run.finish(clf, checked_at, slices))
-        except _StartedByAnother as other:
-            redo[run.batch_id] = other.version_id
+        redo: dict[str, str] = {}     # batch id -> the version that started it (see _StartedByAnother)
 
-    for collected_at in sorted(by_time):
-        # sanity is judged against the collection time, so a rerun judges the same way
-        checked_at = now or parse_iso(collected_at)
-        pack: list[tuple[_BatchRun, list[dict[str, Any]]]] = []
-        packed = 0
-        for run in by_time[collected_at]:
-            posts_key = run.manifest["posts"]["key"]
+        def finish(run: _BatchRun, clf: Any, checked_at: datetime,
+                   slices: Callable[[], Iterator[list[dict[str, Any]]]]) -> None:
+            try:
+                finished(run, run.finish(clf, checked_at, slices))
+            except _StartedByAnother as other:
+                with lock:
+                    redo[run.batch_id] = other.version_id
+
+        finish_all = (partial(_finish_pack, each) if shadow is None and media_judge is None
+                      else partial(_finish_pack, lambda fn, items: [fn(i) for i in items]))
+
+        def count_of(run: _BatchRun) -> int:
             count = run.manifest.get("count")
             if not isinstance(count, int):
-                with store.open_read(posts_key) as fh:
+                with store.open_read(run.manifest["posts"]["key"]) as fh:
                     count = sum(1 for line in fh if line.strip())
-            if count > slice_posts:  # a large batch: streamed on its own
-                _process_pack(pack, classifier, checked_at, finished)
-                pack, packed = [], 0
-                for rows in _slices(store, posts_key, slice_posts):
-                    started = time.perf_counter()
-                    run.judge(rows, _row_reasons(rows, checked_at))
-                    run.note_validation(time.perf_counter() - started, 1)
-                finish(run, classifier, checked_at, partial(_slices, store, posts_key, slice_posts))
-                continue
-            rows = from_jsonl(store.get(posts_key))
-            if pack and packed + len(rows) > slice_posts:
-                _process_pack(pack, classifier, checked_at, finish)
-                pack, packed = [], 0
-            pack.append((run, rows))
-            packed += len(rows)
-        _process_pack(pack, classifier, checked_at, finish)
+            return count
+
+        def read_rows(run: _BatchRun) -> list[dict[str, Any]]:
+            return from_jsonl(store.get(run.manifest["posts"]["key"]))
+
+        def flush(pack: list[_BatchRun], checked_at: datetime) -> None:
+            if pack:
+                _process_pack(list(zip(pack, each(read_rows, pack), strict=True)), classifier, checked_at,
+                              partial(finish_all, finish))
+
+        for collected_at in sorted(by_time):
+            # sanity is judged against the collection time, so a rerun judges the same way
+            checked_at = now or parse_iso(collected_at)
+            group = by_time[collected_at]
+            pack: list[_BatchRun] = []
+            packed = 0
+            for run, count in zip(group, each(count_of, group), strict=True):
+                posts_key = run.manifest["posts"]["key"]
+                if count > slice_posts:  # a large batch: streamed on its own
+                    flush(pack, checked_at)
+                    pack, packed = [], 0
+                    for rows in _slices(store, posts_key, slice_posts):
+                        started = time.perf_counter()
+                        run.judge(rows, _row_reasons(rows, checked_at))
+                        run.note_validation(time.perf_counter() - started, 1)
+                    finish(run, classifier, checked_at, partial(_slices, store, posts_key, slice_posts))
+                    continue
+                if pack and packed + count > slice_posts:
+                    flush(pack, checked_at)
+                    pack, packed = [], 0
+                pack.append(run)
+                packed += count
+            flush(pack, checked_at)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
     for batch_id, version_id in redo.items():
         # An earlier attempt stored this batch's outputs with another classifier version, then stopped
         # before its result record (a crash, then a promotion): the batch is finished by that version,
@@ -170,13 +219,37 @@ def process_batches(store: ObjectStore, batch_ids: list[str], *, classifier: Any
         _rec, started_by = versions.load_version(store, version_id)
         records[batch_id] = process_batches(
             store, [batch_id], classifier=started_by, max_bad_fraction=max_bad_fraction, now=now, auditor=auditor,
-            slice_posts=slice_posts, classifier_id=version_id, shadow=shadow, media_judge=media_judge)[0]
+            slice_posts=slice_posts, classifier_id=version_id, shadow=shadow, media_judge=media_judge,
+            concurrency=concurrency)[0]
     return [records[b] for b in batch_ids]
 
 
+class _Serialised:
+    """An auditor whose ``record`` calls are taken one at a time (threads share one audit writer)."""
+
+    def __init__(self, inner: Any) -> None:
+        import threading
+
+        self._inner, self._lock = inner, threading.Lock()
+
+    def record(self, action: str, obj: str, **kw: Any) -> Any:
+        with self._lock:
+            return self._inner.record(action, obj, **kw)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def _finish_pack(each: Callable[[Callable[[Any], Any], list[Any]], list[Any]],
+                 finish: Callable[..., None], jobs: list[tuple[Any, ...]]) -> None:
+    """Finish a pack's batches (their outputs and result records), through ``each``."""
+    each(lambda job: finish(*job), jobs)
+
+
 def _process_pack(pack: list[tuple[_BatchRun, list[dict[str, Any]]]], classifier: Any, checked_at: datetime,
-                  finish: Callable[..., None]) -> None:
-    """Validate small batches in one GX run, then finish each."""
+                  finish_all: Callable[[list[tuple[Any, ...]]], None]) -> None:
+    """Validate small batches in one GX run, classify them in one call, then finish each
+    (``finish_all`` takes the ``(run, classifier, checked_at, slices)`` of every batch)."""
     if not pack:
         return
     started = time.perf_counter()
@@ -196,9 +269,8 @@ def _process_pack(pack: list[tuple[_BatchRun, list[dict[str, Any]]]], classifier
             texts.extend(p.get("text") or "" for i, p in enumerate(rows, run.rows - len(rows)) if i not in run.bad)
         spans.append((start, len(texts)))
     results = classifier.classify_batch(texts) if texts else []
-    for (run, rows), (start, end) in zip(pack, spans, strict=True):
-        done = results[start:end]
-        finish(run, _Precomputed(done), checked_at, partial(iter, [rows]))
+    finish_all([(run, _Precomputed(results[start:end]), checked_at, partial(iter, [rows]))
+                for (run, rows), (start, end) in zip(pack, spans, strict=True)])
 
 
 class _Precomputed:

@@ -94,8 +94,10 @@ def _process_three_ways(tmp_path: Path, ids: list[str], *, max_bad_fraction: flo
         shutil.copytree(tmp_path / "collected", tmp_path / name)
     alone = LocalStore(tmp_path / "alone")
     for b in ids:  # the reference: one GX run per batch, no slicing
-        process_batches(alone, [b], classifier=clf, slice_posts=10**9, max_bad_fraction=max_bad_fraction)
-    packed = process_batches(LocalStore(tmp_path / "packed"), ids, classifier=clf, max_bad_fraction=max_bad_fraction)
+        process_batches(alone, [b], classifier=clf, slice_posts=10**9, max_bad_fraction=max_bad_fraction,
+                        concurrency=1)
+    packed = process_batches(LocalStore(tmp_path / "packed"), ids, classifier=clf, max_bad_fraction=max_bad_fraction,
+                             concurrency=8)   # reads and writes of up to 8 batches in flight
     sliced = process_batches(LocalStore(tmp_path / "sliced"), ids, classifier=clf, slice_posts=2,
                              max_bad_fraction=max_bad_fraction)
     assert [r["batch_id"] for r in packed] == ids == [r["batch_id"] for r in sliced]
@@ -239,3 +241,30 @@ def test_a_large_batch_is_processed_in_slices(tmp_path, monkeypatch):
     assert (record["posts"], record["valid"], record["quarantined"], record["flagged"]) == (24, 23, 1, 4)
     flagged = from_jsonl(store.get(record["outputs"]["flagged"]))
     assert [r["post_id"] for r in flagged] == ["0", "7", "14", "21"]
+
+
+def test_batches_are_read_and_written_concurrently_with_one_linear_audit_chain(tmp_path):
+    """With ``concurrency=3`` three batches' posts are read at once (a barrier only three readers at
+    once can pass: run one after another, it times out and the test fails), and their audit events,
+    recorded from the pool's threads, still form one chain that verifies."""
+    import threading
+
+    from socialhub.audit.chain import Auditor, AuditLog, verify_chain
+
+    barrier = threading.Barrier(3, timeout=10)
+
+    class Gated(LocalStore):
+        def get(self, key):
+            if key.startswith("posts/"):
+                barrier.wait()
+            return super().get(key)
+
+    plain = LocalStore(tmp_path)
+    ids = [_craft_batch(plain, e, [_row(f"{e.account}-{i}") for i in range(3)]) for e in ENTRIES]
+    store = Gated(tmp_path)
+    auditor = Auditor(AuditLog(store, keys=None, anchor=None), {"kind": "task", "task_id": "process"})
+    records = process_batches(store, ids, classifier=load_classifier(), auditor=auditor, concurrency=3)
+    assert [r["batch_id"] for r in records] == ids and all(r["status"] == "processed" for r in records)
+    assert verify_chain(store, keys=None).ok
+    events = [json.loads(store.get(k)) for k in store.list("audit/events/")]
+    assert sorted(e["object"] for e in events if e["action"] == "classify") == sorted(f"batch:{b}" for b in ids)
