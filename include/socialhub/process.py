@@ -24,6 +24,7 @@ import json
 import logging
 import tempfile
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import partial
@@ -45,13 +46,14 @@ def result_key(batch_id: str) -> str:
 
 
 def pending_batches(store: ObjectStore, limit: int | None = None) -> list[str]:
-    """Batch ids waiting for processing, oldest first (by manifest key, which starts with a time stamp)."""
-    items = []
-    for key in store.list("queue/pending/"):
-        marker = json.loads(store.get(key))
-        items.append((marker["manifest"].rsplit("/", 1)[-1], marker["batch_id"]))
-    items.sort()
-    ids = [b for _, b in items]
+    """Batch ids waiting for processing, oldest first: by the time each was queued (the listing's
+    time, to the second on S3; ties in key order), from one listing and no read of any marker (a
+    backlog of 10,000 batches used to cost 10,000 reads on every processing run). A batch is
+    queued right after its manifest is stored, so this is collection order; one queued by a
+    roll-forward after a crash comes after the batches queued before it was repaired."""
+    prefix = "queue/pending/"
+    items = sorted((modified, key) for key, modified in store.list_modified(prefix) if key.endswith(".json"))
+    ids = [urllib.parse.unquote(key[len(prefix):].removesuffix(".json")) for _, key in items]
     return ids[:limit] if limit else ids
 
 

@@ -268,3 +268,24 @@ def test_batches_are_read_and_written_concurrently_with_one_linear_audit_chain(t
     assert verify_chain(store, keys=None).ok
     events = [json.loads(store.get(k)) for k in store.list("audit/events/")]
     assert sorted(e["object"] for e in events if e["action"] == "classify") == sorted(f"batch:{b}" for b in ids)
+
+
+def test_pending_batches_come_oldest_queued_first_from_one_listing(tmp_path):
+    """The order is the time each batch was queued, not the batch id; no marker is read."""
+    import os
+
+    plain = LocalStore(tmp_path)
+    ids = [_craft_batch(plain, e, [_row(f"{e.account}-1")]) for e in ENTRIES]
+    queued = {b: 1_700_000_000 + 60 * i for i, b in enumerate(reversed(ids))}   # the last crafted, queued first
+    for b, t in queued.items():
+        os.utime(tmp_path / "queue" / "pending" / f"{b}.json", (t, t))
+
+    class NoReads(LocalStore):
+        def get(self, key):
+            raise AssertionError(f"read {key}")
+
+        def get_or_none(self, key):
+            raise AssertionError(f"read {key}")
+
+    assert pending_batches(NoReads(tmp_path)) == list(reversed(ids))
+    assert pending_batches(NoReads(tmp_path), limit=2) == list(reversed(ids))[:2]

@@ -57,6 +57,17 @@ def test_put_file_streams_a_file_write_once_and_open_read_streams_it_back(store,
     assert store.exists("curated/a/b.jsonl") and not store.exists("curated/a/missing.jsonl")
 
 
+def test_list_modified_gives_each_key_its_write_time(store):
+    store.put("queue/pending/b.json", b"{}")
+    store.put("queue/pending/a.json", b"{}")
+    store.put("queue/done/c.json", b"{}")
+    listed = store.list_modified("queue/pending/")
+    assert [k for k, _ in listed] == ["queue/pending/a.json", "queue/pending/b.json"]
+    import time
+
+    assert all(abs(t - time.time()) < 3600 for _, t in listed)   # a real time, not a placeholder
+
+
 def test_state_is_mutable(store):
     store.put_state("state/cursors/x.json", b"1")
     store.put_state("state/cursors/x.json", b"2")

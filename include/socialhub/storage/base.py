@@ -7,6 +7,7 @@ Mutable state (cursors, markers) goes through ``put_state``.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import io
 import re
@@ -209,3 +210,15 @@ class ObjectStore(ABC):
         if prefix:
             safe_key(prefix.rstrip("/"))
         return sorted(self._list(prefix))
+
+    def list_modified(self, prefix: str = "") -> builtins.list[tuple[str, float]]:
+        """Keys under ``prefix`` with the time each was last written (POSIX seconds; S3: the
+        listing's ``LastModified``, to the second on most servers), sorted by key: one listing, no
+        read of any object."""
+        if prefix:
+            safe_key(prefix.rstrip("/"))
+        return sorted(self._list_modified(prefix))
+
+    def _list_modified(self, prefix: str) -> Iterator[tuple[str, float]]:
+        """Backends override this with their listing's times; here every time is 0 (key order)."""
+        return ((k, 0.0) for k in self._list(prefix))

@@ -135,3 +135,10 @@ class LocalStore(ObjectStore):
                 yield from walk(entry.path)
             elif not entry.name.startswith(".tmp-"):
                 yield (parent_rel + "/" if parent_rel else "") + entry.name
+
+    def _list_modified(self, prefix: str) -> Iterator[tuple[str, float]]:
+        for key in self._list(prefix):
+            try:
+                yield key, os.stat(self._path(key)).st_mtime
+            except FileNotFoundError:   # removed since it was listed
+                continue

@@ -261,13 +261,17 @@ class S3Store(ObjectStore):
         return Erasure(key, False, deleted, len(left), locked_until=until, legal_hold=hold, reason=reason)
 
     def _list(self, prefix: str) -> Iterator[str]:
+        return (key for key, _ in self._list_modified(prefix))
+
+    def _list_modified(self, prefix: str) -> Iterator[tuple[str, float]]:
         full = self._k(prefix) if prefix else (self.prefix + "/" if self.prefix else "")
         strip = len(self.prefix) + 1 if self.prefix else 0
         paginator = self.client.get_paginator("list_objects_v2")
         try:
             for page in paginator.paginate(Bucket=self.bucket, Prefix=full):
                 for obj in page.get("Contents", []):
-                    yield obj["Key"][strip:]
+                    modified = obj.get("LastModified")
+                    yield obj["Key"][strip:], modified.timestamp() if modified is not None else 0.0
         except Exception as exc:
             raise StorageError(f"cannot list s3://{self.bucket}/{full}: {type(exc).__name__}") from exc
 
