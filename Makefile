@@ -37,27 +37,8 @@ demo-reset:  ## forget the demo's state (.demo/)
 # what it will install before it does; the tests themselves never install anything (they skip, naming this target).
 BROWSER_PKGS ?= chromium
 browser-deps:  ## install Debian's chromium for the browser tests (prints what apt-get will do first)
-	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null; then \
-		echo "browser-deps: chromium is installed ($$(command -v chromium || command -v chromium-browser || command -v google-chrome)); nothing to do"; \
-	elif ! command -v apt-get >/dev/null; then \
-		echo "browser-deps: no apt-get here: install Chromium yourself, or the browser tests (tests/ui) are skipped"; \
-	elif [ "$$(id -u)" != 0 ] && ! sudo -n true 2>/dev/null; then \
-		echo "browser-deps: chromium is missing and installing it needs root: run 'sudo make browser-deps'"; \
-		echo "  (until then the browser tests, tests/ui, are skipped)"; \
-	else \
-		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-		echo "browser-deps: the browser tests need a headless Chromium. Installing Debian's $(BROWSER_PKGS) as root:"; \
-		echo "  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends $(BROWSER_PKGS)"; \
-		if $$SUDO apt-get update -qq; then \
-			echo "browser-deps: apt-get says it will change these packages:"; \
-			$$SUDO apt-get install -s --no-install-recommends $(BROWSER_PKGS) | grep -E '^(Inst|[0-9]+ upgraded)' | sed 's/^/  /'; \
-		fi; \
-		if DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(BROWSER_PKGS); then \
-			echo "browser-deps: installed $$(command -v chromium || echo '(chromium not found on PATH)')"; \
-		else \
-			echo "browser-deps: WARNING: installing $(BROWSER_PKGS) failed; the browser tests (tests/ui) will be skipped"; \
-		fi; \
-	fi
+	@$(SHELL) scripts/apt_deps.sh browser-deps "$(BROWSER_PKGS)" "chromium chromium-browser google-chrome" \
+		"the browser tests need a headless Chromium" "the browser tests (tests/ui)"
 
 postgres-deps:  ## install Debian's postgresql for the PostgreSQL end-to-end test and the benchmarks (says so first)
 	@if bash scripts/ensure_postgres.sh --no-install >/dev/null 2>&1; then \
@@ -74,27 +55,8 @@ postgres-deps:  ## install Debian's postgresql for the PostgreSQL end-to-end tes
 # package also enables a system redis service; the test never uses it (its own server, its own port).
 REDIS_PKGS ?= redis-server
 redis-deps:  ## install Debian's redis-server for the CeleryExecutor end-to-end test (prints what apt-get will do first)
-	@if command -v redis-server >/dev/null; then \
-		echo "redis-deps: redis-server is installed ($$(command -v redis-server)); nothing to do"; \
-	elif ! command -v apt-get >/dev/null; then \
-		echo "redis-deps: no apt-get here: install redis-server yourself, or the CeleryExecutor test (tests/e2e_postgres) is skipped"; \
-	elif [ "$$(id -u)" != 0 ] && ! sudo -n true 2>/dev/null; then \
-		echo "redis-deps: redis-server is missing and installing it needs root: run 'sudo make redis-deps'"; \
-		echo "  (until then the CeleryExecutor test, tests/e2e_postgres, is skipped)"; \
-	else \
-		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-		echo "redis-deps: the CeleryExecutor test needs a Redis server as Celery's broker. Installing Debian's $(REDIS_PKGS) as root:"; \
-		echo "  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends $(REDIS_PKGS)"; \
-		if $$SUDO apt-get update -qq; then \
-			echo "redis-deps: apt-get says it will change these packages:"; \
-			$$SUDO apt-get install -s --no-install-recommends $(REDIS_PKGS) | grep -E '^(Inst|[0-9]+ upgraded)' | sed 's/^/  /'; \
-		fi; \
-		if DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(REDIS_PKGS); then \
-			echo "redis-deps: installed $$(command -v redis-server || echo '(redis-server not found on PATH)')"; \
-		else \
-			echo "redis-deps: WARNING: installing $(REDIS_PKGS) failed; the CeleryExecutor test (tests/e2e_postgres) will be skipped"; \
-		fi; \
-	fi
+	@$(SHELL) scripts/apt_deps.sh redis-deps "$(REDIS_PKGS)" redis-server \
+		"the CeleryExecutor test needs a Redis server as Celery's broker" "the CeleryExecutor test (tests/e2e_postgres)"
 
 # Media (issue 16): OCR reads text in images with Debian's tesseract-ocr (English data), and video keyframes
 # are decoded with Debian's ffmpeg. Installing them is this target's job alone, and it says what it installs;
