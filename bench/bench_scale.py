@@ -5,11 +5,13 @@ Prints figures; asserts nothing.
     python bench/bench_scale.py                 # 1,000 and 10,000 accounts (~15-25 min on 2 cores)
     python bench/bench_scale.py --quick         # 200 accounts (or BENCH_QUICK=1), ~2 min
     python bench/bench_scale.py --sizes 1000 --budget-rps 40
+    python bench/bench_scale.py --sizes 10000 --store local --sequential-sample 0   # without S3 emulation
 
 Set-up, all on loopback:
 
 * **S3**: ``moto_server`` over HTTP in its own process, the project's boto3 ``S3Store`` (each run
-  under a fresh prefix of one bucket);
+  under a fresh prefix of one bucket); ``--store local``: the local-folder store instead, which
+  shows what the pipeline itself costs when no S3 emulation shares the two cores;
 * **platforms**: the replay server in its own process (so neither server's CPU is counted as the
   pipeline's), half Mastodon, half Bluesky accounts with two new posts each, every answer delayed
   by 200 ms +- 50 ms (``ReplayServer(latency=0.2, jitter=0.05)``), and each platform's *published*
@@ -148,6 +150,13 @@ class Moto:
 
         self.client.meta.events.register("before-call.s3", count)
 
+    name = "S3 (moto)"
+
+    def store(self, prefix: str) -> Any:
+        from socialhub.storage.s3 import S3Store
+
+        return S3Store(self.bucket, prefix, client=self.client)
+
     def take_calls(self) -> dict[str, int]:
         with self._lock:
             out, self.calls = self.calls, {}
@@ -161,10 +170,37 @@ class Moto:
         self.proc.wait(timeout=10)
 
 
+class Local:
+    """The embedded default, a local folder (``--store local``): what the pipeline costs without an
+    S3 server on the same cores. No calls are counted, no server CPU."""
+
+    name = "local folder"
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="socialhub-bench-scale-store-"))
+
+    def store(self, prefix: str) -> Any:
+        from socialhub.storage import LocalStore
+
+        return LocalStore(self.root / prefix)
+
+    def take_calls(self) -> dict[str, int]:
+        return {}
+
+    def cpu(self) -> float:
+        return 0.0
+
+    def stop(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 @dataclass
 class Result:
     accounts: int
     mode: str
+    store: str = "S3 (moto)"
     collected: int = 0          # accounts actually collected in this run (the sample, for sequential at 10k)
     ok: int = 0
     deferred: int = 0
@@ -203,16 +239,15 @@ def scaled_limits(platforms: list[str], budget_rps: float) -> dict[str, float]:
     return scales
 
 
-def run(n: int, mode: str, entries: list[Any], replay: Replay, moto: Moto, scales: dict[str, float], *,
+def run(n: int, mode: str, entries: list[Any], replay: Replay, moto: Moto | Local, scales: dict[str, float], *,
         concurrency: int, process: bool, classifier: Any, shards: int = 4) -> Result:
     from socialhub.collect import collect_shard, plan_collection
     from socialhub.sources.base import ConnectorConfig
     from socialhub.sources.registry import get_connector
-    from socialhub.storage.s3 import S3Store
     from socialhub.watchlist import Watchlist
 
-    res = Result(n, mode, collected=len(entries))
-    store = S3Store(moto.bucket, f"{mode}-{n}-{uuid.uuid4().hex[:6]}", client=moto.client)
+    res = Result(n, mode, collected=len(entries), store=moto.name)
+    store = moto.store(f"{mode}-{n}-{uuid.uuid4().hex[:6]}")
     wl = Watchlist(version=1, accounts=entries)
     replay.ask({"cmd": "enforce", "scales": scales})   # a fresh, full window per platform; stats zeroed
     now = datetime.now(UTC)
@@ -269,11 +304,11 @@ def run(n: int, mode: str, entries: list[Any], replay: Replay, moto: Moto, scale
 
 def table(results: list[Result], budget_rps: float, platforms: list[str]) -> str:
     budget = budget_rps * len(platforms)
-    lines = ["| accounts | mode | accounts collected | wall s (plan+collect+process) | accounts/s | requests/s "
+    lines = ["| accounts | store | mode | accounts collected | wall s (plan+collect+process) | accounts/s | requests/s "
              "| % of budget (per platform) | 429s | collect CPU ms/account (this process; S3 server) | S3 calls/account "
              "| deferred (budget) | failed "
              "| all due collected+processed < 5 min |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in results:
         reqs = sum(r.requests.values())
         rps = reqs / r.collect_s if r.collect_s else 0.0
@@ -287,7 +322,7 @@ def table(results: list[Result], budget_rps: float, platforms: list[str]) -> str
             within = ("yes" if r.cycle_s <= 300 and r.failed == 0 else "no") + (
                 "" if r.process_s is not None else " (collection only)")
         lines.append(
-            f"| {r.accounts:,} | {r.mode} | {r.collected:,} | {wall} | {r.collected / r.collect_s:,.1f} | {rps:,.1f} "
+            f"| {r.accounts:,} | {r.store} | {r.mode} | {r.collected:,} | {wall} | {r.collected / r.collect_s:,.1f} | {rps:,.1f} "
             f"| {rps / budget:.0%} ({', '.join(f'{p} {n / r.collect_s / budget_rps:.0%}' for p, n in r.requests.items())})"
             f" | {r.status_429} | {1000 * r.cpu_s / max(1, r.collected):.1f}; "
             f"{1000 * r.s3_cpu_s / max(1, r.collected):.1f} | {sum(r.s3_calls.values()) / max(1, r.collected):.1f} "
@@ -310,6 +345,9 @@ def main(argv: list[str] | None = None) -> int:
                          "(0: no sequential run)")
     ap.add_argument("--posts", type=int, default=2, help="new posts per account")
     ap.add_argument("--no-process", action="store_true", help="collection only (no process_batches)")
+    ap.add_argument("--store", choices=("moto", "local"), default="moto",
+                    help="moto: S3 through boto3 against moto_server over HTTP (default); local: the local-folder "
+                         "store, to see what the pipeline costs without an S3 emulation on the same cores")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = ap.parse_args(argv)
     sizes = [int(s) for s in (args.sizes or ("200" if args.quick else "1000,10000")).split(",")]
@@ -329,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.budget_rps:g} req/s per platform, concurrency {args.concurrency}, {args.shards} shard(s) per "
         f"platform; {os.cpu_count()} CPUs, "
         f"load {os.getloadavg()[0]:.1f}")
-    moto = Moto()
+    moto: Moto | Local = Moto() if args.store == "moto" else Local()
     results: list[Result] = []
     enforced: dict[str, Any] = {}
     platforms: list[str] = []
@@ -366,7 +404,8 @@ def main(argv: list[str] | None = None) -> int:
                 replay.stop()
     finally:
         moto.stop()
-    print("\nA collection cycle on S3 (moto_server over HTTP, boto3) against the replay server at "
+    print(f"\nA collection cycle on {moto.name} "
+          + ("(moto_server over HTTP, boto3) " if args.store == "moto" else "") + "against the replay server at "
           f"{LATENCY * 1000:.0f} ms +- {JITTER * 1000:.0f} ms per request, with each platform's published limit "
           "enforced (429s), its window scaled to the budget: "
           + "; ".join(f"{p} {req:,} requests per {win:.1f} s (published window x {sc:.4f}) = "
