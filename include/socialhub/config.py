@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     max_shards_per_platform: int = Field(default=4, ge=1, validation_alias="SOCIALHUB_MAX_SHARDS")
     #: accounts one collect shard fetches at once (a bounded thread pool; 1 = one after another)
     collect_concurrency: int = Field(default=8, ge=1, le=64, validation_alias="SOCIALHUB_COLLECT_CONCURRENCY")
+    #: the fraction of each platform's rate budget the planner fills with polls (the rest: pages, retries, re-checks)
+    budget_share: float = Field(default=0.5, ge=0.05, le=0.95, validation_alias="SOCIALHUB_BUDGET_SHARE")
     #: batches one process task reads and writes at once (the S3 round trips overlap; 1 = one after another)
     process_concurrency: int = Field(default=8, ge=1, le=64, validation_alias="SOCIALHUB_PROCESS_CONCURRENCY")
     max_batches_per_run: int = Field(default=500, ge=1, validation_alias="SOCIALHUB_MAX_BATCHES_PER_RUN")

@@ -184,7 +184,7 @@ def _plan(platform: str | None = None) -> Any:
     # index: one GET per platform (the due index, socialhub.due_index) instead of one per account; collect_shard
     # writes the deltas it merges
     return plan_collection(wl, store(), now(), max_shards_per_platform=cfg.max_shards_per_platform,
-                           force_all=cfg.poll_all, index=True)
+                           force_all=cfg.poll_all, index=True, share=cfg.budget_share)
 
 
 def run_source() -> dict[str, Any]:

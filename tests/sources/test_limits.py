@@ -53,3 +53,20 @@ def test_the_command_prints_the_table_and_the_load(capsys, tmp_path):
     assert main(["capacity", "--share", "0"]) == 1
     assert "--share 0.0 must be above 0" in capsys.readouterr().err
     assert timedelta(minutes=5) == INTERVALS["critical"]
+
+
+def test_the_planners_share_comes_from_the_setting_the_dag_uses(capsys, monkeypatch):
+    """`socialhub capacity` without --share plans with SOCIALHUB_BUDGET_SHARE, as the collect DAG does."""
+    def mastodon_line(share_env):
+        if share_env is None:
+            monkeypatch.delenv("SOCIALHUB_BUDGET_SHARE", raising=False)
+        else:
+            monkeypatch.setenv("SOCIALHUB_BUDGET_SHARE", share_env)
+        assert main(["capacity", "--no-watchlist"]) == 0
+        return next(li for li in capsys.readouterr().out.splitlines() if li.lstrip().startswith("mastodon"))
+
+    half, most = mastodon_line(None), mastodon_line("0.9")
+    assert half != most
+    monkeypatch.setenv("SOCIALHUB_BUDGET_SHARE", "0.9")
+    assert main(["capacity", "--no-watchlist", "--share", "0.5"]) == 0
+    assert next(li for li in capsys.readouterr().out.splitlines() if li.lstrip().startswith("mastodon")) == half

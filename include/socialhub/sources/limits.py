@@ -157,13 +157,14 @@ def cmd_capacity(args: Any) -> int:
     from socialhub.errors import ConfigError
     from socialhub.watchlist import load_watchlist
 
-    if not 0 < args.share <= 1:
-        raise ConfigError(f"--share {args.share} must be above 0 and at most 1 (the fraction of each budget to plan)")
+    share = Settings.from_env().budget_share if args.share is None else args.share
+    if not 0 < share <= 1:
+        raise ConfigError(f"--share {share} must be above 0 and at most 1 (the fraction of each budget to plan)")
     entries = None
     if not args.no_watchlist:
         path = Path(args.watchlist) if args.watchlist else Settings.from_env().watchlist
         entries = load_watchlist(path).accounts
-    print("\n".join(capacity_lines(entries, args.share)))
+    print("\n".join(capacity_lines(entries, share)))
     return 0
 
 
@@ -173,9 +174,9 @@ def register(sub: Any) -> None:
                        description="Each platform's published rate limit (per token, app, IP or Mastodon "
                                    "instance), how many accounts fit a share of it at each priority's polling "
                                    "interval, and the watchlist's planned load against it.")
-    p.add_argument("--share", type=float, default=DEFAULT_SHARE,
-                   help=f"fraction of each budget to plan for polls (default {DEFAULT_SHARE}: the rest is kept for "
-                        "pages, retries and re-checks)")
+    p.add_argument("--share", type=float, default=None,
+                   help=f"fraction of each budget to plan for polls (default: $SOCIALHUB_BUDGET_SHARE, as the "
+                        f"collect DAG plans, else {DEFAULT_SHARE}: the rest is kept for pages, retries and re-checks)")
     p.add_argument("--watchlist", help="the watchlist to measure (default: $SOCIALHUB_WATCHLIST or include/watchlist.yaml)")
     p.add_argument("--no-watchlist", action="store_true", help="print the table only")
     p.set_defaults(func=cmd_capacity)
