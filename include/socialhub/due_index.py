@@ -140,8 +140,6 @@ def load_states(store: ObjectStore, platform: str, entries: Sequence[Any], now: 
     Returns (states, info): ``info`` says where the states came from (``source``: ``index`` or
     ``rebuilt`` and why), how many deltas were merged and how many cursor states were read.
     """
-    from socialhub.collect import load_cursor_state
-
     index_key = layout.due_index_key(platform)
     known, why = _parse_doc(store.get_or_none(index_key), platform, "due index")
     delta_keys = store.list(layout.due_delta_prefix(platform))
@@ -158,10 +156,9 @@ def load_states(store: ObjectStore, platform: str, entries: Sequence[Any], now: 
     merged: dict[str, dict[str, Any]] = {}
     if known is None:
         # the cursor states are the truth: read them all (a delta is never newer than its cursor state)
-        log.warning("due index of %s is %s: reading the cursor state of each of %d account(s) and rebuilding it",
+        log.warning("due index of %s is %s: rebuilding it from the cursor states of its %d account(s)",
                     platform, why, len(entries))
-        for e in entries:
-            merged[e.key] = entry_of(load_cursor_state(store, e.platform, e.account))
+        merged.update(_read_cursor_states(store, platform, entries))
         info.update(source="rebuilt", reason=why, cursor_reads=len(entries))
     else:
         merged = {k: dict(v) for k, v in known.items()}
@@ -169,8 +166,8 @@ def load_states(store: ObjectStore, platform: str, entries: Sequence[Any], now: 
             for k, v in accounts.items():
                 merged[k] = merge_entries(merged.get(k), v, now)
         unknown = [e for e in entries if e.key not in merged]
-        for e in unknown:   # new to the watchlist (no cursor yet) or re-added (its cursor is the truth)
-            merged[e.key] = entry_of(load_cursor_state(store, e.platform, e.account))
+        # new to the watchlist (no cursor yet) or re-added (its cursor is the truth)
+        merged.update(_read_cursor_states(store, platform, unknown))
         if unknown:
             log.info("due index of %s: %d account(s) it did not know read from their cursor states",
                      platform, len(unknown))
@@ -190,6 +187,26 @@ def load_states(store: ObjectStore, platform: str, entries: Sequence[Any], now: 
         except SocialhubError as exc:
             log.warning("could not delete merged due index delta %s (%s); merging it again is harmless", key, exc)
     return {k: state_of(v) for k, v in accounts.items()}, dict(info, written=True)
+
+
+#: reading more cursor states than this, the platform's cursor folder is listed first and only the
+#: cursors that exist are read (a listing page holds 1,000 keys; a new account has no cursor to read)
+LIST_CURSORS_ABOVE = 100
+
+
+def _read_cursor_states(store: ObjectStore, platform: str, entries: Sequence[Any]) -> dict[str, dict[str, Any]]:
+    """The index entries of ``entries`` from their cursor states. Many at once: one listing of the
+    platform's cursors, then a read of each that exists (a watchlist of new accounts costs one
+    listing, not one read each). A cursor written after the listing counts as missing: its account
+    is polled early once, never twice within a poll."""
+    from socialhub.collect import load_cursor_state
+
+    if len(entries) <= LIST_CURSORS_ABOVE:
+        return {e.key: entry_of(load_cursor_state(store, e.platform, e.account)) for e in entries}
+    prefix = layout.cursor_key(platform, "x").rsplit("/", 1)[0] + "/"
+    present = set(store.list(prefix))
+    return {e.key: (entry_of(load_cursor_state(store, e.platform, e.account))
+                    if layout.cursor_key(e.platform, e.account) in present else {}) for e in entries}
 
 
 def record_shard_polls(store: ObjectStore, platform: str, run_id: str | None, shard_index: int,

@@ -4,6 +4,8 @@ foreign or stale index still gives a correct plan."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import json
 import logging
 from datetime import UTC, datetime, timedelta
@@ -122,7 +124,14 @@ def test_planning_from_the_index_reads_per_platform_and_delta_and_plans_the_same
         same(by_account, by_index)
         if run == 0:
             assert by_index.deferred and by_index.not_due == []   # budgets bind from the first run
-            assert len(cursor_reads(store)) == len(by_account.not_due) + by_account.due + len(by_account.deferred)
+            # rebuilt from the cursor states: a platform with many accounts has its cursor folder listed and
+            # only the cursors that exist read (none yet: a fresh store); a small one reads each
+            from socialhub.due_index import LIST_CURSORS_ABOVE
+
+            planned = Counter(k.split(":", 1)[0] for k in [*by_account.not_due, *(d["key"] for d in by_account.deferred)])
+            planned.update(s["platform"] for s in by_account.shards for _ in s["accounts"])
+            assert max(planned.values()) > LIST_CURSORS_ABOVE, "the listing path is exercised"
+            assert len(cursor_reads(store)) == sum(n for n in planned.values() if n <= LIST_CURSORS_ABOVE)
         else:
             expected = {3: ["state/cursors/mastodon/newcomer@b.example.json"],
                         6: ["state/cursors/mastodon/m001@a.example.json"]}.get(run, [])
@@ -297,3 +306,21 @@ def test_deltas_name_their_shard_and_run_and_two_shards_never_share_one(tmp_path
     assert doc["accounts"] == {"x:a": {"last_polled": "2026-11-25T12:00:00Z"}}
     assert due_index.OUTCOME_FIELD not in out[0]
     assert due_index.record_shard_polls(store, "x", None, 1, [{"platform": "x", "account": "c"}], now=T0) is None
+
+
+def test_a_rebuild_of_many_accounts_lists_the_cursors_and_reads_only_those_that_exist(tmp_path):
+    from socialhub.due_index import LIST_CURSORS_ABOVE
+
+    n = LIST_CURSORS_ABOVE + 50
+    specs = [("mastodon", f"acct{i:03d}@a.example", "critical") for i in range(n)]
+    store = CountingStore(tmp_path)
+    half = watchlist(specs[::2])
+    collect(store, plan_collection(half, store, T0, budgets=False), T0)      # every other account has a cursor
+    for key in store.list("state/index/"):
+        store.delete(key)                                                   # the index is lost: rebuilt
+    later = T0 + timedelta(minutes=5)
+    store.reset()
+    by_index = plan_collection(watchlist(specs), store, later, index=True, budgets=False)
+    assert sorted(cursor_reads(store)) == sorted(f"state/cursors/mastodon/{a}.json" for _, a, _ in specs[::2])
+    assert store.lists.count("state/cursors/mastodon/") == 1
+    same(plan_collection(watchlist(specs), store, later, budgets=False), by_index)
