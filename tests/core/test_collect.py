@@ -62,7 +62,8 @@ class CrashingStore(LocalStore):
 
     def __init__(self, root, op: str, when: int = 1) -> None:
         super().__init__(root)
-        self.op, self.when, self.count = op, when, 0
+        op, _, nth = op.partition("#")    # "put_state:state/cursors/#2": the second such write
+        self.op, self.when, self.count = op, int(nth or when), 0
 
     def _maybe_crash(self, op: str, key: str) -> None:
         if op == self.op.split(":")[0] and key.startswith(self.op.split(":")[1]):
@@ -148,7 +149,8 @@ def test_one_failing_account_does_not_stop_the_shard(tmp_path):
     "put:posts/",          # raw stored, posts not
     "put:batches/",        # data stored, no manifest
     "put:queue/pending/",  # manifest stored, not queued
-    "put_state:state/cursors/",   # everything stored, cursor not moved (the classic)
+    "put_state:state/cursors/#1",   # the intent record (before anything is stored)
+    "put_state:state/cursors/#2",   # everything stored, cursor not moved (the classic)
 ])
 def test_crash_at_any_step_loses_nothing_and_stores_nothing_twice(tmp_path, crash_at):
     store = CrashingStore(tmp_path, crash_at)
@@ -166,7 +168,7 @@ def test_crash_at_any_step_loses_nothing_and_stores_nothing_twice(tmp_path, cras
     pending = [json.loads(store.get(k))["batch_id"] for k in store.list("queue/pending/")]
     manifests = store.list(layout.manifest_prefix("mastodon", "acct0@x.social"))
     assert len(pending) == len(manifests)                 # every stored batch is queued for processing
-    if crash_at == "put_state:state/cursors/":
+    if crash_at == "put_state:state/cursors/#2":
         assert out.recovered
 
 

@@ -304,7 +304,8 @@ class FailingStore(LocalStore):
         self.fail_prefix = fail_prefix
 
     def put_state(self, key: str, data: bytes) -> Any:
-        if self.fail_prefix and key.startswith(self.fail_prefix):
+        # a cursor state carrying a ``writing`` intent is written before the batch: the crash is at the move
+        if self.fail_prefix and key.startswith(self.fail_prefix) and b'"writing"' not in data:
             raise StorageError(f"injected crash on put_state {key}")
         return super().put_state(key, data)
 
@@ -327,7 +328,7 @@ def test_a_crash_before_the_cursor_moves_keeps_the_health_record_right(tmp_path:
         collect_account(store, entry_for("mastodon", account), connect("mastodon"), clock.now())
     rec = load_health(store, "mastodon", account)
     assert rec is not None and rec.last_post_at    # the batch is stored, and so is its newest post time
-    assert load_cursor_state(store, "mastodon", account) == {}          # the cursor did not move
+    assert "cursor" not in load_cursor_state(store, "mastodon", account)   # the cursor did not move
     store.fail_prefix = ""
     clock.sleep(60)
     out = collect_account(store, entry_for("mastodon", account), connect("mastodon"), clock.now())
