@@ -398,7 +398,7 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
         result = connector.fetch(entry.account, cursor_before)
     except ConnectorError as exc:
         if isinstance(exc, PacedOut):   # the shard's own pacing, not the platform: deferred, not failed
-            return _deferred_by_pacing(outcome, entry, state, now, exc)
+            return _deferred_by_pacing(store, outcome, entry, state, now, exc)
         outcome.status, outcome.error, outcome.error_type = "error", str(exc), type(exc).__name__
         retry_at = getattr(exc, "retry_at", None)
         if retry_at is not None:
@@ -407,7 +407,8 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
                details={"error": outcome.error, "error_type": outcome.error_type,
                         "authorisation_ref": entry.authorisation_ref})
         outcome.health_changes = _record_health(store, entry, now, auditor, error=exc)
-        outcome.due_index = entry_of(state)    # not polled: its state as read, which refreshes the index harmlessly
+        # the failed fetch still spent requests: counted in the ledger (the cursor state as read, its ledger only)
+        outcome.due_index = entry_of(count_failed_poll(store, entry, state, now))
         return outcome
     outcome.notes = list(result.notes)
     result = _drop_already_stored(result, recent)
@@ -471,12 +472,13 @@ def paced_reason(platform: str, scope: str) -> str:
     return f"paced: this shard's slice of the {where} rate limit was used up; retried next run"
 
 
-def _deferred_by_pacing(outcome: AccountOutcome, entry: WatchlistEntry, state: dict[str, Any], now: datetime,
-                        exc: PacedOut) -> AccountOutcome:
+def _deferred_by_pacing(store: ObjectStore, outcome: AccountOutcome, entry: WatchlistEntry, state: dict[str, Any],
+                        now: datetime, exc: PacedOut) -> AccountOutcome:
     """The outcome of an account whose fetch the shard's own pacing stopped (``PacedOut``): deferred to
     the next run with the reason. Not a failure: no ``collect_failed`` audit event (nothing was
     collected or refused, as for an account the plan deferred), no source-health change (pacing is not
-    the source's fault), and nothing written: the cursor state, cursor and ledger stay as read."""
+    the source's fault), no cursor moved. Paced out before its first request it writes nothing; paced
+    out on a later page, the requests it sent are counted in the ledger (``count_failed_poll``)."""
     from socialhub.sources.budget import deferral
 
     outcome.status, outcome.error_type = "deferred", type(exc).__name__
@@ -487,8 +489,33 @@ def _deferred_by_pacing(outcome: AccountOutcome, entry: WatchlistEntry, state: d
                         "past_interval": late["past_interval"]}
     outcome.notes.append(exc.message)
     log.info("%s deferred: %s (retry at %s)", entry.key, outcome.deferred["reason"], outcome.deferred["retry_at"])
-    outcome.due_index = entry_of(state)   # not polled: its state as read
+    # paced out before its first request: nothing spent (its state as read); paced out on a later page:
+    # the requests already sent count in the ledger, as a failed poll's do
+    outcome.due_index = entry_of(count_failed_poll(store, entry, state, now) if exc.requests_sent else state)
     return outcome
+
+
+def count_failed_poll(store: ObjectStore, entry: WatchlistEntry, state: dict[str, Any],
+                      now: datetime) -> dict[str, Any]:
+    """Count a poll that stored nothing (it failed, or pacing stopped it after a first page) in the
+    account's rate-budget ledger (``budget.LEDGER_FIELD``): its requests were spent all the same, and
+    the planner must count them next run. Returns the state written.
+
+    The cursor state is written back *exactly as it was read* (after any roll-forward, which only
+    adopts a stored batch's cursor) with one field changed, the ledger: the same ``cursor``,
+    ``last_manifest`` and ``last_polled`` (a failed poll does not make the account less due). So this
+    path stores no batch and moves no cursor: "a cursor advances only after its batch is durably
+    stored" stays true. The cursor states stay the truth the due index mirrors (its entry comes from
+    the state written, through the shard's delta). A failure to write it is logged, not raised: the
+    ledger only steers the budget, and the account's outcome is already the error."""
+    written = dict(state)
+    written[LEDGER_FIELD] = record_poll(state.get(LEDGER_FIELD) or [], now)
+    try:
+        store.put_state(layout.cursor_key(entry.platform, entry.account), canonical_json(written))
+    except SocialhubError as exc:
+        log.warning("could not count the failed poll of %s in its rate-budget ledger: %s", entry.key, exc)
+        return state
+    return written
 
 
 def _mark_media_pending(store: ObjectStore, manifest: dict[str, Any],
@@ -693,4 +720,4 @@ def _media_totals(rows: list[dict[str, Any]]) -> dict[str, int]:
 
 __all__ = ["Plan", "AccountOutcome", "plan_collection", "collect_account", "collect_shard", "store_batch",
            "summarise_collection", "load_cursor_state",  "enqueue", "record_shard_polls", "paced_deferrals",
-           "paced_reason", "pacing_lines", "pacing_report"]
+           "paced_reason", "pacing_lines", "pacing_report", "count_failed_poll"]

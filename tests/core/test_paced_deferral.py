@@ -12,13 +12,14 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from socialhub import due_index
 from socialhub.audit.chain import AuditLog, Auditor
-from socialhub.collect import collect_shard, pacing_lines, summarise_collection
-from socialhub.errors import PacedOut, RateLimited
+from socialhub.collect import collect_shard, load_cursor_state, pacing_lines, plan_collection, summarise_collection
+from socialhub.errors import PacedOut, RateLimited, StorageError
 from socialhub.models import Post, raw_sha256, utc_iso
 from socialhub.sources import pacing
 from socialhub.sources.base import Connector, ConnectorConfig, FetchResult
-from socialhub.sources.budget import overdue_notice
+from socialhub.sources.budget import LEDGER_FIELD, overdue_notice, used_in
 from socialhub.sources.health import health_key
 from socialhub.sources.http import HttpClient
 from socialhub.sources.pacing import Pacer, describe_rate
@@ -26,6 +27,7 @@ from socialhub.storage import LocalStore, layout
 from socialhub.watchlist import parse_watchlist
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+EARLIER = NOW - timedelta(minutes=30)
 ACCOUNTS = [f"acct{i}@inst0.social" for i in range(3)]
 
 
@@ -47,7 +49,12 @@ def slice_of(requests: int, window: float, scope: str = "inst0.social") -> dict:
 
 
 def shard(accounts=ACCOUNTS, rate=None) -> dict:
-    wl = "version: 1\naccounts:\n" + "".join(f"""
+    return {"platform": "mastodon", "index": 0, "of": 1, "rate": rate,
+            "accounts": [e.model_dump(mode="json") for e in watchlist(accounts).accounts]}
+
+
+def watchlist(accounts=ACCOUNTS):
+    return parse_watchlist("version: 1\naccounts:\n" + "".join(f"""
   - platform: mastodon
     account: {a}
     display_name: Account {a}
@@ -58,10 +65,7 @@ def shard(accounts=ACCOUNTS, rate=None) -> dict:
     authorisation_ref: AUTH-{i}
     purpose: Public threats between two named groups.
     review_by: 2030-01-01
-""" for i, a in enumerate(accounts))
-    entries = parse_watchlist(wl).accounts
-    return {"platform": "mastodon", "index": 0, "of": 1, "rate": rate,
-            "accounts": [e.model_dump(mode="json") for e in entries]}
+""" for i, a in enumerate(accounts)))
 
 
 class OneRequest(Connector):
@@ -95,9 +99,9 @@ def raw(store, key):
 
 
 def first_run(tmp_path) -> LocalStore:
-    """Every account collected once, an hour before NOW, without pacing: cursors, ledgers and health exist."""
+    """Every account collected once, half an hour before NOW, without pacing: cursors, ledgers and health exist."""
     store = LocalStore(tmp_path)
-    outcomes = collect_shard(store, shard(), lambda p: OneRequest(ok), NOW - timedelta(hours=1), concurrency=1)
+    outcomes = collect_shard(store, shard(), lambda p: OneRequest(ok), EARLIER, concurrency=1)
     assert [o["status"] for o in outcomes] == ["ok"] * 3
     return store
 
@@ -140,7 +144,7 @@ def test_a_paced_out_account_is_deferred_with_its_reason_and_nothing_of_it_moves
                               "requests_per_second": round(1 / 3600, 6)}]
     (line,) = pacing_lines(summary["pacing"])
     assert line.startswith("PACING mastodon: shard 0: inst0.social: 1 per 3600s") and "2 account(s) paced out" in line
-    # critical: polled every 5 minutes, last an hour ago: 55 min late, more than one whole interval, so the
+    # critical: polled every 5 minutes, last half an hour ago: 25 min late, more than one whole interval, so the
     # platform team's overdue notice names them too
     assert all(d["past_interval"] for d in summary["accounts_deferred"])
     notice = overdue_notice(summary["accounts_deferred"], "run-1")
@@ -209,3 +213,67 @@ def test_paced_out_counts_the_requests_an_earlier_page_sent():
         with pytest.raises(PacedOut) as fresh:   # a new account's block starts from zero
             http.get_json("/api/v1/x")
     assert fresh.value.requests_sent == 0
+
+
+# -- failed polls count in the rate-budget ledger ----------------------------------------------------
+
+def entries():
+    return watchlist().accounts
+
+
+def test_a_failed_poll_is_in_the_ledger_the_planner_reads_next_run_and_its_cursor_stays(tmp_path):
+    store = first_run(tmp_path)
+    due_index.load_states(store, "mastodon", entries(), EARLIER)   # the index built, the first run's delta merged
+    key = layout.cursor_key("mastodon", ACCOUNTS[0])
+    before = json.loads(store.get(key))
+
+    def failing(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, json={"error": "Record not found"})
+
+    (o,) = collect_shard(store, shard(ACCOUNTS[:1]), lambda p: OneRequest(failing), NOW, concurrency=1)
+    assert o["status"] == "error" and o["error_type"] == "AccountUnavailable"
+    # only the ledger changed: one more poll, at NOW; cursor, last manifest and last poll as they were
+    after = json.loads(store.get(key))
+    assert after == dict(before, **{LEDGER_FIELD: [utc_iso(EARLIER), utc_iso(NOW)]})
+    assert after["cursor"] == {"since_id": 1} and after["last_polled"] == utc_iso(EARLIER)
+    later = NOW + timedelta(minutes=2)       # within a critical account's 5-minute interval of NOW
+    # both views the planner reads count it: the cursor states (tools) and the due index + the shard's delta (DAG)
+    by_state = {f"mastodon:{a}": load_cursor_state(store, "mastodon", a) for a in ACCOUNTS}
+    by_index, info = due_index.load_states(store, "mastodon", entries(), later)
+    assert info["deltas"] == 1 and info["cursor_reads"] == 0
+    for states in (by_state, by_index):
+        assert used_in(states.values(), later, timedelta(minutes=15)) == 1    # the failed poll, nothing else
+        assert used_in(states.values(), later, timedelta(hours=1)) == 4       # and the first run's three
+        assert states[f"mastodon:{ACCOUNTS[0]}"]["last_polled"] == utc_iso(EARLIER)
+    plan = plan_collection(watchlist(), store, later, index=True)
+    # still due (had the failure counted as a poll at NOW, it would not be due until NOW + 5 min)
+    assert f"mastodon:{ACCOUNTS[0]}" not in plan.not_due and plan.due == 3
+
+
+def test_a_failed_poll_whose_ledger_cannot_be_written_still_fails_only_itself(tmp_path):
+    class NoCursorWrites(LocalStore):
+        def put_state(self, key, data, **kw):
+            if key.startswith("state/cursors/"):
+                raise StorageError(f"injected failure writing {key}")
+            return super().put_state(key, data, **kw)
+
+    store = NoCursorWrites(tmp_path)
+    (o,) = collect_shard(store, shard(ACCOUNTS[:1]), lambda p: OneRequest(lambda r: httpx.Response(404)), NOW,
+                         concurrency=1)
+    assert o["status"] == "error" and o["error_type"] == "AccountUnavailable"   # the fetch's error, not storage's
+    assert store.get_or_none(layout.cursor_key("mastodon", ACCOUNTS[0])) is None
+
+
+def test_a_paced_out_account_counts_only_the_requests_it_sent(tmp_path):
+    store = first_run(tmp_path)
+    before = {a: json.loads(store.get(layout.cursor_key("mastodon", a))) for a in ACCOUNTS}
+    clock = Clock()
+    # 3 requests an hour, 2 pages a fetch: acct0 takes 2, acct1 sends page 1 then is paced out, acct2 sends none
+    pacer = Pacer("mastodon", slice_of(3, 3600.0), clock=clock, sleep=clock.sleep)
+    outcomes = collect_shard(store, shard(), lambda p: OneRequest(ok, pages=2), NOW, concurrency=1, pacer=pacer)
+    assert [o["status"] for o in outcomes] == ["ok", "deferred", "deferred"]
+    assert [o["deferred"]["requests_sent"] for o in outcomes[1:]] == [1, 0]
+    after = {a: json.loads(store.get(layout.cursor_key("mastodon", a))) for a in ACCOUNTS}
+    # paced out on its second page: its first request counts; cursor and the rest as they were
+    assert after[ACCOUNTS[1]] == dict(before[ACCOUNTS[1]], **{LEDGER_FIELD: [utc_iso(EARLIER), utc_iso(NOW)]})
+    assert after[ACCOUNTS[2]] == before[ACCOUNTS[2]]        # sent nothing: not counted, nothing written
