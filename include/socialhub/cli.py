@@ -386,7 +386,16 @@ def cmd_retention_apply(args: argparse.Namespace) -> int:
         print(f"  {pend['key']}: {pend['status']}")
     for f in summary["failed"]:
         print(f"  failed: {f}", file=sys.stderr)
-    return 1 if summary["failed"] else 0
+    from socialhub.retention import prune_budget_runs
+
+    runs = prune_budget_runs(store, datetime.now(UTC), policy.operational.budget_runs_days, dry_run=args.dry_run)
+    print(f"rate-budget records of collection runs (state/budget/runs/): {runs['runs_seen']} run(s) seen; "
+          f"{len(runs['deleted_runs'])} older than {runs['days']} days {'to delete' if args.dry_run else 'deleted'} "
+          f"({runs['deleted_objects']} object(s)); {len(runs['undated'])} without a date (kept); "
+          f"{len(runs['failed'])} failed")
+    for f in runs["failed"]:
+        print(f"  failed: {f}", file=sys.stderr)
+    return 1 if summary["failed"] or runs["failed"] else 0
 
 
 def cmd_hold(args: argparse.Namespace) -> int:
@@ -640,7 +649,9 @@ def build_parser() -> argparse.ArgumentParser:
     rtsub = rt.add_subparsers(dest="rcommand", metavar="SUBCOMMAND")
     ra = rtsub.add_parser("apply", help="erase batch content past its retention period (never under legal hold)",
                           description="Apply the retention policy (include/socialhub/retention.yaml by default): "
-                                      "erase expired batch content, record one audit event per erased object.")
+                                      "erase expired batch content, record one audit event per erased object; "
+                                      "then delete the rate-budget records of collection runs older than "
+                                      "operational.budget_runs_days (state/budget/runs/).")
     ra.add_argument("--policy", help="retention policy YAML")
     ra.add_argument("--watchlist", help="watchlist file giving each account's subject category for rules that name "
                                         "one (default: $SOCIALHUB_WATCHLIST or include/watchlist.yaml)")

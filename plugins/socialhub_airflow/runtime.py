@@ -246,7 +246,8 @@ def plan(platform: str) -> list[dict[str, Any]]:
         key = layout.budget_deferred_key(run_id, platform)
         rates = [s.get("rate") for s in plan.shards]
         if plan.deferred or any(rates) or store().exists(key):   # a retry that now defers nothing clears it
-            store().put_state(key, canonical_json({"platform": platform, "deferred": plan.deferred, "pacing": rates}))
+            store().put_state(key, canonical_json({"platform": platform, "deferred": plan.deferred, "pacing": rates,
+                                                   "written": utc_iso(now())}))   # housekeeping deletes it later
     audit = auditor()
     for lapse in plan.lapsed:
         from socialhub.collect import lapse_reason
@@ -492,7 +493,7 @@ def apply_retention() -> dict[str, Any]:
     import os
 
     from socialhub.retention import apply_retention as apply
-    from socialhub.retention import current_subjects, load_policy
+    from socialhub.retention import current_subjects, load_policy, prune_budget_runs
 
     st = store()
     policy = load_policy(os.environ.get("SOCIALHUB_RETENTION"))
@@ -500,7 +501,18 @@ def apply_retention() -> dict[str, Any]:
     log.info("retention: %d batch(es) seen, %d erased (%d objects), %d under legal hold, %d erasure(s) pending "
              "under Object Lock (retried next run), %d failed", summary["batches_seen"], summary["erased_batches"],
              summary["erased_objects"], summary["held"], summary["pending_objects"], len(summary["failed"]))
-    return {k: v for k, v in summary.items() if k not in ("erased", "pending")}
+    runs = prune_budget_runs(st, now(), policy.operational.budget_runs_days)
+    log.info("rate-budget records of collection runs (state/budget/runs/): %d run(s) seen, %d older than %d days "
+             "deleted (%d objects), %d without a date (kept), %d delete(s) failed (retried next run)",
+             runs["runs_seen"], len(runs["deleted_runs"]), runs["days"], runs["deleted_objects"], len(runs["undated"]),
+             len(runs["failed"]))
+    for failure in runs["failed"]:
+        log.warning("could not delete %s", failure)
+    out = {k: v for k, v in summary.items() if k not in ("erased", "pending")}
+    out["budget_runs"] = {"seen": runs["runs_seen"], "deleted": len(runs["deleted_runs"]),
+                          "deleted_objects": runs["deleted_objects"], "undated": len(runs["undated"]),
+                          "failed": len(runs["failed"])}
+    return out
 
 
 def remind_owners() -> list[str]:
