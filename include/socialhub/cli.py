@@ -285,9 +285,10 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_audit_log(args: argparse.Namespace) -> tuple[Any, Any, Any] | int:
+def _open_audit_log(args: argparse.Namespace, command: str) -> tuple[Any, Any, Any] | int:
     """Say which store, then open a non-empty audit log with its keys and anchor to write to it:
-    ``(store, keys, anchor)``, or the exit code after saying what is wrong."""
+    ``(store, keys, anchor)``, or the exit code after saying what is wrong (``command``, e.g.
+    ``audit anchor``, words it)."""
     from socialhub.audit.where import EXIT_NO_STORE, choose_store, open_for_audit
 
     choice = choose_store(args.store)
@@ -297,7 +298,7 @@ def _open_audit_log(args: argparse.Namespace) -> tuple[Any, Any, Any] | int:
     except SocialhubError as exc:
         _err(str(exc))
         return EXIT_NO_STORE
-    store, problem = open_for_audit(choice, allow_empty=False)
+    store, problem = open_for_audit(choice, allow_empty=False, command=command)
     if problem or store is None:
         _err(problem or "no store")
         return EXIT_NO_STORE
@@ -309,7 +310,7 @@ def cmd_audit_anchor(args: argparse.Namespace) -> int:
     from socialhub.audit.chain import AuditLog, verify_chain
     from socialhub.audit.where import EXIT_NO_STORE
 
-    opened = _open_audit_log(args)
+    opened = _open_audit_log(args, "audit anchor")
     if isinstance(opened, int):
         return opened
     store, keys, anchor = opened
@@ -338,7 +339,7 @@ def cmd_audit_close_segments(args: argparse.Namespace) -> int:
     from socialhub.audit.segments import close_stale_segments
     from socialhub.audit.where import EXIT_NO_STORE
 
-    opened = _open_audit_log(args)
+    opened = _open_audit_log(args, "audit seal")
     if isinstance(opened, int):
         return opened
     store, keys, anchor = opened
