@@ -503,9 +503,12 @@ def count_failed_poll(store: ObjectStore, entry: WatchlistEntry, state: dict[str
 
     The cursor state is written back *exactly as it was read* (after any roll-forward, which only
     adopts a stored batch's cursor) with one field changed, the ledger: the same ``cursor``,
-    ``last_manifest`` and ``last_polled`` (a failed poll does not make the account less due). So this
+    ``last_manifest``, ``last_polled`` (a failed poll does not make the account less due), ``recent``
+    batches and any ``writing`` intent (the commit record reads the same to the next poll). So this
     path stores no batch and moves no cursor: "a cursor advances only after its batch is durably
-    stored" stays true. The cursor states stay the truth the due index mirrors (its entry comes from
+    stored" stays true. (An account never polled successfully gets a state holding only the ledger:
+    its first successful poll then also searches its data prefixes for uncommitted objects, as for
+    a state from before the intent record: four listings, once.) The cursor states stay the truth the due index mirrors (its entry comes from
     the state written, through the shard's delta). A failure to write it is logged, not raised: the
     ledger only steers the budget, and the account's outcome is already the error."""
     written = dict(state)
