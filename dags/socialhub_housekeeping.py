@@ -1,7 +1,8 @@
 """Daily housekeeping: apply the retention policy and remind owners of authorisations due for review.
 
 apply_retention erases expired batch content (never under legal hold) and records one audit
-event per erased object; remind_owners tells each team's on-duty channel, once per review date,
+event per erased object, then deletes collection runs' rate-budget records older than the
+policy's ``operational.budget_runs_days``; remind_owners tells each team's on-duty channel, once per review date,
 which authorisations lapse soon; verify_audit re-walks the audit chain and fails loudly if it
 is broken.
 """

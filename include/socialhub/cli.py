@@ -285,9 +285,10 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_audit_log(args: argparse.Namespace) -> tuple[Any, Any, Any] | int:
+def _open_audit_log(args: argparse.Namespace, command: str) -> tuple[Any, Any, Any] | int:
     """Say which store, then open a non-empty audit log with its keys and anchor to write to it:
-    ``(store, keys, anchor)``, or the exit code after saying what is wrong."""
+    ``(store, keys, anchor)``, or the exit code after saying what is wrong (``command``, e.g.
+    ``audit anchor``, words it)."""
     from socialhub.audit.where import EXIT_NO_STORE, choose_store, open_for_audit
 
     choice = choose_store(args.store)
@@ -297,7 +298,7 @@ def _open_audit_log(args: argparse.Namespace) -> tuple[Any, Any, Any] | int:
     except SocialhubError as exc:
         _err(str(exc))
         return EXIT_NO_STORE
-    store, problem = open_for_audit(choice, allow_empty=False)
+    store, problem = open_for_audit(choice, allow_empty=False, command=command)
     if problem or store is None:
         _err(problem or "no store")
         return EXIT_NO_STORE
@@ -309,7 +310,7 @@ def cmd_audit_anchor(args: argparse.Namespace) -> int:
     from socialhub.audit.chain import AuditLog, verify_chain
     from socialhub.audit.where import EXIT_NO_STORE
 
-    opened = _open_audit_log(args)
+    opened = _open_audit_log(args, "audit anchor")
     if isinstance(opened, int):
         return opened
     store, keys, anchor = opened
@@ -338,7 +339,7 @@ def cmd_audit_close_segments(args: argparse.Namespace) -> int:
     from socialhub.audit.segments import close_stale_segments
     from socialhub.audit.where import EXIT_NO_STORE
 
-    opened = _open_audit_log(args)
+    opened = _open_audit_log(args, "audit seal")
     if isinstance(opened, int):
         return opened
     store, keys, anchor = opened
@@ -386,7 +387,16 @@ def cmd_retention_apply(args: argparse.Namespace) -> int:
         print(f"  {pend['key']}: {pend['status']}")
     for f in summary["failed"]:
         print(f"  failed: {f}", file=sys.stderr)
-    return 1 if summary["failed"] else 0
+    from socialhub.retention import prune_budget_runs
+
+    runs = prune_budget_runs(store, datetime.now(UTC), policy.operational.budget_runs_days, dry_run=args.dry_run)
+    print(f"rate-budget records of collection runs (state/budget/runs/): {runs['runs_seen']} run(s) seen; "
+          f"{len(runs['deleted_runs'])} older than {runs['days']} days {'to delete' if args.dry_run else 'deleted'} "
+          f"({runs['deleted_objects']} object(s)); {len(runs['undated'])} without a date (kept); "
+          f"{len(runs['failed'])} failed")
+    for f in runs["failed"]:
+        print(f"  failed: {f}", file=sys.stderr)
+    return 1 if summary["failed"] or runs["failed"] else 0
 
 
 def cmd_hold(args: argparse.Namespace) -> int:
@@ -640,7 +650,9 @@ def build_parser() -> argparse.ArgumentParser:
     rtsub = rt.add_subparsers(dest="rcommand", metavar="SUBCOMMAND")
     ra = rtsub.add_parser("apply", help="erase batch content past its retention period (never under legal hold)",
                           description="Apply the retention policy (include/socialhub/retention.yaml by default): "
-                                      "erase expired batch content, record one audit event per erased object.")
+                                      "erase expired batch content, record one audit event per erased object; "
+                                      "then delete the rate-budget records of collection runs older than "
+                                      "operational.budget_runs_days (state/budget/runs/).")
     ra.add_argument("--policy", help="retention policy YAML")
     ra.add_argument("--watchlist", help="watchlist file giving each account's subject category for rules that name "
                                         "one (default: $SOCIALHUB_WATCHLIST or include/watchlist.yaml)")

@@ -26,7 +26,7 @@ from typing import Any, cast
 from socialhub import subjects
 from socialhub.audit.chain import Auditor, record
 from socialhub.due_index import entry_of, record_shard_polls
-from socialhub.errors import ConnectorError, SocialhubError
+from socialhub.errors import ConnectorError, PacedOut, SocialhubError
 from socialhub.models import canonical_json, sha256_hex, to_jsonl, utc_iso
 from socialhub.sources.base import Connector, FetchResult
 from socialhub.sources.budget import LEDGER_FIELD, record_poll
@@ -189,7 +189,7 @@ class AccountOutcome:
     platform: str
     account: str
     force: str
-    status: str                      # "ok" | "error" | "lapsed"
+    status: str                      # "ok" | "error" | "lapsed" | "deferred" (paced out: ``PacedOut``)
     posts: int = 0
     batch_id: str | None = None
     error: str | None = None
@@ -202,6 +202,8 @@ class AccountOutcome:
     media: dict[str, Any] | None = None
     #: the account's due-index entry after this poll (socialhub.due_index); ``record_shard_polls`` takes it out
     due_index: dict[str, Any] | None = None
+    #: status "deferred": why and until when (``paced_deferral``: scope, reason, retry_at, how overdue)
+    deferred: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -395,6 +397,8 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
     try:
         result = connector.fetch(entry.account, cursor_before)
     except ConnectorError as exc:
+        if isinstance(exc, PacedOut):   # the shard's own pacing, not the platform: deferred, not failed
+            return _deferred_by_pacing(store, outcome, entry, state, now, exc)
         outcome.status, outcome.error, outcome.error_type = "error", str(exc), type(exc).__name__
         retry_at = getattr(exc, "retry_at", None)
         if retry_at is not None:
@@ -403,7 +407,8 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
                details={"error": outcome.error, "error_type": outcome.error_type,
                         "authorisation_ref": entry.authorisation_ref})
         outcome.health_changes = _record_health(store, entry, now, auditor, error=exc)
-        outcome.due_index = entry_of(state)    # not polled: its state as read, which refreshes the index harmlessly
+        # the failed fetch still spent requests: counted in the ledger (the cursor state as read, its ledger only)
+        outcome.due_index = entry_of(count_failed_poll(store, entry, state, now))
         return outcome
     outcome.notes = list(result.notes)
     result = _drop_already_stored(result, recent)
@@ -459,6 +464,61 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
             log.exception("media capture of %s stopped (pending items are tried next run)", entry.key)
             outcome.media = {"error": f"{type(exc).__name__}: {exc}"}
     return outcome
+
+
+def paced_reason(platform: str, scope: str) -> str:
+    """The run report's words for an account the shard's own pacing deferred."""
+    where = platform if scope == "all" else f"{platform} {scope}"
+    return f"paced: this shard's slice of the {where} rate limit was used up; retried next run"
+
+
+def _deferred_by_pacing(store: ObjectStore, outcome: AccountOutcome, entry: WatchlistEntry, state: dict[str, Any],
+                        now: datetime, exc: PacedOut) -> AccountOutcome:
+    """The outcome of an account whose fetch the shard's own pacing stopped (``PacedOut``): deferred to
+    the next run with the reason. Not a failure: no ``collect_failed`` audit event (nothing was
+    collected or refused, as for an account the plan deferred), no source-health change (pacing is not
+    the source's fault), no cursor moved. Paced out before its first request it writes nothing; paced
+    out on a later page, the requests it sent are counted in the ledger (``count_failed_poll``)."""
+    from socialhub.sources.budget import deferral
+
+    outcome.status, outcome.error_type = "deferred", type(exc).__name__
+    late = deferral(entry, state, now)
+    outcome.deferred = {"scope": exc.scope, "paced": True, "reason": paced_reason(entry.platform, exc.scope),
+                        "retry_at": utc_iso(exc.retry_at) if exc.retry_at is not None else None,
+                        "requests_sent": exc.requests_sent, "overdue_seconds": late["overdue_seconds"],
+                        "past_interval": late["past_interval"]}
+    outcome.notes.append(exc.message)
+    log.info("%s deferred: %s (retry at %s)", entry.key, outcome.deferred["reason"], outcome.deferred["retry_at"])
+    # paced out before its first request: nothing spent (its state as read); paced out on a later page:
+    # the requests already sent count in the ledger, as a failed poll's do
+    outcome.due_index = entry_of(count_failed_poll(store, entry, state, now) if exc.requests_sent else state)
+    return outcome
+
+
+def count_failed_poll(store: ObjectStore, entry: WatchlistEntry, state: dict[str, Any],
+                      now: datetime) -> dict[str, Any]:
+    """Count a poll that stored nothing (it failed, or pacing stopped it after a first page) in the
+    account's rate-budget ledger (``budget.LEDGER_FIELD``): its requests were spent all the same, and
+    the planner must count them next run. Returns the state written.
+
+    The cursor state is written back *exactly as it was read* (after any roll-forward, which only
+    adopts a stored batch's cursor) with one field changed, the ledger: the same ``cursor``,
+    ``last_manifest``, ``last_polled`` (a failed poll does not make the account less due), ``recent``
+    batches and any ``writing`` intent (the commit record reads the same to the next poll). So this
+    path stores no batch and moves no cursor: "a cursor advances only after its batch is durably
+    stored" stays true. (An account never polled successfully gets a state holding only the ledger:
+    its first successful poll then also searches its data prefixes for uncommitted objects, as for
+    a state from before the intent record: four listings, once.) The cursor states stay the truth the due index mirrors (its entry comes from
+    the state written, through the shard's delta). A failure to write it is logged, not raised: the
+    ledger only steers the budget, and the account's outcome is already the error."""
+    written = dict(state)
+    written[LEDGER_FIELD] = record_poll(state.get(LEDGER_FIELD) or [], now)
+    try:
+        store.put_state(layout.cursor_key(entry.platform, entry.account), canonical_json(written))
+    except SocialhubError as exc:
+        log.warning("could not count the failed poll of %s in its rate-budget ledger: %s", entry.key, exc)
+        return state
+    return written
 
 
 def _mark_media_pending(store: ObjectStore, manifest: dict[str, Any],
@@ -585,19 +645,69 @@ def collect_shard(store: ObjectStore, shard: dict[str, Any], connector_factory: 
 
 
 def summarise_collection(outcomes: Iterable[dict[str, Any]], plan: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The run report's figures. ``plan``: ``lapsed`` and ``deferred`` (the plan's deferrals) and
+    ``pacing`` (``{platform: [shard["rate"], ...]}``, the shards' slices of each platform's rate).
+
+    An account the shard's own pacing stopped (status ``deferred``) is neither polled nor failed:
+    it is listed in ``accounts_deferred`` after the plan's deferrals (``paced_deferrals``) and
+    counted per platform in ``pacing``."""
     rows = list(outcomes)
     return {
         "accounts_polled": sum(1 for r in rows if r["status"] in ("ok", "error")),
         "accounts_ok": sum(1 for r in rows if r["status"] == "ok"),
         "accounts_failed": [f"{r['platform']}:{r['account']}: {r['error']}" for r in rows if r["status"] == "error"],
         "accounts_lapsed": (plan or {}).get("lapsed", []),
-        # due accounts a rate budget (or YouTube's quota) left for a later run, with the reasons
-        "accounts_deferred": (plan or {}).get("deferred", []),
+        # due accounts a rate budget (or YouTube's quota) left for a later run, and those the shards'
+        # own pacing stopped, with the reasons
+        "accounts_deferred": [*(plan or {}).get("deferred", []), *paced_deferrals(rows)],
+        "pacing": pacing_report(rows, (plan or {}).get("pacing")),
         "posts_collected": sum(r["posts"] for r in rows),
         "batches": [r["batch_id"] for r in rows if r.get("batch_id")],
         "recovered": [f"{r['platform']}:{r['account']}" for r in rows if r.get("recovered")],
         "media": _media_totals(rows),
     }
+
+
+def paced_deferrals(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The outcomes the shards' own pacing deferred, as run-report deferrals (key, platform, scope,
+    reason, retry_at, how overdue; ``paced: True``; no ``budget``: that is the plan's)."""
+    return [{"key": f"{r['platform']}:{r['account']}", "platform": r["platform"], **(r.get("deferred") or {})}
+            for r in rows if r.get("status") == "deferred"]
+
+
+def pacing_report(rows: Iterable[dict[str, Any]], rates: dict[str, list[Any]] | None = None) -> dict[str, Any]:
+    """Per platform: its shards' slices of the rate (``shard["rate"]``, in words by
+    ``pacing.describe_rate``) and the accounts the pacing stopped this run."""
+    from socialhub.sources.pacing import describe_rate
+
+    out: dict[str, dict[str, Any]] = {}
+    for platform, shard_rates in sorted((rates or {}).items()):
+        paced = [r for r in shard_rates if r]
+        if paced:
+            out[platform] = {"shards": len(shard_rates), "share": paced[0].get("share"),
+                             "slices": [{"shard": i, "slice": describe_rate(r),
+                                         "requests_per_second": round(sum(float(v["per_second"])
+                                                                          for v in (r or {}).get("scopes", {}).values()),
+                                                                      6)}
+                                        for i, r in enumerate(shard_rates)],
+                             "paced_out": 0, "paced_out_accounts": []}
+    for r in rows:
+        if r.get("status") == "deferred":
+            row = out.setdefault(r["platform"], {"shards": None, "share": None, "slices": [], "paced_out": 0,
+                                                 "paced_out_accounts": []})
+            row["paced_out"] += 1
+            row["paced_out_accounts"].append(f"{r['platform']}:{r['account']}")
+    return out
+
+
+def pacing_lines(pacing: dict[str, Any]) -> list[str]:
+    """The run report's pacing figures in words, one line per platform."""
+    lines = []
+    for platform, row in sorted(pacing.items()):
+        slices = "; ".join(f"shard {s['shard']}: {s['slice']}" for s in row.get("slices") or []) or "slices not known"
+        lines.append(f"PACING {platform}: {slices}; {row['paced_out']} account(s) paced out this run"
+                     + (f" ({', '.join(row['paced_out_accounts'])}; retried next run)" if row["paced_out"] else ""))
+    return lines
 
 
 def _media_totals(rows: list[dict[str, Any]]) -> dict[str, int]:
@@ -612,4 +722,5 @@ def _media_totals(rows: list[dict[str, Any]]) -> dict[str, int]:
 
 
 __all__ = ["Plan", "AccountOutcome", "plan_collection", "collect_account", "collect_shard", "store_batch",
-           "summarise_collection", "load_cursor_state",  "enqueue", "record_shard_polls"]
+           "summarise_collection", "load_cursor_state",  "enqueue", "record_shard_polls", "paced_deferrals",
+           "paced_reason", "pacing_lines", "pacing_report", "count_failed_poll"]

@@ -11,6 +11,7 @@
     │   ├── MalformedResponse      the platform answered something we cannot parse
     │   │   └── ResponseTooLarge   the body is over the size limit (not read further)
     │   └── RateLimited            429 or quota exhausted; ``retry_at`` says when to come back
+    │       └── PacedOut           the collect shard's own pacing stopped the fetch (deferred, not failed)
     ├── StorageError               object storage failed
     │   ├── UnsafeKeyError         a key would escape its prefix (``../``, absolute, encoded)
     │   └── ImmutableObjectError   an evidence object exists with different content
@@ -139,6 +140,22 @@ class RateLimited(ConnectorError):
                  status: int | None = 429) -> None:
         self.retry_at = retry_at
         super().__init__(platform, account, message, status=status)
+
+
+class PacedOut(RateLimited):
+    """The collect shard's *own* pacing (``sources/pacing.py``) stopped the fetch: its slice of the
+    platform's published limit for ``scope`` has no turn within the wait a run allows. No platform
+    said no: the account is deferred to the next run (``collect_account`` status ``deferred``), not
+    failed, and is no mark against its source's health. ``requests_sent``: requests the fetch had
+    already sent (pages before the one that was paced out); they count in the rate-budget ledger."""
+
+    hint = "the account is collected on the next run (deferred by pacing, not failed); the cursor was not moved"
+
+    def __init__(self, platform: str, account: str, message: str, *, scope: str, retry_at: datetime | None = None,
+                 requests_sent: int = 0) -> None:
+        self.scope = scope
+        self.requests_sent = requests_sent
+        super().__init__(platform, account, message, retry_at=retry_at, status=None)
 
 
 class StorageError(SocialhubError):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,7 +27,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from socialhub.audit.chain import Auditor, record
-from socialhub.errors import ConfigError
+from socialhub.errors import ConfigError, SocialhubError
 from socialhub.models import canonical_json, parse_iso, sha256_hex, utc_iso
 from socialhub.storage import layout
 from socialhub.storage.base import ObjectStore, key_segment
@@ -71,10 +72,19 @@ class Rule(BaseModel):
         return v
 
 
+class Operational(BaseModel):
+    """How long housekeeping keeps operational records (not collected content) the pipeline writes."""
+
+    model_config = ConfigDict(extra="forbid")
+    #: a collection run's rate-budget record, ``state/budget/runs/<run>/`` (``prune_budget_runs``)
+    budget_runs_days: int = Field(default=30, ge=1)
+
+
 class Policy(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: int = 1
     rules: list[Rule]
+    operational: Operational = Field(default_factory=Operational)
 
     @model_validator(mode="after")
     def _unambiguous(self) -> Policy:
@@ -345,6 +355,83 @@ def apply_retention(store: ObjectStore, policy: Policy, now: datetime, *, audito
         for holders in refs.values():     # a file this batch shared is now the other posts' alone
             holders -= gone
     return summary
+
+
+BUDGET_RUNS_PREFIX = "state/budget/runs/"
+_RUN_TIME = re.compile(r"(\d{4}-\d{2}-\d{2})(?:T(\d{2})[-:](\d{2})[-:](\d{2}))?")
+
+
+def run_time(name: str) -> datetime | None:
+    """When a run was scheduled, from its key name (``layout.report_key``'s name of an Airflow run id:
+    ``scheduled__2026-11-25T12-05-00``, ``manual__2026-12-03T09-17-36.472879~959d2367``); None when
+    the name holds no date (a run id chosen by hand)."""
+    found = _RUN_TIME.search(name)
+    if not found:
+        return None
+    day, hh, mm, ss = found.groups()
+    try:
+        return datetime.fromisoformat(f"{day}T{hh or '00'}:{mm or '00'}:{ss or '00'}+00:00")
+    except ValueError:
+        return None
+
+
+def prune_budget_runs(store: ObjectStore, now: datetime, days: int, *, dry_run: bool = False) -> dict[str, Any]:
+    """Delete the rate-budget records of collection runs older than ``days`` days
+    (``state/budget/runs/<run>/<platform>.json``, ``layout.budget_deferred_key``).
+
+    Each collect run's plan tasks write one per platform (the accounts deferred by the rate budget,
+    with their priority and last poll, and the shards' rate slices) and only that run's ``finish``
+    reads them, into the run report (``reports/collect/<run>.json``, which keeps them). Without this
+    they would grow by one prefix per run (288 a day) forever. A run's age comes from the date in its
+    name (Airflow run ids carry it: one listing, no reads); a name without one falls back to the
+    record's ``written`` time, else the run report's ``finished_at``; a run with none of them is left
+    and counted as ``undated``. A failed delete is reported and retried next time."""
+    cutoff = now - timedelta(days=days)
+    runs: dict[str, list[str]] = {}
+    for key in store.list(BUDGET_RUNS_PREFIX):
+        name = key[len(BUDGET_RUNS_PREFIX):].split("/", 1)[0]
+        runs.setdefault(name, []).append(key)
+    summary: dict[str, Any] = {"runs_seen": len(runs), "days": days, "deleted_runs": [], "deleted_objects": 0,
+                               "undated": [], "failed": []}
+    for name, keys in sorted(runs.items()):
+        when = run_time(name) or _recorded_time(store, name, keys)
+        if when is None:
+            summary["undated"].append(name)
+            continue
+        if when >= cutoff:
+            continue
+        deleted = 0
+        for key in keys:
+            if dry_run:
+                deleted += 1
+                continue
+            try:
+                store.delete(key)
+                deleted += 1
+            except SocialhubError as exc:
+                summary["failed"].append(f"{key}: {exc}")
+        if deleted == len(keys):
+            summary["deleted_runs"].append(name)
+        summary["deleted_objects"] += deleted
+    return summary
+
+
+def _recorded_time(store: ObjectStore, name: str, keys: list[str]) -> datetime | None:
+    """A run's time from its records (``written``) or its run report (``finished_at``), for a run whose
+    name holds no date."""
+    for key in [*keys, f"reports/collect/{name}.json"]:
+        raw = store.get_or_none(key)
+        try:
+            doc = json.loads(raw) if raw else {}
+        except ValueError:
+            continue
+        value = (doc.get("written") or doc.get("finished_at")) if isinstance(doc, dict) else None
+        if value:
+            try:
+                return parse_iso(str(value))
+            except ValueError:
+                continue
+    return None
 
 
 def _pending_key(key: str) -> str:

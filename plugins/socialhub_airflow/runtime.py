@@ -241,10 +241,13 @@ def plan(platform: str) -> list[dict[str, Any]]:
     for line in plan.describe():
         (log.warning if line.startswith(("NOT COLLECTED", "REMINDER", "RATE BUDGET")) else log.info)(line)
     run_id = _run_id()
-    if run_id:   # the run report (finish) names the accounts the rate budget deferred, with the reasons
+    if run_id:   # the run report (finish) names the accounts the rate budget deferred, with the reasons,
+        # and each shard's slice of the platform's rate (sources/pacing.py)
         key = layout.budget_deferred_key(run_id, platform)
-        if plan.deferred or store().exists(key):   # a retry that now defers nothing clears the earlier record
-            store().put_state(key, canonical_json({"platform": platform, "deferred": plan.deferred}))
+        rates = [s.get("rate") for s in plan.shards]
+        if plan.deferred or any(rates) or store().exists(key):   # a retry that now defers nothing clears it
+            store().put_state(key, canonical_json({"platform": platform, "deferred": plan.deferred, "pacing": rates,
+                                                   "written": utc_iso(now())}))   # housekeeping deletes it later
     audit = auditor()
     for lapse in plan.lapsed:
         from socialhub.collect import lapse_reason
@@ -321,31 +324,46 @@ def _run_id() -> str:
 
 def run_deferrals(st: Any, run_id: str) -> list[dict[str, Any]]:
     """The accounts this run's plan tasks deferred (rate budget or YouTube quota), with the reasons."""
+    return run_budget(st, run_id)[0]
+
+
+def run_budget(st: Any, run_id: str) -> tuple[list[dict[str, Any]], dict[str, list[Any]]]:
+    """What this run's plan tasks recorded (``state/budget/runs/<run>/``): the accounts they deferred
+    (rate budget or YouTube quota) with the reasons, and per platform its shards' rate slices."""
     from socialhub.models import PLATFORMS
 
-    out: list[dict[str, Any]] = []
+    deferred: list[dict[str, Any]] = []
+    rates: dict[str, list[Any]] = {}
     for platform in PLATFORMS:
         raw = st.get_or_none(layout.budget_deferred_key(run_id, platform))
         if raw:
-            out += json.loads(raw).get("deferred", [])
-    return out
+            doc = json.loads(raw)
+            deferred += doc.get("deferred", [])
+            if doc.get("pacing"):
+                rates[platform] = list(doc["pacing"])
+    return deferred, rates
 
 
 def finish_collection(outcome_lists: list[Any], run_id: str) -> dict[str, Any]:
-    from socialhub.collect import summarise_collection
+    from socialhub.collect import pacing_lines, summarise_collection
     from socialhub.sources.budget import xcom_view
 
     st = store()
     outcomes = [o for lst in outcome_lists for group in (lst or []) for o in (group or [])]
-    deferred = run_deferrals(st, run_id)
-    summary = summarise_collection(outcomes, {"lapsed": watchlist().lapse_info(now().date()), "deferred": deferred})
+    planned, rates = run_budget(st, run_id)
+    summary = summarise_collection(outcomes, {"lapsed": watchlist().lapse_info(now().date()), "deferred": planned,
+                                              "pacing": rates})
+    deferred = summary["accounts_deferred"]   # the plan's deferrals, then the accounts pacing stopped
     summary.update(run_id=run_id, finished_at=utc_iso(now()), outcomes=outcomes)
     if deferred:
         summary["platform_team_told_overdue"] = _tell_overdue(deferred, run_id)
     st.put_state(layout.report_key("collect", run_id), canonical_json(summary))
-    log.info("collected %d post(s) from %d account(s); %d failed; %d lapsed; %d deferred (rate budget)",
-             summary["posts_collected"], summary["accounts_polled"], len(summary["accounts_failed"]),
-             len(summary["accounts_lapsed"]), len(deferred))
+    log.info("collected %d post(s) from %d account(s); %d failed; %d lapsed; %d deferred (%d by the rate budget, "
+             "%d paced out by their shard)", summary["posts_collected"], summary["accounts_polled"],
+             len(summary["accounts_failed"]), len(summary["accounts_lapsed"]), len(deferred), len(planned),
+             len(deferred) - len(planned))
+    for line in pacing_lines(summary["pacing"]):
+        log.info("%s", line)
     # XCom gets counts and keys: the lapsed entries' authorisation, owner and dates stay in the stored report,
     # and so do the deferrals' reasons
     xcom = {k: v for k, v in summary.items() if k != "outcomes"}
@@ -475,7 +493,7 @@ def apply_retention() -> dict[str, Any]:
     import os
 
     from socialhub.retention import apply_retention as apply
-    from socialhub.retention import current_subjects, load_policy
+    from socialhub.retention import current_subjects, load_policy, prune_budget_runs
 
     st = store()
     policy = load_policy(os.environ.get("SOCIALHUB_RETENTION"))
@@ -483,7 +501,18 @@ def apply_retention() -> dict[str, Any]:
     log.info("retention: %d batch(es) seen, %d erased (%d objects), %d under legal hold, %d erasure(s) pending "
              "under Object Lock (retried next run), %d failed", summary["batches_seen"], summary["erased_batches"],
              summary["erased_objects"], summary["held"], summary["pending_objects"], len(summary["failed"]))
-    return {k: v for k, v in summary.items() if k not in ("erased", "pending")}
+    runs = prune_budget_runs(st, now(), policy.operational.budget_runs_days)
+    log.info("rate-budget records of collection runs (state/budget/runs/): %d run(s) seen, %d older than %d days "
+             "deleted (%d objects), %d without a date (kept), %d delete(s) failed (retried next run)",
+             runs["runs_seen"], len(runs["deleted_runs"]), runs["days"], runs["deleted_objects"], len(runs["undated"]),
+             len(runs["failed"]))
+    for failure in runs["failed"]:
+        log.warning("could not delete %s", failure)
+    out = {k: v for k, v in summary.items() if k not in ("erased", "pending")}
+    out["budget_runs"] = {"seen": runs["runs_seen"], "deleted": len(runs["deleted_runs"]),
+                          "deleted_objects": runs["deleted_objects"], "undated": len(runs["undated"]),
+                          "failed": len(runs["failed"])}
+    return out
 
 
 def remind_owners() -> list[str]:

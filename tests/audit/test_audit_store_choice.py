@@ -127,3 +127,23 @@ def test_without_any_setting_the_default_is_named_and_left_alone(monkeypatch, tm
     assert out.startswith(f"store: {default} (the default data folder's store")
     assert f"there is no store at {default}" in err
     assert not (tmp_path / "home").exists()
+
+
+@pytest.mark.parametrize("command", [["audit", "anchor", "--anchor", "ANCHOR"], ["audit", "seal"]])
+@pytest.mark.parametrize("empty", [False, True])
+def test_anchor_and_seal_never_suggest_an_option_they_do_not_have(command, empty, no_env, tmp_path, capsys):
+    """Only verify and report have --allow-empty: anchor and seal say what to do without it."""
+    store = tmp_path / "store"
+    if empty:
+        store.mkdir()
+    argv = [a.replace("ANCHOR", str(tmp_path / "anchor.jsonl")) for a in command]
+    assert main([*argv, "--store", str(store)]) == 2
+    out, err = capsys.readouterr()
+    assert out.startswith(f"store: {store} (given by --store)")
+    assert ("has no audit events" if empty else f"there is no store at {store}") in err
+    assert "--allow-empty" not in err
+    assert f"`socialhub {' '.join(command[:2])}` works only on a store whose audit log has events" in err
+    assert "--store" in err and ".demo/data/store" in err
+    assert store.exists() == empty                      # a missing folder is not created
+    with pytest.raises(SystemExit):                     # and the option really does not exist there
+        main([*argv, "--store", str(store), "--allow-empty"])

@@ -141,7 +141,8 @@ def test_one_failing_account_does_not_stop_the_shard(tmp_path):
     assert [o["status"] for o in outcomes] == ["error", "ok"]
     assert "account not found" in outcomes[0]["error"] and outcomes[0]["error_type"] == "AccountUnavailable"
     assert stored_post_ids(store) == ["7"]
-    assert store.get_or_none(layout.cursor_key("mastodon", "acct1@x.social")) is None
+    # its cursor never moved: its state holds only the failed poll, counted in the rate-budget ledger
+    assert json.loads(store.get(layout.cursor_key("mastodon", "acct1@x.social"))) == {"polls": ["2026-11-25T12:00:00Z"]}
 
 
 @pytest.mark.parametrize("crash_at", [

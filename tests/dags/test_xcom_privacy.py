@@ -120,3 +120,31 @@ def test_finish_reports_rate_budget_deferrals_with_reasons_but_xcom_keys_only(pi
     assert report["accounts_deferred"][0]["scope"] == "x.social" and report["platform_team_told_overdue"]
     notices = list((tmp_path / "outbox").glob("notice-*.json"))
     assert len(notices) == 1 and "mastodon:a@x.social" in notices[0].read_text()
+
+
+def test_plan_records_the_shards_rate_and_finish_reports_paced_out_accounts_as_deferred(pipeline, monkeypatch):
+    """Issue 19 leftovers: an account its shard's own pacing stopped is in the run report's deferred
+    section with the reason, not among the failures; the report has each platform's pacing figures."""
+    from socialhub.sources.pacing import describe_rate
+
+    _, st = pipeline
+    monkeypatch.setattr(runtime, "_run_id", lambda: "run-3")
+    shards = runtime.plan("mastodon")
+    rates = [s["rate"] for s in shards]
+    assert rates and all(rates)
+    paced = {"platform": "mastodon", "account": "b@x.social", "force": "met", "status": "deferred", "posts": 0,
+             "batch_id": None, "error": None, "error_type": "PacedOut", "recovered": False, "notes": [],
+             "health_changes": [], "media": None,
+             "deferred": {"scope": "x.social", "paced": True, "retry_at": "2026-11-25T13:00:00Z", "requests_sent": 0,
+                          "reason": "paced: this shard's slice of the mastodon x.social rate limit was used up; "
+                                    "retried next run", "overdue_seconds": None, "past_interval": False}}
+    summary = runtime.finish_collection([[[paced]]], "run-3")
+    assert _leaks(summary) == []
+    assert summary["accounts_failed"] == [] and summary["accounts_polled"] == 0
+    assert summary["accounts_deferred"] == {"count": 1, "keys": ["mastodon:b@x.social"], "overdue": []}
+    assert summary["pacing"]["mastodon"]["paced_out"] == 1
+    report = json.loads(st.get("reports/collect/run-3.json"))
+    (row,) = report["accounts_deferred"]
+    assert row["key"] == "mastodon:b@x.social" and row["reason"].startswith("paced: this shard's slice")
+    assert [s["slice"] for s in report["pacing"]["mastodon"]["slices"]] == [describe_rate(r) for r in rates]
+    assert report["platform_team_told_overdue"] is False

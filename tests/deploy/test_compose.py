@@ -200,6 +200,9 @@ def test_airflow_is_a_celery_deployment_on_postgres_and_redis(resolved):
         # results on Redis too (database 1): no worker needs the Postgres password
         assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("redis://:"), name
         assert env["AIRFLOW__CELERY__RESULT_BACKEND"].endswith("@redis:6379/1"), name
+        # the workers' pool processes are forked after the task libraries are imported (and every
+        # component that builds the Celery app has the same configuration)
+        assert env["AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS"] == "socialhub_airflow.celery_config.CELERY_CONFIG", name
     for name in ("airflow-api-server", "airflow-scheduler"):
         assert environment(services[name])["AIRFLOW__API_AUTH__JWT_SECRET"], name
     assert environment(services["airflow-api-server"])["AIRFLOW__CORE__FERNET_KEY"]
@@ -229,7 +232,7 @@ def test_airflow_settings_exist_in_airflow(raw):
         _, section, key = name.split("__", 2)
         section, key = section.lower(), key.lower()
         if section == "celery":
-            assert key in ("broker_url", "result_backend", "worker_concurrency"), name
+            assert key in ("broker_url", "result_backend", "worker_concurrency", "celery_config_options"), name
             continue
         assert conf.has_option(section, key) or key in conf.configuration_description.get(section, {}).get(
             "options", {}), f"{name} is not an Airflow option"

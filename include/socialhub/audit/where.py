@@ -11,6 +11,9 @@ commands
   do, unless the caller passes ``--allow-empty``;
 * never create the store's folder (opening a local store creates it, so a missing folder is
   detected before anything is opened).
+
+``socialhub audit anchor`` and ``socialhub audit seal`` refuse such a store the same way, but they
+have no ``--allow-empty`` (they write to the log, so they need one): their message does not offer it.
 """
 
 from __future__ import annotations
@@ -80,17 +83,26 @@ def choose_store(arg: str | None, env: Mapping[str, str] | None = None) -> Store
     return StoreChoice(url, origin, Path(path).expanduser().resolve())
 
 
-def _what_to_do(choice: StoreChoice) -> str:
-    return ("Give the store the pipeline writes with --store (a folder or s3://BUCKET/PREFIX; after `make demo`: "
-            "--store .demo/data/store), or pass --allow-empty if an empty store is what you expect.")
+#: the audit commands that have ``--allow-empty`` (anchor and seal write to the log: they need events)
+ALLOW_EMPTY_COMMANDS = frozenset({"audit verify", "audit report"})
 
 
-def open_for_audit(choice: StoreChoice, *, allow_empty: bool) -> tuple[Any | None, str | None]:
+def _what_to_do(choice: StoreChoice, command: str = "audit verify") -> str:
+    where = ("Give the store the pipeline writes with --store (a folder or s3://BUCKET/PREFIX; after `make demo`: "
+             "--store .demo/data/store)")
+    if command in ALLOW_EMPTY_COMMANDS:
+        return f"{where}, or pass --allow-empty if an empty store is what you expect."
+    return f"{where}: `socialhub {command}` works only on a store whose audit log has events."
+
+
+def open_for_audit(choice: StoreChoice, *, allow_empty: bool,
+                   command: str = "audit verify") -> tuple[Any | None, str | None]:
     """``(store, None)`` to go ahead, or ``(None, message)`` when there is nothing to vouch for.
 
     A missing local folder is never created: with ``allow_empty`` the answer is ``(None, None)``
     (go ahead with nothing), otherwise a message. An existing store with no audit events is a
-    message unless ``allow_empty``.
+    message unless ``allow_empty``. ``command`` (``audit verify``, ``audit report``, ``audit anchor``,
+    ``audit seal``) words the message: only the commands that have ``--allow-empty`` suggest it.
     """
     from socialhub.storage import open_store
 
@@ -99,12 +111,12 @@ def open_for_audit(choice: StoreChoice, *, allow_empty: bool) -> tuple[Any | Non
             return None, None
         what = "is not a folder" if choice.local.exists() else "does not exist"
         return None, (f"there is no store at {choice.label}: it {what} ({choice.origin}), so there is no audit "
-                      f"log to check. {_what_to_do(choice)}")
+                      f"log to check. {_what_to_do(choice, command)}")
     store = open_store(choice.url)
     if not allow_empty and not store.list(PREFIX) and not store.list(SEGMENTS):
         return None, (f"the store at {choice.label} ({choice.origin}) has no audit events, so there is nothing "
-                      f"to vouch for: is it the store the pipeline writes? {_what_to_do(choice)}")
+                      f"to vouch for: is it the store the pipeline writes? {_what_to_do(choice, command)}")
     return store, None
 
 
-__all__ = ["EXIT_NO_STORE", "StoreChoice", "choose_store", "open_for_audit", "store_label"]
+__all__ = ["ALLOW_EMPTY_COMMANDS", "EXIT_NO_STORE", "StoreChoice", "choose_store", "open_for_audit", "store_label"]

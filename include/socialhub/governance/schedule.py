@@ -52,6 +52,12 @@ def schedule(retention: Any, register_policy: Any) -> str:
                  f"{register_policy.keep_years_after_end} years after the authorisation ends (expiry or "
                  "cancellation); never erased with the data it covered | the RIPA code of practice's central record |")
     lines += [f"| {a} | {b} | {c} |" for a, b, c in KEPT]
+    operational = getattr(retention, "operational", None)
+    if operational is not None:
+        lines.append(f"| Collection runs' rate-budget records (`state/budget/runs/<run>/`: the accounts a run's plan "
+                     f"deferred and its shards' rate slices) | {operational.budget_runs_days} days after the run "
+                     "(`operational.budget_runs_days`), then deleted by housekeeping | read only by the run's own "
+                     "report (`reports/collect/<run>.json`), which keeps what they said |")
     lines += ["", "Erasing a batch removes its content: the raw API items, the normalised posts, the curated, flagged "
               "and quarantined rows and any shadow classifier's results. Its manifest and result record (ids, "
               "hashes, counts; no post text) stay, with a `deletion` audit event per object erased.",

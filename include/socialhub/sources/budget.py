@@ -10,7 +10,8 @@ Mastodon 150 polls per 15 minutes per instance, an RSS host 30 per hour, Telegra
 Usage is the polls already made in the horizon before now (a sliding window, so an aligned
 window of the platform's own counter can never see more). It is kept per account, in the
 account's cursor state (``polls``: the times of its recent polls, written by ``collect_account``
-with the cursor), and summed at plan time: shards and workers never race on a shared ledger.
+with the cursor; a failed poll is counted too, with the cursor as it was: ``collect.count_failed_poll``),
+and summed at plan time: shards and workers never race on a shared ledger.
 
 Within a scope the due accounts are chosen by priority first (critical, high, normal, low) and,
 within a priority, the stalest first (never polled, then the oldest ``last_polled``); the rest are

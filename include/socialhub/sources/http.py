@@ -57,6 +57,7 @@ from socialhub.errors import (
     ConfigError,
     ConnectorError,
     MalformedResponse,
+    PacedOut,
     RateLimited,
     ResponseTooLarge,
 )
@@ -682,10 +683,19 @@ class HttpClient:
         rate-limit headers recorded. Raises ``_Transient`` for what is worth retrying."""
         # the shard's slice of the platform's limit (sources/pacing.py); a turn too far away stops here
         if pacing.before_request(self.platform, self.account, self.config.max_wait) is None:
-            raise RateLimited(self.platform, self.account,
-                              f"this collect shard's slice of the {self.platform} rate limit is used up for longer "
-                              f"than this run may wait; not sent: {self._verb} {urlsplit(url).path}",
-                              retry_at=self.now() + timedelta(seconds=self.config.max_wait), status=None)
+            why = pacing.refusal()
+            wait = why.wait_seconds if why is not None else self.config.max_wait
+            if why is not None and why.held:   # the platform's own reset (a 429 or header held the shard)
+                raise RateLimited(self.platform, self.account,
+                                  f"the {self.platform} rate limit is used up (the platform said so to this collect "
+                                  f"shard) for {wait:.0f}s, longer than this run may wait; not sent: "
+                                  f"{self._verb} {urlsplit(url).path}",
+                                  retry_at=self.now() + timedelta(seconds=wait), status=None)
+            raise PacedOut(self.platform, self.account,
+                           f"this collect shard's slice of the {self.platform} rate limit is used up for longer "
+                           f"than this run may wait; not sent: {self._verb} {urlsplit(url).path}",
+                           scope=why.scope if why is not None else "all",
+                           retry_at=self.now() + timedelta(seconds=wait), requests_sent=pacing.requests_sent())
         self.requests_made += 1
         sent = {"Accept": accept, **dict(headers or {}), **self._auth}
         if basic_auth is not None:   # the client secret goes only in this header, never in a message

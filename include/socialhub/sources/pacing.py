@@ -23,8 +23,13 @@ the shard as ``shard["rate"]``) and keeps its own requests within it:
   to one run interval, 5 minutes) is waited for: the planner plans a run's polls over a horizon of
   at least one run interval, so spreading them over it is the plan. A turn further away than that
   and than the connection's ``max_wait`` (30 s by default) is not waited for: the account's fetch
-  stops with ``RateLimited`` (retried next run), like a platform reset too far away, so a worker
-  slot is never parked for longer than a run interval.
+  stops with ``PacedOut`` (a ``RateLimited``), so a worker slot is never parked for longer than a
+  run interval. The account is *deferred* to the next run, not failed: ``collect_account`` reports
+  it with status ``deferred`` and the reason, moves no cursor, leaves its source health alone (the
+  shard's own pacing is not the source's fault) and counts no poll in the budget ledger unless a
+  request had already been sent. When the turn is that far away because the *platform* said its
+  window is used up (a 429 or an exhausted-window header seen by the shard: ``hold``), the fetch
+  stops with a plain ``RateLimited``, reported as an error like any platform 429.
 
 Across runs the planner's ledger (``socialhub.sources.budget``) keeps the polls per horizon within
 ``share`` (0.5) of the budget, and the collect DAG has one active run at a time; a new run's shards
@@ -49,6 +54,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from socialhub.sources.limits import LIMITS, Limit, scope_of
@@ -92,11 +98,7 @@ class SlidingWindow:
         further away than ``max_wait``."""
         with self._lock:
             now = self.clock()
-            at = max(now, self._not_before)
-            if self._turns:
-                at = max(at, self._turns[-1])
-                if len(self._turns) == self.limit:
-                    at = max(at, self._turns[0] + self.window)
+            at = self._next_at(now)
             wait = at - now
             if max_wait is not None and wait > max_wait:
                 return None
@@ -104,6 +106,26 @@ class SlidingWindow:
             self.taken += 1
             self.waited += wait
             return wait
+
+    def next_turn_in(self) -> float:
+        """Seconds until the next free turn (nothing reserved)."""
+        with self._lock:
+            now = self.clock()
+            return self._next_at(now) - now
+
+    def _next_at(self, now: float) -> float:
+        """The next free turn's time (the caller holds the lock)."""
+        at = max(now, self._not_before)
+        if self._turns:
+            at = max(at, self._turns[-1])
+            if len(self._turns) == self.limit:
+                at = max(at, self._turns[0] + self.window)
+        return at
+
+    def held_for(self) -> float:
+        """Seconds the window is still held by ``hold`` (the platform's own reset), 0 when not held."""
+        with self._lock:
+            return max(0.0, self._not_before - self.clock())
 
     def acquire(self, max_wait: float | None = None) -> float | None:
         """Wait for a turn; the seconds waited, or None when it is further away than ``max_wait``."""
@@ -216,7 +238,11 @@ class Pacer:
             from socialhub.sources.budget import RUN_INTERVAL
 
             max_wait = max(max_wait, min(found.window, RUN_INTERVAL.total_seconds()))
-        return found.acquire(max_wait)
+        waited = found.acquire(max_wait)
+        if waited is None and max_wait is not None:   # say why, for the error this thread raises next
+            _current.refusal = Refusal(self.platform, scope_of(self.platform, account), found.held_for() > max_wait,
+                                       found.next_turn_in())
+        return waited
 
     def hold(self, account: str, seconds: float) -> None:
         found = self.window(account)
@@ -230,27 +256,54 @@ class Pacer:
                     "waited_seconds": round(sum(w.waited for w in self._windows.values()), 3)}
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Why a shard's pacer did not give a thread its turn (``refusal()``).
+
+    ``held``: the window is held past the wait allowed because the *platform* said its window is
+    used up (a 429 or ``x-rate-limit-remaining: 0`` seen by another request of the shard: ``hold``);
+    otherwise the shard's own slice (``shard["rate"]``) is used up: the account is *paced out*,
+    deferred to the next run (``errors.PacedOut``), not failed. ``wait_seconds``: until the turn."""
+
+    platform: str
+    scope: str
+    held: bool
+    wait_seconds: float
+
+
 _current = threading.local()
+
+
+def refusal() -> Refusal | None:
+    """Why this thread's last ``before_request`` returned None (None: it did not)."""
+    return getattr(_current, "refusal", None)
 
 
 @contextmanager
 def use(pacer: Pacer | None) -> Iterator[None]:
     """Pace this thread's requests with ``pacer`` inside the block."""
-    before = getattr(_current, "pacer", None)
-    _current.pacer = pacer
+    before, sent = getattr(_current, "pacer", None), getattr(_current, "sent", 0)
+    _current.pacer, _current.sent = pacer, 0
     try:
         yield
     finally:
-        _current.pacer = before
+        _current.pacer, _current.sent = before, sent
+
+
+def requests_sent() -> int:
+    """Requests this thread was given a turn for (so sent) inside the current ``use`` block."""
+    return int(getattr(_current, "sent", 0))
 
 
 def before_request(platform: str, account: str, max_wait: float | None = None) -> float | None:
     """Called by ``HttpClient`` before each request: wait for this thread's pacer, if any. None:
     the shard's next turn is further away than ``max_wait`` (nothing was reserved)."""
+    _current.refusal = None
     pacer: Pacer | None = getattr(_current, "pacer", None)
-    if pacer is None or pacer.platform != platform:
-        return 0.0
-    return pacer.before_request(account, max_wait)
+    waited = 0.0 if pacer is None or pacer.platform != platform else pacer.before_request(account, max_wait)
+    if waited is not None:
+        _current.sent = getattr(_current, "sent", 0) + 1
+    return waited
 
 
 def hold(platform: str, account: str, seconds: float) -> None:
@@ -260,5 +313,5 @@ def hold(platform: str, account: str, seconds: float) -> None:
         pacer.hold(account, seconds)
 
 
-__all__ = ["PACE_SHARE", "Pacer", "SlidingWindow", "before_request", "describe_rate", "hold", "scope_slice",
-           "shard_rates", "use"]
+__all__ = ["PACE_SHARE", "Pacer", "Refusal", "SlidingWindow", "before_request", "describe_rate", "hold", "refusal",
+           "requests_sent", "scope_slice", "shard_rates", "use"]
