@@ -311,6 +311,16 @@ def _recent_manifests(store: ObjectStore, entry: WatchlistEntry, n: int = RECENT
     return [dict(json.loads(store.get(k)), _key=k) for k in keys[-n:]]
 
 
+def never_polled(store: ObjectStore, entry: WatchlistEntry, state: dict[str, Any]) -> bool:
+    """True for an account no poll has reached the store for: its cursor state holds nothing but
+    budget ledgers (no cursor, no intent), and it has no source-health record, which every poll that
+    fetched writes (one existence check, instead of listing its manifests). A cursor state deleted
+    by hand while its batches stay has a health record left, so it is still listed and rolled forward."""
+    from socialhub.sources.health import health_key
+
+    return not (set(state) - {LEDGER_FIELD, "quota"}) and not store.exists(health_key(entry.platform, entry.account))
+
+
 def committed_cleanly(state: dict[str, Any]) -> bool:
     """True when the cursor state shows its last poll ended with the cursor move (it carries
     ``recent`` and no ``writing`` intent): nothing can be stored beyond it, so the account's manifests
@@ -347,7 +357,7 @@ def _remove_uncommitted(store: ObjectStore, entry: WatchlistEntry, now: datetime
     writing = state.get(WRITING)
     if writing:
         candidates = [] if writing.get("batch_id") in committed else list(writing.get("keys") or [])
-    elif state and not isinstance(state.get(RECENT), list):
+    elif "cursor" in state and not isinstance(state.get(RECENT), list):   # a successful poll's, before the record
         from datetime import timedelta
 
         referenced = {m[k]["key"] for m in recent for k in ("raw", "posts")}
@@ -382,14 +392,18 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
     state = load_cursor_state(store, entry.platform, entry.account)
     manifests: list[str] | None = None
     stored: list[dict[str, Any]] = []
+    read_state = state
     if committed_cleanly(state):
         # the last poll ended with its cursor move: nothing is stored beyond it (no listing needed)
         recent = [dict(r) for r in state[RECENT]]
+    elif never_polled(store, entry, state):
+        manifests, recent = [], []      # nothing of it can be stored: no listing either
     else:
         # first poll, an interrupted one, or a state from before the intent record: the account's
         # manifests, listed once (only this account's collection writes them; the roll-forward
         # below adopts stored ones and adds none)
         manifests = store.list(layout.manifest_prefix(entry.platform, entry.account))
+        read_state = state
         state, outcome.recovered = _roll_forward(store, entry, state, manifests)
         stored = _recent_manifests(store, entry, keys=manifests)
         recent = [{"key": m["_key"], "post_ids": m.get("post_ids", [])} for m in stored]
@@ -413,7 +427,7 @@ def collect_account(store: ObjectStore, entry: WatchlistEntry, connector: Connec
     outcome.notes = list(result.notes)
     result = _drop_already_stored(result, recent)
     if manifests is not None:
-        _remove_uncommitted(store, entry, now, state, stored, manifests)
+        _remove_uncommitted(store, entry, now, read_state, stored, manifests)
     new_state = dict(state, cursor=result.cursor, last_polled=utc_iso(now))
     new_state.pop(WRITING, None)
     stored_manifest = b""
@@ -507,9 +521,8 @@ def count_failed_poll(store: ObjectStore, entry: WatchlistEntry, state: dict[str
     batches and any ``writing`` intent (the commit record reads the same to the next poll). So this
     path stores no batch and moves no cursor: "a cursor advances only after its batch is durably
     stored" stays true. (An account never polled successfully gets a state holding only the ledger:
-    its first successful poll then also searches its data prefixes for uncommitted objects, as for
-    a state from before the intent record: four listings, once.) The cursor states stay the truth the due index mirrors (its entry comes from
-    the state written, through the shard's delta). A failure to write it is logged, not raised: the
+    its next poll lists its manifests once, as a first poll does.) The cursor states stay the truth
+    the due index mirrors (its entry comes from the state written, through the shard's delta). A failure to write it is logged, not raised: the
     ledger only steers the budget, and the account's outcome is already the error."""
     written = dict(state)
     written[LEDGER_FIELD] = record_poll(state.get(LEDGER_FIELD) or [], now)

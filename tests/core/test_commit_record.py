@@ -51,7 +51,7 @@ def stored_posts(store) -> list[str]:
 def test_a_clean_poll_lets_the_next_one_skip_every_listing(tmp_path):
     store = Counting(tmp_path)
     assert collect_account(store, entry(), Fake(), NOW).posts == 2
-    assert store.listed == [layout.manifest_prefix("mastodon", ACCOUNT)]        # the first poll lists once
+    assert store.listed == []        # a first poll: no cursor state and no health record, so nothing to list
     first = state(store)
     assert WRITING not in first and [r["key"] for r in first[RECENT]] == [first["last_manifest"]]
     store.listed.clear()
@@ -71,7 +71,7 @@ def test_posts_a_platform_repeats_are_dropped_from_the_recorded_batches(tmp_path
     store = Counting(tmp_path)
     collect_account(store, entry(), Repeating(), NOW)
     again = collect_account(store, entry(), Repeating(), NOW + timedelta(minutes=5))
-    assert again.posts == 0 and store.listed == [layout.manifest_prefix("mastodon", ACCOUNT)]
+    assert again.posts == 0 and store.listed == []
     assert sorted(stored_posts(store)) == [f"{ACCOUNT}-1", f"{ACCOUNT}-2"]
 
 
@@ -124,3 +124,15 @@ def test_a_state_from_before_the_intent_record_is_searched_for_leftovers(tmp_pat
     assert not store.exists(orphan)
     assert any(p.startswith("posts/") for p in store.listed)
     assert RECENT in state(store)
+
+
+def test_a_cursor_state_deleted_by_hand_is_recovered_from_the_stored_batches(tmp_path):
+    """The account's source-health record shows it was polled before: its manifests are listed and
+    the newest one's cursor adopted, so its posts are not stored again."""
+    store = Counting(tmp_path)
+    collect_account(store, entry(), Fake(), NOW)
+    store.delete(layout.cursor_key("mastodon", ACCOUNT))
+    store.listed.clear()
+    out = collect_account(store, entry(), Fake(), NOW + timedelta(minutes=5))
+    assert out.recovered and store.listed == [layout.manifest_prefix("mastodon", ACCOUNT)]
+    assert sorted(stored_posts(store)) == sorted(f"{ACCOUNT}-{i}" for i in range(1, 5))
