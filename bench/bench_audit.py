@@ -135,8 +135,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(("S3 +20 ms", run(s3_store(endpoint, f"bench-lat-{mode}"), mode, args.writers,
                                               lat_events, 0.020)))
         finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+            s3server.stop(proc)
     print(f"{args.writers} concurrent writers, keyed (MACs); events per writer: {events} "
           f"({max(10, events // 2)} with +20 ms)")
     head = (f"{'store':<10} {'mode':<10} {'events':>6} {'appends/s':>10} {'objects/event':>14} "

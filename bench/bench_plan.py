@@ -164,8 +164,7 @@ def main() -> None:
         try:
             rows += bench("S3 (moto_server, HTTP)", store, wl)
         finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+            s3server.stop(proc)
     else:
         print("moto_server not installed: S3 skipped")
     print()

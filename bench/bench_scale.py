@@ -124,7 +124,11 @@ class Replay:
 
     def stop(self) -> None:
         self.proc.stdin.close()  # type: ignore[union-attr]
-        self.proc.wait(timeout=20)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=20)
 
 
 class Moto:
@@ -166,8 +170,9 @@ class Moto:
         return proc_cpu(self.proc.pid)
 
     def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
+        import s3server
+
+        s3server.stop(self.proc)
 
 
 class Local:
@@ -406,7 +411,10 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 replay.stop()
     finally:
-        moto.stop()
+        try:
+            moto.stop()
+        except Exception as exc:  # noqa: BLE001 - the figures matter more than a clean stop
+            say(f"could not stop the store's server cleanly: {type(exc).__name__}: {exc}")
     print(f"\nA collection cycle on {moto.name} "
           + ("(moto_server over HTTP, boto3) " if args.store == "moto" else "") + "against the replay server at "
           f"{LATENCY * 1000:.0f} ms +- {JITTER * 1000:.0f} ms per request, with each platform's published limit "

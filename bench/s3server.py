@@ -34,3 +34,14 @@ def start(tries: int = 200) -> tuple[subprocess.Popen[bytes], str]:
             time.sleep(0.1)
     proc.terminate()
     raise RuntimeError("moto_server did not start")
+
+
+def stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """Terminate ``moto_server``, killing it if it has not gone within ``timeout`` (with a large
+    bucket in memory it can take longer than that to exit)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)
