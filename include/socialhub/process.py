@@ -24,7 +24,6 @@ import json
 import logging
 import tempfile
 import time
-import urllib.parse
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import partial
@@ -46,14 +45,34 @@ def result_key(batch_id: str) -> str:
 
 
 def pending_batches(store: ObjectStore, limit: int | None = None) -> list[str]:
-    """Batch ids waiting for processing, oldest first: by the time each was queued (the listing's
-    time, to the second on S3; ties in key order), from one listing and no read of any marker (a
-    backlog of 10,000 batches used to cost 10,000 reads on every processing run). A batch is
-    queued right after its manifest is stored, so this is collection order; one queued by a
-    roll-forward after a crash comes after the batches queued before it was repaired."""
+    """Batch ids waiting for processing, oldest first: in collection order (the manifest key, which
+    starts with the collection run's time stamp; then the batch id), as the queue entries name them.
+
+    With a ``limit`` and a backlog larger than it, only the ``2 x limit`` entries queued earliest
+    (the listing's times: one listing, no read) are read and ordered, not the whole backlog (10,000
+    queued batches used to cost 10,000 reads on every processing run). A batch queued late by a
+    roll-forward after a crash may then wait for a later run. The reads go 8 at a time."""
     prefix = "queue/pending/"
-    items = sorted((modified, key) for key, modified in store.list_modified(prefix) if key.endswith(".json"))
-    ids = [urllib.parse.unquote(key[len(prefix):].removesuffix(".json")) for _, key in items]
+    listed = [(modified, key) for key, modified in store.list_modified(prefix) if key.endswith(".json")]
+    if limit and len(listed) > limit:
+        listed = sorted(listed)[: 2 * limit]
+
+    def marker(key: str) -> tuple[str, str] | None:
+        raw = store.get_or_none(key)
+        if raw is None:          # processed (or held) since the listing
+            return None
+        doc = json.loads(raw)
+        return str(doc["manifest"]).rsplit("/", 1)[-1], str(doc["batch_id"])
+
+    keys = [key for _, key in listed]
+    if len(keys) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="pending") as pool:
+            found = list(pool.map(marker, keys))
+    else:
+        found = [marker(k) for k in keys]
+    ids = [b for _, b in sorted(f for f in found if f is not None)]
     return ids[:limit] if limit else ids
 
 

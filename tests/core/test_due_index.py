@@ -4,10 +4,9 @@ foreign or stale index still gives a correct plan."""
 
 from __future__ import annotations
 
-from collections import Counter
-
 import json
 import logging
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest

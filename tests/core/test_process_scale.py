@@ -249,7 +249,7 @@ def test_batches_are_read_and_written_concurrently_with_one_linear_audit_chain(t
     recorded from the pool's threads, still form one chain that verifies."""
     import threading
 
-    from socialhub.audit.chain import Auditor, AuditLog, verify_chain
+    from socialhub.audit.chain import AuditLog, Auditor, verify_chain
 
     barrier = threading.Barrier(3, timeout=10)
 
@@ -270,22 +270,30 @@ def test_batches_are_read_and_written_concurrently_with_one_linear_audit_chain(t
     assert sorted(e["object"] for e in events if e["action"] == "classify") == sorted(f"batch:{b}" for b in ids)
 
 
-def test_pending_batches_come_oldest_queued_first_from_one_listing(tmp_path):
-    """The order is the time each batch was queued, not the batch id; no marker is read."""
+def test_pending_batches_come_in_collection_order_and_a_backlog_is_read_only_up_to_twice_the_limit(tmp_path):
+    """Collection order (manifest time stamp, then batch id), whatever order the queue entries were
+    written in; with a limit, only the entries queued earliest (twice the limit) are read."""
     import os
 
     plain = LocalStore(tmp_path)
     ids = [_craft_batch(plain, e, [_row(f"{e.account}-1")]) for e in ENTRIES]
-    queued = {b: 1_700_000_000 + 60 * i for i, b in enumerate(reversed(ids))}   # the last crafted, queued first
+    manifests = {b: json.loads(plain.get(f"queue/pending/{b}.json"))["manifest"].rsplit("/", 1)[-1] for b in ids}
+    in_collection_order = sorted(ids, key=lambda b: manifests[b])
+    queued = {b: 1_700_000_000 + 60 * i for i, b in enumerate(reversed(in_collection_order))}   # queued backwards
     for b, t in queued.items():
         os.utime(tmp_path / "queue" / "pending" / f"{b}.json", (t, t))
 
-    class NoReads(LocalStore):
-        def get(self, key):
-            raise AssertionError(f"read {key}")
+    class CountingReads(LocalStore):
+        read: list[str] = []
 
         def get_or_none(self, key):
-            raise AssertionError(f"read {key}")
+            self.read.append(key)
+            return super().get_or_none(key)
 
-    assert pending_batches(NoReads(tmp_path)) == list(reversed(ids))
-    assert pending_batches(NoReads(tmp_path), limit=2) == list(reversed(ids))[:2]
+    store = CountingReads(tmp_path)
+    assert pending_batches(store) == in_collection_order
+    assert len(store.read) == 3
+    store.read.clear()
+    # limit 1 of 3: the 2 queued earliest are read (the last two collected, queued first), the older of them wins
+    assert pending_batches(store, limit=1) == [in_collection_order[1]]
+    assert sorted(store.read) == sorted(f"queue/pending/{b}.json" for b in in_collection_order[1:])
