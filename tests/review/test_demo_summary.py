@@ -70,3 +70,27 @@ def test_review_demo_airflow_starts_no_scheduled_runs(tmp_path: Path, monkeypatc
         review_demo.run_review_demo(tmp_path, tmp_path / "airflow", tmp_path / "data", {"X": "1"}, step=lambda m: None)
     assert seen["extra"]["AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE"] == "False"
     assert seen["extra"]["SOCIALHUB_REVIEW_RESPONSE_SECONDS"] == "30"
+
+
+@pytest.mark.parametrize("image_at, expected", [(2, "5"), (6, "7"), (None, "5"), (30, "5")])
+def test_the_demo_opens_enough_reviews_for_one_with_an_image(tmp_path, monkeypatch, image_at, expected):
+    """The oldest alerts are offered first; the demo's officer refers one with a captured image (for the
+    hash list and the follow-up's re-upload), so it opens reviews up to the first such alert (at most 12)."""
+    seen: dict = {}
+
+    class Stop(Exception):
+        pass
+
+    def configure(base_env, workdir, *, users, extra=None, **kw):
+        seen.update(extra=dict(extra or {}))
+        raise Stop
+
+    ids = [f"{i:024x}" for i in range(40)]
+    monkeypatch.setattr("socialhub.review.store.unclaimed_alerts",
+                        lambda store, **kw: ([{"alert_id": a} for a in ids][: kw["limit"]], {}))
+    monkeypatch.setattr(review_demo, "_has_image", lambda store, alert_id: image_at is not None
+                        and alert_id == ids[image_at])
+    monkeypatch.setattr(review_demo.LocalAirflow, "configure", classmethod(lambda cls, *a, **k: configure(*a, **k)))
+    with pytest.raises(Stop):
+        review_demo.run_review_demo(tmp_path, tmp_path / "airflow", tmp_path / "data", {"X": "1"}, step=lambda m: None)
+    assert seen["extra"]["SOCIALHUB_REVIEW_MAX_PER_RUN"] == expected

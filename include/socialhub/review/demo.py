@@ -265,6 +265,10 @@ def demo_justification(classification: dict[str, Any]) -> str:
     return DEMO_JUSTIFICATIONS[max(labels, key=lambda c: (score(c), -labels.index(c)))]
 
 
+#: how many reviews the demo opens at most so that one of them is of a post with a captured image
+MAX_REVIEWS_FOR_AN_IMAGE = 12
+
+
 def run_review_demo(project: Path, home: Path, data_dir: Path, env: dict[str, str], *,
                     step: Callable[[str], None] = print, response_seconds: int = 30, max_reviews: int = 5,
                     timeout: float = 600) -> dict[str, Any]:
@@ -285,7 +289,14 @@ def run_review_demo(project: Path, home: Path, data_dir: Path, env: dict[str, st
     store = LocalStore(data_dir / "store")
     run_id = f"demo_review__{int(time.time())}"
     result: dict[str, Any] = {"run_id": run_id, "outbox": str(data_dir / "outbox")}
-    todo, _ = unclaimed_alerts(store, now=now(demo=True), limit=max_reviews, max_age=timedelta(days=7))
+    offered, _ = unclaimed_alerts(store, now=now(demo=True), limit=10**6, max_age=timedelta(days=7))
+    # the officer refers a post with a captured image (its hash goes on the hub's list and the follow-up's
+    # re-upload is caught): the oldest alerts are offered first, so open as many reviews as it takes for
+    # one of them to have an image (alerts sent in the same second are in alert-id order: by chance)
+    first_image = next((i for i, e in enumerate(offered) if _has_image(store, str(e.get("alert_id")))), None)
+    if first_image is not None and max_reviews <= first_image < MAX_REVIEWS_FOR_AN_IMAGE:
+        max_reviews = first_image + 1
+    todo = offered[:max_reviews]
     if not todo:
         step("every alert has been reviewed already: nothing for officers to do")
         result["state"] = "nothing to review"
