@@ -597,8 +597,16 @@ def build_parser() -> argparse.ArgumentParser:
                     "default: SOCIALHUB_AUDIT_KEYS). Never put a key on the command line")
     anchor_help = ("where the chain's head is anchored: s3://BUCKET/PREFIX, a folder or a .jsonl file (default: "
                    "$SOCIALHUB_AUDIT_ANCHOR)")
-    av.add_argument("--key-env", default="SOCIALHUB_AUDIT_KEYS", metavar="VAR", help=key_env_help)
-    av.add_argument("--anchor", metavar="URL", help=anchor_help)
+
+    def keys_and_anchor(p: Any, *, store: bool = True) -> None:
+        """The options every command that opens the audit log takes (verify words its --store its own way)."""
+        if store:
+            p.add_argument("--store", help="store URL or folder (default: $SOCIALHUB_STORE, else "
+                                           "$SOCIALHUB_DATA_DIR/store)")
+        p.add_argument("--key-env", default="SOCIALHUB_AUDIT_KEYS", metavar="VAR", help=key_env_help)
+        p.add_argument("--anchor", metavar="URL", help=anchor_help)
+
+    keys_and_anchor(av, store=False)
     av.add_argument("--incremental", action="store_true",
                     help="start from the newest valid checkpoint (its MAC verifies with the keys, the anchor holds "
                          "its head, and its event still has its hash) and re-walk only the events after it; with no "
@@ -619,9 +627,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "MAC when keyed) to the anchor, a place the pipeline can add to but not rewrite. "
                                      "Refused (exit 1) if the chain fails verification; exit 2 with no store, no "
                                      "audit events or no anchor.")
-    an.add_argument("--store", help="store URL or folder (default: $SOCIALHUB_STORE, else $SOCIALHUB_DATA_DIR/store)")
-    an.add_argument("--key-env", default="SOCIALHUB_AUDIT_KEYS", metavar="VAR", help=key_env_help)
-    an.add_argument("--anchor", metavar="URL", help=anchor_help)
+    keys_and_anchor(an)
     an.set_defaults(func=cmd_audit_anchor)
     cs = asub.add_parser("seal", help="seal audit segments left open by crashed tasks",
                          description="Every Airflow task writes its audit events to its own segment and seals it at "
@@ -629,9 +635,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "whose newest event is older than --grace-hours (its intact events, marked "
                                      "closed_by housekeeping), as the socialhub_housekeeping DAG does daily. "
                                      "`audit verify` then reports it as segment_closed_late (a warning).")
-    cs.add_argument("--store", help="store URL or folder (default: $SOCIALHUB_STORE, else $SOCIALHUB_DATA_DIR/store)")
-    cs.add_argument("--key-env", default="SOCIALHUB_AUDIT_KEYS", metavar="VAR", help=key_env_help)
-    cs.add_argument("--anchor", metavar="URL", help=anchor_help)
+    keys_and_anchor(cs)
     cs.add_argument("--grace-hours", type=float, default=12.0,
                     help="seal only segments whose newest event is older than this (default: 12)")
     cs.add_argument("--by", help="your name, recorded as the seals' actor (default: the login name)")

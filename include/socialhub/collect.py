@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
 from socialhub import subjects
-from socialhub.audit.chain import Auditor, record
+from socialhub.audit.chain import Auditor, SerialAuditor, record
 from socialhub.due_index import entry_of, record_shard_polls
 from socialhub.errors import ConnectorError, PacedOut, SocialhubError
 from socialhub.models import canonical_json, sha256_hex, to_jsonl, utc_iso
@@ -564,21 +563,6 @@ def _record_health(store: ObjectStore, entry: WatchlistEntry, now: datetime, aud
     return [c.to_dict() for c in changes]
 
 
-class _SerialAuditor:
-    """An auditor whose ``record`` calls are taken one at a time: the threads of a shard share one
-    audit writer (its end-of-chain cache), instead of racing each other for the next number."""
-
-    def __init__(self, inner: Auditor) -> None:
-        self._inner, self._lock = inner, threading.Lock()
-
-    def record(self, action: str, obj: str, **kw: Any) -> dict[str, Any]:
-        with self._lock:
-            return self._inner.record(action, obj, **kw)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-
 def default_concurrency() -> int:
     """Accounts fetched at once inside one shard: ``SOCIALHUB_COLLECT_CONCURRENCY`` (default 8)."""
     from socialhub.config import Settings
@@ -614,7 +598,7 @@ def collect_shard(store: ObjectStore, shard: dict[str, Any], connector_factory: 
     if shard.get("rate"):
         log.info("shard %s/%s of %s paced at %s", shard.get("index", 0), shard.get("of", 1), shard["platform"],
                  pacing.describe_rate(shard["rate"]))
-    shared_auditor = cast(Auditor, _SerialAuditor(auditor)) if auditor is not None and workers > 1 else auditor
+    shared_auditor = cast(Auditor, SerialAuditor(auditor)) if auditor is not None and workers > 1 else auditor
     accounts = list(shard["accounts"])
     unexpected: list[BaseException] = []
 

@@ -143,7 +143,9 @@ def process_batches(store: ObjectStore, batch_ids: list[str], *, classifier: Any
         return list(pool.map(fn, items)) if pool is not None and len(items) > 1 else [fn(i) for i in items]
 
     if pool is not None and auditor is not None:
-        auditor = _Serialised(auditor)
+        from socialhub.audit.chain import SerialAuditor
+
+        auditor = SerialAuditor(auditor)
     lock = threading.Lock()
     records: dict[str, dict[str, Any]] = {}
     runs: dict[str, _BatchRun] = {}
@@ -243,22 +245,6 @@ def process_batches(store: ObjectStore, batch_ids: list[str], *, classifier: Any
             slice_posts=slice_posts, classifier_id=version_id, shadow=shadow, media_judge=media_judge,
             concurrency=concurrency)[0]
     return [records[b] for b in batch_ids]
-
-
-class _Serialised:
-    """An auditor whose ``record`` calls are taken one at a time (threads share one audit writer)."""
-
-    def __init__(self, inner: Any) -> None:
-        import threading
-
-        self._inner, self._lock = inner, threading.Lock()
-
-    def record(self, action: str, obj: str, **kw: Any) -> Any:
-        with self._lock:
-            return self._inner.record(action, obj, **kw)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
 
 def _finish_pack(each: Callable[[Callable[[Any], Any], list[Any]], list[Any]],

@@ -25,21 +25,11 @@ from socialhub.sources.http import HttpClient
 from socialhub.sources.pacing import Pacer, describe_rate
 from socialhub.storage import LocalStore, layout
 from socialhub.watchlist import parse_watchlist
+from tests.core.test_collect_concurrency import Clock
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 EARLIER = NOW - timedelta(minutes=30)
 ACCOUNTS = [f"acct{i}@inst0.social" for i in range(3)]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.t += seconds
 
 
 def slice_of(requests: int, window: float, scope: str = "inst0.social") -> dict:

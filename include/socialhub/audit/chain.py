@@ -404,6 +404,24 @@ class Auditor:
         return self.log.append(action, actor=self.actor, obj=obj, **kw)
 
 
+class SerialAuditor:
+    """An auditor whose ``record`` calls are taken one at a time: threads (a collect shard's
+    accounts, a process task's batches) share one audit writer (its end-of-chain cache) instead of
+    racing each other for the next number."""
+
+    def __init__(self, inner: Any) -> None:
+        import threading
+
+        self._inner, self._lock = inner, threading.Lock()
+
+    def record(self, action: str, obj: str, **kw: Any) -> Any:
+        with self._lock:
+            return self._inner.record(action, obj, **kw)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
 def record(auditor: Auditor | None, action: str, obj: str, **kw: Any) -> None:
     """Record if auditing is on (it always is in the DAGs; pure unit tests may pass None)."""
     if auditor is not None:
